@@ -1,0 +1,779 @@
+// The govsync hub, resource for resource the same as infra/template.yaml (names, patterns, limits, policies).
+// local/tests/test_wiring_matches_template.py checks the synthesized template against local/wiring.json too.
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  Annotations,
+  Aws,
+  CfnCondition,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+} from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+
+export interface GovsyncStackProps extends StackProps {
+  /** Directory with cargo lambda's output, one sub-directory per function binary. */
+  readonly lambdaDir: string;
+}
+
+const FUNCTIONS = [
+  'registry-events',
+  'governance-webhook',
+  'approval-propagation',
+  'decommission',
+  'reconciler',
+  'governance-poller',
+  'metrics-relay',
+] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+
+// The rules of local/wiring.json, verbatim.
+const REGISTRY_STATE_CHANGE: events.EventPattern = {
+  source: ['aws.sagemaker'],
+  detailType: ['SageMaker Model Package State Change'],
+};
+const REGISTRY_API_CALLS: events.EventPattern = {
+  source: ['aws.sagemaker'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['sagemaker.amazonaws.com'],
+    eventName: [
+      'CreateModelPackageGroup',
+      'CreateModelPackage',
+      'UpdateModelPackage',
+      'PutModelPackageGroupPolicy',
+      'DeleteModelPackageGroupPolicy',
+    ],
+  },
+};
+const DECOMMISSION: events.EventPattern = {
+  source: ['aws.sagemaker'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['sagemaker.amazonaws.com'],
+    eventName: ['DeleteModelPackage', 'DeleteModelPackageGroup'],
+  },
+};
+
+const RATE_PATTERN = '^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$';
+
+export class GovsyncStack extends Stack {
+  constructor(scope: Construct, id: string, props: GovsyncStackProps) {
+    super(scope, id, props);
+
+    // ------------------------------------------------------------ parameters (as in template.yaml)
+    const governanceBaseUrl = new CfnParameter(this, 'GovernanceBaseUrl', {
+      description: 'Governance console root (the API is under /opgrc/api/v2), https only.',
+      allowedPattern: '^https://[^\\s]+$',
+    });
+    const governanceAuthMode = new CfnParameter(this, 'GovernanceAuthMode', {
+      default: 'mcsp',
+      allowedValues: ['mcsp', 'iam', 'cp4d', 'basic'],
+    });
+    const governanceTokenUrl = new CfnParameter(this, 'GovernanceTokenUrl', { default: '' });
+    const gateMode = new CfnParameter(this, 'GateMode', { default: 'enforce', allowedValues: ['enforce', 'alert', 'off'] });
+    const registryMap = new CfnParameter(this, 'RegistryMap', {
+      default: '[]',
+      description: 'JSON array of governed registries (account, region, business_entity).',
+    });
+    const spokeRoleName = new CfnParameter(this, 'SpokeRoleName', {
+      default: 'govsync-registry-access',
+      allowedPattern: '^[A-Za-z0-9+=,.@_-]{1,64}$',
+    });
+    const spokeExternalId = new CfnParameter(this, 'SpokeExternalId', {
+      noEcho: true,
+      minLength: 16,
+      allowedPattern: '^[A-Za-z0-9+=,.@:/-]{16,1224}$',
+    });
+    const spokeAccountIds = new CfnParameter(this, 'SpokeAccountIds', { type: 'CommaDelimitedList', default: '' });
+    const spokeOrganizationId = new CfnParameter(this, 'SpokeOrganizationId', {
+      default: '',
+      allowedPattern: '^(|o-[a-z0-9]{10,32})$',
+    });
+    const reconcileSchedule = new CfnParameter(this, 'ReconcileSchedule', { default: 'rate(1 hour)', allowedPattern: RATE_PATTERN });
+    const pollSchedule = new CfnParameter(this, 'PollSchedule', { default: 'rate(5 minutes)', allowedPattern: RATE_PATTERN });
+    const pollState = new CfnParameter(this, 'PollState', { default: 'ENABLED', allowedValues: ['ENABLED', 'DISABLED'] });
+    const webhookRateLimit = new CfnParameter(this, 'WebhookRateLimit', { type: 'Number', default: 20, minValue: 1 });
+    const webhookBurstLimit = new CfnParameter(this, 'WebhookBurstLimit', { type: 'Number', default: 40, minValue: 1 });
+    const architecture = new CfnParameter(this, 'Architecture', { default: 'arm64', allowedValues: ['arm64', 'x86_64'] });
+    const notificationSender = new CfnParameter(this, 'NotificationSender', { default: '' });
+    const alarmEmail = new CfnParameter(this, 'AlarmEmail', { default: '' });
+    const logRetentionDays = new CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: ['7', '14', '30', '60', '90', '180', '365', '731', '1827', '3653'],
+    });
+
+    const hasAlarmEmail = new CfnCondition(this, 'HasAlarmEmail', {
+      expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
+    });
+    const hasSender = new CfnCondition(this, 'HasSender', {
+      expression: Fn.conditionNot(Fn.conditionEquals(notificationSender.valueAsString, '')),
+    });
+    const hasSpokeAccounts = new CfnCondition(this, 'HasSpokeAccounts', {
+      expression: Fn.conditionNot(Fn.conditionEquals(Fn.join('', spokeAccountIds.valueAsList), '')),
+    });
+    const hasSpokeOrganization = new CfnCondition(this, 'HasSpokeOrganization', {
+      expression: Fn.conditionNot(Fn.conditionEquals(spokeOrganizationId.valueAsString, '')),
+    });
+
+    // ------------------------------------------------------------ queues (local/wiring.json "queues")
+    // Visibility = 6 x the consumers' 60 s timeout. SSE-SQS: EventBridge cannot send into an aws/sqs-encrypted queue.
+    const fifoPair = (name: string, logicalPrefix: string) => {
+      const dlq = new sqs.Queue(this, `${logicalPrefix}Dlq`, {
+        queueName: `${name}-dlq.fifo`,
+        fifo: true,
+        contentBasedDeduplication: true,
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      NagSuppressions.addResourceSuppressions(dlq, [
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of ' + `${name}.fifo.` },
+      ]);
+      const queue = new sqs.Queue(this, `${logicalPrefix}Queue`, {
+        queueName: `${name}.fifo`,
+        fifo: true,
+        contentBasedDeduplication: true,
+        visibilityTimeout: Duration.seconds(360),
+        retentionPeriod: Duration.days(4),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
+      });
+      return { queue, dlq };
+    };
+    const registryEvents = fifoPair('registry-events', 'RegistryEvents');
+    const governanceEvents = fifoPair('governance-events', 'GovernanceEvents');
+    const decommission = fifoPair('decommission', 'Decommission');
+
+    // Failed asynchronous invocations after Lambda's retries (Lambda cannot use a FIFO DLQ). Not in wiring.json.
+    const asyncFailures = new sqs.Queue(this, 'AsyncFailuresQueue', {
+      queueName: 'govsync-async-failures',
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    NagSuppressions.addResourceSuppressions(asyncFailures, [
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the asynchronously invoked functions.' },
+    ]);
+
+    // ------------------------------------------------------------ rules (local/wiring.json "rules")
+    const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue, messageGroupId: string) =>
+      new events.Rule(this, logicalId, {
+        ruleName,
+        description,
+        eventPattern,
+        targets: [new eventTargets.SqsQueue(queue, { messageGroupId })],
+      });
+    queueRule('RegistryStateChangeRule', 'govsync-registry-state-change', "SageMaker's own model package state-change event (F2, F3).", REGISTRY_STATE_CHANGE, registryEvents.queue, 'registry-events');
+    queueRule('RegistryApiCallsRule', 'govsync-registry-api-calls', 'CloudTrail records of registry changes that SageMaker emits no event for (F2, F3).', REGISTRY_API_CALLS, registryEvents.queue, 'registry-events');
+    queueRule('DecommissionRule', 'govsync-decommission', 'Deletions in the registry, which decommission in governance (F5).', DECOMMISSION, decommission.queue, 'decommission');
+
+    const defaultBusArn = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
+    const spokeAccountsPolicy = new events.CfnEventBusPolicy(this, 'SpokeAccountsBusPolicy', {
+      eventBusName: 'default',
+      statementId: 'govsync-spoke-accounts',
+      statement: {
+        Effect: 'Allow',
+        Principal: { AWS: spokeAccountIds.valueAsList },
+        Action: 'events:PutEvents',
+        Resource: defaultBusArn,
+      },
+    });
+    spokeAccountsPolicy.cfnOptions.condition = hasSpokeAccounts;
+    const spokeOrganizationPolicy = new events.CfnEventBusPolicy(this, 'SpokeOrganizationBusPolicy', {
+      eventBusName: 'default',
+      statementId: 'govsync-spoke-organization',
+      statement: {
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: defaultBusArn,
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': spokeOrganizationId.valueAsString } },
+      },
+    });
+    spokeOrganizationPolicy.cfnOptions.condition = hasSpokeOrganization;
+
+    // ------------------------------------------------------------ tables (local/wiring.json "tables")
+    const table = (logicalId: string, tableName: string, partitionKey: string, sortKey?: string, timeToLiveAttribute?: string) =>
+      new dynamodb.Table(this, logicalId, {
+        tableName,
+        partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: sortKey ? { name: sortKey, type: dynamodb.AttributeType.STRING } : undefined,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        timeToLiveAttribute,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    const idempotencyTable = table('IdempotencyTable', 'govsync-idempotency', 'id', undefined, 'expiration');
+    const linksTable = table('LinksTable', 'govsync-links', 'pk', 'sk', 'expiration');
+    const cursorsTable = table('CursorsTable', 'govsync-cursors', 'id');
+
+    // ------------------------------------------------------------ secrets (local/wiring.json "secrets")
+    // Random placeholders; the operator puts the real values (infra/DEPLOYMENT.md). No value in the template.
+    const apiKeySecret = new secretsmanager.Secret(this, 'GovernanceApiKeySecret', {
+      secretName: 'govsync/governance-api-key',
+      description: 'API key (or password) govsync uses to authenticate to the governance platform.',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const webhookSecrets = new secretsmanager.Secret(this, 'WebhookSigningSecrets', {
+      secretName: 'govsync/webhook-signing-secrets',
+      description: 'The current and previous webhook signing secrets (rotation), as JSON {"current", "previous"}.',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ previous: '' }),
+        generateStringKey: 'current',
+        passwordLength: 48,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(apiKeySecret, [
+      { id: 'AwsSolutions-SMG4', reason: 'The key is issued and rotated by the governance platform; the operator puts each new value, no rotation function can mint one.' },
+    ]);
+    NagSuppressions.addResourceSuppressions(webhookSecrets, [
+      { id: 'AwsSolutions-SMG4', reason: 'Rotation is two-phase with the governance platform (new current, old kept as previous) and done by the operator.' },
+    ]);
+
+    // ------------------------------------------------------------ functions and their roles
+    // Functions not built locally come from S3 (<CodeBucket>/<CodePrefix><name>.zip); the parameters exist only then.
+    let codeLocation: { bucket: CfnParameter; prefix: CfnParameter } | undefined;
+    const code = (name: FunctionName): lambda.Code => {
+      const zip = path.join(props.lambdaDir, name, 'bootstrap.zip');
+      if (fs.existsSync(zip)) return lambda.Code.fromAsset(zip);
+      if (fs.existsSync(path.join(props.lambdaDir, name, 'bootstrap'))) return lambda.Code.fromAsset(path.join(props.lambdaDir, name));
+      codeLocation ??= {
+        bucket: new CfnParameter(this, 'CodeBucket', {
+          minLength: 3,
+          description: 'S3 bucket holding <CodePrefix><name>.zip for every function not built before synth.',
+        }),
+        prefix: new CfnParameter(this, 'CodePrefix', { default: 'govsync/' }),
+      };
+      const bucket = s3.Bucket.fromBucketName(this, `${name}-code-bucket`, codeLocation.bucket.valueAsString);
+      Annotations.of(bucket).acknowledgeWarning(
+        '@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified',
+        'Each release uploads under a new CodePrefix, so the key changes whenever the code does.',
+      );
+      return lambda.Code.fromBucket(bucket, `${codeLocation.prefix.valueAsString}${name}.zip`);
+    };
+
+    const commonEnvironment: Record<string, string> = {
+      GOVSYNC_GOVERNANCE_URL: governanceBaseUrl.valueAsString,
+      GOVSYNC_GOVERNANCE_AUTH_MODE: governanceAuthMode.valueAsString,
+      GOVSYNC_GOVERNANCE_TOKEN_URL: governanceTokenUrl.valueAsString,
+      GOVSYNC_GOVERNANCE_API_KEY_SECRET: apiKeySecret.secretArn,
+      GOVSYNC_REGISTRY_MAP: registryMap.valueAsString,
+      GOVSYNC_SPOKE_ROLE_NAME: spokeRoleName.valueAsString,
+      GOVSYNC_SPOKE_EXTERNAL_ID: spokeExternalId.valueAsString,
+      GOVSYNC_GATE_MODE: gateMode.valueAsString,
+      GOVSYNC_IDEMPOTENCY_TABLE: idempotencyTable.tableName,
+      GOVSYNC_LINKS_TABLE: linksTable.tableName,
+      GOVSYNC_CURSORS_TABLE: cursorsTable.tableName,
+      GOVSYNC_METRICS_NAMESPACE: 'govsync',
+      RUST_LOG: 'info',
+    };
+    const spokeAccess = new iam.PolicyStatement({
+      sid: 'RegistryAccounts',
+      actions: ['sts:AssumeRole'],
+      resources: [`arn:${Aws.PARTITION}:iam::*:role/govsync/${spokeRoleName.valueAsString}`],
+    });
+    const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
+    const readApiKey = new iam.PolicyStatement({ sid: 'GovernanceCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [apiKeySecret.secretArn] });
+
+    interface FunctionSpec {
+      readonly description: string;
+      readonly timeout: Duration;
+      readonly memorySize: number;
+      readonly statements: iam.PolicyStatement[];
+      readonly environment?: Record<string, string>;
+      readonly asyncRetries?: number;
+      readonly assumesSpokeRole: boolean;
+      readonly usesAccountWildcards?: boolean;
+    }
+    const makeFunction = (name: FunctionName, logicalPrefix: string, spec: FunctionSpec): lambda.Function => {
+      const logGroup = new logs.LogGroup(this, `${logicalPrefix}Logs`, {
+        logGroupName: `/aws/lambda/govsync-${name}`,
+        retention: logRetentionDays.valueAsNumber as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const role = new iam.Role(this, `${logicalPrefix}Role`, {
+        roleName: `govsync-${name}`,
+        path: '/govsync/',
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        inlinePolicies: {
+          [name]: new iam.PolicyDocument({
+            statements: [
+              new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+              ...spec.statements,
+              ...(spec.assumesSpokeRole ? [spokeAccess] : []),
+            ],
+          }),
+        },
+      });
+      const fn = new lambda.Function(this, `${logicalPrefix}Function`, {
+        functionName: `govsync-${name}`,
+        description: spec.description,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        handler: 'bootstrap',
+        code: code(name),
+        architecture: lambda.Architecture.custom(architecture.valueAsString),
+        timeout: spec.timeout,
+        memorySize: spec.memorySize,
+        role,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+        systemLogLevelV2: lambda.SystemLogLevel.WARN,
+        tracing: lambda.Tracing.ACTIVE,
+        environment: { ...commonEnvironment, ...spec.environment },
+        ...(spec.asyncRetries === undefined ? {} : { deadLetterQueue: asyncFailures, retryAttempts: spec.asyncRetries }),
+      });
+      NagSuppressions.addResourceSuppressions(
+        role,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason:
+              'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource ARN' +
+              (spec.assumesSpokeRole
+                ? '; the registry role has a fixed name and path in every spoke account, and the set of accounts is open-ended (any number of registries), so the account is a wildcard while the role ARN is not.'
+                : '.'),
+            appliesTo: ['Resource::*', ...(spec.assumesSpokeRole ? [{ regex: '/^Resource::arn:<AWS::Partition>:iam::\\*:role\\/govsync\\/.*$/g' }] : [])],
+          },
+        ],
+        true,
+      );
+      return fn;
+    };
+
+    // 60 s for queue consumers: a batch of 10 spread over message groups, each a few bounded HTTPS calls with
+    // SDK retries and Retry-After honoured; the queues' visibility timeout is 6 x that. 256 MB: Lambda gives CPU
+    // in proportion to memory and cold-start TLS handshakes are CPU bound.
+    const registryEventsFn = makeFunction('registry-events', 'RegistryEvents', {
+      description: 'Registry events (F2, F3) from registry-events.fifo.',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      assumesSpokeRole: true,
+      environment: { GOVSYNC_DLQ_URL: registryEvents.dlq.queueUrl },
+      statements: [
+        new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [registryEvents.dlq.queueArn] }),
+        new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
+        readApiKey,
+      ],
+    });
+    registryEventsFn.addEventSource(new SqsEventSource(registryEvents.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+
+    // Verify + one conditional put + one SendMessage: 10 s, well under the HTTP API's 30 s integration limit.
+    const webhookFn = makeFunction('governance-webhook', 'GovernanceWebhook', {
+      description: 'Verifies governance webhooks (HMAC, replay), acks 202 and enqueues on governance-events.fifo.',
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      assumesSpokeRole: false,
+      environment: {
+        GOVSYNC_WEBHOOK_SECRETS_SECRET: webhookSecrets.secretArn,
+        GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL: governanceEvents.queue.queueUrl,
+      },
+      statements: [
+        new iam.PolicyStatement({ sid: 'SigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [webhookSecrets.secretArn] }),
+        new iam.PolicyStatement({
+          sid: 'ReplayRejection',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          resources: [idempotencyTable.tableArn],
+        }),
+        new iam.PolicyStatement({ sid: 'Enqueue', actions: ['sqs:SendMessage'], resources: [governanceEvents.queue.queueArn] }),
+      ],
+    });
+
+    const approvalFn = makeFunction('approval-propagation', 'ApprovalPropagation', {
+      description: 'Governance events (F1, F4) from governance-events.fifo.',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      assumesSpokeRole: true,
+      environment: { GOVSYNC_DLQ_URL: governanceEvents.dlq.queueUrl, GOVSYNC_NOTIFICATION_SENDER: notificationSender.valueAsString },
+      statements: [
+        new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [governanceEvents.dlq.queueArn] }),
+        new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
+        readApiKey,
+      ],
+    });
+    approvalFn.addEventSource(new SqsEventSource(governanceEvents.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+    // F1 emails, only when a sender identity is configured.
+    const sendEmail = new iam.Policy(this, 'ApprovalPropagationEmailPolicy', {
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'DataScienceEmail',
+          actions: ['ses:SendEmail'],
+          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${notificationSender.valueAsString}`],
+        }),
+      ],
+      roles: [approvalFn.role!],
+    });
+    (sendEmail.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSender;
+
+    const decommissionFn = makeFunction('decommission', 'Decommission', {
+      description: 'Registry deletions (F5) from decommission.fifo; governance decommissions (F6) archive packages.',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      assumesSpokeRole: true,
+      environment: { GOVSYNC_DLQ_URL: decommission.dlq.queueUrl },
+      statements: [
+        new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [decommission.dlq.queueArn] }),
+        new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
+        readApiKey,
+      ],
+    });
+    decommissionFn.addEventSource(new SqsEventSource(decommission.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
+
+    // Lists every registry and the governance inventory, then repairs: the Lambda maximum, 1 GB for CPU share.
+    const reconcilerFn = makeFunction('reconciler', 'Reconciler', {
+      description: 'Reconciles every registry with the governance inventory (F8).',
+      timeout: Duration.seconds(900),
+      memorySize: 1024,
+      assumesSpokeRole: true,
+      asyncRetries: 0,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'Tables',
+          actions: [...tableActions, 'dynamodb:Scan'],
+          resources: [idempotencyTable.tableArn, linksTable.tableArn, cursorsTable.tableArn],
+        }),
+        readApiKey,
+      ],
+    });
+
+    // A few paged queries and SendMessageBatch calls per run.
+    const pollerFn = makeFunction('governance-poller', 'GovernancePoller', {
+      description: 'Polls the governance query API by modification watermark and feeds governance-events.fifo.',
+      timeout: Duration.seconds(120),
+      memorySize: 256,
+      assumesSpokeRole: false,
+      asyncRetries: 0,
+      environment: { GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL: governanceEvents.queue.queueUrl },
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'Watermarks',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          resources: [cursorsTable.tableArn],
+        }),
+        readApiKey,
+        new iam.PolicyStatement({ sid: 'Enqueue', actions: ['sqs:SendMessage'], resources: [governanceEvents.queue.queueArn] }),
+      ],
+    });
+
+    // One event: resolve the link, read the execution's report, write a few values; 60 s covers Retry-After.
+    const metricsFn = makeFunction('metrics-relay', 'MetricsRelay', {
+      description: 'Pushes monitoring metrics (govsync metrics events, Model Monitor and Clarify results) to governance (F7).',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      assumesSpokeRole: true,
+      asyncRetries: 2,
+      statements: [
+        new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
+        readApiKey,
+      ],
+    });
+    const toMetricsRelay = new eventTargets.LambdaFunction(metricsFn, { retryAttempts: 8, maxEventAge: Duration.hours(1) });
+    new events.Rule(this, 'MetricRecordedRule', {
+      ruleName: 'govsync-metrics',
+      eventPattern: { source: ['govsync.metrics'], detailType: ['Model Metric Recorded'] },
+      targets: [toMetricsRelay],
+    });
+    // Model Monitor and Clarify schedules run as processing jobs; a finished execution carries its schedule ARN.
+    new events.Rule(this, 'MonitoringResultRule', {
+      ruleName: 'govsync-monitoring-results',
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        detailType: ['SageMaker Processing Job State Change'],
+        detail: { ProcessingJobStatus: ['Completed'], MonitoringScheduleArn: [{ exists: true }] },
+      },
+      targets: [toMetricsRelay],
+    });
+
+    // ------------------------------------------------------------ schedules (EventBridge Scheduler)
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      inlinePolicies: {
+        invoke: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [reconcilerFn.functionArn, pollerFn.functionArn] }),
+          ],
+        }),
+      },
+    });
+    new scheduler.CfnSchedule(this, 'ReconcilerSchedule', {
+      name: 'govsync-reconcile',
+      description: 'Full reconciliation (F8).',
+      scheduleExpression: reconcileSchedule.valueAsString,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: reconcilerFn.functionArn,
+        roleArn: schedulerRole.roleArn,
+        input: JSON.stringify({ mode: 'repair' }),
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 3600 },
+      },
+    });
+    new scheduler.CfnSchedule(this, 'GovernancePollerSchedule', {
+      name: 'govsync-governance-poll',
+      description: 'Incremental poll of governance changes.',
+      scheduleExpression: pollSchedule.valueAsString,
+      state: pollState.valueAsString,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: pollerFn.functionArn,
+        roleArn: schedulerRole.roleArn,
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 300 },
+      },
+    });
+
+    // ------------------------------------------------------------ HTTP API (governance webhooks)
+    const accessLogs = new logs.LogGroup(this, 'WebhookAccessLogs', {
+      logGroupName: '/govsync/webhook-api-access',
+      retention: logRetentionDays.valueAsNumber as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const api = new apigwv2.CfnApi(this, 'WebhookApi', {
+      name: 'govsync-webhooks',
+      protocolType: 'HTTP',
+      description: 'Receives governance-platform webhooks (verified by HMAC in the function, design section 4).',
+    });
+    const integration = new apigwv2.CfnIntegration(this, 'WebhookIntegration', {
+      apiId: api.ref,
+      integrationType: 'AWS_PROXY',
+      integrationUri: webhookFn.functionArn,
+      payloadFormatVersion: '2.0',
+    });
+    const route = new apigwv2.CfnRoute(this, 'WebhookRoute', {
+      apiId: api.ref,
+      routeKey: 'POST /webhooks/governance',
+      authorizationType: 'NONE',
+      target: `integrations/${integration.ref}`,
+    });
+    NagSuppressions.addResourceSuppressions(route, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason: 'The governance platform cannot sign requests with SigV4 or present a JWT; every delivery is authenticated in the function by its Standard-Webhooks HMAC signature, timestamp tolerance and delivery-id replay rejection.',
+      },
+    ]);
+    const stage = new apigwv2.CfnStage(this, 'WebhookStage', {
+      apiId: api.ref,
+      stageName: '$default',
+      autoDeploy: true,
+      defaultRouteSettings: { throttlingBurstLimit: webhookBurstLimit.valueAsNumber, throttlingRateLimit: webhookRateLimit.valueAsNumber },
+      routeSettings: {
+        'POST /webhooks/governance': { throttlingBurstLimit: webhookBurstLimit.valueAsNumber, throttlingRateLimit: webhookRateLimit.valueAsNumber },
+      },
+      accessLogSettings: {
+        destinationArn: accessLogs.logGroupArn,
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          time: '$context.requestTime',
+          route: '$context.routeKey',
+          status: '$context.status',
+          length: '$context.responseLength',
+          latencyMs: '$context.integrationLatency',
+          error: '$context.integrationErrorMessage',
+        }),
+      },
+    });
+    stage.addResourceDependency(route);
+    webhookFn.addPermission('WebhookApiInvoke', {
+      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.ref}/*/POST/webhooks/governance`,
+    });
+
+    // ------------------------------------------------------------ alarms and dashboard
+    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { topicName: 'govsync-alarms', enforceSSL: true });
+    alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(alarmTopic, [
+      { id: 'AwsSolutions-SNS2', reason: 'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key; alarm texts carry no data.' },
+    ]);
+    const subscription = new sns.CfnSubscription(this, 'AlarmEmailSubscription', {
+      topicArn: alarmTopic.topicArn,
+      protocol: 'email',
+      endpoint: alarmEmail.valueAsString,
+    });
+    subscription.cfnOptions.condition = hasAlarmEmail;
+    const notify = new cwActions.SnsAction(alarmTopic);
+    const alarm = (id: string, props: cloudwatch.AlarmProps, withOk = true) => {
+      const created = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...props });
+      created.addAlarmAction(notify);
+      if (withOk) created.addOkAction(notify);
+      return created;
+    };
+
+    const pairs = [
+      { label: 'registry-events', id: 'RegistryEvents', ...registryEvents },
+      { label: 'governance-events', id: 'GovernanceEvents', ...governanceEvents },
+      { label: 'decommission', id: 'Decommission', ...decommission },
+    ];
+    for (const pair of pairs) {
+      alarm(`${pair.id}DlqDepthAlarm`, {
+        alarmName: `govsync-${pair.label}-dlq-depth`,
+        alarmDescription: `Messages quarantined in ${pair.label}-dlq.fifo (inspect, fix, replay).`,
+        metric: pair.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+      alarm(`${pair.id}AgeAlarm`, {
+        alarmName: `govsync-${pair.label}-oldest-message-age`,
+        alarmDescription: `${pair.label}.fifo is not draining.`,
+        metric: pair.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        threshold: 900,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+      alarm(
+        `${pair.id}DlqAgeAlarm`,
+        {
+          alarmName: `govsync-${pair.label}-dlq-oldest-message-age`,
+          alarmDescription: `A quarantined message of ${pair.label} has waited more than a day (DLQ retention is 14 days).`,
+          metric: pair.dlq.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.hours(1) }),
+          threshold: 86400,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+        false,
+      );
+    }
+    alarm('AsyncFailuresDepthAlarm', {
+      alarmName: 'govsync-async-failures-depth',
+      alarmDescription: 'A scheduled run or metrics event failed after retries (govsync-async-failures).',
+      metric: asyncFailures.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    const functions = [registryEventsFn, webhookFn, approvalFn, decommissionFn, reconcilerFn, pollerFn, metricsFn];
+    const sumOver = (label: string, metricOf: (fn: lambda.Function) => cloudwatch.IMetric) =>
+      new cloudwatch.MathExpression({
+        label,
+        period: Duration.minutes(5),
+        expression: functions.map((_, index) => `m${index + 1}`).join(' + '),
+        usingMetrics: Object.fromEntries(functions.map((fn, index) => [`m${index + 1}`, metricOf(fn)])),
+      });
+    alarm('FunctionErrorsAlarm', {
+      alarmName: 'govsync-function-errors',
+      alarmDescription: 'A govsync function failed an invocation (unhandled error or timeout) in 3 of the last 5 periods.',
+      metric: sumOver('govsync function errors', (fn) => fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) })),
+      threshold: 0,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    alarm('FunctionThrottlesAlarm', {
+      alarmName: 'govsync-function-throttles',
+      alarmDescription: 'A govsync function was throttled (account concurrency exhausted) in 3 of the last 5 periods.',
+      metric: sumOver('govsync function throttles', (fn) => fn.metricThrottles({ statistic: 'Sum', period: Duration.minutes(5) })),
+      threshold: 0,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    const govsyncMetric = (metricName: string, statistic = 'Sum', label?: string) =>
+      new cloudwatch.Metric({ namespace: 'govsync', metricName, statistic, label, period: Duration.minutes(5) });
+    alarm(
+      'QuarantinedAlarm',
+      {
+        alarmName: 'govsync-quarantined',
+        alarmDescription: 'govsync quarantined a message as permanently failing (reason in the DLQ message attributes).',
+        metric: govsyncMetric('Quarantined'),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+      false,
+    );
+
+    new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: 'govsync',
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Sync lag (event time to applied), ms',
+            width: 12,
+            left: [govsyncMetric('SyncLagMs', 'p50', 'p50'), govsyncMetric('SyncLagMs', 'p99', 'p99'), govsyncMetric('SyncLagMs', 'Maximum', 'max')],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Events',
+            width: 12,
+            left: ['EventsProcessed', 'DuplicatesSuppressed', 'EchoesDropped', 'Quarantined'].map((name) => govsyncMetric(name)),
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Queue depth',
+            width: 12,
+            left: pairs.flatMap((pair) => [pair.queue, pair.dlq].map((queue) => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }))),
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Age of oldest message, s',
+            width: 12,
+            left: pairs.map((pair) => pair.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })),
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Function errors and throttles',
+            width: 24,
+            left: functions.map((fn) => fn.metricErrors({ statistic: 'Sum' })),
+            right: functions.map((fn) => fn.metricThrottles({ statistic: 'Sum' })),
+          }),
+        ],
+      ],
+    });
+
+    // ------------------------------------------------------------ outputs
+    new CfnOutput(this, 'WebhookUrl', {
+      description: "Configure this URL (POST) as the governance platform's webhook target.",
+      value: `https://${api.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/webhooks/governance`,
+    });
+    new CfnOutput(this, 'RegistryEventsQueueArn', { value: registryEvents.queue.queueArn });
+    new CfnOutput(this, 'GovernanceEventsQueueArn', { value: governanceEvents.queue.queueArn });
+    new CfnOutput(this, 'DecommissionQueueArn', { value: decommission.queue.queueArn });
+    new CfnOutput(this, 'RegistryEventsDlqArn', { value: registryEvents.dlq.queueArn });
+    new CfnOutput(this, 'GovernanceEventsDlqArn', { value: governanceEvents.dlq.queueArn });
+    new CfnOutput(this, 'DecommissionDlqArn', { value: decommission.dlq.queueArn });
+    new CfnOutput(this, 'IdempotencyTableName', { value: idempotencyTable.tableName });
+    new CfnOutput(this, 'LinksTableName', { value: linksTable.tableName });
+    new CfnOutput(this, 'CursorsTableName', { value: cursorsTable.tableName });
+    new CfnOutput(this, 'HubEventBusArn', { description: 'Pass to infra/spoke.yaml as HubEventBusArn.', value: defaultBusArn });
+    new CfnOutput(this, 'HubAccountId', { description: 'Pass to infra/spoke.yaml as HubAccountId.', value: Aws.ACCOUNT_ID });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+  }
+}

@@ -1,0 +1,195 @@
+//! HTTP surface: token endpoints, the OpenPages v2 API (with fault injection and auth in front),
+//! the admin API and the inventory page.
+
+mod admin;
+mod api;
+mod inventory_page;
+mod tokens;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::auth;
+use crate::query::QueryError;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+pub const API_PREFIX: &str = "/opgrc/api/v2";
+
+/// Errors answered to API clients as `{"code": <status>, "message": "..."}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = json!({ "code": status.as_u16(), "message": self.to_string() });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(_) => Self::NotFound(error.to_string()),
+            StoreError::HasChildren(_) => Self::Conflict(error.to_string()),
+            _ => Self::BadRequest(error.to_string()),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        Self::BadRequest(error.0)
+    }
+}
+
+/// Parses a JSON body ourselves so every malformed body gets the same 400 shape.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Who made an API call; stamped into `Created By` / `Last Modified By`.
+#[derive(Debug, Clone)]
+pub struct Principal(pub String);
+
+/// Builds the whole application router. Must be called inside a tokio runtime.
+pub fn router(state: AppState) -> Router {
+    let api = api::routes();
+    let api_main = api
+        .clone()
+        .route_layer(middleware::from_fn_with_state(state.clone(), api_gate));
+    let api_cp4d = api
+        .route_layer(middleware::from_fn_with_state(state.clone(), api_gate))
+        .route_layer(middleware::from_fn(cp4d_prefix_only));
+    Router::new()
+        .route("/", get(inventory_page::page))
+        .route(
+            "/api/2.0/services/{instance_id}/apikeys/token",
+            post(tokens::mcsp_token),
+        )
+        .route("/identity/token", post(tokens::iam_token))
+        .route("/icp4d-api/v1/authorize", post(tokens::cp4d_authorize))
+        .nest(API_PREFIX, api_main)
+        .nest("/{cp4d_instance}/api/v2", api_cp4d)
+        .nest("/_emulator", admin::routes())
+        .with_state(state)
+}
+
+/// The CP4D form is `/openpages-<instance>-opgrc/api/v2`; other first segments are not the API.
+async fn cp4d_prefix_only(request: Request, next: Next) -> Response {
+    // Nested routers see the path without the prefix; the original keeps the instance segment.
+    let path = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let valid = first
+        .strip_prefix("openpages-")
+        .and_then(|rest| rest.strip_suffix("-opgrc"))
+        .is_some_and(|instance| !instance.is_empty());
+    if valid {
+        next.run(request).await
+    } else {
+        ApiError::NotFound(format!("no route for {path}")).into_response()
+    }
+}
+
+/// Counts the call, serves a queued fault if any, then checks the bearer token or basic credentials.
+async fn api_gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let fault = {
+        let mut data = state.lock();
+        data.stats.api_requests += 1;
+        let fault = data.take_fault();
+        if fault.is_some() {
+            data.stats.faults_served += 1;
+        }
+        fault
+    };
+    if let Some(fault) = fault {
+        if let Some(latency) = fault.latency_ms {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        if let Some(code) = fault.status {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = json!({ "code": code, "message": "injected fault" });
+            let mut response = (status, axum::Json(body)).into_response();
+            if code == 429 {
+                let secs = fault.retry_after_secs.unwrap_or(1);
+                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+            }
+            return response;
+        }
+    }
+
+    let principal = {
+        let credential = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut data = state.lock();
+        let config = state.config();
+        let principal = match auth::bearer_token(credential) {
+            Some(token) => data
+                .tokens
+                .subject(token, Utc::now().timestamp())
+                .map(str::to_owned),
+            None => auth::basic_user(credential, &config.basic_user, &config.basic_password),
+        };
+        if principal.is_none() {
+            data.stats.unauthorized += 1;
+        }
+        principal
+    };
+    match principal {
+        Some(principal) => {
+            request.extensions_mut().insert(Principal(principal));
+            next.run(request).await
+        }
+        None => {
+            let mut response =
+                ApiError::Unauthorized("missing, invalid or expired credentials".to_owned())
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
