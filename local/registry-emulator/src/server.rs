@@ -1,0 +1,253 @@
+//! HTTP: the awsJson1.1 endpoint (`POST /`), the admin routes under `/_emulator/`, and event delivery.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::config::Config;
+use crate::error::{AMZ_JSON_1_1, ApiError};
+use crate::events::Event;
+use crate::publisher::Publisher;
+use crate::registry::{CallContext, Operation, Registries};
+use crate::sigv4::credential_scope;
+
+/// How many published events `GET /_emulator/events` remembers.
+const EVENT_LOG_CAPACITY: usize = 10_000;
+
+pub struct AppState {
+    config: Config,
+    registries: Mutex<Registries>,
+    /// Also serialises delivery, so events reach the bus in the order the changes happened.
+    event_log: Mutex<VecDeque<Value>>,
+    publisher: Option<Publisher>,
+}
+
+impl AppState {
+    pub fn new(config: Config, publisher: Option<Publisher>) -> Self {
+        Self {
+            config,
+            registries: Mutex::new(Registries::default()),
+            event_log: Mutex::new(VecDeque::new()),
+            publisher,
+        }
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", post(api))
+        .route("/_emulator/health", get(health))
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/events", get(list_events))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+fn context(config: &Config, headers: &HeaderMap, request_id: String) -> CallContext {
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let scope = header_text(header::AUTHORIZATION).and_then(|auth| credential_scope(&auth));
+    let (access_key_id, region) = match scope {
+        Some(scope) => (scope.access_key_id, scope.region),
+        None => ("anonymous".to_owned(), config.default_region.clone()),
+    };
+    CallContext {
+        caller: config.caller(&access_key_id),
+        region,
+        user_agent: header_text(header::USER_AGENT).unwrap_or_default(),
+        request_id,
+    }
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let operation = match Operation::from_target(target) {
+        Ok(operation) => operation,
+        Err(error) => {
+            tracing::warn!(target = target, error = %error, "unsupported operation");
+            return with_request_id(error.into_response(), &request_id);
+        }
+    };
+    let ctx = context(&app.config, &headers, request_id.clone());
+
+    let mut registries = app.registries.lock().await;
+    let (result, events) = match registries.call(&ctx, operation, &body) {
+        Ok(outcome) => (Ok(outcome.response), outcome.events),
+        Err(error) => {
+            let events = if app.config.record_failed_calls {
+                registries
+                    .failed_call_event(&ctx, operation, &body, &error)
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (Err(error), events)
+        }
+    };
+    // Take the delivery lock before releasing the registry: the next change cannot overtake these
+    // events on the bus, and the caller gets its answer only after they are delivered.
+    let mut log = app.event_log.lock().await;
+    drop(registries);
+    deliver(&app, &mut log, &events).await;
+    drop(log);
+
+    match result {
+        Ok(response) => {
+            tracing::info!(
+                operation = operation.name(),
+                region = %ctx.region,
+                caller = %ctx.caller.arn,
+                events = events.len(),
+                "ok"
+            );
+            let mut answer = (StatusCode::OK, response.to_string()).into_response();
+            answer
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(AMZ_JSON_1_1));
+            with_request_id(answer, &request_id)
+        }
+        Err(error) => {
+            tracing::info!(
+                operation = operation.name(),
+                region = %ctx.region,
+                error_type = error.code(),
+                retryable = error.is_retryable(),
+                error = %error,
+                "rejected"
+            );
+            with_request_id(error.into_response(), &request_id)
+        }
+    }
+}
+
+async fn deliver(app: &AppState, log: &mut VecDeque<Value>, events: &[Event]) {
+    if events.is_empty() {
+        return;
+    }
+    let bus = app
+        .publisher
+        .as_ref()
+        .map_or(app.config.event_bus.as_str(), Publisher::bus);
+    let (delivery, error) = match &app.publisher {
+        None => ("memory-only", None),
+        Some(publisher) => match publisher.publish(events).await {
+            Ok(()) => ("published", None),
+            Err(error) => {
+                tracing::error!(
+                    error = %error,
+                    retryable = error.is_retryable(),
+                    events = events.len(),
+                    "publishing to EventBridge failed; the API call still succeeds"
+                );
+                ("failed", Some(error.to_string()))
+            }
+        },
+    };
+    for event in events {
+        if log.len() >= EVENT_LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(json!({
+            "bus": bus,
+            "delivery": delivery,
+            "error": error,
+            "event": event.envelope(),
+        }));
+    }
+}
+
+async fn health() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn reset(State(app): State<Arc<AppState>>) -> Response {
+    let mut registries = app.registries.lock().await;
+    let mut log = app.event_log.lock().await;
+    registries.reset();
+    log.clear();
+    tracing::info!("state reset");
+    axum::Json(json!({ "status": "reset" })).into_response()
+}
+
+async fn list_events(State(app): State<Arc<AppState>>) -> Response {
+    let log = app.event_log.lock().await;
+    axum::Json(json!({ "events": log.iter().collect::<Vec<_>>() })).into_response()
+}
+
+async fn not_found() -> Response {
+    let error = ApiError::UnknownOperation(
+        "Not found: the SageMaker API is served at POST / (X-Amz-Target: SageMaker.<Operation>); admin routes are under /_emulator/".into(),
+    );
+    let mut response = error.into_response();
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        match crate::config::parse(
+            [
+                "--identity".to_owned(),
+                "ADMIN=arn:aws:sts::210987654321:assumed-role/ml-admin/alice".to_owned(),
+            ],
+            |_| None,
+        ) {
+            Ok(crate::config::Command::Run(config)) => config,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn context_reads_region_and_identity_from_the_signature() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=ADMIN/20260102/eu-central-1/sagemaker/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        );
+        headers.insert(header::USER_AGENT, HeaderValue::from_static("Boto3/1.44.8"));
+        let ctx = context(&config(), &headers, "r1".into());
+        assert_eq!(ctx.region, "eu-central-1");
+        assert_eq!(
+            ctx.caller.arn,
+            "arn:aws:sts::210987654321:assumed-role/ml-admin/alice"
+        );
+        assert_eq!(ctx.caller.account, "210987654321");
+        assert_eq!(ctx.user_agent, "Boto3/1.44.8");
+    }
+
+    #[test]
+    fn unsigned_requests_use_the_default_region() {
+        let ctx = context(&config(), &HeaderMap::new(), "r1".into());
+        assert_eq!(ctx.region, "us-east-1");
+        assert_eq!(ctx.caller.arn, "arn:aws:iam::123456789012:user/anonymous");
+    }
+}
