@@ -1,0 +1,456 @@
+//! The links table: registry ARN ⇄ governance id, applied revisions, and the our-write ledger.
+//!
+//! Key layout (`pk` S, `sk` S), one table for three item families:
+//!
+//! | item | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | link, by ARN | `arn#<ARN>` | `link#<kind>` | `kind`, `arn`, `governance_id`, `updated_at` |
+//! | link, by governance id | `gov#<id>` | `link` | `kind`, `arn`, `governance_id`, `updated_at` |
+//! | applied revision of one side | `arn#<ARN>` or `gov#<id>` | `rev` | `applied_rev` (N), `updated_at` |
+//! | our-write ledger entry | `ledger#<side>#<object>` | `<field>#<sha256 of value>` | `expiration` (N, epoch s, TTL) |
+//!
+//! The kind is part of the ARN link's sort key because one package-group ARN is linked to both a
+//! use case and a model group. A governance id is unique across kinds. Revisions are kept per side
+//! because each side has its own clock: a registry change is compared with the last registry
+//! revision applied, a governance change with the last governance revision applied.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use govsync_core::ports::{
+    GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome, StoreError,
+};
+
+use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_attr};
+
+const LINK_SK: &str = "link";
+const REVISION_SK: &str = "rev";
+const ADVANCE_CONDITION: &str = "attribute_not_exists(#rev) OR #rev < :rev";
+
+fn end_pk(end: &LinkEnd) -> String {
+    match end {
+        LinkEnd::Registry(arn) => format!("arn#{arn}"),
+        LinkEnd::Governance(id) => format!("gov#{id}"),
+    }
+}
+
+fn arn_link_sk(kind: LinkKind) -> String {
+    format!("link#{}", kind.as_str())
+}
+
+fn ledger_pk(write: &OurWrite) -> String {
+    format!("ledger#{}#{}", write.side.as_str(), write.object)
+}
+
+fn ledger_sk(write: &OurWrite) -> String {
+    format!("{}#{}", write.field, write.value_hash)
+}
+
+fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoLinkStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLinkStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(
+        &self,
+        operation: &'static str,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|output| output.item)
+            .map_err(|error| store_error(operation, &error))
+    }
+
+    fn link_put(
+        &self,
+        link: &Link,
+        pk: String,
+        sk: String,
+        now: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item("kind", s(link.kind.as_str()))
+            .item("arn", s(&link.arn))
+            .item("governance_id", s(link.governance_id.as_str()))
+            .item("updated_at", s(now))
+            .build()
+            .map_err(|error| StoreError::Decode {
+                operation: "put link",
+                message: error.to_string(),
+            })?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+fn decode_link(operation: &'static str, item: &Item) -> Result<Link, StoreError> {
+    let kind_name = string_attr(operation, item, "kind")?;
+    let kind = LinkKind::parse(kind_name).ok_or_else(|| StoreError::Decode {
+        operation,
+        message: format!("unknown link kind {kind_name:?}"),
+    })?;
+    Ok(Link {
+        kind,
+        arn: string_attr(operation, item, "arn")?.to_owned(),
+        governance_id: GovernanceId::parse(string_attr(operation, item, "governance_id")?)
+            .map_err(|error| StoreError::Decode {
+                operation,
+                message: format!("governance_id: {error}"),
+            })?,
+    })
+}
+
+fn revision_from(operation: &'static str, item: &Item) -> Result<u64, StoreError> {
+    let revision = number_attr(operation, item, "applied_rev")?;
+    u64::try_from(revision).map_err(|_| StoreError::Decode {
+        operation,
+        message: format!("negative applied_rev {revision}"),
+    })
+}
+
+fn ledger_entry_live(
+    operation: &'static str,
+    item: &Item,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    // TTL deletion is lazy: an expired entry may still be stored.
+    Ok(optional_number_attr(operation, item, "expiration")?
+        .is_some_and(|expiration| expiration >= now.timestamp()))
+}
+
+impl LinkStore for DynamoLinkStore {
+    async fn put_link(&self, link: &Link) -> Result<(), StoreError> {
+        let now = timestamp(Utc::now());
+        let by_arn = self.link_put(
+            link,
+            format!("arn#{}", link.arn),
+            arn_link_sk(link.kind),
+            &now,
+        )?;
+        let by_id = self.link_put(
+            link,
+            format!("gov#{}", link.governance_id),
+            LINK_SK.to_owned(),
+            &now,
+        )?;
+        self.client
+            .transact_write_items()
+            .transact_items(by_arn)
+            .transact_items(by_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("put link", &error))
+    }
+
+    async fn link_by_arn(&self, kind: LinkKind, arn: &str) -> Result<Option<Link>, StoreError> {
+        const OP: &str = "link by ARN";
+        self.get(OP, format!("arn#{arn}"), arn_link_sk(kind))
+            .await?
+            .map(|item| decode_link(OP, &item))
+            .transpose()
+    }
+
+    async fn link_by_governance_id(&self, id: &GovernanceId) -> Result<Option<Link>, StoreError> {
+        const OP: &str = "link by governance id";
+        self.get(OP, format!("gov#{id}"), LINK_SK.to_owned())
+            .await?
+            .map(|item| decode_link(OP, &item))
+            .transpose()
+    }
+
+    async fn advance_applied_revision(
+        &self,
+        end: &LinkEnd,
+        revision: u64,
+    ) -> Result<RevisionOutcome, StoreError> {
+        const OP: &str = "advance applied revision";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(end_pk(end)))
+            .key("sk", s(REVISION_SK))
+            .update_expression("SET #rev = :rev, #updated_at = :now")
+            .condition_expression(ADVANCE_CONDITION)
+            .expression_attribute_names("#rev", "applied_rev")
+            .expression_attribute_names("#updated_at", "updated_at")
+            .expression_attribute_values(":rev", n(revision))
+            .expression_attribute_values(":now", s(timestamp(Utc::now())))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RevisionOutcome::Advanced),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let applied = match failed.item() {
+                        Some(item) => revision_from(OP, item)?,
+                        // Services that do not return the old item: read it.
+                        None => self.applied_revision(end).await?.unwrap_or(revision),
+                    };
+                    tracing::info!(%end, revision, applied, "stale revision dropped");
+                    Ok(RevisionOutcome::Stale { applied })
+                }
+                _ => Err(store_error(OP, &error)),
+            },
+        }
+    }
+
+    async fn applied_revision(&self, end: &LinkEnd) -> Result<Option<u64>, StoreError> {
+        const OP: &str = "applied revision";
+        self.get(OP, end_pk(end), REVISION_SK.to_owned())
+            .await?
+            .map(|item| revision_from(OP, &item))
+            .transpose()
+    }
+
+    async fn record_our_write(
+        &self,
+        write: &OurWrite,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(ledger_pk(write)))
+            .item("sk", s(ledger_sk(write)))
+            .item("expiration", n(expires_at.timestamp()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("record our write", &error))
+    }
+
+    async fn is_our_write(&self, write: &OurWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        const OP: &str = "is our write";
+        match self.get(OP, ledger_pk(write), ledger_sk(write)).await? {
+            Some(item) => ledger_entry_live(OP, &item, now),
+            None => Ok(false),
+        }
+    }
+
+    async fn consume_our_write(
+        &self,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "consume our write";
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(ledger_pk(write)))
+            .key("sk", s(ledger_sk(write)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|error| store_error(OP, &error))?;
+        match output.attributes() {
+            Some(item) => ledger_entry_live(OP, item, now),
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use chrono::TimeZone;
+    use govsync_core::ports::WriteSide;
+
+    use super::*;
+
+    const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit/1";
+
+    fn gid(id: &str) -> GovernanceId {
+        GovernanceId::parse(id).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    #[tokio::test]
+    async fn put_link_writes_both_directions_in_one_transaction() {
+        let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(|request| {
+                let keys: Vec<(String, String)> = request
+                    .transact_items()
+                    .iter()
+                    .filter_map(|item| item.put())
+                    .filter_map(|put| {
+                        let pk = put.item().get("pk")?.as_s().ok()?.clone();
+                        let sk = put.item().get("sk")?.as_s().ok()?.clone();
+                        Some((pk, sk))
+                    })
+                    .collect();
+                keys == vec![
+                    (format!("arn#{ARN}"), "link#model".to_owned()),
+                    ("gov#4711".to_owned(), "link".to_owned()),
+                ]
+            })
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&transact]);
+        let store = DynamoLinkStore::new(client, "govsync-links");
+        store
+            .put_link(&Link {
+                kind: LinkKind::Model,
+                arn: ARN.to_owned(),
+                governance_id: gid("4711"),
+            })
+            .await
+            .unwrap();
+        assert_eq!(transact.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn link_is_found_by_arn_and_kind() {
+        let get = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|request| {
+                request.key().and_then(|key| key.get("sk")) == Some(&s("link#use_case"))
+            })
+            .then_output(|| {
+                GetItemOutput::builder()
+                    .set_item(Some(HashMap::from([
+                        ("kind".to_owned(), s("use_case")),
+                        ("arn".to_owned(), s("arn:group")),
+                        ("governance_id".to_owned(), s("12")),
+                    ])))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&get]);
+        let store = DynamoLinkStore::new(client, "t");
+        let link = store
+            .link_by_arn(LinkKind::UseCase, "arn:group")
+            .await
+            .unwrap();
+        assert_eq!(
+            link,
+            Some(Link {
+                kind: LinkKind::UseCase,
+                arn: "arn:group".to_owned(),
+                governance_id: gid("12"),
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn newer_revision_advances_with_a_conditional_update() {
+        let update = mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(|request| {
+                request.condition_expression() == Some(ADVANCE_CONDITION)
+                    && request.key().and_then(|key| key.get("pk")) == Some(&s(format!("arn#{ARN}")))
+                    && request
+                        .expression_attribute_values()
+                        .and_then(|values| values.get(":rev"))
+                        == Some(&n(17))
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&update]);
+        let store = DynamoLinkStore::new(client, "t");
+        let outcome = store
+            .advance_applied_revision(&LinkEnd::Registry(ARN.to_owned()), 17)
+            .await
+            .unwrap();
+        assert_eq!(outcome, RevisionOutcome::Advanced);
+    }
+
+    #[tokio::test]
+    async fn stale_revision_is_an_outcome_carrying_the_applied_one() {
+        let update = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .item("applied_rev", n(20))
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&update]);
+        let store = DynamoLinkStore::new(client, "t");
+        let outcome = store
+            .advance_applied_revision(&LinkEnd::Governance(gid("9")), 17)
+            .await
+            .unwrap();
+        assert_eq!(outcome, RevisionOutcome::Stale { applied: 20 });
+    }
+
+    #[tokio::test]
+    async fn expired_ledger_entry_does_not_match_even_if_still_stored() {
+        let now = Utc
+            .timestamp_opt(1_700_000_000, 0)
+            .single()
+            .unwrap_or_default();
+        let write = OurWrite::new(WriteSide::Registry, ARN, "ModelApprovalStatus", "Approved");
+        let expected_sk = format!("ModelApprovalStatus#{}", write.value_hash);
+        let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+            .match_requests(move |request| {
+                request.key().and_then(|key| key.get("sk")) == Some(&s(expected_sk.clone()))
+                    && request.return_values() == Some(&ReturnValue::AllOld)
+            })
+            .sequence()
+            .output(|| {
+                DeleteItemOutput::builder()
+                    .attributes("expiration", n(1_699_999_999))
+                    .build()
+            })
+            .output(|| {
+                DeleteItemOutput::builder()
+                    .attributes("expiration", n(1_700_000_100))
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete]);
+        let store = DynamoLinkStore::new(client, "t");
+        assert!(!store.consume_our_write(&write, now).await.unwrap());
+        assert!(store.consume_our_write(&write, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn validation_error_from_the_table_is_permanent() {
+        let delete = mock!(aws_sdk_dynamodb::Client::delete_item).then_error(|| {
+            DeleteItemError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("One or more parameter values were invalid")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete]);
+        let store = DynamoLinkStore::new(client, "t");
+        let write = OurWrite::new(WriteSide::Governance, "9", "MRG-Model:Status", "Approved");
+        let error = store
+            .consume_our_write(&write, Utc::now())
+            .await
+            .unwrap_err();
+        assert!(!error.is_retryable(), "{error:?}");
+    }
+}

@@ -1,0 +1,641 @@
+//! The governance port over HTTP: the OpenPages REST API v2 subset in
+//! `contracts/openpages-v2.md`.
+
+mod auth;
+mod retry;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use govsync_core::ports::{
+    Association, ExternalIdLookup, Field, Governance, GovernanceError, GovernanceId,
+    GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition,
+    QueryRow, TypeDefinition,
+};
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub use auth::{GovernanceAuth, IAM_TOKEN_URL, MCSP_TOKEN_URL_TEMPLATE};
+pub use retry::RetryPolicy;
+
+use retry::Idempotency;
+use wire::{RESOURCE_ID, decode_object, decode_query_page, decode_type_definition, quote_literal};
+
+/// The API prefix on SaaS and on-premises consoles (CP4D uses `/openpages-<instance>-opgrc/api/v2`).
+pub const DEFAULT_API_PREFIX: &str = "/opgrc/api/v2";
+/// The field that carries the registry ARN on model groups and models.
+pub const EXTERNAL_ID_FIELD: &str = "Integration:External ID";
+/// Response text surfaced in errors is cut to this many characters.
+const MAX_ERROR_BODY_CHARS: usize = 512;
+
+/// Tenant-configurable type ids of the objects govsync touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeIds {
+    pub business_entity: String,
+    pub use_case: String,
+    pub model_group: String,
+    pub model: String,
+    pub metric: String,
+    pub metric_value: String,
+}
+
+impl Default for TypeIds {
+    fn default() -> Self {
+        Self {
+            business_entity: "SOXBusEntity".to_owned(),
+            use_case: "ModelUseCase".to_owned(),
+            model_group: "ModelGroup".to_owned(),
+            model: "Model".to_owned(),
+            metric: "Metric".to_owned(),
+            metric_value: "MetricValue".to_owned(),
+        }
+    }
+}
+
+impl TypeIds {
+    pub fn of(&self, kind: GovernanceKind) -> &str {
+        match kind {
+            GovernanceKind::BusinessEntity => &self.business_entity,
+            GovernanceKind::UseCase => &self.use_case,
+            GovernanceKind::ModelGroup => &self.model_group,
+            GovernanceKind::Model => &self.model,
+            GovernanceKind::Metric => &self.metric,
+            GovernanceKind::MetricValue => &self.metric_value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// Whole request, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(3),
+            request: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GovernanceConfig {
+    /// Console (or CP4D) URL without the API prefix, e.g. `https://tenant.example.com`.
+    pub base_url: String,
+    pub api_prefix: String,
+    pub auth: GovernanceAuth,
+    pub type_ids: TypeIds,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+    /// Token life when the token endpoint states none and the token is not a JWT.
+    pub default_token_life: Duration,
+    /// Rows per query page.
+    pub page_size: u32,
+}
+
+impl GovernanceConfig {
+    pub fn new(base_url: impl Into<String>, auth: GovernanceAuth) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_prefix: DEFAULT_API_PREFIX.to_owned(),
+            auth,
+            type_ids: TypeIds::default(),
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            default_token_life: Duration::from_secs(20 * 60),
+            page_size: 100,
+        }
+    }
+}
+
+/// The governance HTTP client. Cheap to clone; clones share the token cache.
+#[derive(Debug, Clone)]
+pub struct GovernanceClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    api_base: String,
+    tokens: auth::TokenSource,
+    type_ids: TypeIds,
+    retry: RetryPolicy,
+    page_size: u32,
+}
+
+impl GovernanceClient {
+    pub fn new(config: GovernanceConfig) -> Result<Self, GovernanceError> {
+        if config.page_size == 0 {
+            return Err(GovernanceError::Config(
+                "page size must be positive".to_owned(),
+            ));
+        }
+        if config.retry.max_attempts == 0 {
+            return Err(GovernanceError::Config(
+                "retry max_attempts must be at least 1".to_owned(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect)
+            .timeout(config.timeouts.request)
+            .build()
+            .map_err(|error| {
+                GovernanceError::Config(format!("HTTP client: {}", error_chain(&error)))
+            })?;
+        let prefix = config.api_prefix.trim_matches('/');
+        let base = config.base_url.trim_end_matches('/');
+        let api_base = if prefix.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}/{prefix}")
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                api_base,
+                tokens: auth::TokenSource::new(config.auth, config.default_token_life),
+                type_ids: config.type_ids,
+                retry: config.retry,
+                page_size: config.page_size,
+            }),
+        })
+    }
+
+    pub fn type_ids(&self) -> &TypeIds {
+        &self.inner.type_ids
+    }
+
+    /// How many token requests this client has made (refresh observability).
+    pub fn token_requests(&self) -> u64 {
+        self.inner.tokens.token_requests()
+    }
+
+    /// Sends one API call with authentication, 401 refresh and retries; returns the JSON body
+    /// (`Null` when empty).
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+    ) -> Result<Value, GovernanceError> {
+        let inner = &self.inner;
+        let url = format!("{}{path}", inner.api_base);
+        let mut attempt: u32 = 0;
+        let mut rejected_token = None;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            let credential = inner
+                .tokens
+                .credential(&inner.http, &inner.retry, rejected_token.as_ref())
+                .await?;
+            let mut request = inner
+                .http
+                .request(method.clone(), &url)
+                .header(AUTHORIZATION, credential.header)
+                .header(ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    // A failed connect never reached the server; a timeout may have.
+                    let may_repeat = error.is_connect()
+                        || (idempotency == Idempotency::Idempotent && error.is_timeout());
+                    if may_repeat && attempt < inner.retry.max_attempts {
+                        let delay = inner.retry.backoff(attempt);
+                        tracing::warn!(operation, attempt, ?delay, error = %error_chain(&error), "governance call retried");
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(GovernanceError::Transport {
+                        operation,
+                        message: inner.tokens.redact(&error_chain(&error)),
+                    });
+                }
+            };
+            let status = response.status();
+            if status.is_success() {
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|error| GovernanceError::Transport {
+                        operation,
+                        message: error_chain(&error),
+                    })?;
+                if text.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
+                return serde_json::from_str(&text).map_err(|error| GovernanceError::Decode {
+                    operation,
+                    message: format!("body is not JSON ({error}): {}", inner.tokens.redact(&text)),
+                });
+            }
+            if status == StatusCode::UNAUTHORIZED
+                && inner.tokens.uses_tokens()
+                && !refreshed_after_401
+            {
+                // The token was revoked or expired early: refresh once and repeat the call.
+                tracing::info!(
+                    operation,
+                    mode = inner.tokens.mode_name(),
+                    "401: refreshing the token once"
+                );
+                refreshed_after_401 = true;
+                rejected_token = credential.token;
+                attempt -= 1;
+                continue;
+            }
+            if attempt < inner.retry.max_attempts
+                && RetryPolicy::retries_status(status, idempotency)
+            {
+                let delay = inner.retry.delay_for(attempt, response.headers());
+                tracing::warn!(
+                    operation,
+                    status = status.as_u16(),
+                    attempt,
+                    ?delay,
+                    "governance call retried"
+                );
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            let text = response.text().await.unwrap_or_default();
+            let body = inner.tokens.redact(&text);
+            return Err(if status == StatusCode::UNAUTHORIZED {
+                GovernanceError::Auth {
+                    mode: inner.tokens.mode_name(),
+                    status: status.as_u16(),
+                    body,
+                }
+            } else {
+                GovernanceError::Status {
+                    operation,
+                    status: status.as_u16(),
+                    body,
+                }
+            });
+        }
+    }
+
+    fn object_from(
+        operation: &'static str,
+        value: &Value,
+    ) -> Result<GovernanceObject, GovernanceError> {
+        decode_object(value).map_err(|message| GovernanceError::Decode { operation, message })
+    }
+
+    fn statement(&self, query: &GovernanceQuery) -> Result<String, GovernanceError> {
+        let mut columns = vec![RESOURCE_ID];
+        columns.extend(
+            query
+                .columns
+                .iter()
+                .map(String::as_str)
+                .filter(|column| *column != RESOURCE_ID),
+        );
+        let names = columns
+            .iter()
+            .map(|column| bracket(column))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(",");
+        let mut statement = format!(
+            "SELECT {names} FROM {}",
+            bracket(self.inner.type_ids.of(query.kind))?
+        );
+        match &query.condition {
+            None => {}
+            Some(QueryCondition::Equals { field, value }) => {
+                statement.push_str(&format!(
+                    " WHERE {} = {}",
+                    bracket(field)?,
+                    quote_literal(value)
+                ));
+            }
+            Some(QueryCondition::GreaterThan { field, value }) => {
+                statement.push_str(&format!(
+                    " WHERE {} > {}",
+                    bracket(field)?,
+                    quote_literal(value)
+                ));
+            }
+        }
+        Ok(statement)
+    }
+}
+
+fn bracket(name: &str) -> Result<String, GovernanceError> {
+    if name.is_empty() || name.contains(['[', ']']) {
+        return Err(GovernanceError::Config(format!(
+            "{name:?} is not a usable field or type name"
+        )));
+    }
+    Ok(format!("[{name}]"))
+}
+
+fn path_segment(id: &GovernanceId) -> Result<&str, GovernanceError> {
+    let id = id.as_str();
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(GovernanceError::Config(format!(
+            "{id:?} is not a governance object id"
+        )));
+    }
+    Ok(id)
+}
+
+/// The error and its sources on one line.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Truncates `text` and masks every secret in it.
+pub(crate) fn sanitize_body(text: &str, secrets: &[&str]) -> String {
+    let mut clean = text.to_owned();
+    for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+        clean = clean.replace(secret, "***");
+    }
+    let mut cut: String = clean.chars().take(MAX_ERROR_BODY_CHARS).collect();
+    if clean.chars().count() > MAX_ERROR_BODY_CHARS {
+        cut.push('…');
+    }
+    cut
+}
+
+impl Governance for GovernanceClient {
+    async fn get_object(&self, id: &GovernanceId) -> Result<GovernanceObject, GovernanceError> {
+        const OP: &str = "get object";
+        let path = format!("/contents/{}", path_segment(id)?);
+        match self
+            .call(OP, Method::GET, &path, None, Idempotency::Idempotent)
+            .await
+        {
+            Ok(value) => Self::object_from(OP, &value),
+            Err(GovernanceError::Status { status: 404, .. }) => Err(GovernanceError::NotFound {
+                operation: OP,
+                id: id.to_string(),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create_object(
+        &self,
+        object: &NewGovernanceObject,
+    ) -> Result<GovernanceObject, GovernanceError> {
+        const OP: &str = "create object";
+        let mut body = json!({
+            "name": object.name,
+            "type_definition_id": self.inner.type_ids.of(object.kind),
+            "fields": wire::encode_fields(&object.fields),
+        });
+        if let Some(description) = &object.description {
+            body["description"] = json!(description);
+        }
+        if let Some(parent) = &object.parent_id {
+            body["primary_parent_id"] = json!(parent.as_str());
+        }
+        let value = self
+            .call(
+                OP,
+                Method::POST,
+                "/contents",
+                Some(&body),
+                Idempotency::NotIdempotent,
+            )
+            .await?;
+        Self::object_from(OP, &value)
+    }
+
+    async fn update_object(
+        &self,
+        id: &GovernanceId,
+        fields: &[Field],
+    ) -> Result<GovernanceObject, GovernanceError> {
+        const OP: &str = "update object";
+        let path = format!("/contents/{}", path_segment(id)?);
+        let body = json!({ "fields": wire::encode_fields(fields) });
+        match self
+            .call(OP, Method::PUT, &path, Some(&body), Idempotency::Idempotent)
+            .await
+        {
+            Ok(value) if value.is_null() => self.get_object(id).await,
+            Ok(value) => Self::object_from(OP, &value),
+            Err(GovernanceError::Status { status: 404, .. }) => Err(GovernanceError::NotFound {
+                operation: OP,
+                id: id.to_string(),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn query(&self, query: &GovernanceQuery) -> Result<Vec<QueryRow>, GovernanceError> {
+        const OP: &str = "query";
+        let statement = self.statement(query)?;
+        let mut rows = Vec::new();
+        let mut offset: u64 = 0;
+        loop {
+            let body = json!({
+                "statement": statement,
+                "offset": offset,
+                "limit": self.inner.page_size,
+            });
+            let value = self
+                .call(
+                    OP,
+                    Method::POST,
+                    "/query",
+                    Some(&body),
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            let page = decode_query_page(&value).map_err(|message| GovernanceError::Decode {
+                operation: OP,
+                message,
+            })?;
+            rows.extend(page.rows);
+            match page.next {
+                None => return Ok(rows),
+                Some(next) if next <= offset => {
+                    return Err(GovernanceError::Decode {
+                        operation: OP,
+                        message: format!("`next` = {next} does not advance past offset {offset}"),
+                    });
+                }
+                Some(next) => offset = next,
+            }
+        }
+    }
+
+    async fn find_by_external_id(
+        &self,
+        kind: GovernanceKind,
+        external_id: &str,
+    ) -> Result<ExternalIdLookup, GovernanceError> {
+        let rows = self
+            .query(&GovernanceQuery {
+                kind,
+                columns: vec!["Name".to_owned()],
+                condition: Some(QueryCondition::Equals {
+                    field: EXTERNAL_ID_FIELD.to_owned(),
+                    value: external_id.to_owned(),
+                }),
+            })
+            .await?;
+        let ids = rows
+            .into_iter()
+            .map(|row| {
+                row.id.ok_or_else(|| GovernanceError::Decode {
+                    operation: "find by external id",
+                    message: "query row without a Resource ID".to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match ids.as_slice() {
+            [] => Ok(ExternalIdLookup::Absent),
+            [id] => Ok(ExternalIdLookup::Found(self.get_object(id).await?)),
+            _ => {
+                tracing::warn!(
+                    external_id,
+                    count = ids.len(),
+                    "several governance objects share one external id"
+                );
+                Ok(ExternalIdLookup::Ambiguous(ids))
+            }
+        }
+    }
+
+    async fn associate(
+        &self,
+        id: &GovernanceId,
+        associations: &[Association],
+    ) -> Result<(), GovernanceError> {
+        const OP: &str = "associate";
+        if associations.is_empty() {
+            return Ok(());
+        }
+        let path = format!("/contents/{}/associations", path_segment(id)?);
+        let body = json!({
+            "associations": associations
+                .iter()
+                .map(|association| json!({
+                    "id": association.id.as_str(),
+                    "type": self.inner.type_ids.of(association.kind),
+                }))
+                .collect::<Vec<_>>(),
+        });
+        self.call(
+            OP,
+            Method::POST,
+            &path,
+            Some(&body),
+            Idempotency::NotIdempotent,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn type_definition(
+        &self,
+        kind: GovernanceKind,
+    ) -> Result<TypeDefinition, GovernanceError> {
+        const OP: &str = "type definition";
+        let type_id = self.inner.type_ids.of(kind);
+        if type_id.is_empty()
+            || !type_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(GovernanceError::Config(format!(
+                "{type_id:?} is not a usable type id"
+            )));
+        }
+        let value = self
+            .call(
+                OP,
+                Method::GET,
+                &format!("/types/{type_id}"),
+                None,
+                Idempotency::Idempotent,
+            )
+            .await?;
+        decode_type_definition(type_id, &value).map_err(|message| GovernanceError::Decode {
+            operation: OP,
+            message,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> GovernanceClient {
+        let auth = GovernanceAuth::Basic {
+            username: "admin".to_owned(),
+            password: govsync_core::secret::Secret::new("admin"),
+        };
+        GovernanceClient::new(GovernanceConfig::new("http://127.0.0.1:1/", auth)).unwrap()
+    }
+
+    #[test]
+    fn statements_select_the_resource_id_and_escape_literals() {
+        let statement = client()
+            .statement(&GovernanceQuery {
+                kind: GovernanceKind::Model,
+                columns: vec!["Name".to_owned(), "MRG-Model:Status".to_owned()],
+                condition: Some(QueryCondition::Equals {
+                    field: EXTERNAL_ID_FIELD.to_owned(),
+                    value: "arn:aws:x/it's".to_owned(),
+                }),
+            })
+            .unwrap();
+        assert_eq!(
+            statement,
+            "SELECT [Resource ID],[Name],[MRG-Model:Status] FROM [Model] \
+             WHERE [Integration:External ID] = 'arn:aws:x/it''s'"
+        );
+    }
+
+    #[test]
+    fn bracket_injection_in_field_names_is_refused() {
+        let result = client().statement(&GovernanceQuery {
+            kind: GovernanceKind::Model,
+            columns: vec!["Name] FROM [Other".to_owned()],
+            condition: None,
+        });
+        assert!(matches!(result, Err(GovernanceError::Config(_))));
+    }
+
+    #[test]
+    fn error_bodies_are_truncated_and_never_show_secrets() {
+        let body = format!("bad key sekret {}", "x".repeat(1000));
+        let clean = sanitize_body(&body, &["sekret"]);
+        assert!(!clean.contains("sekret"));
+        assert!(clean.chars().count() <= MAX_ERROR_BODY_CHARS + 1);
+    }
+
+    #[test]
+    fn api_base_joins_the_console_url_and_prefix() {
+        assert_eq!(client().inner.api_base, "http://127.0.0.1:1/opgrc/api/v2");
+    }
+}

@@ -1,0 +1,792 @@
+//! The model-registry port on the SageMaker SDK: one instance per central registry.
+
+use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::types::{
+    MetricsSource, ModelApprovalStatus, ModelLifeCycle as SdkLifecycle, Tag, UserContext,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+use govsync_core::ports::registry::{MAX_GROUP_POLICY_CHARS, RegistryValidationError};
+use govsync_core::ports::{
+    ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, ModelRegistry, NewPackageGroup,
+    PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError,
+};
+
+use crate::sdk_error::{FailureClass, classify};
+
+/// Largest page SageMaker serves for the list calls.
+const PAGE_SIZE: i32 = 100;
+
+#[derive(Debug, Clone)]
+pub struct SageMakerRegistry {
+    client: Client,
+}
+
+impl SageMakerRegistry {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn registry_error<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> RegistryError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let failure = classify(operation, error);
+    match failure.class {
+        FailureClass::Throttled => RegistryError::Throttled {
+            operation,
+            message: failure.message,
+        },
+        FailureClass::Conflict => RegistryError::Conflict {
+            operation,
+            message: failure.message,
+        },
+        FailureClass::Transient => RegistryError::Service {
+            operation,
+            code: failure.code,
+            message: failure.message,
+            retryable: true,
+        },
+        FailureClass::Permanent if failure.code == "ResourceNotFound" => RegistryError::NotFound {
+            resource: failure.message,
+        },
+        FailureClass::Permanent => RegistryError::Rejected {
+            operation,
+            code: failure.code,
+            message: failure.message,
+        },
+        FailureClass::Transport => RegistryError::Transport {
+            operation,
+            message: failure.message,
+        },
+    }
+}
+
+fn is_validation<E>(error: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .is_some_and(|service| service.code() == Some("ValidationException"))
+}
+
+/// `arn:<partition>:sagemaker:<region>:<account>:model-package/<name>[/<version>]`. A well-formed
+/// ARN that SageMaker answers `ValidationException` for can only be a missing package.
+fn is_model_package_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let resource_ok = resource
+        .strip_prefix("model-package/")
+        .is_some_and(|rest| !rest.is_empty() && rest.split('/').all(|part| !part.is_empty()));
+    *prefix == "arn"
+        && partition.starts_with("aws")
+        && *service == "sagemaker"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource_ok
+}
+
+fn to_chrono(time: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let time = time?;
+    DateTime::<Utc>::from_timestamp(time.secs(), time.subsec_nanos())
+}
+
+fn approval_from_sdk(
+    operation: &'static str,
+    status: Option<&ModelApprovalStatus>,
+) -> Result<Option<ApprovalStatus>, RegistryError> {
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    ApprovalStatus::parse(status.as_str())
+        .map(Some)
+        .map_err(|error| RegistryError::Decode {
+            operation,
+            message: error.to_string(),
+        })
+}
+
+fn approval_to_sdk(status: ApprovalStatus) -> ModelApprovalStatus {
+    match status {
+        ApprovalStatus::Approved => ModelApprovalStatus::Approved,
+        ApprovalStatus::Rejected => ModelApprovalStatus::Rejected,
+        ApprovalStatus::PendingManualApproval => ModelApprovalStatus::PendingManualApproval,
+    }
+}
+
+fn user_of(context: Option<&UserContext>) -> Option<String> {
+    let context = context?;
+    context
+        .iam_identity()
+        .and_then(|identity| identity.arn())
+        .or(context.user_profile_arn())
+        .or(context.user_profile_name())
+        .map(str::to_owned)
+}
+
+fn lifecycle_from_sdk(lifecycle: Option<&SdkLifecycle>) -> Option<ModelLifecycle> {
+    let lifecycle = lifecycle?;
+    Some(ModelLifecycle {
+        stage: lifecycle.stage()?.to_owned(),
+        stage_status: lifecycle.stage_status()?.to_owned(),
+        stage_description: lifecycle.stage_description().map(str::to_owned),
+    })
+}
+
+fn push_report(reports: &mut Vec<MetricsReport>, name: &str, source: Option<&MetricsSource>) {
+    if let Some(uri) = source.and_then(MetricsSource::s3_uri) {
+        reports.push(MetricsReport {
+            name: name.to_owned(),
+            s3_uri: uri.to_owned(),
+        });
+    }
+}
+
+fn metrics_of(metrics: Option<&aws_sdk_sagemaker::types::ModelMetrics>) -> Vec<MetricsReport> {
+    let mut reports = Vec::new();
+    let Some(metrics) = metrics else {
+        return reports;
+    };
+    if let Some(quality) = metrics.model_quality() {
+        push_report(
+            &mut reports,
+            "ModelQuality.Statistics",
+            quality.statistics(),
+        );
+        push_report(
+            &mut reports,
+            "ModelQuality.Constraints",
+            quality.constraints(),
+        );
+    }
+    if let Some(quality) = metrics.model_data_quality() {
+        push_report(
+            &mut reports,
+            "ModelDataQuality.Statistics",
+            quality.statistics(),
+        );
+        push_report(
+            &mut reports,
+            "ModelDataQuality.Constraints",
+            quality.constraints(),
+        );
+    }
+    if let Some(bias) = metrics.bias() {
+        push_report(&mut reports, "Bias.Report", bias.report());
+        push_report(
+            &mut reports,
+            "Bias.PreTrainingReport",
+            bias.pre_training_report(),
+        );
+        push_report(
+            &mut reports,
+            "Bias.PostTrainingReport",
+            bias.post_training_report(),
+        );
+    }
+    if let Some(explainability) = metrics.explainability() {
+        push_report(
+            &mut reports,
+            "Explainability.Report",
+            explainability.report(),
+        );
+    }
+    reports
+}
+
+impl ModelRegistry for SageMakerRegistry {
+    async fn describe_package(&self, arn: &str) -> Result<ModelPackage, RegistryError> {
+        const OP: &str = "DescribeModelPackage";
+        if !is_model_package_arn(arn) {
+            return Err(RegistryValidationError {
+                key: "ModelPackageName".to_owned(),
+                reason: format!("{arn:?} is not a model package ARN"),
+            }
+            .into());
+        }
+        let output = match self
+            .client
+            .describe_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) if is_validation(&error) => {
+                tracing::info!(arn, "model package not found (ValidationException)");
+                return Err(RegistryError::NotFound {
+                    resource: arn.to_owned(),
+                });
+            }
+            Err(error) => return Err(registry_error(OP, &error)),
+        };
+        let containers = output
+            .inference_specification()
+            .map(|spec| spec.containers())
+            .unwrap_or_default();
+        Ok(ModelPackage {
+            arn: output.model_package_arn().unwrap_or(arn).to_owned(),
+            group_name: output.model_package_group_name().map(str::to_owned),
+            version: output.model_package_version(),
+            description: output.model_package_description().map(str::to_owned),
+            status: output
+                .model_package_status()
+                .map(|status| status.as_str().to_owned()),
+            approval_status: approval_from_sdk(OP, output.model_approval_status())?,
+            approval_description: output.approval_description().map(str::to_owned),
+            creation_time: to_chrono(output.creation_time()),
+            last_modified_time: to_chrono(output.last_modified_time()),
+            customer_metadata: output
+                .customer_metadata_properties()
+                .map(|properties| {
+                    properties
+                        .iter()
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            lifecycle: lifecycle_from_sdk(output.model_life_cycle()),
+            inference_images: containers
+                .iter()
+                .filter_map(|container| container.image().map(str::to_owned))
+                .collect(),
+            model_data_urls: containers
+                .iter()
+                .filter_map(|container| container.model_data_url().map(str::to_owned))
+                .collect(),
+            metrics: metrics_of(output.model_metrics()),
+            created_by: user_of(output.created_by()),
+            last_modified_by: user_of(output.last_modified_by()),
+        })
+    }
+
+    async fn list_groups(&self) -> Result<Vec<PackageGroupSummary>, RegistryError> {
+        const OP: &str = "ListModelPackageGroups";
+        let mut groups = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_model_package_groups()
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| registry_error(OP, &error))?;
+            for summary in page.model_package_group_summary_list() {
+                let (Some(name), Some(arn)) = (
+                    summary.model_package_group_name(),
+                    summary.model_package_group_arn(),
+                ) else {
+                    return Err(RegistryError::Decode {
+                        operation: OP,
+                        message: "group summary without a name or ARN".to_owned(),
+                    });
+                };
+                groups.push(PackageGroupSummary {
+                    name: name.to_owned(),
+                    arn: arn.to_owned(),
+                    description: summary.model_package_group_description().map(str::to_owned),
+                    status: summary
+                        .model_package_group_status()
+                        .map(|status| status.as_str().to_owned()),
+                    creation_time: to_chrono(summary.creation_time()),
+                });
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+
+    async fn list_packages(&self, group_name: &str) -> Result<Vec<PackageSummary>, RegistryError> {
+        const OP: &str = "ListModelPackages";
+        let mut packages = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_model_packages()
+                .model_package_group_name(group_name)
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| registry_error(OP, &error))?;
+            for summary in page.model_package_summary_list() {
+                let Some(arn) = summary.model_package_arn() else {
+                    return Err(RegistryError::Decode {
+                        operation: OP,
+                        message: "package summary without an ARN".to_owned(),
+                    });
+                };
+                packages.push(PackageSummary {
+                    arn: arn.to_owned(),
+                    group_name: summary.model_package_group_name().map(str::to_owned),
+                    version: summary.model_package_version(),
+                    status: summary
+                        .model_package_status()
+                        .map(|status| status.as_str().to_owned()),
+                    approval_status: approval_from_sdk(OP, summary.model_approval_status())?,
+                    creation_time: to_chrono(summary.creation_time()),
+                });
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(packages),
+            }
+        }
+    }
+
+    async fn update_package(&self, update: &PackageUpdate) -> Result<(), RegistryError> {
+        const OP: &str = "UpdateModelPackage";
+        update.validate()?;
+        let mut request = self
+            .client
+            .update_model_package()
+            .model_package_arn(&update.arn)
+            .set_model_approval_status(update.approval_status.map(approval_to_sdk))
+            .set_approval_description(update.approval_description.clone())
+            .set_client_token(update.client_token.clone());
+        if !update.metadata_to_set.is_empty() {
+            request = request.set_customer_metadata_properties(Some(
+                update
+                    .metadata_to_set
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ));
+        }
+        if !update.metadata_to_remove.is_empty() {
+            request = request.set_customer_metadata_properties_to_remove(Some(
+                update.metadata_to_remove.clone(),
+            ));
+        }
+        if let Some(lifecycle) = &update.lifecycle {
+            let lifecycle = SdkLifecycle::builder()
+                .stage(&lifecycle.stage)
+                .stage_status(&lifecycle.stage_status)
+                .set_stage_description(lifecycle.stage_description.clone())
+                .build();
+            request = request.model_life_cycle(lifecycle);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if is_validation(&error) && is_model_package_arn(&update.arn) => {
+                let failure = classify(OP, &error);
+                if failure.message.contains("does not exist") {
+                    Err(RegistryError::NotFound {
+                        resource: update.arn.clone(),
+                    })
+                } else {
+                    Err(RegistryError::Rejected {
+                        operation: OP,
+                        code: failure.code,
+                        message: failure.message,
+                    })
+                }
+            }
+            Err(error) => Err(registry_error(OP, &error)),
+        }
+    }
+
+    async fn create_group(&self, group: &NewPackageGroup) -> Result<String, RegistryError> {
+        const OP: &str = "CreateModelPackageGroup";
+        group.validate()?;
+        let tags = group
+            .tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect::<Vec<_>>();
+        let output = self
+            .client
+            .create_model_package_group()
+            .model_package_group_name(&group.name)
+            .set_model_package_group_description(group.description.clone())
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(|error| registry_error(OP, &error))?;
+        output
+            .model_package_group_arn()
+            .map(str::to_owned)
+            .ok_or_else(|| RegistryError::Decode {
+                operation: OP,
+                message: "response without ModelPackageGroupArn".to_owned(),
+            })
+    }
+
+    async fn delete_package(&self, arn: &str) -> Result<(), RegistryError> {
+        self.client
+            .delete_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("DeleteModelPackage", &error))
+    }
+
+    async fn delete_group(&self, group_name: &str) -> Result<(), RegistryError> {
+        self.client
+            .delete_model_package_group()
+            .model_package_group_name(group_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("DeleteModelPackageGroup", &error))
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, RegistryError> {
+        const OP: &str = "ListTags";
+        let mut tags = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tags()
+                .resource_arn(arn)
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| registry_error(OP, &error))?;
+            tags.extend(page.tags().iter().filter_map(|tag| {
+                Some((
+                    tag.key()?.to_owned(),
+                    tag.value().unwrap_or_default().to_owned(),
+                ))
+            }));
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    async fn put_group_policy(&self, group_name: &str, policy: &str) -> Result<(), RegistryError> {
+        let chars = policy.chars().count();
+        if chars == 0 || chars > MAX_GROUP_POLICY_CHARS {
+            return Err(RegistryValidationError {
+                key: "ResourcePolicy".to_owned(),
+                reason: format!("{chars} characters, must be 1 to {MAX_GROUP_POLICY_CHARS}"),
+            }
+            .into());
+        }
+        self.client
+            .put_model_package_group_policy()
+            .model_package_group_name(group_name)
+            .resource_policy(policy)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("PutModelPackageGroupPolicy", &error))
+    }
+
+    /// SageMaker answers a group without a policy with `ValidationException`: that is `None`.
+    async fn get_group_policy(&self, group_name: &str) -> Result<Option<String>, RegistryError> {
+        const OP: &str = "GetModelPackageGroupPolicy";
+        match self
+            .client
+            .get_model_package_group_policy()
+            .model_package_group_name(group_name)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.resource_policy().map(str::to_owned)),
+            Err(error) if is_validation(&error) => Ok(None),
+            Err(error) => match registry_error(OP, &error) {
+                RegistryError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn delete_group_policy(&self, group_name: &str) -> Result<(), RegistryError> {
+        self.client
+            .delete_model_package_group_policy()
+            .model_package_group_name(group_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("DeleteModelPackageGroupPolicy", &error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aws_sdk_sagemaker::operation::describe_model_package::{
+        DescribeModelPackageError, DescribeModelPackageOutput,
+    };
+    use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
+    use aws_sdk_sagemaker::operation::update_model_package::{
+        UpdateModelPackageError, UpdateModelPackageOutput,
+    };
+    use aws_sdk_sagemaker::types::ModelPackageSummary;
+    use aws_sdk_sagemaker::types::error::ConflictException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_types::retry::RetryConfig;
+
+    use super::*;
+
+    const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk/3";
+
+    fn service_error(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    #[tokio::test]
+    async fn missing_package_answered_with_validation_exception_is_not_found() {
+        let describe = mock!(Client::describe_model_package).then_error(|| {
+            DescribeModelPackageError::generic(service_error(
+                "ValidationException",
+                "Model Package arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk/3 does not exist.",
+            ))
+        });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&describe]);
+        let error = SageMakerRegistry::new(client)
+            .describe_package(ARN)
+            .await
+            .unwrap_err();
+        assert!(error.is_not_found(), "{error:?}");
+        assert!(!error.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn describe_maps_the_snapshot_govsync_uses() {
+        let describe = mock!(Client::describe_model_package)
+            .match_requests(|request| request.model_package_name() == Some(ARN))
+            .then_output(|| {
+                DescribeModelPackageOutput::builder()
+                    .model_package_arn(ARN)
+                    .model_package_group_name("credit-risk")
+                    .model_package_version(3)
+                    .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+                    .customer_metadata_properties("govsync:model-id", "42")
+                    .model_life_cycle(
+                        SdkLifecycle::builder()
+                            .stage("Development")
+                            .stage_status("InProgress")
+                            .build(),
+                    )
+                    .last_modified_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&describe]);
+        let package = SageMakerRegistry::new(client)
+            .describe_package(ARN)
+            .await
+            .unwrap();
+        assert_eq!(package.version, Some(3));
+        assert_eq!(
+            package.approval_status,
+            Some(ApprovalStatus::PendingManualApproval)
+        );
+        assert_eq!(
+            package
+                .customer_metadata
+                .get("govsync:model-id")
+                .map(String::as_str),
+            Some("42")
+        );
+        assert_eq!(
+            package.lifecycle.map(|l| l.stage),
+            Some("Development".to_owned())
+        );
+        assert_eq!(
+            package.last_modified_time.map(|t| t.timestamp()),
+            Some(1_700_000_000)
+        );
+    }
+
+    fn full_update() -> PackageUpdate {
+        PackageUpdate {
+            arn: ARN.to_owned(),
+            approval_status: Some(ApprovalStatus::Approved),
+            approval_description: Some("Approved in governance by jane@example.com".to_owned()),
+            metadata_to_set: BTreeMap::from([
+                ("govsync:model-id".to_owned(), "42".to_owned()),
+                ("govsync:rev".to_owned(), "1700000000123".to_owned()),
+            ]),
+            metadata_to_remove: vec!["govsync:stale".to_owned()],
+            lifecycle: Some(ModelLifecycle {
+                stage: "Production".to_owned(),
+                stage_status: "Approved".to_owned(),
+                stage_description: Some("approved for production".to_owned()),
+            }),
+            client_token: Some("govsync-7f3a".to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn update_sends_merge_remove_lifecycle_and_client_token() {
+        let update = mock!(Client::update_model_package)
+            .match_requests(|request| {
+                let metadata = request.customer_metadata_properties();
+                request.model_package_arn() == Some(ARN)
+                    && request.client_token() == Some("govsync-7f3a")
+                    && request.model_approval_status() == Some(&ModelApprovalStatus::Approved)
+                    && metadata.map(|m| m.len()) == Some(2)
+                    && metadata
+                        .and_then(|m| m.get("govsync:model-id"))
+                        .map(String::as_str)
+                        == Some("42")
+                    && request.customer_metadata_properties_to_remove()
+                        == ["govsync:stale".to_owned()]
+                    && request.model_life_cycle().and_then(|l| l.stage()) == Some("Production")
+                    && request
+                        .model_life_cycle()
+                        .and_then(|l| l.stage_description())
+                        == Some("approved for production")
+            })
+            .then_output(|| {
+                UpdateModelPackageOutput::builder()
+                    .model_package_arn(ARN)
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&update]);
+        SageMakerRegistry::new(client)
+            .update_package(&full_update())
+            .await
+            .unwrap();
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalid_metadata_is_refused_before_any_call() {
+        let update = mock!(Client::update_model_package)
+            .then_output(|| UpdateModelPackageOutput::builder().build());
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&update]);
+        let mut bad = full_update();
+        bad.metadata_to_set
+            .insert("govsync:use-case".to_owned(), "{\"json\": true}".to_owned());
+        let error = SageMakerRegistry::new(client)
+            .update_package(&bad)
+            .await
+            .unwrap_err();
+        match error {
+            RegistryError::Invalid(invalid) => assert_eq!(invalid.key, "govsync:use-case"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(update.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn conflict_and_throttling_are_retryable_validation_is_not() {
+        let update = mock!(Client::update_model_package)
+            .sequence()
+            .error(|| {
+                UpdateModelPackageError::ConflictException(
+                    ConflictException::builder().message("busy").build(),
+                )
+            })
+            .error(|| {
+                UpdateModelPackageError::generic(service_error(
+                    "ThrottlingException",
+                    "Rate exceeded",
+                ))
+            })
+            .error(|| {
+                UpdateModelPackageError::generic(service_error(
+                    "ValidationException",
+                    "Stage is invalid",
+                ))
+            })
+            .build();
+        let client = mock_client!(
+            aws_sdk_sagemaker,
+            RuleMode::Sequential,
+            [&update],
+            |config| { config.retry_config(RetryConfig::disabled()) }
+        );
+        let registry = SageMakerRegistry::new(client);
+        let conflict = registry.update_package(&full_update()).await.unwrap_err();
+        assert!(
+            matches!(conflict, RegistryError::Conflict { .. }),
+            "{conflict:?}"
+        );
+        assert!(conflict.is_retryable());
+        let throttled = registry.update_package(&full_update()).await.unwrap_err();
+        assert!(
+            matches!(throttled, RegistryError::Throttled { .. }),
+            "{throttled:?}"
+        );
+        assert!(throttled.is_retryable());
+        let invalid = registry.update_package(&full_update()).await.unwrap_err();
+        assert!(
+            matches!(invalid, RegistryError::Rejected { .. }),
+            "{invalid:?}"
+        );
+        assert!(!invalid.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn list_packages_follows_next_token_across_pages() {
+        let summary = |version: i32| {
+            ModelPackageSummary::builder()
+                .model_package_arn(format!(
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk/{version}"
+                ))
+                .model_package_version(version)
+                .model_approval_status(ModelApprovalStatus::Approved)
+                .build()
+        };
+        let first = mock!(Client::list_model_packages)
+            .match_requests(|request| {
+                request.next_token().is_none() && request.max_results() == Some(100)
+            })
+            .then_output(move || {
+                ListModelPackagesOutput::builder()
+                    .model_package_summary_list(summary(1))
+                    .model_package_summary_list(summary(2))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(Client::list_model_packages)
+            .match_requests(|request| request.next_token() == Some("page-2"))
+            .then_output(move || {
+                ListModelPackagesOutput::builder()
+                    .model_package_summary_list(summary(3))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&first, &second]);
+        let packages = SageMakerRegistry::new(client)
+            .list_packages("credit-risk")
+            .await
+            .unwrap();
+        let versions: Vec<_> = packages.iter().map(|p| p.version).collect();
+        assert_eq!(versions, vec![Some(1), Some(2), Some(3)]);
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    }
+
+    #[test]
+    fn model_package_arns_are_recognised() {
+        assert!(is_model_package_arn(
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk/3"
+        ));
+        assert!(is_model_package_arn(
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned"
+        ));
+        assert!(!is_model_package_arn(
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/credit-risk"
+        ));
+        assert!(!is_model_package_arn("credit-risk/3"));
+        assert!(!is_model_package_arn(
+            "arn:aws:sagemaker:us-east-1:1234:model-package/credit-risk/3"
+        ));
+    }
+}

@@ -1,0 +1,305 @@
+//! The DynamoDB stores against moto: the idempotency protocol under concurrency and expiry,
+//! conditional revisions, the our-write ledger, cursors.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use govsync_adapters::dynamodb::{
+    DEFAULT_CURSORS_TABLE, DEFAULT_IDEMPOTENCY_TABLE, DEFAULT_LINKS_TABLE, DynamoCursorStore,
+    DynamoIdempotencyStore, DynamoLinkStore,
+};
+use govsync_core::ports::{
+    CursorStore, GovernanceId, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
+    LinkStore, OurWrite, RevisionOutcome, WriteSide,
+};
+use serde_json::json;
+
+/// Creates a table the bootstrap would have created, when it is missing (bare moto).
+async fn ensure_table(client: &Client, name: &str, keys: &[(&str, KeyType)]) {
+    let exists = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok();
+    if exists {
+        return;
+    }
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attribute, key_type) in keys {
+        request = request
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap_or_else(|error| panic!("{error}")),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*attribute)
+                    .key_type(key_type.clone())
+                    .build()
+                    .unwrap_or_else(|error| panic!("{error}")),
+            );
+    }
+    // Another test may create it concurrently: a failure here is fine if the table exists now.
+    if let Err(error) = request.send().await {
+        let exists = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .is_ok();
+        assert!(exists, "cannot create table {name}: {error:?}");
+    }
+}
+
+async fn client() -> Client {
+    let client = Client::new(&common::moto_config().await);
+    ensure_table(&client, DEFAULT_IDEMPOTENCY_TABLE, &[("id", KeyType::Hash)]).await;
+    ensure_table(
+        &client,
+        DEFAULT_LINKS_TABLE,
+        &[("pk", KeyType::Hash), ("sk", KeyType::Range)],
+    )
+    .await;
+    ensure_table(&client, DEFAULT_CURSORS_TABLE, &[("id", KeyType::Hash)]).await;
+    client
+}
+
+fn later(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    now + TimeDelta::seconds(seconds)
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn concurrent_duplicate_begins_let_exactly_one_win() {
+    let store = Arc::new(DynamoIdempotencyStore::new(
+        client().await,
+        DEFAULT_IDEMPOTENCY_TABLE,
+    ));
+    let key = common::unique("dup");
+    let now = Utc::now();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move { store.begin(&key, now, later(now, 60)).await })
+        })
+        .collect();
+    let mut started = 0;
+    let mut in_progress = 0;
+    for task in futures::future::join_all(tasks).await {
+        match task.unwrap_or_else(|error| panic!("task: {error}")) {
+            Ok(IdempotencyBegin::Started) => started += 1,
+            Ok(IdempotencyBegin::InProgress) => in_progress += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((started, in_progress), (1, 19));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn completed_record_returns_the_stored_result() {
+    let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
+    let key = common::unique("done");
+    let now = Utc::now();
+    assert_eq!(
+        store.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    let result = json!({"model_id": "4711", "actions": 2});
+    store.complete(&key, &result, now).await.unwrap();
+    let again = store
+        .begin(&key, later(now, 5), later(now, 35))
+        .await
+        .unwrap();
+    assert_eq!(again, IdempotencyBegin::AlreadyCompleted(result));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn stale_in_progress_record_is_taken_over() {
+    let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
+    let key = common::unique("stale");
+    let now = Utc::now();
+    assert_eq!(
+        store.begin(&key, now, later(now, 2)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    // Before the first invocation's deadline the key is held…
+    assert_eq!(
+        store
+            .begin(&key, later(now, 1), later(now, 31))
+            .await
+            .unwrap(),
+        IdempotencyBegin::InProgress
+    );
+    // …after it (the invocation timed out without releasing) it can be claimed.
+    assert_eq!(
+        store
+            .begin(&key, later(now, 3), later(now, 33))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Started
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn expired_completed_record_is_reused_although_still_stored() {
+    let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE)
+        .with_record_ttl(Duration::from_secs(60));
+    let key = common::unique("expired");
+    let now = Utc::now();
+    store.begin(&key, now, later(now, 30)).await.unwrap();
+    store.complete(&key, &json!("first"), now).await.unwrap();
+    assert!(matches!(
+        store
+            .begin(&key, later(now, 30), later(now, 60))
+            .await
+            .unwrap(),
+        IdempotencyBegin::AlreadyCompleted(_)
+    ));
+    assert_eq!(
+        store
+            .begin(&key, later(now, 120), later(now, 150))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Started
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn released_key_can_be_claimed_again() {
+    let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
+    let key = common::unique("release");
+    let now = Utc::now();
+    store.begin(&key, now, later(now, 30)).await.unwrap();
+    store.release(&key).await.unwrap();
+    assert_eq!(
+        store.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn links_resolve_both_ways_and_revisions_only_move_forward() {
+    let store = DynamoLinkStore::new(client().await, DEFAULT_LINKS_TABLE);
+    let group = common::unique("group");
+    let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/1");
+    let governance_id = gid(common::unique("gov"));
+    let link = Link {
+        kind: LinkKind::Model,
+        arn: arn.clone(),
+        governance_id: governance_id.clone(),
+    };
+    store.put_link(&link).await.unwrap();
+    assert_eq!(
+        store.link_by_arn(LinkKind::Model, &arn).await.unwrap(),
+        Some(link.clone())
+    );
+    assert_eq!(
+        store.link_by_arn(LinkKind::ModelGroup, &arn).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.link_by_governance_id(&governance_id).await.unwrap(),
+        Some(link)
+    );
+
+    let end = LinkEnd::Registry(arn);
+    assert_eq!(store.applied_revision(&end).await.unwrap(), None);
+    assert_eq!(
+        store.advance_applied_revision(&end, 5).await.unwrap(),
+        RevisionOutcome::Advanced
+    );
+    assert_eq!(
+        store.advance_applied_revision(&end, 3).await.unwrap(),
+        RevisionOutcome::Stale { applied: 5 }
+    );
+    assert_eq!(
+        store.advance_applied_revision(&end, 5).await.unwrap(),
+        RevisionOutcome::Stale { applied: 5 }
+    );
+    assert_eq!(
+        store.advance_applied_revision(&end, 6).await.unwrap(),
+        RevisionOutcome::Advanced
+    );
+    assert_eq!(store.applied_revision(&end).await.unwrap(), Some(6));
+    // The other side's revisions are independent.
+    let other = LinkEnd::Governance(governance_id);
+    assert_eq!(
+        store.advance_applied_revision(&other, 1).await.unwrap(),
+        RevisionOutcome::Advanced
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn our_writes_match_until_consumed_or_expired() {
+    let store = DynamoLinkStore::new(client().await, DEFAULT_LINKS_TABLE);
+    let object = common::unique("arn:aws:sagemaker:us-east-1:123456789012:model-package/ledger");
+    let now = Utc::now();
+    let write = OurWrite::new(
+        WriteSide::Registry,
+        &object,
+        "ModelApprovalStatus",
+        "Approved",
+    );
+    let other_value = OurWrite::new(
+        WriteSide::Registry,
+        &object,
+        "ModelApprovalStatus",
+        "Rejected",
+    );
+    assert!(!store.is_our_write(&write, now).await.unwrap());
+    store
+        .record_our_write(&write, later(now, 600))
+        .await
+        .unwrap();
+    assert!(store.is_our_write(&write, now).await.unwrap());
+    assert!(
+        store.is_our_write(&write, now).await.unwrap(),
+        "matching does not consume"
+    );
+    assert!(!store.is_our_write(&other_value, now).await.unwrap());
+    assert!(
+        !store.is_our_write(&write, later(now, 601)).await.unwrap(),
+        "expired entries never match"
+    );
+    assert!(store.consume_our_write(&write, now).await.unwrap());
+    assert!(!store.consume_our_write(&write, now).await.unwrap());
+    assert!(!store.is_our_write(&write, now).await.unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn cursor_watermark_round_trips() {
+    let store = DynamoCursorStore::new(client().await, DEFAULT_CURSORS_TABLE);
+    let cursor = common::unique("cursor");
+    assert_eq!(store.get_watermark(&cursor).await.unwrap(), None);
+    let watermark = DateTime::parse_from_rfc3339("2025-03-01T10:00:00.250Z")
+        .unwrap_or_else(|error| panic!("{error}"))
+        .with_timezone(&Utc);
+    store.put_watermark(&cursor, watermark).await.unwrap();
+    assert_eq!(store.get_watermark(&cursor).await.unwrap(), Some(watermark));
+}
+
+fn gid(id: impl AsRef<str>) -> GovernanceId {
+    GovernanceId::parse(id.as_ref()).unwrap_or_else(|error| panic!("{error}"))
+}

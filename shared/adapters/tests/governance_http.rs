@@ -1,0 +1,393 @@
+//! The governance client against a tiny in-test HTTP server on 127.0.0.1: retries, token refresh,
+//! shared refresh, paging. Runs without the local stack.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use govsync_adapters::governance::{
+    GovernanceAuth, GovernanceClient, GovernanceConfig, RetryPolicy,
+};
+use govsync_core::ports::{
+    ExternalIdLookup, Field, Governance, GovernanceError, GovernanceId, GovernanceKind,
+    GovernanceQuery, NewGovernanceObject,
+};
+use govsync_core::secret::Secret;
+use serde_json::{Value, json};
+
+const API_KEY: &str = "unit-test-api-key";
+
+#[derive(Default)]
+struct Fault {
+    status: u16,
+    remaining: u32,
+    retry_after: Option<&'static str>,
+}
+
+#[derive(Default)]
+struct Server {
+    token_requests: AtomicU64,
+    api_calls: AtomicU64,
+    /// Tokens the server honours.
+    valid_tokens: Mutex<Vec<String>>,
+    fault: Mutex<Fault>,
+    /// Rows served by `/query`, paged by `offset`/`limit`.
+    rows: Mutex<Vec<Value>>,
+    token_delay: Duration,
+}
+
+impl Server {
+    fn expire_tokens(&self) {
+        self.valid_tokens
+            .lock()
+            .map(|mut tokens| tokens.clear())
+            .unwrap_or_default();
+    }
+
+    fn inject(&self, status: u16, count: u32, retry_after: Option<&'static str>) {
+        if let Ok(mut fault) = self.fault.lock() {
+            *fault = Fault {
+                status,
+                remaining: count,
+                retry_after,
+            };
+        }
+    }
+}
+
+async fn token(State(server): State<Arc<Server>>, Json(body): Json<Value>) -> Response {
+    server.token_requests.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(server.token_delay).await;
+    if body.get("apikey").and_then(Value::as_str) != Some(API_KEY) {
+        return (StatusCode::BAD_REQUEST, "invalid api key").into_response();
+    }
+    let token = format!("token-{}", server.token_requests.load(Ordering::SeqCst));
+    server
+        .valid_tokens
+        .lock()
+        .map(|mut tokens| tokens.push(token.clone()))
+        .unwrap_or_default();
+    Json(json!({"token": token, "expires_in": 3600})).into_response()
+}
+
+/// Authenticates and applies an injected fault; `Some(response)` ends the call.
+fn gate(server: &Server, headers: &HeaderMap) -> Option<Response> {
+    server.api_calls.fetch_add(1, Ordering::SeqCst);
+    let bearer = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    let known = server
+        .valid_tokens
+        .lock()
+        .map(|tokens| tokens.contains(&bearer))
+        .unwrap_or(false);
+    if !known {
+        return Some((StatusCode::UNAUTHORIZED, "token expired").into_response());
+    }
+    let mut fault = server.fault.lock().ok()?;
+    if fault.remaining > 0 {
+        fault.remaining -= 1;
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, format!("injected {status}")).into_response();
+        if let Some(seconds) = fault.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static(seconds));
+        }
+        return Some(response);
+    }
+    None
+}
+
+fn object(id: &str) -> Value {
+    json!({
+        "id": id, "name": format!("object {id}"), "type_definition_id": "Model",
+        "primary_parent_id": "1",
+        "fields": [{"name": "MRG-Model:Status", "value": {"name": "Proposed"}}],
+    })
+}
+
+async fn get_content(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(response) = gate(&server, &headers) {
+        return response;
+    }
+    if id == "404" {
+        return (StatusCode::NOT_FOUND, "no such object").into_response();
+    }
+    Json(object(&id)).into_response()
+}
+
+async fn create_content(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(response) = gate(&server, &headers) {
+        return response;
+    }
+    if body.get("type_definition_id").and_then(Value::as_str) != Some("Model") {
+        return (StatusCode::BAD_REQUEST, "unknown type").into_response();
+    }
+    Json(object("500")).into_response()
+}
+
+async fn query(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(response) = gate(&server, &headers) {
+        return response;
+    }
+    let offset = body.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let limit = body.get("limit").and_then(Value::as_u64).unwrap_or(100) as usize;
+    let rows = server
+        .rows
+        .lock()
+        .map(|rows| rows.clone())
+        .unwrap_or_default();
+    let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();
+    let mut answer = json!({"rows": page, "offset": offset, "limit": limit});
+    if offset + limit < rows.len() {
+        answer["next"] = json!(offset + limit);
+    }
+    Json(answer).into_response()
+}
+
+async fn start(server: Arc<Server>) -> String {
+    let router = Router::new()
+        .route("/api/2.0/services/{instance}/apikeys/token", post(token))
+        .route("/opgrc/api/v2/contents/{id}", get(get_content))
+        .route("/opgrc/api/v2/contents", post(create_content))
+        .route("/opgrc/api/v2/query", post(query))
+        .with_state(server);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|error| panic!("cannot bind a test port: {error}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|error| panic!("no local address: {error}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{address}")
+}
+
+fn client(base: &str, page_size: u32) -> GovernanceClient {
+    let mut config = GovernanceConfig::new(
+        base,
+        GovernanceAuth::Mcsp {
+            token_url: format!("{base}/api/2.0/services/inst-1/apikeys/token"),
+            api_key: Secret::new(API_KEY),
+        },
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    };
+    config.page_size = page_size;
+    GovernanceClient::new(config).unwrap_or_else(|error| panic!("client: {error}"))
+}
+
+#[tokio::test]
+async fn throttled_call_waits_retry_after_then_succeeds() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    client.get_object(&gid("7")).await.unwrap();
+    server.inject(429, 2, Some("1"));
+    let started = Instant::now();
+    let object = client.get_object(&gid("7")).await.unwrap();
+    assert_eq!(object.id.as_str(), "7");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_the_attempt_cap() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    client.get_object(&gid("7")).await.unwrap();
+    server.inject(503, 3, None);
+    client.get_object(&gid("7")).await.unwrap();
+    server.inject(500, 10, None);
+    let before = server.api_calls.load(Ordering::SeqCst);
+    let error = client.get_object(&gid("7")).await.unwrap_err();
+    assert_eq!(server.api_calls.load(Ordering::SeqCst) - before, 4);
+    assert_eq!(error.status(), Some(500));
+    assert!(error.is_retryable());
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried_and_404_is_not_found() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    client.get_object(&gid("7")).await.unwrap();
+    server.inject(400, 5, None);
+    let before = server.api_calls.load(Ordering::SeqCst);
+    let error = client.get_object(&gid("7")).await.unwrap_err();
+    assert_eq!(server.api_calls.load(Ordering::SeqCst) - before, 1);
+    assert!(
+        matches!(error, GovernanceError::Status { status: 400, .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    server.inject(400, 0, None);
+    let missing = client.get_object(&gid("404")).await.unwrap_err();
+    assert!(
+        matches!(missing, GovernanceError::NotFound { .. }),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn creation_is_not_repeated_after_a_bad_gateway() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    client.get_object(&gid("7")).await.unwrap();
+    server.inject(502, 1, None);
+    let before = server.api_calls.load(Ordering::SeqCst);
+    let new = NewGovernanceObject {
+        kind: GovernanceKind::Model,
+        name: "credit-risk v1".to_owned(),
+        description: None,
+        parent_id: Some(gid("1")),
+        fields: vec![Field::choice("MRG-Model:Status", "Proposed")],
+    };
+    let error = client.create_object(&new).await.unwrap_err();
+    assert_eq!(server.api_calls.load(Ordering::SeqCst) - before, 1);
+    assert!(
+        error.is_retryable(),
+        "the queue may retry after a lookup: {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn expired_token_is_refreshed_once_and_the_call_repeated() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    client.get_object(&gid("7")).await.unwrap();
+    assert_eq!(server.token_requests.load(Ordering::SeqCst), 1);
+    server.expire_tokens();
+    client.get_object(&gid("7")).await.unwrap();
+    assert_eq!(server.token_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(client.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_token_request() {
+    let server = Arc::new(Server {
+        token_delay: Duration::from_millis(200),
+        ..Server::default()
+    });
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    let calls = (0..12).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move { client.get_object(&gid(i.to_string())).await })
+    });
+    for result in futures::future::join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(server.token_requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn query_follows_next_across_pages_and_lookup_classifies_matches() {
+    let server = Arc::new(Server::default());
+    if let Ok(mut rows) = server.rows.lock() {
+        *rows = (1..=5)
+            .map(|i| json!({"fields": [{"name": "Resource ID", "value": i.to_string()}]}))
+            .collect();
+    }
+    let base = start(server.clone()).await;
+    let client = client(&base, 2);
+    let rows = client
+        .query(&GovernanceQuery {
+            kind: GovernanceKind::Model,
+            columns: vec!["Name".to_owned()],
+            condition: None,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<_> = rows
+        .iter()
+        .filter_map(|row| row.id.as_ref())
+        .map(GovernanceId::as_str)
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    let lookup = client
+        .find_by_external_id(GovernanceKind::Model, "arn:x")
+        .await
+        .unwrap();
+    assert!(
+        matches!(lookup, ExternalIdLookup::Ambiguous(ref ids) if ids.len() == 5),
+        "{lookup:?}"
+    );
+    if let Ok(mut rows) = server.rows.lock() {
+        rows.truncate(1);
+    }
+    let lookup = client
+        .find_by_external_id(GovernanceKind::Model, "arn:x")
+        .await
+        .unwrap();
+    assert!(
+        matches!(lookup, ExternalIdLookup::Found(ref object) if object.id.as_str() == "1"),
+        "{lookup:?}"
+    );
+    if let Ok(mut rows) = server.rows.lock() {
+        rows.clear();
+    }
+    let lookup = client
+        .find_by_external_id(GovernanceKind::Model, "arn:x")
+        .await
+        .unwrap();
+    assert_eq!(lookup, ExternalIdLookup::Absent);
+}
+
+#[tokio::test]
+async fn wrong_api_key_is_an_auth_error_without_the_key() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let mut config = GovernanceConfig::new(
+        &base,
+        GovernanceAuth::Mcsp {
+            token_url: format!("{base}/api/2.0/services/inst-1/apikeys/token"),
+            api_key: Secret::new("wrong-key-value"),
+        },
+    );
+    config.retry.max_attempts = 1;
+    let client = GovernanceClient::new(config).unwrap_or_else(|error| panic!("{error}"));
+    let error = client.get_object(&gid("7")).await.unwrap_err();
+    assert!(
+        matches!(error, GovernanceError::Auth { status: 400, .. }),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains("wrong-key-value"));
+}
+
+fn gid(id: impl AsRef<str>) -> GovernanceId {
+    GovernanceId::parse(id.as_ref()).unwrap_or_else(|error| panic!("{error}"))
+}

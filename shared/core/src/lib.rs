@@ -1,0 +1,48 @@
+//! govsync core: the pure domain. No I/O, no AWS SDK, no async runtime.
+//!
+//! Core decides, adapters do: a sync step is `decide(event, current_state, mapping) -> Vec<Action>`,
+//! and the ports adapters implement are declared here.
+//!
+//! - [`aws_identity`]: account ids, regions, IAM role ARNs.
+//! - [`model_package`]: group names and ARNs, package ARNs, approval, lifecycle, model versions.
+//! - [`governance`]: use cases, governance statuses, links, the `govsync:rev` revision.
+//! - [`customer_metadata`]: SageMaker's metadata rules and the sanitiser.
+//! - [`registry_map`]: the central registries and their business entities.
+//! - [`mapping`]: the versioned status mapping spec and its built-in default.
+//! - [`registry_event`]: decoding registry events (native and CloudTrail; envelope, SQS record, SQS event).
+//! - [`idempotency`]: business idempotency keys.
+
+pub mod aws_identity;
+pub mod customer_metadata;
+pub mod error;
+pub mod governance;
+mod hex;
+pub mod idempotency;
+mod json_access;
+pub mod mapping;
+pub mod model_package;
+mod newtype;
+pub mod ports;
+pub mod registry_event;
+pub mod registry_map;
+pub mod secret;
+pub mod webhook;
+
+pub use aws_identity::{AccountId, Region, RoleArn};
+pub use customer_metadata::{CustomerMetadata, MetadataError};
+pub use error::{ArnError, ValidationError};
+pub use governance::{
+    EmailAddress, GovernanceId, GovernanceStatus, GovernanceUrl, Links, Revision, RiskLevel,
+    UseCase,
+};
+pub use idempotency::IdempotencyKey;
+pub use mapping::{
+    Direction, MappingError, MappingRow, MappingSpec, RegistryTarget, ReverseMapping, StageTarget,
+    UnknownGovernanceStatus,
+};
+pub use model_package::{
+    ApprovalStatus, Description, Lifecycle, ModelGroup, ModelPackageArn, ModelPackageGroupArn,
+    ModelPackageGroupName, ModelPackageStatus, ModelVersion, SageMakerName, TechnicalMetadata,
+};
+pub use registry_event::{DecodeError, DecodedInput, RegistryEvent, SqsMessage};
+pub use registry_map::{BusinessEntity, Registry, RegistryMap, RegistryMapError};

@@ -1,0 +1,684 @@
+//! The registry side's domain: model package groups and versions, their ARNs, approval and lifecycle.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::aws_identity::{AccountId, Region, is_account_id, is_region, split_arn};
+use crate::error::{ArnError, ValidationError};
+use crate::newtype::validated_string;
+
+/// SageMaker's name rule, `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}` with length 1–63: letters, digits and inner hyphens.
+pub(crate) fn is_sagemaker_name(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A model package group name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelPackageGroupName(String);
+
+impl ModelPackageGroupName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        if is_sagemaker_name(value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ValidationError::SageMakerName {
+                what: "model package group name",
+                value: value.to_owned(),
+            })
+        }
+    }
+
+    /// Accepts what SageMaker accepts where a group is named: a plain name or a group ARN.
+    pub fn parse_name_or_arn(value: &str) -> Result<Self, ValidationError> {
+        if value.starts_with("arn:") {
+            Ok(ModelPackageGroupArn::parse(value)?.group_name().clone())
+        } else {
+            Self::parse(value)
+        }
+    }
+
+    /// Derives a group name from a governance use case: its name in SageMaker's alphabet (lowercase,
+    /// other characters become hyphens), suffixed with the use case id so two use cases with one name
+    /// still get two groups.
+    pub fn for_use_case(use_case_name: &str, use_case_id: &str) -> Result<Self, ValidationError> {
+        let id = hyphenate(use_case_id, 40);
+        if id.is_empty() {
+            return Err(ValidationError::Empty {
+                what: "use case id (letters or digits)",
+            });
+        }
+        let base_budget = 63 - id.len() - 1;
+        let base = hyphenate(use_case_name, base_budget);
+        let name = if base.is_empty() {
+            format!("use-case-{id}")
+        } else {
+            format!("{base}-{id}")
+        };
+        Self::parse(&name)
+    }
+}
+validated_string!(ModelPackageGroupName);
+
+/// Lowercase ASCII letters and digits, every other run of characters one hyphen, no hyphen at either end,
+/// at most `max` characters.
+fn hyphenate(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut pending_hyphen = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_hyphen && !out.is_empty() {
+                if out.len() + 2 > max {
+                    break;
+                }
+                out.push('-');
+            }
+            if out.len() + 1 > max {
+                break;
+            }
+            pending_hyphen = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            pending_hyphen = true;
+        }
+    }
+    out
+}
+
+/// A lifecycle stage or stage status name (`Development`, `InProgress`, …): SageMaker's name rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SageMakerName(String);
+
+impl SageMakerName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        if is_sagemaker_name(value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ValidationError::SageMakerName {
+                what: "stage or stage status",
+                value: value.to_owned(),
+            })
+        }
+    }
+}
+validated_string!(SageMakerName);
+
+/// `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelPackageGroupArn {
+    value: String,
+    partition: String,
+    region: Region,
+    account: AccountId,
+    name: ModelPackageGroupName,
+}
+
+/// The partition, region, account and resource path of a SageMaker ARN, each checked.
+fn sagemaker_arn_parts(value: &str) -> Result<(String, Region, AccountId, &str), ArnError> {
+    let parts = split_arn(value, "sagemaker")?;
+    if !is_region(parts.region) {
+        return Err(ArnError::Region {
+            value: value.to_owned(),
+            region: parts.region.to_owned(),
+        });
+    }
+    if !is_account_id(parts.account) {
+        return Err(ArnError::Account {
+            value: value.to_owned(),
+            account: parts.account.to_owned(),
+        });
+    }
+    Ok((
+        parts.partition.to_owned(),
+        Region(parts.region.to_owned()),
+        AccountId(parts.account.to_owned()),
+        parts.resource,
+    ))
+}
+
+fn group_name_in_arn(value: &str, name: &str) -> Result<ModelPackageGroupName, ArnError> {
+    if is_sagemaker_name(name) {
+        Ok(ModelPackageGroupName(name.to_owned()))
+    } else {
+        Err(ArnError::GroupName {
+            value: value.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl ModelPackageGroupArn {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let (partition, region, account, resource) = sagemaker_arn_parts(value)?;
+        let Some(name) = resource.strip_prefix("model-package-group/") else {
+            return Err(ArnError::ResourceType {
+                value: value.to_owned(),
+                expected: "model package group",
+            }
+            .into());
+        };
+        let name = group_name_in_arn(value, name)?;
+        Ok(Self {
+            value: value.to_owned(),
+            partition,
+            region,
+            account,
+            name,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+    /// The name as written in the ARN (SageMaker writes ARNs in lowercase).
+    pub fn group_name(&self) -> &ModelPackageGroupName {
+        &self.name
+    }
+}
+
+/// `arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>`: a versioned package.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelPackageArn {
+    value: String,
+    partition: String,
+    region: Region,
+    account: AccountId,
+    group: ModelPackageGroupName,
+    version: u32,
+}
+
+impl ModelPackageArn {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let (partition, region, account, resource) = sagemaker_arn_parts(value)?;
+        let Some(path) = resource.strip_prefix("model-package/") else {
+            return Err(ArnError::ResourceType {
+                value: value.to_owned(),
+                expected: "model package",
+            }
+            .into());
+        };
+        let Some((group, version)) = path.split_once('/') else {
+            return Err(ArnError::MissingVersion {
+                value: value.to_owned(),
+            }
+            .into());
+        };
+        let group = group_name_in_arn(value, group)?;
+        let version = parse_version(version).ok_or_else(|| ArnError::Version {
+            value: value.to_owned(),
+            version: version.to_owned(),
+        })?;
+        Ok(Self {
+            value: value.to_owned(),
+            partition,
+            region,
+            account,
+            group,
+            version,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+    /// The group name as written in the ARN (SageMaker writes ARNs in lowercase).
+    pub fn group_name(&self) -> &ModelPackageGroupName {
+        &self.group
+    }
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The ARN of the group this version belongs to.
+    pub fn group_arn(&self) -> ModelPackageGroupArn {
+        ModelPackageGroupArn {
+            value: format!(
+                "arn:{}:sagemaker:{}:{}:model-package-group/{}",
+                self.partition, self.region, self.account, self.group
+            ),
+            partition: self.partition.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            name: self.group.clone(),
+        }
+    }
+}
+
+fn parse_version(text: &str) -> Option<u32> {
+    let leading_zero = text.len() > 1 && text.starts_with('0');
+    if text.is_empty() || leading_zero || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u32>().ok().filter(|v| *v > 0)
+}
+
+macro_rules! arn_traits {
+    ($name:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.value)
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = ValidationError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.value)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+    };
+}
+arn_traits!(ModelPackageGroupArn);
+arn_traits!(ModelPackageArn);
+
+/// Declares a closed enum of AWS string values with an exhaustive parse.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => stringify!($variant)),+ }
+            }
+
+            /// Exact, case-sensitive: AWS sends these spellings and nothing else.
+            pub fn parse(value: &str) -> Result<Self, ValidationError> {
+                match value {
+                    $(stringify!($variant) => Ok($name::$variant),)+
+                    _ => Err(ValidationError::NotInEnum {
+                        what: $what,
+                        value: value.to_owned(),
+                        allowed: concat!($(stringify!($variant), " "),+),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ValidationError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// `ModelApprovalStatus`.
+    ApprovalStatus, "ModelApprovalStatus", { Approved, Rejected, PendingManualApproval }
+);
+
+aws_enum!(
+    /// `ModelPackageStatus`.
+    ModelPackageStatus, "ModelPackageStatus", { Pending, InProgress, Completed, Failed, Deleting }
+);
+
+/// SageMaker's limit on `StageDescription`, `ApprovalDescription` and group descriptions.
+pub const DESCRIPTION_MAX_CHARS: usize = 1024;
+
+/// A description SageMaker will accept: at most 1024 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let len = value.chars().count();
+        if len > DESCRIPTION_MAX_CHARS {
+            return Err(ValidationError::TooLong {
+                what: "description",
+                len,
+                max: DESCRIPTION_MAX_CHARS,
+            });
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// Fits any text into the limit, marking a cut with `...` (for text govsync composes, like
+    /// "approved by X at T: reason").
+    pub fn truncating(text: &str) -> Self {
+        if text.chars().count() <= DESCRIPTION_MAX_CHARS {
+            return Self(text.to_owned());
+        }
+        let mut cut: String = text.chars().take(DESCRIPTION_MAX_CHARS - 3).collect();
+        cut.push_str("...");
+        Self(cut)
+    }
+}
+validated_string!(Description);
+
+/// `ModelLifeCycle`: where a version is in its life, as SageMaker records it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lifecycle {
+    pub stage: SageMakerName,
+    pub stage_status: SageMakerName,
+    pub stage_description: Option<Description>,
+}
+
+/// A model package group and its ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelGroup {
+    pub name: ModelPackageGroupName,
+    pub arn: ModelPackageGroupArn,
+}
+
+/// What a registry says about a model's build, for the governance `Model` record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TechnicalMetadata {
+    pub description: Option<String>,
+    pub inference_images: Vec<String>,
+    pub model_data_urls: Vec<String>,
+    pub metrics_uris: Vec<String>,
+    /// `MetadataProperties.GeneratedBy` (often a pipeline execution ARN).
+    pub generated_by: Option<String>,
+    /// `CreatedBy.UserProfileName`, when SageMaker Studio recorded one.
+    pub created_by: Option<String>,
+}
+
+/// A model package version as the registry describes it (a state-change event or `DescribeModelPackage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelVersion {
+    pub arn: ModelPackageArn,
+    /// The group's name as SageMaker spells it (the ARN may hold it lowercased).
+    pub group_name: ModelPackageGroupName,
+    pub package_status: Option<ModelPackageStatus>,
+    pub approval: Option<ApprovalStatus>,
+    pub approval_description: Option<String>,
+    pub lifecycle: Option<Lifecycle>,
+    /// As received; validated only when govsync writes (see `customer_metadata`).
+    pub customer_metadata: BTreeMap<String, String>,
+    pub technical: TechnicalMetadata,
+    pub creation_time: Option<DateTime<Utc>>,
+    pub last_modified_time: Option<DateTime<Utc>>,
+}
+
+impl ModelVersion {
+    pub fn version(&self) -> u32 {
+        self.arn.version()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_follow_the_sagemaker_pattern() {
+        let sixty_three = "a".repeat(63);
+        let sixty_four = "a".repeat(64);
+        let cases = [
+            ("fraud-detector", true),
+            ("a", true),
+            ("A1-b2--c3", true),
+            (sixty_three.as_str(), true),
+            (sixty_four.as_str(), false),
+            ("", false),
+            ("-fraud", false),
+            ("fraud-", false),
+            ("fraud_detector", false),
+            ("fraud detector", false),
+            ("fräud", false),
+        ];
+        for (input, valid) in cases {
+            assert_eq!(
+                ModelPackageGroupName::parse(input).is_ok(),
+                valid,
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn package_arns_parse_into_their_parts() {
+        let arn = ModelPackageArn::parse(
+            "arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/2",
+        )
+        .unwrap();
+        assert_eq!(arn.region().as_str(), "us-east-2");
+        assert_eq!(arn.account().as_str(), "123456789012");
+        assert_eq!(arn.group_name().as_str(), "versionedmp-p-idy6c3e1fiqj");
+        assert_eq!(arn.version(), 2);
+        assert_eq!(
+            arn.group_arn().as_str(),
+            "arn:aws:sagemaker:us-east-2:123456789012:model-package-group/versionedmp-p-idy6c3e1fiqj"
+        );
+        assert_eq!(
+            arn.to_string(),
+            "arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/2"
+        );
+    }
+
+    #[test]
+    fn group_arn_of_a_package_keeps_the_partition() {
+        let arn = ModelPackageArn::parse(
+            "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package/g/117",
+        )
+        .unwrap();
+        assert_eq!(
+            arn.group_arn().as_str(),
+            "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package-group/g"
+        );
+    }
+
+    #[test]
+    fn bad_package_arns_are_refused_with_the_reason() {
+        type Check = fn(&ArnError) -> bool;
+        let cases: [(&str, Check); 10] = [
+            ("model-package/g/1", |e| {
+                matches!(e, ArnError::NotAnArn { .. })
+            }),
+            ("arn:aws:sagemaker:us-east-1:123456789012", |e| {
+                matches!(e, ArnError::NotAnArn { .. })
+            }),
+            (
+                "arn:gcp:sagemaker:us-east-1:123456789012:model-package/g/1",
+                |e| matches!(e, ArnError::Partition { .. }),
+            ),
+            ("arn:aws:s3:us-east-1:123456789012:model-package/g/1", |e| {
+                matches!(e, ArnError::Service { .. })
+            }),
+            (
+                "arn:aws:sagemaker:useast1:123456789012:model-package/g/1",
+                |e| matches!(e, ArnError::Region { .. }),
+            ),
+            ("arn:aws:sagemaker:us-east-1:1234:model-package/g/1", |e| {
+                matches!(e, ArnError::Account { .. })
+            }),
+            (
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g",
+                |e| matches!(e, ArnError::ResourceType { .. }),
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned",
+                |e| matches!(e, ArnError::MissingVersion { .. }),
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/01",
+                |e| matches!(e, ArnError::Version { .. }),
+            ),
+            (
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/bad_name/1",
+                |e| matches!(e, ArnError::GroupName { .. }),
+            ),
+        ];
+        for (input, expected) in cases {
+            match ModelPackageArn::parse(input) {
+                Err(ValidationError::Arn(err)) => assert!(expected(&err), "{input}: {err:?}"),
+                other => panic!("{input}: expected an ARN error, got {other:?}"),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn package_arns_round_trip_through_text(
+            partition in "aws(-[a-z]{2,6})?",
+            region in "[a-z]{2}-[a-z]{4,9}-[1-9]",
+            account in "[0-9]{12}",
+            group in "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
+            version in 1u32..,
+        ) {
+            let text = format!("arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/{version}");
+            let arn = ModelPackageArn::parse(&text).unwrap();
+            proptest::prop_assert_eq!(arn.to_string(), text);
+            proptest::prop_assert_eq!(arn.version(), version);
+            proptest::prop_assert_eq!(arn.group_name().as_str(), group.as_str());
+            let group_arn = ModelPackageGroupArn::parse(arn.group_arn().as_str()).unwrap();
+            proptest::prop_assert_eq!(group_arn, arn.group_arn());
+        }
+    }
+
+    #[test]
+    fn version_zero_and_overflow_are_refused() {
+        for version in ["0", "4294967296", "-1", "1.0", ""] {
+            let input =
+                format!("arn:aws:sagemaker:us-east-1:123456789012:model-package/g/{version}");
+            assert!(ModelPackageArn::parse(&input).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn group_arns_parse_and_name_or_arn_is_accepted_where_sagemaker_accepts_both() {
+        let arn = ModelPackageGroupArn::parse(
+            "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/churn",
+        )
+        .unwrap();
+        assert_eq!(arn.group_name().as_str(), "churn");
+        assert_eq!(arn.region().as_str(), "eu-west-1");
+        let cases = [
+            ("churn", Some("churn")),
+            (
+                "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/churn",
+                Some("churn"),
+            ),
+            (
+                "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/1",
+                None,
+            ),
+            ("churn model", None),
+        ];
+        for (input, expected) in cases {
+            let got = ModelPackageGroupName::parse_name_or_arn(input).ok();
+            assert_eq!(got.as_ref().map(|n| n.as_str()), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn approval_status_parse_is_exhaustive_and_exact() {
+        let cases = [
+            ("Approved", Some(ApprovalStatus::Approved)),
+            ("Rejected", Some(ApprovalStatus::Rejected)),
+            (
+                "PendingManualApproval",
+                Some(ApprovalStatus::PendingManualApproval),
+            ),
+            ("approved", None),
+            ("Pending", None),
+            ("", None),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(ApprovalStatus::parse(input).ok(), expected, "{input:?}");
+        }
+        for status in ApprovalStatus::ALL {
+            assert_eq!(ApprovalStatus::parse(status.as_str()), Ok(*status));
+        }
+    }
+
+    #[test]
+    fn package_status_parse_is_exhaustive() {
+        for status in ModelPackageStatus::ALL {
+            assert_eq!(ModelPackageStatus::parse(status.as_str()), Ok(*status));
+        }
+        assert!(ModelPackageStatus::parse("Done").is_err());
+    }
+
+    #[test]
+    fn descriptions_are_limited_to_1024_characters() {
+        assert!(Description::parse(&"é".repeat(1024)).is_ok());
+        assert_eq!(
+            Description::parse(&"x".repeat(1025)),
+            Err(ValidationError::TooLong {
+                what: "description",
+                len: 1025,
+                max: 1024
+            })
+        );
+        let cut = Description::truncating(&"y".repeat(5000));
+        assert_eq!(cut.as_str().chars().count(), 1024);
+        assert!(cut.as_str().ends_with("..."));
+        assert_eq!(Description::truncating("short").as_str(), "short");
+    }
+
+    #[test]
+    fn group_names_derived_from_use_cases_are_valid_and_distinct_per_id() {
+        let long_name =
+            "A very long use case name that keeps going and going beyond any sensible limit";
+        let cases = [
+            ("Fraud Detection", "1234", "fraud-detection-1234"),
+            ("  Crédit / Scoring (EU) ", "77", "cr-dit-scoring-eu-77"),
+            ("***", "9", "use-case-9"),
+            (
+                long_name,
+                "5001",
+                "a-very-long-use-case-name-that-keeps-going-and-going-beyon-5001",
+            ),
+        ];
+        for (name, id, expected) in cases {
+            let derived = ModelPackageGroupName::for_use_case(name, id).unwrap();
+            assert_eq!(derived.as_str(), expected, "{name:?}");
+            assert!(derived.as_str().len() <= 63);
+        }
+        assert!(ModelPackageGroupName::for_use_case("x", "---").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! Ports: the narrow interfaces adapters implement (core owns the traits).
+//!
+//! Methods return `impl Future + Send` so core needs no async runtime and implementations can
+//! use plain `async fn`. Each port has one error enum with `is_retryable()`: retryable errors go
+//! back to the queue, the rest to the DLQ.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+pub mod governance;
+pub mod notify;
+pub mod registry;
+pub mod store;
+
+pub use governance::{
+    Association, ExternalIdLookup, Field, FieldDefinition, FieldValue, GovernanceError,
+    GovernanceId, GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject,
+    QueryCondition, QueryRow, TypeDefinition,
+};
+pub use notify::{Email, NotifyError};
+pub use registry::{
+    ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, NewPackageGroup,
+    PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
+};
+pub use store::{
+    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, RevisionOutcome, StoreError, WriteSide,
+};
+
+/// The governance platform (OpenPages REST API v2).
+pub trait Governance: Send + Sync {
+    /// `GET /contents/{id}`; a missing object is `GovernanceError::NotFound`.
+    fn get_object(
+        &self,
+        id: &GovernanceId,
+    ) -> impl Future<Output = Result<GovernanceObject, GovernanceError>> + Send;
+
+    /// `POST /contents`. Not idempotent: look up by external id first.
+    fn create_object(
+        &self,
+        object: &NewGovernanceObject,
+    ) -> impl Future<Output = Result<GovernanceObject, GovernanceError>> + Send;
+
+    /// `PUT /contents/{id}` with only the fields to change; other fields keep their values.
+    fn update_object(
+        &self,
+        id: &GovernanceId,
+        fields: &[Field],
+    ) -> impl Future<Output = Result<GovernanceObject, GovernanceError>> + Send;
+
+    /// `POST /query`, following `next` until the last page.
+    fn query(
+        &self,
+        query: &GovernanceQuery,
+    ) -> impl Future<Output = Result<Vec<QueryRow>, GovernanceError>> + Send;
+
+    /// Finds the object of `kind` whose `Integration:External ID` is `external_id`.
+    fn find_by_external_id(
+        &self,
+        kind: GovernanceKind,
+        external_id: &str,
+    ) -> impl Future<Output = Result<ExternalIdLookup, GovernanceError>> + Send;
+
+    /// `POST /contents/{id}/associations`.
+    fn associate(
+        &self,
+        id: &GovernanceId,
+        associations: &[Association],
+    ) -> impl Future<Output = Result<(), GovernanceError>> + Send;
+
+    /// `GET /types/{typeId}`: field definitions and the tenant's enum values.
+    fn type_definition(
+        &self,
+        kind: GovernanceKind,
+    ) -> impl Future<Output = Result<TypeDefinition, GovernanceError>> + Send;
+}
+
+/// One SageMaker Model Registry (an account and region).
+pub trait ModelRegistry: Send + Sync {
+    /// A missing package is `RegistryError::NotFound`.
+    fn describe_package(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<ModelPackage, RegistryError>> + Send;
+
+    fn list_groups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<PackageGroupSummary>, RegistryError>> + Send;
+
+    /// The versioned packages of one group.
+    fn list_packages(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = Result<Vec<PackageSummary>, RegistryError>> + Send;
+
+    /// Validates the update against SageMaker's limits, then sends it.
+    fn update_package(
+        &self,
+        update: &PackageUpdate,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    /// Returns the new group's ARN.
+    fn create_group(
+        &self,
+        group: &NewPackageGroup,
+    ) -> impl Future<Output = Result<String, RegistryError>> + Send;
+
+    fn delete_package(&self, arn: &str) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    fn delete_group(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    fn list_tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, RegistryError>> + Send;
+
+    fn put_group_policy(
+        &self,
+        group_name: &str,
+        policy: &str,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+
+    /// `None` when the group has no policy.
+    fn get_group_policy(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send;
+
+    fn delete_group_policy(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
+}
+
+/// The idempotency table (Powertools protocol).
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` until `in_progress_until` (the Lambda deadline), unless a live record exists.
+    fn begin(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        in_progress_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<IdempotencyBegin, StoreError>> + Send;
+
+    /// Stores the result; later `begin`s on the key return it until the record expires.
+    fn complete(
+        &self,
+        key: &str,
+        result: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the record after a failure so a retry can run.
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Links between the sides, applied revisions, and the our-write ledger.
+pub trait LinkStore: Send + Sync {
+    /// Records the link both ways (ARN → id and id → ARN).
+    fn put_link(&self, link: &Link) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn link_by_arn(
+        &self,
+        kind: LinkKind,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Link>, StoreError>> + Send;
+
+    fn link_by_governance_id(
+        &self,
+        id: &GovernanceId,
+    ) -> impl Future<Output = Result<Option<Link>, StoreError>> + Send;
+
+    /// Records `revision` as applied for `end` only if it is newer than the recorded one.
+    fn advance_applied_revision(
+        &self,
+        end: &LinkEnd,
+        revision: u64,
+    ) -> impl Future<Output = Result<RevisionOutcome, StoreError>> + Send;
+
+    fn applied_revision(
+        &self,
+        end: &LinkEnd,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Remembers a write about to be made, until `expires_at`.
+    fn record_our_write(
+        &self,
+        write: &OurWrite,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether an unexpired ledger entry matches; the entry stays (several events may echo one write).
+    fn is_our_write(
+        &self,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Like `is_our_write`, but removes the entry so it matches one event only.
+    fn consume_our_write(
+        &self,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Poll watermarks (e.g. the governance query's last-modification date).
+pub trait CursorStore: Send + Sync {
+    fn get_watermark(
+        &self,
+        cursor: &str,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+
+    fn put_watermark(
+        &self,
+        cursor: &str,
+        watermark: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Email to people (the data-science team, approvers).
+pub trait Notifier: Send + Sync {
+    /// Returns the provider's message id.
+    fn send(&self, email: &Email) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}

@@ -1,0 +1,287 @@
+//! Data the governance port passes: objects, fields, queries, type metadata, and its error.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::governance::GovernanceId;
+
+/// The kinds of governance object govsync touches. Each maps to a tenant-configurable type id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GovernanceKind {
+    BusinessEntity,
+    UseCase,
+    ModelGroup,
+    Model,
+    Metric,
+    MetricValue,
+}
+
+/// A field value as the OpenPages v2 API encodes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// A plain string (also how dates come back: the API does not tag them).
+    Text(String),
+    /// A single-choice enumeration, sent as `{"name": v}`.
+    Enum(String),
+    /// A multi-choice enumeration, sent as `"values": [{"name": v}, …]`.
+    MultiEnum(Vec<String>),
+    /// A date, sent as ISO-8601.
+    Date(DateTime<Utc>),
+    Number(f64),
+    Boolean(bool),
+    /// An empty field (clears the value when sent).
+    Null,
+}
+
+impl FieldValue {
+    /// The value as text when it is a string, an enum choice, or a date; `None` otherwise.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            FieldValue::Text(text) | FieldValue::Enum(text) => Some(text.clone()),
+            FieldValue::Date(date) => Some(date.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            FieldValue::MultiEnum(_)
+            | FieldValue::Number(_)
+            | FieldValue::Boolean(_)
+            | FieldValue::Null => None,
+        }
+    }
+}
+
+/// One named field, e.g. `MRG-Model:Status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub value: FieldValue,
+}
+
+impl Field {
+    pub fn new(name: impl Into<String>, value: FieldValue) -> Self {
+        Self {
+            name: name.into(),
+            value,
+        }
+    }
+
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(name, FieldValue::Text(value.into()))
+    }
+
+    pub fn choice(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(name, FieldValue::Enum(value.into()))
+    }
+
+    pub fn date(name: impl Into<String>, value: DateTime<Utc>) -> Self {
+        Self::new(name, FieldValue::Date(value))
+    }
+}
+
+/// Finds a field by name in a list of fields.
+pub fn find_field<'a>(fields: &'a [Field], name: &str) -> Option<&'a FieldValue> {
+    fields
+        .iter()
+        .find(|field| field.name == name)
+        .map(|field| &field.value)
+}
+
+/// A governance object as read back from the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GovernanceObject {
+    pub id: GovernanceId,
+    pub name: String,
+    pub type_definition_id: String,
+    pub primary_parent_id: Option<GovernanceId>,
+    pub description: Option<String>,
+    pub fields: Vec<Field>,
+}
+
+impl GovernanceObject {
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        find_field(&self.fields, name)
+    }
+}
+
+/// An object to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGovernanceObject {
+    pub kind: GovernanceKind,
+    pub name: String,
+    pub description: Option<String>,
+    pub parent_id: Option<GovernanceId>,
+    pub fields: Vec<Field>,
+}
+
+/// The result of looking an object up by `Integration:External ID`: creation is not idempotent,
+/// so callers look up first and create only on `Absent`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExternalIdLookup {
+    Absent,
+    Found(GovernanceObject),
+    /// More than one object carries the id: a data problem for a human, never guessed.
+    Ambiguous(Vec<GovernanceId>),
+}
+
+/// A query over one kind: `SELECT [columns] FROM [type] WHERE condition`.
+/// `[Resource ID]` is always selected so every row can be re-read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GovernanceQuery {
+    pub kind: GovernanceKind,
+    pub columns: Vec<String>,
+    pub condition: Option<QueryCondition>,
+}
+
+/// A WHERE clause; values are quoted and escaped by the adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryCondition {
+    Equals { field: String, value: String },
+    GreaterThan { field: String, value: String },
+}
+
+/// One row of a query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRow {
+    pub id: Option<GovernanceId>,
+    pub fields: Vec<Field>,
+}
+
+impl QueryRow {
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        find_field(&self.fields, name)
+    }
+}
+
+/// A parent/child association to add to an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Association {
+    pub id: GovernanceId,
+    pub kind: GovernanceKind,
+}
+
+/// Field definitions of a type, read at runtime because tenants customise enums.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TypeDefinition {
+    pub type_id: String,
+    pub fields: Vec<FieldDefinition>,
+}
+
+impl TypeDefinition {
+    pub fn field(&self, name: &str) -> Option<&FieldDefinition> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+
+    /// The allowed values of an enum field; `None` when the field is unknown.
+    pub fn enum_values(&self, field: &str) -> Option<&[String]> {
+        self.field(field)
+            .map(|definition| definition.enum_values.as_slice())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldDefinition {
+    pub name: String,
+    pub data_type: Option<String>,
+    pub enum_values: Vec<String>,
+}
+
+/// Errors of the governance port. Response bodies are truncated and never contain credentials.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GovernanceError {
+    #[error("governance {operation}: HTTP {status}: {body}")]
+    Status {
+        operation: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error("governance {operation}: object {id} not found")]
+    NotFound { operation: &'static str, id: String },
+    #[error("governance authentication ({mode}) failed: HTTP {status}: {body}")]
+    Auth {
+        mode: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error("governance {operation}: transport error: {message}")]
+    Transport {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("governance {operation}: undecodable response: {message}")]
+    Decode {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("governance configuration: {0}")]
+    Config(String),
+}
+
+impl GovernanceError {
+    /// Throttling, server errors, timeouts and connection failures are worth retrying later;
+    /// other 4xx, decoding and configuration problems are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            GovernanceError::Status { status, .. } | GovernanceError::Auth { status, .. } => {
+                *status == 429 || *status >= 500
+            }
+            GovernanceError::Transport { .. } => true,
+            GovernanceError::NotFound { .. }
+            | GovernanceError::Decode { .. }
+            | GovernanceError::Config(_) => false,
+        }
+    }
+
+    /// The HTTP status, when the error came from a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GovernanceError::Status { status, .. } | GovernanceError::Auth { status, .. } => {
+                Some(*status)
+            }
+            GovernanceError::NotFound { .. } => Some(404),
+            GovernanceError::Transport { .. }
+            | GovernanceError::Decode { .. }
+            | GovernanceError::Config(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_but_client_errors_are_not() {
+        let status = |status| GovernanceError::Status {
+            operation: "get object",
+            status,
+            body: String::new(),
+        };
+        assert!(status(429).is_retryable());
+        assert!(status(503).is_retryable());
+        assert!(status(500).is_retryable());
+        assert!(!status(400).is_retryable());
+        assert!(!status(403).is_retryable());
+        assert!(
+            !GovernanceError::NotFound {
+                operation: "get object",
+                id: "1".into()
+            }
+            .is_retryable()
+        );
+    }
+
+    #[test]
+    fn enum_values_of_a_type_are_found_by_field_name() {
+        let definition = TypeDefinition {
+            type_id: "Model".into(),
+            fields: vec![FieldDefinition {
+                name: "MRG-Model:Status".into(),
+                data_type: Some("ENUM_TYPE".into()),
+                enum_values: vec!["Proposed".into(), "In Production".into()],
+            }],
+        };
+        assert_eq!(
+            definition.enum_values("MRG-Model:Status"),
+            Some(&["Proposed".to_owned(), "In Production".to_owned()][..])
+        );
+        assert_eq!(definition.enum_values("MRG-Model:Owner"), None);
+    }
+}
