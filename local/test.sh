@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of govsync, from a fresh clone: sets up the venv and the builds, starts a private local
 # stack on its own ports, runs the Rust tests (unit, adapter and local-stack integration) and the
-# boto3 fidelity tests, stops the stack, and prints one summary line.
+# boto3 fidelity tests, validates the infrastructure templates, stops the stack, and prints one
+# summary line.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,6 +36,9 @@ cargo_status=${PIPESTATUS[0]}
 log "pytest (boto3 against the registry emulator, events through moto)"
 "${GOVSYNC_VENV:-$repo/.venv}/bin/python" -m pytest -q -p no:cacheprovider local/tests 2>&1 | tee "$logs/pytest.log"
 pytest_status=${PIPESTATUS[0]}
+log "infra/validate.sh (cfn-lint, sam validate, checkov, cdk synth with cdk-nag, wiring drift)"
+infra/validate.sh 2>&1 | tee "$logs/infra-validate.log"
+infra_status=${PIPESTATUS[0]}
 set -e
 
 # One closing line over both runners.
@@ -48,7 +52,7 @@ last_pytest() { # the count before WORD on pytest's closing line
 echo
 echo "govsync: $(($(sum_cargo passed) + $(last_pytest passed))) passed," \
     "$(($(sum_cargo failed) + $(last_pytest failed) + $(last_pytest error))) failed"
-if ((cargo_status != 0 || pytest_status != 0)); then
-    log "FAILED (cargo test exit $cargo_status, pytest exit $pytest_status)"
+if ((cargo_status != 0 || pytest_status != 0 || infra_status != 0)); then
+    log "FAILED (cargo test exit $cargo_status, pytest exit $pytest_status, infra validation exit $infra_status)"
     exit 1
 fi
