@@ -24,8 +24,10 @@ ensure_venv() {
 }
 
 build_binaries() {
-    log "building the local emulators (cargo, target dir $CARGO_TARGET_DIR)"
-    (cd "$repo" && cargo build --quiet --locked -p govsync-registry-emulator -p govsync-governance-emulator)
+    # The whole workspace with every target, always: building a subset would resolve features
+    # differently and compile the SDK crates a second time.
+    log "building the workspace (cargo, target dir $CARGO_TARGET_DIR)"
+    (cd "$repo" && cargo build --quiet --locked --workspace --all-targets)
 }
 
 case "${1:-all}" in

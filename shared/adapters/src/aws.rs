@@ -55,3 +55,11 @@ pub fn dynamodb_client(base: &SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn sesv2_client(base: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(base)
 }
+
+pub fn sqs_client(base: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(base)
+}
+
+pub fn secretsmanager_client(base: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(base)
+}

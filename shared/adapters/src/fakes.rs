@@ -15,8 +15,9 @@ use govsync_core::ports::{
     FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind, GovernanceObject,
     GovernanceQuery, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore,
     ModelPackage, ModelRegistry, NewGovernanceObject, NewPackageGroup, Notifier, NotifyError,
-    OurWrite, PackageGroupSummary, PackageSummary, PackageUpdate, QueryCondition, QueryRow,
-    RegistryError, RevisionOutcome, StoreError, TypeDefinition,
+    OurWrite, PackageGroupSummary, PackageSummary, PackageUpdate, Quarantine, QuarantineError,
+    QuarantinedMessage, QueryCondition, QueryRow, RegistryError, RevisionOutcome, StoreError,
+    TypeDefinition,
 };
 
 use crate::governance::{EXTERNAL_ID_FIELD, TypeIds};
@@ -942,6 +943,33 @@ impl LinkStore for FakeLinkStore {
             .ledger
             .remove(write)
             .is_some_and(|expiration| expiration >= now.timestamp()))
+    }
+}
+
+/// A dead-letter queue in memory: keeps what was quarantined, in order.
+#[derive(Debug, Default)]
+pub struct FakeQuarantine {
+    messages: Mutex<Vec<QuarantinedMessage>>,
+    recorder: Recorder<QuarantineError>,
+}
+
+impl FakeQuarantine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    recorder_methods!(QuarantineError);
+
+    pub fn messages(&self) -> Vec<QuarantinedMessage> {
+        lock(&self.messages).clone()
+    }
+}
+
+impl Quarantine for FakeQuarantine {
+    async fn quarantine(&self, message: &QuarantinedMessage) -> Result<(), QuarantineError> {
+        self.recorder.enter("quarantine").await?;
+        lock(&self.messages).push(message.clone());
+        Ok(())
     }
 }
 

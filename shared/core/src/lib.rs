@@ -11,6 +11,7 @@
 //! - [`mapping`]: the versioned status mapping spec and its built-in default.
 //! - [`registry_event`]: decoding registry events (native and CloudTrail; envelope, SQS record, SQS event).
 //! - [`idempotency`]: business idempotency keys.
+//! - [`sync`]: sync decisions (registry changes into governance: triage, decide, write-back).
 
 pub mod aws_identity;
 pub mod customer_metadata;
@@ -26,6 +27,7 @@ pub mod ports;
 pub mod registry_event;
 pub mod registry_map;
 pub mod secret;
+pub mod sync;
 pub mod webhook;
 
 pub use aws_identity::{AccountId, Region, RoleArn};

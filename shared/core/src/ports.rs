@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub mod governance;
 pub mod notify;
+pub mod quarantine;
 pub mod registry;
 pub mod store;
 
@@ -19,6 +20,7 @@ pub use governance::{
     QueryCondition, QueryRow, TypeDefinition,
 };
 pub use notify::{Email, NotifyError};
+pub use quarantine::{QuarantineError, QuarantinedMessage};
 pub use registry::{
     ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, NewPackageGroup,
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
@@ -225,4 +227,12 @@ pub trait CursorStore: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Returns the provider's message id.
     fn send(&self, email: &Email) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}
+
+/// The dead-letter queue of a function: where permanently failing messages go, with their reason.
+pub trait Quarantine: Send + Sync {
+    fn quarantine(
+        &self,
+        message: &QuarantinedMessage,
+    ) -> impl Future<Output = Result<(), QuarantineError>> + Send;
 }

@@ -409,18 +409,37 @@ pub fn decode_envelope_value(value: &Value) -> Result<RegistryEvent, DecodeError
             found: shorten(detail_type),
         });
     }
+    let detail = envelope.required_object("detail")?;
+    let account = match envelope.parsed("account", AccountId::parse)? {
+        Some(account) => account,
+        None => account_from_detail(&detail)?,
+    };
     let origin = EventOrigin {
         envelope_id: envelope.string("id")?.map(str::to_owned),
-        account: envelope.required_parsed("account", AccountId::parse)?,
+        account,
         region: envelope.required_parsed("region", Region::parse)?,
         time: envelope.time("time")?,
     };
-    let detail = envelope.required_object("detail")?;
     if detail_type == STATE_CHANGE_DETAIL_TYPE {
         decode_state_change(origin, &detail)
     } else {
         decode_api_call(origin, &detail)
     }
+}
+
+/// The registry's account when the envelope has no `account` (moto's default EventBridge delivery drops
+/// it): the account of the package ARN of a state change, else CloudTrail's `recipientAccountId` (the
+/// account that received the call, i.e. the registry's; `userIdentity` names the caller's instead).
+fn account_from_detail(detail: &Fields<'_>) -> Result<AccountId, DecodeError> {
+    if let Some(arn) = detail.parsed("ModelPackageArn", ModelPackageArn::parse)? {
+        return Ok(arn.account().clone());
+    }
+    if let Some(account) = detail.parsed("recipientAccountId", AccountId::parse)? {
+        return Ok(account);
+    }
+    Err(DecodeError::MissingField {
+        field: "account".into(),
+    })
 }
 
 /// Decodes one SQS record (`{"messageId", "body": "<envelope JSON>", "attributes", …}`). The outer error

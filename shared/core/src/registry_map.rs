@@ -8,6 +8,8 @@
 //! business_entity = "Retail Banking"
 //! role_arn = "arn:aws:iam::123456789012:role/govsync-registry"   # optional: role to assume
 //! ```
+//! The deployment's `RegistryMap` parameter (`GOVSYNC_REGISTRY_MAP`) is the bare JSON array, with
+//! `account` for `account_id`: `[{"account": "123456789012", "region": "us-east-1", "business_entity": "…"}]`.
 
 use std::collections::BTreeMap;
 
@@ -88,6 +90,8 @@ struct RawRegistryMap {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRegistry {
+    /// `account` in the deployment's array form.
+    #[serde(alias = "account")]
     account_id: String,
     region: String,
     business_entity: String,
@@ -142,18 +146,33 @@ impl RegistryMap {
         Self::from_raw(raw)
     }
 
+    /// `{"registries": [...]}` or a bare `[...]`; entries name the account `account_id` or `account`.
     pub fn from_json_str(text: &str) -> Result<Self, RegistryMapError> {
-        let raw: RawRegistryMap =
-            serde_json::from_str(text).map_err(|e| RegistryMapError::Syntax {
-                format: "JSON",
-                message: e.to_string(),
-            })?;
+        let syntax = |message: String| RegistryMapError::Syntax {
+            format: "JSON",
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| syntax(e.to_string()))?;
+        // The deployment's `RegistryMap` parameter is a bare array; config files wrap it.
+        let raw = if value.is_array() {
+            RawRegistryMap {
+                registries: serde_json::from_value(value).map_err(|e| syntax(e.to_string()))?,
+            }
+        } else {
+            serde_json::from_value(value).map_err(|e| syntax(e.to_string()))?
+        };
         Self::from_raw(raw)
     }
 
-    /// JSON when the text starts with `{`, TOML otherwise.
+    /// JSON when the text starts with `{` or `[`, TOML otherwise.
     pub fn parse(text: &str) -> Result<Self, RegistryMapError> {
-        if text.trim_start().starts_with('{') {
+        // TOML starts with `[[registries]]`; a JSON array with `[{` or `[]`.
+        let start = text.trim_start();
+        let json_array = start
+            .strip_prefix('[')
+            .is_some_and(|rest| rest.trim_start().starts_with(['{', ']']));
+        if start.starts_with('{') || json_array {
             Self::from_json_str(text)
         } else {
             Self::from_toml_str(text)
@@ -275,6 +294,25 @@ mod tests {
             RegistryMap::parse(json).unwrap(),
             RegistryMap::parse(TWO_REGISTRIES).unwrap()
         );
+    }
+
+    #[test]
+    fn the_deployment_array_form_gives_the_same_map() {
+        let deployment = r#"[
+            {"account": "123456789012", "region": "us-east-1", "business_entity": "Retail Banking"},
+            {"account": "210987654321", "region": "eu-west-1", "business_entity": "Insurance",
+             "role_arn": "arn:aws:iam::210987654321:role/govsync-registry"}
+        ]"#;
+        assert_eq!(
+            RegistryMap::parse(deployment).unwrap(),
+            RegistryMap::parse(TWO_REGISTRIES).unwrap()
+        );
+        assert_eq!(RegistryMap::parse("[]"), Err(RegistryMapError::Empty));
+        let typo = r#"[{"acount": "123456789012", "region": "us-east-1", "business_entity": "A"}]"#;
+        assert!(matches!(
+            RegistryMap::parse(typo),
+            Err(RegistryMapError::Syntax { format: "JSON", ref message }) if message.contains("acount")
+        ));
     }
 
     #[test]

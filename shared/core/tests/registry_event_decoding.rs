@@ -475,7 +475,11 @@ fn malformed_events_are_refused_saying_what_is_wrong() {
                 found: "SageMaker Endpoint State Change".into(),
             },
         ),
-        ("no account", sc("/account", None), missing("account")),
+        (
+            "no account anywhere",
+            with(ct("/account", None), "/detail/recipientAccountId", None),
+            missing("account"),
+        ),
         ("no region", sc("/region", None), missing("region")),
         ("no detail", sc("/detail", None), missing("detail")),
         (
@@ -808,4 +812,46 @@ fn repeated_state_change_deliveries_share_one_idempotency_key() {
     assert_ne!(key(&first), key(&approved));
     assert_ne!(key(&first), key(&newer));
     assert!(key(&first).as_str().starts_with("state-change:"));
+}
+
+#[test]
+fn an_envelope_without_account_takes_the_registry_account_from_the_detail() {
+    // moto's default EventBridge delivery drops the envelope's `account`.
+    let state_change = with(
+        sample("model-package-state-change-lifecycle-epoch-millis.json"),
+        "/account",
+        None,
+    );
+    assert_eq!(
+        decode(&state_change).unwrap().origin().account.as_str(),
+        "123456789012",
+        "from the package ARN"
+    );
+    let call = with(
+        with(
+            sample("cloudtrail-update-model-package.json"),
+            "/account",
+            None,
+        ),
+        "/detail/recipientAccountId",
+        Some(json!("210987654321")),
+    );
+    assert_eq!(
+        decode(&call).unwrap().origin().account.as_str(),
+        "210987654321",
+        "from recipientAccountId, not the caller's account"
+    );
+    let bad = with(
+        with(
+            sample("cloudtrail-update-model-package.json"),
+            "/account",
+            None,
+        ),
+        "/detail/recipientAccountId",
+        Some(json!("12")),
+    );
+    assert!(matches!(
+        decode(&bad),
+        Err(DecodeError::InvalidValue { ref field, .. }) if field == "detail.recipientAccountId"
+    ));
 }

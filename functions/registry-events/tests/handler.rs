@@ -1,0 +1,586 @@
+//! The handler on in-memory fakes: every behaviour of F2/F3 and the batch rules.
+
+mod support;
+
+use std::time::Duration;
+
+use govsync_core::customer_metadata::keys;
+use govsync_core::ports::quarantine::attributes;
+use govsync_core::ports::{
+    ApprovalStatus, FieldValue, GovernanceError, LinkKind, ModelLifecycle, QuarantineError,
+};
+use govsync_core::sync::GateMode;
+use govsync_core::sync::fields;
+use govsync_registry_events::Outcome;
+use support::*;
+
+fn field_text(object: &govsync_core::ports::GovernanceObject, name: &str) -> Option<String> {
+    object.field(name).and_then(FieldValue::as_text)
+}
+
+fn throttled() -> GovernanceError {
+    GovernanceError::Status {
+        operation: "create object",
+        status: 429,
+        body: "slow down".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_registered_version_appears_under_its_use_case_and_is_written_back() {
+    let world = World::new(GateMode::Enforce);
+    let group_arn = world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+
+    let failures = world.run(vec![record("m1", &state_change(&package))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+
+    let groups = world.objects_of("ModelGroup");
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(group.primary_parent_id.as_ref(), Some(&world.use_case.id));
+    assert_eq!(
+        field_text(group, fields::EXTERNAL_ID).as_deref(),
+        Some(group_arn.as_str())
+    );
+
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 1);
+    let model = &models[0];
+    assert_eq!(model.primary_parent_id.as_ref(), Some(&group.id));
+    assert_eq!(
+        field_text(model, fields::EXTERNAL_ID).as_deref(),
+        Some(package.arn.as_str())
+    );
+    assert_eq!(
+        field_text(model, fields::MODEL_VERSION).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        field_text(model, fields::MODEL_PROVIDER).as_deref(),
+        Some("Amazon SageMaker")
+    );
+    assert_eq!(
+        field_text(model, fields::INFERENCE_IMAGE).as_deref(),
+        Some("123.dkr.ecr.us-east-1.amazonaws.com/fraud:1")
+    );
+    assert_eq!(
+        field_text(model, fields::MODEL_CREATOR).as_deref(),
+        Some(PERSON)
+    );
+    assert_eq!(model.description.as_deref(), Some("fraud model v1"));
+
+    let written = world
+        .registry
+        .package(&package.arn)
+        .unwrap()
+        .customer_metadata;
+    assert_eq!(
+        written.get(keys::USE_CASE_ID),
+        Some(&world.use_case.id.to_string())
+    );
+    assert_eq!(
+        written.get(keys::MODEL_GROUP_ID),
+        Some(&group.id.to_string())
+    );
+    assert_eq!(written.get(keys::MODEL_ID), Some(&model.id.to_string()));
+    assert_eq!(
+        written.get(keys::USE_CASE_NAME).map(String::as_str),
+        Some("Fraud detection EU")
+    );
+    assert_eq!(
+        written.get(keys::RISK_LEVEL).map(String::as_str),
+        Some("High")
+    );
+    assert!(written.contains_key(keys::REVISION));
+    assert!(
+        written
+            .get(keys::MODEL_URL)
+            .is_some_and(|url| url.ends_with(&format!("/{}", model.id)))
+    );
+
+    let links = world.links.links();
+    assert!(
+        links
+            .iter()
+            .any(|l| l.kind == LinkKind::ModelGroup && l.arn == group_arn)
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l.kind == LinkKind::Model && l.arn == package.arn)
+    );
+    assert_eq!(
+        world.links.ledger_len(),
+        1,
+        "the write-back was recorded before it was made"
+    );
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_again_is_a_duplicate_and_creates_nothing_more() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    let body = state_change(&package);
+    world.run(vec![record("m1", &body)]).await;
+    let calls_before = world.governance.calls().len();
+
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &body), record("m3", &body)],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.count("duplicate"), 2, "{report:?}");
+    assert_eq!(world.objects_of("Model").len(), 1);
+    assert_eq!(
+        world.governance.calls().len(),
+        calls_before,
+        "no governance call for a duplicate"
+    );
+}
+
+#[tokio::test]
+async fn a_second_version_in_the_same_group_reuses_the_model_group() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    let second = world.register("fraud", 2);
+    let failures = world
+        .run(vec![
+            record("m1", &state_change(&first)),
+            record("m2", &state_change(&second)),
+        ])
+        .await;
+    assert!(failures.is_empty());
+    assert_eq!(world.objects_of("ModelGroup").len(), 1);
+    assert_eq!(world.objects_of("Model").len(), 2);
+}
+
+#[tokio::test]
+async fn an_event_older_than_the_applied_revision_is_a_no_op() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let old = world.register("fraud", 1);
+    let mut newer = old.clone();
+    newer.last_modified_time = old
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(30));
+    newer.model_data_urls = vec!["s3://models/fraud/1/retrained.tar.gz".into()];
+    world.registry.put_package(newer.clone());
+    world.run(vec![record("m1", &state_change(&newer))]).await;
+    let model_before = world.objects_of("Model");
+
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&old))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Stale);
+    assert_eq!(
+        world.objects_of("Model"),
+        model_before,
+        "the newer state stays"
+    );
+    assert_eq!(
+        field_text(&model_before[0], fields::MODEL_DATA_URL).as_deref(),
+        Some("s3://models/fraud/1/retrained.tar.gz")
+    );
+}
+
+#[tokio::test]
+async fn the_echo_of_the_write_back_is_dropped_by_the_ledger() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    let after_write = world.registry.package(&package.arn).unwrap();
+    let governance_calls = world.governance.calls().len();
+    let registry_calls = world.registry.calls().len();
+
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&after_write))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Echo);
+    assert_eq!(world.governance.calls().len(), governance_calls);
+    assert_eq!(
+        world.registry.calls().len(),
+        registry_calls,
+        "not even re-described"
+    );
+}
+
+#[tokio::test]
+async fn govsyncs_own_cloudtrail_calls_are_dropped_by_identity() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    let report = world
+        .handler
+        .handle_batch(
+            &[record(
+                "m1",
+                &update_call(&package.arn, GOVSYNC_CALLER, "ev-1"),
+            )],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Echo);
+    assert!(world.governance.calls().is_empty());
+    assert!(world.registry.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_persons_cloudtrail_update_is_synced_from_the_described_package() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    let failures = world
+        .run(vec![record(
+            "m1",
+            &update_call(&package.arn, PERSON, "ev-2"),
+        )])
+        .await;
+    assert!(failures.is_empty());
+    assert_eq!(world.objects_of("Model").len(), 1);
+}
+
+#[tokio::test]
+async fn a_package_of_an_unassigned_group_is_reported_not_dropped() {
+    let world = World::new(GateMode::Enforce);
+    world.registry.add_group("orphan", Default::default());
+    let package = world.register("orphan", 1);
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m1", &state_change(&package))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.findings("unassigned"), 1, "{report:?}");
+    assert!(report.failures().is_empty());
+    assert!(world.objects_of("Model").is_empty());
+    assert!(
+        world.idempotency.is_completed(&{
+            let event =
+                govsync_core::registry_event::decode_envelope(state_change(&package).as_bytes())
+                    .unwrap();
+            event.idempotency_key().to_string()
+        }),
+        "the outcome is recorded"
+    );
+}
+
+async fn shadow_approval(gate: GateMode) -> (World, ApprovalStatus, usize) {
+    let world = World::new(gate);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    // A person approves in SageMaker; governance has not approved the model.
+    let mut approved = world.registry.package(&package.arn).unwrap();
+    approved.approval_status = Some(ApprovalStatus::Approved);
+    approved.last_modified_time = approved
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(5));
+    world.registry.put_package(approved.clone());
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&approved))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    let findings = report.findings("shadow_approval");
+    let approval = world
+        .registry
+        .package(&package.arn)
+        .unwrap()
+        .approval_status
+        .unwrap();
+    (world, approval, findings)
+}
+
+#[tokio::test]
+async fn shadow_approval_is_reverted_and_reported_under_enforce() {
+    let (world, approval, findings) = shadow_approval(GateMode::Enforce).await;
+    assert_eq!(approval, ApprovalStatus::PendingManualApproval);
+    assert_eq!(findings, 1);
+    let package = world
+        .registry
+        .package(&world.registry.package_arn("fraud", 1))
+        .unwrap();
+    assert!(
+        package
+            .approval_description
+            .is_some_and(|d| d.contains("without a governance approval"))
+    );
+}
+
+#[tokio::test]
+async fn shadow_approval_is_only_reported_under_alert() {
+    let (_, approval, findings) = shadow_approval(GateMode::Alert).await;
+    assert_eq!(approval, ApprovalStatus::Approved);
+    assert_eq!(findings, 1);
+}
+
+#[tokio::test]
+async fn shadow_approval_is_ignored_when_the_gate_is_off() {
+    let (_, approval, findings) = shadow_approval(GateMode::Off).await;
+    assert_eq!(approval, ApprovalStatus::Approved);
+    assert_eq!(findings, 0);
+}
+
+#[tokio::test]
+async fn a_lifecycle_change_on_a_two_way_row_moves_the_governance_status() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    let mut changed = world.registry.package(&package.arn).unwrap();
+    changed.lifecycle = Some(ModelLifecycle {
+        stage: "Development".into(),
+        stage_status: "Complete".into(),
+        stage_description: None,
+    });
+    changed.last_modified_time = changed
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(5));
+    world.registry.put_package(changed.clone());
+    world.run(vec![record("m2", &state_change(&changed))]).await;
+    let model = &world.objects_of("Model")[0];
+    assert_eq!(
+        field_text(model, fields::MODEL_STATUS).as_deref(),
+        Some("Development Complete")
+    );
+    assert_eq!(
+        world.links.ledger_len(),
+        2,
+        "write-back and status change both recorded"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_account_is_quarantined_with_its_reason() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    let body = state_change_in(&package, "999999999999");
+    let failures = world.run(vec![record("m1", &body)]).await;
+    assert!(failures.is_empty(), "acknowledged once quarantined");
+    let quarantined = world.quarantine.messages();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].error_code, "unknown_registry");
+    assert!(
+        quarantined[0].reason.contains("999999999999"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert_eq!(quarantined[0].source_message_id, "m1");
+    assert_eq!(quarantined[0].message_group_id, SQS_GROUP);
+    assert_eq!(quarantined[0].body, body, "the body is kept for replay");
+    assert!(world.governance.calls().is_empty());
+    assert_eq!(attributes::ERROR_CODE, "govsync-error-code");
+}
+
+#[tokio::test]
+async fn an_undecodable_body_is_quarantined_and_its_group_goes_on() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    let failures = world
+        .run(vec![
+            record("bad", "{not json"),
+            record("m2", &state_change(&package)),
+        ])
+        .await;
+    assert!(failures.is_empty());
+    let quarantined = world.quarantine.messages();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].error_code, "not_json");
+    assert_eq!(world.objects_of("Model").len(), 1);
+}
+
+#[tokio::test]
+async fn when_the_dlq_send_fails_the_message_is_reported_failed_not_dropped() {
+    let world = World::new(GateMode::Enforce);
+    world.quarantine.fail_next(
+        "quarantine",
+        QuarantineError::Transport {
+            message: "connection reset".into(),
+        },
+    );
+    let failures = world.run(vec![record("bad", "[]")]).await;
+    assert_eq!(failures, vec!["bad".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_retryable_failure_stops_its_logical_group_and_only_that_group() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    world.add_assigned_group("churn");
+    let fraud1 = world.register("fraud", 1);
+    let fraud2 = world.register("fraud", 2);
+    let churn1 = world.register("churn", 1);
+    // The first create (the fraud model group) is throttled.
+    world.governance.fail_next("create_object", throttled());
+    let failures = world
+        .run(vec![
+            record("f1", &state_change(&fraud1)),
+            record("c1", &state_change(&churn1)),
+            record("f2", &state_change(&fraud2)),
+        ])
+        .await;
+    assert_eq!(failures, vec!["f1".to_owned(), "f2".to_owned()]);
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        field_text(&models[0], fields::EXTERNAL_ID).as_deref(),
+        Some(churn1.arn.as_str())
+    );
+    // The claim was released: the retry runs and completes the group in order.
+    let failures = world
+        .run(vec![
+            record("f1", &state_change(&fraud1)),
+            record("f2", &state_change(&fraud2)),
+        ])
+        .await;
+    assert!(failures.is_empty());
+    assert_eq!(world.objects_of("Model").len(), 3);
+    assert_eq!(world.objects_of("ModelGroup").len(), 2);
+}
+
+#[tokio::test]
+async fn a_failure_after_the_model_was_created_does_not_create_it_twice_on_retry() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.registry.fail_next(
+        "update_package",
+        govsync_core::ports::RegistryError::Throttled {
+            operation: "UpdateModelPackage",
+            message: "rate exceeded".into(),
+        },
+    );
+    let failures = world.run(vec![record("m1", &state_change(&package))]).await;
+    assert_eq!(failures, vec!["m1".to_owned()]);
+    let failures = world.run(vec![record("m1", &state_change(&package))]).await;
+    assert!(failures.is_empty());
+    assert_eq!(world.objects_of("Model").len(), 1);
+    assert_eq!(world.objects_of("ModelGroup").len(), 1);
+    assert!(
+        world
+            .registry
+            .package(&package.arn)
+            .unwrap()
+            .customer_metadata
+            .contains_key(keys::MODEL_ID)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_groups_run_concurrently_and_each_group_in_order() {
+    let world = World::new(GateMode::Enforce);
+    let groups = ["g1", "g2", "g3", "g4", "g5"];
+    let mut records = Vec::new();
+    for group in groups {
+        world.add_assigned_group(group);
+        let package = world.register(group, 1);
+        records.push(record(&format!("{group}-1"), &state_change(&package)));
+    }
+    let latency = Duration::from_millis(20);
+    world.governance.set_latency(latency);
+    world.registry.set_latency(latency);
+
+    let started = tokio::time::Instant::now();
+    let failures = world.run(records).await;
+    let elapsed = started.elapsed();
+    assert!(failures.is_empty());
+    // One message's remote calls (registry + governance) at 20 ms each, not five messages' worth.
+    let one_message = latency * 10;
+    assert!(
+        elapsed < one_message * 2,
+        "took {elapsed:?}: groups ran one after the other"
+    );
+    assert_eq!(world.objects_of("Model").len(), 5);
+}
+
+#[tokio::test]
+async fn the_response_reports_only_failed_message_ids() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.governance.fail_next(
+        "get_object",
+        GovernanceError::Status {
+            operation: "get object",
+            status: 503,
+            body: String::new(),
+        },
+    );
+    let failures = world.run(vec![record("m1", &state_change(&package))]).await;
+    assert_eq!(failures, vec!["m1".to_owned()]);
+    // Permanent governance errors (a 400) quarantine instead.
+    world.governance.fail_next(
+        "get_object",
+        GovernanceError::Status {
+            operation: "get object",
+            status: 400,
+            body: "bad field".into(),
+        },
+    );
+    let failures = world.run(vec![record("m2", &state_change(&package))]).await;
+    assert!(failures.is_empty());
+    assert_eq!(world.quarantine.messages()[0].error_code, "governance");
+}
+
+#[tokio::test]
+async fn the_sample_sqs_batch_runs_through_the_handler() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud-detection-4711");
+    world.register("fraud-detection-4711", 2);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/registry-events/sqs-event-batch.json"
+    );
+    let event: aws_lambda_events::sqs::SqsEvent =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(event.records.len(), 3);
+    let failures = world.run(event.records).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(world.quarantine.messages().is_empty());
+    assert_eq!(world.objects_of("Model").len(), 1);
+}
+
+#[tokio::test]
+async fn a_metadata_change_right_after_the_write_back_is_synced_not_taken_for_its_echo() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    let mut retrained = world.registry.package(&package.arn).unwrap();
+    retrained.model_data_urls = vec!["s3://models/fraud/1/retrained.tar.gz".into()];
+    retrained.last_modified_time = retrained
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(1));
+    world.registry.put_package(retrained.clone());
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&retrained))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.count("synced"), 1, "{report:?}");
+    assert_eq!(
+        field_text(&world.objects_of("Model")[0], fields::MODEL_DATA_URL).as_deref(),
+        Some("s3://models/fraud/1/retrained.tar.gz")
+    );
+}

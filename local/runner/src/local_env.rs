@@ -1,0 +1,246 @@
+//! The environment a function gets on the local stack: what Lambda would set from the hub template's
+//! parameters (infra/DEPLOYMENT.md, "What the functions receive"), with the local stack's endpoints and
+//! resources. A variable already set in the runner's environment wins, so any of them can be overridden.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::RunnerError;
+
+/// The registry the local stack emulates, and the business entity the demo maps it to.
+pub const LOCAL_BUSINESS_ENTITY: &str = "Retail Banking";
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Any instance id works with the governance emulator's mcsp token endpoint.
+const LOCAL_MCSP_INSTANCE: &str = "local";
+
+/// `stack.env` as written by `local/stack.sh up`: `export NAME=value` lines.
+pub fn parse_stack_env(text: &str) -> Result<BTreeMap<String, String>, RunnerError> {
+    let mut variables = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let assignment = line.strip_prefix("export ").unwrap_or(line);
+        let Some((name, value)) = assignment.split_once('=') else {
+            return Err(RunnerError::Setting {
+                name: "stack.env".into(),
+                problem: format!("line {} is not NAME=value: {line:?}", number + 1),
+            });
+        };
+        let value = value.trim();
+        let unquoted = value
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .or_else(|| {
+                value
+                    .strip_prefix('\'')
+                    .and_then(|rest| rest.strip_suffix('\''))
+            })
+            .unwrap_or(value);
+        variables.insert(name.trim().to_owned(), unquoted.to_owned());
+    }
+    Ok(variables)
+}
+
+/// Reads `stack.env` from a file.
+pub fn read_stack_env(path: &Path) -> Result<BTreeMap<String, String>, RunnerError> {
+    let text = std::fs::read_to_string(path).map_err(|error| RunnerError::Setting {
+        name: path.display().to_string(),
+        problem: format!(
+            "cannot read the local stack's environment ({error}); start the stack with `local/stack.sh up`"
+        ),
+    })?;
+    parse_stack_env(&text)
+}
+
+/// The variables to set for the registry-events function, given the stack's variables; `current` says
+/// what the process environment already has (those are left alone).
+///
+/// The function writes to SageMaker as govsync: its access key is the stack's `GOVSYNC_ACCESS_KEY_ID`,
+/// which the registry emulator maps to govsync's role, so CloudTrail records (and echo detection) see
+/// govsync as the caller. That one replaces a generic `AWS_ACCESS_KEY_ID` (the stack's `testing`).
+///
+/// With `metrics`, the function writes CloudWatch embedded-metric lines on stdout, as in Lambda; without
+/// it, `GOVSYNC_METRICS_NAMESPACE` stays unset (unless already set) and stdout carries only the runner's
+/// own output.
+pub fn registry_events_env(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let lookup = |name: &str| current(name).or_else(|| stack.get(name).cloned());
+    let require = |name: &str| {
+        lookup(name).ok_or_else(|| RunnerError::Setting {
+            name: name.to_owned(),
+            problem: "not set and not in the local stack's stack.env; start the stack with `local/stack.sh up`".into(),
+        })
+    };
+    let moto_url = require("GOVSYNC_MOTO_URL")?;
+    let governance_url = require("GOVSYNC_GOVERNANCE_URL")?;
+    let registry_url = require("GOVSYNC_REGISTRY_URL")?;
+    let account = lookup("GOVSYNC_ACCOUNT_ID").unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
+    let region = lookup("AWS_REGION")
+        .or_else(|| lookup("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let business_entity =
+        lookup("GOVSYNC_LOCAL_BUSINESS_ENTITY").unwrap_or_else(|| LOCAL_BUSINESS_ENTITY.to_owned());
+    let writer_role = require("GOVSYNC_ROLE_ARN")?;
+    let registry_map = serde_json::json!([{
+        "account": account,
+        "region": region,
+        "business_entity": business_entity,
+    }])
+    .to_string();
+    let dlq_url = format!(
+        "{}/{account}/registry-events-dlq.fifo",
+        moto_url.trim_end_matches('/')
+    );
+
+    let mut defaults: Vec<(&str, String)> = vec![
+        // Endpoints and region: every AWS client on moto, SageMaker on the registry emulator.
+        ("AWS_ENDPOINT_URL", moto_url.clone()),
+        ("AWS_ENDPOINT_URL_SAGEMAKER", registry_url),
+        ("AWS_REGION", region.clone()),
+        ("AWS_DEFAULT_REGION", region),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "govsync-registry-events".to_owned(),
+        ),
+        // The hub template's parameters, local values.
+        // mcsp against the emulator's token endpoint; the API key secret holds the emulator's key.
+        (
+            "GOVSYNC_GOVERNANCE_TOKEN_URL",
+            format!(
+                "{}/api/2.0/services/{LOCAL_MCSP_INSTANCE}/apikeys/token",
+                governance_url.trim_end_matches('/')
+            ),
+        ),
+        ("GOVSYNC_GOVERNANCE_URL", governance_url),
+        ("GOVSYNC_GOVERNANCE_AUTH_MODE", "mcsp".to_owned()),
+        (
+            "GOVSYNC_GOVERNANCE_API_KEY_SECRET",
+            "govsync/governance-api-key".to_owned(),
+        ),
+        ("GOVSYNC_REGISTRY_MAP", registry_map),
+        ("GOVSYNC_GATE_MODE", "enforce".to_owned()),
+        // The identity the registry emulator records for govsync's writes (its echoes).
+        ("GOVSYNC_WRITER_ROLE_ARNS", writer_role),
+        (
+            "GOVSYNC_IDEMPOTENCY_TABLE",
+            "govsync-idempotency".to_owned(),
+        ),
+        ("GOVSYNC_LINKS_TABLE", "govsync-links".to_owned()),
+        ("GOVSYNC_CURSORS_TABLE", "govsync-cursors".to_owned()),
+        ("GOVSYNC_DLQ_URL", dlq_url),
+    ];
+    if metrics {
+        defaults.push(("GOVSYNC_METRICS_NAMESPACE", "govsync".to_owned()));
+    }
+    let mut to_set: Vec<(String, String)> = Vec::new();
+    // The stack's own variables first (GOVSYNC_ROLE_ARN and the like), then the function's defaults.
+    for (name, value) in stack {
+        if current(name).is_none() && name != "AWS_ACCESS_KEY_ID" {
+            to_set.push((name.clone(), value.clone()));
+        }
+    }
+    for (name, value) in defaults {
+        if current(name).is_none() && !to_set.iter().any(|(set, _)| set == name) {
+            to_set.push((name.to_owned(), value));
+        }
+    }
+    match lookup("GOVSYNC_ACCESS_KEY_ID") {
+        Some(govsync_key) => to_set.push(("AWS_ACCESS_KEY_ID".to_owned(), govsync_key)),
+        None if current("AWS_ACCESS_KEY_ID").is_none() => {
+            to_set.push(("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()));
+        }
+        None => {}
+    }
+    Ok(to_set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STACK_ENV: &str = "export GOVSYNC_MOTO_URL=http://127.0.0.1:4566\n\
+        export GOVSYNC_REGISTRY_URL=http://127.0.0.1:4567\n\
+        export GOVSYNC_GOVERNANCE_URL=http://127.0.0.1:4568\n\
+        export GOVSYNC_ACCOUNT_ID=123456789012\n\
+        export GOVSYNC_ACCESS_KEY_ID=AKIAGOVSYNCLOCAL0001\n\
+        export GOVSYNC_ROLE_ARN=arn:aws:sts::123456789012:assumed-role/govsync-sync/govsync\n\
+        export AWS_ACCESS_KEY_ID=testing\n\
+        export AWS_REGION=us-east-1\n";
+
+    fn value<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        vars.iter()
+            .find(|(set, _)| set == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    #[test]
+    fn stack_env_lines_are_parsed_and_malformed_ones_refused() {
+        let Ok(parsed) = parse_stack_env("# comment\n\nexport A=1\nB=\"two\"\n") else {
+            panic!("valid lines parse")
+        };
+        assert_eq!(parsed.get("A").map(String::as_str), Some("1"));
+        assert_eq!(parsed.get("B").map(String::as_str), Some("two"));
+        assert!(parse_stack_env("export NOVALUE\n").is_err());
+    }
+
+    #[test]
+    fn function_env_points_at_the_local_stack_and_writes_as_govsync() {
+        let Ok(stack) = parse_stack_env(STACK_ENV) else {
+            panic!("stack.env parses")
+        };
+        let Ok(vars) = registry_events_env(&stack, |_| None, true) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(
+            value(&vars, "AWS_ACCESS_KEY_ID"),
+            Some("AKIAGOVSYNCLOCAL0001")
+        );
+        assert_eq!(
+            value(&vars, "AWS_ENDPOINT_URL_SAGEMAKER"),
+            Some("http://127.0.0.1:4567")
+        );
+        assert_eq!(
+            value(&vars, "GOVSYNC_DLQ_URL"),
+            Some("http://127.0.0.1:4566/123456789012/registry-events-dlq.fifo")
+        );
+        let Some(map) = value(&vars, "GOVSYNC_REGISTRY_MAP") else {
+            panic!("registry map is set")
+        };
+        let Ok(map) = serde_json::from_str::<serde_json::Value>(map) else {
+            panic!("registry map is JSON")
+        };
+        assert_eq!(map[0]["account"], "123456789012");
+        assert_eq!(map[0]["business_entity"], LOCAL_BUSINESS_ENTITY);
+    }
+
+    #[test]
+    fn variables_already_set_are_left_alone() {
+        let Ok(stack) = parse_stack_env(STACK_ENV) else {
+            panic!("stack.env parses")
+        };
+        let Ok(vars) = registry_events_env(
+            &stack,
+            |name| (name == "GOVSYNC_GATE_MODE").then(|| "alert".to_owned()),
+            false,
+        ) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(value(&vars, "GOVSYNC_GATE_MODE"), None);
+        assert_eq!(value(&vars, "GOVSYNC_METRICS_NAMESPACE"), None);
+    }
+
+    #[test]
+    fn missing_stack_is_a_clear_error() {
+        assert!(matches!(
+            registry_events_env(&BTreeMap::new(), |_| None, true),
+            Err(RunnerError::Setting { name, .. }) if name == "GOVSYNC_MOTO_URL"
+        ));
+    }
+}

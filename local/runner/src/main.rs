@@ -1,0 +1,546 @@
+//! `govsync-local-runner`: runs govsync's queue-driven functions in-process on the local stack.
+//!
+//! ```text
+//! govsync-local-runner run registry-events [--queue NAME|URL] [--stop-when-idle SECS]
+//!                                          [--function-timeout SECS] [--poll-wait SECS] [--stack-env FILE]
+//! govsync-local-runner replay-event FILE [--queue NAME|URL] [--timeout SECS]
+//!                                        [--function-timeout SECS] [--stack-env FILE]
+//! ```
+//! The function's environment is the local stack's (`$GOVSYNC_STATE_DIR/stack.env`, default
+//! `.local/stack/stack.env`) plus local defaults; variables already set win. Logs are JSON lines on
+//! stderr; stdout carries a ready line, then one JSON line per batch (`run`) or the replay's result.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use govsync_local_runner::governance_view::GovernanceReader;
+use govsync_local_runner::{
+    BatchReport, FunctionIdentity, InvocationOutcome, PollSettings, RunnerError, SqsEventSource,
+    local_env, replay,
+};
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+
+const USAGE: &str = "usage:
+  govsync-local-runner run registry-events [--queue NAME|URL] [--stop-when-idle SECS]
+                                           [--function-timeout SECS] [--poll-wait SECS] [--stack-env FILE]
+  govsync-local-runner replay-event FILE [--queue NAME|URL] [--timeout SECS]
+                                         [--function-timeout SECS] [--stack-env FILE]";
+
+/// The functions this runner can drive, with the queue each consumes and its configured timeout.
+const REGISTRY_EVENTS: &str = "registry-events";
+const REGISTRY_EVENTS_QUEUE: &str = "registry-events.fifo";
+const REGISTRY_EVENTS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Credentials the replay command reads governance with (the emulator's basic user), not the function's.
+const GOVERNANCE_READER_USER: &str = "admin";
+const GOVERNANCE_READER_PASSWORD: &str = "admin";
+
+#[derive(Debug)]
+enum Command {
+    Run {
+        function: String,
+        common: Common,
+        stop_when_idle: Option<Duration>,
+        poll_wait: Duration,
+    },
+    Replay {
+        file: PathBuf,
+        common: Common,
+        wait: Duration,
+    },
+}
+
+#[derive(Debug)]
+struct Common {
+    queue: String,
+    function_timeout: Duration,
+    stack_env: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let command = match parse_args(std::env::args().skip(1).collect()) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("govsync-local-runner: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let common = match &command {
+        Command::Run { common, .. } | Command::Replay { common, .. } => common,
+    };
+    // replay-event's stdout is one JSON document, so the function's metric lines are off there.
+    let metrics = matches!(command, Command::Run { .. });
+    if let Err(error) = set_function_environment(common.stack_env.as_deref(), metrics) {
+        eprintln!("govsync-local-runner: {error}");
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("govsync-local-runner: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async {
+        let outcome = match command {
+            Command::Run {
+                function,
+                common,
+                stop_when_idle,
+                poll_wait,
+            } => run(&function, &common, stop_when_idle, poll_wait).await,
+            Command::Replay { file, common, wait } => replay_event(&file, &common, wait).await,
+        };
+        match outcome {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("govsync-local-runner: {error}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+fn parse_args(args: Vec<String>) -> Result<Command, String> {
+    let mut args = args.into_iter();
+    let subcommand = args.next().ok_or("no command given")?;
+    let positional = args
+        .next()
+        .ok_or(format!("{subcommand}: missing argument"))?;
+    let mut common = Common {
+        queue: REGISTRY_EVENTS_QUEUE.to_owned(),
+        function_timeout: REGISTRY_EVENTS_TIMEOUT,
+        stack_env: None,
+    };
+    let mut stop_when_idle = None;
+    let mut poll_wait = PollSettings::default().wait;
+    let mut wait = Duration::from_secs(30);
+    while let Some(flag) = args.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+            None => (flag.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{name} needs a value"))
+        };
+        match (subcommand.as_str(), name.as_str()) {
+            (_, "--queue") => common.queue = value()?,
+            (_, "--stack-env") => common.stack_env = Some(PathBuf::from(value()?)),
+            (_, "--function-timeout") => common.function_timeout = seconds(&name, &value()?)?,
+            ("run", "--stop-when-idle") => stop_when_idle = Some(seconds(&name, &value()?)?),
+            ("run", "--poll-wait") => poll_wait = seconds(&name, &value()?)?,
+            ("replay-event", "--timeout") => wait = seconds(&name, &value()?)?,
+            _ => return Err(format!("{subcommand}: unknown option {name}")),
+        }
+    }
+    match subcommand.as_str() {
+        "run" if positional == REGISTRY_EVENTS => Ok(Command::Run {
+            function: positional,
+            common,
+            stop_when_idle,
+            poll_wait,
+        }),
+        "run" => Err(format!(
+            "run: unknown function {positional:?} (this runner drives: {REGISTRY_EVENTS})"
+        )),
+        "replay-event" => Ok(Command::Replay {
+            file: PathBuf::from(positional),
+            common,
+            wait,
+        }),
+        other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+/// One line on stdout; a reader that went away (a closed pipe) is not the runner's failure.
+fn emit(line: String) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
+fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| secs.is_finite() && *secs >= 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or(format!("{flag}: {value:?} is not a number of seconds"))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_current_span(true)
+        .init();
+}
+
+/// Sets the function's environment before any thread starts (the function reads it as in Lambda).
+fn set_function_environment(
+    stack_env: Option<&std::path::Path>,
+    metrics: bool,
+) -> Result<(), RunnerError> {
+    let path = match stack_env {
+        Some(path) => Some(path.to_path_buf()),
+        None => {
+            let state_dir = std::env::var_os("GOVSYNC_STATE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".local/stack"));
+            let path = state_dir.join("stack.env");
+            path.exists().then_some(path)
+        }
+    };
+    let stack = match path {
+        Some(path) => local_env::read_stack_env(&path)?,
+        // Without a file, the process environment must hold the stack's variables (e.g. sourced).
+        None => Default::default(),
+    };
+    let variables =
+        local_env::registry_events_env(&stack, |name| std::env::var(name).ok(), metrics)?;
+    for (name, value) in variables {
+        // SAFETY: called from `main` before the async runtime or any other thread exists.
+        unsafe { std::env::set_var(name, value) };
+    }
+    Ok(())
+}
+
+async fn sqs_client() -> aws_sdk_sqs::Client {
+    // The runner's own SQS calls go to moto (AWS_ENDPOINT_URL) with the process's credentials.
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+fn region() -> String {
+    std::env::var("AWS_REGION").unwrap_or_else(|_| local_env::DEFAULT_REGION.to_owned())
+}
+
+fn function_identity(name: &str, timeout: Duration) -> FunctionIdentity {
+    let account = std::env::var("GOVSYNC_ACCOUNT_ID")
+        .unwrap_or_else(|_| local_env::DEFAULT_ACCOUNT_ID.to_owned());
+    FunctionIdentity::new(&format!("govsync-{name}"), &account, &region(), timeout)
+}
+
+type HandlerFuture = std::pin::Pin<
+    Box<dyn Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send + 'static>,
+>;
+
+/// The registry-events function, built once as at a cold start (config, clients, secrets).
+async fn registry_events_handler()
+-> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
+    let function = govsync_registry_events::Function::from_env()
+        .await
+        .map_err(|error| RunnerError::Setting {
+            name: "registry-events configuration".into(),
+            problem: error.to_string(),
+        })?;
+    let function = Arc::new(function);
+    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
+        let function = function.clone();
+        Box::pin(async move { function.handle(event).await })
+    })
+}
+
+fn report_json(report: &BatchReport) -> Value {
+    let outcome = match &report.outcome {
+        InvocationOutcome::Completed { reported_failures } => {
+            json!({"completed": {"batch_item_failures": reported_failures}})
+        }
+        InvocationOutcome::FunctionError(error) => json!({"function_error": error}),
+        InvocationOutcome::TimedOut(after) => json!({"timed_out_after_ms": after.as_millis()}),
+        InvocationOutcome::InvalidResponse(problem) => json!({"invalid_response": problem}),
+    };
+    json!({
+        "request_id": report.request_id,
+        "delivered": report.delivered,
+        "deleted": report.deleted,
+        "left": report.left,
+        "outcome": outcome,
+        "elapsed_ms": report.elapsed.as_millis(),
+    })
+}
+
+async fn run(
+    function: &str,
+    common: &Common,
+    stop_when_idle: Option<Duration>,
+    poll_wait: Duration,
+) -> Result<ExitCode, RunnerError> {
+    let handler = registry_events_handler().await?;
+    let settings = PollSettings {
+        wait: poll_wait,
+        ..PollSettings::default()
+    };
+    let mut source = SqsEventSource::connect(
+        sqs_client().await,
+        &common.queue,
+        &region(),
+        function_identity(function, common.function_timeout),
+        settings,
+    )
+    .await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        tracing::info!("stop requested; finishing the batch in flight");
+        let _ = stop_tx.send(true);
+    });
+    emit(format!(
+        "govsync-local-runner ready: {function} consuming {}",
+        source.queue().url
+    ));
+    let summary = source
+        .run(&handler, stop_rx, stop_when_idle, |report| {
+            emit(report_json(report).to_string());
+        })
+        .await?;
+    tracing::info!(
+        batches = summary.batches,
+        delivered = summary.delivered,
+        deleted = summary.deleted,
+        left = summary.left,
+        stopped = ?summary.stopped,
+        "runner stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => {
+            // Without signal handlers, Ctrl-C handling through tokio is the fallback.
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn replay_event(
+    file: &std::path::Path,
+    common: &Common,
+    wait: Duration,
+) -> Result<ExitCode, RunnerError> {
+    let (body, envelope) = replay::read_event_file(file)?;
+    let queue_name = common.queue.rsplit('/').next().unwrap_or(&common.queue);
+    let group = replay::message_group_for(&envelope, queue_name).map_err(|error| match error {
+        RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
+            path: file.display().to_string(),
+            problem,
+        },
+        other => other,
+    })?;
+    let (package_arn, group_arn, decode_error) = event_subject(&envelope);
+
+    let handler = registry_events_handler().await?;
+    let client = sqs_client().await;
+    let mut source = SqsEventSource::connect(
+        client.clone(),
+        &common.queue,
+        &region(),
+        function_identity(REGISTRY_EVENTS, common.function_timeout),
+        PollSettings::default(),
+    )
+    .await?;
+    let message_id = replay::enqueue(&client, source.queue(), &body, &group).await?;
+    tracing::info!(message_id = %message_id, group = %group, "event enqueued");
+
+    let deadline = Instant::now() + wait;
+    let mut batches = Vec::new();
+    let mut handled = false;
+    while Instant::now() < deadline {
+        if let Some(report) = source.poll_once(&handler).await? {
+            let ours = report.delivered.contains(&message_id);
+            if ours {
+                batches.push(report_json(&report));
+            }
+            if report.deleted.contains(&message_id) {
+                handled = true;
+                break;
+            }
+        }
+    }
+    let dead_letter = match replay::dead_letter_queue_url(&client, source.queue()).await? {
+        Some(dlq_url) => replay::find_dead_letter(&client, &dlq_url, &body, &message_id).await?,
+        None => None,
+    };
+    let outcome = match (&dead_letter, handled) {
+        (Some(_), _) => "quarantined",
+        (None, true) => "processed",
+        (None, false) => "not processed in time",
+    };
+    let governance_url =
+        std::env::var("GOVSYNC_GOVERNANCE_URL").map_err(|_| RunnerError::Setting {
+            name: "GOVSYNC_GOVERNANCE_URL".into(),
+            problem: "not set".into(),
+        })?;
+    let reader = GovernanceReader::new(
+        &governance_url,
+        GOVERNANCE_READER_USER,
+        GOVERNANCE_READER_PASSWORD,
+    )?;
+    let governance = reader
+        .view(package_arn.as_deref(), group_arn.as_deref())
+        .await?;
+    let note = explain(
+        &governance,
+        outcome,
+        &dead_letter,
+        decode_error.as_deref(),
+        wait,
+    );
+    let result = json!({
+        "event": {
+            "file": file.display().to_string(),
+            "source": envelope["source"],
+            "detail-type": envelope["detail-type"],
+            "package_arn": package_arn,
+            "group_arn": group_arn,
+        },
+        "message_id": message_id,
+        "message_group_id": group,
+        "outcome": outcome,
+        "batches": batches,
+        "dead_letter": dead_letter,
+        "governance": governance,
+        "note": note,
+    });
+    emit(serde_json::to_string_pretty(&result).unwrap_or_else(|_| result.to_string()));
+    Ok(if outcome == "processed" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+/// The package ARN and group ARN the event is about, and why it does not decode (if it does not).
+fn event_subject(envelope: &Value) -> (Option<String>, Option<String>, Option<String>) {
+    match govsync_core::registry_event::decode_envelope_value(envelope) {
+        Ok(event) => {
+            let package_arn = event.package_arn().map(|arn| arn.as_str().to_owned());
+            let group_arn = match event.package_arn() {
+                Some(arn) => Some(arn.group_arn().as_str().to_owned()),
+                None => event.group_name().map(|name| {
+                    let origin = event.origin();
+                    format!(
+                        "arn:aws:sagemaker:{}:{}:model-package-group/{}",
+                        origin.region,
+                        origin.account,
+                        name.as_str().to_lowercase()
+                    )
+                }),
+            };
+            (package_arn, group_arn, None)
+        }
+        Err(error) => (None, None, Some(error.to_string())),
+    }
+}
+
+fn explain(
+    governance: &Value,
+    outcome: &str,
+    dead_letter: &Option<replay::DeadLetter>,
+    decode_error: Option<&str>,
+    wait: Duration,
+) -> String {
+    if let Some(letter) = dead_letter {
+        let reason = if letter.message_attributes.is_empty() {
+            "no reason attributes (moved by the queue's redrive policy after maxReceiveCount receives)"
+                .to_owned()
+        } else {
+            format!("{:?}", letter.message_attributes)
+        };
+        return format!("the message was quarantined in the DLQ: {reason}");
+    }
+    if let Some(error) = decode_error {
+        return format!("the event does not decode as a registry event: {error}");
+    }
+    if outcome != "processed" {
+        return format!(
+            "the function did not finish the message within {} s; it stays in the queue and is retried after its visibility timeout (see the batches' outcomes)",
+            wait.as_secs_f64()
+        );
+    }
+    match (
+        governance["model"].is_null(),
+        governance["model_group"].is_null(),
+        governance["use_case"].is_null(),
+    ) {
+        (false, _, _) => "processed; the governance Model for the package is shown".to_owned(),
+        (true, false, _) => {
+            "processed; no governance Model has this package's ARN as External ID (the event creates none, e.g. a group event, or it was dropped as an echo or a stale event)".to_owned()
+        }
+        (true, true, _) => {
+            "processed, but nothing exists in governance for it: the group has no use case (unassigned), the event was an echo, stale or a duplicate, or the registry is not in the registry map (see the runner's logs)".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn run_takes_its_options() {
+        let Ok(Command::Run {
+            function,
+            common,
+            stop_when_idle,
+            ..
+        }) = parse_args(args(
+            "run registry-events --queue q.fifo --stop-when-idle 5",
+        ))
+        else {
+            panic!("valid run command")
+        };
+        assert_eq!(function, "registry-events");
+        assert_eq!(common.queue, "q.fifo");
+        assert_eq!(stop_when_idle, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn replay_takes_a_file_and_a_timeout() {
+        let Ok(Command::Replay { file, wait, .. }) =
+            parse_args(args("replay-event e.json --timeout=12"))
+        else {
+            panic!("valid replay command")
+        };
+        assert_eq!(file, PathBuf::from("e.json"));
+        assert_eq!(wait, Duration::from_secs(12));
+    }
+
+    #[test]
+    fn unknown_function_option_and_command_are_refused() {
+        assert!(parse_args(args("run decommission")).is_err());
+        assert!(parse_args(args("run registry-events --timeout 3")).is_err());
+        assert!(parse_args(args("replay-event e.json --stop-when-idle 3")).is_err());
+        assert!(parse_args(args("serve x")).is_err());
+        assert!(parse_args(args("run registry-events --stop-when-idle soon")).is_err());
+    }
+}

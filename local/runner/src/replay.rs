@@ -1,0 +1,244 @@
+//! Putting an EventBridge event file onto a queue as the EventBridge rule would, and finding out what
+//! became of it (processed, or quarantined in the DLQ with its reason).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::Value;
+
+use crate::error::RunnerError;
+use crate::lambda_shape::QueueIdentity;
+
+/// govsync's messaging wiring, the same file the local bootstrap and the infra templates follow.
+const WIRING: &str = include_str!("../../wiring.json");
+
+/// The `MessageGroupId` the EventBridge rule that takes `envelope` to `queue_name` sets, per wiring.json.
+pub fn message_group_for(envelope: &Value, queue_name: &str) -> Result<String, RunnerError> {
+    let wiring: Value = serde_json::from_str(WIRING).map_err(|error| RunnerError::Setting {
+        name: "local/wiring.json".into(),
+        problem: format!("not JSON: {error}"),
+    })?;
+    let rules = wiring["rules"].as_array().cloned().unwrap_or_default();
+    rules
+        .iter()
+        .filter(|rule| rule["target_queue"] == queue_name)
+        .find(|rule| pattern_matches(&rule["event_pattern"], envelope))
+        .and_then(|rule| rule["message_group_id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| RunnerError::EventFile {
+            path: String::new(),
+            problem: format!(
+                "no rule in local/wiring.json takes this event (source {}, detail-type {}) to {queue_name}",
+                envelope["source"], envelope["detail-type"]
+            ),
+        })
+}
+
+/// EventBridge pattern matching for what wiring.json uses: nested objects, and arrays of allowed
+/// strings (plus `{"exists": bool}`).
+fn pattern_matches(pattern: &Value, event: &Value) -> bool {
+    let Some(fields) = pattern.as_object() else {
+        return false;
+    };
+    fields.iter().all(|(name, expected)| {
+        let actual = event.get(name);
+        match expected {
+            Value::Object(_) => actual.is_some_and(|actual| pattern_matches(expected, actual)),
+            Value::Array(allowed) => allowed.iter().any(|allowed| match allowed {
+                Value::Object(operator) => match operator.get("exists") {
+                    Some(Value::Bool(exists)) => actual.is_some() == *exists,
+                    _ => false,
+                },
+                literal => actual == Some(literal),
+            }),
+            _ => false,
+        }
+    })
+}
+
+/// Reads and checks an EventBridge event file: a JSON object with `source`, `detail-type` and `detail`.
+pub fn read_event_file(path: &std::path::Path) -> Result<(String, Value), RunnerError> {
+    let event_file_error = |problem: String| RunnerError::EventFile {
+        path: path.display().to_string(),
+        problem,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|error| event_file_error(error.to_string()))?;
+    let envelope: Value = serde_json::from_str(&text)
+        .map_err(|error| event_file_error(format!("not JSON: {error}")))?;
+    for member in ["source", "detail-type", "detail"] {
+        if envelope.get(member).is_none() {
+            return Err(event_file_error(format!(
+                "not an EventBridge event: no {member:?} member"
+            )));
+        }
+    }
+    // The body is the envelope as EventBridge serialises it: compact JSON.
+    Ok((envelope.to_string(), envelope))
+}
+
+/// Sends `body` to the queue in `group`. The deduplication id is fresh, so replaying the same file again
+/// within SQS's five-minute deduplication window is delivered (and exercises the function's idempotency)
+/// instead of being dropped by the queue.
+pub async fn enqueue(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueIdentity,
+    body: &str,
+    group: &str,
+) -> Result<String, RunnerError> {
+    let answer = client
+        .send_message()
+        .queue_url(&queue.url)
+        .message_body(body)
+        .message_group_id(group)
+        .message_deduplication_id(uuid::Uuid::new_v4().simple().to_string())
+        .send()
+        .await
+        .map_err(|error| RunnerError::sqs("SendMessage", &queue.name, &error))?;
+    answer.message_id.ok_or_else(|| RunnerError::Queue {
+        queue: queue.name.clone(),
+        problem: "SendMessage answered without a MessageId".into(),
+    })
+}
+
+/// The URL of the queue's dead-letter queue, from its redrive policy.
+pub async fn dead_letter_queue_url(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueIdentity,
+) -> Result<Option<String>, RunnerError> {
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&queue.url)
+        .attribute_names(QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .map_err(|error| RunnerError::sqs("GetQueueAttributes", &queue.name, &error))?
+        .attributes
+        .unwrap_or_default();
+    let Some(policy) = attributes.get(&QueueAttributeName::RedrivePolicy) else {
+        return Ok(None);
+    };
+    let policy: Value = serde_json::from_str(policy).map_err(|error| RunnerError::Queue {
+        queue: queue.name.clone(),
+        problem: format!("RedrivePolicy is not JSON: {error}"),
+    })?;
+    let Some(dlq_arn) = policy["deadLetterTargetArn"].as_str() else {
+        return Ok(None);
+    };
+    let dlq_name = dlq_arn.rsplit(':').next().unwrap_or(dlq_arn);
+    let url = client
+        .get_queue_url()
+        .queue_name(dlq_name)
+        .send()
+        .await
+        .map_err(|error| RunnerError::sqs("GetQueueUrl", dlq_name, &error))?
+        .queue_url;
+    Ok(url)
+}
+
+/// A message found in a DLQ: its id, system attributes and message attributes (the quarantine reason).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub attributes: BTreeMap<String, String>,
+    pub message_attributes: BTreeMap<String, String>,
+}
+
+/// Looks in the DLQ for the message with `body` (moved there by the redrive policy, or sent there by the
+/// function with the same body) or one whose attributes name `message_id`. It is received with a zero
+/// visibility timeout, so it stays available to anyone else.
+pub async fn find_dead_letter(
+    client: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    body: &str,
+    message_id: &str,
+) -> Result<Option<DeadLetter>, RunnerError> {
+    let answer = client
+        .receive_message()
+        .queue_url(dlq_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .wait_time_seconds(0)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .map_err(|error| RunnerError::sqs("ReceiveMessage", dlq_url, &error))?;
+    for message in answer.messages.unwrap_or_default() {
+        let message_attributes: BTreeMap<String, String> = message
+            .message_attributes()
+            .map(|attributes| {
+                attributes
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.clone(),
+                            value.string_value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let names_our_message = message.message_id() == Some(message_id)
+            || message_attributes.values().any(|value| value == message_id);
+        if message.body() == Some(body) || names_our_message {
+            return Ok(Some(DeadLetter {
+                message_id: message.message_id().unwrap_or_default().to_owned(),
+                attributes: crate::lambda_shape::attribute_map(&message)
+                    .into_iter()
+                    .collect(),
+                message_attributes,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn state_change_goes_to_the_registry_group() {
+        let envelope = json!({
+            "source": "aws.sagemaker",
+            "detail-type": "SageMaker Model Package State Change",
+            "detail": {}
+        });
+        assert_eq!(
+            message_group_for(&envelope, "registry-events.fifo")
+                .ok()
+                .as_deref(),
+            Some("registry-events")
+        );
+    }
+
+    #[test]
+    fn cloudtrail_call_is_matched_by_event_name() {
+        let update = json!({
+            "source": "aws.sagemaker",
+            "detail-type": "AWS API Call via CloudTrail",
+            "detail": {"eventSource": "sagemaker.amazonaws.com", "eventName": "UpdateModelPackage"}
+        });
+        assert!(message_group_for(&update, "registry-events.fifo").is_ok());
+        let delete = json!({
+            "source": "aws.sagemaker",
+            "detail-type": "AWS API Call via CloudTrail",
+            "detail": {"eventSource": "sagemaker.amazonaws.com", "eventName": "DeleteModelPackage"}
+        });
+        assert!(message_group_for(&delete, "registry-events.fifo").is_err());
+        assert_eq!(
+            message_group_for(&delete, "decommission.fifo")
+                .ok()
+                .as_deref(),
+            Some("decommission")
+        );
+    }
+
+    #[test]
+    fn event_of_another_source_is_refused() {
+        let envelope = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
+        assert!(message_group_for(&envelope, "registry-events.fifo").is_err());
+    }
+}

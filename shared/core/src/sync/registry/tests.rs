@@ -1,0 +1,804 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::*;
+use crate::registry_event::decode_envelope;
+
+const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-4711/2";
+const GROUP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud-4711";
+
+fn time(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap()
+}
+
+fn id(text: &str) -> GovernanceId {
+    GovernanceId::parse(text).unwrap()
+}
+
+fn registries() -> RegistryMap {
+    RegistryMap::parse(
+        r#"[{"account": "123456789012", "region": "us-east-1", "business_entity": "Retail"}]"#,
+    )
+    .unwrap()
+}
+
+fn writers() -> WriterIdentities {
+    let mut writers = WriterIdentities::new();
+    writers
+        .add("arn:aws:iam::123456789012:role/govsync/govsync-registry-access")
+        .unwrap();
+    writers
+}
+
+fn package() -> ModelVersion {
+    let arn = ModelPackageArn::parse(ARN).unwrap();
+    ModelVersion {
+        group_name: arn.group_name().clone(),
+        arn,
+        package_status: Some(ModelPackageStatus::Completed),
+        approval: Some(ApprovalStatus::PendingManualApproval),
+        approval_description: None,
+        lifecycle: None,
+        customer_metadata: BTreeMap::new(),
+        technical: TechnicalMetadata {
+            description: Some("XGBoost fraud model".into()),
+            inference_images: vec!["123.dkr.ecr.us-east-1.amazonaws.com/xgb:1".into()],
+            model_data_urls: vec!["s3://models/fraud/2/model.tar.gz".into()],
+            metrics_uris: vec!["s3://models/fraud/2/metrics.json".into()],
+            generated_by: None,
+            created_by: Some("arn:aws:iam::123456789012:user/alice".into()),
+        },
+        creation_time: Some(time(1_767_345_000_000)),
+        last_modified_time: Some(time(1_767_345_504_000)),
+    }
+}
+
+fn lifecycle(stage: &str, status: &str) -> Option<Lifecycle> {
+    Some(Lifecycle {
+        stage: SageMakerName::parse(stage).unwrap(),
+        stage_status: SageMakerName::parse(status).unwrap(),
+        stage_description: None,
+    })
+}
+
+fn use_case() -> Assignment {
+    Assignment::UseCase(UseCaseView {
+        id: id("1001"),
+        name: "Fraud {detection}, EU".into(),
+        risk_level: Some("High".into()),
+    })
+}
+
+fn console() -> ConsoleLinks {
+    ConsoleLinks::new("https://grc.example.com").unwrap()
+}
+
+fn object(object_id: &str, fields: Vec<Field>) -> GovernanceObject {
+    GovernanceObject {
+        id: id(object_id),
+        name: "x".into(),
+        type_definition_id: "Model".into(),
+        primary_parent_id: None,
+        description: None,
+        fields,
+    }
+}
+
+/// The model as govsync would have created it for `package`, with `status`.
+fn synced_model(package: &ModelVersion, status: Option<&str>) -> GovernanceObject {
+    let mut fields = technical_fields(package);
+    if let Some(status) = status {
+        fields.push(Field::choice(fields::MODEL_STATUS, status));
+    }
+    object("1003", fields)
+}
+
+/// The package's metadata after govsync's write-back for group 1002 and model 1003.
+fn written_back(package: &ModelVersion) -> BTreeMap<String, String> {
+    let write = PackageWrite {
+        package: package.clone(),
+        links: Some(LinksWriteBack {
+            use_case: match use_case() {
+                Assignment::UseCase(view) => view,
+                Assignment::Unassigned { .. } => unreachable!(),
+            },
+            model_group: ObjectRef::Existing(id("1002")),
+            model: ObjectRef::Existing(id("1003")),
+        }),
+        revert_approval: None,
+        revision: Revision::new(1),
+    };
+    let resolved = write.resolve(None, None, &console()).unwrap().unwrap();
+    let mut metadata = package.customer_metadata.clone();
+    metadata.extend(resolved.update.metadata_to_set);
+    metadata
+}
+
+struct Case {
+    name: &'static str,
+    package: ModelVersion,
+    assignment: Assignment,
+    group: Option<(GovernanceObject, bool)>,
+    model: Option<(GovernanceObject, bool)>,
+    gate: GateMode,
+}
+
+fn run(case: &Case) -> Plan {
+    let mapping = MappingSpec::builtin().unwrap();
+    let registries = registries();
+    let console = console();
+    decide(&PackageSync {
+        package: &case.package,
+        registry: &registries.registries()[0],
+        assignment: &case.assignment,
+        model_group: case.group.as_ref().map(|(object, linked)| Found {
+            object,
+            linked: *linked,
+        }),
+        model: case.model.as_ref().map(|(object, linked)| Found {
+            object,
+            linked: *linked,
+        }),
+        mapping: &mapping,
+        gate: case.gate,
+        console: &console,
+        now: time(1_767_400_000_000),
+    })
+}
+
+/// A compact description of a plan's actions, for table assertions.
+fn shape(plan: &Plan) -> Vec<String> {
+    plan.actions
+        .iter()
+        .map(|action| match action {
+            Action::CreateModelGroup(object) => {
+                format!(
+                    "create group under {:?}",
+                    object.parent_id.as_ref().map(|p| p.as_str())
+                )
+            }
+            Action::LinkModelGroup { id, .. } => format!("link group {id:?}"),
+            Action::CreateModel { parent, .. } => format!("create model under {parent:?}"),
+            Action::UpdateModel { fields, ledger, .. } => format!(
+                "update model {:?} ledger {}",
+                fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+                ledger.len()
+            ),
+            Action::LinkModel { id, .. } => format!("link model {id:?}"),
+            Action::UpdatePackage(write) => format!(
+                "update package links={} revert={}",
+                write.links.is_some(),
+                write.revert_approval.is_some()
+            ),
+        })
+        .collect()
+}
+
+/// How `shape` prints an existing object's reference.
+fn existing(text: &str) -> String {
+    format!("Existing(GovernanceId({text:?}))")
+}
+
+fn codes(plan: &Plan) -> Vec<&'static str> {
+    plan.findings.iter().map(Finding::code).collect()
+}
+
+#[test]
+fn decide_table() {
+    let group = || (object("1002", vec![]), true);
+    let in_sync = {
+        let mut package = package();
+        package.customer_metadata = written_back(&package);
+        package
+    };
+    let approved = |mut package: ModelVersion| {
+        package.approval = Some(ApprovalStatus::Approved);
+        package
+    };
+    let with_lifecycle = |mut package: ModelVersion, stage: &str, status: &str| {
+        package.lifecycle = lifecycle(stage, status);
+        package
+    };
+    let more_metrics = {
+        let mut package = in_sync.clone();
+        package
+            .technical
+            .metrics_uris
+            .push("s3://models/fraud/2/bias.json".into());
+        package
+    };
+    let cases: Vec<(Case, Vec<String>, Vec<&str>)> = vec![
+        (
+            Case {
+                name: "new version, new group: both created under the use case, then written back",
+                package: package(),
+                assignment: use_case(),
+                group: None,
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec![
+                "create group under Some(\"1001\")".into(),
+                "link group Created".into(),
+                "create model under Created".into(),
+                "link model Created".into(),
+                "update package links=true revert=false".into(),
+            ],
+            vec![],
+        ),
+        (
+            Case {
+                name: "new version in a known group",
+                package: package(),
+                assignment: use_case(),
+                group: Some(group()),
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec![
+                format!("create model under {}", existing("1002")),
+                "link model Created".into(),
+                "update package links=true revert=false".into(),
+            ],
+            vec![],
+        ),
+        (
+            Case {
+                name: "duplicate: everything already in sync decides to nothing",
+                package: in_sync.clone(),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "found by external id but not linked: links recorded, nothing rewritten",
+                package: in_sync.clone(),
+                assignment: use_case(),
+                group: Some((object("1002", vec![]), false)),
+                model: Some((synced_model(&in_sync, None), false)),
+                gate: GateMode::Enforce,
+            },
+            vec![
+                format!("link group {}", existing("1002")),
+                format!("link model {}", existing("1003")),
+            ],
+            vec![],
+        ),
+        (
+            Case {
+                name: "metrics changed: only that field (and Last Update) is sent",
+                package: more_metrics.clone(),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![format!(
+                "update model {:?} ledger 0",
+                [fields::METRICS_URIS, fields::LAST_UPDATE]
+            )],
+            vec![],
+        ),
+        (
+            Case {
+                name: "lifecycle on a `both` row moves the governance status, ledger first",
+                package: with_lifecycle(in_sync.clone(), "Development", "Complete"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![format!(
+                "update model {:?} ledger 1",
+                [fields::MODEL_STATUS, fields::LAST_UPDATE]
+            )],
+            vec![],
+        ),
+        (
+            Case {
+                name: "lifecycle on a `to_registry` row set out of band is drift, not synced",
+                package: with_lifecycle(in_sync.clone(), "Validation", "InProgress"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec!["drift"],
+        ),
+        (
+            Case {
+                name: "a `to_registry` state governance already holds is not drift",
+                package: with_lifecycle(in_sync.clone(), "Validation", "InProgress"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Validation In Progress")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "unassigned group: reported, nothing created",
+                package: package(),
+                assignment: Assignment::Unassigned {
+                    reason: "the group has no govsync:use-case-id tag".into(),
+                },
+                group: None,
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec!["unassigned"],
+        ),
+        (
+            Case {
+                name: "shadow approval, enforce: reverted and reported",
+                package: approved(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec!["update package links=true revert=true".into()],
+            vec!["shadow_approval"],
+        ),
+        (
+            Case {
+                name: "shadow approval, alert: reported only",
+                package: approved(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Alert,
+            },
+            vec![],
+            vec!["shadow_approval"],
+        ),
+        (
+            Case {
+                name: "shadow approval, off: ignored",
+                package: approved(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Off,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "approval governance granted is no shadow approval",
+                package: approved(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((
+                    synced_model(&in_sync, Some("Approved for Deployment")),
+                    true,
+                )),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "a new version registered as Approved is a shadow approval",
+                package: approved(package()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec![
+                format!("create model under {}", existing("1002")),
+                "link model Created".into(),
+                "update package links=true revert=true".into(),
+            ],
+            vec!["shadow_approval"],
+        ),
+        (
+            Case {
+                name: "an approved `both` state cannot carry governance past the gate",
+                package: with_lifecycle(approved(in_sync.clone()), "PreProduction", "Deployed"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec!["update package links=true revert=true".into()],
+            vec!["shadow_approval"],
+        ),
+        (
+            Case {
+                name: "shadow approval in an unassigned group is still enforced",
+                package: approved(package()),
+                assignment: Assignment::Unassigned {
+                    reason: "no tag".into(),
+                },
+                group: None,
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec!["update package links=false revert=true".into()],
+            vec!["shadow_approval", "unassigned"],
+        ),
+        (
+            Case {
+                name: "a governance status the mapping does not know is reported, not guessed",
+                package: in_sync.clone(),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Sunsetting")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec!["unknown_governance_status"],
+        ),
+    ];
+    for (case, actions, findings) in cases {
+        let plan = run(&case);
+        assert_eq!(shape(&plan), actions, "{}", case.name);
+        assert_eq!(codes(&plan), findings, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_new_model_carries_the_technical_metadata() {
+    let plan = run(&Case {
+        name: "new",
+        package: with_both_row_lifecycle(),
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: None,
+        gate: GateMode::Enforce,
+    });
+    let Some(Action::CreateModel { object, .. }) = plan.actions.first() else {
+        panic!("{plan:?}")
+    };
+    let value = |name: &str| {
+        crate::ports::governance::find_field(&object.fields, name).and_then(FieldValue::as_text)
+    };
+    assert_eq!(object.name, "fraud-4711 version 2");
+    assert_eq!(object.description.as_deref(), Some("XGBoost fraud model"));
+    assert_eq!(value(fields::EXTERNAL_ID).as_deref(), Some(ARN));
+    assert_eq!(value(fields::MODEL_VERSION).as_deref(), Some("2"));
+    assert_eq!(
+        value(fields::MODEL_PROVIDER).as_deref(),
+        Some("Amazon SageMaker")
+    );
+    assert_eq!(
+        value(fields::INFERENCE_IMAGE).as_deref(),
+        Some("123.dkr.ecr.us-east-1.amazonaws.com/xgb:1")
+    );
+    assert_eq!(
+        value(fields::MODEL_DATA_URL).as_deref(),
+        Some("s3://models/fraud/2/model.tar.gz")
+    );
+    assert_eq!(
+        value(fields::METRICS_URIS).as_deref(),
+        Some("s3://models/fraud/2/metrics.json")
+    );
+    assert_eq!(
+        value(fields::MODEL_CREATOR).as_deref(),
+        Some("arn:aws:iam::123456789012:user/alice")
+    );
+    assert_eq!(
+        value(fields::MODEL_STATUS).as_deref(),
+        Some("Under Development")
+    );
+    assert!(
+        value(fields::THIRD_PARTY_LINK).is_some_and(|link| link.contains("fraud-4711/versions/2"))
+    );
+    assert!(value(fields::LAST_UPDATE).is_some());
+}
+
+fn with_both_row_lifecycle() -> ModelVersion {
+    let mut package = package();
+    package.lifecycle = lifecycle("Development", "InProgress");
+    package
+}
+
+#[test]
+fn write_back_holds_ids_links_and_sanitised_names_within_limits() {
+    let plan = run(&Case {
+        name: "new",
+        package: package(),
+        assignment: use_case(),
+        group: None,
+        model: None,
+        gate: GateMode::Enforce,
+    });
+    let Some(Action::UpdatePackage(write)) = plan.actions.last() else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        write.resolve(None, None, &console()),
+        Err(WriteBackError::UnresolvedObject("model group"))
+    );
+    let resolved = write
+        .resolve(Some(&id("1002")), Some(&id("1003")), &console())
+        .unwrap()
+        .unwrap();
+    let set = &resolved.update.metadata_to_set;
+    let expect = [
+        (keys::USE_CASE_ID, "1001"),
+        (keys::MODEL_GROUP_ID, "1002"),
+        (keys::MODEL_ID, "1003"),
+        (
+            keys::MODEL_URL,
+            "https://grc.example.com/app/jspview/react/grc/task-view/1003",
+        ),
+        (keys::USE_CASE_NAME, "Fraud detection EU"),
+        (keys::RISK_LEVEL, "High"),
+        (keys::REVISION, "1767345504000"),
+    ];
+    for (key, value) in expect {
+        assert_eq!(set.get(key).map(String::as_str), Some(value), "{key}");
+    }
+    assert!(resolved.update.validate().is_ok());
+    assert_eq!(resolved.update.approval_status, None);
+    let token = resolved.update.client_token.clone().unwrap();
+    assert!(token.len() <= 36 && token.starts_with("govsync-"));
+    // A retry resolves to the same call.
+    assert_eq!(
+        write
+            .resolve(Some(&id("1002")), Some(&id("1003")), &console())
+            .unwrap()
+            .unwrap(),
+        resolved
+    );
+
+    // The ledger entry is what the write's echo will carry.
+    let mut echoed = package();
+    echoed.customer_metadata.extend(set.clone());
+    echoed.last_modified_time = Some(time(1_767_345_600_000));
+    assert_eq!(snapshot_write(&echoed), resolved.ledger);
+    // The same lists in another order are the same state.
+    echoed.technical.metrics_uris.reverse();
+    assert_eq!(snapshot_write(&echoed), resolved.ledger);
+    // A later change by someone else does not match it.
+    let mut retrained = echoed.clone();
+    retrained.technical.model_data_urls = vec!["s3://models/fraud/2/retrained.tar.gz".into()];
+    assert_ne!(snapshot_write(&retrained), resolved.ledger);
+    echoed.approval = Some(ApprovalStatus::Rejected);
+    assert_ne!(snapshot_write(&echoed), resolved.ledger);
+}
+
+#[test]
+fn write_back_that_would_break_the_entry_limit_is_refused() {
+    let mut crowded = package();
+    crowded.customer_metadata = (0..45).map(|i| (format!("k{i}"), "v".into())).collect();
+    let write = PackageWrite {
+        package: crowded,
+        links: Some(LinksWriteBack {
+            use_case: UseCaseView {
+                id: id("1001"),
+                name: "Fraud".into(),
+                risk_level: None,
+            },
+            model_group: ObjectRef::Existing(id("1002")),
+            model: ObjectRef::Existing(id("1003")),
+        }),
+        revert_approval: None,
+        revision: Revision::new(7),
+    };
+    assert!(matches!(
+        write.resolve(None, None, &console()),
+        Err(WriteBackError::Metadata(
+            MetadataError::TooManyEntries { .. }
+        ))
+    ));
+}
+
+#[test]
+fn enforce_revert_sets_pending_approval_with_the_reason() {
+    let mut approved = package();
+    approved.approval = Some(ApprovalStatus::Approved);
+    let plan = run(&Case {
+        name: "enforce",
+        package: approved,
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: Some((synced_model(&package(), Some("Under Development")), true)),
+        gate: GateMode::Enforce,
+    });
+    let Some(Action::UpdatePackage(write)) = plan.actions.last() else {
+        panic!("{plan:?}")
+    };
+    let resolved = write.resolve(None, None, &console()).unwrap().unwrap();
+    assert_eq!(
+        resolved.update.approval_status,
+        Some(ApprovalStatus::PendingManualApproval)
+    );
+    let description = resolved.update.approval_description.unwrap();
+    assert!(
+        description.contains("without a governance approval"),
+        "{description}"
+    );
+    assert!(description.contains("Under Development"), "{description}");
+}
+
+fn envelope(detail_type: &str, detail: serde_json::Value) -> RegistryEvent {
+    let value = json!({
+        "version": "0", "id": "e1", "source": "aws.sagemaker", "detail-type": detail_type,
+        "account": "123456789012", "region": "us-east-1", "time": "2026-01-02T09:20:00Z",
+        "detail": detail
+    });
+    decode_envelope(value.to_string().as_bytes()).unwrap()
+}
+
+fn call(name: &str, caller: &str, extra: serde_json::Value) -> RegistryEvent {
+    let mut detail = json!({
+        "eventSource": "sagemaker.amazonaws.com", "eventName": name, "eventID": "ev-1",
+        "eventTime": "2026-01-02T09:20:00Z", "userIdentity": {"arn": caller},
+        "requestParameters": {"modelPackageArn": ARN, "modelPackageName": ARN, "modelPackageGroupName": "fraud-4711"},
+        "responseElements": {"modelPackageArn": ARN, "modelPackageGroupArn": GROUP_ARN}
+    });
+    if let (Some(detail), Some(extra)) = (detail.as_object_mut(), extra.as_object()) {
+        detail.extend(extra.clone());
+    }
+    envelope("AWS API Call via CloudTrail", detail)
+}
+
+#[test]
+fn triage_table() {
+    let registries = registries();
+    let writers = writers();
+    let alice = "arn:aws:sts::123456789012:assumed-role/data-scientist/alice";
+    let govsync = "arn:aws:sts::123456789012:assumed-role/govsync-registry-access/govsync";
+    let state_change = envelope(
+        "SageMaker Model Package State Change",
+        json!({"ModelPackageArn": ARN, "LastModifiedTime": "2026-01-02T09:18:24.500Z"}),
+    );
+    let mut elsewhere = state_change.clone();
+    if let RegistryEvent::PackageStateChange(change) = &mut elsewhere {
+        change.origin.region = Region::parse("eu-west-1").unwrap();
+    }
+    let cases: Vec<(&str, RegistryEvent, &str)> = vec![
+        (
+            "state change",
+            state_change,
+            "package rev 1767345504500 snapshot",
+        ),
+        (
+            "unknown region",
+            elsewhere,
+            "unknown 123456789012 eu-west-1",
+        ),
+        (
+            "create by a person",
+            call("CreateModelPackage", alice, json!({})),
+            "package rev 1767345600000",
+        ),
+        (
+            "update by a person",
+            call("UpdateModelPackage", alice, json!({})),
+            "package rev 1767345600000",
+        ),
+        (
+            "update by govsync",
+            call("UpdateModelPackage", govsync, json!({})),
+            "echo",
+        ),
+        (
+            "failed call",
+            call(
+                "UpdateModelPackage",
+                alice,
+                json!({"errorCode": "ValidationException"}),
+            ),
+            "ignore failed_call",
+        ),
+        (
+            "deletion",
+            call("DeleteModelPackage", alice, json!({})),
+            "ignore deletion",
+        ),
+        (
+            "group created",
+            call("CreateModelPackageGroup", alice, json!({})),
+            "ignore group_created",
+        ),
+        (
+            "group policy",
+            call(
+                "PutModelPackageGroupPolicy",
+                alice,
+                json!({"requestParameters": {"modelPackageGroupName": "fraud-4711", "resourcePolicy": "{}"}}),
+            ),
+            "ignore group_policy",
+        ),
+    ];
+    for (name, event, expected) in cases {
+        let got = match triage(&event, &registries, &writers) {
+            Triage::UnknownRegistry { account, region } => format!("unknown {account} {region}"),
+            Triage::Echo { .. } => "echo".into(),
+            Triage::Ignore(reason) => format!("ignore {}", reason.as_str()),
+            Triage::Package {
+                arn,
+                revision,
+                snapshot,
+                registry,
+            } => {
+                assert_eq!(arn.as_str(), ARN);
+                assert_eq!(registry.business_entity.as_str(), "Retail");
+                format!(
+                    "package rev {}{}",
+                    revision.map(|r| r.to_string()).unwrap_or_default(),
+                    if snapshot.is_some() { " snapshot" } else { "" }
+                )
+            }
+        };
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+#[test]
+fn stale_events_are_those_no_newer_than_the_applied_revision() {
+    let cases = [
+        (Some(10), Some(9), false),
+        (Some(10), Some(10), true),
+        (Some(10), Some(11), true),
+        (Some(10), None, false),
+        (None, Some(10), false),
+    ];
+    for (event, applied, stale) in cases {
+        assert_eq!(
+            is_stale(event.map(Revision::new), applied),
+            stale,
+            "{event:?} vs {applied:?}"
+        );
+    }
+}
+
+#[test]
+fn use_case_tag_names_the_use_case_or_says_why_not() {
+    let tag = |value: &str| vec![(keys::USE_CASE_ID.to_owned(), value.to_owned())];
+    assert_eq!(use_case_tag(&tag("1001")), Ok(id("1001")));
+    assert!(
+        use_case_tag(&[])
+            .unwrap_err()
+            .contains("no govsync:use-case-id tag")
+    );
+    assert!(use_case_tag(&tag("a,b")).unwrap_err().contains("invalid"));
+}
+
+#[test]
+fn described_packages_become_model_versions() {
+    let described = ModelPackage {
+        arn: ARN.into(),
+        group_name: Some("Fraud-4711".into()),
+        version: Some(2),
+        status: Some("Completed".into()),
+        approval_status: Some(ApprovalStatus::Approved),
+        lifecycle: Some(crate::ports::ModelLifecycle {
+            stage: "Development".into(),
+            stage_status: "InProgress".into(),
+            stage_description: None,
+        }),
+        metrics: vec![crate::ports::MetricsReport {
+            name: "ModelQuality.Statistics".into(),
+            s3_uri: "s3://m/stats.json".into(),
+        }],
+        ..ModelPackage::default()
+    };
+    let version = described_version(&described).unwrap();
+    assert_eq!(version.group_name.as_str(), "Fraud-4711");
+    assert_eq!(version.technical.metrics_uris, vec!["s3://m/stats.json"]);
+    assert_eq!(version.lifecycle.unwrap().stage.as_str(), "Development");
+    let bad = ModelPackage {
+        arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned".into(),
+        ..ModelPackage::default()
+    };
+    assert!(described_version(&bad).is_err());
+}
