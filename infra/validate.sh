@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates govsync's deployable infrastructure offline: cfn-lint, sam validate --lint and checkov on every
-# template, `cdk synth` with cdk-nag's AwsSolutions pack, and the wiring drift check (local/wiring.json) on
-# both the SAM template and the synthesized CDK one. One PASS/FAIL line per check; exits 1 if any failed.
+# template, `cdk synth` with cdk-nag's AwsSolutions pack, the wiring drift check (local/wiring.json) and the
+# functions check (every crate under functions/ declared with the variables it reads) on both the SAM
+# template and the synthesized CDK one. One PASS/FAIL line per check; exits 1 if any failed.
 #
 # Installs its own tools on first use (cheap when repeated): a Python venv from infra/requirements.txt at
 # ${GOVSYNC_INFRA_VENV:-<repo>/.venv-infra}, and `npm ci` in infra/cdk. Only those installs use the network.
@@ -87,6 +88,8 @@ check "checkov (template.yaml, spoke.yaml)" \
     -f "$infra/template.yaml" -f "$infra/spoke.yaml"
 check "wiring drift (template.yaml vs local/wiring.json)" \
     "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$infra/template.yaml"
+check "functions and their variables (template.yaml vs functions/)" \
+    "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$infra/template.yaml"
 check "guardrail policies are JSON" guardrails_are_json
 check "cdk synth with cdk-nag AwsSolutions" cdk_synth
 if [[ -f "$synthesized" ]]; then
@@ -96,6 +99,8 @@ if [[ -f "$synthesized" ]]; then
         "$venv/bin/checkov" --quiet --compact --skip-download --framework cloudformation -f "$synthesized"
     check "wiring drift (CDK template vs local/wiring.json)" \
         "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$synthesized"
+    check "functions and their variables (CDK template vs functions/)" \
+        "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$synthesized"
 else
     printf 'FAIL  synthesized CDK template missing (%s)\n' "$synthesized"
     failures=$((failures + 1))

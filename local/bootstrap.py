@@ -1,4 +1,4 @@
-"""Create govsync's queues, rules, tables, secrets and email identity on the local moto server.
+"""Create govsync's queues, rules, tables, registry items, secrets and email identity on the local moto server.
 
 Everything comes from local/wiring.json, the same file the infra templates are checked against, so the
 local stack and a deployment cannot drift apart. Idempotent: running it twice changes nothing.
@@ -102,6 +102,16 @@ def create_tables(dynamodb, tables):
     return [table["name"] for table in tables]
 
 
+def put_registries(dynamodb, table, registries):
+    """One item per governed registry (account, region, business_entity, optional role_arn)."""
+    for registry in registries:
+        dynamodb.put_item(
+            TableName=table,
+            Item={name: {"S": value} for name, value in registry.items()},
+        )
+    return [f"{registry['account']}/{registry['region']}" for registry in registries]
+
+
 def create_secrets(secretsmanager, secrets):
     created = {}
     for secret in secrets:
@@ -142,6 +152,9 @@ def main():
         "queues": queues,
         "rules": create_rules(client("events", args.endpoint, args.region), wiring["rules"], queues),
         "tables": create_tables(client("dynamodb", args.endpoint, args.region), wiring["tables"]),
+        "registries": put_registries(
+            client("dynamodb", args.endpoint, args.region), wiring["registries_table"], wiring["registries"]
+        ),
         "secrets": create_secrets(client("secretsmanager", args.endpoint, args.region), wiring["secrets"]),
         "email_identities": create_email_identities(
             client("sesv2", args.endpoint, args.region), wiring["email_identities"]

@@ -24,6 +24,10 @@ ensure_venv() {
 }
 
 build_binaries() {
+    if [[ -n "${GOVSYNC_SKIP_BUILD:-}" ]]; then
+        log "GOVSYNC_SKIP_BUILD is set: using the binaries already in $CARGO_TARGET_DIR"
+        return
+    fi
     # The whole workspace with every target, always: building a subset would resolve features
     # differently and compile the SDK crates a second time.
     log "building the workspace (cargo, target dir $CARGO_TARGET_DIR)"

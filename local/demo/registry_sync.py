@@ -138,8 +138,16 @@ def wait_until(what: str, probe, timeout: float, interval: float = 0.2):
 class Runner:
     """The local runner as a child process: started in its own process group, always stopped."""
 
-    def __init__(self, binary: str, log_path: pathlib.Path, pid_file: pathlib.Path | None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        log_path: pathlib.Path,
+        pid_file: pathlib.Path | None,
+        arguments: list[str] | None = None,
+    ) -> None:
         self.binary = binary
+        # The runner's command line after the binary (part 2 of the demo runs other functions with it).
+        self.arguments = arguments or ["run", "registry-events", "--poll-wait", "1"]
         self.log_path = log_path
         # `local/stack.sh down` stops whatever has a pid file there, should this script die unexpectedly.
         self.pid_file = pid_file
@@ -153,7 +161,7 @@ class Runner:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [self.binary, "run", "registry-events", "--poll-wait", "1"],
+            [self.binary, *self.arguments],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

@@ -10,7 +10,8 @@
 //! | `GOVSYNC_GOVERNANCE_INSTANCE_ID` | no | mcsp service instance, for the public token URL |
 //! | `GOVSYNC_GOVERNANCE_USERNAME` | cp4d, basic | user name |
 //! | `GOVSYNC_GOVERNANCE_API_KEY_SECRET` | yes | Secrets Manager id (ARN or name) of the API key (basic: the password) |
-//! | `GOVSYNC_REGISTRY_MAP` | yes | `[{"account","region","business_entity","role_arn"?}]` (or `{"registries":[…]}`) |
+//! | `GOVSYNC_REGISTRIES_TABLE` | this or the map | DynamoDB table of the registries, one item each, read at cold start ([`process_env_with_registries`]; `govsync_adapters::registry_map`) |
+//! | `GOVSYNC_REGISTRY_MAP` | without the table | `[{"account","region","business_entity","role_arn"?}]` (or `{"registries":[…]}`): small or local setups |
 //! | `GOVSYNC_SPOKE_ROLE_NAME` | no | spoke role assumed in each registry account (`arn:…:iam::<account>:role/govsync/<name>`); empty = the function's own credentials |
 //! | `GOVSYNC_SPOKE_EXTERNAL_ID` | with a spoke role | `sts:ExternalId` of the spoke roles |
 //! | `GOVSYNC_WRITER_ROLE_ARNS` | no | more identities govsync writes to registries as (comma-separated IAM role or STS assumed-role ARNs); the spoke roles are added automatically |
@@ -44,6 +45,8 @@ pub enum ConfigError {
     Invalid { name: &'static str, problem: String },
     #[error("GOVSYNC_REGISTRY_MAP: {0}")]
     RegistryMap(#[from] RegistryMapError),
+    #[error("reading the registries: {0}")]
+    Registries(#[from] govsync_adapters::registry_map::RegistryLoadError),
     #[error("status mapping {source_name}: {error}")]
     Mapping {
         source_name: String,
@@ -264,6 +267,23 @@ impl Config {
     }
 }
 
+/// The process environment as configuration sees it, with `GOVSYNC_REGISTRY_MAP` holding the registries
+/// `govsync_adapters::registry_map` read at cold start: the `GOVSYNC_REGISTRIES_TABLE` table when set
+/// (any number of registries), else the variable itself. Every function passes this to `from_lookup`.
+pub async fn process_env_with_registries(
+    sdk: &aws_config::SdkConfig,
+) -> Result<impl Fn(&str) -> Option<String> + Clone, ConfigError> {
+    let registries = govsync_adapters::registry_map::load(sdk).await?;
+    let map = govsync_adapters::registry_map::to_registry_map_json(&registries);
+    Ok(move |name: &str| {
+        if name == govsync_adapters::registry_map::REGISTRY_MAP_VAR {
+            Some(map.clone())
+        } else {
+            std::env::var(name).ok()
+        }
+    })
+}
+
 /// The role govsync assumes for a registry: its own `role_arn`, else the spoke role in its account.
 pub fn registry_role(
     registry: &govsync_core::Registry,
@@ -289,6 +309,14 @@ pub fn registry_role(
     ))
     .map(Some)
     .map_err(|error| invalid("GOVSYNC_SPOKE_ROLE_NAME", error.to_string()))
+}
+
+/// The governance auth settings alone (`GOVSYNC_GOVERNANCE_AUTH_MODE`, `…_TOKEN_URL`, `…_INSTANCE_ID`,
+/// `…_USERNAME`), for functions that read governance but need none of the rest of this configuration.
+pub fn auth_settings_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<AuthSettings, ConfigError> {
+    auth_settings(&Env { lookup })
 }
 
 fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSettings, ConfigError> {

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Duration, Utc};
-use futures::future::join_all;
+use govsync_adapters::fifo_batch;
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
     IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, ModelRegistry,
     OurWrite, Quarantine, QuarantinedMessage, RevisionOutcome,
 };
 use govsync_core::registry_event::{RegistryEvent, decode_envelope};
+use govsync_core::sync::decommission;
 use govsync_core::sync::registry::{
     Action, Assignment, Finding, Found, PackageSync, PackageWrite, Plan, Triage, UseCaseView,
     WriteBackError, decide, described_version, is_stale, snapshot_write, triage, use_case_tag,
@@ -28,8 +29,6 @@ use crate::metrics::BatchReport;
 
 /// How long a ledger entry waits for the echo of govsync's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
-/// The idempotency claim when the context has no deadline (Lambda's longest run).
-const DEFAULT_CLAIM_SECONDS: i64 = 900;
 
 /// What the handler decides with (the parts of `Config` that are not clients).
 #[derive(Debug, Clone)]
@@ -57,7 +56,7 @@ pub enum Outcome {
     Echo,
     /// Not this flow's business (`reason`).
     Ignored(&'static str),
-    /// The package no longer exists: decommission (F5) handles it.
+    /// The package no longer exists: its governance model was decommissioned (F5), or a tombstone left.
     PackageMissing,
     /// Permanently failed and sent to the DLQ with `code`.
     Quarantined(&'static str),
@@ -141,6 +140,17 @@ where
         &self.settings
     }
 
+    /// Syncs one package from its current state exactly as an event about it would (F2, F3: find or
+    /// create the model, the gate, the write-back). The reconciler's repair path; no idempotency claim
+    /// (the decision compares both sides' current state, so a repeat decides to nothing).
+    pub async fn sync_package(
+        &self,
+        registry: &Registry,
+        arn: &ModelPackageArn,
+    ) -> Result<Outcome, MessageError> {
+        self.sync(registry, arn, None, None).await
+    }
+
     /// Processes one batch: logical groups concurrently, each in order, stopping at its first failure.
     pub async fn handle_batch(
         &self,
@@ -148,65 +158,41 @@ where
         deadline: DateTime<Utc>,
     ) -> BatchReport {
         let prepared: Vec<Prepared<'_>> = records.iter().map(prepare).collect();
-        let mut order: Vec<String> = Vec::new();
-        let mut groups: HashMap<String, Vec<(usize, &Prepared<'_>)>> = HashMap::new();
-        for (index, message) in prepared.iter().enumerate() {
-            let key = logical_group(message, index);
-            let group = groups.entry(key.clone()).or_default();
-            if group.is_empty() {
-                order.push(key);
-            }
-            group.push((index, message));
-        }
-        let runs = order
-            .iter()
-            .filter_map(|key| groups.remove(key))
-            .map(|group| self.run_group(group, deadline));
-        let mut results: Vec<(usize, Option<String>, Outcome)> =
-            join_all(runs).await.into_iter().flatten().collect();
-        results.sort_by_key(|(index, _, _)| *index);
-        BatchReport::from_outcomes(
-            results
-                .into_iter()
-                .map(|(_, id, outcome)| (id, outcome))
-                .collect(),
-        )
-    }
-
-    async fn run_group(
-        &self,
-        group: Vec<(usize, &Prepared<'_>)>,
-        deadline: DateTime<Utc>,
-    ) -> Vec<(usize, Option<String>, Outcome)> {
-        let mut out = Vec::with_capacity(group.len());
-        let mut blocked = false;
-        for (index, message) in group {
-            let id = message.message_id.map(str::to_owned);
-            if blocked {
+        // The FIFO rules shared by govsync's queue functions (govsync_adapters::fifo_batch).
+        let outcomes = fifo_batch::run_in_groups(
+            &prepared,
+            |index, message| logical_group(message, index),
+            |message| {
+                let span = tracing::info_span!(
+                    "message",
+                    message_id = message.message_id.unwrap_or(""),
+                    package_arn = tracing::field::Empty,
+                    decision = tracing::field::Empty,
+                );
+                let settled = self.settle(message, deadline);
+                async move {
+                    let outcome = settled.instrument(span.clone()).await;
+                    span.record("decision", outcome.label());
+                    outcome
+                }
+            },
+            |outcome| matches!(outcome, Outcome::Failed(_)),
+            |message| {
                 tracing::warn!(
-                    message_id = id.as_deref().unwrap_or(""),
+                    message_id = message.message_id.unwrap_or(""),
                     "not processed: an earlier message of its group failed"
                 );
-                out.push((index, id, Outcome::Failed("group_blocked")));
-                continue;
-            }
-            let span = tracing::info_span!(
-                "message",
-                message_id = id.as_deref().unwrap_or(""),
-                package_arn = tracing::field::Empty,
-                decision = tracing::field::Empty,
-            );
-            let outcome = self
-                .settle(message, deadline)
-                .instrument(span.clone())
-                .await;
-            span.record("decision", outcome.label());
-            if matches!(outcome, Outcome::Failed(_)) {
-                blocked = true;
-            }
-            out.push((index, id, outcome));
-        }
-        out
+                Outcome::Failed("group_blocked")
+            },
+        )
+        .await;
+        BatchReport::from_outcomes(
+            prepared
+                .iter()
+                .map(|message| message.message_id.map(str::to_owned))
+                .zip(outcomes)
+                .collect(),
+        )
     }
 
     /// Processes one message and turns its error into a batch item failure or a quarantine.
@@ -368,7 +354,9 @@ where
         let described = match client.describe_package(arn.as_str()).await {
             Ok(described) => described,
             Err(error) if error.is_not_found() => {
-                tracing::warn!("package no longer exists; left to decommission (F5)");
+                // F5 without a CloudTrail deletion (best effort): decommission the model now.
+                tracing::warn!("package no longer exists: its model is decommissioned (F5)");
+                self.decommission_missing(arn, now).await?;
                 return Ok(Outcome::PackageMissing);
             }
             Err(error) => return Err(error.into()),
@@ -511,6 +499,7 @@ where
                     object.parent_id = parent.resolve(created_group.as_ref()).cloned();
                     let created = self.governance.create_object(&object).await?;
                     tracing::info!(id = %created.id, "model created");
+                    self.decommission_if_tombstoned(&object, &created).await?;
                     created_model = Some(created.id);
                 }
                 Action::UpdateModel { id, fields, ledger } => {
@@ -580,6 +569,74 @@ where
             reverted = resolved.update.approval_status.is_some(),
             "package written back"
         );
+        Ok(())
+    }
+
+    /// F5 for a package that describe says is gone: its model (if governance has one) is decommissioned;
+    /// without one, a tombstone makes a model created later (a sync that raced the deletion) decommissioned.
+    async fn decommission_missing(
+        &self,
+        arn: &ModelPackageArn,
+        now: DateTime<Utc>,
+    ) -> Result<(), MessageError> {
+        let deletion = decommission::Deletion {
+            how: decommission::Deletion::GONE,
+            at: now,
+            by: None,
+        };
+        let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
+        match self
+            .find(LinkKind::Model, GovernanceKind::Model, arn.as_str())
+            .await?
+        {
+            Some((model, _)) => {
+                if let Some(update) = decommission::decommission_model(&model, &deletion, &policy) {
+                    self.record_writes(std::slice::from_ref(&update.ledger))
+                        .await?;
+                    self.governance
+                        .update_object(&update.id, &update.fields)
+                        .await?;
+                    tracing::info!(id = %update.id, "model decommissioned: its package is gone");
+                }
+            }
+            None => {
+                if self.links.tombstone(arn.as_str()).await?.is_none() {
+                    self.links
+                        .put_tombstone(&decommission::tombstone(arn, &deletion))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A model just created for a package whose deletion was already seen (a tombstone) is
+    /// decommissioned at once (F5: a deletion that overtook the creation is not lost).
+    async fn decommission_if_tombstoned(
+        &self,
+        object: &govsync_core::ports::NewGovernanceObject,
+        created: &GovernanceObject,
+    ) -> Result<(), MessageError> {
+        let Some(arn) = object
+            .fields
+            .iter()
+            .find(|field| field.name == govsync_core::sync::fields::EXTERNAL_ID)
+            .and_then(|field| field.value.as_text())
+        else {
+            return Ok(());
+        };
+        let Some(tombstone) = self.links.tombstone(&arn).await? else {
+            return Ok(());
+        };
+        let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
+        if let Some(update) = decommission::tombstoned_model(created, &tombstone, &policy) {
+            self.record_writes(std::slice::from_ref(&update.ledger))
+                .await?;
+            self.governance
+                .update_object(&update.id, &update.fields)
+                .await?;
+            tracing::info!(id = %update.id, "model decommissioned at creation: its package was deleted (tombstone)");
+        }
         Ok(())
     }
 
@@ -676,11 +733,7 @@ fn logical_group(message: &Prepared<'_>, index: usize) -> String {
     }
 }
 
-/// The idempotency claim lasts until the invocation's deadline.
+/// The idempotency claim lasts until the invocation's deadline (else Lambda's longest run).
 pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    i64::try_from(deadline_ms)
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .filter(|deadline| *deadline > now)
-        .unwrap_or_else(|| now + Duration::seconds(DEFAULT_CLAIM_SECONDS))
+    fifo_batch::claim_until(deadline_ms, now)
 }

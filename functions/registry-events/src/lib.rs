@@ -12,6 +12,11 @@
 //! links, use case name and risk level back into the package's `CustomerMetadataProperties`
 //! (ledger first, `govsync:rev`, `ClientToken`).
 //!
+//! Retirement seen here (F5, with `govsync_core::sync::decommission`): a package archived in SageMaker
+//! (lifecycle stage Archived) sets its model to the decommissioned status; a package that describe says is
+//! gone decommissions its model, or leaves a tombstone; a model created for a tombstoned package (a sync that
+//! raced the deletion) is decommissioned at once. CloudTrail deletions go to the decommission function.
+//!
 //! # Order within a batch
 //!
 //! EventBridge can only give an SQS FIFO target a fixed `MessageGroupId` per rule, so SQS's own
@@ -74,57 +79,16 @@ pub struct Function {
 impl Function {
     /// Reads configuration and secrets from the environment exactly as in Lambda; builds clients once.
     pub async fn from_env() -> Result<Function, ConfigError> {
-        let config = Config::from_env()?;
         let sdk = govsync_adapters::aws::load_sdk_config().await;
+        let config = Config::from_lookup(config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 
     /// Builds the function from an explicit configuration and SDK configuration (the local runner and
     /// tests use this to choose credentials and endpoints without touching the process environment).
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
-        let api_key = read_secret(&secretsmanager_client(sdk), &config.api_key_secret_id).await?;
-        let auth = match &config.auth {
-            AuthSettings::Mcsp { token_url } => GovernanceAuth::Mcsp {
-                token_url: token_url.clone(),
-                api_key,
-            },
-            AuthSettings::Iam { token_url } => match token_url {
-                Some(token_url) => GovernanceAuth::Iam {
-                    token_url: token_url.clone(),
-                    api_key,
-                },
-                None => GovernanceAuth::iam(api_key),
-            },
-            AuthSettings::Cp4d {
-                token_url,
-                username,
-            } => match token_url {
-                Some(token_url) => GovernanceAuth::Cp4d {
-                    token_url: token_url.clone(),
-                    username: username.clone(),
-                    api_key,
-                },
-                None => GovernanceAuth::cp4d(&config.governance_url, username.clone(), api_key),
-            },
-            AuthSettings::Basic { username } => GovernanceAuth::Basic {
-                username: username.clone(),
-                password: api_key,
-            },
-        };
-        let governance =
-            GovernanceClient::new(GovernanceConfig::new(config.governance_url.clone(), auth))?;
-        let mut registry_clients = Vec::with_capacity(config.registries.len());
-        for registry in config.registries.registries() {
-            let role = config::registry_role(registry, config.spoke_role_name.as_deref())?;
-            let target = RegistryTarget {
-                account_id: registry.account.to_string(),
-                region: registry.region.to_string(),
-                role_arn: role.map(|role| role.to_string()),
-                external_id: config.spoke_external_id.clone(),
-            };
-            let client = sagemaker_client(sdk, &target).await;
-            registry_clients.push((registry.clone(), Arc::new(SageMakerRegistry::new(client))));
-        }
+        let governance = governance_client(&config, sdk).await?;
+        let registry_clients = registry_clients(&config, sdk).await?;
         let dynamodb = dynamodb_client(sdk);
         let handler = Handler::new(
             Settings {
@@ -163,6 +127,76 @@ impl Function {
     ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
         handle_with(&self.handler, event, self.metrics_namespace.as_deref()).await
     }
+}
+
+/// The governance client of a configuration: the API key read from Secrets Manager, the auth mode's
+/// token source. Shared with the other functions that read governance the same way.
+pub async fn governance_client(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<GovernanceClient, ConfigError> {
+    let api_key = read_secret(&secretsmanager_client(sdk), &config.api_key_secret_id).await?;
+    governance_client_with_key(&config.governance_url, &config.auth, api_key)
+}
+
+/// [`governance_client`] with the API key already read.
+pub fn governance_client_with_key(
+    governance_url: &str,
+    auth: &AuthSettings,
+    api_key: govsync_core::secret::Secret,
+) -> Result<GovernanceClient, ConfigError> {
+    let auth = match auth {
+        AuthSettings::Mcsp { token_url } => GovernanceAuth::Mcsp {
+            token_url: token_url.clone(),
+            api_key,
+        },
+        AuthSettings::Iam { token_url } => match token_url {
+            Some(token_url) => GovernanceAuth::Iam {
+                token_url: token_url.clone(),
+                api_key,
+            },
+            None => GovernanceAuth::iam(api_key),
+        },
+        AuthSettings::Cp4d {
+            token_url,
+            username,
+        } => match token_url {
+            Some(token_url) => GovernanceAuth::Cp4d {
+                token_url: token_url.clone(),
+                username: username.clone(),
+                api_key,
+            },
+            None => GovernanceAuth::cp4d(governance_url, username.clone(), api_key),
+        },
+        AuthSettings::Basic { username } => GovernanceAuth::Basic {
+            username: username.clone(),
+            password: api_key,
+        },
+    };
+    Ok(GovernanceClient::new(GovernanceConfig::new(
+        governance_url.to_owned(),
+        auth,
+    ))?)
+}
+
+/// One SageMaker client per registry of the map, through its role when it has one.
+pub async fn registry_clients(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<Vec<(govsync_core::Registry, Arc<SageMakerRegistry>)>, ConfigError> {
+    let mut registry_clients = Vec::with_capacity(config.registries.len());
+    for registry in config.registries.registries() {
+        let role = config::registry_role(registry, config.spoke_role_name.as_deref())?;
+        let target = RegistryTarget {
+            account_id: registry.account.to_string(),
+            region: registry.region.to_string(),
+            role_arn: role.map(|role| role.to_string()),
+            external_id: config.spoke_external_id.clone(),
+        };
+        let client = sagemaker_client(sdk, &target).await;
+        registry_clients.push((registry.clone(), Arc::new(SageMakerRegistry::new(client))));
+    }
+    Ok(registry_clients)
 }
 
 /// [`Function::handle`] for any handler (tests and benchmarks pass one on fakes).

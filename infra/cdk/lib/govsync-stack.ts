@@ -91,12 +91,17 @@ export class GovsyncStack extends Stack {
       default: 'mcsp',
       allowedValues: ['mcsp', 'iam', 'cp4d', 'basic'],
     });
-    const governanceTokenUrl = new CfnParameter(this, 'GovernanceTokenUrl', { default: '' });
-    const gateMode = new CfnParameter(this, 'GateMode', { default: 'enforce', allowedValues: ['enforce', 'alert', 'off'] });
-    const registryMap = new CfnParameter(this, 'RegistryMap', {
-      default: '[]',
-      description: 'JSON array of governed registries (account, region, business_entity).',
+    const governanceInstanceId = new CfnParameter(this, 'GovernanceInstanceId', {
+      default: '',
+      allowedPattern: '^[A-Za-z0-9:_.-]*$',
+      description: "mcsp mode: the watsonx.governance service instance id (IBM Cloud's default token URL is built from it); mcsp needs this or GovernanceTokenUrl.",
     });
+    const governanceTokenUrl = new CfnParameter(this, 'GovernanceTokenUrl', { default: '' });
+    const governanceUsername = new CfnParameter(this, 'GovernanceUsername', { default: '' });
+    const webhookObjectIdPointer = new CfnParameter(this, 'WebhookObjectIdPointer', { default: '', allowedPattern: '^(|/.*)$' });
+    const decommissionNoteField = new CfnParameter(this, 'DecommissionNoteField', { default: '' });
+    const metricBreachStatus = new CfnParameter(this, 'MetricBreachStatus', { default: '' });
+    const gateMode = new CfnParameter(this, 'GateMode', { default: 'enforce', allowedValues: ['enforce', 'alert', 'off'] });
     const spokeRoleName = new CfnParameter(this, 'SpokeRoleName', {
       default: 'govsync-registry-access',
       allowedPattern: '^[A-Za-z0-9+=,.@_-]{1,64}$',
@@ -111,6 +116,7 @@ export class GovsyncStack extends Stack {
       default: '',
       allowedPattern: '^(|o-[a-z0-9]{10,32})$',
     });
+    const writerRoleArns = new CfnParameter(this, 'WriterRoleArns', { default: '' });
     const reconcileSchedule = new CfnParameter(this, 'ReconcileSchedule', { default: 'rate(1 hour)', allowedPattern: RATE_PATTERN });
     const pollSchedule = new CfnParameter(this, 'PollSchedule', { default: 'rate(5 minutes)', allowedPattern: RATE_PATTERN });
     const pollState = new CfnParameter(this, 'PollState', { default: 'ENABLED', allowedValues: ['ENABLED', 'DISABLED'] });
@@ -231,6 +237,8 @@ export class GovsyncStack extends Stack {
     const idempotencyTable = table('IdempotencyTable', 'govsync-idempotency', 'id', undefined, 'expiration');
     const linksTable = table('LinksTable', 'govsync-links', 'pk', 'sk', 'expiration');
     const cursorsTable = table('CursorsTable', 'govsync-cursors', 'id');
+    // One item per governed registry, read at cold start: adding a registry is one put-item (no fixed limit).
+    const registriesTable = table('RegistriesTable', 'govsync-registries', 'account', 'region');
 
     // ------------------------------------------------------------ secrets (local/wiring.json "secrets")
     // Random placeholders; the operator puts the real values (infra/DEPLOYMENT.md). No value in the template.
@@ -284,8 +292,11 @@ export class GovsyncStack extends Stack {
       GOVSYNC_GOVERNANCE_URL: governanceBaseUrl.valueAsString,
       GOVSYNC_GOVERNANCE_AUTH_MODE: governanceAuthMode.valueAsString,
       GOVSYNC_GOVERNANCE_TOKEN_URL: governanceTokenUrl.valueAsString,
+      GOVSYNC_GOVERNANCE_INSTANCE_ID: governanceInstanceId.valueAsString,
+      GOVSYNC_GOVERNANCE_USERNAME: governanceUsername.valueAsString,
       GOVSYNC_GOVERNANCE_API_KEY_SECRET: apiKeySecret.secretArn,
-      GOVSYNC_REGISTRY_MAP: registryMap.valueAsString,
+      GOVSYNC_REGISTRIES_TABLE: registriesTable.tableName,
+      GOVSYNC_WRITER_ROLE_ARNS: writerRoleArns.valueAsString,
       GOVSYNC_SPOKE_ROLE_NAME: spokeRoleName.valueAsString,
       GOVSYNC_SPOKE_EXTERNAL_ID: spokeExternalId.valueAsString,
       GOVSYNC_GATE_MODE: gateMode.valueAsString,
@@ -300,7 +311,10 @@ export class GovsyncStack extends Stack {
       actions: ['sts:AssumeRole'],
       resources: [`arn:${Aws.PARTITION}:iam::*:role/govsync/${spokeRoleName.valueAsString}`],
     });
-    const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
+    // The adapters use GetItem/PutItem/UpdateItem/DeleteItem and TransactWriteItems (authorized per item action).
+    const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+    // The governed registries, scanned once per cold start by every function that reaches registries.
+    const readRegistries = new iam.PolicyStatement({ sid: 'Registries', actions: ['dynamodb:Scan'], resources: [registriesTable.tableArn] });
     const readApiKey = new iam.PolicyStatement({ sid: 'GovernanceCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [apiKeySecret.secretArn] });
 
     interface FunctionSpec {
@@ -328,7 +342,7 @@ export class GovsyncStack extends Stack {
             statements: [
               new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
               ...spec.statements,
-              ...(spec.assumesSpokeRole ? [spokeAccess] : []),
+              ...(spec.assumesSpokeRole ? [readRegistries, spokeAccess] : []),
             ],
           }),
         },
@@ -395,6 +409,7 @@ export class GovsyncStack extends Stack {
       environment: {
         GOVSYNC_WEBHOOK_SECRETS_SECRET: webhookSecrets.secretArn,
         GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL: governanceEvents.queue.queueUrl,
+        GOVSYNC_WEBHOOK_OBJECT_ID_POINTER: webhookObjectIdPointer.valueAsString,
       },
       statements: [
         new iam.PolicyStatement({ sid: 'SigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [webhookSecrets.secretArn] }),
@@ -412,9 +427,10 @@ export class GovsyncStack extends Stack {
       timeout: Duration.seconds(60),
       memorySize: 256,
       assumesSpokeRole: true,
-      environment: { GOVSYNC_DLQ_URL: governanceEvents.dlq.queueUrl, GOVSYNC_NOTIFICATION_SENDER: notificationSender.valueAsString },
+      environment: { GOVSYNC_DLQ_URL: governanceEvents.dlq.queueUrl, GOVSYNC_NOTIFICATION_SENDER: notificationSender.valueAsString, GOVSYNC_DECOMMISSION_QUEUE_URL: decommission.queue.queueUrl },
       statements: [
         new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [governanceEvents.dlq.queueArn] }),
+        new iam.PolicyStatement({ sid: 'DecommissionRequests', actions: ['sqs:SendMessage'], resources: [decommission.queue.queueArn] }),
         new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
         readApiKey,
       ],
@@ -438,7 +454,7 @@ export class GovsyncStack extends Stack {
       timeout: Duration.seconds(60),
       memorySize: 256,
       assumesSpokeRole: true,
-      environment: { GOVSYNC_DLQ_URL: decommission.dlq.queueUrl },
+      environment: { GOVSYNC_DLQ_URL: decommission.dlq.queueUrl, GOVSYNC_DECOMMISSION_NOTE_FIELD: decommissionNoteField.valueAsString },
       statements: [
         new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [decommission.dlq.queueArn] }),
         new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
@@ -454,10 +470,17 @@ export class GovsyncStack extends Stack {
       memorySize: 1024,
       assumesSpokeRole: true,
       asyncRetries: 0,
+      environment: {
+        GOVSYNC_DECOMMISSION_QUEUE_URL: decommission.queue.queueUrl,
+        GOVSYNC_RECONCILE_CONCURRENCY: '16',
+        GOVSYNC_RECONCILE_GROUP_CONCURRENCY: '8',
+        GOVSYNC_RECONCILE_DEADLINE_MARGIN_SECONDS: '60',
+      },
       statements: [
+        new iam.PolicyStatement({ sid: 'DecommissionRequests', actions: ['sqs:SendMessage'], resources: [decommission.queue.queueArn] }),
         new iam.PolicyStatement({
           sid: 'Tables',
-          actions: [...tableActions, 'dynamodb:Scan'],
+          actions: tableActions,
           resources: [idempotencyTable.tableArn, linksTable.tableArn, cursorsTable.tableArn],
         }),
         readApiKey,
@@ -490,7 +513,9 @@ export class GovsyncStack extends Stack {
       memorySize: 256,
       assumesSpokeRole: true,
       asyncRetries: 2,
+      environment: { GOVSYNC_DLQ_URL: asyncFailures.queueUrl, GOVSYNC_METRIC_BREACH_STATUS: metricBreachStatus.valueAsString, GOVSYNC_METRIC_AMBER_MARGIN: '0.05' },
       statements: [
+        new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [asyncFailures.queueArn] }),
         new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
         readApiKey,
       ],
@@ -772,6 +797,10 @@ export class GovsyncStack extends Stack {
     new CfnOutput(this, 'IdempotencyTableName', { value: idempotencyTable.tableName });
     new CfnOutput(this, 'LinksTableName', { value: linksTable.tableName });
     new CfnOutput(this, 'CursorsTableName', { value: cursorsTable.tableName });
+    new CfnOutput(this, 'RegistriesTableName', {
+      description: 'Put one item per governed registry here (infra/DEPLOYMENT.md, "Adding a registry").',
+      value: registriesTable.tableName,
+    });
     new CfnOutput(this, 'HubEventBusArn', { description: 'Pass to infra/spoke.yaml as HubEventBusArn.', value: defaultBusArn });
     new CfnOutput(this, 'HubAccountId', { description: 'Pass to infra/spoke.yaml as HubAccountId.', value: Aws.ACCOUNT_ID });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });

@@ -228,6 +228,8 @@ impl Catalog {
                         text("MRG-Model:Model Data URL"),
                         text("MRG-Model:Metrics URIs"),
                         text("MRG-Model:Model Creator"),
+                        // Who retired the model and when (govsync choice, decommission F5).
+                        text("MRG-Model:Decommission Note"),
                     ],
                     integration_fields(),
                 ]

@@ -1,6 +1,6 @@
 //! Shared emulator state: objects, tokens, queued faults, counters, webhook target and delivery log.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use govsync_core::webhook::WebhookSecret;
@@ -16,13 +16,62 @@ use crate::webhooks::{ChangeEvent, ChangeKind, Outgoing};
 /// Oldest deliveries are dropped past this, so a long-running emulator stays small.
 const DELIVERY_LOG_CAPACITY: usize = 10_000;
 
-/// One queued fault; served to the next `remaining` API requests.
+/// One queued fault; served to the next `remaining` API requests it applies to (see [`FaultScope`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fault {
     pub status: Option<u16>,
     pub retry_after_secs: Option<u64>,
     pub latency_ms: Option<u64>,
     pub remaining: u32,
+    #[serde(flatten)]
+    pub scope: FaultScope,
+}
+
+/// Which API calls a fault applies to. Every given member must match; an empty scope applies to
+/// every call (and is served before authentication). Scoped faults let concurrent tests fault only
+/// their own calls: a `subject` fault applies only to calls authenticated as that subject (see the
+/// admin API's extra API keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FaultScope {
+    /// The authenticated principal (token subject or basic user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The HTTP method, e.g. `POST` (compared case-insensitively).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// A prefix of the path under the API prefix, e.g. `/contents` or `/query`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+}
+
+/// An API call as fault scopes see it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiCall<'a> {
+    /// The principal of a valid credential, if any.
+    pub subject: Option<&'a str>,
+    pub method: &'a str,
+    /// The path under the API prefix.
+    pub path: &'a str,
+}
+
+impl FaultScope {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none() && self.method.is_none() && self.path_prefix.is_none()
+    }
+
+    pub fn applies_to(&self, call: &ApiCall<'_>) -> bool {
+        self.subject
+            .as_deref()
+            .is_none_or(|subject| call.subject == Some(subject))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|method| method.eq_ignore_ascii_case(call.method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| call.path.starts_with(prefix))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -64,16 +113,30 @@ pub struct Data {
     pub deliveries: VecDeque<Delivery>,
     /// Bumped by reset; deliveries queued before a reset are dropped.
     pub epoch: u64,
+    /// API keys added at runtime (`POST /_emulator/apikeys`) → the subject their tokens carry.
+    /// Configuration, like the webhook target: a reset keeps them.
+    pub api_keys: HashMap<String, String>,
 }
 
 impl Data {
-    /// Takes one unit of the first queued fault, if any.
+    /// Takes one unit of the first queued unscoped fault, if any.
     pub fn take_fault(&mut self) -> Option<Fault> {
-        let front = self.faults.front_mut()?;
-        let served = front.clone();
-        front.remaining = front.remaining.saturating_sub(1);
-        if front.remaining == 0 {
-            self.faults.pop_front();
+        self.faults.iter().position(|f| f.scope.is_empty())?;
+        self.take_fault_for(&ApiCall {
+            subject: None,
+            method: "",
+            path: "",
+        })
+    }
+
+    /// Takes one unit of the first queued fault that applies to `call`, if any.
+    pub fn take_fault_for(&mut self, call: &ApiCall<'_>) -> Option<Fault> {
+        let index = self.faults.iter().position(|f| f.scope.applies_to(call))?;
+        let fault = self.faults.get_mut(index)?;
+        let served = fault.clone();
+        fault.remaining = fault.remaining.saturating_sub(1);
+        if fault.remaining == 0 {
+            self.faults.remove(index);
         }
         Some(served)
     }
@@ -183,17 +246,70 @@ mod tests {
             retry_after_secs: Some(1),
             latency_ms: None,
             remaining: 2,
+            scope: FaultScope::default(),
         });
         data.faults.push_back(Fault {
             status: Some(500),
             retry_after_secs: None,
             latency_ms: None,
             remaining: 1,
+            scope: FaultScope::default(),
         });
         let served: Vec<Option<u16>> = std::iter::from_fn(|| data.take_fault())
             .map(|f| f.status)
             .collect();
         assert_eq!(served, vec![Some(429), Some(429), Some(500)]);
+        assert!(data.faults.is_empty());
+    }
+
+    #[test]
+    fn a_scoped_fault_is_served_only_to_the_calls_it_names_and_others_pass_it_by() {
+        let mut data = Data::default();
+        data.faults.push_back(Fault {
+            status: Some(429),
+            retry_after_secs: None,
+            latency_ms: None,
+            remaining: 2,
+            scope: FaultScope {
+                subject: Some("tenant-a".into()),
+                method: Some("post".into()),
+                path_prefix: Some("/contents".into()),
+            },
+        });
+        data.faults.push_back(Fault {
+            status: Some(500),
+            retry_after_secs: None,
+            latency_ms: None,
+            remaining: 1,
+            scope: FaultScope::default(),
+        });
+        let call = |subject, method, path| ApiCall {
+            subject,
+            method,
+            path,
+        };
+        // Another subject, another method or another path skip the scoped fault and take the
+        // unscoped one behind it.
+        let other = data.take_fault_for(&call(Some("tenant-b"), "POST", "/contents"));
+        assert_eq!(other.map(|f| f.status), Some(Some(500)));
+        assert_eq!(
+            data.take_fault_for(&call(Some("tenant-a"), "GET", "/contents/1")),
+            None
+        );
+        assert_eq!(
+            data.take_fault_for(&call(Some("tenant-a"), "POST", "/query")),
+            None
+        );
+        assert_eq!(data.take_fault_for(&call(None, "POST", "/contents")), None);
+        assert_eq!(
+            data.take_fault(),
+            None,
+            "take_fault serves unscoped faults only"
+        );
+        for _ in 0..2 {
+            let served = data.take_fault_for(&call(Some("tenant-a"), "POST", "/contents"));
+            assert_eq!(served.map(|f| f.status), Some(Some(429)));
+        }
         assert!(data.faults.is_empty());
     }
 }

@@ -5,9 +5,11 @@ pub mod error;
 pub mod event_source;
 pub mod fifo_redelivery;
 pub mod governance_view;
+pub mod invoke_metrics_relay;
 pub mod lambda_shape;
 pub mod local_env;
 pub mod replay;
+pub mod serve_webhook;
 
 pub use error::RunnerError;
 pub use event_source::{

@@ -161,6 +161,184 @@ pub fn registry_events_env(
     Ok(to_set)
 }
 
+/// The verified local SES identity's sender (local/wiring.json `email_identities`).
+pub const LOCAL_NOTIFICATION_SENDER: &str = "govsync@example.com";
+
+/// The variables for the approval-propagation function: registry-events' (same governance, registries,
+/// tables and mapping) with its own DLQ, the decommission queue and the email sender.
+pub fn approval_propagation_env(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let queue = |name: &str| -> Result<String, RunnerError> {
+        let moto_url = current("GOVSYNC_MOTO_URL")
+            .or_else(|| stack.get("GOVSYNC_MOTO_URL").cloned())
+            .ok_or_else(|| RunnerError::Setting {
+                name: "GOVSYNC_MOTO_URL".to_owned(),
+                problem: "not set and not in the local stack's stack.env; start the stack with `local/stack.sh up`".into(),
+            })?;
+        let account = current("GOVSYNC_ACCOUNT_ID")
+            .or_else(|| stack.get("GOVSYNC_ACCOUNT_ID").cloned())
+            .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
+        Ok(format!(
+            "{}/{account}/{name}",
+            moto_url.trim_end_matches('/')
+        ))
+    };
+    let own: Vec<(String, String)> = [
+        ("GOVSYNC_DLQ_URL", queue("governance-events-dlq.fifo")?),
+        (
+            "GOVSYNC_DECOMMISSION_QUEUE_URL",
+            queue("decommission.fifo")?,
+        ),
+        (
+            "GOVSYNC_NOTIFICATION_SENDER",
+            LOCAL_NOTIFICATION_SENDER.to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "govsync-approval-propagation".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(name, _)| current(name).is_none())
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let base = registry_events_env(
+        stack,
+        |name| {
+            current(name).or_else(|| {
+                own.iter()
+                    .find(|(set, _)| set == name)
+                    .map(|(_, value)| value.clone())
+            })
+        },
+        metrics,
+    )?;
+    Ok(own.into_iter().chain(base).collect())
+}
+
+/// The variables for the governance poller: the governance settings of registry-events plus its queue.
+pub fn governance_poller_env(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let mut vars = approval_propagation_env(stack, &current, metrics)?;
+    let queue = vars
+        .iter()
+        .find(|(name, _)| name == "GOVSYNC_DLQ_URL")
+        .map(|(_, url)| url.replace("governance-events-dlq.fifo", "governance-events.fifo"));
+    for (name, value) in &mut vars {
+        if name == "AWS_LAMBDA_FUNCTION_NAME" {
+            *value = "govsync-governance-poller".to_owned();
+        }
+    }
+    if current("GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL").is_none()
+        && let Some(queue) = queue
+    {
+        vars.push(("GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL".to_owned(), queue));
+    }
+    Ok(vars)
+}
+
+/// The local value of `GOVSYNC_DECOMMISSION_NOTE_FIELD` (the governance emulator's `Model` has it).
+pub const LOCAL_DECOMMISSION_NOTE_FIELD: &str = "MRG-Model:Decommission Note";
+/// The metrics relay's failure queue (the template's `govsync-async-failures`; a standard queue).
+pub const ASYNC_FAILURES_QUEUE: &str = "govsync-async-failures";
+
+/// A queue URL of the local stack.
+fn local_queue_url(
+    stack: &BTreeMap<String, String>,
+    current: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<String, RunnerError> {
+    let moto_url = current("GOVSYNC_MOTO_URL")
+        .or_else(|| stack.get("GOVSYNC_MOTO_URL").cloned())
+        .ok_or_else(|| RunnerError::Setting {
+            name: "GOVSYNC_MOTO_URL".to_owned(),
+            problem: "not set and not in the local stack's stack.env; start the stack with `local/stack.sh up`".into(),
+        })?;
+    let account = current("GOVSYNC_ACCOUNT_ID")
+        .or_else(|| stack.get("GOVSYNC_ACCOUNT_ID").cloned())
+        .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
+    Ok(format!(
+        "{}/{account}/{name}",
+        moto_url.trim_end_matches('/')
+    ))
+}
+
+/// registry-events' variables with a function's own ones in front (its own win).
+fn with_own(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+    own: Vec<(&str, String)>,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let own: Vec<(String, String)> = own
+        .into_iter()
+        .filter(|(name, _)| current(name).is_none())
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    let base = registry_events_env(
+        stack,
+        |name| {
+            current(name).or_else(|| {
+                own.iter()
+                    .find(|(set, _)| set == name)
+                    .map(|(_, value)| value.clone())
+            })
+        },
+        metrics,
+    )?;
+    Ok(own.into_iter().chain(base).collect())
+}
+
+/// The variables for the decommission function: registry-events' with its own DLQ and note field.
+pub fn decommission_env(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let own = vec![
+        (
+            "GOVSYNC_DLQ_URL",
+            local_queue_url(stack, &current, "decommission-dlq.fifo")?,
+        ),
+        (
+            "GOVSYNC_DECOMMISSION_NOTE_FIELD",
+            LOCAL_DECOMMISSION_NOTE_FIELD.to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "govsync-decommission".to_owned(),
+        ),
+    ];
+    with_own(stack, current, metrics, own)
+}
+
+/// The variables for the metrics relay: registry-events' with its failure queue and, locally, a breach
+/// moving the model to `Under Review`.
+pub fn metrics_relay_env(
+    stack: &BTreeMap<String, String>,
+    current: impl Fn(&str) -> Option<String>,
+    metrics: bool,
+) -> Result<Vec<(String, String)>, RunnerError> {
+    let own = vec![
+        (
+            "GOVSYNC_DLQ_URL",
+            local_queue_url(stack, &current, ASYNC_FAILURES_QUEUE)?,
+        ),
+        ("GOVSYNC_METRIC_BREACH_STATUS", "Under Review".to_owned()),
+        (
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "govsync-metrics-relay".to_owned(),
+        ),
+    ];
+    with_own(stack, current, metrics, own)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +412,76 @@ mod tests {
         };
         assert_eq!(value(&vars, "GOVSYNC_GATE_MODE"), None);
         assert_eq!(value(&vars, "GOVSYNC_METRICS_NAMESPACE"), None);
+    }
+
+    #[test]
+    fn approval_propagation_gets_its_own_dlq_decommission_queue_and_sender() {
+        let Ok(stack) = parse_stack_env(STACK_ENV) else {
+            panic!("stack.env parses")
+        };
+        let Ok(vars) = approval_propagation_env(&stack, |_| None, false) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(
+            value(&vars, "GOVSYNC_DLQ_URL"),
+            Some("http://127.0.0.1:4566/123456789012/governance-events-dlq.fifo")
+        );
+        assert_eq!(
+            value(&vars, "GOVSYNC_DECOMMISSION_QUEUE_URL"),
+            Some("http://127.0.0.1:4566/123456789012/decommission.fifo")
+        );
+        assert_eq!(
+            value(&vars, "GOVSYNC_NOTIFICATION_SENDER"),
+            Some(LOCAL_NOTIFICATION_SENDER)
+        );
+        assert_eq!(
+            vars.iter().filter(|(n, _)| n == "GOVSYNC_DLQ_URL").count(),
+            1
+        );
+        let Ok(poller) = governance_poller_env(&stack, |_| None, false) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(
+            value(&poller, "GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL"),
+            Some("http://127.0.0.1:4566/123456789012/governance-events.fifo")
+        );
+        assert_eq!(
+            value(&poller, "AWS_LAMBDA_FUNCTION_NAME"),
+            Some("govsync-governance-poller")
+        );
+    }
+
+    #[test]
+    fn decommission_and_metrics_relay_get_their_own_failure_queues() {
+        let Ok(stack) = parse_stack_env(STACK_ENV) else {
+            panic!("stack.env parses")
+        };
+        let Ok(vars) = decommission_env(&stack, |_| None, false) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(
+            value(&vars, "GOVSYNC_DLQ_URL"),
+            Some("http://127.0.0.1:4566/123456789012/decommission-dlq.fifo")
+        );
+        assert_eq!(
+            value(&vars, "GOVSYNC_DECOMMISSION_NOTE_FIELD"),
+            Some(LOCAL_DECOMMISSION_NOTE_FIELD)
+        );
+        assert_eq!(
+            vars.iter().filter(|(n, _)| n == "GOVSYNC_DLQ_URL").count(),
+            1
+        );
+        let Ok(relay) = metrics_relay_env(&stack, |_| None, false) else {
+            panic!("a complete stack gives an environment")
+        };
+        assert_eq!(
+            value(&relay, "GOVSYNC_DLQ_URL"),
+            Some("http://127.0.0.1:4566/123456789012/govsync-async-failures")
+        );
+        assert_eq!(
+            value(&relay, "GOVSYNC_METRIC_BREACH_STATUS"),
+            Some("Under Review")
+        );
     }
 
     #[test]

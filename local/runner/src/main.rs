@@ -3,8 +3,13 @@
 //! ```text
 //! govsync-local-runner run registry-events [--queue NAME|URL] [--stop-when-idle SECS]
 //!                                          [--function-timeout SECS] [--poll-wait SECS] [--stack-env FILE]
+//! govsync-local-runner run approval-propagation [the same options; queue governance-events.fifo]
+//! govsync-local-runner run governance-poller [--every SECS] [--stack-env FILE]
 //! govsync-local-runner replay-event FILE [--queue NAME|URL] [--timeout SECS]
 //!                                        [--function-timeout SECS] [--stack-env FILE]
+//! govsync-local-runner serve-webhook [--port N] [--stack-env FILE]
+//! govsync-local-runner run decommission [the same options as registry-events; queue decommission.fifo]
+//! govsync-local-runner invoke-metrics-relay FILE|- [--stack-env FILE]
 //! ```
 //! The function's environment is the local stack's (`$GOVSYNC_STATE_DIR/stack.env`, default
 //! `.local/stack/stack.env`) plus local defaults; variables already set win. Logs are JSON lines on
@@ -27,13 +32,25 @@ use serde_json::{Value, json};
 const USAGE: &str = "usage:
   govsync-local-runner run registry-events [--queue NAME|URL] [--stop-when-idle SECS]
                                            [--function-timeout SECS] [--poll-wait SECS] [--stack-env FILE]
+  govsync-local-runner run approval-propagation [the same options; queue governance-events.fifo]
+  govsync-local-runner run governance-poller [--every SECS] [--stack-env FILE]
   govsync-local-runner replay-event FILE [--queue NAME|URL] [--timeout SECS]
-                                         [--function-timeout SECS] [--stack-env FILE]";
+                                         [--function-timeout SECS] [--stack-env FILE]
+  govsync-local-runner serve-webhook [--port N] [--stack-env FILE]
+  govsync-local-runner run decommission [the same options as registry-events; queue decommission.fifo]
+  govsync-local-runner invoke-metrics-relay FILE|- [--stack-env FILE]";
 
 /// The functions this runner can drive, with the queue each consumes and its configured timeout.
 const REGISTRY_EVENTS: &str = "registry-events";
 const REGISTRY_EVENTS_QUEUE: &str = "registry-events.fifo";
 const REGISTRY_EVENTS_TIMEOUT: Duration = Duration::from_secs(60);
+const APPROVAL_PROPAGATION: &str = "approval-propagation";
+const APPROVAL_PROPAGATION_QUEUE: &str = "governance-events.fifo";
+const DECOMMISSION: &str = "decommission";
+const DECOMMISSION_QUEUE: &str = "decommission.fifo";
+/// The poller is fired on a timer, as EventBridge Scheduler would (default every 60 s locally).
+const GOVERNANCE_POLLER: &str = "governance-poller";
+const GOVERNANCE_POLLER_EVERY: Duration = Duration::from_secs(60);
 
 /// Credentials the replay command reads governance with (the emulator's basic user), not the function's.
 const GOVERNANCE_READER_USER: &str = "admin";
@@ -46,6 +63,7 @@ enum Command {
         common: Common,
         stop_when_idle: Option<Duration>,
         poll_wait: Duration,
+        every: Duration,
     },
     Replay {
         file: PathBuf,
@@ -62,6 +80,17 @@ struct Common {
 }
 
 fn main() -> ExitCode {
+    // serve-webhook has its own options and environment (src/serve_webhook.rs).
+    let raw_args: Vec<String> = std::env::args().skip(1).collect();
+    if raw_args.first().map(String::as_str) == Some(govsync_local_runner::serve_webhook::COMMAND) {
+        return govsync_local_runner::serve_webhook::main(&raw_args[1..]);
+    }
+    // invoke-metrics-relay has its own options and environment (src/invoke_metrics_relay.rs).
+    if raw_args.first().map(String::as_str)
+        == Some(govsync_local_runner::invoke_metrics_relay::COMMAND)
+    {
+        return govsync_local_runner::invoke_metrics_relay::main(&raw_args[1..]);
+    }
     let command = match parse_args(std::env::args().skip(1).collect()) {
         Ok(command) => command,
         Err(message) => {
@@ -75,7 +104,11 @@ fn main() -> ExitCode {
     };
     // replay-event's stdout is one JSON document, so the function's metric lines are off there.
     let metrics = matches!(command, Command::Run { .. });
-    if let Err(error) = set_function_environment(common.stack_env.as_deref(), metrics) {
+    let function = match &command {
+        Command::Run { function, .. } => function.as_str(),
+        Command::Replay { .. } => REGISTRY_EVENTS,
+    };
+    if let Err(error) = set_function_environment(function, common.stack_env.as_deref(), metrics) {
         eprintln!("govsync-local-runner: {error}");
         return ExitCode::from(1);
     }
@@ -94,8 +127,16 @@ fn main() -> ExitCode {
             Command::Run {
                 function,
                 common,
+                stop_when_idle: _,
+                poll_wait: _,
+                every,
+            } if function == GOVERNANCE_POLLER => run_poller(&function, &common, every).await,
+            Command::Run {
+                function,
+                common,
                 stop_when_idle,
                 poll_wait,
+                every: _,
             } => run(&function, &common, stop_when_idle, poll_wait).await,
             Command::Replay { file, common, wait } => replay_event(&file, &common, wait).await,
         };
@@ -123,6 +164,8 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
     let mut stop_when_idle = None;
     let mut poll_wait = PollSettings::default().wait;
     let mut wait = Duration::from_secs(30);
+    let mut every = GOVERNANCE_POLLER_EVERY;
+    let mut queue_given = false;
     while let Some(flag) = args.next() {
         let (name, inline) = match flag.split_once('=') {
             Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
@@ -135,24 +178,45 @@ fn parse_args(args: Vec<String>) -> Result<Command, String> {
                 .ok_or(format!("{name} needs a value"))
         };
         match (subcommand.as_str(), name.as_str()) {
-            (_, "--queue") => common.queue = value()?,
+            (_, "--queue") => {
+                common.queue = value()?;
+                queue_given = true;
+            }
             (_, "--stack-env") => common.stack_env = Some(PathBuf::from(value()?)),
             (_, "--function-timeout") => common.function_timeout = seconds(&name, &value()?)?,
             ("run", "--stop-when-idle") => stop_when_idle = Some(seconds(&name, &value()?)?),
             ("run", "--poll-wait") => poll_wait = seconds(&name, &value()?)?,
+            ("run", "--every") => every = seconds(&name, &value()?)?,
             ("replay-event", "--timeout") => wait = seconds(&name, &value()?)?,
             _ => return Err(format!("{subcommand}: unknown option {name}")),
         }
     }
     match subcommand.as_str() {
-        "run" if positional == REGISTRY_EVENTS => Ok(Command::Run {
-            function: positional,
-            common,
-            stop_when_idle,
-            poll_wait,
-        }),
+        "run"
+            if [
+                REGISTRY_EVENTS,
+                APPROVAL_PROPAGATION,
+                GOVERNANCE_POLLER,
+                DECOMMISSION,
+            ]
+            .contains(&positional.as_str()) =>
+        {
+            if positional == APPROVAL_PROPAGATION && !queue_given {
+                common.queue = APPROVAL_PROPAGATION_QUEUE.to_owned();
+            }
+            if positional == DECOMMISSION && !queue_given {
+                common.queue = DECOMMISSION_QUEUE.to_owned();
+            }
+            Ok(Command::Run {
+                function: positional,
+                common,
+                stop_when_idle,
+                poll_wait,
+                every,
+            })
+        }
         "run" => Err(format!(
-            "run: unknown function {positional:?} (this runner drives: {REGISTRY_EVENTS})"
+            "run: unknown function {positional:?} (this runner drives: {REGISTRY_EVENTS}, {APPROVAL_PROPAGATION}, {GOVERNANCE_POLLER}, {DECOMMISSION})"
         )),
         "replay-event" => Ok(Command::Replay {
             file: PathBuf::from(positional),
@@ -192,6 +256,7 @@ fn init_tracing() {
 
 /// Sets the function's environment before any thread starts (the function reads it as in Lambda).
 fn set_function_environment(
+    function: &str,
     stack_env: Option<&std::path::Path>,
     metrics: bool,
 ) -> Result<(), RunnerError> {
@@ -210,8 +275,13 @@ fn set_function_environment(
         // Without a file, the process environment must hold the stack's variables (e.g. sourced).
         None => Default::default(),
     };
-    let variables =
-        local_env::registry_events_env(&stack, |name| std::env::var(name).ok(), metrics)?;
+    let current = |name: &str| std::env::var(name).ok();
+    let variables = match function {
+        APPROVAL_PROPAGATION => local_env::approval_propagation_env(&stack, current, metrics)?,
+        GOVERNANCE_POLLER => local_env::governance_poller_env(&stack, current, metrics)?,
+        DECOMMISSION => local_env::decommission_env(&stack, current, metrics)?,
+        _ => local_env::registry_events_env(&stack, current, metrics)?,
+    };
     for (name, value) in variables {
         // SAFETY: called from `main` before the async runtime or any other thread exists.
         unsafe { std::env::set_var(name, value) };
@@ -255,6 +325,89 @@ async fn registry_events_handler()
     })
 }
 
+/// The decommission function, built once as at a cold start.
+async fn decommission_handler()
+-> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
+    let function = govsync_decommission::Function::from_env()
+        .await
+        .map_err(|error| RunnerError::Setting {
+            name: "decommission configuration".into(),
+            problem: error.to_string(),
+        })?;
+    let function = Arc::new(function);
+    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
+        let function = function.clone();
+        Box::pin(async move { function.handle(event).await })
+    })
+}
+
+/// The approval-propagation function, built once as at a cold start.
+async fn approval_propagation_handler()
+-> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
+    let function = govsync_approval_propagation::Function::from_env()
+        .await
+        .map_err(|error| RunnerError::Setting {
+            name: "approval-propagation configuration".into(),
+            problem: error.to_string(),
+        })?;
+    let function = Arc::new(function);
+    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
+        let function = function.clone();
+        Box::pin(async move { function.handle(event).await })
+    })
+}
+
+/// Fires the governance poller every `every`, as EventBridge Scheduler would, until stopped; one JSON
+/// line per run on stdout.
+async fn run_poller(
+    function: &str,
+    common: &Common,
+    every: Duration,
+) -> Result<ExitCode, RunnerError> {
+    let poller = govsync_governance_poller::Function::from_env()
+        .await
+        .map_err(|error| RunnerError::Setting {
+            name: "governance-poller configuration".into(),
+            problem: error.to_string(),
+        })?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    emit(format!(
+        "govsync-local-runner ready: {function} every {} s",
+        every.as_secs_f64()
+    ));
+    let mut runs = 0u64;
+    loop {
+        runs += 1;
+        let started = Instant::now();
+        let mut context = lambda_runtime::Context::default();
+        context.request_id = format!("poll-{runs}");
+        let invocation = tokio::time::timeout(
+            common.function_timeout,
+            poller.handle(LambdaEvent::new(json!({}), context)),
+        )
+        .await;
+        let outcome = match invocation {
+            Ok(Ok(result)) => json!({"completed": result}),
+            Ok(Err(error)) => json!({"function_error": error.to_string()}),
+            Err(_) => json!({"timed_out_after_ms": common.function_timeout.as_millis()}),
+        };
+        emit(
+            json!({"run": runs, "outcome": outcome, "elapsed_ms": started.elapsed().as_millis()})
+                .to_string(),
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop_rx.changed() => break,
+        }
+    }
+    tracing::info!(runs, "poller stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn report_json(report: &BatchReport) -> Value {
     let outcome = match &report.outcome {
         InvocationOutcome::Completed { reported_failures } => {
@@ -280,7 +433,14 @@ async fn run(
     stop_when_idle: Option<Duration>,
     poll_wait: Duration,
 ) -> Result<ExitCode, RunnerError> {
-    let handler = registry_events_handler().await?;
+    let handler: Box<dyn Fn(LambdaEvent<SqsEvent>) -> HandlerFuture> =
+        if function == APPROVAL_PROPAGATION {
+            Box::new(approval_propagation_handler().await?)
+        } else if function == DECOMMISSION {
+            Box::new(decommission_handler().await?)
+        } else {
+            Box::new(registry_events_handler().await?)
+        };
     let settings = PollSettings {
         wait: poll_wait,
         ..PollSettings::default()
@@ -525,6 +685,23 @@ mod tests {
     }
 
     #[test]
+    fn approval_propagation_consumes_governance_events_and_the_poller_takes_an_interval() {
+        let Ok(Command::Run {
+            function, common, ..
+        }) = parse_args(args("run approval-propagation"))
+        else {
+            panic!("valid run command")
+        };
+        assert_eq!(function, "approval-propagation");
+        assert_eq!(common.queue, "governance-events.fifo");
+        let Ok(Command::Run { every, .. }) = parse_args(args("run governance-poller --every 2"))
+        else {
+            panic!("valid run command")
+        };
+        assert_eq!(every, Duration::from_secs(2));
+    }
+
+    #[test]
     fn replay_takes_a_file_and_a_timeout() {
         let Ok(Command::Replay { file, wait, .. }) =
             parse_args(args("replay-event e.json --timeout=12"))
@@ -536,8 +713,20 @@ mod tests {
     }
 
     #[test]
+    fn decommission_consumes_the_decommission_queue() {
+        let Ok(Command::Run {
+            function, common, ..
+        }) = parse_args(args("run decommission --poll-wait 1"))
+        else {
+            panic!("valid run command")
+        };
+        assert_eq!(function, "decommission");
+        assert_eq!(common.queue, "decommission.fifo");
+    }
+
+    #[test]
     fn unknown_function_option_and_command_are_refused() {
-        assert!(parse_args(args("run decommission")).is_err());
+        assert!(parse_args(args("run no-such-function")).is_err());
         assert!(parse_args(args("run registry-events --timeout 3")).is_err());
         assert!(parse_args(args("replay-event e.json --stop-when-idle 3")).is_err());
         assert!(parse_args(args("serve x")).is_err());

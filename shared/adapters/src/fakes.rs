@@ -11,13 +11,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use govsync_core::ports::registry::MAX_METADATA_ENTRIES;
 use govsync_core::ports::{
-    ApprovalStatus, Association, CursorStore, Email, ExternalIdLookup, Field, FieldDefinition,
-    FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind, GovernanceObject,
-    GovernanceQuery, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore,
-    ModelPackage, ModelRegistry, NewGovernanceObject, NewPackageGroup, Notifier, NotifyError,
-    OurWrite, PackageGroupSummary, PackageSummary, PackageUpdate, Quarantine, QuarantineError,
-    QuarantinedMessage, QueryCondition, QueryRow, RegistryError, RevisionOutcome, StoreError,
-    TypeDefinition,
+    ApprovalStatus, Association, CheckpointStore, CursorStore, Email, ExternalIdLookup, Field,
+    FieldDefinition, FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind,
+    GovernanceObject, GovernanceQuery, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
+    LinkStore, ModelPackage, ModelRegistry, NewGovernanceObject, NewPackageGroup, Notifier,
+    NotifyError, OurWrite, PackageGroupSummary, PackageSummary, PackageUpdate, Quarantine,
+    QuarantineError, QuarantinedMessage, QueryCondition, QueryRow, RegistryError, RevisionOutcome,
+    StoreError, Tombstone, TypeDefinition,
 };
 
 use crate::governance::{EXTERNAL_ID_FIELD, TypeIds};
@@ -63,6 +63,14 @@ impl<E> Recorder<E> {
         }
     }
 
+    /// A listing answered in `pages` pages: one recorded call and one latency per page.
+    async fn enter_pages(&self, operation: &'static str, pages: usize) -> Result<(), E> {
+        for _ in 1..pages {
+            self.enter(operation).await?;
+        }
+        self.enter(operation).await
+    }
+
     fn calls(&self) -> Vec<&'static str> {
         lock(&self.calls).clone()
     }
@@ -98,6 +106,24 @@ macro_rules! recorder_methods {
     };
 }
 
+/// Paged listings for the fakes that list (registry listings, governance queries).
+macro_rules! paging_methods {
+    () => {
+        /// Answers listings in pages of `size` (each page one recorded call and one latency), as the
+        /// real APIs page them (SageMaker lists 100 per page). `None` (the default): one call per listing.
+        pub fn set_page_size(&self, size: Option<usize>) {
+            *lock(&self.page_size) = size.filter(|size| *size > 0);
+        }
+
+        fn pages_for(&self, items: usize) -> usize {
+            match *lock(&self.page_size) {
+                Some(size) => items.div_ceil(size).max(1),
+                None => 1,
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Governance
 
@@ -115,6 +141,7 @@ pub struct FakeGovernance {
     type_ids: TypeIds,
     state: Mutex<GovernanceState>,
     recorder: Recorder<GovernanceError>,
+    page_size: Mutex<Option<usize>>,
 }
 
 impl Default for FakeGovernance {
@@ -201,6 +228,7 @@ fn queryable_text(object: &GovernanceObject, field: &str) -> Option<String> {
         "Name" => Some(object.name.clone()),
         "Resource ID" => Some(object.id.to_string()),
         "Description" => object.description.clone(),
+        "Parent Id" => object.primary_parent_id.as_ref().map(ToString::to_string),
         _ => object.field(field).and_then(FieldValue::as_text),
     }
 }
@@ -229,10 +257,12 @@ impl FakeGovernance {
                 ..GovernanceState::default()
             }),
             recorder: Recorder::default(),
+            page_size: Mutex::new(None),
         }
     }
 
     recorder_methods!(GovernanceError);
+    paging_methods!();
 
     /// Seeds an object without recording a call.
     pub fn insert(&self, object: &NewGovernanceObject) -> GovernanceObject {
@@ -361,8 +391,11 @@ impl Governance for FakeGovernance {
     }
 
     async fn query(&self, query: &GovernanceQuery) -> Result<Vec<QueryRow>, GovernanceError> {
-        self.recorder.enter("query").await?;
-        Ok(self.run_query(query))
+        let rows = self.run_query(query);
+        self.recorder
+            .enter_pages("query", self.pages_for(rows.len()))
+            .await?;
+        Ok(rows)
     }
 
     async fn find_by_external_id(
@@ -441,6 +474,8 @@ struct FakeGroup {
 struct RegistryState {
     groups: BTreeMap<String, FakeGroup>,
     packages: BTreeMap<String, ModelPackage>,
+    /// Tags of other resources (e.g. monitoring schedules), by ARN.
+    resource_tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// An in-memory SageMaker Model Registry with SageMaker's update semantics (metadata merged,
@@ -451,6 +486,7 @@ pub struct FakeRegistry {
     region: String,
     state: Mutex<RegistryState>,
     recorder: Recorder<RegistryError>,
+    page_size: Mutex<Option<usize>>,
 }
 
 impl FakeRegistry {
@@ -460,10 +496,17 @@ impl FakeRegistry {
             region: region.into(),
             state: Mutex::new(RegistryState::default()),
             recorder: Recorder::default(),
+            page_size: Mutex::new(None),
         }
     }
 
     recorder_methods!(RegistryError);
+    paging_methods!();
+
+    /// Every package, by ARN (tests compare snapshots of the registry).
+    pub fn packages(&self) -> Vec<ModelPackage> {
+        lock(&self.state).packages.values().cloned().collect()
+    }
 
     pub fn group_arn(&self, name: &str) -> String {
         format!(
@@ -512,6 +555,11 @@ impl FakeRegistry {
             .map(|group| group.tags.clone())
     }
 
+    /// Tags any other resource (a monitoring schedule, an endpoint) without recording a call.
+    pub fn tag_resource(&self, arn: &str, tags: BTreeMap<String, String>) {
+        lock(&self.state).resource_tags.insert(arn.to_owned(), tags);
+    }
+
     pub fn group_names(&self) -> Vec<String> {
         lock(&self.state).groups.keys().cloned().collect()
     }
@@ -534,8 +582,7 @@ impl ModelRegistry for FakeRegistry {
     }
 
     async fn list_groups(&self) -> Result<Vec<PackageGroupSummary>, RegistryError> {
-        self.recorder.enter("list_groups").await?;
-        Ok(lock(&self.state)
+        let groups: Vec<PackageGroupSummary> = lock(&self.state)
             .groups
             .iter()
             .map(|(name, group)| PackageGroupSummary {
@@ -545,12 +592,15 @@ impl ModelRegistry for FakeRegistry {
                 status: Some("Completed".to_owned()),
                 creation_time: group.creation_time,
             })
-            .collect())
+            .collect();
+        self.recorder
+            .enter_pages("list_groups", self.pages_for(groups.len()))
+            .await?;
+        Ok(groups)
     }
 
     async fn list_packages(&self, group_name: &str) -> Result<Vec<PackageSummary>, RegistryError> {
-        self.recorder.enter("list_packages").await?;
-        Ok(lock(&self.state)
+        let packages: Vec<PackageSummary> = lock(&self.state)
             .packages
             .values()
             .filter(|package| package.group_name.as_deref() == Some(group_name))
@@ -562,7 +612,11 @@ impl ModelRegistry for FakeRegistry {
                 approval_status: package.approval_status,
                 creation_time: package.creation_time,
             })
-            .collect())
+            .collect();
+        self.recorder
+            .enter_pages("list_packages", self.pages_for(packages.len()))
+            .await?;
+        Ok(packages)
     }
 
     async fn update_package(&self, update: &PackageUpdate) -> Result<(), RegistryError> {
@@ -664,6 +718,9 @@ impl ModelRegistry for FakeRegistry {
         }
         if state.packages.contains_key(arn) {
             return Ok(Vec::new());
+        }
+        if let Some(tags) = state.resource_tags.get(arn) {
+            return Ok(tags.clone().into_iter().collect());
         }
         Err(RegistryError::NotFound {
             resource: arn.to_owned(),
@@ -841,6 +898,7 @@ struct LinkState {
     by_id: HashMap<GovernanceId, Link>,
     revisions: HashMap<LinkEnd, u64>,
     ledger: HashMap<OurWrite, i64>,
+    tombstones: HashMap<String, Tombstone>,
 }
 
 /// Links, revisions and the our-write ledger in memory.
@@ -944,6 +1002,19 @@ impl LinkStore for FakeLinkStore {
             .remove(write)
             .is_some_and(|expiration| expiration >= now.timestamp()))
     }
+
+    async fn put_tombstone(&self, tombstone: &Tombstone) -> Result<(), StoreError> {
+        self.recorder.enter("put_tombstone").await?;
+        lock(&self.state)
+            .tombstones
+            .insert(tombstone.arn.clone(), tombstone.clone());
+        Ok(())
+    }
+
+    async fn tombstone(&self, arn: &str) -> Result<Option<Tombstone>, StoreError> {
+        self.recorder.enter("tombstone").await?;
+        Ok(lock(&self.state).tombstones.get(arn).cloned())
+    }
 }
 
 /// A dead-letter queue in memory: keeps what was quarantined, in order.
@@ -977,6 +1048,7 @@ impl Quarantine for FakeQuarantine {
 #[derive(Debug, Default)]
 pub struct FakeCursorStore {
     watermarks: Mutex<HashMap<String, DateTime<Utc>>>,
+    checkpoints: Mutex<HashMap<String, String>>,
     recorder: Recorder<StoreError>,
 }
 
@@ -1001,6 +1073,26 @@ impl CursorStore for FakeCursorStore {
     ) -> Result<(), StoreError> {
         self.recorder.enter("put_watermark").await?;
         lock(&self.watermarks).insert(cursor.to_owned(), watermark);
+        Ok(())
+    }
+}
+
+/// Checkpoints in memory (the same fake holds the watermarks and the checkpoints, as the table does).
+impl CheckpointStore for FakeCursorStore {
+    async fn get_checkpoint(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.recorder.enter("get_checkpoint").await?;
+        Ok(lock(&self.checkpoints).get(id).cloned())
+    }
+
+    async fn put_checkpoint(&self, id: &str, document: &str) -> Result<(), StoreError> {
+        self.recorder.enter("put_checkpoint").await?;
+        lock(&self.checkpoints).insert(id.to_owned(), document.to_owned());
+        Ok(())
+    }
+
+    async fn delete_checkpoint(&self, id: &str) -> Result<(), StoreError> {
+        self.recorder.enter("delete_checkpoint").await?;
+        lock(&self.checkpoints).remove(id);
         Ok(())
     }
 }
@@ -1033,6 +1125,44 @@ impl Notifier for FakeNotifier {
         let mut sent = lock(&self.sent);
         sent.push(email.clone());
         Ok(format!("fake-message-{}", sent.len()))
+    }
+}
+
+/// Collects enqueued messages, with SQS FIFO's deduplication: a second send with a deduplication id
+/// already accepted is acknowledged and dropped (the fake's window never closes).
+#[derive(Debug, Default)]
+pub struct FakeMessageQueue {
+    accepted: Mutex<Vec<govsync_core::ports::OutgoingMessage>>,
+    recorder: Recorder<govsync_core::ports::QueueError>,
+}
+
+impl FakeMessageQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    recorder_methods!(govsync_core::ports::QueueError);
+
+    /// The messages the queue holds, in send order (duplicates dropped).
+    pub fn messages(&self) -> Vec<govsync_core::ports::OutgoingMessage> {
+        lock(&self.accepted).clone()
+    }
+}
+
+impl govsync_core::ports::MessageQueue for FakeMessageQueue {
+    async fn send(
+        &self,
+        message: &govsync_core::ports::OutgoingMessage,
+    ) -> Result<(), govsync_core::ports::QueueError> {
+        self.recorder.enter("send").await?;
+        let mut accepted = lock(&self.accepted);
+        if !accepted
+            .iter()
+            .any(|held| held.deduplication_id == message.deduplication_id)
+        {
+            accepted.push(message.clone());
+        }
+        Ok(())
     }
 }
 

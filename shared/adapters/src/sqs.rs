@@ -60,13 +60,18 @@ impl Quarantine for SqsQuarantine {
     async fn quarantine(&self, message: &QuarantinedMessage) -> Result<(), QuarantineError> {
         const OP: &str = "SendMessage";
         let reason: String = message.reason.chars().take(MAX_REASON_CHARS).collect();
-        let result = self
+        let mut request = self
             .client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(&message.body)
-            .message_group_id(fifo_id(&message.message_group_id))
-            .message_deduplication_id(fifo_id(&message.deduplication_id))
+            .message_body(&message.body);
+        // A standard queue (a function's asynchronous-failure queue) takes no FIFO ids.
+        if self.queue_url.ends_with(".fifo") {
+            request = request
+                .message_group_id(fifo_id(&message.message_group_id))
+                .message_deduplication_id(fifo_id(&message.deduplication_id));
+        }
+        let result = request
             .message_attributes(attributes::REASON, string_attribute(&reason)?)
             .message_attributes(
                 attributes::ERROR_CODE,

@@ -67,6 +67,23 @@ impl IdempotencyKey {
         Self::with_id("webhook", delivery_id)
     }
 
+    /// A change of a governance object: its id + its last-modification revision. A webhook delivery and
+    /// a poll of the same change get the same key, whatever their delivery ids.
+    pub fn for_governance_change(
+        object_id: &crate::governance::GovernanceId,
+        revision: crate::governance::Revision,
+    ) -> Self {
+        Self::with_id(
+            "governance-change",
+            &format!("{}:{}", object_id.as_str(), revision.value()),
+        )
+    }
+
+    /// A decommission request: the digest of its business key (see `decommission_request`).
+    pub fn for_decommission_request(business_digest: &str) -> Self {
+        Self::with_id("decommission", business_digest)
+    }
+
     fn with_id(kind: &str, id: &str) -> Self {
         let plain = !id.is_empty()
             && id.len() <= MAX_PLAIN_ID

@@ -6,24 +6,31 @@
 //! - [`aws_identity`]: account ids, regions, IAM role ARNs.
 //! - [`model_package`]: group names and ARNs, package ARNs, approval, lifecycle, model versions.
 //! - [`governance`]: use cases, governance statuses, links, the `govsync:rev` revision.
+//! - [`governance_event`]: the `governance-events.fifo` message (webhook/poller → approval-propagation).
 //! - [`customer_metadata`]: SageMaker's metadata rules and the sanitiser.
 //! - [`registry_map`]: the central registries and their business entities.
 //! - [`mapping`]: the versioned status mapping spec and its built-in default.
+//! - [`metrics`]: monitoring results (F7): metrics events, breach status, metric objects.
 //! - [`registry_event`]: decoding registry events (native and CloudTrail; envelope, SQS record, SQS event).
 //! - [`idempotency`]: business idempotency keys.
+//! - [`reconcile`]: F8 drift detection between a registry and the governance inventory, and repairs.
 //! - [`sync`]: sync decisions (registry changes into governance: triage, decide, write-back).
 
 pub mod aws_identity;
 pub mod customer_metadata;
+pub mod decommission_request;
 pub mod error;
 pub mod governance;
+pub mod governance_event;
 mod hex;
 pub mod idempotency;
 mod json_access;
 pub mod mapping;
+pub mod metrics;
 pub mod model_package;
 mod newtype;
 pub mod ports;
+pub mod reconcile;
 pub mod registry_event;
 pub mod registry_map;
 pub mod secret;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 pub mod governance;
 pub mod notify;
 pub mod quarantine;
+pub mod queue;
 pub mod registry;
 pub mod store;
 
@@ -21,12 +22,14 @@ pub use governance::{
 };
 pub use notify::{Email, NotifyError};
 pub use quarantine::{QuarantineError, QuarantinedMessage};
+pub use queue::{OutgoingMessage, QueueError};
 pub use registry::{
     ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, NewPackageGroup,
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
 };
 pub use store::{
-    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, RevisionOutcome, StoreError, WriteSide,
+    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, RevisionOutcome, StoreError, Tombstone,
+    WriteSide,
 };
 
 /// The governance platform (OpenPages REST API v2).
@@ -207,6 +210,18 @@ pub trait LinkStore: Send + Sync {
         write: &OurWrite,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that a registry resource was deleted before governance had an object for it (F5).
+    fn put_tombstone(
+        &self,
+        tombstone: &Tombstone,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The tombstone of a registry ARN, if its deletion was seen.
+    fn tombstone(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Tombstone>, StoreError>> + Send;
 }
 
 /// Poll watermarks (e.g. the governance query's last-modification date).
@@ -223,10 +238,34 @@ pub trait CursorStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Checkpoints of long runs (the reconciler): an opaque JSON document per id, in the cursors table.
+pub trait CheckpointStore: Send + Sync {
+    fn get_checkpoint(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    fn put_checkpoint(
+        &self,
+        id: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn delete_checkpoint(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Email to people (the data-science team, approvers).
 pub trait Notifier: Send + Sync {
     /// Returns the provider's message id.
     fn send(&self, email: &Email) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}
+
+/// A FIFO queue govsync feeds itself (governance events, decommission requests).
+pub trait MessageQueue: Send + Sync {
+    fn send(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
 /// The dead-letter queue of a function: where permanently failing messages go, with their reason.

@@ -30,8 +30,19 @@ fn manifest_relative(path: &str) -> PathBuf {
 
 /// Whether a file is a registry event in any input form (other functions' events live beside them).
 fn is_registry_shaped(value: &Value) -> bool {
-    let envelope_is_registry =
-        |v: &Value| v.get("source").and_then(Value::as_str) == Some(EVENT_SOURCE);
+    // aws.sagemaker also sends other events (e.g. metrics-relay's processing job state changes).
+    let envelope_is_registry = |v: &Value| {
+        v.get("source").and_then(Value::as_str) == Some(EVENT_SOURCE)
+            && v.get("detail-type")
+                .and_then(Value::as_str)
+                .is_some_and(|detail_type| {
+                    [
+                        registry_event::STATE_CHANGE_DETAIL_TYPE,
+                        registry_event::CLOUDTRAIL_DETAIL_TYPE,
+                    ]
+                    .contains(&detail_type)
+                })
+    };
     let body_is_registry = |record: &Value| {
         record
             .get("body")

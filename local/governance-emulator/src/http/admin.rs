@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, json_body};
 use crate::config::parse_url;
-use crate::state::{AppState, Fault};
+use crate::state::{AppState, Fault, FaultScope};
 
 /// Upper bounds that keep a mistyped fault from wedging a test run.
 const MAX_FAULT_COUNT: u32 = 100_000;
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             post(add_fault).delete(clear_faults).get(list_faults),
         )
         .route("/tokens/expire", post(expire_tokens))
+        .route("/apikeys", post(add_api_key).get(list_api_keys))
         .route("/stats", get(stats))
         .route("/reset", post(reset))
         .route("/state", get(dump_state))
@@ -40,6 +41,9 @@ struct FaultRequest {
     count: Option<u32>,
     retry_after_secs: Option<u64>,
     latency_ms: Option<u64>,
+    subject: Option<String>,
+    method: Option<String>,
+    path_prefix: Option<String>,
 }
 
 async fn add_fault(
@@ -70,12 +74,36 @@ async fn add_fault(
             "'latency_ms' must be at most {MAX_LATENCY_MS}"
         )));
     }
+    for (name, value) in [
+        ("subject", &request.subject),
+        ("method", &request.method),
+        ("path_prefix", &request.path_prefix),
+    ] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(ApiError::BadRequest(format!("'{name}' must not be empty")));
+        }
+    }
+    if request
+        .path_prefix
+        .as_deref()
+        .is_some_and(|prefix| !prefix.starts_with('/'))
+    {
+        return Err(ApiError::BadRequest(
+            "'path_prefix' is a path under the API prefix and starts with '/', e.g. /contents"
+                .to_owned(),
+        ));
+    }
     let mut data = state.lock();
     data.faults.push_back(Fault {
         status: request.status,
         retry_after_secs: request.retry_after_secs,
         latency_ms: request.latency_ms,
         remaining: count,
+        scope: FaultScope {
+            subject: request.subject,
+            method: request.method,
+            path_prefix: request.path_prefix,
+        },
     });
     Ok((StatusCode::CREATED, Json(json!({ "faults": data.faults }))))
 }
@@ -87,6 +115,46 @@ async fn list_faults(State(state): State<AppState>) -> Json<Value> {
 async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     state.lock().faults.clear();
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyRequest {
+    apikey: String,
+    subject: String,
+}
+
+/// Adds an API key the mcsp and iam token endpoints accept; its tokens carry `subject`, so its
+/// calls can be told apart (e.g. by a fault's `subject` scope). Adding a key again replaces its subject.
+async fn add_api_key(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: ApiKeyRequest = json_body(&body)?;
+    if request.apikey.is_empty() || request.subject.is_empty() {
+        return Err(ApiError::BadRequest(
+            "'apikey' and 'subject' must not be empty".to_owned(),
+        ));
+    }
+    if request.apikey == state.config().api_key {
+        return Err(ApiError::BadRequest(
+            "'apikey' is the configured API key already".to_owned(),
+        ));
+    }
+    let mut data = state.lock();
+    data.api_keys
+        .insert(request.apikey, request.subject.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "subject": request.subject })),
+    ))
+}
+
+/// The subjects of the added API keys (the keys themselves are not shown).
+async fn list_api_keys(State(state): State<AppState>) -> Json<Value> {
+    let mut subjects: Vec<String> = state.lock().api_keys.values().cloned().collect();
+    subjects.sort();
+    Json(json!({ "subjects": subjects }))
 }
 
 async fn expire_tokens(State(state): State<AppState>) -> StatusCode {

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::auth;
 use crate::query::QueryError;
-use crate::state::AppState;
+use crate::state::{ApiCall, AppState};
 use crate::store::StoreError;
 
 pub const API_PREFIX: &str = "/opgrc/api/v2";
@@ -128,16 +128,38 @@ async fn cp4d_prefix_only(request: Request, next: Next) -> Response {
     }
 }
 
-/// Counts the call, serves a queued fault if any, then checks the bearer token or basic credentials.
+/// Counts the call, serves a queued fault that applies to it if any, then checks the bearer token
+/// or basic credentials. Unscoped faults apply to every call, authenticated or not; scoped ones
+/// (`subject`, `method`, `path_prefix`) only to the calls they name.
 async fn api_gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let fault = {
+    let (fault, principal) = {
+        let credential = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         let mut data = state.lock();
+        let config = state.config();
+        let principal = match auth::bearer_token(credential) {
+            Some(token) => data
+                .tokens
+                .subject(token, Utc::now().timestamp())
+                .map(str::to_owned),
+            None => auth::basic_user(credential, &config.basic_user, &config.basic_password),
+        };
         data.stats.api_requests += 1;
-        let fault = data.take_fault();
+        // Nested routers see the path under the API prefix.
+        let fault = data.take_fault_for(&ApiCall {
+            subject: principal.as_deref(),
+            method: request.method().as_str(),
+            path: request.uri().path(),
+        });
         if fault.is_some() {
             data.stats.faults_served += 1;
+        } else if principal.is_none() {
+            data.stats.unauthorized += 1;
         }
-        fault
+        (fault, principal)
     };
     if let Some(fault) = fault {
         if let Some(latency) = fault.latency_ms {
@@ -155,28 +177,11 @@ async fn api_gate(State(state): State<AppState>, mut request: Request, next: Nex
             }
             return response;
         }
+        if principal.is_none() {
+            state.lock().stats.unauthorized += 1;
+        }
     }
 
-    let principal = {
-        let credential = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let mut data = state.lock();
-        let config = state.config();
-        let principal = match auth::bearer_token(credential) {
-            Some(token) => data
-                .tokens
-                .subject(token, Utc::now().timestamp())
-                .map(str::to_owned),
-            None => auth::basic_user(credential, &config.basic_user, &config.basic_password),
-        };
-        if principal.is_none() {
-            data.stats.unauthorized += 1;
-        }
-        principal
-    };
     match principal {
         Some(principal) => {
             request.extensions_mut().insert(Principal(principal));

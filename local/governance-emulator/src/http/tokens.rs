@@ -21,6 +21,15 @@ fn issue(state: &AppState, subject: &str) -> crate::auth::Issued {
         .issue(subject, ttl, Utc::now().timestamp())
 }
 
+/// The subject a token for `key` carries: the configured API key's service id, or the subject of an
+/// API key added through the admin API.
+fn api_key_subject(state: &AppState, key: &str, service_subject: &str) -> Option<String> {
+    if key == state.config().api_key {
+        return Some(service_subject.to_owned());
+    }
+    state.lock().api_keys.get(key).cloned()
+}
+
 fn count_request(state: &AppState) {
     state.lock().stats.token_requests += 1;
 }
@@ -46,12 +55,13 @@ pub async fn mcsp_token(State(state): State<AppState>, body: Bytes) -> Response 
             json!({"code": 400, "message": "body must be JSON {\"apikey\": \"...\"}"}),
         );
     };
-    match body.get("apikey").and_then(Value::as_str) {
-        Some(key) if key == state.config().api_key => {
-            let issued = issue(&state, SERVICE_SUBJECT);
+    let key = body.get("apikey").and_then(Value::as_str);
+    match key.map(|key| api_key_subject(&state, key, SERVICE_SUBJECT)) {
+        Some(Some(subject)) => {
+            let issued = issue(&state, &subject);
             reply(StatusCode::OK, json!({ "token": issued.token }))
         }
-        Some(_) => reply(
+        Some(None) => reply(
             StatusCode::UNAUTHORIZED,
             json!({"code": 401, "message": "invalid api key"}),
         ),
@@ -115,9 +125,10 @@ pub async fn iam_token(State(state): State<AppState>, body: Bytes) -> Response {
             json!({"errorCode": "BXNIM0109E", "errorMessage": format!("grant_type must be {IAM_GRANT_TYPE}")}),
         );
     }
-    match get("apikey") {
-        Some(key) if key == state.config().api_key => {
-            let issued = issue(&state, &format!("iam-{SERVICE_SUBJECT}"));
+    let iam_subject = format!("iam-{SERVICE_SUBJECT}");
+    match get("apikey").map(|key| (key, api_key_subject(&state, key, &iam_subject))) {
+        Some((_, Some(subject))) => {
+            let issued = issue(&state, &subject);
             reply(
                 StatusCode::OK,
                 json!({
@@ -130,7 +141,7 @@ pub async fn iam_token(State(state): State<AppState>, body: Bytes) -> Response {
                 }),
             )
         }
-        Some(key) if !key.is_empty() => reply(
+        Some((key, None)) if !key.is_empty() => reply(
             StatusCode::BAD_REQUEST,
             json!({"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}),
         ),

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
-use govsync_core::ports::{CursorStore, StoreError};
+use govsync_core::ports::{CheckpointStore, CursorStore, StoreError};
 
 use super::{s, store_error, string_attr};
 
@@ -67,6 +67,53 @@ impl CursorStore for DynamoCursorStore {
             .await
             .map(|_| ())
             .map_err(|error| store_error("put watermark", &error))
+    }
+}
+
+/// Checkpoints share the table: item `id` → `checkpoint` (S, JSON) and `updated_at` (S).
+impl CheckpointStore for DynamoCursorStore {
+    async fn get_checkpoint(&self, id: &str) -> Result<Option<String>, StoreError> {
+        const OP: &str = "get checkpoint";
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| store_error(OP, &error))?;
+        match output.item {
+            None => Ok(None),
+            Some(item) => string_attr(OP, &item, "checkpoint").map(|text| Some(text.to_owned())),
+        }
+    }
+
+    async fn put_checkpoint(&self, id: &str, document: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(id))
+            .item("checkpoint", s(document))
+            .item(
+                "updated_at",
+                s(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("put checkpoint", &error))
+    }
+
+    async fn delete_checkpoint(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("delete checkpoint", &error))
     }
 }
 

@@ -8,6 +8,7 @@
 //! | link, by governance id | `gov#<id>` | `link` | `kind`, `arn`, `governance_id`, `updated_at` |
 //! | applied revision of one side | `arn#<ARN>` or `gov#<id>` | `rev` | `applied_rev` (N), `updated_at` |
 //! | our-write ledger entry | `ledger#<side>#<object>` | `<field>#<sha256 of value>` | `expiration` (N, epoch s, TTL) |
+//! | tombstone of a deleted registry resource (F5) | `arn#<ARN>` | `tombstone` | `deleted_at` (S), `note` (S) |
 //!
 //! The kind is part of the ARN link's sort key because one package-group ARN is linked to both a
 //! use case and a model group. A governance id is unique across kinds. Revisions are kept per side
@@ -22,12 +23,14 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use govsync_core::ports::{
     GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome, StoreError,
+    Tombstone,
 };
 
 use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_attr};
 
 const LINK_SK: &str = "link";
 const REVISION_SK: &str = "rev";
+const TOMBSTONE_SK: &str = "tombstone";
 const ADVANCE_CONDITION: &str = "attribute_not_exists(#rev) OR #rev < :rev";
 
 fn end_pk(end: &LinkEnd) -> String {
@@ -276,6 +279,43 @@ impl LinkStore for DynamoLinkStore {
             Some(item) => ledger_entry_live(OP, item, now),
             None => Ok(false),
         }
+    }
+
+    async fn put_tombstone(&self, tombstone: &Tombstone) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("arn#{}", tombstone.arn)))
+            .item("sk", s(TOMBSTONE_SK))
+            .item("arn", s(&tombstone.arn))
+            .item("deleted_at", s(timestamp(tombstone.deleted_at)))
+            .item("note", s(&tombstone.note))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("put tombstone", &error))
+    }
+
+    async fn tombstone(&self, arn: &str) -> Result<Option<Tombstone>, StoreError> {
+        const OP: &str = "tombstone";
+        let Some(item) = self
+            .get(OP, format!("arn#{arn}"), TOMBSTONE_SK.to_owned())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let deleted_at = string_attr(OP, &item, "deleted_at")?;
+        let deleted_at = DateTime::parse_from_rfc3339(deleted_at)
+            .map_err(|error| StoreError::Decode {
+                operation: OP,
+                message: format!("deleted_at {deleted_at:?}: {error}"),
+            })?
+            .to_utc();
+        Ok(Some(Tombstone {
+            arn: arn.to_owned(),
+            deleted_at,
+            note: string_attr(OP, &item, "note")?.to_owned(),
+        }))
     }
 }
 

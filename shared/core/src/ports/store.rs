@@ -128,6 +128,16 @@ pub fn hash_value(value: &str) -> String {
     hex
 }
 
+/// A registry resource seen deleted before governance had an object for it (design F5): kept in the
+/// links table so an object created for it later is decommissioned at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub arn: String,
+    pub deleted_at: chrono::DateTime<chrono::Utc>,
+    /// What happened, by whom and when, as written to governance.
+    pub note: String,
+}
+
 /// Errors of the state stores (DynamoDB).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

@@ -2,7 +2,11 @@
 //! read the state they are handed and return actions for the adapters to execute.
 //!
 //! - [`registry`]: registry changes into governance (F2 new versions, F3 changes and the approval gate).
+//! - [`decommission`]: retirement on either side (F5 deletions and archives, F6 governance decommissions).
+//! - [`governance`]: governance changes into the registry (F1 use case approval, F4 model status, F6 hand-off).
 
+pub mod decommission;
+pub mod governance;
 pub mod registry;
 
 use std::collections::BTreeSet;
@@ -26,6 +30,11 @@ pub mod fields {
     pub const LAST_UPDATE: &str = "Integration:Last Update";
     pub const USE_CASE_STATUS: &str = "MRG-AIFacts-ModelUseCase:Status";
     pub const USE_CASE_RISK_LEVEL: &str = "MRG-AIFacts-ModelUseCase:Risk Level";
+    /// The data-science team's email address(es) on a use case (govsync's choice of field).
+    pub const USE_CASE_TEAM_EMAIL: &str = "MRG-ModelUseCase:Data Science Team Email";
+    /// System fields every object carries.
+    pub const LAST_MODIFICATION_DATE: &str = "Last Modification Date";
+    pub const LAST_MODIFIED_BY: &str = "Last Modified By";
     /// The value of [`MODEL_PROVIDER`] on every model govsync creates.
     pub const SAGEMAKER_PROVIDER: &str = "Amazon SageMaker";
 }

@@ -746,6 +746,20 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
         }
     }
 
+    // F5: a package archived in SageMaker decommissions its model (not drift: see `decommission`).
+    let policy = super::decommission::DecommissionPolicy::from_mapping(input.mapping, None);
+    if let Some(status) =
+        super::decommission::archived_governance_status(&policy, package.lifecycle.as_ref())
+    {
+        plan.findings.retain(|finding| {
+            !matches!(
+                finding,
+                Finding::Drift { .. } | Finding::UnmappedRegistryState { .. }
+            )
+        });
+        desired_status = Some(status.to_string());
+    }
+
     let group_arn = package.arn.group_arn();
     let model_group_ref = match input.model_group {
         Some(found) => {

@@ -1,0 +1,627 @@
+//! approval-propagation on the adapters' in-memory fakes: F1 provisioning and its exactly-once email,
+//! F4 status propagation, stale/echo/unknown handling, the decommission hand-off, and batch semantics.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use chrono::{SecondsFormat, Utc};
+use govsync_adapters::fakes::{
+    FakeGovernance, FakeIdempotencyStore, FakeLinkStore, FakeMessageQueue, FakeNotifier,
+    FakeQuarantine, FakeRegistry, registered_package,
+};
+use govsync_adapters::governance::TypeIds;
+use govsync_approval_propagation::{Handler, Outcome, Ports, Settings, handle_with};
+use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
+use govsync_core::ports::{
+    ApprovalStatus, Field, GovernanceError, GovernanceKind, GovernanceObject, LinkEnd, LinkKind,
+    LinkStore, ModelLifecycle, NewGovernanceObject, NotifyError,
+};
+use govsync_core::sync::ConsoleLinks;
+use govsync_core::sync::governance::status_write;
+use govsync_core::{GovernanceId, MappingSpec, RegistryMap};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::json;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const ENTITY: &str = "Retail Banking";
+
+type FakeHandler = Handler<
+    FakeGovernance,
+    FakeRegistry,
+    FakeIdempotencyStore,
+    FakeLinkStore,
+    FakeQuarantine,
+    FakeNotifier,
+    FakeMessageQueue,
+>;
+
+struct World {
+    governance: Arc<FakeGovernance>,
+    registry: Arc<FakeRegistry>,
+    links: Arc<FakeLinkStore>,
+    quarantine: Arc<FakeQuarantine>,
+    notifier: Arc<FakeNotifier>,
+    decommission: Arc<FakeMessageQueue>,
+    handler: FakeHandler,
+    entity: GovernanceObject,
+}
+
+impl World {
+    fn new() -> Self {
+        let governance = Arc::new(FakeGovernance::new());
+        let registry = Arc::new(FakeRegistry::new(ACCOUNT, REGION));
+        let links = Arc::new(FakeLinkStore::new());
+        let quarantine = Arc::new(FakeQuarantine::new());
+        let notifier = Arc::new(FakeNotifier::new());
+        let decommission = Arc::new(FakeMessageQueue::new());
+        let registries = RegistryMap::parse(&format!(
+            r#"[{{"account":"{ACCOUNT}","region":"{REGION}","business_entity":"{ENTITY}"}}]"#
+        ))
+        .unwrap();
+        let entity = governance.insert(&NewGovernanceObject {
+            kind: GovernanceKind::BusinessEntity,
+            name: ENTITY.into(),
+            description: None,
+            parent_id: None,
+            fields: vec![],
+        });
+        let handler = Handler::new(
+            Settings {
+                registries: registries.clone(),
+                mapping: MappingSpec::builtin().unwrap(),
+                console: ConsoleLinks::new("https://grc.example.com").unwrap(),
+                sender: Some("govsync@example.com".into()),
+                type_ids: TypeIds::default(),
+            },
+            Ports {
+                governance: Arc::clone(&governance),
+                registries: vec![(registries.registries()[0].clone(), Arc::clone(&registry))],
+                idempotency: Arc::new(FakeIdempotencyStore::new()),
+                links: Arc::clone(&links),
+                quarantine: Arc::clone(&quarantine),
+                notifier: Arc::clone(&notifier),
+                decommission: Arc::clone(&decommission),
+            },
+        );
+        Self {
+            governance,
+            registry,
+            links,
+            quarantine,
+            notifier,
+            decommission,
+            handler,
+            entity,
+        }
+    }
+
+    fn use_case(&self, parent: &GovernanceId, status: &str) -> GovernanceObject {
+        self.governance.insert(&NewGovernanceObject {
+            kind: GovernanceKind::UseCase,
+            name: "Credit Risk (EU)".into(),
+            description: None,
+            parent_id: Some(parent.clone()),
+            fields: vec![
+                Field::choice("MRG-AIFacts-ModelUseCase:Status", status),
+                Field::choice("MRG-AIFacts-ModelUseCase:Risk Level", "High"),
+                Field::text(
+                    "MRG-ModelUseCase:Data Science Team Email",
+                    "ds-team@example.com",
+                ),
+                Field::text("Last Modified By", "jane@example.com"),
+            ],
+        })
+    }
+
+    /// A registered package linked to a governance model with `status`.
+    async fn linked_model(&self, status: &str) -> (GovernanceObject, String) {
+        self.registry.add_group("credit-risk-9", BTreeMap::new());
+        let package = registered_package(&self.registry, "credit-risk-9", 1);
+        self.registry.put_package(package.clone());
+        let model = self.governance.insert(&NewGovernanceObject {
+            kind: GovernanceKind::Model,
+            name: "credit-risk-9 version 1".into(),
+            description: None,
+            parent_id: None,
+            fields: vec![
+                Field::choice("MRG-Model:Status", status),
+                Field::text("Integration:External ID", package.arn.clone()),
+                Field::text("Last Modified By", "jane@example.com"),
+            ],
+        });
+        self.links
+            .put_link(&govsync_core::ports::Link {
+                kind: LinkKind::Model,
+                arn: package.arn.clone(),
+                governance_id: model.id.clone(),
+            })
+            .await
+            .unwrap();
+        (model, package.arn)
+    }
+
+    async fn run(&self, records: Vec<SqsMessage>) -> Vec<Outcome> {
+        let deadline = Utc::now() + chrono::Duration::seconds(60);
+        self.handler
+            .handle_batch(&records, deadline)
+            .await
+            .outcomes
+            .into_iter()
+            .map(|(_, outcome)| outcome)
+            .collect()
+    }
+}
+
+/// An SQS record carrying the governance event for `object` (as the webhook or the poller sends it).
+fn record(object: &GovernanceId, delivery: &str) -> SqsMessage {
+    let body = json!({
+        "schema": "govsync.governance-event/v1",
+        "source": "webhook",
+        "delivery_id": delivery,
+        "event_type": "object.updated",
+        "object_id": object.as_str(),
+        "object_type": null,
+        "occurred_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "changed_fields": [],
+    });
+    let mut message = SqsMessage::default();
+    message.message_id = Some(format!("m-{delivery}"));
+    message.body = Some(body.to_string());
+    message
+        .attributes
+        .insert("MessageGroupId".into(), object.to_string());
+    message
+}
+
+/// Lets the fake's modification clock move past the previous change.
+async fn tick() {
+    tokio::time::sleep(Duration::from_millis(3)).await;
+}
+
+#[tokio::test]
+async fn approved_use_case_gets_a_tagged_group_a_model_group_links_and_one_email() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    let outcomes = world.run(vec![record(&use_case.id, "d1")]).await;
+    let group_arn = format!(
+        "arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/credit-risk-eu-{}",
+        use_case.id
+    );
+    assert_eq!(
+        outcomes,
+        [Outcome::Provisioned {
+            group_arn: group_arn.clone(),
+            findings: vec!["email_sent"]
+        }]
+    );
+    let tags = world
+        .registry
+        .group_tags(&format!("credit-risk-eu-{}", use_case.id))
+        .unwrap();
+    assert_eq!(tags["govsync:use-case-id"], use_case.id.as_str());
+    assert_eq!(tags["govsync:business-entity"], ENTITY);
+    assert_eq!(tags["govsync:risk-level"], "High");
+    let model_groups: Vec<_> = world
+        .governance
+        .objects()
+        .into_iter()
+        .filter(|o| o.type_definition_id == "ModelGroup")
+        .collect();
+    assert_eq!(model_groups.len(), 1);
+    assert_eq!(model_groups[0].primary_parent_id, Some(use_case.id.clone()));
+    assert_eq!(
+        model_groups[0]
+            .field("Integration:External ID")
+            .and_then(|v| v.as_text()),
+        Some(group_arn.clone())
+    );
+    let kinds: Vec<LinkKind> = world.links.links().iter().map(|l| l.kind).collect();
+    assert!(kinds.contains(&LinkKind::UseCase) && kinds.contains(&LinkKind::ModelGroup));
+    let sent = world.notifier.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, ["ds-team@example.com"]);
+    assert!(sent[0].subject.contains("Credit Risk (EU)"));
+    assert!(sent[0].text_body.contains(&group_arn));
+}
+
+#[tokio::test]
+async fn the_same_approval_three_times_makes_one_group_and_one_email() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    // Three deliveries of one change in one batch (webhook retry, poller, replay)...
+    let outcomes = world
+        .run(vec![
+            record(&use_case.id, "a"),
+            record(&use_case.id, "b"),
+            record(&use_case.id, "c"),
+        ])
+        .await;
+    assert!(matches!(outcomes[0], Outcome::Provisioned { .. }));
+    assert_eq!(outcomes[1..], [Outcome::Duplicate, Outcome::Duplicate]);
+    // ...and again after an unrelated edit of the use case (a new revision, a new business key).
+    tick().await;
+    world.governance.edit(
+        &use_case.id,
+        &[Field::text("MRG-ModelUseCase:Owner", "bob")],
+    );
+    let later = world.run(vec![record(&use_case.id, "d")]).await;
+    assert_eq!(later, [Outcome::AlreadyProvisioned]);
+    assert_eq!(world.registry.group_names().len(), 1);
+    assert_eq!(world.notifier.sent().len(), 1);
+    assert_eq!(
+        world
+            .registry
+            .calls()
+            .iter()
+            .filter(|c| **c == "create_group")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn email_is_sent_exactly_once_when_ses_fails_twice_then_succeeds() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    for _ in 0..2 {
+        world.notifier.fail_next(
+            "send",
+            NotifyError::Throttled {
+                message: "Maximum sending rate exceeded".into(),
+            },
+        );
+    }
+    let first = world.run(vec![record(&use_case.id, "1")]).await;
+    assert_eq!(first, [Outcome::Failed("email")]);
+    let second = world.run(vec![record(&use_case.id, "1")]).await;
+    assert_eq!(second, [Outcome::Failed("email")]);
+    let third = world.run(vec![record(&use_case.id, "1")]).await;
+    assert!(matches!(third[0], Outcome::Provisioned { .. }), "{third:?}");
+    // Redeliveries after success (e.g. the ack was lost) send nothing more.
+    let fourth = world
+        .run(vec![record(&use_case.id, "1"), record(&use_case.id, "2")])
+        .await;
+    assert_eq!(fourth, [Outcome::Duplicate, Outcome::Duplicate]);
+    assert_eq!(world.notifier.sent().len(), 1);
+    assert_eq!(
+        world.notifier.calls().len(),
+        3,
+        "two failed attempts, one success"
+    );
+    assert_eq!(world.registry.group_names().len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_email_receipt_write_is_retried_before_acking_and_never_resends() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    // The first attempt at recording the receipt fails after SES accepted the email.
+    world.links.fail_next(
+        "advance_applied_revision",
+        govsync_core::ports::StoreError::Throttled {
+            operation: "advance",
+            message: "slow down".into(),
+        },
+    );
+    let outcomes = world.run(vec![record(&use_case.id, "1")]).await;
+    assert!(
+        matches!(outcomes[0], Outcome::Provisioned { .. }),
+        "{outcomes:?}"
+    );
+    tick().await;
+    world.governance.edit(
+        &use_case.id,
+        &[Field::text("MRG-ModelUseCase:Owner", "bob")],
+    );
+    assert_eq!(
+        world.run(vec![record(&use_case.id, "2")]).await,
+        [Outcome::AlreadyProvisioned]
+    );
+    assert_eq!(world.notifier.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_after_creating_the_group_adopts_it_on_retry() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    // Governance is down right after the group was created (before the model group).
+    world.governance.fail_next(
+        "find_by_external_id",
+        GovernanceError::Status {
+            operation: "query",
+            status: 503,
+            body: String::new(),
+        },
+    );
+    assert_eq!(
+        world.run(vec![record(&use_case.id, "1")]).await,
+        [Outcome::Failed("governance")]
+    );
+    assert_eq!(world.registry.group_names().len(), 1);
+    let retry = world.run(vec![record(&use_case.id, "1")]).await;
+    assert!(matches!(retry[0], Outcome::Provisioned { .. }), "{retry:?}");
+    assert_eq!(world.registry.group_names().len(), 1);
+    assert_eq!(world.notifier.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_name_held_by_another_use_case_is_quarantined_not_taken_over() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    world.registry.add_group(
+        &format!("credit-risk-eu-{}", use_case.id),
+        BTreeMap::from([("govsync:use-case-id".to_owned(), "999".to_owned())]),
+    );
+    let outcomes = world.run(vec![record(&use_case.id, "1")]).await;
+    assert_eq!(outcomes, [Outcome::Quarantined("group_name_taken")]);
+    assert!(world.notifier.sent().is_empty());
+}
+
+#[tokio::test]
+async fn approved_use_case_under_an_unmapped_entity_is_reported_and_not_synced() {
+    let world = World::new();
+    let other = world.governance.insert(&NewGovernanceObject {
+        kind: GovernanceKind::BusinessEntity,
+        name: "Wholesale".into(),
+        description: None,
+        parent_id: None,
+        fields: vec![],
+    });
+    let use_case = world.use_case(&other.id, "Approved for Development");
+    assert_eq!(
+        world.run(vec![record(&use_case.id, "1")]).await,
+        [Outcome::Unmapped]
+    );
+    assert!(world.registry.group_names().is_empty());
+    assert!(world.notifier.sent().is_empty());
+}
+
+#[tokio::test]
+async fn use_case_not_yet_approved_is_ignored() {
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Awaiting Use Case Approval");
+    assert_eq!(
+        world.run(vec![record(&use_case.id, "1")]).await,
+        [Outcome::Ignored("use_case_not_approved")]
+    );
+    assert!(world.registry.calls().is_empty());
+}
+
+#[tokio::test]
+async fn approved_for_deployment_approves_the_package_with_ledger_token_and_description() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Deployment").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    let package = world.registry.package(&arn).unwrap();
+    assert_eq!(package.approval_status, Some(ApprovalStatus::Approved));
+    let lifecycle = package.lifecycle.unwrap();
+    assert_eq!(
+        (lifecycle.stage.as_str(), lifecycle.stage_status.as_str()),
+        ("PreProduction", "Approved")
+    );
+    let description = package.approval_description.unwrap();
+    assert!(description.contains("jane@example.com"), "{description}");
+    assert!(description.contains(model.id.as_str()), "{description}");
+    assert!(package.customer_metadata.contains_key("govsync:rev"));
+    assert_eq!(world.links.ledger_len(), 1, "the write was recorded first");
+    let applied = world
+        .links
+        .applied_revision(&LinkEnd::Governance(model.id.clone()))
+        .await
+        .unwrap();
+    assert!(applied.is_some());
+    // The same change again: nothing more.
+    assert_eq!(
+        world.run(vec![record(&model.id, "2")]).await,
+        [Outcome::Duplicate]
+    );
+    assert_eq!(
+        world
+            .registry
+            .calls()
+            .iter()
+            .filter(|c| **c == "update_package")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_change_no_newer_than_the_applied_revision_is_dropped() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Production").await;
+    world
+        .links
+        .advance_applied_revision(&LinkEnd::Governance(model.id.clone()), u64::MAX / 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Stale]
+    );
+    assert_eq!(
+        world.registry.package(&arn).unwrap().approval_status,
+        Some(ApprovalStatus::PendingManualApproval)
+    );
+}
+
+#[tokio::test]
+async fn a_status_the_mapping_does_not_know_is_quarantined_with_the_reason() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Under Review").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Quarantined("unknown_governance_status")]
+    );
+    let quarantined = world.quarantine.messages();
+    assert_eq!(quarantined.len(), 1);
+    assert!(quarantined[0].reason.contains("Under Review"));
+    assert!(world.registry.package(&arn).unwrap().lifecycle.is_none());
+}
+
+#[tokio::test]
+async fn govsyncs_own_status_write_coming_back_is_dropped() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Deployed for Validation").await;
+    world
+        .links
+        .record_our_write(
+            &status_write(&model.id, "Deployed for Validation"),
+            Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Echo]
+    );
+    assert!(!world.registry.calls().contains(&"update_package"));
+}
+
+#[tokio::test]
+async fn a_status_the_package_already_holds_writes_nothing() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Under Development").await;
+    let mut package = world.registry.package(&arn).unwrap();
+    package.lifecycle = Some(ModelLifecycle {
+        stage: "Development".into(),
+        stage_status: "InProgress".into(),
+        stage_description: None,
+    });
+    world.registry.put_package(package);
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::InSync]
+    );
+    assert!(!world.registry.calls().contains(&"update_package"));
+}
+
+#[tokio::test]
+async fn decommissioned_model_and_use_case_are_handed_to_the_decommission_queue() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Decommissioned").await;
+    let use_case = world.use_case(&world.entity.id, "Decommissioned");
+    let outcomes = world
+        .run(vec![record(&model.id, "1"), record(&use_case.id, "2")])
+        .await;
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::DecommissionRequested,
+            Outcome::DecommissionRequested
+        ]
+    );
+    let messages = world.decommission.messages();
+    assert_eq!(messages.len(), 2);
+    let requests: Vec<DecommissionRequest> = messages
+        .iter()
+        .map(|m| DecommissionRequest::from_json(&m.body).unwrap())
+        .collect();
+    assert_eq!(requests[0].kind, DecommissionKind::Model);
+    assert_eq!(requests[0].governance_id, model.id);
+    assert_eq!(requests[0].source, "approval-propagation");
+    assert!(requests[0].reason.contains("jane@example.com"));
+    assert_eq!(requests[1].kind, DecommissionKind::UseCase);
+    assert_eq!(messages[0].message_group_id, requests[0].message_group_id());
+    assert!(!world.registry.calls().contains(&"update_package"));
+}
+
+#[tokio::test]
+async fn governance_unreachable_fails_the_message_and_a_later_delivery_completes_it() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Deployment").await;
+    let other = world.use_case(&world.entity.id, "Approved for Development");
+    for _ in 0..2 {
+        world.governance.fail_next(
+            "get_object",
+            GovernanceError::Status {
+                operation: "get object",
+                status: 500,
+                body: "down".into(),
+            },
+        );
+    }
+    // The model's two messages fail (the second only because the first did); the use case's first
+    // read fails too.
+    let outcomes = world
+        .run(vec![
+            record(&model.id, "1"),
+            record(&model.id, "2"),
+            record(&other.id, "3"),
+        ])
+        .await;
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Failed("governance"),
+            Outcome::Failed("group_blocked"),
+            Outcome::Failed("governance")
+        ]
+    );
+    // Governance is back: the redelivered messages complete, once.
+    let outcomes = world
+        .run(vec![
+            record(&model.id, "1"),
+            record(&model.id, "2"),
+            record(&other.id, "3"),
+        ])
+        .await;
+    assert_eq!(outcomes[0], Outcome::Updated);
+    assert_eq!(outcomes[1], Outcome::Duplicate);
+    assert!(matches!(outcomes[2], Outcome::Provisioned { .. }));
+    assert_eq!(
+        world.registry.package(&arn).unwrap().approval_status,
+        Some(ApprovalStatus::Approved)
+    );
+}
+
+#[tokio::test]
+async fn undecodable_messages_are_quarantined_and_block_nothing() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Approved for Deployment").await;
+    let mut junk = SqsMessage::default();
+    junk.message_id = Some("junk".into());
+    junk.body = Some(r#"{"schema":"something-else"}"#.into());
+    junk.attributes
+        .insert("MessageGroupId".into(), model.id.to_string());
+    let outcomes = world.run(vec![junk, record(&model.id, "1")]).await;
+    assert_eq!(
+        outcomes,
+        [Outcome::Quarantined("undecodable"), Outcome::Updated]
+    );
+}
+
+#[tokio::test]
+async fn the_lambda_response_reports_only_failed_messages() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Approved for Deployment").await;
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    world.governance.fail_next(
+        "get_object",
+        GovernanceError::Transport {
+            operation: "get object",
+            message: "connection refused".into(),
+        },
+    );
+    let mut event = SqsEvent::default();
+    event.records = vec![record(&model.id, "1"), record(&use_case.id, "2")];
+    let response = handle_with(
+        &world.handler,
+        LambdaEvent::new(event, Context::default()),
+        None,
+    )
+    .await
+    .unwrap();
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    assert_eq!(failed, ["m-1"]);
+}

@@ -1,0 +1,758 @@
+//! approval-propagation against the real local stack (moto's DynamoDB, SQS and SES; the registry
+//! emulator; the governance emulator): a use case approval provisions its group, model group and one
+//! email; a governance approval reaches the package and does not come back through registry-events;
+//! repeats, SES failures and a governance outage change nothing about "exactly once".
+//!
+//! Each test uses registry-events' [`Lane`] (its own registry region, group prefix, rules and queues;
+//! `functions/registry-events/tests/support/stack.rs`), its own business entity, recipients and
+//! queues, so it runs beside any other test binary on one stack. `local/test.sh` runs these with the
+//! stack's environment; without it they fail, never skip.
+
+#[allow(dead_code)]
+#[path = "../../registry-events/tests/support/stack.rs"]
+mod stack;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_sagemaker::types::{InferenceSpecification, ModelPackageContainerDefinition};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use chrono::{SecondsFormat, Utc};
+use govsync_adapters::aws::{dynamodb_client, sesv2_client, sqs_client};
+use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
+use govsync_adapters::governance::{GovernanceClient, TypeIds};
+use govsync_adapters::queue::SqsMessageQueue;
+use govsync_adapters::sagemaker::SageMakerRegistry;
+use govsync_adapters::ses::SesNotifier;
+use govsync_adapters::sqs::SqsQuarantine;
+use govsync_approval_propagation::{Config, Function, Handler, Outcome, Ports, Settings};
+use govsync_core::ports::{
+    Email, Field, FieldValue, Governance, GovernanceKind, GovernanceObject, NewGovernanceObject,
+    Notifier, NotifyError,
+};
+use govsync_core::sync::fields;
+use govsync_core::{GovernanceId, RegistryMap};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use stack::{Feed, Lane, TEST_BUDGET, fifo_queue, sqs_event, the_one, written_back_model_id};
+
+/// The stack's own governance API key secret (wiring.json).
+const API_KEY_SECRET: &str = "govsync/governance-api-key";
+const SENDER: &str = "govsync@example.com";
+
+/// One test's governance side and approval-propagation setup, on a registry-events lane.
+struct Scene {
+    lane: Lane,
+    entity: String,
+    recipient: String,
+    governance: GovernanceClient,
+    decommission_queue: stack::Queue,
+}
+
+impl Scene {
+    async fn open() -> Scene {
+        let lane = Lane::open(Feed::Direct).await;
+        let entity = format!("Retail Banking {}", lane.prefix);
+        let recipient = format!("ds-{}@example.com", lane.prefix);
+        let decommission_queue = fifo_queue(
+            &lane.home_sqs,
+            &format!("{}-decommission.fifo", lane.prefix),
+            &[],
+        )
+        .await;
+        let governance = lane.stack.governance();
+        Scene {
+            lane,
+            entity,
+            recipient,
+            governance,
+            decommission_queue,
+        }
+    }
+
+    /// approval-propagation's configuration on this lane: its registry (region) mapped to the scene's
+    /// business entity, its own DLQ and decommission queue, the local SES sender.
+    fn config(&self, api_key_secret: &str) -> Config {
+        let mut base = self.lane.stack.config_for(&stack::FunctionSetup {
+            registry_region: self.lane.region.clone(),
+            dlq_url: self.lane.quarantine_dlq.url.clone(),
+            api_key_secret: api_key_secret.to_owned(),
+            // The lane's tables: registry-events on the lane shares them (links, our-write ledger).
+            idempotency_table: self.lane.table("govsync-idempotency"),
+            links_table: self.lane.table("govsync-links"),
+        });
+        base.registries = RegistryMap::parse(
+            &json!([{"account": self.lane.stack.account, "region": self.lane.region, "business_entity": self.entity}])
+                .to_string(),
+        )
+        .unwrap();
+        Config {
+            base,
+            sender: Some(SENDER.to_owned()),
+            decommission_queue_url: self.decommission_queue.url.clone(),
+        }
+    }
+
+    async fn function(&self, api_key_secret: &str) -> Function {
+        Function::new(
+            self.config(api_key_secret),
+            &self.lane.stack.sdk(&self.lane.stack.access_key).await,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The business entity and an approved use case named with the lane's prefix (so its group, named
+    /// after it, is seen by the lane's rules).
+    async fn approved_use_case(&self) -> GovernanceObject {
+        let entity = self
+            .governance
+            .create_object(&NewGovernanceObject {
+                kind: GovernanceKind::BusinessEntity,
+                name: self.entity.clone(),
+                description: None,
+                parent_id: None,
+                fields: vec![],
+            })
+            .await
+            .unwrap();
+        self.governance
+            .create_object(&NewGovernanceObject {
+                kind: GovernanceKind::UseCase,
+                name: format!("{} credit risk", self.lane.prefix),
+                description: None,
+                parent_id: Some(entity.id.clone()),
+                fields: vec![
+                    Field::choice(fields::USE_CASE_STATUS, "Approved for Development"),
+                    Field::choice(fields::USE_CASE_RISK_LEVEL, "High"),
+                    Field::text(fields::USE_CASE_TEAM_EMAIL, self.recipient.clone()),
+                ],
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Emails moto's SES holds for this scene's recipient. moto's state dump can fail while other
+    /// tests write to it at the same moment: a few attempts.
+    async fn emails(&self) -> Vec<Value> {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("{}/moto-api/data.json", self.lane.stack.moto_url);
+        let mut attempt = 0;
+        let data: Value = loop {
+            attempt += 1;
+            let answer = http.get(&url).send().await.unwrap();
+            match answer.json::<Value>().await {
+                Ok(data) => break data,
+                Err(error) if attempt < 10 => {
+                    eprintln!("moto data.json attempt {attempt}: {error}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("moto's data.json: {error}"),
+            }
+        };
+        data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| {
+                m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|a| a == self.recipient.as_str()))
+            })
+            .collect()
+    }
+
+    /// Groups in the lane's registry carrying the scene's prefix.
+    async fn groups(&self) -> Vec<String> {
+        self.lane
+            .person()
+            .await
+            .list_model_package_groups()
+            .name_contains(&self.lane.prefix)
+            .max_results(100)
+            .send()
+            .await
+            .unwrap()
+            .model_package_group_summary_list()
+            .iter()
+            .map(|g| g.model_package_group_name().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+/// The governance event for `object`, as an SQS batch of one (the queue's delivery).
+fn event_for(object: &GovernanceId, delivery: &str) -> SqsEvent {
+    let body = json!({
+        "schema": "govsync.governance-event/v1",
+        "source": "webhook",
+        "delivery_id": delivery,
+        "event_type": "object.updated",
+        "object_id": object.as_str(),
+        "object_type": null,
+        "occurred_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "changed_fields": [],
+    });
+    serde_json::from_value(json!({"Records": [{
+        "messageId": format!("m-{delivery}"),
+        "receiptHandle": format!("rh-{delivery}"),
+        "body": body.to_string(),
+        "attributes": {"MessageGroupId": object.as_str(), "ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "awsRegion": "us-east-1",
+    }]}))
+    .unwrap()
+}
+
+fn context() -> Context {
+    let mut context = Context::default();
+    context.deadline = u64::try_from(Utc::now().timestamp_millis() + 60_000).unwrap();
+    context
+}
+
+/// Invokes the function with one batch; returns the ids reported failed.
+async fn invoke(function: &Function, event: SqsEvent) -> Vec<String> {
+    function
+        .handle(LambdaEvent::new(event, context()))
+        .await
+        .unwrap()
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
+}
+
+fn last_modified(object: &GovernanceObject) -> Option<String> {
+    object
+        .field(fields::LAST_MODIFICATION_DATE)
+        .and_then(FieldValue::as_text)
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn approval_reaches_sagemaker_and_does_not_come_back_as_a_governance_change() {
+    let started = Instant::now();
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = scene.lane.function(API_KEY_SECRET).await;
+    let use_case = scene.approved_use_case().await;
+
+    // F1: the approval provisions the group, the model group and one email.
+    assert!(
+        invoke(&approval, event_for(&use_case.id, "uc-1"))
+            .await
+            .is_empty()
+    );
+    let groups = scene.groups().await;
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let group = groups[0].clone();
+    assert_eq!(
+        group,
+        format!("{}-credit-risk-{}", scene.lane.prefix, use_case.id)
+    );
+    let group_arn = scene.lane.group_arn(&group);
+    let tags = scene
+        .lane
+        .person()
+        .await
+        .list_tags()
+        .resource_arn(&group_arn)
+        .send()
+        .await
+        .unwrap();
+    let tag = |key: &str| {
+        tags.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        tag("govsync:use-case-id").as_deref(),
+        Some(use_case.id.as_str())
+    );
+    assert_eq!(tag("govsync:business-entity"), Some(scene.entity.clone()));
+    assert_eq!(tag("govsync:risk-level").as_deref(), Some("High"));
+    let model_group = the_one(&scene.governance, GovernanceKind::ModelGroup, &group_arn).await;
+    assert_eq!(model_group.primary_parent_id.as_ref(), Some(&use_case.id));
+    let emails = scene.emails().await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["source"], SENDER);
+    assert!(emails[0]["subject"].as_str().unwrap().contains(&group));
+    assert!(emails[0]["body"].as_str().unwrap().contains(&group_arn));
+
+    // A data scientist registers a version; registry-events syncs it (F2).
+    let person = scene.lane.person().await;
+    let package_arn = person
+        .create_model_package()
+        .model_package_group_name(&group)
+        .model_package_description("first version")
+        .inference_specification(
+            InferenceSpecification::builder()
+                .containers(
+                    ModelPackageContainerDefinition::builder()
+                        .image("123456789012.dkr.ecr.ap-northeast-3.amazonaws.com/xgboost:1")
+                        .model_data_url(format!("s3://models/{group}/1/model.tar.gz"))
+                        .build(),
+                )
+                .supported_content_types("text/csv")
+                .supported_response_mime_types("text/csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn()
+        .unwrap()
+        .to_owned();
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async {
+            written_back_model_id(&person, &package_arn).await.is_some()
+        })
+        .await;
+    let model = the_one(&scene.governance, GovernanceKind::Model, &package_arn).await;
+
+    // F4: governance approves it for deployment.
+    scene
+        .governance
+        .update_object(
+            &model.id,
+            &[Field::choice(
+                fields::MODEL_STATUS,
+                "Approved for Deployment",
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(
+        invoke(&approval, event_for(&model.id, "m-1"))
+            .await
+            .is_empty()
+    );
+    let described = person
+        .describe_model_package()
+        .model_package_name(&package_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.model_approval_status().map(|s| s.as_str()),
+        Some("Approved")
+    );
+    let lifecycle = described.model_life_cycle().unwrap();
+    assert_eq!(
+        (lifecycle.stage(), lifecycle.stage_status()),
+        (Some("PreProduction"), Some("Approved"))
+    );
+    assert!(
+        described
+            .approval_description()
+            .unwrap_or_default()
+            .contains(model.id.as_str())
+    );
+    let governance_before = last_modified(&scene.governance.get_object(&model.id).await.unwrap());
+    let package_before = described.last_modified_time().cloned();
+
+    // registry-events works off every event the approval caused (state change, CloudTrail record):
+    // governance is not written again, and nothing bounces back to SageMaker.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async { true })
+        .await;
+    let model_after = scene.governance.get_object(&model.id).await.unwrap();
+    assert_eq!(
+        last_modified(&model_after),
+        governance_before,
+        "governance was written again"
+    );
+    assert_eq!(
+        model_after
+            .field(fields::MODEL_STATUS)
+            .and_then(FieldValue::as_text)
+            .as_deref(),
+        Some("Approved for Deployment")
+    );
+    let again = person
+        .describe_model_package()
+        .model_package_name(&package_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.last_modified_time().cloned(), package_before);
+    assert!(scene.lane.quarantined().await.is_empty());
+    // The governance change, delivered again, changes nothing either.
+    assert!(
+        invoke(&approval, event_for(&model.id, "m-2"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        person
+            .describe_model_package()
+            .model_package_name(&package_arn)
+            .send()
+            .await
+            .unwrap()
+            .last_modified_time()
+            .cloned(),
+        package_before
+    );
+    assert!(started.elapsed() < TEST_BUDGET * 2);
+    scene.lane.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn the_same_approval_three_times_makes_one_group_and_one_email() {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let use_case = scene.approved_use_case().await;
+    for delivery in ["webhook-1", "webhook-retry", "poll-1"] {
+        assert!(
+            invoke(&approval, event_for(&use_case.id, delivery))
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(scene.groups().await.len(), 1);
+    assert_eq!(scene.emails().await.len(), 1);
+    let group_arn = scene.lane.group_arn(&scene.groups().await[0]);
+    the_one(&scene.governance, GovernanceKind::ModelGroup, &group_arn).await;
+    scene.lane.close().await;
+}
+
+/// SES through moto, failing the first `failures` sends with a throttling error (as SES answers
+/// when its sending rate is exceeded).
+struct FlakySes {
+    inner: SesNotifier,
+    failures: AtomicUsize,
+}
+
+impl Notifier for FlakySes {
+    async fn send(&self, email: &Email) -> Result<String, NotifyError> {
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(NotifyError::Throttled {
+                message: "Maximum sending rate exceeded".into(),
+            });
+        }
+        self.inner.send(email).await
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn ses_failing_twice_then_succeeding_sends_exactly_one_email() {
+    let scene = Scene::open().await;
+    let config = scene.config(API_KEY_SECRET);
+    let sdk = scene.lane.stack.sdk(&scene.lane.stack.access_key).await;
+    let base = &config.base;
+    let dynamodb = dynamodb_client(&sdk);
+    let handler = Handler::new(
+        Settings {
+            registries: base.registries.clone(),
+            mapping: base.mapping.clone(),
+            console: base.console.clone(),
+            sender: config.sender.clone(),
+            type_ids: TypeIds::default(),
+        },
+        Ports {
+            governance: Arc::new(
+                govsync_registry_events::governance_client(base, &sdk)
+                    .await
+                    .unwrap(),
+            ),
+            registries: govsync_registry_events::registry_clients(base, &sdk)
+                .await
+                .unwrap(),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                dynamodb.clone(),
+                base.idempotency_table.clone(),
+            )),
+            links: Arc::new(DynamoLinkStore::new(dynamodb, base.links_table.clone())),
+            quarantine: Arc::new(SqsQuarantine::new(sqs_client(&sdk), base.dlq_url.clone())),
+            notifier: Arc::new(FlakySes {
+                inner: SesNotifier::new(sesv2_client(&sdk)),
+                failures: AtomicUsize::new(2),
+            }),
+            decommission: Arc::new(SqsMessageQueue::new(
+                sqs_client(&sdk),
+                config.decommission_queue_url.clone(),
+            )),
+        },
+    );
+    let _: &Handler<_, SageMakerRegistry, _, _, _, _, _> = &handler;
+    let use_case = scene.approved_use_case().await;
+    let mut outcomes = Vec::new();
+    for _ in 0..4 {
+        let event = event_for(&use_case.id, "one-delivery");
+        let report = handler
+            .handle_batch(&event.records, Utc::now() + chrono::Duration::seconds(60))
+            .await;
+        outcomes.push(report.outcomes[0].1.clone());
+    }
+    assert_eq!(outcomes[0], Outcome::Failed("email"));
+    assert_eq!(outcomes[1], Outcome::Failed("email"));
+    assert!(
+        matches!(outcomes[2], Outcome::Provisioned { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[3], Outcome::Duplicate);
+    assert_eq!(scene.emails().await.len(), 1);
+    assert_eq!(scene.groups().await.len(), 1);
+    scene.lane.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn governance_down_while_the_queue_holds_the_work_completes_once_it_returns() {
+    let scene = Scene::open().await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin = |path: &str| format!("{}/_emulator{path}", scene.lane.stack.governance_url);
+    // A governance credential of this test's own, so its faults hit only this function's calls.
+    let subject = format!("govsync-{}", scene.lane.prefix);
+    let api_key = format!("{}-api-key", scene.lane.prefix);
+    let response = http
+        .post(admin("/apikeys"))
+        .json(&json!({"apikey": api_key, "subject": subject}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let secret = format!("govsync/governance-api-key-{}", scene.lane.prefix);
+    aws_sdk_secretsmanager::Client::new(&scene.lane.stack.sdk("testing").await)
+        .create_secret()
+        .name(&secret)
+        .secret_string(&api_key)
+        .send()
+        .await
+        .unwrap();
+    let approval = scene.function(&secret).await;
+    let use_case = scene.approved_use_case().await;
+
+    // The work waits in a FIFO queue (governance-events.fifo's shape) while governance answers 500:
+    // eight faults outlast the client's four attempts per read twice, so two deliveries fail.
+    let queue = fifo_queue(
+        &scene.lane.home_sqs,
+        &format!("{}-governance-events.fifo", scene.lane.prefix),
+        &[],
+    )
+    .await;
+    for delivery in ["a", "b"] {
+        let record = &event_for(&use_case.id, delivery).records[0];
+        scene
+            .lane
+            .home_sqs
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(record.body.clone().unwrap())
+            .message_group_id(use_case.id.as_str())
+            .message_deduplication_id(delivery)
+            .send()
+            .await
+            .unwrap();
+    }
+    let response = http
+        .post(admin("/faults"))
+        .json(&json!({"status": 500, "count": 8, "subject": subject}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    // Deliver as Lambda's event source would until the queue is empty.
+    let started = Instant::now();
+    let mut failures = 0;
+    loop {
+        assert!(
+            started.elapsed() < TEST_BUDGET,
+            "the queue was not worked off"
+        );
+        let messages = scene
+            .lane
+            .home_sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(30)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        let failed = invoke(
+            &approval,
+            sqs_event(&messages, &scene.lane.stack.region, Some(&queue.arn)),
+        )
+        .await;
+        failures += failed.len();
+        for message in &messages {
+            let receipt = message.receipt_handle().unwrap_or_default();
+            if failed
+                .iter()
+                .any(|id| Some(id.as_str()) == message.message_id())
+            {
+                scene
+                    .lane
+                    .home_sqs
+                    .change_message_visibility()
+                    .queue_url(&queue.url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                scene
+                    .lane
+                    .home_sqs
+                    .delete_message()
+                    .queue_url(&queue.url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    assert!(failures >= 2, "the outage failed deliveries ({failures})");
+    let left: Value = http
+        .get(admin("/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !left["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["subject"] == subject.as_str()),
+        "every injected fault was served: {left}"
+    );
+    // Nothing lost, nothing doubled.
+    assert_eq!(scene.groups().await.len(), 1);
+    assert_eq!(scene.emails().await.len(), 1);
+    let group_arn = scene.lane.group_arn(&scene.groups().await[0]);
+    the_one(&scene.governance, GovernanceKind::ModelGroup, &group_arn).await;
+    assert!(scene.lane.quarantined().await.is_empty());
+    let _ = scene
+        .lane
+        .home_sqs
+        .delete_queue()
+        .queue_url(&queue.url)
+        .send()
+        .await;
+    scene.lane.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemaker() {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = scene.lane.function(API_KEY_SECRET).await;
+    let use_case = scene.approved_use_case().await;
+    assert!(
+        invoke(&approval, event_for(&use_case.id, "uc"))
+            .await
+            .is_empty()
+    );
+    let group = scene.groups().await[0].clone();
+    let person = scene.lane.person().await;
+    let package_arn = person
+        .create_model_package()
+        .model_package_group_name(&group)
+        .inference_specification(
+            InferenceSpecification::builder()
+                .containers(
+                    ModelPackageContainerDefinition::builder()
+                        .image("123456789012.dkr.ecr.ap-northeast-3.amazonaws.com/xgboost:1")
+                        .build(),
+                )
+                .supported_content_types("text/csv")
+                .supported_response_mime_types("text/csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn()
+        .unwrap()
+        .to_owned();
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async {
+            written_back_model_id(&person, &package_arn).await.is_some()
+        })
+        .await;
+    let model = the_one(&scene.governance, GovernanceKind::Model, &package_arn).await;
+
+    // The data scientist moves the version to Development / InProgress in SageMaker: a `both` row
+    // (Under Development), so registry-events sets the governance status (recording it first).
+    person
+        .update_model_package()
+        .model_package_arn(&package_arn)
+        .model_life_cycle(
+            aws_sdk_sagemaker::types::ModelLifeCycle::builder()
+                .stage("Development")
+                .stage_status("InProgress")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = || async {
+        scene
+            .governance
+            .get_object(&model.id)
+            .await
+            .unwrap()
+            .field(fields::MODEL_STATUS)
+            .and_then(FieldValue::as_text)
+    };
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async {
+            status().await.as_deref() == Some("Under Development")
+        })
+        .await;
+    let before = person
+        .describe_model_package()
+        .model_package_name(&package_arn)
+        .send()
+        .await
+        .unwrap();
+
+    // That governance change reaches approval-propagation (webhook or poll): it is govsync's own write,
+    // so nothing is written to SageMaker.
+    assert!(
+        invoke(&approval, event_for(&model.id, "status"))
+            .await
+            .is_empty()
+    );
+    let after = person
+        .describe_model_package()
+        .model_package_name(&package_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.last_modified_time(), before.last_modified_time());
+    assert_eq!(after.approval_description(), before.approval_description());
+    scene.lane.close().await;
+}

@@ -1,0 +1,316 @@
+//! governance-poller: for governance tenants without webhooks, polls the OpenPages query API by
+//! last-modification watermark and feeds `governance-events.fifo` with the same
+//! [`GovernanceEvent`] message the webhook sends (`source: poller`). Scheduled by EventBridge Scheduler;
+//! the schedule's input is ignored (any JSON object).
+//!
+//! Per run and per watched type (use cases, models):
+//! 1. read the watermark from the cursors table (`governance-poller/<type id>`; none yet = from the
+//!    beginning, so nothing that happened before the first run is missed);
+//! 2. `SELECT [Resource ID],[Last Modification Date] FROM [<type>] WHERE [Last Modification Date] >
+//!    '<watermark − overlap>'`, following `next` page by page (the governance adapter does);
+//! 3. enqueue one event per row: `MessageGroupId` = the object id (its changes stay in order),
+//!    delivery id and `MessageDeduplicationId` = `poll-<object id>-<modification millis>`;
+//! 4. only when every row is enqueued, move the watermark to the newest modification seen.
+//!
+//! Duplicates are expected and harmless: the overlap re-reads the last minute (an object committed
+//! late with an older timestamp is not missed), a failed run is redone from the old watermark, and the
+//! webhook may report the same change. SQS deduplication collapses identical ids within 5 minutes; the
+//! real guarantee is approval-propagation's idempotency key, object id + the object's revision
+//! (`Last Modification Date`), which the webhook's and the poller's messages for one change share.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use govsync_adapters::governance::TypeIds;
+use govsync_core::governance_event::{
+    DeliveryId, GovernanceEvent, GovernanceEventSource, GovernanceEventType,
+};
+use govsync_core::ports::{
+    CursorStore, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
+    MessageQueue, QueryCondition, QueryRow, QueueError, StoreError,
+};
+use govsync_core::sync::fields;
+use serde_json::{Value, json};
+
+pub use config::{Config, ConfigError};
+
+/// Re-read this much before the watermark on every run (late commits with older timestamps).
+pub const DEFAULT_OVERLAP: Duration = Duration::seconds(60);
+/// The governance types watched: use cases (F1) and models (F4).
+pub const WATCHED: [GovernanceKind; 2] = [GovernanceKind::UseCase, GovernanceKind::Model];
+
+/// Why a run failed. Every failure leaves the watermark where it was: the next run redoes the work.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Governance(#[from] GovernanceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl PollError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PollError::Governance(error) => error.is_retryable(),
+            PollError::Store(error) => error.is_retryable(),
+            PollError::Queue(error) => error.is_retryable(),
+        }
+    }
+}
+
+/// One type's part of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindReport {
+    pub type_id: String,
+    /// The watermark read (`None`: the first run).
+    pub from: Option<DateTime<Utc>>,
+    /// Rows returned, rows enqueued (rows without a usable id or date are skipped and logged).
+    pub rows: usize,
+    pub enqueued: usize,
+    /// The watermark written (unchanged when nothing newer was seen).
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// The cursors' prefix in the cursors table.
+pub const DEFAULT_CURSOR_PREFIX: &str = "governance-poller";
+
+/// The cursor of one watched type.
+pub fn cursor_id(prefix: &str, type_id: &str) -> String {
+    format!("{prefix}/{type_id}")
+}
+
+/// The event for one query row: `None` when the row has no id or no readable modification date.
+pub fn event_for_row(row: &QueryRow, type_id: &str) -> Option<GovernanceEvent> {
+    let id = row.id.clone()?;
+    let modified = match row.field(fields::LAST_MODIFICATION_DATE)? {
+        FieldValue::Date(time) => *time,
+        FieldValue::Text(text) => DateTime::parse_from_rfc3339(text).ok()?.to_utc(),
+        _ => return None,
+    };
+    let plain_id = id.as_str().len() <= 64
+        && id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    let id_part = if plain_id {
+        id.as_str().to_owned()
+    } else {
+        // Ids SQS would refuse in a deduplication id: a stable digest instead.
+        format!("{:016x}", fnv1a(id.as_str()))
+    };
+    let delivery = format!("poll-{id_part}-{}", modified.timestamp_millis());
+    Some(GovernanceEvent {
+        source: GovernanceEventSource::Poller,
+        delivery_id: DeliveryId::parse(&delivery).ok()?,
+        event_type: GovernanceEventType::Updated,
+        object_id: id,
+        object_type: Some(type_id.to_owned()),
+        occurred_at: modified,
+        changed_fields: Vec::new(),
+    })
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The poller over its ports.
+pub struct Poller<G, C, Q> {
+    pub governance: Arc<G>,
+    pub cursors: Arc<C>,
+    pub queue: Arc<Q>,
+    pub type_ids: TypeIds,
+    pub overlap: Duration,
+    /// Cursor ids are `<prefix>/<type id>` ([`DEFAULT_CURSOR_PREFIX`] when deployed).
+    pub cursor_prefix: String,
+}
+
+impl<G, C, Q> Poller<G, C, Q>
+where
+    G: Governance,
+    C: CursorStore,
+    Q: MessageQueue,
+{
+    /// One run over every watched type; stops at the first failure (earlier types keep their progress).
+    pub async fn run(&self) -> Result<Vec<KindReport>, PollError> {
+        let mut reports = Vec::with_capacity(WATCHED.len());
+        for kind in WATCHED {
+            reports.push(self.poll_kind(kind).await?);
+        }
+        Ok(reports)
+    }
+
+    async fn poll_kind(&self, kind: GovernanceKind) -> Result<KindReport, PollError> {
+        let type_id = self.type_ids.of(kind).to_owned();
+        let cursor = cursor_id(&self.cursor_prefix, &type_id);
+        let from = self.cursors.get_watermark(&cursor).await?;
+        let since = from
+            .map(|watermark| watermark - self.overlap)
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        let rows = self
+            .governance
+            .query(&GovernanceQuery {
+                kind,
+                columns: vec![fields::LAST_MODIFICATION_DATE.to_owned()],
+                condition: Some(QueryCondition::GreaterThan {
+                    field: fields::LAST_MODIFICATION_DATE.to_owned(),
+                    value: since.to_rfc3339_opts(SecondsFormat::Millis, true),
+                }),
+            })
+            .await?;
+        let mut newest = from;
+        let mut enqueued = 0;
+        // Oldest change first, so one object's changes enter its message group in order.
+        let mut events: Vec<GovernanceEvent> = rows
+            .iter()
+            .filter_map(|row| {
+                let event = event_for_row(row, &type_id);
+                if event.is_none() {
+                    tracing::warn!(type_id, row = ?row.id, "query row without a usable id or Last Modification Date: skipped");
+                }
+                event
+            })
+            .collect();
+        events.sort_by_key(|event| event.occurred_at);
+        for event in &events {
+            self.queue.send(&event.to_outgoing_message()).await?;
+            enqueued += 1;
+            newest = newest.max(Some(event.occurred_at));
+        }
+        if newest > from
+            && let Some(watermark) = newest
+        {
+            self.cursors.put_watermark(&cursor, watermark).await?;
+        }
+        tracing::info!(
+            type_id,
+            from = ?from,
+            rows = rows.len(),
+            enqueued,
+            watermark = ?newest,
+            "governance polled"
+        );
+        Ok(KindReport {
+            type_id,
+            from,
+            rows: rows.len(),
+            enqueued,
+            watermark: newest,
+        })
+    }
+}
+
+/// The run's result as the function returns it.
+pub fn report_json(reports: &[KindReport]) -> Value {
+    let kinds: BTreeMap<&str, Value> = reports
+        .iter()
+        .map(|report| {
+            (
+                report.type_id.as_str(),
+                json!({
+                    "from": report.from.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                    "rows": report.rows,
+                    "enqueued": report.enqueued,
+                    "watermark": report.watermark.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "enqueued": reports.iter().map(|r| r.enqueued).sum::<usize>(),
+        "types": kinds,
+    })
+}
+
+/// The poller on the real adapters.
+pub type LivePoller = Poller<
+    govsync_adapters::governance::GovernanceClient,
+    govsync_adapters::dynamodb::DynamoCursorStore,
+    govsync_adapters::queue::SqsMessageQueue,
+>;
+
+/// The deployed function: configuration read and clients built once, at cold start.
+pub struct Function {
+    poller: LivePoller,
+}
+
+impl Function {
+    pub async fn from_env() -> Result<Function, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = govsync_adapters::aws::load_sdk_config().await;
+        Self::new(config, &sdk).await
+    }
+
+    pub async fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Function, ConfigError> {
+        use govsync_adapters::aws::{dynamodb_client, secretsmanager_client, sqs_client};
+        let api_key = govsync_adapters::secrets::read_secret(
+            &secretsmanager_client(sdk),
+            &config.api_key_secret_id,
+        )
+        .await?;
+        let governance = govsync_registry_events::governance_client_with_key(
+            &config.governance_url,
+            &config.auth,
+            api_key,
+        )?;
+        tracing::info!(auth_mode = config.auth.mode(), "governance-poller ready");
+        Ok(Function {
+            poller: Poller {
+                governance: Arc::new(governance),
+                cursors: Arc::new(govsync_adapters::dynamodb::DynamoCursorStore::new(
+                    dynamodb_client(sdk),
+                    config.cursors_table.clone(),
+                )),
+                queue: Arc::new(govsync_adapters::queue::SqsMessageQueue::new(
+                    sqs_client(sdk),
+                    config.queue_url.clone(),
+                )),
+                type_ids: TypeIds::default(),
+                overlap: DEFAULT_OVERLAP,
+                cursor_prefix: DEFAULT_CURSOR_PREFIX.to_owned(),
+            },
+        })
+    }
+
+    pub fn poller(&self) -> &LivePoller {
+        &self.poller
+    }
+
+    /// One scheduled run; the input (any JSON) is ignored. A failure is the invocation's error, so
+    /// the run counts as failed (the schedule's next run redoes it from the unchanged watermark).
+    pub async fn handle(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<Value, lambda_runtime::Error> {
+        handle_with(&self.poller, event).await
+    }
+}
+
+/// [`Function::handle`] for any poller (tests pass one on fakes).
+pub async fn handle_with<G, C, Q>(
+    poller: &Poller<G, C, Q>,
+    event: lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error>
+where
+    G: Governance,
+    C: CursorStore,
+    Q: MessageQueue,
+{
+    if !event.payload.is_object() && !event.payload.is_null() {
+        tracing::warn!(input = %event.payload, "schedule input is not a JSON object; ignored");
+    }
+    match poller.run().await {
+        Ok(reports) => Ok(report_json(&reports)),
+        Err(error) => {
+            tracing::error!(error = %error, retryable = error.is_retryable(), "poll failed; the watermark stays");
+            Err(error.into())
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! The reconcile run, generic over the ports so tests and the benchmark run it on in-memory fakes.
+//!
+//! 1. Load the checkpoint a cut-off run left (cursors table); report where this run resumes.
+//! 2. Read the governance inventory: use cases, model groups, models (paged queries, concurrently).
+//! 3. For each registry of the map, from the checkpoint's registry on: list its groups (paged), sort them
+//!    by name, skip those up to the checkpoint's group, and compare `group_concurrency` groups at once:
+//!    tags, packages (paged) and a `DescribeModelPackage` per registered package, bounded by the limiter.
+//!    Compare in core; repair each drift (or, with `dry_run`, only plan it); record the group as done and
+//!    save the checkpoint every `checkpoint_every`. Then the models whose whole group is gone.
+//! 4. A run that reaches its deadline (minus the margin) starts no new group, saves the checkpoint and
+//!    returns a report with `complete = false` and `stopped_at`; the next run resumes there. A complete
+//!    run deletes the checkpoint.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use govsync_core::decommission_request::DecommissionRequest;
+use govsync_core::governance::Revision;
+use govsync_core::ports::{
+    CheckpointStore, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
+    IdempotencyStore, LinkStore, MessageQueue, ModelPackage, ModelRegistry, OutgoingMessage,
+    PackageGroupSummary, Quarantine,
+};
+use govsync_core::reconcile::{
+    CompareSettings, Drift, GovernanceInventory, GroupSnapshot, Repair, columns, compare_group,
+    compare_missing_groups,
+};
+use govsync_core::sync::GateMode;
+use govsync_core::sync::decommission::{DecommissionPolicy, Deletion, decommission_model};
+use govsync_core::sync::governance::{ModelChange, ModelDecision, decide_model, object_revision};
+use govsync_core::sync::registry::described_version;
+use govsync_core::{MappingSpec, ModelPackageArn, Registry};
+use govsync_registry_events::{Handler, Outcome, Settings};
+
+use crate::error::ReconcileError;
+use crate::limiter::Limiter;
+use crate::report::{Checkpoint, Counts, DriftRecord, ReconcileReport, RepairOutcome, ResumePoint};
+
+/// How long a ledger entry waits for the echo of the reconciler's write.
+const LEDGER_TTL_SECONDS: i64 = 3600;
+/// The `source` of the decommission requests the reconciler enqueues.
+pub const REQUEST_SOURCE: &str = "reconciler";
+
+/// How hard a run pushes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// Remote calls in flight at most (lowered while throttled).
+    pub concurrency: usize,
+    /// Groups compared at once.
+    pub group_concurrency: usize,
+    /// Stop starting groups this long before the deadline.
+    pub deadline_margin: Duration,
+    /// Save the checkpoint at least this often.
+    pub checkpoint_every: Duration,
+    /// Retries of a call still throttled after the adapters' own retries.
+    pub throttle_retries: u32,
+    pub throttle_backoff: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            group_concurrency: 8,
+            deadline_margin: Duration::from_secs(60),
+            checkpoint_every: Duration::from_secs(10),
+            throttle_retries: 5,
+            throttle_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// One run's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Report only: change nothing on either side.
+    pub dry_run: bool,
+    /// The invocation's deadline (Lambda's); `None` = no limit (a run from the CLI).
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// The reconciler over its ports. `handler` is registry-events' handler: package repairs go through
+/// its per-package sync, the code path a registry event takes.
+pub struct Reconciler<G, R, I, L, Q, C, M> {
+    handler: Handler<G, R, I, L, Q>,
+    governance: Arc<G>,
+    registries: Vec<(Registry, Arc<R>)>,
+    links: Arc<L>,
+    checkpoints: Arc<C>,
+    decommission_queue: Arc<M>,
+    mapping: MappingSpec,
+    gate: GateMode,
+    policy: DecommissionPolicy,
+    tuning: Tuning,
+}
+
+/// What one group came to.
+struct GroupDone {
+    name: String,
+    packages: usize,
+    records: Vec<DriftRecord>,
+}
+
+enum RegistryEnd {
+    Done,
+    OutOfTime,
+}
+
+/// Progress of a run, for checkpoints and the report.
+struct Progress {
+    at: ResumePoint,
+    counts: Counts,
+    carried: Counts,
+    records: Vec<DriftRecord>,
+    last_saved: Instant,
+}
+
+impl<G, R, I, L, Q, C, M> Reconciler<G, R, I, L, Q, C, M>
+where
+    G: Governance,
+    R: ModelRegistry,
+    I: IdempotencyStore,
+    L: LinkStore,
+    Q: Quarantine,
+    C: CheckpointStore,
+    M: MessageQueue,
+{
+    /// `registry_clients` holds one registry port per entry of `settings.registries`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        settings: Settings,
+        governance: Arc<G>,
+        registry_clients: Vec<(Registry, Arc<R>)>,
+        idempotency: Arc<I>,
+        links: Arc<L>,
+        quarantine: Arc<Q>,
+        checkpoints: Arc<C>,
+        decommission_queue: Arc<M>,
+        tuning: Tuning,
+    ) -> Self {
+        let registries = settings
+            .registries
+            .registries()
+            .iter()
+            .filter_map(|registry| {
+                registry_clients
+                    .iter()
+                    .find(|(r, _)| r.account == registry.account && r.region == registry.region)
+                    .map(|(_, client)| (registry.clone(), client.clone()))
+            })
+            .collect();
+        let mapping = settings.mapping.clone();
+        let gate = settings.gate;
+        let policy = DecommissionPolicy::from_mapping(&mapping, None);
+        let handler = Handler::new(
+            settings,
+            governance.clone(),
+            registry_clients,
+            idempotency,
+            links.clone(),
+            quarantine,
+        );
+        Self {
+            handler,
+            governance,
+            registries,
+            links,
+            checkpoints,
+            decommission_queue,
+            mapping,
+            gate,
+            policy,
+            tuning,
+        }
+    }
+
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    /// One run: compare every registry with governance, repair (or plan) every drift.
+    pub async fn run(&self, options: &RunOptions) -> Result<ReconcileReport, ReconcileError> {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let limiter = Limiter::new(
+            self.tuning.concurrency,
+            self.tuning.throttle_retries,
+            self.tuning.throttle_backoff,
+        );
+        let checkpoint_id = &self.checkpoint_id(options.dry_run);
+        let previous = self.load_checkpoint(checkpoint_id, &limiter).await?;
+        let resumed_from = previous.as_ref().map(|checkpoint| checkpoint.at.clone());
+        if let Some(from) = &resumed_from {
+            tracing::info!(
+                registry = from.registry,
+                group = from.group_cursor.as_deref().unwrap_or(""),
+                "resuming a reconcile run cut off by its deadline"
+            );
+        }
+        let run_started_at = resumed_from
+            .as_ref()
+            .map(|from| from.run_started_at)
+            .unwrap_or(started_at);
+        let stop_at = options.deadline.map(|deadline| {
+            deadline
+                - chrono::Duration::from_std(self.tuning.deadline_margin)
+                    .unwrap_or(chrono::Duration::zero())
+        });
+
+        let inventory = self.inventory(&limiter).await?;
+        let start_index = resumed_from
+            .as_ref()
+            .map(|from| from.registry_index)
+            .unwrap_or(0);
+        let mut progress = Progress {
+            at: resumed_from.clone().unwrap_or_else(|| ResumePoint {
+                registry_index: 0,
+                registry: self.registry_label(0),
+                group_cursor: None,
+                run_started_at,
+            }),
+            counts: Counts::default(),
+            carried: previous
+                .map(|checkpoint| checkpoint.counts)
+                .unwrap_or_default(),
+            records: Vec::new(),
+            last_saved: Instant::now(),
+        };
+
+        let mut complete = true;
+        for index in start_index..self.registries.len() {
+            if index != start_index {
+                progress.at = ResumePoint {
+                    registry_index: index,
+                    registry: self.registry_label(index),
+                    group_cursor: None,
+                    run_started_at,
+                };
+            }
+            let result = self
+                .reconcile_registry(
+                    index,
+                    &inventory,
+                    &limiter,
+                    options.dry_run,
+                    stop_at,
+                    &mut progress,
+                )
+                .await;
+            match result {
+                Ok(RegistryEnd::Done) => progress.counts.registries += 1,
+                Ok(RegistryEnd::OutOfTime) => {
+                    complete = false;
+                    break;
+                }
+                Err(error) => {
+                    // Keep what is done: the next run resumes after the last completed group.
+                    if let Err(save_error) = self.save_checkpoint(checkpoint_id, &progress).await {
+                        tracing::error!(error = %save_error, "could not save the checkpoint");
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        if complete {
+            limiter
+                .call(|| self.checkpoints.delete_checkpoint(checkpoint_id))
+                .await?;
+        } else {
+            self.save_checkpoint(checkpoint_id, &progress).await?;
+            tracing::warn!(
+                registry = progress.at.registry,
+                group = progress.at.group_cursor.as_deref().unwrap_or(""),
+                "deadline near: stopped; the next run resumes here"
+            );
+        }
+        let mut total = progress.carried;
+        total.add(&progress.counts);
+        let finished_at = Utc::now();
+        Ok(ReconcileReport {
+            dry_run: options.dry_run,
+            complete,
+            started_at,
+            finished_at,
+            elapsed_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+            resumed_from,
+            stopped_at: (!complete).then(|| progress.at.clone()),
+            governance_models: inventory.model_count(),
+            counts: progress.counts,
+            total,
+            calls: limiter.stats(),
+            drifts: progress.records,
+        })
+    }
+
+    /// The cursors-table id of this registry map's checkpoint.
+    pub fn checkpoint_id(&self, dry_run: bool) -> String {
+        let labels: Vec<String> = (0..self.registries.len())
+            .map(|index| self.registry_label(index))
+            .collect();
+        Checkpoint::id_for(&labels, dry_run)
+    }
+
+    fn registry_label(&self, index: usize) -> String {
+        self.registries
+            .get(index)
+            .map(|(registry, _)| format!("{}/{}", registry.account, registry.region))
+            .unwrap_or_default()
+    }
+
+    async fn load_checkpoint(
+        &self,
+        id: &str,
+        limiter: &Limiter,
+    ) -> Result<Option<Checkpoint>, ReconcileError> {
+        let Some(document) = limiter.call(|| self.checkpoints.get_checkpoint(id)).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Checkpoint>(&document) {
+            Ok(checkpoint)
+                if checkpoint.version == Checkpoint::VERSION
+                    && checkpoint.at.registry_index < self.registries.len()
+                    && checkpoint.at.registry
+                        == self.registry_label(checkpoint.at.registry_index) =>
+            {
+                Ok(Some(checkpoint))
+            }
+            Ok(_) => {
+                tracing::warn!(
+                    "the checkpoint is from another version or registry map: starting over"
+                );
+                Ok(None)
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "the checkpoint cannot be read: starting over");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Not through the limiter: it is awaited while the group stream is paused, and the stream's
+    /// in-flight calls may hold every permit until the stream is polled again.
+    async fn save_checkpoint(&self, id: &str, progress: &Progress) -> Result<(), ReconcileError> {
+        let mut counts = progress.carried;
+        counts.add(&progress.counts);
+        let checkpoint = Checkpoint {
+            version: Checkpoint::VERSION,
+            at: progress.at.clone(),
+            counts,
+            saved_at: Utc::now(),
+        };
+        let document =
+            serde_json::to_string(&checkpoint).map_err(|error| ReconcileError::Invalid {
+                what: "checkpoint",
+                reason: error.to_string(),
+            })?;
+        self.checkpoints.put_checkpoint(id, &document).await?;
+        Ok(())
+    }
+
+    /// The governance side: use cases, model groups and models (three paged queries, concurrently).
+    async fn inventory(&self, limiter: &Limiter) -> Result<GovernanceInventory, ReconcileError> {
+        let query = |kind, columns: &[&str]| GovernanceQuery {
+            kind,
+            columns: columns.iter().map(|column| (*column).to_owned()).collect(),
+            condition: None,
+        };
+        let use_cases = query(GovernanceKind::UseCase, columns::USE_CASE);
+        let model_groups = query(GovernanceKind::ModelGroup, columns::MODEL_GROUP);
+        let models = query(GovernanceKind::Model, columns::MODEL);
+        let (use_cases, model_groups, models) = futures::try_join!(
+            limiter.call(|| self.governance.query(&use_cases)),
+            limiter.call(|| self.governance.query(&model_groups)),
+            limiter.call(|| self.governance.query(&models)),
+        )?;
+        Ok(GovernanceInventory::from_rows(
+            &use_cases,
+            &model_groups,
+            &models,
+        ))
+    }
+
+    async fn reconcile_registry(
+        &self,
+        index: usize,
+        inventory: &GovernanceInventory,
+        limiter: &Limiter,
+        dry_run: bool,
+        stop_at: Option<DateTime<Utc>>,
+        progress: &mut Progress,
+    ) -> Result<RegistryEnd, ReconcileError> {
+        let Some((registry, client)) = self.registries.get(index) else {
+            return Ok(RegistryEnd::Done);
+        };
+        let out_of_time = || stop_at.is_some_and(|stop| Utc::now() >= stop);
+        let mut groups: Vec<PackageGroupSummary> = limiter.call(|| client.list_groups()).await?;
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        let listed: BTreeSet<String> = groups.iter().map(|group| group.name.clone()).collect();
+        let cursor = progress.at.group_cursor.clone();
+        let todo = groups
+            .into_iter()
+            .filter(|group| cursor.as_ref().is_none_or(|done| group.name > *done));
+        let mut results = stream::iter(todo)
+            .map(|group| async move {
+                if out_of_time() {
+                    return Ok(None);
+                }
+                self.reconcile_group(
+                    registry,
+                    client.as_ref(),
+                    group,
+                    inventory,
+                    limiter,
+                    dry_run,
+                )
+                .await
+                .map(Some)
+            })
+            .buffered(self.tuning.group_concurrency.max(1));
+        while let Some(result) = results.next().await {
+            let Some(done) = result? else {
+                return Ok(RegistryEnd::OutOfTime);
+            };
+            progress.counts.groups += 1;
+            progress.counts.packages += done.packages;
+            for record in &done.records {
+                progress.counts.record(&record.outcome);
+            }
+            progress.records.extend(done.records);
+            progress.at.group_cursor = Some(done.name);
+            if progress.last_saved.elapsed() >= self.tuning.checkpoint_every {
+                self.save_checkpoint(&self.checkpoint_id(dry_run), progress)
+                    .await?;
+                progress.last_saved = Instant::now();
+            }
+        }
+        drop(results);
+        if out_of_time() {
+            return Ok(RegistryEnd::OutOfTime);
+        }
+        let drifts = compare_missing_groups(registry, &listed, inventory);
+        let records = self
+            .repair_all(registry, client.as_ref(), drifts, limiter, dry_run)
+            .await;
+        for record in &records {
+            progress.counts.record(&record.outcome);
+        }
+        progress.records.extend(records);
+        Ok(RegistryEnd::Done)
+    }
+
+    async fn reconcile_group(
+        &self,
+        registry: &Registry,
+        client: &R,
+        group: PackageGroupSummary,
+        inventory: &GovernanceInventory,
+        limiter: &Limiter,
+        dry_run: bool,
+    ) -> Result<GroupDone, ReconcileError> {
+        let tags = match limiter.call(|| client.list_tags(&group.arn)).await {
+            Ok(tags) => tags,
+            Err(error) if error.is_not_found() => {
+                tracing::info!(
+                    group = group.name,
+                    "group deleted during the run: left to the next run"
+                );
+                return Ok(GroupDone {
+                    name: group.name,
+                    packages: 0,
+                    records: Vec::new(),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let summaries = limiter.call(|| client.list_packages(&group.name)).await?;
+        let described: Vec<Result<Option<ModelPackage>, ReconcileError>> = stream::iter(summaries)
+            // Packages still being registered (or failed) are not compared: describing them is waste.
+            .filter(|summary| {
+                let skip = matches!(
+                    summary.status.as_deref(),
+                    Some("Pending" | "InProgress" | "Failed")
+                );
+                async move { !skip }
+            })
+            .map(|summary| async move {
+                match limiter.call(|| client.describe_package(&summary.arn)).await {
+                    Ok(package) => Ok(Some(package)),
+                    Err(error) if error.is_not_found() => Ok(None),
+                    Err(error) => Err(ReconcileError::from(error)),
+                }
+            })
+            .buffer_unordered(self.tuning.concurrency.max(1))
+            .collect()
+            .await;
+        let mut packages = Vec::with_capacity(described.len());
+        for package in described {
+            if let Some(package) = package? {
+                packages.push(package);
+            }
+        }
+        packages.sort_by_key(|package| package.version.unwrap_or_default());
+        let snapshot = GroupSnapshot {
+            name: group.name,
+            arn: group.arn,
+            tags,
+            packages,
+        };
+        let drifts = compare_group(
+            registry,
+            &snapshot,
+            inventory,
+            CompareSettings {
+                mapping: &self.mapping,
+                gate: self.gate,
+            },
+        );
+        let records = self
+            .repair_all(registry, client, drifts, limiter, dry_run)
+            .await;
+        Ok(GroupDone {
+            name: snapshot.name,
+            packages: snapshot.packages.len(),
+            records,
+        })
+    }
+
+    /// Repairs the drifts of one group: packages concurrently, one package's repairs in order, each
+    /// distinct repair once (two drifts with the same repair share its outcome).
+    async fn repair_all(
+        &self,
+        registry: &Registry,
+        client: &R,
+        drifts: Vec<Drift>,
+        limiter: &Limiter,
+        dry_run: bool,
+    ) -> Vec<DriftRecord> {
+        let mut by_package: Vec<(Option<String>, Vec<Repair>)> = Vec::new();
+        for drift in &drifts {
+            let key = drift.package_arn.clone();
+            let slot = match by_package
+                .iter_mut()
+                .position(|(k, _)| *k == key && key.is_some())
+            {
+                Some(position) => &mut by_package[position].1,
+                None => {
+                    by_package.push((key, Vec::new()));
+                    let last = by_package.len() - 1;
+                    &mut by_package[last].1
+                }
+            };
+            if !slot.contains(&drift.repair) {
+                slot.push(drift.repair.clone());
+            }
+        }
+        let outcomes: Vec<Vec<(Repair, RepairOutcome)>> = stream::iter(by_package)
+            .map(|(_, repairs)| async move {
+                let mut out = Vec::with_capacity(repairs.len());
+                for repair in repairs {
+                    let outcome = if dry_run {
+                        match repair {
+                            Repair::ReportOnly { .. } => RepairOutcome::Reported,
+                            _ => RepairOutcome::Planned,
+                        }
+                    } else {
+                        self.repair(registry, client, &repair, limiter).await
+                    };
+                    out.push((repair, outcome));
+                }
+                out
+            })
+            .buffer_unordered(self.tuning.concurrency.max(1))
+            .collect()
+            .await;
+        let outcomes: Vec<(Repair, RepairOutcome)> = outcomes.into_iter().flatten().collect();
+        drifts
+            .into_iter()
+            .map(|drift| {
+                let outcome = outcomes
+                    .iter()
+                    .find(|(repair, _)| *repair == drift.repair)
+                    .map(|(_, outcome)| outcome.clone())
+                    .unwrap_or(RepairOutcome::Reported);
+                DriftRecord { drift, outcome }
+            })
+            .collect()
+    }
+
+    async fn repair(
+        &self,
+        registry: &Registry,
+        client: &R,
+        repair: &Repair,
+        limiter: &Limiter,
+    ) -> RepairOutcome {
+        let result = match repair {
+            Repair::ReportOnly { .. } => return RepairOutcome::Reported,
+            Repair::SyncPackage { package_arn } => {
+                self.sync_package(registry, package_arn, limiter).await
+            }
+            Repair::PropagateStatus {
+                model_id,
+                package_arn,
+            }
+            | Repair::ArchivePackage {
+                model_id,
+                package_arn,
+            } => self.propagate(client, model_id, package_arn, limiter).await,
+            Repair::DecommissionModel {
+                model_id,
+                package_arn,
+                archived,
+            } => {
+                self.decommission(client, model_id, package_arn, *archived, limiter)
+                    .await
+            }
+        };
+        match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::warn!(error = %error, action = repair.action(), "repair failed: reported; the next run tries again");
+                RepairOutcome::Failed {
+                    code: error.code().to_owned(),
+                    error: error.to_string(),
+                }
+            }
+        }
+    }
+
+    /// registry-events' per-package sync (F2, F3): the code path a registry event takes.
+    async fn sync_package(
+        &self,
+        registry: &Registry,
+        package_arn: &str,
+        limiter: &Limiter,
+    ) -> Result<RepairOutcome, ReconcileError> {
+        let arn = ModelPackageArn::parse(package_arn).map_err(|error| ReconcileError::Invalid {
+            what: "package ARN",
+            reason: error.to_string(),
+        })?;
+        let outcome = limiter
+            .call(|| self.handler.sync_package(registry, &arn))
+            .await?;
+        Ok(match outcome {
+            Outcome::Synced { actions, .. } if actions > 0 => RepairOutcome::Repaired,
+            _ => RepairOutcome::NothingToDo,
+        })
+    }
+
+    /// Governance drives (F4 through approval-propagation's decision; a decommissioned model becomes
+    /// a request on decommission.fifo, F6).
+    async fn propagate(
+        &self,
+        client: &R,
+        model_id: &govsync_core::GovernanceId,
+        package_arn: &str,
+        limiter: &Limiter,
+    ) -> Result<RepairOutcome, ReconcileError> {
+        let model = match limiter.call(|| self.governance.get_object(model_id)).await {
+            Ok(model) => model,
+            Err(GovernanceError::NotFound { .. }) => return Ok(RepairOutcome::NothingToDo),
+            Err(error) => return Err(error.into()),
+        };
+        let described = match limiter.call(|| client.describe_package(package_arn)).await {
+            Ok(described) => described,
+            Err(error) if error.is_not_found() => return Ok(RepairOutcome::NothingToDo),
+            Err(error) => return Err(error.into()),
+        };
+        let version = described_version(&described).map_err(|error| ReconcileError::Invalid {
+            what: "described package",
+            reason: error.to_string(),
+        })?;
+        let now = Utc::now();
+        let decision = decide_model(&ModelChange {
+            model: &model,
+            revision: object_revision(&model).unwrap_or_else(|| Revision::from_time(now)),
+            // The reconciler compares current states: an applied revision must not hide the drift.
+            applied: None,
+            our_write: false,
+            package: Some(&version),
+            mapping: &self.mapping,
+        });
+        match decision {
+            ModelDecision::Update(write) => {
+                let expires = now + chrono::Duration::seconds(LEDGER_TTL_SECONDS);
+                limiter
+                    .call(|| self.links.record_our_write(&write.ledger, expires))
+                    .await?;
+                limiter
+                    .call(|| client.update_package(&write.update))
+                    .await?;
+                tracing::info!(package_arn, status = %write.status, "package brought in line with its governance status");
+                Ok(RepairOutcome::Repaired)
+            }
+            ModelDecision::Decommission(request) => {
+                let request = DecommissionRequest::new(
+                    request.kind,
+                    request.governance_id.clone(),
+                    &request.reason,
+                    request.requested_at,
+                    REQUEST_SOURCE,
+                )
+                .map_err(|error| ReconcileError::Invalid {
+                    what: "decommission request",
+                    reason: error.to_string(),
+                })?;
+                let message = OutgoingMessage {
+                    body: request.to_json(),
+                    message_group_id: request.message_group_id(),
+                    deduplication_id: request.deduplication_id(),
+                };
+                limiter
+                    .call(|| self.decommission_queue.send(&message))
+                    .await?;
+                tracing::info!(package_arn, model_id = %model_id, "decommission request enqueued");
+                Ok(RepairOutcome::Enqueued)
+            }
+            ModelDecision::UnknownStatus { status } => Err(ReconcileError::Invalid {
+                what: "governance status",
+                reason: format!("{status:?} is not in the mapping spec"),
+            }),
+            ModelDecision::InSync
+            | ModelDecision::NoStatus
+            | ModelDecision::Unlinked
+            | ModelDecision::Echo
+            | ModelDecision::Stale { .. } => Ok(RepairOutcome::NothingToDo),
+        }
+    }
+
+    /// The package is gone or archived: decommission the model (F5, the decommission function's
+    /// decision). A package that turns out to exist after all (and is not archived) is left alone.
+    async fn decommission(
+        &self,
+        client: &R,
+        model_id: &govsync_core::GovernanceId,
+        package_arn: &str,
+        archived: bool,
+        limiter: &Limiter,
+    ) -> Result<RepairOutcome, ReconcileError> {
+        if !archived {
+            match limiter.call(|| client.describe_package(package_arn)).await {
+                Ok(package) if package.status.as_deref() != Some("Deleting") => {
+                    tracing::info!(package_arn, "package exists after all: not decommissioned");
+                    return Ok(RepairOutcome::NothingToDo);
+                }
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let model = match limiter.call(|| self.governance.get_object(model_id)).await {
+            Ok(model) => model,
+            Err(GovernanceError::NotFound { .. }) => return Ok(RepairOutcome::NothingToDo),
+            Err(error) => return Err(error.into()),
+        };
+        let now = Utc::now();
+        let deletion = Deletion {
+            how: if archived {
+                Deletion::ARCHIVED
+            } else {
+                Deletion::GONE
+            },
+            at: now,
+            by: None,
+        };
+        let Some(update) = decommission_model(&model, &deletion, &self.policy) else {
+            return Ok(RepairOutcome::NothingToDo);
+        };
+        let expires = now + chrono::Duration::seconds(LEDGER_TTL_SECONDS);
+        limiter
+            .call(|| self.links.record_our_write(&update.ledger, expires))
+            .await?;
+        limiter
+            .call(|| self.governance.update_object(&update.id, &update.fields))
+            .await?;
+        tracing::info!(package_arn, model_id = %model_id, "model decommissioned: its package is gone");
+        Ok(RepairOutcome::Repaired)
+    }
+}

@@ -1,0 +1,257 @@
+//! What a run found and did: the drift report as JSON (serde) and as a readable table, and the
+//! checkpoint a run cut off by its deadline leaves for the next one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use govsync_core::reconcile::{Drift, drift_table};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::limiter::CallStats;
+
+/// What became of one drift's repair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RepairOutcome {
+    /// `--dry-run`: nothing was changed.
+    Planned,
+    /// Brought in line now.
+    Repaired,
+    /// Handed to the function that owns the flow (a request on its queue).
+    Enqueued,
+    /// Already in line when the repair looked again (e.g. another drift's repair fixed it).
+    NothingToDo,
+    /// Needs a person; reported only.
+    Reported,
+    Failed {
+        code: String,
+        error: String,
+    },
+}
+
+impl RepairOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RepairOutcome::Planned => "planned",
+            RepairOutcome::Repaired => "repaired",
+            RepairOutcome::Enqueued => "enqueued",
+            RepairOutcome::NothingToDo => "nothing_to_do",
+            RepairOutcome::Reported => "reported",
+            RepairOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// One drift and its repair's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftRecord {
+    #[serde(flatten)]
+    pub drift: Drift,
+    pub outcome: RepairOutcome,
+}
+
+/// Counts of a run (carried across a resume).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub registries: usize,
+    pub groups: usize,
+    pub packages: usize,
+    pub drifts: usize,
+    pub repaired: usize,
+    pub enqueued: usize,
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.registries += other.registries;
+        self.groups += other.groups;
+        self.packages += other.packages;
+        self.drifts += other.drifts;
+        self.repaired += other.repaired;
+        self.enqueued += other.enqueued;
+        self.failed += other.failed;
+    }
+
+    pub fn record(&mut self, outcome: &RepairOutcome) {
+        self.drifts += 1;
+        match outcome {
+            RepairOutcome::Repaired => self.repaired += 1,
+            RepairOutcome::Enqueued => self.enqueued += 1,
+            RepairOutcome::Failed { .. } => self.failed += 1,
+            RepairOutcome::Planned | RepairOutcome::NothingToDo | RepairOutcome::Reported => {}
+        }
+    }
+}
+
+/// Where a run stopped (and the next resumes): the registry (index in the map) and the last group
+/// completed in it (groups are compared in name order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    pub registry_index: usize,
+    pub registry: String,
+    pub group_cursor: Option<String>,
+    /// When the run that this one continues started.
+    pub run_started_at: DateTime<Utc>,
+}
+
+/// The document saved in the cursors table while a run is under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub version: u32,
+    pub at: ResumePoint,
+    /// Counts of the runs so far (the resumed run adds its own).
+    pub counts: Counts,
+    pub saved_at: DateTime<Utc>,
+}
+
+impl Checkpoint {
+    pub const VERSION: u32 = 1;
+
+    /// The cursors-table id of the checkpoint for a registry map (`registries`: its `account/region`
+    /// labels in map order): one per map, so reconcilers of different maps never resume each other's
+    /// runs, and dry runs keep theirs apart from repair runs.
+    pub fn id_for(registries: &[String], dry_run: bool) -> String {
+        // FNV-1a, 64 bits: stable across builds and platforms.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in registries.join(",").bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        let kind = if dry_run {
+            "reconciler-dry-run"
+        } else {
+            "reconciler"
+        };
+        format!("{kind}-{hash:016x}")
+    }
+}
+
+/// The report of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReconcileReport {
+    pub dry_run: bool,
+    /// Every registry was compared (false: cut off by the deadline; `stopped_at` says where).
+    pub complete: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub elapsed_ms: u64,
+    pub resumed_from: Option<ResumePoint>,
+    pub stopped_at: Option<ResumePoint>,
+    pub governance_models: usize,
+    /// This run's counts.
+    pub counts: Counts,
+    /// Counts of the whole reconciliation, across resumed runs.
+    pub total: Counts,
+    pub calls: CallStats,
+    pub drifts: Vec<DriftRecord>,
+}
+
+impl ReconcileReport {
+    /// Drifts per kind.
+    pub fn by_kind(&self) -> BTreeMap<&'static str, usize> {
+        let mut out = BTreeMap::new();
+        for record in &self.drifts {
+            *out.entry(record.drift.kind.as_str()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(object) = &mut value {
+            object.insert("by_kind".into(), json!(self.by_kind()));
+        }
+        value
+    }
+
+    /// [`Self::to_json`] with at most `max_drifts` drifts (and `drifts_left_out` saying how many were
+    /// not listed): what the Lambda returns, well under the invocation response limit. Logs and the
+    /// CLI carry the full report.
+    pub fn summary_json(&self, max_drifts: usize) -> Value {
+        let mut value = self.to_json();
+        if let Some(Value::Array(drifts)) = value.get_mut("drifts") {
+            let left_out = drifts.len().saturating_sub(max_drifts);
+            drifts.truncate(max_drifts);
+            if let Value::Object(object) = &mut value {
+                object.insert("drifts_left_out".into(), json!(left_out));
+            }
+        }
+        value
+    }
+
+    /// The readable report: a summary line, then one line per drift.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "reconcile {}{}: {} registries, {} groups, {} packages, {} governance models; {} drifts ({} repaired, {} enqueued, {} failed); {} calls ({} throttled); {} ms\n",
+            if self.dry_run { "(dry run) " } else { "" },
+            if self.complete { "complete" } else { "cut off" },
+            self.counts.registries,
+            self.counts.groups,
+            self.counts.packages,
+            self.governance_models,
+            self.counts.drifts,
+            self.counts.repaired,
+            self.counts.enqueued,
+            self.counts.failed,
+            self.calls.calls,
+            self.calls.throttled,
+            self.elapsed_ms,
+        );
+        if let Some(from) = &self.resumed_from {
+            out.push_str(&format!(
+                "resumed from registry {} after group {}\n",
+                from.registry,
+                from.group_cursor.as_deref().unwrap_or("(start)")
+            ));
+        }
+        if let Some(at) = &self.stopped_at {
+            out.push_str(&format!(
+                "stopped at registry {} after group {}: the next run resumes there\n",
+                at.registry,
+                at.group_cursor.as_deref().unwrap_or("(start)")
+            ));
+        }
+        if self.drifts.is_empty() {
+            out.push_str("no drift\n");
+        } else {
+            out.push_str(&drift_table(
+                self.drifts
+                    .iter()
+                    .map(|record| (&record.drift, record.outcome.label())),
+            ));
+        }
+        out
+    }
+
+    /// One CloudWatch embedded-metric line (namespace `namespace`, dimension `Function`).
+    pub fn embedded_metrics(&self, namespace: &str) -> String {
+        let metrics: [(&str, usize); 7] = [
+            ("ReconcileDrifts", self.counts.drifts),
+            ("ReconcileRepaired", self.counts.repaired),
+            ("ReconcileEnqueued", self.counts.enqueued),
+            ("ReconcileRepairFailures", self.counts.failed),
+            ("ReconcilePackages", self.counts.packages),
+            ("ReconcileThrottled", self.calls.throttled as usize),
+            ("ReconcileCutOff", usize::from(!self.complete)),
+        ];
+        let mut line = Map::new();
+        line.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": self.finished_at.timestamp_millis(),
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Function"]],
+                    "Metrics": metrics.iter().map(|(name, _)| json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
+                }],
+            }),
+        );
+        line.insert("Function".into(), json!("reconciler"));
+        for (name, value) in metrics {
+            line.insert(name.into(), json!(value));
+        }
+        Value::Object(line).to_string()
+    }
+}

@@ -1,0 +1,576 @@
+//! The reconciler against the real local stack (moto, the registry emulator, the governance emulator):
+//! drift of every repairable kind seeded with SDK calls (a data scientist's SageMaker client, the
+//! governance API), reported exactly by a dry run that changes nothing, repaired, and gone on the next
+//! run. `local/test.sh` runs it with the stack's environment; without it, it fails rather than skips.
+//!
+//! Isolation: the test's registry is its own region ([`REGION`]: no EventBridge rule there, so its
+//! changes reach no queue and no other test; the reconciler is the only thing that sees them), its group
+//! and use case have unique names, and decommission requests go to a queue the test creates.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sagemaker::types::{
+    InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, Tag,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::Utc;
+use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
+use govsync_adapters::sagemaker::SageMakerRegistry;
+use govsync_core::customer_metadata::keys;
+use govsync_core::decommission_request::DecommissionRequest;
+use govsync_core::governance::Revision;
+use govsync_core::ports::{
+    ExternalIdLookup, Field, FieldValue, Governance, GovernanceKind, GovernanceObject,
+    ModelRegistry, NewGovernanceObject,
+};
+use govsync_core::reconcile::DriftKind;
+use govsync_core::secret::Secret;
+use govsync_core::sync::decommission::{ArchiveTarget, archive_reason, archive_write};
+use govsync_core::sync::fields;
+use govsync_core::sync::registry::described_version;
+use govsync_core::{GovernanceStatus, MappingSpec};
+use govsync_reconciler::{Config, Function, ReconcileReport, RepairOutcome, RunOptions};
+use serde_json::json;
+
+/// The test's registry region: the shared wiring and the other tests' lanes have no rules there.
+const REGION: &str = "sa-east-1";
+/// A data scientist's key: anything but govsync's own.
+const PERSON_KEY: &str = "AKIADATASCIENTIST001";
+const GOVERNANCE_API_KEY: &str = "local-api-key";
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
+    })
+}
+
+struct Stack {
+    governance_url: String,
+    account: String,
+    role_arn: String,
+    access_key: String,
+}
+
+impl Stack {
+    fn from_env() -> Self {
+        var("AWS_ENDPOINT_URL");
+        var("AWS_ENDPOINT_URL_SAGEMAKER");
+        var("GOVSYNC_MOTO_URL");
+        Self {
+            governance_url: var("GOVSYNC_GOVERNANCE_URL"),
+            account: var("GOVSYNC_ACCOUNT_ID"),
+            role_arn: var("GOVSYNC_ROLE_ARN"),
+            access_key: var("GOVSYNC_ACCESS_KEY_ID"),
+        }
+    }
+
+    fn token_url(&self) -> String {
+        format!(
+            "{}/api/2.0/services/local/apikeys/token",
+            self.governance_url
+        )
+    }
+
+    async fn sdk(&self, access_key: &str, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                access_key,
+                "testing",
+                None,
+                None,
+                "local-stack",
+            ))
+            .load()
+            .await
+    }
+
+    fn governance(&self) -> GovernanceClient {
+        GovernanceClient::new(GovernanceConfig::new(
+            self.governance_url.clone(),
+            GovernanceAuth::Mcsp {
+                token_url: self.token_url(),
+                api_key: Secret::new(GOVERNANCE_API_KEY),
+            },
+        ))
+        .unwrap()
+    }
+
+    /// The reconciler's configuration, as Lambda would set it, for the test's registry and queue.
+    fn config(&self, decommission_queue_url: &str) -> Config {
+        self.config_in(REGION, decommission_queue_url)
+    }
+
+    fn config_in(&self, region: &str, decommission_queue_url: &str) -> Config {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("GOVSYNC_GOVERNANCE_URL", self.governance_url.clone()),
+            ("GOVSYNC_GOVERNANCE_AUTH_MODE", "mcsp".to_owned()),
+            ("GOVSYNC_GOVERNANCE_TOKEN_URL", self.token_url()),
+            ("GOVSYNC_GOVERNANCE_API_KEY_SECRET", "govsync/governance-api-key".to_owned()),
+            (
+                "GOVSYNC_REGISTRY_MAP",
+                json!([{"account": self.account, "region": region, "business_entity": "Reconciled"}])
+                    .to_string(),
+            ),
+            ("GOVSYNC_WRITER_ROLE_ARNS", self.role_arn.clone()),
+            ("GOVSYNC_GATE_MODE", "enforce".to_owned()),
+            ("GOVSYNC_IDEMPOTENCY_TABLE", "govsync-idempotency".to_owned()),
+            ("GOVSYNC_LINKS_TABLE", "govsync-links".to_owned()),
+            ("GOVSYNC_CURSORS_TABLE", "govsync-cursors".to_owned()),
+            ("GOVSYNC_DECOMMISSION_QUEUE_URL", decommission_queue_url.to_owned()),
+        ]);
+        Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+    }
+}
+
+async fn run(function: &Function, dry_run: bool) -> ReconcileReport {
+    let report = function
+        .reconcile(&RunOptions {
+            dry_run,
+            deadline: None,
+        })
+        .await
+        .unwrap();
+    assert!(report.complete, "{}", report.table());
+    report
+}
+
+fn found(report: &ReconcileReport) -> BTreeSet<(DriftKind, String, &'static str)> {
+    report
+        .drifts
+        .iter()
+        .map(|record| {
+            (
+                record.drift.kind,
+                record.drift.package_arn.clone().unwrap_or_default(),
+                record.drift.repair.action(),
+            )
+        })
+        .collect()
+}
+
+async fn model_of(governance: &GovernanceClient, arn: &str) -> GovernanceObject {
+    match governance
+        .find_by_external_id(GovernanceKind::Model, arn)
+        .await
+        .unwrap()
+    {
+        ExternalIdLookup::Found(model) => model,
+        other => panic!("no single model for {arn}: {other:?}"),
+    }
+}
+
+fn status(model: &GovernanceObject) -> Option<String> {
+    model
+        .field(fields::MODEL_STATUS)
+        .and_then(FieldValue::as_text)
+}
+
+/// Both sides of the test's group, as comparable text.
+async fn snapshot(
+    registry: &SageMakerRegistry,
+    governance: &GovernanceClient,
+    group: &str,
+    arns: &[String],
+) -> String {
+    let mut packages = Vec::new();
+    for summary in registry.list_packages(group).await.unwrap() {
+        packages.push(format!(
+            "{:?}",
+            registry.describe_package(&summary.arn).await.unwrap()
+        ));
+    }
+    let mut models = Vec::new();
+    for arn in arns {
+        models.push(format!(
+            "{:?}",
+            governance
+                .find_by_external_id(GovernanceKind::Model, arn)
+                .await
+                .unwrap()
+        ));
+    }
+    format!("{packages:#?}\n{models:#?}")
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run() {
+    let stack = Stack::from_env();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let group = format!("recon-{run_id}");
+    let governance = stack.governance();
+    let person_sdk = stack.sdk(PERSON_KEY, REGION).await;
+    let person = aws_sdk_sagemaker::Client::new(&person_sdk);
+    let person_registry = SageMakerRegistry::new(person.clone());
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing", "us-east-1").await);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("reconcile-{run_id}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+
+    // Governance: a business entity and an approved use case.
+    let entity = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::BusinessEntity,
+            name: format!("Reconciled {run_id}"),
+            description: None,
+            parent_id: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    let use_case = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::UseCase,
+            name: format!("Churn {run_id}"),
+            description: None,
+            parent_id: Some(entity.id.clone()),
+            fields: vec![
+                Field::choice(fields::USE_CASE_STATUS, "Approved for Development"),
+                Field::choice(fields::USE_CASE_RISK_LEVEL, "Medium"),
+            ],
+        })
+        .await
+        .unwrap();
+
+    // SageMaker: the use case's group and five versions, registered by a data scientist.
+    person
+        .create_model_package_group()
+        .model_package_group_name(&group)
+        .tags(
+            Tag::builder()
+                .key(keys::USE_CASE_ID)
+                .value(use_case.id.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let register = || async {
+        let container = ModelPackageContainerDefinition::builder()
+            .image("123456789012.dkr.ecr.sa-east-1.amazonaws.com/xgboost:1")
+            .build();
+        person
+            .create_model_package()
+            .model_package_group_name(&group)
+            .inference_specification(
+                InferenceSpecification::builder()
+                    .containers(container)
+                    .supported_content_types("text/csv")
+                    .supported_response_mime_types("text/csv")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .model_package_arn()
+            .unwrap()
+            .to_owned()
+    };
+    let mut arns = Vec::new();
+    for _ in 0..5 {
+        arns.push(register().await);
+    }
+
+    // The hub's SDK configuration (secrets, tables, queues in us-east-1); the registry client gets the
+    // registry's region from the map.
+    let function = Function::new(
+        stack.config(&queue_url),
+        &stack.sdk(&stack.access_key, "us-east-1").await,
+    )
+    .await
+    .unwrap();
+
+    // The events of the registration reached nobody: the reconciler brings the versions in.
+    let baseline = run(&function, false).await;
+    let mine: BTreeSet<_> = found(&baseline)
+        .into_iter()
+        .filter(|(_, arn, _)| arns.contains(arn))
+        .collect();
+    assert_eq!(
+        mine,
+        arns.iter()
+            .map(|arn| (
+                DriftKind::PackageNotInGovernance,
+                arn.clone(),
+                "sync_package"
+            ))
+            .collect(),
+        "{}",
+        baseline.table()
+    );
+    assert!(
+        run(&function, false).await.drifts.is_empty(),
+        "the baseline settled"
+    );
+
+    // Drift, made behind govsync's back.
+    person
+        .delete_model_package()
+        .model_package_name(&arns[0])
+        .send()
+        .await
+        .unwrap();
+    let model2 = model_of(&governance, &arns[1]).await;
+    governance
+        .update_object(
+            &model2.id,
+            &[Field::choice(
+                fields::MODEL_STATUS,
+                "Approved for Production",
+            )],
+        )
+        .await
+        .unwrap();
+    person
+        .update_model_package()
+        .model_package_arn(&arns[2])
+        .model_approval_status(ModelApprovalStatus::Approved)
+        .send()
+        .await
+        .unwrap();
+    let model4 = model_of(&governance, &arns[3]).await;
+    governance
+        .update_object(
+            &model4.id,
+            &[Field::choice(fields::MODEL_STATUS, "Decommissioned")],
+        )
+        .await
+        .unwrap();
+    person
+        .update_model_package()
+        .model_package_arn(&arns[4])
+        .customer_metadata_properties(keys::MODEL_ID, "999999")
+        .send()
+        .await
+        .unwrap();
+    arns.push(register().await);
+    let expected = BTreeSet::from([
+        (
+            DriftKind::ModelPackageGone,
+            arns[0].clone(),
+            "decommission_model",
+        ),
+        (
+            DriftKind::StatusOutOfStep,
+            arns[1].clone(),
+            "propagate_status",
+        ),
+        (DriftKind::ShadowApproval, arns[2].clone(), "sync_package"),
+        (
+            DriftKind::StatusOutOfStep,
+            arns[3].clone(),
+            "archive_package",
+        ),
+        (DriftKind::DanglingLink, arns[4].clone(), "sync_package"),
+        (
+            DriftKind::PackageNotInGovernance,
+            arns[5].clone(),
+            "sync_package",
+        ),
+    ]);
+
+    // A dry run reports it all and changes nothing.
+    let before = snapshot(&person_registry, &governance, &group, &arns).await;
+    let dry = run(&function, true).await;
+    assert_eq!(found(&dry), expected, "{}", dry.table());
+    assert!(
+        dry.drifts
+            .iter()
+            .all(|r| r.outcome == RepairOutcome::Planned)
+    );
+    assert_eq!(
+        snapshot(&person_registry, &governance, &group, &arns).await,
+        before
+    );
+
+    // The repair run.
+    let repaired = run(&function, false).await;
+    assert_eq!(found(&repaired), expected, "{}", repaired.table());
+    for record in &repaired.drifts {
+        let wanted = if record.drift.repair.action() == "archive_package" {
+            RepairOutcome::Enqueued
+        } else {
+            RepairOutcome::Repaired
+        };
+        assert_eq!(record.outcome, wanted, "{}", repaired.table());
+    }
+    let model1 = model_of(&governance, &arns[0]).await;
+    assert_eq!(status(&model1).as_deref(), Some("Decommissioned"));
+    let v2 = person_registry.describe_package(&arns[1]).await.unwrap();
+    assert_eq!(
+        v2.approval_status,
+        Some(govsync_core::ApprovalStatus::Approved)
+    );
+    let lifecycle = v2.lifecycle.unwrap();
+    assert_eq!(
+        (lifecycle.stage.as_str(), lifecycle.stage_status.as_str()),
+        ("Production", "Approved")
+    );
+    let v3 = person_registry.describe_package(&arns[2]).await.unwrap();
+    assert_eq!(
+        v3.approval_status,
+        Some(govsync_core::ApprovalStatus::PendingManualApproval)
+    );
+    let v5 = person_registry.describe_package(&arns[4]).await.unwrap();
+    let model5 = model_of(&governance, &arns[4]).await;
+    assert_eq!(
+        v5.customer_metadata.get(keys::MODEL_ID),
+        Some(&model5.id.to_string())
+    );
+    model_of(&governance, &arns[5]).await;
+
+    // The governance decommission went to the decommission queue; archive as the decommission
+    // function does (F6, through core), with govsync's identity.
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let request = DecommissionRequest::from_json(messages[0].body().unwrap()).unwrap();
+    assert_eq!(request.governance_id, model4.id);
+    assert_eq!(request.source, "reconciler");
+    let govsync_registry = SageMakerRegistry::new(aws_sdk_sagemaker::Client::new(
+        &stack.sdk(&stack.access_key, REGION).await,
+    ));
+    let package = govsync_registry.describe_package(&arns[3]).await.unwrap();
+    let target = ArchiveTarget::from_mapping(
+        &MappingSpec::builtin().unwrap(),
+        &GovernanceStatus::parse("Decommissioned").unwrap(),
+    )
+    .unwrap();
+    let write = archive_write(
+        &described_version(&package).unwrap(),
+        &target,
+        &archive_reason(&request),
+        Revision::from_time(Utc::now()),
+    )
+    .unwrap()
+    .unwrap();
+    govsync_registry
+        .update_package(&write.update)
+        .await
+        .unwrap();
+
+    let after = run(&function, false).await;
+    assert!(after.drifts.is_empty(), "{}", after.table());
+
+    sqs.delete_queue()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The checkpoint's region: its own registry, so its runs never meet the other test's.
+const CHECKPOINT_REGION: &str = "af-south-1";
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_run_past_its_deadline_leaves_a_checkpoint_in_dynamodb_and_the_next_run_resumes() {
+    let stack = Stack::from_env();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let governance = stack.governance();
+    let person = aws_sdk_sagemaker::Client::new(&stack.sdk(PERSON_KEY, CHECKPOINT_REGION).await);
+    let entity = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::BusinessEntity,
+            name: format!("Checkpointed {run_id}"),
+            description: None,
+            parent_id: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    let use_case = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::UseCase,
+            name: format!("Resume {run_id}"),
+            description: None,
+            parent_id: Some(entity.id.clone()),
+            fields: vec![Field::choice(
+                fields::USE_CASE_STATUS,
+                "Approved for Development",
+            )],
+        })
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for group in ["a", "b"] {
+        let group = format!("resume-{group}-{run_id}");
+        person
+            .create_model_package_group()
+            .model_package_group_name(&group)
+            .tags(
+                Tag::builder()
+                    .key(keys::USE_CASE_ID)
+                    .value(use_case.id.as_str())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let created = person
+            .create_model_package()
+            .model_package_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        arns.push(created.model_package_arn().unwrap().to_owned());
+    }
+    let function = Function::new(
+        stack.config_in(CHECKPOINT_REGION, "http://127.0.0.1:1/unused"),
+        &stack.sdk(&stack.access_key, "us-east-1").await,
+    )
+    .await
+    .unwrap();
+
+    let cut_off = function
+        .reconcile(&RunOptions {
+            dry_run: false,
+            deadline: Some(Utc::now()),
+        })
+        .await
+        .unwrap();
+    assert!(!cut_off.complete, "{}", cut_off.table());
+    let stopped = cut_off.stopped_at.clone().unwrap();
+    assert!(model_absent(&governance, &arns[0]).await);
+
+    let resumed = run(&function, false).await;
+    assert_eq!(
+        resumed.resumed_from.as_ref(),
+        Some(&stopped),
+        "{}",
+        resumed.table()
+    );
+    for arn in &arns {
+        model_of(&governance, arn).await;
+    }
+    let next = run(&function, false).await;
+    assert!(
+        next.resumed_from.is_none(),
+        "the complete run removed the checkpoint"
+    );
+    assert!(next.drifts.is_empty(), "{}", next.table());
+}
+
+async fn model_absent(governance: &GovernanceClient, arn: &str) -> bool {
+    matches!(
+        governance
+            .find_by_external_id(GovernanceKind::Model, arn)
+            .await
+            .unwrap(),
+        ExternalIdLookup::Absent
+    )
+}

@@ -1,0 +1,666 @@
+//! registry-events' written-down guarantees, proved against the real local stack: the real function
+//! (`Function` on moto, the registry emulator and the governance emulator) fed from a real FIFO queue by
+//! real EventBridge rules with the events the registry emulator publishes when a data scientist
+//! registers and changes packages.
+//!
+//! Each test runs on its own [`Lane`] (its own registry region prefix, rules, queues and DLQ; see
+//! `support/stack.rs`), so the tests of this and every other binary can run at the same time against
+//! one stack. `local/test.sh` runs them with the stack's environment; without it they fail, never skip.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use aws_sdk_sagemaker::types::{InferenceSpecification, ModelPackageContainerDefinition, Tag};
+use futures::StreamExt;
+use govsync_adapters::governance::GovernanceClient;
+use govsync_core::customer_metadata::keys;
+use govsync_core::ports::{FieldValue, Governance, GovernanceKind};
+use govsync_core::registry_event::decode_envelope;
+use govsync_core::sync::fields;
+use serde_json::{Value, json};
+use support::stack::{
+    Feed, LOAD_BUDGET, Lane, Received, TEST_BUDGET, approved_use_case, the_one,
+    written_back_model_id,
+};
+
+/// The stack's own governance API key secret (wiring.json).
+const API_KEY_SECRET: &str = "govsync/governance-api-key";
+const IMAGE: &str = "123456789012.dkr.ecr.ap-northeast-3.amazonaws.com/xgboost";
+
+fn inference(image: &str, data: &str) -> InferenceSpecification {
+    InferenceSpecification::builder()
+        .containers(
+            ModelPackageContainerDefinition::builder()
+                .image(image)
+                .model_data_url(data)
+                .build(),
+        )
+        .supported_content_types("text/csv")
+        .supported_response_mime_types("text/csv")
+        .build()
+}
+
+/// The data scientist creates a group assigned to `use_case_id`.
+async fn create_group(person: &aws_sdk_sagemaker::Client, group: &str, use_case_id: &str) {
+    person
+        .create_model_package_group()
+        .model_package_group_name(group)
+        .tags(
+            Tag::builder()
+                .key(keys::USE_CASE_ID)
+                .value(use_case_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The data scientist registers a version; returns its ARN.
+async fn register(person: &aws_sdk_sagemaker::Client, group: &str, tag: &str) -> String {
+    person
+        .create_model_package()
+        .model_package_group_name(group)
+        .model_package_description(format!("version {tag}"))
+        .inference_specification(inference(
+            &format!("{IMAGE}:{tag}"),
+            &format!("s3://models/{group}/{tag}/model.tar.gz"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn()
+        .unwrap()
+        .to_owned()
+}
+
+fn is_state_change_of(envelope: &Value, package_arn: &str) -> bool {
+    envelope["detail-type"] == "SageMaker Model Package State Change"
+        && envelope["detail"]["ModelPackageArn"] == package_arn
+}
+
+/// govsync's own UpdateModelPackage calls on a package (CloudTrail records of its write-backs).
+fn write_backs_of(captured: &[Received], package_arn: &str, role_arn: &str) -> usize {
+    captured
+        .iter()
+        .map(Received::envelope)
+        .filter(|e| {
+            e["detail"]["eventName"] == "UpdateModelPackage"
+                && e["detail"]["userIdentity"]["arn"] == role_arn
+                && e["detail"]["requestParameters"]["modelPackageArn"] == package_arn
+        })
+        .count()
+}
+
+/// The stored outcome (`data`) of the idempotency record for an event body, if one is completed.
+async fn idempotency_outcome(lane: &Lane, body: &str) -> Option<Value> {
+    let key = decode_envelope(body.as_bytes()).unwrap().idempotency_key();
+    let item = lane
+        .dynamodb
+        .get_item()
+        .table_name(lane.table("govsync-idempotency"))
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(key.as_str().to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item?;
+    assert_eq!(
+        item.get("status")
+            .and_then(|s| s.as_s().ok())
+            .map(String::as_str),
+        Some("COMPLETED"),
+        "idempotency record of {key}"
+    );
+    let data = item.get("data")?.as_s().ok()?;
+    serde_json::from_str(data).ok()
+}
+
+fn text(object: &govsync_core::ports::GovernanceObject, name: &str) -> Option<String> {
+    object.field(name).and_then(FieldValue::as_text)
+}
+
+/// Nothing in the function's DLQ, nothing redriven: every message was handled.
+async fn assert_nothing_lost(lane: &Lane) {
+    let quarantined = lane.quarantined().await;
+    assert!(
+        quarantined.is_empty(),
+        "quarantined: {:?}",
+        quarantined
+            .iter()
+            .map(|m| &m.attributes)
+            .collect::<Vec<_>>()
+    );
+    let redriven = lane.redriven().await;
+    assert!(redriven.is_empty(), "redriven to the DLQ: {redriven:?}");
+}
+
+/// One model per package, under the one model group of its group (itself under `use_case_id`),
+/// written back onto the package.
+async fn assert_synced(
+    lane: &Lane,
+    governance: &GovernanceClient,
+    person: &aws_sdk_sagemaker::Client,
+    group: &str,
+    use_case_id: &govsync_core::GovernanceId,
+    packages: &[String],
+) {
+    let model_group = the_one(
+        governance,
+        GovernanceKind::ModelGroup,
+        &lane.group_arn(group),
+    )
+    .await;
+    assert_eq!(model_group.primary_parent_id.as_ref(), Some(use_case_id));
+    let model_group = &model_group;
+    let checks = futures::stream::iter(packages.iter().map(|arn| async move {
+        let model = the_one(governance, GovernanceKind::Model, arn).await;
+        assert_eq!(
+            model.primary_parent_id.as_ref(),
+            Some(&model_group.id),
+            "{arn} is under its group's model group"
+        );
+        assert_eq!(
+            written_back_model_id(person, arn).await,
+            Some(model.id.to_string()),
+            "{arn} carries its governance model id"
+        );
+    }))
+    .buffer_unordered(8)
+    .collect::<Vec<()>>();
+    checks.await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn the_same_event_delivered_three_times_makes_one_governance_model() {
+    let started = Instant::now();
+    let lane = Lane::open(Feed::Capture).await;
+    let function = lane.function(API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("repeat");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let arn = register(&person, &group, "1").await;
+    let captured = lane.captured(|e| is_state_change_of(e, &arn), 1).await;
+    let event = captured
+        .iter()
+        .find(|m| is_state_change_of(&m.envelope(), &arn))
+        .unwrap()
+        .body
+        .clone();
+
+    // At-least-once delivery: two copies arrive in one batch, a third later on its own.
+    lane.send(&event, "copy-1").await;
+    lane.send(&event, "copy-2").await;
+    let first = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+    let model = the_one(&governance, GovernanceKind::Model, &arn).await;
+    assert_eq!(
+        written_back_model_id(&person, &arn).await,
+        Some(model.id.to_string())
+    );
+    let before = governance.get_object(&model.id).await.unwrap();
+    lane.send(&event, "copy-3").await;
+    let second = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+
+    assert_eq!(
+        (first.deleted, first.reported_failures),
+        (2, 0),
+        "{first:?}"
+    );
+    assert_eq!(
+        (second.deleted, second.reported_failures),
+        (1, 0),
+        "{second:?}"
+    );
+    assert_synced(
+        &lane,
+        &governance,
+        &person,
+        &group,
+        &use_case.id,
+        std::slice::from_ref(&arn),
+    )
+    .await;
+    assert_eq!(
+        governance.get_object(&model.id).await.unwrap(),
+        before,
+        "the repeats changed nothing in governance"
+    );
+    let echoes = lane.captured(|_| true, 0).await;
+    assert_eq!(
+        write_backs_of(&echoes, &arn, &lane.stack.role_arn),
+        1,
+        "written back exactly once"
+    );
+    assert_eq!(
+        idempotency_outcome(&lane, &event)
+            .await
+            .map(|d| d["outcome"].clone()),
+        Some(json!("synced"))
+    );
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+    eprintln!("same event three times: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn state_changes_delivered_newest_first_leave_the_newest_state_and_the_older_change_nothing()
+{
+    let started = Instant::now();
+    let lane = Lane::open(Feed::Capture).await;
+    let function = lane.function(API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("reorder");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let arn = register(&person, &group, "1").await;
+    for tag in ["2", "3"] {
+        person
+            .update_model_package()
+            .model_package_arn(&arn)
+            .inference_specification(inference(
+                &format!("{IMAGE}:{tag}"),
+                &format!("s3://models/{group}/{tag}/model.tar.gz"),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let captured = lane.captured(|e| is_state_change_of(e, &arn), 3).await;
+    let changes: Vec<String> = captured
+        .iter()
+        .filter(|m| is_state_change_of(&m.envelope(), &arn))
+        .map(|m| m.body.clone())
+        .collect();
+    let image_of = |body: &str| -> String {
+        let envelope: Value = serde_json::from_str(body).unwrap();
+        envelope["detail"]["InferenceSpecification"]["Containers"][0]["Image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let images: Vec<String> = changes.iter().map(|b| image_of(b)).collect();
+    assert_eq!(
+        images,
+        ["1", "2", "3"].map(|t| format!("{IMAGE}:{t}")),
+        "the state changes, in change order"
+    );
+
+    // The newest first: it makes the model with the newest state and writes it back.
+    lane.send(&changes[2], "newest").await;
+    let newest = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+    let model = the_one(&governance, GovernanceKind::Model, &arn).await;
+    assert_eq!(
+        text(&model, fields::INFERENCE_IMAGE).as_deref(),
+        Some(format!("{IMAGE}:3").as_str())
+    );
+    let model_before = governance.get_object(&model.id).await.unwrap();
+    let package_before = person
+        .describe_model_package()
+        .model_package_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        package_before
+            .customer_metadata_properties()
+            .and_then(|m| m.get(keys::MODEL_ID)),
+        Some(&model.id.to_string())
+    );
+
+    // Then the older ones, newer before older: no-ops.
+    lane.send(&changes[1], "older").await;
+    lane.send(&changes[0], "oldest").await;
+    let older = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+
+    assert_eq!(
+        (newest.deleted, newest.reported_failures),
+        (1, 0),
+        "{newest:?}"
+    );
+    assert_eq!(
+        (older.deleted, older.reported_failures),
+        (2, 0),
+        "{older:?}"
+    );
+    assert_eq!(
+        governance.get_object(&model.id).await.unwrap(),
+        model_before,
+        "the older states changed nothing in governance"
+    );
+    let package_after = person
+        .describe_model_package()
+        .model_package_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        package_after.last_modified_time(),
+        package_before.last_modified_time(),
+        "the older states wrote nothing back"
+    );
+    for stale in &changes[..2] {
+        assert_eq!(
+            idempotency_outcome(&lane, stale)
+                .await
+                .map(|d| d["outcome"].clone()),
+            Some(json!("stale")),
+            "{}",
+            image_of(stale)
+        );
+    }
+    let echoes = lane.captured(|_| true, 0).await;
+    assert_eq!(write_backs_of(&echoes, &arn, &lane.stack.role_arn), 1);
+    assert_synced(
+        &lane,
+        &governance,
+        &person,
+        &group,
+        &use_case.id,
+        std::slice::from_ref(&arn),
+    )
+    .await;
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+    eprintln!("newest first: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_hundred_versions_over_ten_groups_all_sync_under_their_groups_and_are_written_back() {
+    const GROUPS: usize = 10;
+    const VERSIONS: usize = 10;
+    let started = Instant::now();
+    let lane = Lane::open(Feed::Direct).await;
+    let function = lane.function(API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let person = lane.person().await;
+    let mut use_cases = Vec::new();
+    for index in 0..GROUPS {
+        let use_case = approved_use_case(&governance, &format!("{}-{index}", lane.prefix)).await;
+        use_cases.push((lane.group(&format!("g{index}")), use_case));
+    }
+
+    // Ten data scientists register at once while the function works the queue, as in production.
+    let registered = AtomicBool::new(false);
+    let registration = async {
+        let packages = futures::future::join_all(use_cases.iter().map(|(group, use_case)| {
+            let person = &person;
+            async move {
+                create_group(person, group, use_case.id.as_str()).await;
+                let mut arns = Vec::new();
+                for version in 1..=VERSIONS {
+                    arns.push(register(person, group, &version.to_string()).await);
+                }
+                arns
+            }
+        }))
+        .await;
+        registered.store(true, Ordering::SeqCst);
+        packages
+    };
+    let (packages, delivery) = tokio::join!(
+        registration,
+        lane.deliver(&function, LOAD_BUDGET, || async {
+            registered.load(Ordering::SeqCst)
+        })
+    );
+    let synced_at = started.elapsed();
+
+    let total: usize = packages.iter().map(Vec::len).sum();
+    assert_eq!(total, GROUPS * VERSIONS);
+    // Each registration: a state change and a CloudTrail record, plus the echoes of the write-back.
+    assert!(
+        delivery.deleted >= 2 * GROUPS * VERSIONS + GROUPS,
+        "{delivery:?}"
+    );
+    for ((group, use_case), arns) in use_cases.iter().zip(&packages) {
+        assert_synced(&lane, &governance, &person, group, &use_case.id, arns).await;
+    }
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+    eprintln!(
+        "100 versions over 10 groups: synced in {synced_at:?} ({delivery:?}), checked in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn governance_throttling_and_server_errors_end_consistent_with_nothing_lost() {
+    const GROUPS: usize = 2;
+    const VERSIONS: usize = 5;
+    let started = Instant::now();
+    let lane = Lane::open(Feed::Direct).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin = |path: &str| format!("{}/_emulator{path}", lane.stack.governance_url);
+
+    // A governance credential of this test's own, so its faults hit only this function's calls.
+    let subject = format!("govsync-{}", lane.prefix);
+    let api_key = format!("{}-api-key", lane.prefix);
+    let response = http
+        .post(admin("/apikeys"))
+        .json(&json!({"apikey": api_key, "subject": subject}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "the emulator accepts an added API key"
+    );
+    let secret = format!("govsync/governance-api-key-{}", lane.prefix);
+    aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await)
+        .create_secret()
+        .name(&secret)
+        .secret_string(&api_key)
+        .send()
+        .await
+        .unwrap();
+    let function = lane.function(&secret).await;
+    let governance = lane.stack.governance();
+    let person = lane.person().await;
+    let mut use_cases = Vec::new();
+    for index in 0..GROUPS {
+        let use_case = approved_use_case(&governance, &format!("{}-{index}", lane.prefix)).await;
+        use_cases.push((lane.group(&format!("g{index}")), use_case));
+    }
+
+    // Bursts of 429 (Retry-After 0): one the client's retries absorb, one that outlasts them and
+    // fails the message; 500s on reads (retried by the client) and on a create (never repeated by the
+    // client: the message fails); 503s on queries. A message fails only after four faulted attempts
+    // of one call, or on the faulted create: 13 faulted calls fail a message at most four times, so
+    // even all on one message stay within the queue's maxReceiveCount of 5 (nothing is redriven).
+    let faults = [
+        json!({"status": 429, "count": 3, "retry_after_secs": 0}),
+        json!({"status": 429, "count": 4, "retry_after_secs": 0}),
+        json!({"status": 500, "count": 3, "method": "GET"}),
+        json!({"status": 500, "count": 1, "method": "POST", "path_prefix": "/contents"}),
+        json!({"status": 503, "count": 2, "path_prefix": "/query"}),
+    ];
+    for mut fault in faults {
+        fault["subject"] = json!(subject);
+        let response = http
+            .post(admin("/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{fault}");
+    }
+
+    let registered = AtomicBool::new(false);
+    let registration = async {
+        let mut packages = Vec::new();
+        for (group, use_case) in &use_cases {
+            create_group(&person, group, use_case.id.as_str()).await;
+            let mut arns = Vec::new();
+            for version in 1..=VERSIONS {
+                arns.push(register(&person, group, &version.to_string()).await);
+            }
+            packages.push(arns);
+        }
+        registered.store(true, Ordering::SeqCst);
+        packages
+    };
+    let (packages, delivery) = tokio::join!(
+        registration,
+        lane.deliver(&function, TEST_BUDGET, || async {
+            registered.load(Ordering::SeqCst)
+        })
+    );
+
+    let left: Value = http
+        .get(admin("/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ours_left: Vec<&Value> = left["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"] == subject.as_str())
+        .collect();
+    assert!(
+        ours_left.is_empty(),
+        "every injected fault was served: {ours_left:?}"
+    );
+    assert!(
+        delivery.reported_failures > 0 && delivery.max_receive_count > 1,
+        "faults failed messages and the queue redelivered them: {delivery:?}"
+    );
+    for ((group, use_case), arns) in use_cases.iter().zip(&packages) {
+        assert_eq!(arns.len(), VERSIONS);
+        assert_synced(&lane, &governance, &person, group, &use_case.id, arns).await;
+    }
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+    eprintln!(
+        "429 bursts and 500s: {delivery:?}, {:?} in all",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_poison_message_goes_to_the_dlq_with_its_reason_and_the_rest_of_its_group_proceeds() {
+    let started = Instant::now();
+    let lane = Lane::open(Feed::Capture).await;
+    let function = lane.function(API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("poison");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let first = register(&person, &group, "1").await;
+    let second = register(&person, &group, "2").await;
+    let captured = lane
+        .captured(
+            |e| is_state_change_of(e, &first) || is_state_change_of(e, &second),
+            2,
+        )
+        .await;
+    let body_of = |arn: &str| {
+        captured
+            .iter()
+            .find(|m| is_state_change_of(&m.envelope(), arn))
+            .unwrap()
+            .body
+            .clone()
+    };
+    let (first_event, second_event) = (body_of(&first), body_of(&second));
+
+    // The same group's event from an account no registry map names, and a body cut in half.
+    let account = &lane.stack.account;
+    let mut foreign: Value =
+        serde_json::from_str(&first_event.replace(&format!(":{account}:"), ":999999999999:"))
+            .unwrap();
+    foreign["account"] = json!("999999999999");
+    let foreign = foreign.to_string();
+    let truncated = first_event[..first_event.len() / 2].to_owned();
+
+    lane.send(&first_event, "first").await;
+    let foreign_id = lane.send(&foreign, "foreign-account").await;
+    let truncated_id = lane.send(&truncated, "truncated").await;
+    lane.send(&second_event, "second").await;
+    let delivery = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+
+    assert_eq!(
+        (delivery.deleted, delivery.reported_failures),
+        (4, 0),
+        "{delivery:?}"
+    );
+    let quarantined = lane.quarantined().await;
+    assert_eq!(quarantined.len(), 2, "{quarantined:?}");
+    let by_source = |id: &str| {
+        quarantined
+            .iter()
+            .find(|m| {
+                m.attributes
+                    .get("govsync-source-message-id")
+                    .map(String::as_str)
+                    == Some(id)
+            })
+            .unwrap_or_else(|| panic!("no DLQ message for {id}: {quarantined:?}"))
+    };
+    let foreign_dlq = by_source(&foreign_id);
+    assert_eq!(foreign_dlq.body, foreign);
+    assert_eq!(
+        foreign_dlq
+            .attributes
+            .get("govsync-error-code")
+            .map(String::as_str),
+        Some("unknown_registry")
+    );
+    let reason = &foreign_dlq.attributes["govsync-reason"];
+    assert!(
+        reason.contains("999999999999") && reason.contains("not in the registry map"),
+        "{reason}"
+    );
+    let truncated_dlq = by_source(&truncated_id);
+    assert_eq!(truncated_dlq.body, truncated);
+    assert!(
+        truncated_dlq.attributes["govsync-reason"].starts_with("undecodable registry event"),
+        "{:?}",
+        truncated_dlq.attributes
+    );
+    assert!(
+        !truncated_dlq.attributes["govsync-error-code"].is_empty()
+            && truncated_dlq.attributes["govsync-error-code"] != "unknown_registry"
+    );
+    // The group went on past the poison: the later version is synced too.
+    assert_synced(
+        &lane,
+        &governance,
+        &person,
+        &group,
+        &use_case.id,
+        &[first.clone(), second.clone()],
+    )
+    .await;
+    assert!(lane.redriven().await.is_empty());
+    lane.close().await;
+    eprintln!("poison: {:?}", started.elapsed());
+}

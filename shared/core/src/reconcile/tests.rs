@@ -1,0 +1,420 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+use crate::ports::Field;
+use crate::ports::registry::ModelLifecycle;
+use crate::registry_map::RegistryMap;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const GROUP: &str = "fraud-4711";
+const GROUP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud-4711";
+
+fn arn(version: u32) -> String {
+    format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{GROUP}/{version}")
+}
+
+fn id(text: &str) -> GovernanceId {
+    GovernanceId::parse(text).unwrap()
+}
+
+fn registry() -> Registry {
+    RegistryMap::parse(&format!(
+        r#"[{{"account":"{ACCOUNT}","region":"{REGION}","business_entity":"Retail"}}]"#
+    ))
+    .unwrap()
+    .registries()[0]
+        .clone()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+}
+
+fn row(id_text: &str, fields: &[(&str, &str)]) -> QueryRow {
+    QueryRow {
+        id: Some(id(id_text)),
+        fields: fields
+            .iter()
+            .map(|(name, value)| Field::text(*name, *value))
+            .collect(),
+    }
+}
+
+/// A package in step with model `100` (status `Under Development`) of model group `10`, use case `1`.
+fn synced_package(version: u32) -> ModelPackage {
+    ModelPackage {
+        arn: arn(version),
+        group_name: Some(GROUP.into()),
+        version: Some(version as i32),
+        status: Some("Completed".into()),
+        approval_status: Some(ApprovalStatus::PendingManualApproval),
+        last_modified_time: Some(t0()),
+        lifecycle: Some(ModelLifecycle {
+            stage: "Development".into(),
+            stage_status: "InProgress".into(),
+            stage_description: None,
+        }),
+        customer_metadata: BTreeMap::from([
+            (keys::USE_CASE_ID.into(), "1".into()),
+            (keys::MODEL_GROUP_ID.into(), "10".into()),
+            (keys::MODEL_ID.into(), format!("{}", 100 + version)),
+        ]),
+        ..ModelPackage::default()
+    }
+}
+
+struct Case {
+    name: &'static str,
+    tags: Vec<(String, String)>,
+    packages: Vec<ModelPackage>,
+    /// (id, external id, status, last modified)
+    models: Vec<(String, String, Option<&'static str>, DateTime<Utc>)>,
+    gate: GateMode,
+    expected: Vec<(DriftKind, &'static str)>,
+}
+
+fn tagged() -> Vec<(String, String)> {
+    vec![(keys::USE_CASE_ID.into(), "1".into())]
+}
+
+fn model(
+    version: u32,
+    status: Option<&'static str>,
+) -> (String, String, Option<&'static str>, DateTime<Utc>) {
+    (format!("{}", 100 + version), arn(version), status, t0())
+}
+
+fn inventory(
+    models: &[(String, String, Option<&'static str>, DateTime<Utc>)],
+) -> GovernanceInventory {
+    let use_cases = [row(
+        "1",
+        &[
+            ("Name", "Fraud"),
+            (fields::USE_CASE_STATUS, "Approved for Development"),
+        ],
+    )];
+    let groups = [row(
+        "10",
+        &[("Name", GROUP), (fields::EXTERNAL_ID, GROUP_ARN)],
+    )];
+    let models: Vec<QueryRow> = models
+        .iter()
+        .map(|(model_id, external, status, modified)| {
+            let modified = modified.to_rfc3339();
+            let mut fields_of = vec![("Name", "m"), (fields::EXTERNAL_ID, external.as_str())];
+            if let Some(status) = status {
+                fields_of.push((fields::MODEL_STATUS, status));
+            }
+            fields_of.push((LAST_MODIFICATION_DATE, modified.as_str()));
+            row(model_id, &fields_of)
+        })
+        .collect();
+    GovernanceInventory::from_rows(&use_cases, &groups, &models)
+}
+
+fn run(case: &Case) -> Vec<Drift> {
+    let mapping = MappingSpec::builtin().unwrap();
+    let group = GroupSnapshot {
+        name: GROUP.into(),
+        arn: GROUP_ARN.into(),
+        tags: case.tags.clone(),
+        packages: case.packages.clone(),
+    };
+    compare_group(
+        &registry(),
+        &group,
+        &inventory(&case.models),
+        CompareSettings {
+            mapping: &mapping,
+            gate: case.gate,
+        },
+    )
+}
+
+fn with(mut package: ModelPackage, change: impl FnOnce(&mut ModelPackage)) -> ModelPackage {
+    change(&mut package);
+    package
+}
+
+#[test]
+fn every_drift_kind_is_found_with_its_repair() {
+    let cases = vec![
+        Case {
+            name: "in step",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![],
+        },
+        Case {
+            name: "package not in governance",
+            tags: tagged(),
+            packages: vec![synced_package(1), synced_package(2)],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::PackageNotInGovernance, "sync_package")],
+        },
+        Case {
+            name: "model whose package is gone",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![
+                model(1, Some("Under Development")),
+                model(2, Some("In Production")),
+            ],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::ModelPackageGone, "decommission_model")],
+        },
+        Case {
+            name: "a decommissioned model whose package is gone is in step",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![
+                model(1, Some("Under Development")),
+                model(2, Some("Decommissioned")),
+            ],
+            gate: GateMode::Enforce,
+            expected: vec![],
+        },
+        Case {
+            name: "archived package, active model",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.lifecycle = Some(ModelLifecycle {
+                    stage: "Archived".into(),
+                    stage_status: "Retired".into(),
+                    stage_description: None,
+                })
+            })],
+            models: vec![model(1, Some("In Production"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::ModelPackageGone, "decommission_model")],
+        },
+        Case {
+            name: "governance moved on (to_registry row): governance drives",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![model(1, Some("Approved for Production"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::StatusOutOfStep, "propagate_status")],
+        },
+        Case {
+            name: "registry moved on a both row, after governance: registry drives",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.lifecycle = Some(ModelLifecycle {
+                    stage: "Development".into(),
+                    stage_status: "Complete".into(),
+                    stage_description: None,
+                });
+                p.last_modified_time = Some(t0() + Duration::minutes(5));
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::StatusOutOfStep, "sync_package")],
+        },
+        Case {
+            name: "registry on a both row but governance changed last: governance drives",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.lifecycle = Some(ModelLifecycle {
+                    stage: "Development".into(),
+                    stage_status: "Complete".into(),
+                    stage_description: None,
+                });
+                p.last_modified_time = Some(t0() - Duration::minutes(5));
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::StatusOutOfStep, "propagate_status")],
+        },
+        Case {
+            name: "decommissioned in governance, package live",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![model(1, Some("Decommissioned"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::StatusOutOfStep, "archive_package")],
+        },
+        Case {
+            name: "shadow approval, enforce",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.approval_status = Some(ApprovalStatus::Approved)
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::ShadowApproval, "sync_package")],
+        },
+        Case {
+            name: "shadow approval, alert: reported only",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.approval_status = Some(ApprovalStatus::Approved)
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Alert,
+            expected: vec![(DriftKind::ShadowApproval, "report_only")],
+        },
+        Case {
+            name: "approval governance grants is no shadow",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.approval_status = Some(ApprovalStatus::Approved);
+                p.lifecycle = Some(ModelLifecycle {
+                    stage: "Production".into(),
+                    stage_status: "Deployed".into(),
+                    stage_description: None,
+                });
+            })],
+            models: vec![model(1, Some("In Production"))],
+            gate: GateMode::Enforce,
+            expected: vec![],
+        },
+        Case {
+            name: "unassigned group",
+            tags: vec![],
+            packages: vec![synced_package(1)],
+            models: vec![],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::UnassignedGroup, "report_only")],
+        },
+        Case {
+            name: "group tag naming a missing use case",
+            tags: vec![(keys::USE_CASE_ID.into(), "999".into())],
+            packages: vec![synced_package(1)],
+            models: vec![],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::DanglingLink, "report_only")],
+        },
+        Case {
+            name: "write-back pointing nowhere",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.customer_metadata
+                    .insert(keys::MODEL_ID.into(), "4040".into());
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::DanglingLink, "sync_package")],
+        },
+        Case {
+            name: "write-back missing",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| p.customer_metadata.clear())],
+            models: vec![model(1, None)],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::DanglingLink, "sync_package")],
+        },
+        Case {
+            name: "duplicate models",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![
+                model(1, Some("Under Development")),
+                ("555".into(), arn(1), Some("Under Development"), t0()),
+            ],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::DuplicateModels, "report_only")],
+        },
+        Case {
+            name: "unknown governance status",
+            tags: tagged(),
+            packages: vec![synced_package(1)],
+            models: vec![model(1, Some("Sunsetting"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::UnknownGovernanceStatus, "report_only")],
+        },
+        Case {
+            name: "packages still being registered are left alone",
+            tags: tagged(),
+            packages: vec![with(synced_package(2), |p| {
+                p.status = Some("InProgress".into())
+            })],
+            models: vec![],
+            gate: GateMode::Enforce,
+            expected: vec![],
+        },
+    ];
+    let mut kinds_seen = BTreeSet::new();
+    for case in &cases {
+        let drifts = run(case);
+        let found: Vec<(DriftKind, &str)> =
+            drifts.iter().map(|d| (d.kind, d.repair.action())).collect();
+        assert_eq!(found, case.expected, "{}: {drifts:#?}", case.name);
+        kinds_seen.extend(found.iter().map(|(kind, _)| *kind));
+    }
+    assert_eq!(
+        kinds_seen,
+        DriftKind::ALL.into_iter().collect(),
+        "every kind has a case"
+    );
+}
+
+#[test]
+fn models_of_a_vanished_group_are_gone() {
+    let inventory = inventory(&[
+        model(1, Some("In Production")),
+        model(2, Some("Decommissioned")),
+    ]);
+    let listed = BTreeSet::from(["other-group".to_owned()]);
+    let drifts = compare_missing_groups(&registry(), &listed, &inventory);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    assert_eq!(drifts[0].kind, DriftKind::ModelPackageGone);
+    assert_eq!(drifts[0].governance_id, Some(id("101")));
+    let listed = BTreeSet::from([GROUP.to_ascii_uppercase()]);
+    assert!(compare_missing_groups(&registry(), &listed, &inventory).is_empty());
+}
+
+#[test]
+fn models_of_other_registries_are_not_this_registrys_business() {
+    let foreign = "arn:aws:sagemaker:eu-west-1:999999999999:model-package/x/1".to_owned();
+    let inventory = inventory(&[(String::from("7"), foreign, Some("In Production"), t0())]);
+    assert!(compare_missing_groups(&registry(), &BTreeSet::new(), &inventory).is_empty());
+}
+
+#[test]
+fn the_table_has_a_header_and_one_line_per_drift() {
+    let drifts = run(&Case {
+        name: "two",
+        tags: tagged(),
+        packages: vec![synced_package(1), synced_package(2)],
+        models: vec![model(1, Some("Approved for Production"))],
+        gate: GateMode::Enforce,
+        expected: vec![],
+    });
+    let table = drift_table(drifts.iter().map(|d| (d, "planned")));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("KIND"));
+    assert!(table.contains("status_out_of_step") && table.contains("package_not_in_governance"));
+    assert!(table.contains("v2"));
+}
+
+#[test]
+fn drifts_serialise_with_snake_case_kinds_and_tagged_repairs() {
+    let drift = Drift {
+        kind: DriftKind::ModelPackageGone,
+        registry: "123456789012/us-east-1".into(),
+        group: Some(GROUP.into()),
+        package_arn: Some(arn(2)),
+        governance_id: Some(id("7")),
+        detail: "gone".into(),
+        repair: Repair::DecommissionModel {
+            model_id: id("7"),
+            package_arn: arn(2),
+            archived: false,
+        },
+    };
+    let value = serde_json::to_value(&drift).unwrap();
+    assert_eq!(value["kind"], "model_package_gone");
+    assert_eq!(value["repair"]["action"], "decommission_model");
+    assert_eq!(value["repair"]["model_id"], "7");
+    let back: Drift = serde_json::from_value(value).unwrap();
+    assert_eq!(back, drift);
+}

@@ -1,0 +1,583 @@
+//! Governance changes into the registry: F1 (a use case is approved: provision its model package group,
+//! its governance model group, and tell its data-science team) and F4 (a model's status changes: set
+//! approval and lifecycle on its package), plus the hand-off of decommissions (F6) to the
+//! `decommission` function. Pure: the handler re-reads the governance object, looks up the links and the
+//! package, and executes what these functions return.
+//!
+//! Decisions compare the wanted state with the current one, so a change already applied decides to
+//! nothing; with the our-write ledger (both directions) this is why bidirectional sync cannot ping-pong.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use super::registry::{PACKAGE_STATE_FIELD, package_state_fingerprint};
+use super::{ConsoleLinks, fields};
+use crate::customer_metadata::{self, keys};
+use crate::decommission_request::{DecommissionKind, DecommissionRequest};
+use crate::governance::{GovernanceId, GovernanceStatus, Revision};
+use crate::mapping::MappingSpec;
+use crate::model_package::{
+    Description, ModelPackageGroupArn, ModelPackageGroupName, ModelVersion,
+};
+use crate::ports::registry::{ModelLifecycle, NewPackageGroup, PackageUpdate};
+use crate::ports::{
+    Email, Field, FieldValue, GovernanceKind, GovernanceObject, NewGovernanceObject, OurWrite,
+    WriteSide,
+};
+use crate::registry_map::{BusinessEntity, Registry, RegistryMap};
+
+/// The use case status that provisions (F1).
+pub const APPROVED_FOR_DEVELOPMENT: &str = "Approved for Development";
+/// The status, of a model or a use case, that hands off to the `decommission` function (F6).
+pub const DECOMMISSIONED: &str = "Decommissioned";
+/// `source` of the decommission requests this flow sends.
+pub const DECOMMISSION_SOURCE: &str = "approval-propagation";
+/// The group tag that records the risk level at provisioning.
+pub const RISK_LEVEL_TAG: &str = keys::RISK_LEVEL;
+
+/// The revision of a governance object: its `Last Modification Date` in epoch milliseconds. Every
+/// accepted change moves it forward, so it names one state of the object.
+pub fn object_revision(object: &GovernanceObject) -> Option<Revision> {
+    object_modified_at(object).map(Revision::from_time)
+}
+
+/// The object's `Last Modification Date`.
+pub fn object_modified_at(object: &GovernanceObject) -> Option<DateTime<Utc>> {
+    match object.field(fields::LAST_MODIFICATION_DATE)? {
+        FieldValue::Date(time) => Some(*time),
+        FieldValue::Text(text) => DateTime::parse_from_rfc3339(text).ok().map(|t| t.to_utc()),
+        _ => None,
+    }
+}
+
+fn text_field(object: &GovernanceObject, name: &str) -> Option<String> {
+    object
+        .field(name)
+        .and_then(FieldValue::as_text)
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+// -------------------------------------------------------------------------------------------------
+// F1: use cases
+
+/// The state of a use case's provisioning, as the links table records it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Provisioned {
+    /// The group linked to the use case (link kind `use_case`).
+    pub group_arn: Option<String>,
+    /// Whether the group is linked to a governance model group.
+    pub model_group_linked: bool,
+    /// Whether the data-science team's email went out (its receipt is recorded).
+    pub email_sent: bool,
+}
+
+/// Everything [`decide_use_case`] looks at.
+#[derive(Debug, Clone)]
+pub struct UseCaseChange<'a> {
+    /// The use case, as re-read now.
+    pub use_case: &'a GovernanceObject,
+    /// The name of the use case's parent business entity (`None`: no parent, or not an entity).
+    pub business_entity: Option<&'a str>,
+    pub registries: &'a RegistryMap,
+    pub provisioned: &'a Provisioned,
+    pub console: &'a ConsoleLinks,
+    /// `GOVSYNC_NOTIFICATION_SENDER`; `None`: no email is sent (reported).
+    pub sender: Option<&'a str>,
+}
+
+/// What to do about a use case change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UseCaseDecision {
+    /// Not this flow's business (`reason`): acknowledged.
+    Ignore(&'static str),
+    /// Approved, but under no business entity of the registry map: not synced, reported.
+    Unmapped { business_entity: Option<String> },
+    /// Hand the decommission to the `decommission` function.
+    Decommission(DecommissionRequest),
+    /// Everything is provisioned and the email is out: nothing to do.
+    AlreadyProvisioned { group_arn: String },
+    /// Provision what is missing, in order.
+    Provision(Box<Provisioning>),
+}
+
+/// F1's work for one approved use case. Each step is idempotent given the links table: the handler
+/// skips what [`Provisioned`] says is done, and looks a resource up before creating it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provisioning {
+    pub use_case_id: GovernanceId,
+    pub use_case_name: String,
+    pub risk_level: Option<String>,
+    pub registry: Registry,
+    pub group_name: ModelPackageGroupName,
+    /// The ARN the group has (or will have) in the mapped registry.
+    pub group_arn: String,
+    /// `None` when the group is already linked.
+    pub create_group: Option<NewPackageGroup>,
+    /// The governance model group to find (by External ID) or create; `None` when already linked.
+    pub model_group: Option<NewGovernanceObject>,
+    /// The email to send; `None` when it went out already or cannot be sent (see `findings`).
+    pub email: Option<Email>,
+    /// Reported, never fatal (e.g. no team email on the use case).
+    pub findings: Vec<&'static str>,
+}
+
+/// `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`.
+pub fn group_arn(registry: &Registry, name: &ModelPackageGroupName) -> String {
+    let region = registry.region.as_str();
+    let partition = if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    };
+    format!(
+        "arn:{partition}:sagemaker:{region}:{}:model-package-group/{name}",
+        registry.account
+    )
+}
+
+/// Step 1 of F1: is this use case to be provisioned, handed to decommission, or left alone?
+pub fn decide_use_case(input: &UseCaseChange<'_>) -> UseCaseDecision {
+    let use_case = input.use_case;
+    let status = text_field(use_case, fields::USE_CASE_STATUS);
+    match status.as_deref() {
+        Some(APPROVED_FOR_DEVELOPMENT) => {}
+        Some(DECOMMISSIONED) => {
+            return match decommission_request(DecommissionKind::UseCase, use_case) {
+                Some(request) => UseCaseDecision::Decommission(request),
+                None => UseCaseDecision::Ignore("decommission_without_time"),
+            };
+        }
+        _ => return UseCaseDecision::Ignore("use_case_not_approved"),
+    }
+    let registry = input
+        .business_entity
+        .and_then(|name| BusinessEntity::parse(name).ok())
+        .and_then(|entity| input.registries.for_business_entity(&entity));
+    let Some(registry) = registry else {
+        return UseCaseDecision::Unmapped {
+            business_entity: input.business_entity.map(str::to_owned),
+        };
+    };
+    let provisioned = input.provisioned;
+    if let Some(arn) = &provisioned.group_arn
+        && provisioned.model_group_linked
+        && (provisioned.email_sent || input.sender.is_none())
+    {
+        return UseCaseDecision::AlreadyProvisioned {
+            group_arn: arn.clone(),
+        };
+    }
+    let group_name = match provisioned
+        .group_arn
+        .as_deref()
+        .and_then(|arn| ModelPackageGroupArn::parse(arn).ok())
+    {
+        Some(arn) => arn.group_name().clone(),
+        None => match ModelPackageGroupName::for_use_case(&use_case.name, use_case.id.as_str()) {
+            Ok(name) => name,
+            // The id always yields a name (ids are never blank); kept total rather than panicking.
+            Err(_) => return UseCaseDecision::Ignore("no_group_name"),
+        },
+    };
+    let group_arn = provisioned
+        .group_arn
+        .clone()
+        .unwrap_or_else(|| group_arn(registry, &group_name));
+    let risk_level = text_field(use_case, fields::USE_CASE_RISK_LEVEL);
+    let mut findings = Vec::new();
+
+    let create_group = provisioned.group_arn.is_none().then(|| {
+        let mut tags = BTreeMap::from([
+            (keys::USE_CASE_ID.to_owned(), use_case.id.to_string()),
+            (
+                keys::BUSINESS_ENTITY.to_owned(),
+                customer_metadata::sanitize(registry.business_entity.as_str(), 256),
+            ),
+        ]);
+        if let Some(risk) = &risk_level {
+            tags.insert(
+                RISK_LEVEL_TAG.to_owned(),
+                customer_metadata::sanitize(risk, 256),
+            );
+        }
+        tags.retain(|_, value| !value.is_empty());
+        NewPackageGroup {
+            name: group_name.to_string(),
+            description: Some(
+                Description::truncating(&format!(
+                    "Models of the governance use case {} ({}), created by govsync",
+                    use_case.name, use_case.id
+                ))
+                .to_string(),
+            ),
+            tags,
+        }
+    });
+    let model_group = (!provisioned.model_group_linked).then(|| NewGovernanceObject {
+        kind: GovernanceKind::ModelGroup,
+        name: group_name.to_string(),
+        description: Some(format!("SageMaker model package group {group_arn}")),
+        parent_id: Some(use_case.id.clone()),
+        fields: vec![
+            Field::text(fields::EXTERNAL_ID, group_arn.clone()),
+            Field::text(
+                fields::THIRD_PARTY_LINK,
+                super::registry::console_url(&registry.region, &group_name, None),
+            ),
+        ],
+    });
+    let email = if provisioned.email_sent {
+        None
+    } else {
+        match (input.sender, team_recipients(use_case)) {
+            (None, _) => {
+                findings.push("no_notification_sender");
+                None
+            }
+            (Some(_), recipients) if recipients.is_empty() => {
+                findings.push("no_team_email");
+                None
+            }
+            (Some(sender), recipients) => Some(approval_email(&ApprovalEmail {
+                sender,
+                recipients,
+                use_case_id: &use_case.id,
+                use_case_name: &use_case.name,
+                risk_level: risk_level.as_deref(),
+                group_name: &group_name,
+                group_arn: &group_arn,
+                registry,
+                console: input.console,
+            })),
+        }
+    };
+    if create_group.is_none() && model_group.is_none() && email.is_none() {
+        return UseCaseDecision::AlreadyProvisioned { group_arn };
+    }
+    UseCaseDecision::Provision(Box::new(Provisioning {
+        use_case_id: use_case.id.clone(),
+        use_case_name: use_case.name.clone(),
+        risk_level,
+        registry: registry.clone(),
+        group_name,
+        group_arn,
+        create_group,
+        model_group,
+        email,
+        findings,
+    }))
+}
+
+/// The data-science team's addresses: the use case's team-email field, split on `,` `;` and spaces;
+/// malformed entries are left out.
+pub fn team_recipients(use_case: &GovernanceObject) -> Vec<String> {
+    let Some(text) = text_field(use_case, fields::USE_CASE_TEAM_EMAIL) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = text
+        .split([',', ';', ' ', '\n'])
+        .filter_map(|part| crate::governance::EmailAddress::parse(part.trim()).ok())
+        .map(String::from)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// What the approval email says.
+#[derive(Debug, Clone)]
+pub struct ApprovalEmail<'a> {
+    pub sender: &'a str,
+    pub recipients: Vec<String>,
+    pub use_case_id: &'a GovernanceId,
+    pub use_case_name: &'a str,
+    pub risk_level: Option<&'a str>,
+    pub group_name: &'a ModelPackageGroupName,
+    pub group_arn: &'a str,
+    pub registry: &'a Registry,
+    pub console: &'a ConsoleLinks,
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The email to the data-science team (F1): subject, text and HTML bodies with the use case, its risk
+/// level, the group's name and ARN, a link back to the use case in governance, and how to register a
+/// model version into the group.
+pub fn approval_email(email: &ApprovalEmail<'_>) -> Email {
+    let risk = email.risk_level.unwrap_or("not set");
+    let link = email
+        .console
+        .object_url(email.use_case_id)
+        .map(String::from)
+        .unwrap_or_default();
+    let region = email.registry.region.as_str();
+    let group = email.group_name.as_str();
+    let subject = format!(
+        "Use case \"{}\" approved: SageMaker model package group {group} is ready",
+        email.use_case_name
+    );
+    let cli = format!(
+        "aws sagemaker create-model-package --region {region} \\\n    --model-package-group-name {group} \\\n    --inference-specification file://inference-specification.json"
+    );
+    let boto3 = format!(
+        "boto3.client(\"sagemaker\", region_name=\"{region}\").create_model_package(\n    ModelPackageGroupName=\"{group}\",\n    InferenceSpecification={{...}})"
+    );
+    let text_body = format!(
+        "The governance use case \"{name}\" (id {id}) was approved for development.\n\n\
+         Use case:   {name}\n\
+         Risk level: {risk}\n\
+         Group name: {group}\n\
+         Group ARN:  {arn}\n\
+         Governance: {link}\n\n\
+         Register a model version into the group (it appears in governance under the use case, and its\n\
+         approval follows governance; do not approve it in SageMaker yourself):\n\n\
+         {cli}\n\n\
+         or, with boto3:\n\n\
+         {boto3}\n\n\
+         -- govsync\n",
+        name = email.use_case_name,
+        id = email.use_case_id,
+        arn = email.group_arn,
+    );
+    let e = html_escape;
+    let html_body = format!(
+        "<html><body>\
+         <p>The governance use case <b>{name}</b> (id {id}) was approved for development.</p>\
+         <table>\
+         <tr><th align=\"left\">Use case</th><td>{name}</td></tr>\
+         <tr><th align=\"left\">Risk level</th><td>{risk}</td></tr>\
+         <tr><th align=\"left\">Group name</th><td><code>{group}</code></td></tr>\
+         <tr><th align=\"left\">Group ARN</th><td><code>{arn}</code></td></tr>\
+         <tr><th align=\"left\">Governance</th><td><a href=\"{link}\">{link}</a></td></tr>\
+         </table>\
+         <p>Register a model version into the group (it appears in governance under the use case, and its \
+         approval follows governance; do not approve it in SageMaker yourself):</p>\
+         <pre>{cli}</pre><p>or, with boto3:</p><pre>{boto3}</pre>\
+         <p>-- govsync</p></body></html>",
+        name = e(email.use_case_name),
+        id = e(email.use_case_id.as_str()),
+        risk = e(risk),
+        group = e(group),
+        arn = e(email.group_arn),
+        link = e(&link),
+        cli = e(&cli),
+        boto3 = e(&boto3),
+    );
+    Email {
+        from: email.sender.to_owned(),
+        to: email.recipients.clone(),
+        subject,
+        text_body,
+        html_body: Some(html_body),
+    }
+}
+
+/// The key under which the approval email's receipt is kept (one email per use case, ever).
+pub fn approval_email_receipt(use_case_id: &GovernanceId) -> String {
+    format!("notification#use-case-approved#{use_case_id}")
+}
+
+// -------------------------------------------------------------------------------------------------
+// F4: models
+
+/// Everything [`decide_model`] looks at.
+#[derive(Debug, Clone)]
+pub struct ModelChange<'a> {
+    /// The model, as re-read now.
+    pub model: &'a GovernanceObject,
+    /// Its revision (`Last Modification Date`).
+    pub revision: Revision,
+    /// The last governance revision applied for this model (links table).
+    pub applied: Option<u64>,
+    /// Whether the our-write ledger holds govsync's own write of the current status (an echo of a
+    /// SageMaker-driven change on a `both` row).
+    pub our_write: bool,
+    /// The linked package as described now; `None` when no package is linked.
+    pub package: Option<&'a ModelVersion>,
+    pub mapping: &'a MappingSpec,
+}
+
+/// What to do about a model change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelDecision {
+    /// No newer than the revision already applied.
+    Stale { applied: u64 },
+    /// govsync's own status write coming back.
+    Echo,
+    /// The model has no status.
+    NoStatus,
+    /// A status the mapping does not know: reported (quarantined with the reason), never guessed.
+    UnknownStatus { status: String },
+    /// Hand the decommission to the `decommission` function.
+    Decommission(DecommissionRequest),
+    /// No package is linked to the model (yet): nothing to set.
+    Unlinked,
+    /// The package already holds what the status maps to.
+    InSync,
+    /// Make this write (record `ledger` first).
+    Update(Box<ModelWrite>),
+}
+
+/// One `UpdateModelPackage` for a governance status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWrite {
+    pub status: GovernanceStatus,
+    pub update: PackageUpdate,
+    /// The ledger entry the write's echo (through registry-events) will match.
+    pub ledger: OurWrite,
+}
+
+/// The description carried into `ApprovalDescription` and `StageDescription`: who, when, which object.
+pub fn status_description(model: &GovernanceObject, status: &str) -> Description {
+    let who = text_field(model, fields::LAST_MODIFIED_BY).unwrap_or_else(|| "unknown".to_owned());
+    let when = object_modified_at(model)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| "unknown time".to_owned());
+    Description::truncating(&format!(
+        "govsync: governance status {status} set by {who} at {when} (governance model {})",
+        model.id
+    ))
+}
+
+/// `ClientToken` from the governance change (model id, revision, status): a retry of the same change
+/// reuses it, another change gets another.
+pub fn governance_client_token(model: &GovernanceId, revision: Revision, status: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [model.as_str(), &revision.to_string(), status] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let hex = crate::hex::encode(&hasher.finalize());
+    format!("govsync-{}", &hex[..28])
+}
+
+fn decommission_request(
+    kind: DecommissionKind,
+    object: &GovernanceObject,
+) -> Option<DecommissionRequest> {
+    let at = object_modified_at(object)?;
+    let who = text_field(object, fields::LAST_MODIFIED_BY).unwrap_or_else(|| "unknown".to_owned());
+    DecommissionRequest::new(
+        kind,
+        object.id.clone(),
+        &format!("Decommissioned in governance by {who}"),
+        at,
+        DECOMMISSION_SOURCE,
+    )
+    .ok()
+}
+
+/// F4: the write that brings the linked package in line with the model's governance status.
+pub fn decide_model(input: &ModelChange<'_>) -> ModelDecision {
+    if let Some(applied) = input.applied
+        && input.revision.value() <= applied
+    {
+        return ModelDecision::Stale { applied };
+    }
+    let Some(status_text) = text_field(input.model, fields::MODEL_STATUS) else {
+        return ModelDecision::NoStatus;
+    };
+    if status_text == DECOMMISSIONED {
+        return match decommission_request(DecommissionKind::Model, input.model) {
+            Some(request) => ModelDecision::Decommission(request),
+            None => ModelDecision::NoStatus,
+        };
+    }
+    if input.our_write {
+        return ModelDecision::Echo;
+    }
+    let Ok(status) = GovernanceStatus::parse(&status_text) else {
+        return ModelDecision::NoStatus;
+    };
+    let Ok(row) = input.mapping.registry_target(&status) else {
+        return ModelDecision::UnknownStatus {
+            status: status_text,
+        };
+    };
+    let Some(package) = input.package else {
+        return ModelDecision::Unlinked;
+    };
+    let target = &row.target;
+    let current_stage = package.lifecycle.as_ref().map(|l| &l.stage);
+    let stage = target.resolve_stage(current_stage);
+    let current = (
+        package.approval,
+        package
+            .lifecycle
+            .as_ref()
+            .map(|l| (l.stage.as_str(), l.stage_status.as_str())),
+    );
+    let wanted_lifecycle = stage
+        .as_ref()
+        .map(|stage| (stage.as_str(), target.stage_status.as_str()));
+    let lifecycle_matches = wanted_lifecycle.is_none() || current.1 == wanted_lifecycle;
+    if current.0 == Some(target.approval) && lifecycle_matches {
+        return ModelDecision::InSync;
+    }
+    let description = status_description(input.model, status.as_str());
+    let mut metadata_to_set = BTreeMap::new();
+    metadata_to_set.insert(keys::REVISION.to_owned(), input.revision.to_string());
+    let mut merged = package.customer_metadata.clone();
+    merged.extend(metadata_to_set.clone());
+    let resulting_lifecycle = wanted_lifecycle.or(current.1);
+    let fingerprint = package_state_fingerprint(
+        Some(target.approval),
+        resulting_lifecycle,
+        &merged,
+        &package.technical,
+    );
+    let arn = package.arn.as_str();
+    let update = PackageUpdate {
+        arn: arn.to_owned(),
+        approval_status: Some(target.approval),
+        approval_description: Some(description.to_string()),
+        metadata_to_set,
+        metadata_to_remove: Vec::new(),
+        lifecycle: stage.map(|stage| ModelLifecycle {
+            stage: stage.to_string(),
+            stage_status: target.stage_status.to_string(),
+            stage_description: Some(description.to_string()),
+        }),
+        client_token: Some(governance_client_token(
+            &input.model.id,
+            input.revision,
+            status.as_str(),
+        )),
+    };
+    ModelDecision::Update(Box::new(ModelWrite {
+        status,
+        update,
+        ledger: OurWrite::new(WriteSide::Registry, arn, PACKAGE_STATE_FIELD, &fingerprint),
+    }))
+}
+
+/// The ledger entry a governance status change matches when govsync wrote that status itself
+/// (registry-events on a `both` row records it before writing).
+pub fn status_write(model: &GovernanceId, status: &str) -> OurWrite {
+    OurWrite::new(
+        WriteSide::Governance,
+        model.as_str(),
+        fields::MODEL_STATUS,
+        status,
+    )
+}
+
+#[cfg(test)]
+mod tests;
