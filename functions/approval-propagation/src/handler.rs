@@ -202,12 +202,21 @@ where
         let mut results: Vec<(usize, Option<String>, Outcome)> =
             join_all(runs).await.into_iter().flatten().collect();
         results.sort_by_key(|(index, _, _)| *index);
+        let applied_at = Utc::now();
+        let sync_lags_ms = results
+            .iter()
+            .filter(|(_, _, outcome)| crate::metrics::applied(outcome))
+            .filter_map(|(index, _, _)| prepared.get(*index))
+            .filter_map(|message| message.change.as_ref().ok())
+            .map(|change| govsync_core::emf::sync_lag_ms(change.occurred_at, applied_at))
+            .collect();
         BatchReport::from_outcomes(
             results
                 .into_iter()
                 .map(|(_, id, outcome)| (id, outcome))
                 .collect(),
         )
+        .with_sync_lags(sync_lags_ms)
     }
 
     async fn run_group(

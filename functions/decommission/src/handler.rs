@@ -151,6 +151,16 @@ where
         records: &[SqsMessage],
         deadline: DateTime<Utc>,
     ) -> Vec<(Option<String>, Outcome)> {
+        self.handle_batch_measured(records, deadline).await.0
+    }
+
+    /// [`Handler::handle_batch`], with the sync lag (ms from the event's or request's time to applied)
+    /// of each change it applied.
+    pub async fn handle_batch_measured(
+        &self,
+        records: &[SqsMessage],
+        deadline: DateTime<Utc>,
+    ) -> (Vec<(Option<String>, Outcome)>, Vec<u64>) {
         let prepared: Vec<Prepared<'_>> = records.iter().map(prepare).collect();
         let outcomes = fifo_batch::run_in_groups(
             &prepared,
@@ -179,11 +189,24 @@ where
             },
         )
         .await;
-        prepared
+        let applied_at = Utc::now();
+        let sync_lags_ms = prepared
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| crate::metrics::applied(outcome))
+            .filter_map(|(message, _)| match &message.message {
+                Ok(DecommissionMessage::Registry(event)) => event.origin().time,
+                Ok(DecommissionMessage::Governance(request)) => Some(request.requested_at),
+                Err(_) => None,
+            })
+            .map(|time| govsync_core::emf::sync_lag_ms(time, applied_at))
+            .collect();
+        let outcomes = prepared
             .iter()
             .map(|message| message.record.message_id.clone())
             .zip(outcomes)
-            .collect()
+            .collect();
+        (outcomes, sync_lags_ms)
     }
 
     async fn settle(&self, message: &Prepared<'_>, deadline: DateTime<Utc>) -> Outcome {

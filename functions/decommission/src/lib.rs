@@ -36,6 +36,7 @@
 pub mod config;
 mod error;
 mod handler;
+pub mod metrics;
 
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ pub type LiveHandler = Handler<
 /// The deployed function: configuration read and clients built once, at cold start.
 pub struct Function {
     handler: LiveHandler,
+    metrics_namespace: Option<String>,
 }
 
 impl Function {
@@ -108,7 +110,10 @@ impl Function {
             mapping = shared.mapping_source,
             "decommission ready"
         );
-        Ok(Function { handler })
+        Ok(Function {
+            handler,
+            metrics_namespace: shared.metrics_namespace.clone(),
+        })
     }
 
     /// One SQS batch, as Lambda's event source mapping delivers it.
@@ -116,11 +121,11 @@ impl Function {
         &self,
         event: LambdaEvent<SqsEvent>,
     ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-        handle_with(&self.handler, event).await
+        handle_with_metrics(&self.handler, event, self.metrics_namespace.as_deref()).await
     }
 }
 
-/// [`Function::handle`] for any handler (tests pass one on fakes).
+/// [`Function::handle`] for any handler (tests pass one on fakes), without metric lines.
 pub async fn handle_with<G, R, I, L, Q>(
     handler: &Handler<G, R, I, L, Q>,
     event: LambdaEvent<SqsEvent>,
@@ -132,8 +137,32 @@ where
     L: govsync_core::ports::LinkStore,
     Q: govsync_core::ports::Quarantine,
 {
+    handle_with_metrics(handler, event, None).await
+}
+
+/// [`handle_with`], printing one embedded-metric line per batch when `metrics_namespace` is set.
+pub async fn handle_with_metrics<G, R, I, L, Q>(
+    handler: &Handler<G, R, I, L, Q>,
+    event: LambdaEvent<SqsEvent>,
+    metrics_namespace: Option<&str>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error>
+where
+    G: govsync_core::ports::Governance,
+    R: govsync_core::ports::ModelRegistry,
+    I: govsync_core::ports::IdempotencyStore,
+    L: govsync_core::ports::LinkStore,
+    Q: govsync_core::ports::Quarantine,
+{
     let deadline = claim_until(event.context.deadline, Utc::now());
-    let outcomes = handler.handle_batch(&event.payload.records, deadline).await;
+    let (outcomes, sync_lags_ms) = handler
+        .handle_batch_measured(&event.payload.records, deadline)
+        .await;
+    if let Some(namespace) = metrics_namespace {
+        println!(
+            "{}",
+            metrics::embedded_metrics(&outcomes, &sync_lags_ms, namespace, Utc::now())
+        );
+    }
     let failed: Vec<Option<String>> = outcomes
         .into_iter()
         .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))

@@ -186,6 +186,18 @@ where
             },
         )
         .await;
+        let applied_at = Utc::now();
+        let sync_lags_ms = prepared
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(message, outcome)| match (outcome, &message.event) {
+                (Outcome::Synced { .. }, Ok(event)) => event
+                    .origin()
+                    .time
+                    .map(|time| govsync_core::emf::sync_lag_ms(time, applied_at)),
+                _ => None,
+            })
+            .collect();
         BatchReport::from_outcomes(
             prepared
                 .iter()
@@ -193,6 +205,7 @@ where
                 .zip(outcomes)
                 .collect(),
         )
+        .with_sync_lags(sync_lags_ms)
     }
 
     /// Processes one message and turns its error into a batch item failure or a quarantine.

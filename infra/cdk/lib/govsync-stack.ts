@@ -730,14 +730,31 @@ export class GovsyncStack extends Stack {
       datapointsToAlarm: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    const govsyncMetric = (metricName: string, statistic = 'Sum', label?: string) =>
-      new cloudwatch.Metric({ namespace: 'govsync', metricName, statistic, label, period: Duration.minutes(5) });
+    // The functions' EMF lines (GOVSYNC_METRICS_NAMESPACE = govsync) carry the one dimension Function.
+    const emfFunctions = ['registry-events', 'approval-propagation', 'decommission'];
+    const perFunction = (metricName: string, statistic = 'Sum') =>
+      emfFunctions.map(
+        (fn) =>
+          new cloudwatch.Metric({
+            namespace: 'govsync',
+            metricName,
+            statistic,
+            dimensionsMap: { Function: fn },
+            label: statistic === 'Sum' ? `${fn} ${metricName}` : `${fn} ${statistic}`,
+            period: Duration.minutes(5),
+          }),
+      );
     alarm(
       'QuarantinedAlarm',
       {
         alarmName: 'govsync-quarantined',
         alarmDescription: 'govsync quarantined a message as permanently failing (reason in the DLQ message attributes).',
-        metric: govsyncMetric('Quarantined'),
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(q1, 0) + FILL(q2, 0) + FILL(q3, 0)',
+          label: 'govsync quarantined',
+          usingMetrics: { q1: perFunction('Quarantined')[0], q2: perFunction('Quarantined')[1], q3: perFunction('Quarantined')[2] },
+          period: Duration.minutes(5),
+        }),
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -750,15 +767,24 @@ export class GovsyncStack extends Stack {
       widgets: [
         [
           new cloudwatch.GraphWidget({
-            title: 'Sync lag (event time to applied), ms',
+            title: 'Sync lag (event time to applied), ms, p50/p99 per function',
             width: 12,
-            left: [govsyncMetric('SyncLagMs', 'p50', 'p50'), govsyncMetric('SyncLagMs', 'p99', 'p99'), govsyncMetric('SyncLagMs', 'Maximum', 'max')],
+            left: [...perFunction('SyncLagMs', 'p50'), ...perFunction('SyncLagMs', 'p99')],
           }),
           new cloudwatch.GraphWidget({
-            title: 'Events',
+            title: 'Events processed per function',
             width: 12,
-            left: ['EventsProcessed', 'DuplicatesSuppressed', 'EchoesDropped', 'Quarantined'].map((name) => govsyncMetric(name)),
+            left: perFunction('EventsProcessed'),
           }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Duplicates and echoes dropped',
+            width: 8,
+            left: [...perFunction('Duplicates'), ...perFunction('EchoesDropped')],
+          }),
+          new cloudwatch.GraphWidget({ title: 'Quarantined (sent to the DLQ)', width: 8, left: perFunction('Quarantined') }),
+          new cloudwatch.GraphWidget({ title: 'Failures (retryable, reported back)', width: 8, left: perFunction('Failures') }),
         ],
         [
           new cloudwatch.GraphWidget({

@@ -19,6 +19,7 @@
 pub mod aws_identity;
 pub mod customer_metadata;
 pub mod decommission_request;
+pub mod emf;
 pub mod error;
 pub mod governance;
 pub mod governance_event;

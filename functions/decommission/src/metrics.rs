@@ -1,0 +1,113 @@
+//! One CloudWatch embedded-metric line per batch (no API calls), in the shared names of
+//! [`govsync_core::emf`] plus this function's own counts.
+
+use chrono::{DateTime, Utc};
+use govsync_core::emf::{self, Metric};
+
+use crate::handler::Outcome;
+
+/// The `Function` dimension value of this function's metrics.
+pub const FUNCTION: &str = "decommission";
+
+/// Whether an outcome applied a change (its sync lag is measured).
+pub fn applied(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Decommissioned { .. } | Outcome::Tombstoned | Outcome::Archived { .. }
+    )
+}
+
+fn count(outcomes: &[(Option<String>, Outcome)], label: &str) -> usize {
+    outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.label() == label)
+        .count()
+}
+
+/// The metrics of a batch: `(message id, outcome)` in batch order and the applied changes' lags.
+pub fn metrics(outcomes: &[(Option<String>, Outcome)], sync_lags_ms: &[u64]) -> Vec<Metric> {
+    vec![
+        Metric::count(emf::EVENTS_PROCESSED, outcomes.len()),
+        Metric::count(emf::DUPLICATES, count(outcomes, "duplicate")),
+        Metric::count(emf::ECHOES_DROPPED, count(outcomes, "echo")),
+        Metric::count(emf::QUARANTINED, count(outcomes, "quarantined")),
+        Metric::count(emf::FAILURES, count(outcomes, "failed")),
+        Metric::millis(emf::SYNC_LAG_MS, sync_lags_ms),
+        Metric::count("ModelsDecommissioned", count(outcomes, "decommissioned")),
+        Metric::count("PackagesArchived", count(outcomes, "archived")),
+        Metric::count("Tombstoned", count(outcomes, "tombstoned")),
+    ]
+}
+
+/// The embedded-metric line of a batch (namespace `namespace`, dimension `Function`).
+pub fn embedded_metrics(
+    outcomes: &[(Option<String>, Outcome)],
+    sync_lags_ms: &[u64],
+    namespace: &str,
+    now: DateTime<Utc>,
+) -> String {
+    emf::line(
+        namespace,
+        FUNCTION,
+        now.timestamp_millis(),
+        &metrics(outcomes, sync_lags_ms),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn a_batch_becomes_one_line_with_the_shared_metric_names() {
+        let outcomes = vec![
+            (
+                Some("m1".to_owned()),
+                Outcome::Decommissioned {
+                    models: 1,
+                    groups: 0,
+                },
+            ),
+            (Some("m2".to_owned()), Outcome::Archived { packages: 2 }),
+            (Some("m3".to_owned()), Outcome::Duplicate),
+            (Some("m4".to_owned()), Outcome::Echo),
+            (Some("m5".to_owned()), Outcome::Quarantined("decode")),
+            (Some("m6".to_owned()), Outcome::Failed("throttled")),
+        ];
+        let line: Value = serde_json::from_str(&embedded_metrics(
+            &outcomes,
+            &[900, 30],
+            "govsync",
+            Utc::now(),
+        ))
+        .unwrap();
+        assert_eq!(line["Function"], "decommission");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "govsync");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
+        for (name, value) in [
+            ("EventsProcessed", 6),
+            ("Duplicates", 1),
+            ("EchoesDropped", 1),
+            ("Quarantined", 1),
+            ("Failures", 1),
+            ("ModelsDecommissioned", 1),
+            ("PackagesArchived", 1),
+        ] {
+            assert_eq!(line[name], value, "{name}");
+        }
+        assert_eq!(line["SyncLagMs"], json!([900.0, 30.0]));
+    }
+
+    #[test]
+    fn only_changes_that_were_applied_measure_a_lag() {
+        assert!(applied(&Outcome::Tombstoned));
+        assert!(applied(&Outcome::Archived { packages: 1 }));
+        assert!(!applied(&Outcome::AlreadyDone));
+        assert!(!applied(&Outcome::Duplicate));
+        assert!(!applied(&Outcome::Failed("x")));
+    }
+}
