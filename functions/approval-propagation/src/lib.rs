@@ -52,7 +52,7 @@ use lambda_runtime::LambdaEvent;
 pub use config::{Config, ConfigError};
 pub use error::MessageError;
 pub use handler::{Handler, Outcome, Ports, Settings, claim_until};
-pub use metrics::BatchReport;
+pub use metrics::{BatchReport, FunctionReport};
 
 /// The handler on the real adapters.
 pub type LiveHandler = Handler<

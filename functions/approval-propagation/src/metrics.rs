@@ -2,67 +2,40 @@
 //! CloudWatch embedded-metric line per batch (no API calls).
 
 use chrono::Utc;
+use govsync_core::batch_report::MessageOutcome;
 use govsync_core::emf::{self, Metric};
 
 use crate::handler::Outcome;
 
 /// The result of one batch.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct BatchReport {
-    /// `(message id, outcome)` in batch order.
-    pub outcomes: Vec<(Option<String>, Outcome)>,
-    /// Milliseconds from each applied change's `occurred_at` to when it was applied.
-    pub sync_lags_ms: Vec<u64>,
+pub type BatchReport = govsync_core::batch_report::BatchReport<Outcome>;
+
+impl MessageOutcome for Outcome {
+    fn label(&self) -> &'static str {
+        Outcome::label(self)
+    }
 }
 
-impl BatchReport {
-    pub fn from_outcomes(outcomes: Vec<(Option<String>, Outcome)>) -> Self {
-        Self {
-            outcomes,
-            sync_lags_ms: Vec::new(),
-        }
-    }
-
-    /// The report with the sync lags of its applied changes.
-    pub fn with_sync_lags(mut self, sync_lags_ms: Vec<u64>) -> Self {
-        self.sync_lags_ms = sync_lags_ms;
-        self
-    }
-
-    /// Message ids to report as `batchItemFailures`.
-    pub fn failures(&self) -> Vec<String> {
-        self.outcomes
-            .iter()
-            .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
-            .filter_map(|(id, _)| id.clone())
-            .collect()
-    }
-
-    /// Failed messages without an id cannot be reported one by one: the whole batch must fail.
-    pub fn unidentified_failures(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|(id, outcome)| id.is_none() && matches!(outcome, Outcome::Failed(_)))
-            .count()
-    }
-
-    /// How many messages had each outcome label.
-    pub fn count(&self, label: &str) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|(_, outcome)| outcome.label() == label)
-            .count()
-    }
-
+/// This function's view of a batch report: its own counts beside the shared ones.
+pub trait FunctionReport {
     /// The metrics of the batch: the shared names ([`govsync_core::emf`]) first, then this function's own.
-    pub fn metrics(&self) -> Vec<Metric> {
-        vec![
-            Metric::count(emf::EVENTS_PROCESSED, self.outcomes.len()),
-            Metric::count(emf::DUPLICATES, self.count("duplicate")),
-            Metric::count(emf::ECHOES_DROPPED, self.count("echo")),
-            Metric::count(emf::QUARANTINED, self.count("quarantined")),
-            Metric::count(emf::FAILURES, self.count("failed")),
-            Metric::millis(emf::SYNC_LAG_MS, &self.sync_lags_ms),
+    fn metrics(&self) -> Vec<Metric>;
+
+    /// One CloudWatch embedded-metric-format line (namespace `namespace`, dimension `Function`).
+    fn embedded_metrics(&self, namespace: &str) -> String {
+        emf::line(
+            namespace,
+            FUNCTION,
+            Utc::now().timestamp_millis(),
+            &self.metrics(),
+        )
+    }
+}
+
+impl FunctionReport for BatchReport {
+    fn metrics(&self) -> Vec<Metric> {
+        let mut metrics = self.shared_metrics();
+        metrics.extend([
             Metric::count("UseCasesProvisioned", self.count("provisioned")),
             Metric::count("PackagesUpdated", self.count("updated")),
             Metric::count(
@@ -72,17 +45,8 @@ impl BatchReport {
             Metric::count("UnmappedUseCases", self.count("unmapped")),
             Metric::count("UnlinkedModels", self.count("unlinked")),
             Metric::count("StaleDropped", self.count("stale")),
-        ]
-    }
-
-    /// One CloudWatch embedded-metric-format line (namespace `namespace`, dimension `Function`).
-    pub fn embedded_metrics(&self, namespace: &str) -> String {
-        emf::line(
-            namespace,
-            FUNCTION,
-            Utc::now().timestamp_millis(),
-            &self.metrics(),
-        )
+        ]);
+        metrics
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`govsync_core::emf`] plus this function's own counts.
 
 use chrono::{DateTime, Utc};
+use govsync_core::batch_report::{self, MessageOutcome, count};
 use govsync_core::emf::{self, Metric};
 
 use crate::handler::Outcome;
@@ -17,26 +18,21 @@ pub fn applied(outcome: &Outcome) -> bool {
     )
 }
 
-fn count(outcomes: &[(Option<String>, Outcome)], label: &str) -> usize {
-    outcomes
-        .iter()
-        .filter(|(_, outcome)| outcome.label() == label)
-        .count()
+impl MessageOutcome for Outcome {
+    fn label(&self) -> &'static str {
+        Outcome::label(self)
+    }
 }
 
 /// The metrics of a batch: `(message id, outcome)` in batch order and the applied changes' lags.
 pub fn metrics(outcomes: &[(Option<String>, Outcome)], sync_lags_ms: &[u64]) -> Vec<Metric> {
-    vec![
-        Metric::count(emf::EVENTS_PROCESSED, outcomes.len()),
-        Metric::count(emf::DUPLICATES, count(outcomes, "duplicate")),
-        Metric::count(emf::ECHOES_DROPPED, count(outcomes, "echo")),
-        Metric::count(emf::QUARANTINED, count(outcomes, "quarantined")),
-        Metric::count(emf::FAILURES, count(outcomes, "failed")),
-        Metric::millis(emf::SYNC_LAG_MS, sync_lags_ms),
+    let mut metrics = batch_report::shared_metrics(outcomes, sync_lags_ms);
+    metrics.extend([
         Metric::count("ModelsDecommissioned", count(outcomes, "decommissioned")),
         Metric::count("PackagesArchived", count(outcomes, "archived")),
         Metric::count("Tombstoned", count(outcomes, "tombstoned")),
-    ]
+    ]);
+    metrics
 }
 
 /// The embedded-metric line of a batch (namespace `namespace`, dimension `Function`).

@@ -59,7 +59,7 @@ use lambda_runtime::LambdaEvent;
 pub use config::{AuthSettings, Config, ConfigError};
 pub use error::MessageError;
 pub use handler::{Handler, Outcome, Settings, claim_until};
-pub use metrics::BatchReport;
+pub use metrics::{BatchReport, FunctionReport};
 
 /// The handler on the real adapters.
 pub type LiveHandler = Handler<

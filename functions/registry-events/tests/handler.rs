@@ -11,7 +11,7 @@ use govsync_core::ports::{
 };
 use govsync_core::sync::GateMode;
 use govsync_core::sync::fields;
-use govsync_registry_events::Outcome;
+use govsync_registry_events::{FunctionReport, Outcome};
 use support::*;
 
 fn field_text(object: &govsync_core::ports::GovernanceObject, name: &str) -> Option<String> {

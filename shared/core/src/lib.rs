@@ -17,6 +17,7 @@
 //! - [`sync`]: sync decisions (registry changes into governance: triage, decide, write-back).
 
 pub mod aws_identity;
+pub mod batch_report;
 pub mod customer_metadata;
 pub mod decommission_request;
 pub mod emf;
