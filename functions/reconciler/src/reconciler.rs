@@ -528,8 +528,10 @@ where
         })
     }
 
-    /// Repairs the drifts of one group: packages concurrently, one package's repairs in order, each
-    /// distinct repair once (two drifts with the same repair share its outcome).
+    /// Repairs the drifts of one group: package after package, as registry-events orders a group's
+    /// events (concurrent syncs of one group would race to create its governance model group); one
+    /// package's repairs in order, each distinct repair once (two drifts with the same repair share its
+    /// outcome). Groups themselves are repaired concurrently.
     async fn repair_all(
         &self,
         registry: &Registry,
@@ -557,7 +559,7 @@ where
             }
         }
         let outcomes: Vec<Vec<(Repair, RepairOutcome)>> = stream::iter(by_package)
-            .map(|(_, repairs)| async move {
+            .then(|(_, repairs)| async move {
                 let mut out = Vec::with_capacity(repairs.len());
                 for repair in repairs {
                     let outcome = if dry_run {
@@ -572,7 +574,6 @@ where
                 }
                 out
             })
-            .buffer_unordered(self.tuning.concurrency.max(1))
             .collect()
             .await;
         let outcomes: Vec<(Repair, RepairOutcome)> = outcomes.into_iter().flatten().collect();

@@ -306,9 +306,11 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         "{}",
         baseline.table()
     );
+    let settled = run(&function, false).await;
     assert!(
-        run(&function, false).await.drifts.is_empty(),
-        "the baseline settled"
+        settled.drifts.is_empty(),
+        "the baseline settled: {}",
+        settled.table()
     );
 
     // Drift, made behind govsync's back.
