@@ -2,7 +2,9 @@
 # Validates govsync's deployable infrastructure offline: cfn-lint, sam validate --lint and checkov on every
 # template, `cdk synth` with cdk-nag's AwsSolutions pack, the wiring drift check (local/wiring.json) and the
 # functions check (every crate under functions/ declared with the variables it reads) on both the SAM
-# template and the synthesized CDK one. One PASS/FAIL line per check; exits 1 if any failed.
+# template and the synthesized CDK one, and the CDK template's dashboard and alarms reading the same govsync
+# metrics as the SAM one (which local/runner/tests/dashboard_metrics.rs checks against the functions' code).
+# One PASS/FAIL line per check; exits 1 if any failed.
 #
 # Installs its own tools on first use (cheap when repeated): a Python venv from infra/requirements.txt at
 # ${GOVSYNC_INFRA_VENV:-<repo>/.venv-infra}, and `npm ci` in infra/cdk. Only those installs use the network.
@@ -101,6 +103,8 @@ if [[ -f "$synthesized" ]]; then
         "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$synthesized"
     check "functions and their variables (CDK template vs functions/)" \
         "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$synthesized"
+    check "dashboard and alarm metrics (CDK template vs template.yaml)" \
+        "$venv/bin/python" "$repo/local/tests/test_dashboard_matches_template.py" "$synthesized"
 else
     printf 'FAIL  synthesized CDK template missing (%s)\n' "$synthesized"
     failures=$((failures + 1))

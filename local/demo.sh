@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # govsync's demo on the local stack, from a fresh clone: sets everything up, brings the stack up, and runs
-# the registry → governance scenario (flows F2 and F3, local/demo/registry_sync.py): a use case approved in
-# governance, its model package group in SageMaker, two versions registered with boto3 and synced into
-# governance with the write-back on each package, and an out-of-band approval reverted by the gate. The
-# registry-events function runs in the local runner, as Lambda would. Part 2 (local/demo/governance_to_registry.py)
-# goes the other way (flows F1 and F4): a use case approved in governance gets its group, model group and
-# email; a version registered with boto3 is synced; governance approves it for deployment and the package
-# shows Approved and the mapped lifecycle stage, with no echo back (approval-propagation and the webhook in
-# the runner). Each part prints a numbered timeline of both sides; the demo exits 0 when every expectation
-# holds (non-zero, with the reason, when one does not).
+# the whole lifecycle of design.md (F1-F8) for ONE use case and ONE model as one narrated run
+# (local/demo/lifecycle.py): the use case proposed and approved in governance; its model package group
+# provisioned and the team emailed (F1); a version registered with boto3, synced into governance and linked
+# back (F2); monitoring metrics pushed (F7); the model approved for deployment in governance, then approved
+# and staged in SageMaker (F4); a shadow approval in SageMaker caught by the gate (F3); the version deleted in
+# SageMaker and decommissioned in governance (F5); the reconciler run with an empty report (F8). govsync's
+# functions run in the local runner as Lambda would (the webhook served over HTTP, the queue consumers in
+# batches of <= 10). It prints a numbered timeline with both sides' state at each step and a one-screen
+# summary, and leaves $GOVSYNC_STATE_DIR/demo/report.json (every step, both sides, the checks) and
+# $GOVSYNC_STATE_DIR/demo/governance.html (the governance emulator's inventory page), which survive
+# `local/stack.sh down`. Exit 0 when every check holds, non-zero with the reason when one does not.
 #
 #   local/demo.sh            run it, then stop everything it started (on every exit path)
 #   local/demo.sh --detach   run it, then leave the stack up to explore (stop it with local/stack.sh down)
@@ -51,40 +53,21 @@ trap 'exit 143' TERM
 source "$state_dir/stack.env"
 
 echo
-echo "govsync demo, part 1: SageMaker Model Registry → governance (F2), and the approval gate (F3)"
+echo "govsync demo: one use case and one model through the whole lifecycle (F1-F8)"
 echo
-"$venv/bin/python" local/demo/registry_sync.py \
+"$venv/bin/python" local/demo/lifecycle.py \
     --runner "$CARGO_TARGET_DIR/debug/govsync-local-runner" \
-    --runner-log "$state_dir/logs/runner.log" \
-    --pid-file "$state_dir/pids/runner"
-
-echo
-echo "govsync demo, part 2: governance → SageMaker Model Registry (F1 use case approval, F4 model approval)"
-echo
-"$venv/bin/python" local/demo/governance_to_registry.py \
-    --runner "$CARGO_TARGET_DIR/debug/govsync-local-runner" \
+    --reconciler "$CARGO_TARGET_DIR/debug/govsync-reconcile" \
     --log-dir "$state_dir/logs" \
-    --pid-dir "$state_dir/pids"
-
-echo
-echo "govsync demo, part 3: decommissioning both ways (F5, F6) and monitoring metrics (F7)"
-echo
-"$venv/bin/python" local/demo/decommission_and_metrics.py \
-    --runner "$CARGO_TARGET_DIR/debug/govsync-local-runner" \
-    --log-dir "$state_dir/logs" \
-    --pid-dir "$state_dir/pids"
-
-echo
-echo "govsync demo, part 4: events lost on purpose, found and repaired by the reconciler (F8)"
-echo
-"$venv/bin/python" local/demo/reconcile.py \
-    --reconciler "$CARGO_TARGET_DIR/debug/govsync-reconcile"
+    --pid-dir "$state_dir/pids" \
+    --report-dir "$state_dir/demo"
 
 if $detach; then
     cat <<EOF
 
 The stack is left running (state in $state_dir):
-  governance inventory page   $GOVSYNC_GOVERNANCE_URL/
+  governance inventory page   $GOVSYNC_GOVERNANCE_URL/ (the run's copy: $state_dir/demo/governance.html)
+  the run's report            $state_dir/demo/report.json
   use it from a shell         source $state_dir/stack.env
   keep syncing                $CARGO_TARGET_DIR/debug/govsync-local-runner run registry-events
   governance → registry        $CARGO_TARGET_DIR/debug/govsync-local-runner run approval-propagation

@@ -22,6 +22,8 @@ local/stack.sh down
 local/setup.sh all
 log "building the workspace and its tests"
 cargo build --quiet --locked --workspace --all-targets
+# Built once: stacks the tests start themselves (the demo tests) reuse these binaries.
+export GOVSYNC_SKIP_BUILD=1
 
 trap 'local/stack.sh down' EXIT
 local/stack.sh up

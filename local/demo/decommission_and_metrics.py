@@ -28,76 +28,31 @@ import argparse
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from registry_sync import (  # noqa: E402
+from demo_support import (  # noqa: E402
     BUSINESS_ENTITY,
     DATA_SCIENTIST_KEY,
     ExpectationFailed,
     Governance,
     Runner,
     Timeline,
+    children,
     field,
+    invoke_metrics_relay,
+    now_rfc3339,
     register_version,
     sagemaker_client,
+    sqs_client,
     wait_until,
 )
 
 NOTE_FIELD = "MRG-Model:Decommission Note"
-
-
-def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def sqs_client(moto_url: str, region: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=moto_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def invoke_metrics_relay(runner: str, event: dict[str, Any], log: pathlib.Path) -> dict[str, Any]:
-    """Invokes metrics-relay once, as the EventBridge rule would (the runner's invoke-metrics-relay)."""
-    with open(log, "a") as stderr:
-        completed = subprocess.run(
-            [runner, "invoke-metrics-relay", "-"],
-            input=json.dumps(event),
-            capture_output=False,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    if completed.returncode != 0 or not lines:
-        raise ExpectationFailed(
-            f"metrics-relay failed (exit {completed.returncode}): {completed.stdout.strip()} (log: {log})"
-        )
-    answer = json.loads(lines[-1])
-    if "result" not in answer:
-        raise ExpectationFailed(f"metrics-relay answered {answer!r}")
-    return answer["result"]
-
-
-def children(governance: Governance, type_id: str, parent_id: str) -> list[dict[str, Any]]:
-    statement = f"SELECT [Resource ID], [Name] FROM [{type_id}] WHERE [Parent Id] = {parent_id}"
-    rows = governance.call("POST", "/query", {"statement": statement})["rows"]
-    ids = [str(f["value"]) for row in rows for f in row["fields"] if f["name"] == "Resource ID"]
-    return [governance.get(object_id) for object_id in ids]
 
 
 def scenario(args: argparse.Namespace) -> None:

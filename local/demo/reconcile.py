@@ -27,76 +27,36 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import uuid
 from typing import Any
 
-from registry_sync import (
+from demo_support import (
     DATA_SCIENTIST_KEY,
     ExpectationFailed,
     Governance,
     Timeline,
+    drift_set,
     field,
     register_version,
     sagemaker_client,
 )
+from demo_support import reconciler_env as local_reconciler_env
+from demo_support import run_reconciler as reconcile
 
 # The registry the demo reconciles: a region of the registry emulator no EventBridge rule listens to.
 REGION = "ca-central-1"
 BUSINESS_ENTITY = "Wealth Management"
-HUB_REGION = "us-east-1"
 
 
 def reconciler_env(env: os._Environ[str]) -> dict[str, str]:
-    """The reconciler's environment, as the hub template sets it for the Lambda (local values)."""
-    moto = env["GOVSYNC_MOTO_URL"].rstrip("/")
-    governance = env["GOVSYNC_GOVERNANCE_URL"].rstrip("/")
-    account = env.get("GOVSYNC_ACCOUNT_ID", "123456789012")
-    return {
-        **{k: v for k, v in env.items() if not k.startswith("GOVSYNC_RECONCILE")},
-        # Every AWS client on moto, SageMaker on the registry emulator, as govsync's own identity.
-        "AWS_ENDPOINT_URL": moto,
-        "AWS_ENDPOINT_URL_SAGEMAKER": env["GOVSYNC_REGISTRY_URL"],
-        "AWS_REGION": HUB_REGION,
-        "AWS_DEFAULT_REGION": HUB_REGION,
-        "AWS_ACCESS_KEY_ID": env["GOVSYNC_ACCESS_KEY_ID"],
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "GOVSYNC_GOVERNANCE_URL": governance,
-        "GOVSYNC_GOVERNANCE_AUTH_MODE": "mcsp",
-        "GOVSYNC_GOVERNANCE_TOKEN_URL": f"{governance}/api/2.0/services/local/apikeys/token",
-        "GOVSYNC_GOVERNANCE_API_KEY_SECRET": "govsync/governance-api-key",
-        "GOVSYNC_REGISTRY_MAP": json.dumps(
-            [{"account": account, "region": REGION, "business_entity": BUSINESS_ENTITY}]
-        ),
-        "GOVSYNC_WRITER_ROLE_ARNS": env["GOVSYNC_ROLE_ARN"],
-        "GOVSYNC_GATE_MODE": "enforce",
-        "GOVSYNC_IDEMPOTENCY_TABLE": "govsync-idempotency",
-        "GOVSYNC_LINKS_TABLE": "govsync-links",
-        "GOVSYNC_CURSORS_TABLE": "govsync-cursors",
-        "GOVSYNC_DECOMMISSION_QUEUE_URL": f"{moto}/{account}/decommission.fifo",
-        "RUST_LOG": "warn",
-    }
-
-
-def reconcile(binary: str, env: dict[str, str], *flags: str) -> tuple[int, str]:
-    if not os.access(binary, os.X_OK):
-        raise ExpectationFailed(f"reconciler binary {binary} not found (build it: cargo build --workspace)")
-    done = subprocess.run([binary, *flags], env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode not in (0, 1) or not done.stdout.strip():
-        raise ExpectationFailed(
-            f"govsync-reconcile {' '.join(flags)} exited {done.returncode}: {done.stderr[-2000:]}"
-        )
-    return done.returncode, done.stdout
+    """The reconciler's environment (local values), governing only this part's registry."""
+    return local_reconciler_env(env, REGION, BUSINESS_ENTITY)
 
 
 def show(report: str) -> None:
     for line in report.rstrip("\n").splitlines():
         print(f"      | {line}", flush=True)
-
-
-def drift_set(report: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(d["kind"], d.get("package_arn") or d.get("group") or "") for d in report["drifts"]}
 
 
 def snapshot(sagemaker: Any, governance: Governance, group: str, arns: list[str]) -> str:

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from test_demo_registry_sync import REPO, TARGET, private_stack_env  # noqa: E402
+from test_demo_lifecycle import REPO, TARGET, private_stack_env  # noqa: E402
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 LINE = re.compile(r"^\s*\d+\. \[(\w+)\] \+\s*[\d.]+s  (.*)$")

@@ -9,6 +9,7 @@
 //! | `GOVSYNC_GOVERNANCE_API_KEY_SECRET` | yes | Secrets Manager id of the API key |
 //! | `GOVSYNC_CURSORS_TABLE` | yes | DynamoDB table of poll watermarks (`govsync-cursors`) |
 //! | `GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL` | yes | `governance-events.fifo` |
+//! | `GOVSYNC_METRICS_NAMESPACE` | no | CloudWatch embedded-metric namespace; unset = no metric lines |
 
 pub use govsync_registry_events::{AuthSettings, ConfigError};
 
@@ -19,6 +20,7 @@ pub struct Config {
     pub api_key_secret_id: String,
     pub cursors_table: String,
     pub queue_url: String,
+    pub metrics_namespace: Option<String>,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
                 "GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL",
                 "the governance-events.fifo queue URL",
             )?,
+            metrics_namespace: optional("GOVSYNC_METRICS_NAMESPACE"),
         })
     }
 }
@@ -89,6 +92,14 @@ mod tests {
         let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
         assert_eq!(config.cursors_table, "govsync-cursors");
         assert_eq!(config.auth.mode(), "iam");
+        assert_eq!(
+            config.metrics_namespace, None,
+            "no metric lines unless asked"
+        );
+        let mut with_metrics = base();
+        with_metrics.insert("GOVSYNC_METRICS_NAMESPACE", "govsync".to_owned());
+        let config = Config::from_lookup(|name| with_metrics.get(name).cloned()).unwrap();
+        assert_eq!(config.metrics_namespace.as_deref(), Some("govsync"));
         for name in [
             "GOVSYNC_GOVERNANCE_URL",
             "GOVSYNC_GOVERNANCE_AUTH_MODE",

@@ -17,14 +17,19 @@
 //! webhook may report the same change. SQS deduplication collapses identical ids within 5 minutes; the
 //! real guarantee is approval-propagation's idempotency key, object id + the object's revision
 //! (`Last Modification Date`), which the webhook's and the poller's messages for one change share.
+//!
+//! With `GOVSYNC_METRICS_NAMESPACE` set, each run prints one CloudWatch embedded-metric line
+//! ([`metrics`]), also when it fails.
 
 pub mod config;
+pub mod metrics;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use govsync_adapters::governance::TypeIds;
+use govsync_core::emf;
 use govsync_core::governance_event::{
     DeliveryId, GovernanceEvent, GovernanceEventSource, GovernanceEventType,
 };
@@ -72,6 +77,13 @@ pub struct KindReport {
     /// Rows returned, rows enqueued (rows without a usable id or date are skipped and logged).
     pub rows: usize,
     pub enqueued: usize,
+    /// Rows skipped: no usable id or `Last Modification Date`.
+    pub skipped: usize,
+    /// Rows modified at or before the watermark read: re-read by the overlap, so already enqueued by an
+    /// earlier run unless committed late (enqueued again all the same; deduplicated downstream).
+    pub reread: usize,
+    /// Milliseconds from each newer change's `Last Modification Date` to its enqueueing.
+    pub sync_lags_ms: Vec<u64>,
     /// The watermark written (unchanged when nothing newer was seen).
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -121,6 +133,13 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
+/// A run as it went: the types polled in full, in order, and the failure that stopped it, if any.
+#[derive(Debug)]
+pub struct PollRun {
+    pub kinds: Vec<KindReport>,
+    pub failure: Option<PollError>,
+}
+
 /// The poller over its ports.
 pub struct Poller<G, C, Q> {
     pub governance: Arc<G>,
@@ -140,11 +159,31 @@ where
 {
     /// One run over every watched type; stops at the first failure (earlier types keep their progress).
     pub async fn run(&self) -> Result<Vec<KindReport>, PollError> {
-        let mut reports = Vec::with_capacity(WATCHED.len());
-        for kind in WATCHED {
-            reports.push(self.poll_kind(kind).await?);
+        let run = self.poll().await;
+        match run.failure {
+            Some(error) => Err(error),
+            None => Ok(run.kinds),
         }
-        Ok(reports)
+    }
+
+    /// [`Self::run`], keeping what the types polled before a failure came to (for the metrics).
+    pub async fn poll(&self) -> PollRun {
+        let mut kinds = Vec::with_capacity(WATCHED.len());
+        for kind in WATCHED {
+            match self.poll_kind(kind).await {
+                Ok(report) => kinds.push(report),
+                Err(error) => {
+                    return PollRun {
+                        kinds,
+                        failure: Some(error),
+                    };
+                }
+            }
+        }
+        PollRun {
+            kinds,
+            failure: None,
+        }
     }
 
     async fn poll_kind(&self, kind: GovernanceKind) -> Result<KindReport, PollError> {
@@ -178,10 +217,18 @@ where
                 event
             })
             .collect();
+        let skipped = rows.len() - events.len();
         events.sort_by_key(|event| event.occurred_at);
+        let mut reread = 0;
+        let mut sync_lags_ms = Vec::new();
         for event in &events {
             self.queue.send(&event.to_outgoing_message()).await?;
             enqueued += 1;
+            if from.is_some_and(|watermark| event.occurred_at <= watermark) {
+                reread += 1;
+            } else {
+                sync_lags_ms.push(emf::sync_lag_ms(event.occurred_at, Utc::now()));
+            }
             newest = newest.max(Some(event.occurred_at));
         }
         if newest > from
@@ -202,6 +249,9 @@ where
             from,
             rows: rows.len(),
             enqueued,
+            skipped,
+            reread,
+            sync_lags_ms,
             watermark: newest,
         })
     }
@@ -239,6 +289,7 @@ pub type LivePoller = Poller<
 /// The deployed function: configuration read and clients built once, at cold start.
 pub struct Function {
     poller: LivePoller,
+    metrics_namespace: Option<String>,
 }
 
 impl Function {
@@ -276,6 +327,7 @@ impl Function {
                 overlap: DEFAULT_OVERLAP,
                 cursor_prefix: DEFAULT_CURSOR_PREFIX.to_owned(),
             },
+            metrics_namespace: config.metrics_namespace.clone(),
         })
     }
 
@@ -289,11 +341,11 @@ impl Function {
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
-        handle_with(&self.poller, event).await
+        handle_with_metrics(&self.poller, event, self.metrics_namespace.as_deref()).await
     }
 }
 
-/// [`Function::handle`] for any poller (tests pass one on fakes).
+/// [`Function::handle`] for any poller (tests pass one on fakes), without metric lines.
 pub async fn handle_with<G, C, Q>(
     poller: &Poller<G, C, Q>,
     event: lambda_runtime::LambdaEvent<Value>,
@@ -303,12 +355,30 @@ where
     C: CursorStore,
     Q: MessageQueue,
 {
+    handle_with_metrics(poller, event, None).await
+}
+
+/// [`handle_with`], printing one embedded-metric line per run when `metrics_namespace` is set.
+pub async fn handle_with_metrics<G, C, Q>(
+    poller: &Poller<G, C, Q>,
+    event: lambda_runtime::LambdaEvent<Value>,
+    metrics_namespace: Option<&str>,
+) -> Result<Value, lambda_runtime::Error>
+where
+    G: Governance,
+    C: CursorStore,
+    Q: MessageQueue,
+{
     if !event.payload.is_object() && !event.payload.is_null() {
         tracing::warn!(input = %event.payload, "schedule input is not a JSON object; ignored");
     }
-    match poller.run().await {
-        Ok(reports) => Ok(report_json(&reports)),
-        Err(error) => {
+    let run = poller.poll().await;
+    if let Some(namespace) = metrics_namespace {
+        println!("{}", metrics::embedded_metrics(&run, namespace, Utc::now()));
+    }
+    match run.failure {
+        None => Ok(report_json(&run.kinds)),
+        Some(error) => {
             tracing::error!(error = %error, retryable = error.is_retryable(), "poll failed; the watermark stays");
             Err(error.into())
         }

@@ -12,7 +12,7 @@ use govsync_core::ports::{
     QueueError,
 };
 use govsync_governance_poller::{
-    DEFAULT_CURSOR_PREFIX, DEFAULT_OVERLAP, Poller, cursor_id, handle_with,
+    DEFAULT_CURSOR_PREFIX, DEFAULT_OVERLAP, Poller, cursor_id, handle_with, metrics,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -206,4 +206,66 @@ async fn governance_unreachable_fails_the_run_and_loses_nothing() {
     assert!(world.invoke(Value::Null).await.is_err());
     world.invoke(Value::Null).await.unwrap();
     assert_eq!(world.events().len(), 1);
+}
+
+#[tokio::test]
+async fn each_run_prints_new_changes_with_their_lag_and_the_overlap_as_duplicates() {
+    let world = World::new();
+    world.add(GovernanceKind::UseCase, "Credit risk");
+    world.add(GovernanceKind::Model, "credit-risk v1");
+    let line = |run: &govsync_governance_poller::PollRun| -> Value {
+        serde_json::from_str(&metrics::embedded_metrics(
+            run,
+            "govsync",
+            chrono::Utc::now(),
+        ))
+        .unwrap()
+    };
+
+    let first = line(&world.poller.poll().await);
+    assert_eq!(first["Function"], "governance-poller");
+    assert_eq!(
+        first["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["Function"]])
+    );
+    assert_eq!(
+        (
+            &first["EventsProcessed"],
+            &first["Duplicates"],
+            &first["Quarantined"],
+            &first["Failures"],
+            &first["Enqueued"]
+        ),
+        (
+            &Value::from(2),
+            &Value::from(0),
+            &Value::from(0),
+            &Value::from(0),
+            &Value::from(2)
+        )
+    );
+    let lags = first["SyncLagMs"].as_array().unwrap();
+    assert_eq!(lags.len(), 2, "{first}");
+    assert!(
+        lags.iter()
+            .all(|lag| lag.as_f64().is_some_and(|ms| (0.0..60_000.0).contains(&ms)))
+    );
+
+    // Nothing changed: the overlap re-reads both, and they are duplicates with no lag of their own.
+    let second = line(&world.poller.poll().await);
+    assert_eq!(second["EventsProcessed"], 2);
+    assert_eq!(second["Duplicates"], 2);
+    assert!(second.get("SyncLagMs").is_none(), "{second}");
+
+    world.queue.fail_next(
+        "send",
+        QueueError::Send {
+            code: "ServiceUnavailable".into(),
+            message: "down".into(),
+            retryable: true,
+        },
+    );
+    let failed = line(&world.poller.poll().await);
+    assert_eq!(failed["Failures"], 1);
+    assert_eq!(failed["EventsProcessed"], 0, "no type was polled in full");
 }

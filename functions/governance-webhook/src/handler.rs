@@ -57,6 +57,8 @@ pub enum Outcome {
         delivery_id: String,
         object_id: String,
         event_type: GovernanceEventType,
+        /// When the change happened (the notification's `timestamp`, else the signed timestamp).
+        occurred_at: DateTime<Utc>,
     },
     /// Verified, but a notification type govsync does not handle: 202, counted, nothing enqueued.
     Skipped {
@@ -221,6 +223,7 @@ impl<I: IdempotencyStore, Q: MessageQueue> Handler<I, Q> {
             delivery_id: verified.id,
             object_id: event.object_id.as_str().to_owned(),
             event_type: event.event_type,
+            occurred_at: event.occurred_at,
         })
     }
 }

@@ -131,7 +131,11 @@ pub async fn handle_with<I: IdempotencyStore, Q: MessageQueue>(
     let outcome = handler.handle(&event.payload, now, claim).await;
     log_outcome(&outcome, &request_id);
     if let Some(namespace) = metrics_namespace {
-        println!("{}", metrics::embedded_metrics(&outcome, namespace, now));
+        // Measured when the outcome is known: an accepted delivery's lag ends at its enqueueing.
+        println!(
+            "{}",
+            metrics::embedded_metrics(&outcome, namespace, Utc::now())
+        );
     }
     response(&outcome)
 }
@@ -142,6 +146,7 @@ fn log_outcome(outcome: &Outcome, request_id: &str) {
             delivery_id,
             object_id,
             event_type,
+            ..
         } => tracing::info!(
             request_id,
             delivery_id,

@@ -494,3 +494,50 @@ async fn a_configured_object_id_pointer_reads_another_body_shape() {
     assert_eq!(answer.status, 202, "{:?}", answer.body);
     assert_eq!(rig.queue.messages()[0].message_group_id, "7731");
 }
+
+#[tokio::test]
+async fn a_delivery_its_replay_and_a_forgery_each_print_one_line_in_the_shared_metric_names() {
+    let rig = Rig::new();
+    let id = unique_id();
+    let at = Utc::now();
+    let claim = at + chrono::TimeDelta::seconds(10);
+    let delivery = signed(CURRENT, &id, now(), UPDATED_BODY);
+    let accepted = rig.handler.handle(&delivery, at, claim).await;
+    let replayed = rig
+        .handler
+        .handle(&signed(CURRENT, &id, now(), UPDATED_BODY), at, claim)
+        .await;
+    let forged = rig
+        .handler
+        .handle(
+            &signed(STRANGER, &unique_id(), now(), UPDATED_BODY),
+            at,
+            claim,
+        )
+        .await;
+    let line = |outcome: &Outcome| -> serde_json::Value {
+        serde_json::from_str(&metrics::embedded_metrics(outcome, "govsync", at)).unwrap()
+    };
+    // The notification's own timestamp is the change's time.
+    let changed = chrono::DateTime::parse_from_rfc3339("2025-11-27T02:59:59.512Z").unwrap();
+    let lag = (at - changed.to_utc()).num_milliseconds() as f64;
+    for (outcome, duplicates, quarantined, lags) in [
+        (&accepted, 0, 0, json!([lag])),
+        (&replayed, 1, 0, serde_json::Value::Null),
+        (&forged, 0, 1, serde_json::Value::Null),
+    ] {
+        let line = line(outcome);
+        let label = outcome.label();
+        assert_eq!(line["Function"], "governance-webhook", "{label}");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
+        assert_eq!(line["EventsProcessed"], 1, "{label}");
+        assert_eq!(line["Duplicates"], duplicates, "{label}");
+        assert_eq!(line["Quarantined"], quarantined, "{label}");
+        assert_eq!(line["Failures"], 0, "{label}");
+        assert_eq!(line["SyncLagMs"], lags, "{label}");
+    }
+    assert_eq!(rig.queue.messages().len(), 1);
+}

@@ -21,9 +21,13 @@
 //! `govsync-error-code`, and the invocation succeeds. Retryable (throttling, 5xx, transport, a claim
 //! in progress) → the invocation fails, so Lambda's asynchronous retries (and the rule's retry policy)
 //! run it again, then the function's dead-letter queue keeps it.
+//!
+//! With `GOVSYNC_METRICS_NAMESPACE` set, each invocation prints one CloudWatch embedded-metric line
+//! ([`metrics`]), also when it fails.
 
 pub mod config;
 mod error;
+pub mod metrics;
 mod relay;
 
 use std::sync::Arc;
@@ -53,6 +57,7 @@ pub type LiveRelay = Relay<
 /// The deployed function: configuration read and clients built once, at cold start.
 pub struct Function {
     relay: LiveRelay,
+    metrics_namespace: Option<String>,
 }
 
 impl Function {
@@ -91,18 +96,21 @@ impl Function {
                 .unwrap_or("(none)"),
             "metrics-relay ready"
         );
-        Ok(Function { relay })
+        Ok(Function {
+            relay,
+            metrics_namespace: shared.metrics_namespace.clone(),
+        })
     }
 
     pub async fn handle(
         &self,
         event: LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, lambda_runtime::Error> {
-        handle_with(&self.relay, event).await
+        handle_with_metrics(&self.relay, event, self.metrics_namespace.as_deref()).await
     }
 }
 
-/// [`Function::handle`] for any relay (tests pass one on fakes).
+/// [`Function::handle`] for any relay (tests pass one on fakes), without metric lines.
 pub async fn handle_with<G, R, I, L, Q>(
     relay: &Relay<G, R, I, L, Q>,
     event: LambdaEvent<serde_json::Value>,
@@ -114,9 +122,31 @@ where
     L: govsync_core::ports::LinkStore,
     Q: govsync_core::ports::Quarantine,
 {
+    handle_with_metrics(relay, event, None).await
+}
+
+/// [`handle_with`], printing one embedded-metric line per invocation when `metrics_namespace` is set.
+pub async fn handle_with_metrics<G, R, I, L, Q>(
+    relay: &Relay<G, R, I, L, Q>,
+    event: LambdaEvent<serde_json::Value>,
+    metrics_namespace: Option<&str>,
+) -> Result<serde_json::Value, lambda_runtime::Error>
+where
+    G: govsync_core::ports::Governance,
+    R: govsync_core::ports::ModelRegistry,
+    I: govsync_core::ports::IdempotencyStore,
+    L: govsync_core::ports::LinkStore,
+    Q: govsync_core::ports::Quarantine,
+{
     let deadline = claim_until(event.context.deadline, Utc::now());
-    let outcome = relay
+    let result = relay
         .handle(&event.payload, &event.context.request_id, deadline)
-        .await?;
-    Ok(outcome.to_json())
+        .await;
+    if let Some(namespace) = metrics_namespace {
+        println!(
+            "{}",
+            metrics::embedded_metrics(&result, namespace, Utc::now())
+        );
+    }
+    Ok(result?.to_json())
 }

@@ -39,6 +39,8 @@ pub enum Outcome {
         duplicates: usize,
         red: usize,
         status_moved: bool,
+        /// The values' time (the event's `timestamp`): where the sync lag starts.
+        event_time: DateTime<Utc>,
     },
     /// Permanently failed: in the dead-letter queue with `code`.
     Quarantined(&'static str),
@@ -52,6 +54,7 @@ impl Outcome {
                 duplicates,
                 red,
                 status_moved,
+                ..
             } => json!({"outcome": "recorded", "recorded": recorded, "duplicates": duplicates,
                         "red": red, "status_moved": status_moved}),
             Outcome::Quarantined(code) => json!({"outcome": "quarantined", "code": code}),
@@ -187,6 +190,7 @@ where
             duplicates,
             red,
             status_moved,
+            event_time: decoded.timestamp,
         })
     }
 

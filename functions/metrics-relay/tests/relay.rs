@@ -15,7 +15,7 @@ use govsync_core::ports::{
 };
 use govsync_core::sync::fields;
 use govsync_core::{GovernanceStatus, RegistryMap};
-use govsync_metrics_relay::{Relay, Settings, handle_with};
+use govsync_metrics_relay::{Relay, Settings, handle_with, metrics};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -399,4 +399,60 @@ async fn a_forwarded_clarify_report_records_each_violation_as_a_red_value() {
         names,
         ["CI (Age=40)", "DPL (Gender=female)", "ModelBias violations"]
     );
+}
+
+#[tokio::test]
+async fn each_event_prints_one_line_in_the_shared_metric_names_with_its_lag() {
+    let world = World::new(None).await;
+    let event = metric_event(
+        "auc",
+        0.7,
+        "2026-01-02T09:00:00Z",
+        Some(json!({"lower": 0.8})),
+    );
+    let deadline = Utc::now() + chrono::TimeDelta::seconds(60);
+    let line = |result: &Result<_, _>, now| -> Value {
+        serde_json::from_str(&metrics::embedded_metrics(result, "govsync", now)).unwrap()
+    };
+
+    let now = Utc::now();
+    let first = line(&world.relay.handle(&event, "req-1", deadline).await, now);
+    assert_eq!(first["Function"], "metrics-relay");
+    assert_eq!(
+        first["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Function"]])
+    );
+    let measured_at = chrono::DateTime::parse_from_rfc3339("2026-01-02T09:00:00Z").unwrap();
+    let lag = (now - measured_at.to_utc()).num_milliseconds() as f64;
+    assert_eq!(first["SyncLagMs"], json!([lag]));
+    for (name, value) in [
+        ("EventsProcessed", 1),
+        ("Duplicates", 0),
+        ("Quarantined", 0),
+        ("Failures", 0),
+        ("ValuesRecorded", 1),
+        ("RedValues", 1),
+    ] {
+        assert_eq!(first[name], value, "first delivery: {name}");
+    }
+
+    let again = line(
+        &world.relay.handle(&event, "req-2", deadline).await,
+        Utc::now(),
+    );
+    assert_eq!(again["Duplicates"], 1);
+    assert_eq!(again["DuplicateValues"], 1);
+    assert_eq!(again["ValuesRecorded"], 0);
+    assert!(again.get("SyncLagMs").is_none());
+
+    let mut unknown = metric_event("auc", 0.9, "2026-01-02T09:00:00Z", None);
+    unknown["detail"]["model_package_arn"] =
+        json!("arn:aws:sagemaker:us-east-1:123456789012:model-package/unknown/1");
+    let refused = line(
+        &world.relay.handle(&unknown, "req-3", deadline).await,
+        Utc::now(),
+    );
+    assert_eq!(refused["Quarantined"], 1);
+    assert_eq!(refused["EventsProcessed"], 1);
+    assert_eq!(world.quarantine.messages().len(), 1);
 }

@@ -1,8 +1,9 @@
 //! reconciler: the backstop of every flow (design F8). On a schedule (EventBridge Scheduler) and on demand
-//! (`govsync-reconcile`, or the operator CLI through [`Function::reconcile`]), it lists every registry of
-//! the map (groups, packages, one `DescribeModelPackage` per registered package) and the governance
-//! inventory (paged queries), compares them in core (`govsync_core::reconcile`), reports every drift as
-//! JSON and as a table, and repairs each through the code path its event would have taken:
+//! (`govsync-reconcile`, or the operator CLI `govsync` through [`Function::reconcile_observed`]), it
+//! lists every registry of the map (groups, packages, one `DescribeModelPackage` per registered
+//! package) and the governance inventory (paged queries), compares them in core
+//! (`govsync_core::reconcile`), reports every drift as JSON and as a table, and repairs each through the
+//! code path its event would have taken:
 //!
 //! - a package missing from governance, a shadow approval, a write-back pointing nowhere, a registry-side
 //!   status change on a `both` row: registry-events' per-package sync ([`Handler::sync_package`]);
@@ -23,6 +24,7 @@
 pub mod config;
 mod error;
 pub mod limiter;
+pub mod metrics;
 pub mod reconciler;
 pub mod report;
 
@@ -41,7 +43,7 @@ use serde_json::Value;
 
 pub use config::{Config, ConfigError};
 pub use error::{ReconcileError, Throttling};
-pub use reconciler::{Reconciler, RunOptions, Tuning};
+pub use reconciler::{NoObserver, Reconciler, RunObserver, RunOptions, Tuning};
 pub use report::{Checkpoint, Counts, DriftRecord, ReconcileReport, RepairOutcome, ResumePoint};
 
 /// Drifts listed in the Lambda's response (the full report is in the logs, one table line each).
@@ -134,9 +136,19 @@ impl Function {
         })
     }
 
-    /// The library entry point (the CLI and the operator CLI call this).
+    /// The library entry point (`govsync-reconcile` calls this; the operator CLI the observed form).
     pub async fn reconcile(&self, options: &RunOptions) -> Result<ReconcileReport, ReconcileError> {
         self.reconciler.run(options).await
+    }
+
+    /// [`Self::reconcile`], telling `observer` what the run reads and finds as it goes (the operator
+    /// CLI's progress lines and its `status` view).
+    pub async fn reconcile_observed(
+        &self,
+        options: &RunOptions,
+        observer: &dyn RunObserver,
+    ) -> Result<ReconcileReport, ReconcileError> {
+        self.reconciler.run_observed(options, observer).await
     }
 
     /// One scheduled invocation: `payload` is the schedule's input (`{"mode":"repair"}`, or
@@ -147,18 +159,23 @@ impl Function {
         deadline: Option<DateTime<Utc>>,
     ) -> Result<Value, lambda_runtime::Error> {
         let dry_run = dry_run_requested(payload).map_err(lambda_runtime::Error::from)?;
-        let report = self
-            .reconcile(&RunOptions { dry_run, deadline })
-            .await
-            .map_err(|error| {
+        let report = match self.reconcile(&RunOptions { dry_run, deadline }).await {
+            Ok(report) => report,
+            Err(error) => {
                 tracing::error!(error = %error, code = error.code(), "reconcile run failed; the next run resumes from the checkpoint");
-                lambda_runtime::Error::from(error.to_string())
-            })?;
+                if let Some(namespace) = &self.metrics_namespace {
+                    println!("{}", metrics::failed_run(namespace, Utc::now()));
+                }
+                return Err(lambda_runtime::Error::from(error.to_string()));
+            }
+        };
         for line in report.table().lines() {
             tracing::info!(report = line);
         }
         if let Some(namespace) = &self.metrics_namespace {
-            println!("{}", report.embedded_metrics(namespace));
+            for line in metrics::embedded_metrics(&report, namespace) {
+                println!("{line}");
+            }
         }
         Ok(report.summary_json(RESPONSE_DRIFTS))
     }

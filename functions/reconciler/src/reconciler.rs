@@ -82,6 +82,44 @@ pub struct RunOptions {
     pub deadline: Option<DateTime<Utc>>,
 }
 
+/// What a run reports while it goes: the operator CLI (`govsync reconcile`, `govsync status`) shows
+/// progress and builds its status view from it. Every method has a no-op default; the scheduled
+/// function observes nothing ([`NoObserver`]). Methods may be called from concurrent group tasks.
+pub trait RunObserver: Send + Sync {
+    /// Whether the run resumes from, saves and deletes its checkpoint (true for every reconcile run).
+    /// `false` makes a survey: all groups from the start, and with `dry_run` nothing written anywhere.
+    fn checkpoints(&self) -> bool {
+        true
+    }
+    /// The governance inventory the run compares with.
+    fn inventory_read(&self, _inventory: &GovernanceInventory) {}
+    /// Registry `index` of `registries` is listed: `groups` groups to compare in this run.
+    fn registry_listed(
+        &self,
+        _index: usize,
+        _registries: usize,
+        _registry: &Registry,
+        _groups: usize,
+    ) {
+    }
+    /// One group compared (and repaired, or planned): what was read and what drifted.
+    fn group_compared(
+        &self,
+        _registry: &Registry,
+        _group: &GroupSnapshot,
+        _records: &[DriftRecord],
+    ) {
+    }
+    /// A registry is done; `records` are the drifts of models whose whole group is gone.
+    fn registry_done(&self, _registry: &Registry, _records: &[DriftRecord]) {}
+}
+
+/// Observes nothing: the scheduled run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl RunObserver for NoObserver {}
+
 /// The reconciler over its ports. `handler` is registry-events' handler: package repairs go through
 /// its per-package sync, the code path a registry event takes.
 pub struct Reconciler<G, R, I, L, Q, C, M> {
@@ -183,6 +221,16 @@ where
 
     /// One run: compare every registry with governance, repair (or plan) every drift.
     pub async fn run(&self, options: &RunOptions) -> Result<ReconcileReport, ReconcileError> {
+        self.run_observed(options, &NoObserver).await
+    }
+
+    /// [`Self::run`], telling `observer` what it reads and finds as it goes.
+    pub async fn run_observed(
+        &self,
+        options: &RunOptions,
+        observer: &dyn RunObserver,
+    ) -> Result<ReconcileReport, ReconcileError> {
+        let checkpoints = observer.checkpoints();
         let started_at = Utc::now();
         let clock = Instant::now();
         let limiter = Limiter::new(
@@ -191,7 +239,11 @@ where
             self.tuning.throttle_backoff,
         );
         let checkpoint_id = &self.checkpoint_id(options.dry_run);
-        let previous = self.load_checkpoint(checkpoint_id, &limiter).await?;
+        let previous = if checkpoints {
+            self.load_checkpoint(checkpoint_id, &limiter).await?
+        } else {
+            None
+        };
         let resumed_from = previous.as_ref().map(|checkpoint| checkpoint.at.clone());
         if let Some(from) = &resumed_from {
             tracing::info!(
@@ -211,6 +263,7 @@ where
         });
 
         let inventory = self.inventory(&limiter).await?;
+        observer.inventory_read(&inventory);
         let start_index = resumed_from
             .as_ref()
             .map(|from| from.registry_index)
@@ -248,6 +301,7 @@ where
                     options.dry_run,
                     stop_at,
                     &mut progress,
+                    observer,
                 )
                 .await;
             match result {
@@ -258,6 +312,9 @@ where
                 }
                 Err(error) => {
                     // Keep what is done: the next run resumes after the last completed group.
+                    if !checkpoints {
+                        return Err(error);
+                    }
                     if let Err(save_error) = self.save_checkpoint(checkpoint_id, &progress).await {
                         tracing::error!(error = %save_error, "could not save the checkpoint");
                     }
@@ -265,7 +322,9 @@ where
                 }
             }
         }
-        if complete {
+        if !checkpoints {
+            // A survey leaves the checkpoints of scheduled runs alone.
+        } else if complete {
             limiter
                 .call(|| self.checkpoints.delete_checkpoint(checkpoint_id))
                 .await?;
@@ -383,6 +442,7 @@ where
         ))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reconcile_registry(
         &self,
         index: usize,
@@ -391,6 +451,7 @@ where
         dry_run: bool,
         stop_at: Option<DateTime<Utc>>,
         progress: &mut Progress,
+        observer: &dyn RunObserver,
     ) -> Result<RegistryEnd, ReconcileError> {
         let Some((registry, client)) = self.registries.get(index) else {
             return Ok(RegistryEnd::Done);
@@ -400,9 +461,11 @@ where
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         let listed: BTreeSet<String> = groups.iter().map(|group| group.name.clone()).collect();
         let cursor = progress.at.group_cursor.clone();
-        let todo = groups
+        let todo: Vec<PackageGroupSummary> = groups
             .into_iter()
-            .filter(|group| cursor.as_ref().is_none_or(|done| group.name > *done));
+            .filter(|group| cursor.as_ref().is_none_or(|done| group.name > *done))
+            .collect();
+        observer.registry_listed(index, self.registries.len(), registry, todo.len());
         let mut results = stream::iter(todo)
             .map(|group| async move {
                 if out_of_time() {
@@ -415,6 +478,7 @@ where
                     inventory,
                     limiter,
                     dry_run,
+                    observer,
                 )
                 .await
                 .map(Some)
@@ -431,7 +495,9 @@ where
             }
             progress.records.extend(done.records);
             progress.at.group_cursor = Some(done.name);
-            if progress.last_saved.elapsed() >= self.tuning.checkpoint_every {
+            if observer.checkpoints()
+                && progress.last_saved.elapsed() >= self.tuning.checkpoint_every
+            {
                 self.save_checkpoint(&self.checkpoint_id(dry_run), progress)
                     .await?;
                 progress.last_saved = Instant::now();
@@ -448,10 +514,12 @@ where
         for record in &records {
             progress.counts.record(&record.outcome);
         }
+        observer.registry_done(registry, &records);
         progress.records.extend(records);
         Ok(RegistryEnd::Done)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reconcile_group(
         &self,
         registry: &Registry,
@@ -460,6 +528,7 @@ where
         inventory: &GovernanceInventory,
         limiter: &Limiter,
         dry_run: bool,
+        observer: &dyn RunObserver,
     ) -> Result<GroupDone, ReconcileError> {
         let tags = match limiter.call(|| client.list_tags(&group.arn)).await {
             Ok(tags) => tags,
@@ -521,6 +590,7 @@ where
         let records = self
             .repair_all(registry, client, drifts, limiter, dry_run)
             .await;
+        observer.group_compared(registry, &snapshot, &records);
         Ok(GroupDone {
             name: snapshot.name,
             packages: snapshot.packages.len(),

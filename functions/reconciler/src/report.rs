@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use govsync_core::reconcile::{Drift, drift_table};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::limiter::CallStats;
 
@@ -223,35 +223,5 @@ impl ReconcileReport {
             ));
         }
         out
-    }
-
-    /// One CloudWatch embedded-metric line (namespace `namespace`, dimension `Function`).
-    pub fn embedded_metrics(&self, namespace: &str) -> String {
-        let metrics: [(&str, usize); 7] = [
-            ("ReconcileDrifts", self.counts.drifts),
-            ("ReconcileRepaired", self.counts.repaired),
-            ("ReconcileEnqueued", self.counts.enqueued),
-            ("ReconcileRepairFailures", self.counts.failed),
-            ("ReconcilePackages", self.counts.packages),
-            ("ReconcileThrottled", self.calls.throttled as usize),
-            ("ReconcileCutOff", usize::from(!self.complete)),
-        ];
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": self.finished_at.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["Function"]],
-                    "Metrics": metrics.iter().map(|(name, _)| json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
-                }],
-            }),
-        );
-        line.insert("Function".into(), json!("reconciler"));
-        for (name, value) in metrics {
-            line.insert(name.into(), json!(value));
-        }
-        Value::Object(line).to_string()
     }
 }

@@ -416,3 +416,48 @@ async fn the_lambda_response_lists_a_bounded_number_of_drifts() {
     assert_eq!(summary["drifts_left_out"], 3);
     assert_eq!(summary["counts"]["drifts"], 5);
 }
+
+#[tokio::test]
+async fn a_run_prints_its_counts_and_the_drift_found_and_repaired_per_kind() {
+    let world = World::with(1, GateMode::Enforce, test_tuning());
+    world.add_assigned_group(0, GROUP);
+    world.register(0, GROUP, 1);
+    world.register(0, GROUP, 2);
+    let lines = |report: &ReconcileReport| -> Vec<serde_json::Value> {
+        govsync_reconciler::metrics::embedded_metrics(report, "govsync")
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+    let per_kind = |lines: &[serde_json::Value], kind: DriftKind| {
+        let line = lines
+            .iter()
+            .find(|line| line["DriftKind"] == kind.as_str())
+            .unwrap_or_else(|| panic!("no line for {kind:?}"));
+        (line["DriftsFound"].clone(), line["DriftsRepaired"].clone())
+    };
+
+    let first = lines(&world.run(false).await);
+    assert_eq!(first.len(), 1 + DriftKind::ALL.len());
+    assert_eq!(first[0]["Function"], "reconciler");
+    assert_eq!(first[0]["EventsProcessed"], 2, "{}", first[0]);
+    assert_eq!(first[0]["DriftsFound"], 2);
+    assert_eq!(first[0]["DriftsRepaired"], 2);
+    assert_eq!(first[0]["Failures"], 0);
+    assert_eq!(
+        per_kind(&first, DriftKind::PackageNotInGovernance),
+        (2.into(), 2.into())
+    );
+    assert_eq!(
+        per_kind(&first, DriftKind::ShadowApproval),
+        (0.into(), 0.into())
+    );
+
+    let second = lines(&world.run(false).await);
+    assert_eq!(second[0]["EventsProcessed"], 2);
+    assert_eq!(second[0]["DriftsFound"], 0);
+    assert_eq!(
+        per_kind(&second, DriftKind::PackageNotInGovernance),
+        (0.into(), 0.into())
+    );
+}

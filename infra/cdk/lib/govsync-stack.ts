@@ -730,10 +730,26 @@ export class GovsyncStack extends Stack {
       datapointsToAlarm: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    // The functions' EMF lines (GOVSYNC_METRICS_NAMESPACE = govsync) carry the one dimension Function.
-    const emfFunctions = ['registry-events', 'approval-propagation', 'decommission'];
-    const perFunction = (metricName: string, statistic = 'Sum') =>
-      emfFunctions.map(
+    // The functions' EMF lines (GOVSYNC_METRICS_NAMESPACE = govsync) carry the one dimension Function
+    // (the reconciler's per-kind lines add DriftKind). Each function emits the shared metrics that apply to
+    // it: only the queue functions can see echoes, the reconciler reads no events (no duplicates,
+    // quarantine or lag). local/tests/test_dashboard_matches_template.py keeps this in step with the SAM
+    // template, and local/runner/tests/dashboard_metrics.rs that one with what the functions emit.
+    const queueFunctions = ['registry-events', 'approval-propagation', 'decommission'];
+    const eventFunctions = [...queueFunctions, 'governance-webhook', 'governance-poller', 'metrics-relay'];
+    const emfFunctions = [...eventFunctions, 'reconciler'];
+    const driftKinds = [
+      'package_not_in_governance',
+      'model_package_gone',
+      'status_out_of_step',
+      'shadow_approval',
+      'unassigned_group',
+      'dangling_link',
+      'duplicate_models',
+      'unknown_governance_status',
+    ];
+    const perFunction = (metricName: string, statistic = 'Sum', fns: string[] = emfFunctions) =>
+      fns.map(
         (fn) =>
           new cloudwatch.Metric({
             namespace: 'govsync',
@@ -744,15 +760,29 @@ export class GovsyncStack extends Stack {
             period: Duration.minutes(5),
           }),
       );
+    const perDriftKind = (metricName: string) =>
+      driftKinds.map(
+        (kind) =>
+          new cloudwatch.Metric({
+            namespace: 'govsync',
+            metricName,
+            statistic: 'Sum',
+            dimensionsMap: { Function: 'reconciler', DriftKind: kind },
+            label: kind,
+            period: Duration.minutes(5),
+          }),
+      );
+    const quarantined = perFunction('Quarantined', 'Sum', eventFunctions);
     alarm(
       'QuarantinedAlarm',
       {
         alarmName: 'govsync-quarantined',
-        alarmDescription: 'govsync quarantined a message as permanently failing (reason in the DLQ message attributes).',
+        alarmDescription:
+          "govsync quarantined a message as permanently failing (reason in the DLQ message attributes) or refused a delivery (reason in the function's log).",
         metric: new cloudwatch.MathExpression({
-          expression: 'FILL(q1, 0) + FILL(q2, 0) + FILL(q3, 0)',
+          expression: quarantined.map((_, index) => `FILL(q${index + 1}, 0)`).join(' + '),
           label: 'govsync quarantined',
-          usingMetrics: { q1: perFunction('Quarantined')[0], q2: perFunction('Quarantined')[1], q3: perFunction('Quarantined')[2] },
+          usingMetrics: Object.fromEntries(quarantined.map((metric, index) => [`q${index + 1}`, metric])),
           period: Duration.minutes(5),
         }),
         threshold: 0,
@@ -769,7 +799,7 @@ export class GovsyncStack extends Stack {
           new cloudwatch.GraphWidget({
             title: 'Sync lag (event time to applied), ms, p50/p99 per function',
             width: 12,
-            left: [...perFunction('SyncLagMs', 'p50'), ...perFunction('SyncLagMs', 'p99')],
+            left: [...perFunction('SyncLagMs', 'p50', eventFunctions), ...perFunction('SyncLagMs', 'p99', eventFunctions)],
           }),
           new cloudwatch.GraphWidget({
             title: 'Events processed per function',
@@ -781,9 +811,9 @@ export class GovsyncStack extends Stack {
           new cloudwatch.GraphWidget({
             title: 'Duplicates and echoes dropped',
             width: 8,
-            left: [...perFunction('Duplicates'), ...perFunction('EchoesDropped')],
+            left: [...perFunction('Duplicates', 'Sum', eventFunctions), ...perFunction('EchoesDropped', 'Sum', queueFunctions)],
           }),
-          new cloudwatch.GraphWidget({ title: 'Quarantined (sent to the DLQ)', width: 8, left: perFunction('Quarantined') }),
+          new cloudwatch.GraphWidget({ title: 'Quarantined (sent to a DLQ) or refused', width: 8, left: quarantined }),
           new cloudwatch.GraphWidget({ title: 'Failures (retryable, reported back)', width: 8, left: perFunction('Failures') }),
         ],
         [
@@ -805,6 +835,10 @@ export class GovsyncStack extends Stack {
             left: functions.map((fn) => fn.metricErrors({ statistic: 'Sum' })),
             right: functions.map((fn) => fn.metricThrottles({ statistic: 'Sum' })),
           }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Reconciler: drift found per kind', width: 12, left: perDriftKind('DriftsFound') }),
+          new cloudwatch.GraphWidget({ title: 'Reconciler: drift repaired per kind', width: 12, left: perDriftKind('DriftsRepaired') }),
         ],
       ],
     });

@@ -6,6 +6,7 @@ pub mod event_source;
 pub mod fifo_redelivery;
 pub mod governance_view;
 pub mod invoke_metrics_relay;
+pub mod lambda_invoke;
 pub mod lambda_shape;
 pub mod local_env;
 pub mod replay;

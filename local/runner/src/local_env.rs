@@ -248,6 +248,46 @@ pub const LOCAL_DECOMMISSION_NOTE_FIELD: &str = "MRG-Model:Decommission Note";
 /// The metrics relay's failure queue (the template's `govsync-async-failures`; a standard queue).
 pub const ASYNC_FAILURES_QUEUE: &str = "govsync-async-failures";
 
+/// Sets function `function`'s environment (`approval-propagation`, `governance-poller`,
+/// `decommission`; anything else gets registry-events') in this process, as Lambda would: the local
+/// stack's `stack.env` (`stack_env`, else `$GOVSYNC_STATE_DIR/stack.env` when it exists, else only the
+/// process environment) plus the function's local defaults; variables already set win.
+///
+/// Call it before any other thread exists (before the async runtime starts): it calls `set_var`.
+pub fn set_function_environment(
+    function: &str,
+    stack_env: Option<&Path>,
+    metrics: bool,
+) -> Result<(), RunnerError> {
+    let path = match stack_env {
+        Some(path) => Some(path.to_path_buf()),
+        None => {
+            let state_dir = std::env::var_os("GOVSYNC_STATE_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::path::PathBuf::from(".local/stack"));
+            let path = state_dir.join("stack.env");
+            path.exists().then_some(path)
+        }
+    };
+    let stack = match path {
+        Some(path) => read_stack_env(&path)?,
+        // Without a file, the process environment must hold the stack's variables (e.g. sourced).
+        None => Default::default(),
+    };
+    let current = |name: &str| std::env::var(name).ok();
+    let variables = match function {
+        "approval-propagation" => approval_propagation_env(&stack, current, metrics)?,
+        "governance-poller" => governance_poller_env(&stack, current, metrics)?,
+        "decommission" => decommission_env(&stack, current, metrics)?,
+        _ => registry_events_env(&stack, current, metrics)?,
+    };
+    for (name, value) in variables {
+        // SAFETY: the caller calls this before the async runtime or any other thread exists.
+        unsafe { std::env::set_var(name, value) };
+    }
+    Ok(())
+}
+
 /// A queue URL of the local stack.
 fn local_queue_url(
     stack: &BTreeMap<String, String>,

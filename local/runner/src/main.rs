@@ -20,14 +20,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use govsync_local_runner::governance_view::GovernanceReader;
-use govsync_local_runner::{
-    BatchReport, FunctionIdentity, InvocationOutcome, PollSettings, RunnerError, SqsEventSource,
-    local_env, replay,
+use aws_lambda_events::event::sqs::SqsEvent;
+use govsync_local_runner::lambda_invoke::{
+    HandlerFuture, function_identity, region, registry_events_handler, report_json, sqs_client,
 };
+use govsync_local_runner::{PollSettings, RunnerError, SqsEventSource, local_env, replay};
 use lambda_runtime::LambdaEvent;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const USAGE: &str = "usage:
   govsync-local-runner run registry-events [--queue NAME|URL] [--stop-when-idle SECS]
@@ -51,10 +50,6 @@ const DECOMMISSION_QUEUE: &str = "decommission.fifo";
 /// The poller is fired on a timer, as EventBridge Scheduler would (default every 60 s locally).
 const GOVERNANCE_POLLER: &str = "governance-poller";
 const GOVERNANCE_POLLER_EVERY: Duration = Duration::from_secs(60);
-
-/// Credentials the replay command reads governance with (the emulator's basic user), not the function's.
-const GOVERNANCE_READER_USER: &str = "admin";
-const GOVERNANCE_READER_PASSWORD: &str = "admin";
 
 #[derive(Debug)]
 enum Command {
@@ -260,69 +255,7 @@ fn set_function_environment(
     stack_env: Option<&std::path::Path>,
     metrics: bool,
 ) -> Result<(), RunnerError> {
-    let path = match stack_env {
-        Some(path) => Some(path.to_path_buf()),
-        None => {
-            let state_dir = std::env::var_os("GOVSYNC_STATE_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".local/stack"));
-            let path = state_dir.join("stack.env");
-            path.exists().then_some(path)
-        }
-    };
-    let stack = match path {
-        Some(path) => local_env::read_stack_env(&path)?,
-        // Without a file, the process environment must hold the stack's variables (e.g. sourced).
-        None => Default::default(),
-    };
-    let current = |name: &str| std::env::var(name).ok();
-    let variables = match function {
-        APPROVAL_PROPAGATION => local_env::approval_propagation_env(&stack, current, metrics)?,
-        GOVERNANCE_POLLER => local_env::governance_poller_env(&stack, current, metrics)?,
-        DECOMMISSION => local_env::decommission_env(&stack, current, metrics)?,
-        _ => local_env::registry_events_env(&stack, current, metrics)?,
-    };
-    for (name, value) in variables {
-        // SAFETY: called from `main` before the async runtime or any other thread exists.
-        unsafe { std::env::set_var(name, value) };
-    }
-    Ok(())
-}
-
-async fn sqs_client() -> aws_sdk_sqs::Client {
-    // The runner's own SQS calls go to moto (AWS_ENDPOINT_URL) with the process's credentials.
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_sqs::Client::new(&config)
-}
-
-fn region() -> String {
-    std::env::var("AWS_REGION").unwrap_or_else(|_| local_env::DEFAULT_REGION.to_owned())
-}
-
-fn function_identity(name: &str, timeout: Duration) -> FunctionIdentity {
-    let account = std::env::var("GOVSYNC_ACCOUNT_ID")
-        .unwrap_or_else(|_| local_env::DEFAULT_ACCOUNT_ID.to_owned());
-    FunctionIdentity::new(&format!("govsync-{name}"), &account, &region(), timeout)
-}
-
-type HandlerFuture = std::pin::Pin<
-    Box<dyn Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send + 'static>,
->;
-
-/// The registry-events function, built once as at a cold start (config, clients, secrets).
-async fn registry_events_handler()
--> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
-    let function = govsync_registry_events::Function::from_env()
-        .await
-        .map_err(|error| RunnerError::Setting {
-            name: "registry-events configuration".into(),
-            problem: error.to_string(),
-        })?;
-    let function = Arc::new(function);
-    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
-        let function = function.clone();
-        Box::pin(async move { function.handle(event).await })
-    })
+    local_env::set_function_environment(function, stack_env, metrics)
 }
 
 /// The decommission function, built once as at a cold start.
@@ -408,25 +341,6 @@ async fn run_poller(
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_json(report: &BatchReport) -> Value {
-    let outcome = match &report.outcome {
-        InvocationOutcome::Completed { reported_failures } => {
-            json!({"completed": {"batch_item_failures": reported_failures}})
-        }
-        InvocationOutcome::FunctionError(error) => json!({"function_error": error}),
-        InvocationOutcome::TimedOut(after) => json!({"timed_out_after_ms": after.as_millis()}),
-        InvocationOutcome::InvalidResponse(problem) => json!({"invalid_response": problem}),
-    };
-    json!({
-        "request_id": report.request_id,
-        "delivered": report.delivered,
-        "deleted": report.deleted,
-        "left": report.left,
-        "outcome": outcome,
-        "elapsed_ms": report.elapsed.as_millis(),
-    })
-}
-
 async fn run(
     function: &str,
     common: &Common,
@@ -503,159 +417,19 @@ async fn replay_event(
     common: &Common,
     wait: Duration,
 ) -> Result<ExitCode, RunnerError> {
-    let (body, envelope) = replay::read_event_file(file)?;
-    let queue_name = common.queue.rsplit('/').next().unwrap_or(&common.queue);
-    let group = replay::message_group_for(&envelope, queue_name).map_err(|error| match error {
-        RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
-            path: file.display().to_string(),
-            problem,
-        },
-        other => other,
-    })?;
-    let (package_arn, group_arn, decode_error) = event_subject(&envelope);
-
-    let handler = registry_events_handler().await?;
-    let client = sqs_client().await;
-    let mut source = SqsEventSource::connect(
-        client.clone(),
-        &common.queue,
-        &region(),
-        function_identity(REGISTRY_EVENTS, common.function_timeout),
-        PollSettings::default(),
-    )
-    .await?;
-    let message_id = replay::enqueue(&client, source.queue(), &body, &group).await?;
-    tracing::info!(message_id = %message_id, group = %group, "event enqueued");
-
-    let deadline = Instant::now() + wait;
-    let mut batches = Vec::new();
-    let mut handled = false;
-    while Instant::now() < deadline {
-        if let Some(report) = source.poll_once(&handler).await? {
-            let ours = report.delivered.contains(&message_id);
-            if ours {
-                batches.push(report_json(&report));
-            }
-            if report.deleted.contains(&message_id) {
-                handled = true;
-                break;
-            }
-        }
-    }
-    let dead_letter = match replay::dead_letter_queue_url(&client, source.queue()).await? {
-        Some(dlq_url) => replay::find_dead_letter(&client, &dlq_url, &body, &message_id).await?,
-        None => None,
-    };
-    let outcome = match (&dead_letter, handled) {
-        (Some(_), _) => "quarantined",
-        (None, true) => "processed",
-        (None, false) => "not processed in time",
-    };
-    let governance_url =
-        std::env::var("GOVSYNC_GOVERNANCE_URL").map_err(|_| RunnerError::Setting {
-            name: "GOVSYNC_GOVERNANCE_URL".into(),
-            problem: "not set".into(),
-        })?;
-    let reader = GovernanceReader::new(
-        &governance_url,
-        GOVERNANCE_READER_USER,
-        GOVERNANCE_READER_PASSWORD,
-    )?;
-    let governance = reader
-        .view(package_arn.as_deref(), group_arn.as_deref())
-        .await?;
-    let note = explain(
-        &governance,
-        outcome,
-        &dead_letter,
-        decode_error.as_deref(),
+    let report = replay::replay_event(&replay::ReplayRequest {
+        file: file.to_path_buf(),
+        queue: common.queue.clone(),
+        function_timeout: common.function_timeout,
         wait,
-    );
-    let result = json!({
-        "event": {
-            "file": file.display().to_string(),
-            "source": envelope["source"],
-            "detail-type": envelope["detail-type"],
-            "package_arn": package_arn,
-            "group_arn": group_arn,
-        },
-        "message_id": message_id,
-        "message_group_id": group,
-        "outcome": outcome,
-        "batches": batches,
-        "dead_letter": dead_letter,
-        "governance": governance,
-        "note": note,
-    });
-    emit(serde_json::to_string_pretty(&result).unwrap_or_else(|_| result.to_string()));
-    Ok(if outcome == "processed" {
+    })
+    .await?;
+    emit(serde_json::to_string_pretty(&report.json).unwrap_or_else(|_| report.json.to_string()));
+    Ok(if report.outcome == replay::ReplayOutcome::Processed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)
     })
-}
-
-/// The package ARN and group ARN the event is about, and why it does not decode (if it does not).
-fn event_subject(envelope: &Value) -> (Option<String>, Option<String>, Option<String>) {
-    match govsync_core::registry_event::decode_envelope_value(envelope) {
-        Ok(event) => {
-            let package_arn = event.package_arn().map(|arn| arn.as_str().to_owned());
-            let group_arn = match event.package_arn() {
-                Some(arn) => Some(arn.group_arn().as_str().to_owned()),
-                None => event.group_name().map(|name| {
-                    let origin = event.origin();
-                    format!(
-                        "arn:aws:sagemaker:{}:{}:model-package-group/{}",
-                        origin.region,
-                        origin.account,
-                        name.as_str().to_lowercase()
-                    )
-                }),
-            };
-            (package_arn, group_arn, None)
-        }
-        Err(error) => (None, None, Some(error.to_string())),
-    }
-}
-
-fn explain(
-    governance: &Value,
-    outcome: &str,
-    dead_letter: &Option<replay::DeadLetter>,
-    decode_error: Option<&str>,
-    wait: Duration,
-) -> String {
-    if let Some(letter) = dead_letter {
-        let reason = if letter.message_attributes.is_empty() {
-            "no reason attributes (moved by the queue's redrive policy after maxReceiveCount receives)"
-                .to_owned()
-        } else {
-            format!("{:?}", letter.message_attributes)
-        };
-        return format!("the message was quarantined in the DLQ: {reason}");
-    }
-    if let Some(error) = decode_error {
-        return format!("the event does not decode as a registry event: {error}");
-    }
-    if outcome != "processed" {
-        return format!(
-            "the function did not finish the message within {} s; it stays in the queue and is retried after its visibility timeout (see the batches' outcomes)",
-            wait.as_secs_f64()
-        );
-    }
-    match (
-        governance["model"].is_null(),
-        governance["model_group"].is_null(),
-        governance["use_case"].is_null(),
-    ) {
-        (false, _, _) => "processed; the governance Model for the package is shown".to_owned(),
-        (true, false, _) => {
-            "processed; no governance Model has this package's ARN as External ID (the event creates none, e.g. a group event, or it was dropped as an echo or a stale event)".to_owned()
-        }
-        (true, true, _) => {
-            "processed, but nothing exists in governance for it: the group has no use case (unassigned), the event was an echo, stale or a duplicate, or the registry is not in the registry map (see the runner's logs)".to_owned()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -194,6 +194,214 @@ pub async fn find_dead_letter(
     Ok(None)
 }
 
+/// Credentials `replay-event` reads governance with (the governance emulator's basic user), not the
+/// function's.
+const GOVERNANCE_READER_USER: &str = "admin";
+const GOVERNANCE_READER_PASSWORD: &str = "admin";
+
+/// What to replay, and how long to wait for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayRequest {
+    /// The EventBridge event file.
+    pub file: std::path::PathBuf,
+    /// The queue (name or URL) the event goes on, as its EventBridge rule would put it.
+    pub queue: String,
+    /// The function's configured timeout.
+    pub function_timeout: std::time::Duration,
+    /// How long to poll for the message to be finished.
+    pub wait: std::time::Duration,
+}
+
+/// What became of a replayed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    Processed,
+    Quarantined,
+    NotProcessedInTime,
+}
+
+impl ReplayOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayOutcome::Processed => "processed",
+            ReplayOutcome::Quarantined => "quarantined",
+            ReplayOutcome::NotProcessedInTime => "not processed in time",
+        }
+    }
+}
+
+/// The replay's outcome and its JSON report (the event, the batches that carried it, its dead letter
+/// if quarantined, and the resulting governance objects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayReport {
+    pub outcome: ReplayOutcome,
+    pub json: Value,
+}
+
+/// `replay-event`: puts the event file on the queue in the message group its EventBridge rule gives
+/// it, runs registry-events on the queue (built from the process environment, as at a cold start) until
+/// the message is finished or `wait` passes, looks for it in the DLQ, and reads what governance holds
+/// for its package and group. The process environment must be the function's
+/// ([`crate::local_env::set_function_environment`]).
+pub async fn replay_event(request: &ReplayRequest) -> Result<ReplayReport, RunnerError> {
+    use std::time::Instant;
+
+    use crate::event_source::{PollSettings, SqsEventSource};
+    use crate::governance_view::GovernanceReader;
+    use crate::lambda_invoke::{
+        function_identity, region, registry_events_handler, report_json, sqs_client,
+    };
+
+    let file = request.file.as_path();
+    let (body, envelope) = read_event_file(file)?;
+    let queue_name = request.queue.rsplit('/').next().unwrap_or(&request.queue);
+    let group = message_group_for(&envelope, queue_name).map_err(|error| match error {
+        RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
+            path: file.display().to_string(),
+            problem,
+        },
+        other => other,
+    })?;
+    let (package_arn, group_arn, decode_error) = event_subject(&envelope);
+
+    let handler = registry_events_handler().await?;
+    let client = sqs_client().await;
+    let mut source = SqsEventSource::connect(
+        client.clone(),
+        &request.queue,
+        &region(),
+        function_identity("registry-events", request.function_timeout),
+        PollSettings::default(),
+    )
+    .await?;
+    let message_id = enqueue(&client, source.queue(), &body, &group).await?;
+    tracing::info!(message_id = %message_id, group = %group, "event enqueued");
+
+    let deadline = Instant::now() + request.wait;
+    let mut batches = Vec::new();
+    let mut handled = false;
+    while Instant::now() < deadline {
+        if let Some(report) = source.poll_once(&handler).await? {
+            if report.delivered.contains(&message_id) {
+                batches.push(report_json(&report));
+            }
+            if report.deleted.contains(&message_id) {
+                handled = true;
+                break;
+            }
+        }
+    }
+    let dead_letter = match dead_letter_queue_url(&client, source.queue()).await? {
+        Some(dlq_url) => find_dead_letter(&client, &dlq_url, &body, &message_id).await?,
+        None => None,
+    };
+    let outcome = match (&dead_letter, handled) {
+        (Some(_), _) => ReplayOutcome::Quarantined,
+        (None, true) => ReplayOutcome::Processed,
+        (None, false) => ReplayOutcome::NotProcessedInTime,
+    };
+    let governance_url =
+        std::env::var("GOVSYNC_GOVERNANCE_URL").map_err(|_| RunnerError::Setting {
+            name: "GOVSYNC_GOVERNANCE_URL".into(),
+            problem: "not set".into(),
+        })?;
+    let reader = GovernanceReader::new(
+        &governance_url,
+        GOVERNANCE_READER_USER,
+        GOVERNANCE_READER_PASSWORD,
+    )?;
+    let governance = reader
+        .view(package_arn.as_deref(), group_arn.as_deref())
+        .await?;
+    let note = explain(
+        &governance,
+        outcome,
+        &dead_letter,
+        decode_error.as_deref(),
+        request.wait,
+    );
+    let json = serde_json::json!({
+        "event": {
+            "file": file.display().to_string(),
+            "source": envelope["source"],
+            "detail-type": envelope["detail-type"],
+            "package_arn": package_arn,
+            "group_arn": group_arn,
+        },
+        "message_id": message_id,
+        "message_group_id": group,
+        "outcome": outcome.as_str(),
+        "batches": batches,
+        "dead_letter": dead_letter,
+        "governance": governance,
+        "note": note,
+    });
+    Ok(ReplayReport { outcome, json })
+}
+
+/// The package ARN and group ARN the event is about, and why it does not decode (if it does not).
+fn event_subject(envelope: &Value) -> (Option<String>, Option<String>, Option<String>) {
+    match govsync_core::registry_event::decode_envelope_value(envelope) {
+        Ok(event) => {
+            let package_arn = event.package_arn().map(|arn| arn.as_str().to_owned());
+            let group_arn = match event.package_arn() {
+                Some(arn) => Some(arn.group_arn().as_str().to_owned()),
+                None => event.group_name().map(|name| {
+                    let origin = event.origin();
+                    format!(
+                        "arn:aws:sagemaker:{}:{}:model-package-group/{}",
+                        origin.region,
+                        origin.account,
+                        name.as_str().to_lowercase()
+                    )
+                }),
+            };
+            (package_arn, group_arn, None)
+        }
+        Err(error) => (None, None, Some(error.to_string())),
+    }
+}
+
+fn explain(
+    governance: &Value,
+    outcome: ReplayOutcome,
+    dead_letter: &Option<DeadLetter>,
+    decode_error: Option<&str>,
+    wait: std::time::Duration,
+) -> String {
+    if let Some(letter) = dead_letter {
+        let reason = if letter.message_attributes.is_empty() {
+            "no reason attributes (moved by the queue's redrive policy after maxReceiveCount receives)"
+                .to_owned()
+        } else {
+            format!("{:?}", letter.message_attributes)
+        };
+        return format!("the message was quarantined in the DLQ: {reason}");
+    }
+    if let Some(error) = decode_error {
+        return format!("the event does not decode as a registry event: {error}");
+    }
+    if outcome != ReplayOutcome::Processed {
+        return format!(
+            "the function did not finish the message within {} s; it stays in the queue and is retried after its visibility timeout (see the batches' outcomes)",
+            wait.as_secs_f64()
+        );
+    }
+    match (
+        governance["model"].is_null(),
+        governance["model_group"].is_null(),
+        governance["use_case"].is_null(),
+    ) {
+        (false, _, _) => "processed; the governance Model for the package is shown".to_owned(),
+        (true, false, _) => {
+            "processed; no governance Model has this package's ARN as External ID (the event creates none, e.g. a group event, or it was dropped as an echo or a stale event)".to_owned()
+        }
+        (true, true, _) => {
+            "processed, but nothing exists in governance for it: the group has no use case (unassigned), the event was an echo, stale or a duplicate, or the registry is not in the registry map (see the runner's logs)".to_owned()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

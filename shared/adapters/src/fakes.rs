@@ -85,6 +85,13 @@ impl<E> Recorder<E> {
     fn set_latency(&self, latency: Duration) {
         *lock(&self.latency) = latency;
     }
+
+    fn clear_failures(&self) -> usize {
+        lock(&self.failures)
+            .drain()
+            .map(|(_, queued)| queued.len())
+            .sum()
+    }
 }
 
 macro_rules! recorder_methods {
@@ -102,6 +109,11 @@ macro_rules! recorder_methods {
         /// Adds a fixed delay to every call (benchmarks fake remote calls at a latency).
         pub fn set_latency(&self, latency: Duration) {
             self.recorder.set_latency(latency);
+        }
+
+        /// Drops the failures queued by `fail_next` that no call has taken yet; returns how many.
+        pub fn clear_failures(&self) -> usize {
+            self.recorder.clear_failures()
         }
     };
 }

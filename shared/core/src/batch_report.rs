@@ -1,7 +1,7 @@
 //! What one SQS batch came to, shared by the queue-driven functions: each message's outcome, the batch
 //! item failures to report, and the embedded metrics every function emits under the shared names.
 
-use crate::emf::{self, Metric};
+use crate::emf::{Metric, SharedCounts};
 
 /// A per-message outcome of a queue-driven function, known by a stable label. The labels `duplicate`,
 /// `echo`, `quarantined` and `failed` (reported as a batch item failure) mean the same in every function.
@@ -82,14 +82,15 @@ pub fn shared_metrics<O: MessageOutcome>(
     outcomes: &[(Option<String>, O)],
     sync_lags_ms: &[u64],
 ) -> Vec<Metric> {
-    vec![
-        Metric::count(emf::EVENTS_PROCESSED, outcomes.len()),
-        Metric::count(emf::DUPLICATES, count(outcomes, "duplicate")),
-        Metric::count(emf::ECHOES_DROPPED, count(outcomes, "echo")),
-        Metric::count(emf::QUARANTINED, count(outcomes, "quarantined")),
-        Metric::count(emf::FAILURES, count(outcomes, "failed")),
-        Metric::millis(emf::SYNC_LAG_MS, sync_lags_ms),
-    ]
+    SharedCounts {
+        events_processed: outcomes.len(),
+        duplicates: Some(count(outcomes, "duplicate")),
+        echoes_dropped: Some(count(outcomes, "echo")),
+        quarantined: Some(count(outcomes, "quarantined")),
+        failures: count(outcomes, "failed"),
+        sync_lags_ms: sync_lags_ms.to_vec(),
+    }
+    .metrics()
 }
 
 #[cfg(test)]

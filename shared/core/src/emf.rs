@@ -4,7 +4,10 @@
 //! Every function uses the same names ([`EVENTS_PROCESSED`], [`DUPLICATES`], [`ECHOES_DROPPED`],
 //! [`QUARANTINED`], [`FAILURES`], [`SYNC_LAG_MS`]) and the one dimension [`DIMENSION`] (`Function`,
 //! valued with the function's name, e.g. `registry-events`), so the template's dashboard can chart them
-//! per function. Functions may add metrics of their own after these.
+//! per function. Functions may add metrics of their own after these. SQS batch functions count theirs
+//! with [`crate::batch_report`]; the others (a request, an event, a scheduled run) with [`SharedCounts`],
+//! leaving out the names they cannot observe. A line may add dimensions after `Function`
+//! ([`document_with_dimensions`]: the reconciler's per-drift-kind lines).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -96,6 +99,17 @@ pub fn sync_lag_ms(event_time: DateTime<Utc>, applied_at: DateTime<Utc>) -> u64 
 /// dimension `Function`, the metrics with their units), `Function` = `function`, and each metric's value
 /// as a top-level member. Metrics without values (an empty list) are left out of directive and members.
 pub fn document(namespace: &str, function: &str, timestamp_ms: i64, metrics: &[Metric]) -> Value {
+    document_with_dimensions(namespace, &[(DIMENSION, function)], timestamp_ms, metrics)
+}
+
+/// [`document`] with a dimension set of its own: `dimensions` are `(name, value)` pairs, `Function`
+/// first (e.g. the reconciler's per-kind lines: `Function`, `DriftKind`).
+pub fn document_with_dimensions(
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    timestamp_ms: i64,
+    metrics: &[Metric],
+) -> Value {
     let present: Vec<(&Metric, Value)> = metrics
         .iter()
         .filter_map(|metric| metric.json_value().map(|value| (metric, value)))
@@ -107,7 +121,7 @@ pub fn document(namespace: &str, function: &str, timestamp_ms: i64, metrics: &[M
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": [[DIMENSION]],
+                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
                 "Metrics": present
                     .iter()
                     .map(|(metric, _)| json!({"Name": metric.name, "Unit": metric.unit.as_str()}))
@@ -115,7 +129,9 @@ pub fn document(namespace: &str, function: &str, timestamp_ms: i64, metrics: &[M
             }],
         }),
     );
-    line.insert(DIMENSION.into(), json!(function));
+    for (name, value) in dimensions {
+        line.insert((*name).into(), json!(value));
+    }
     for (metric, value) in present {
         line.insert(metric.name.into(), value);
     }
@@ -125,6 +141,55 @@ pub fn document(namespace: &str, function: &str, timestamp_ms: i64, metrics: &[M
 /// [`document`] as the one line to print.
 pub fn line(namespace: &str, function: &str, timestamp_ms: i64, metrics: &[Metric]) -> String {
     document(namespace, function, timestamp_ms, metrics).to_string()
+}
+
+/// [`document_with_dimensions`] as the one line to print.
+pub fn line_with_dimensions(
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    timestamp_ms: i64,
+    metrics: &[Metric],
+) -> String {
+    document_with_dimensions(namespace, dimensions, timestamp_ms, metrics).to_string()
+}
+
+/// The shared metrics of one invocation that is not an SQS batch (a webhook request, an EventBridge
+/// event, a scheduled run; batches count theirs with [`crate::batch_report`]). A count the function
+/// cannot observe is `None` and left out of the line rather than reported as a zero it could never
+/// leave (e.g. echoes where nothing can echo).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedCounts {
+    /// [`EVENTS_PROCESSED`]: events, requests or rows the invocation handled, whatever became of them.
+    pub events_processed: usize,
+    /// [`DUPLICATES`].
+    pub duplicates: Option<usize>,
+    /// [`ECHOES_DROPPED`].
+    pub echoes_dropped: Option<usize>,
+    /// [`QUARANTINED`]: sent to a dead-letter queue, or refused where there is no queue to send to.
+    pub quarantined: Option<usize>,
+    /// [`FAILURES`].
+    pub failures: usize,
+    /// [`SYNC_LAG_MS`], one value per applied change.
+    pub sync_lags_ms: Vec<u64>,
+}
+
+impl SharedCounts {
+    /// The metrics under the shared names, in their order; a function appends its own after them.
+    pub fn metrics(&self) -> Vec<Metric> {
+        let mut metrics = vec![Metric::count(EVENTS_PROCESSED, self.events_processed)];
+        for (name, count) in [
+            (DUPLICATES, self.duplicates),
+            (ECHOES_DROPPED, self.echoes_dropped),
+            (QUARANTINED, self.quarantined),
+        ] {
+            if let Some(count) = count {
+                metrics.push(Metric::count(name, count));
+            }
+        }
+        metrics.push(Metric::count(FAILURES, self.failures));
+        metrics.push(Metric::millis(SYNC_LAG_MS, &self.sync_lags_ms));
+        metrics
+    }
 }
 
 #[cfg(test)]
@@ -254,6 +319,79 @@ mod tests {
         assert!(!text.contains('\n'));
         let parsed: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(parsed, document("govsync", "decommission", 1, &metrics));
+    }
+
+    #[test]
+    fn a_line_with_more_dimensions_names_each_in_one_dimension_set() {
+        let doc = document_with_dimensions(
+            "govsync",
+            &[(DIMENSION, "reconciler"), ("DriftKind", "shadow_approval")],
+            1,
+            &[Metric::count("DriftsFound", 2)],
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function", "DriftKind"]])
+        );
+        assert_eq!(doc["Function"], "reconciler");
+        assert_eq!(doc["DriftKind"], "shadow_approval");
+        assert_eq!(doc["DriftsFound"], 2);
+        assert_eq!(
+            document_with_dimensions(
+                "govsync",
+                &[(DIMENSION, "decommission")],
+                1,
+                &standard(&[3])
+            ),
+            document("govsync", "decommission", 1, &standard(&[3]))
+        );
+    }
+
+    #[test]
+    fn shared_counts_leave_out_what_a_function_cannot_observe() {
+        let counts = SharedCounts {
+            events_processed: 3,
+            duplicates: Some(1),
+            echoes_dropped: None,
+            quarantined: Some(0),
+            failures: 1,
+            sync_lags_ms: vec![40],
+        };
+        let doc = document("govsync", "governance-poller", 1, &counts.metrics());
+        let names: Vec<(String, String)> = validated(&doc);
+        let expected = [
+            ("EventsProcessed", "Count"),
+            ("Duplicates", "Count"),
+            ("Quarantined", "Count"),
+            ("Failures", "Count"),
+            ("SyncLagMs", "Milliseconds"),
+        ];
+        assert_eq!(
+            names,
+            expected
+                .iter()
+                .map(|(name, unit)| ((*name).to_owned(), (*unit).to_owned()))
+                .collect::<Vec<_>>()
+        );
+        assert!(doc.get("EchoesDropped").is_none());
+        assert_eq!(doc["Quarantined"], 0);
+        let all = SharedCounts {
+            duplicates: Some(0),
+            echoes_dropped: Some(0),
+            quarantined: Some(0),
+            ..SharedCounts::default()
+        };
+        assert_eq!(
+            all.metrics()
+                .iter()
+                .map(|metric| metric.name)
+                .collect::<Vec<_>>(),
+            standard(&[])
+                .iter()
+                .map(|metric| metric.name)
+                .collect::<Vec<_>>(),
+            "every shared name, in the shared order"
+        );
     }
 
     #[test]

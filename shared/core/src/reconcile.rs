@@ -172,6 +172,11 @@ impl GovernanceInventory {
         self.use_cases.contains_key(id)
     }
 
+    /// The name of a use case of the inventory.
+    pub fn use_case_name(&self, id: &GovernanceId) -> Option<&str> {
+        self.use_cases.get(id).map(String::as_str)
+    }
+
     pub fn model_groups_for(&self, group_arn: &str) -> &[GovernanceId] {
         self.model_groups
             .get(group_arn)

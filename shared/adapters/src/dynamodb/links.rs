@@ -112,6 +112,41 @@ impl DynamoLinkStore {
     }
 }
 
+impl DynamoLinkStore {
+    /// When govsync last synced a registry resource or governance object: the latest `updated_at` of
+    /// its links and its applied revision (what `govsync status` shows as the last sync). `None` when
+    /// the table holds nothing for it.
+    pub async fn last_synced_at(&self, end: &LinkEnd) -> Result<Option<DateTime<Utc>>, StoreError> {
+        const OP: &str = "last synced at";
+        let sort_keys = match end {
+            LinkEnd::Registry(_) => vec![
+                REVISION_SK.to_owned(),
+                arn_link_sk(LinkKind::Model),
+                arn_link_sk(LinkKind::ModelGroup),
+                arn_link_sk(LinkKind::UseCase),
+            ],
+            LinkEnd::Governance(_) => vec![REVISION_SK.to_owned(), LINK_SK.to_owned()],
+        };
+        let mut latest: Option<DateTime<Utc>> = None;
+        for sk in sort_keys {
+            let Some(item) = self.get(OP, end_pk(end), sk).await? else {
+                continue;
+            };
+            let Some(text) = item.get("updated_at").and_then(|value| value.as_s().ok()) else {
+                continue;
+            };
+            let at = DateTime::parse_from_rfc3339(text)
+                .map_err(|error| StoreError::Decode {
+                    operation: OP,
+                    message: format!("updated_at {text:?}: {error}"),
+                })?
+                .to_utc();
+            latest = latest.max(Some(at));
+        }
+        Ok(latest)
+    }
+}
+
 fn decode_link(operation: &'static str, item: &Item) -> Result<Link, StoreError> {
     let kind_name = string_attr(operation, item, "kind")?;
     let kind = LinkKind::parse(kind_name).ok_or_else(|| StoreError::Decode {

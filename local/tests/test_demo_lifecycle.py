@@ -1,9 +1,14 @@
-"""End to end, on every test run: the README's main command (`local/demo.sh`) and the runner's
-`replay-event` command, each on a private stack with its own ports and state directory.
+"""End to end, on every test run: the README's main command (`local/demo.sh`, the lifecycle demo
+local/demo/lifecycle.py) and the runner's `replay-event` command, each on a private stack with its own ports
+and state directory.
 
-The path asserted: boto3 → registry emulator → moto EventBridge → registry-events.fifo → local runner →
-registry-events function → governance emulator, and the write-back into the registry. The runner runs only
-inside these tests (and is stopped by them), so it never consumes the queue of the shared test stack.
+The path asserted: one use case and one model through F1–F8 — the governance emulator's signed webhooks →
+governance-webhook → governance-events.fifo → approval-propagation → registry emulator and SES; boto3 →
+registry emulator → moto EventBridge → registry-events.fifo / decommission.fifo → registry-events /
+decommission → governance emulator; metrics-relay invoked as EventBridge would; the reconciler's binary —
+read back from the run's JSON report, its saved governance page, and what is left running afterwards. The
+runner runs only inside these tests (and is stopped by them), so it never consumes the queues of the shared
+test stack.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
 import socket
 import subprocess
 import urllib.request
@@ -33,7 +37,7 @@ STACK_VARIABLES = (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SAGEMAKER",
 )
-TIMELINE_LINE = re.compile(r"^\s*(\d+)\. \[([a-z]+)\] \+\s*[\d.]+s  (.*)$")
+STEP_FLOWS = {1: "governance", 2: "F1", 3: "registry", 4: "F2", 5: "F7", 6: "governance", 7: "F4", 8: "F3", 9: "registry", 10: "F5", 11: "F8"}
 
 
 def free_port() -> int:
@@ -81,75 +85,74 @@ def run_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def explain(result: subprocess.CompletedProcess[str], state_dir: pathlib.Path) -> str:
-    runner_log = state_dir / "logs" / "runner.log"
-    log_tail = runner_log.read_text()[-4000:] if runner_log.exists() else "(no runner log)"
-    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}\nrunner log:\n{log_tail}"
+    logs = sorted((state_dir / "logs").glob("runner-*.log"))
+    tails = "\n".join(f"--- {log.name}:\n{log.read_text()[-1500:]}" for log in logs) or "(no runner logs)"
+    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr[-4000:]}\nrunner logs:\n{tails}"
 
 
-def timeline(stdout: str) -> list[tuple[str, str]]:
-    return [(match[2], match[3]) for line in stdout.splitlines() if (match := TIMELINE_LINE.match(line))]
+def load_report(state_dir: pathlib.Path) -> dict[str, Any]:
+    return json.loads((state_dir / "demo" / "report.json").read_text())
 
 
-def runner_pid(events: list[tuple[str, str]]) -> int:
-    for side, text in events:
-        if side == "runner" and (match := re.search(r"\(pid (\d+)\)", text)):
-            return int(match[1])
-    raise AssertionError(f"the timeline never names the runner's pid: {events}")
-
-
-def test_demo_syncs_two_versions_catches_the_shadow_approval_and_leaves_no_process(tmp_path: pathlib.Path) -> None:
+def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process(tmp_path: pathlib.Path) -> None:
     state_dir = tmp_path / "demo-stack"
     env = private_stack_env(state_dir)
 
     result = run_demo(env)
 
     assert result.returncode == 0, explain(result, state_dir)
-    events = timeline(result.stdout)
-    numbers = [int(match[1]) for line in result.stdout.splitlines() if (match := TIMELINE_LINE.match(line))]
-    # Each part of the demo numbers its own timeline from 1.
-    parts: list[list[int]] = []
-    for number in numbers:
-        if number == 1:
-            parts.append([])
-        assert parts, "the timeline starts at 1"
-        parts[-1].append(number)
-    assert len(parts) >= 2, f"parts 1 and 2 (and any later part), each with its timeline: {numbers}"
-    for part in parts:
-        assert part == list(range(1, len(part) + 1)), "each timeline is numbered in order"
-    texts = [f"[{side}] {text}" for side, text in events]
-    for expected in (
-        r"^\[governance\] use case .* created \(id \d+\)",
-        r"^\[registry\] model package group .* created",
-        r"^\[registry\] version 1 registered",
-        r"^\[governance\] Model .* created \(id \d+\) .* version 1",
-        r"^\[registry\] version 1 written back by govsync: govsync:model-id=\d+",
-        r"^\[registry\] version 2 registered",
-        r"^\[governance\] Model .* created \(id \d+\) .* version 2",
-        r"^\[registry\] version 2 written back by govsync",
-        r"^\[registry\] govsync's gate reverted version 2 to PendingManualApproval",
-        # Part 2: governance → registry (F1, F4).
-        r"^\[governance\] use case \d+ approved for development",
-        r"^\[registry\] govsync created model package group \S+-\d+ \(arn:aws:sagemaker:",
-        r"^\[governance\] model group \d+ created under use case \d+",
-        r"^\[email\] to \S+@example.com from govsync@example.com",
-        r"^\[governance\] Model \d+ approved for deployment",
-        r"^\[registry\] version 1 is Approved, lifecycle PreProduction / Approved",
-        r"^\[both\] .* neither side changed again",
-        # Part 3: decommissioning both ways and metrics (F5, F6, F7).
-        r"^\[governance\] Model \d+ is Decommissioned",
-        r"^\[governance\] Metric AUC .* breach status Red",
-        r"^\[registry\] version \d archived by govsync: Archived / Retired, Rejected",
-        r"^\[both\] .* the archive's echoes were dropped",
-        # Part 4: lost events found and repaired by the reconciler (F8).
-        r"^\[reconciler\] run 1 found 3 packages missing from governance",
-        r"^\[reconciler\] model_package_gone on version 1: decommission_model → repaired",
-    ):
-        assert any(re.search(expected, text) for text in texts), f"no timeline entry matches {expected!r}:\n" + "\n".join(texts)
-    assert "All expectations held" in result.stdout
-    assert "the next run found none" in result.stdout
+    report = load_report(state_dir)
+    assert report["ok"] is True and report["failure"] is None
+    steps = report["steps"]
+    assert [step["number"] for step in steps] == list(range(1, 12)), [s["title"] for s in steps]
+    for step in steps:
+        assert step["passed"], step
+        assert step["checks"] and all(check["passed"] for check in step["checks"]), step
+        assert STEP_FLOWS[step["number"]] in step["flows"], step
+        assert step["governance"]["use_case"] is not None and "packages" in step["sagemaker"], step
+    elapsed = [step["elapsed_seconds"] for step in steps]
+    assert elapsed == sorted(elapsed)
 
-    # Nothing left behind: the runner, moto and both emulators are gone, and the stack is down.
-    assert not pid_is_alive(runner_pid(events))
+    objects = report["objects"]
+    use_case_id, group_name = objects["use_case"]["id"], objects["model_package_group"]["name"]
+    # F1: the group, tagged with the use case, and one email.
+    assert steps[1]["sagemaker"]["group"]["tags"]["govsync:use-case-id"] == use_case_id
+    assert report["counts"]["emails_to_team"] == 1
+    # F2: the links on version 1 name its Model.
+    version_1 = steps[3]["sagemaker"]["packages"][0]
+    assert version_1["links"]["govsync:model-id"] == objects["models"]["1"]
+    # F7: the metrics with their breach status.
+    metrics = {m["name"]: m["breach_status"] for m in steps[4]["governance"]["models"][0]["metrics"]}
+    assert metrics == {"AUC": "Green", "Feature drift PSI": "Amber"}
+    # F4: approved and staged in SageMaker.
+    version_1 = steps[6]["sagemaker"]["packages"][0]
+    assert (version_1["approval"], version_1["lifecycle"]) == ("Approved", "PreProduction/Approved")
+    # F3: version 2's shadow approval reverted.
+    assert steps[7]["sagemaker"]["packages"][1]["approval"] == "PendingManualApproval"
+    # Final states on both sides.
+    final_governance, final_sagemaker = steps[-1]["governance"], steps[-1]["sagemaker"]
+    assert final_governance["use_case"]["status"] == "Approved for Development"
+    models = {m["version"]: m for m in final_governance["models"]}
+    assert models[1]["status"] == "Decommissioned"
+    assert "Approved" not in str(models[2]["status"])
+    packages = {p["version"]: p for p in final_sagemaker["packages"]}
+    assert packages[1]["deleted"] is True
+    assert (packages[2]["deleted"], packages[2]["approval"]) == (False, "PendingManualApproval")
+    # F8: the reconciler's report is empty.
+    assert report["reconciler"]["drifts"] == [] and report["reconciler"]["complete"] is True
+    assert report["reconciler"]["counts"]["packages"] >= 1
+    assert sum(report["counts"]["failed_batches"].values()) == 0
+
+    # The saved page and the printed summary.
+    page = (state_dir / "demo" / "governance.html").read_text()
+    assert objects["use_case"]["name"] in page and group_name in page and "Decommissioned" in page
+    assert "all 11 steps and their checks held" in result.stdout
+    assert str(state_dir / "demo" / "report.json") in result.stdout
+    assert str(state_dir / "demo" / "governance.html") in result.stdout
+
+    # Nothing left behind: the runner processes, moto and both emulators are gone, and the stack is down.
+    for process in report["processes"]:
+        assert not pid_is_alive(process["pid"]), process
     for name in ("GOVSYNC_MOTO_PORT", "GOVSYNC_REGISTRY_PORT", "GOVSYNC_GOVERNANCE_PORT"):
         assert not port_is_listening(env[name]), f"{name} {env[name]} still has a listener"
     assert not (state_dir / "stack.env").exists()
@@ -159,7 +162,7 @@ def test_demo_syncs_two_versions_catches_the_shadow_approval_and_leaves_no_proce
 @pytest.fixture(scope="module")
 def detached_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], pathlib.Path, str]]:
     """The demo run with --detach: its stack (with the demo's use case, group and versions) stays up
-    for this module's replay tests, and is stopped after them."""
+    for this module's detached and replay tests, and is stopped after them."""
     state_dir = tmp_path_factory.mktemp("replay") / "stack"
     env = private_stack_env(state_dir)
     try:
@@ -183,19 +186,36 @@ def registry_events_log(registry_url: str) -> list[dict[str, Any]]:
         return [entry["event"] for entry in json.load(response)["events"]]
 
 
+def test_a_detached_demo_leaves_the_stack_up_with_the_live_governance_page(
+    detached_demo: tuple[dict[str, str], pathlib.Path, str],
+) -> None:
+    base_env, state_dir, stdout = detached_demo
+    env = stack_env_of(state_dir, base_env)
+    report = load_report(state_dir)
+    assert report["ok"] is True
+    with urllib.request.urlopen(f"{env['GOVSYNC_GOVERNANCE_URL']}/", timeout=10) as response:
+        page = response.read().decode()
+    assert report["objects"]["use_case"]["name"] in page
+    assert "The stack is left running" in stdout
+    # The demo's runner processes are stopped even when the stack stays up.
+    for process in report["processes"]:
+        assert not pid_is_alive(process["pid"]), process
+
+
 def test_replaying_a_registered_version_event_shows_its_governance_objects_and_creates_no_duplicate(
     detached_demo: tuple[dict[str, str], pathlib.Path, str], tmp_path: pathlib.Path
 ) -> None:
     base_env, state_dir, _ = detached_demo
     env = stack_env_of(state_dir, base_env)
+    # Version 2 is the demo's version still in the registry (version 1 was deleted and decommissioned).
     state_changes = [
         event
         for event in registry_events_log(env["GOVSYNC_REGISTRY_URL"])
         if event["detail-type"] == "SageMaker Model Package State Change"
-        and event["detail"].get("ModelPackageVersion") == 1
+        and event["detail"].get("ModelPackageVersion") == 2
     ]
-    assert state_changes, "the demo registered version 1, so the registry published its state change"
-    event_file = tmp_path / "version-1-created.json"
+    assert state_changes, "the demo registered version 2, so the registry published its state change"
+    event_file = tmp_path / "version-2-created.json"
     event_file.write_text(json.dumps(state_changes[0]))
     package_arn = state_changes[0]["detail"]["ModelPackageArn"]
 

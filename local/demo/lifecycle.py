@@ -1,0 +1,799 @@
+"""govsync's demo (the README's `local/demo.sh`): ONE use case and ONE model through the whole lifecycle of
+design.md (flows F1–F8) on a running local stack, as one narrated run.
+
+govsync's functions run as Lambda would (the local runner): governance-webhook behind the governance
+emulator's signed webhooks (`serve-webhook`), approval-propagation, registry-events and decommission on
+their FIFO queues, metrics-relay invoked once per metrics event (`invoke-metrics-relay`) and the reconciler
+as its `govsync-reconcile` binary. People act as they would: an approver on the governance emulator's
+OpenPages v2 API, a data scientist with boto3 on the registry emulator.
+
+ 1. a use case is proposed in governance and approved for development;
+ 2. govsync (webhook → approval-propagation, F1) creates its model package group and governance model
+    group, and emails the data-science team (read back from moto's SES);
+ 3. a data scientist registers model version 1 with boto3;
+ 4. registry-events (F2) creates its Model under the use case and writes govsync's links onto the package;
+ 5. monitoring metrics are pushed (metrics-relay, F7) and show in governance with their breach status;
+ 6. an approver approves the model for deployment in governance;
+ 7. approval-propagation (F4) approves the package with the mapped lifecycle stage; nothing echoes back;
+ 8. version 2, approved in SageMaker behind governance's back, is reverted by the gate (F3, enforce);
+ 9. the data scientist deletes version 1 in SageMaker;
+10. decommission (F5) marks its Model Decommissioned in governance (nothing is deleted there);
+11. the reconciler (F8) finds no drift on either side.
+
+Each step prints a numbered timeline entry with what happened, both sides' state after it and the checks
+that held. The run ends with a one-screen summary and leaves a JSON report (--report-dir/report.json) and
+the governance emulator's inventory page (--report-dir/governance.html). Exit 0 when every check holds;
+1 with the reason when one does not. Every process it starts is stopped before it returns.
+
+Needs the stack's environment (`source .local/stack/stack.env`) and the runner and reconciler binaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import pathlib
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from demo_support import (  # noqa: E402
+    BUSINESS_ENTITY,
+    DATA_SCIENTIST_KEY,
+    WEBHOOK_SECRET,
+    WRITE_BACK_KEYS,
+    ExpectationFailed,
+    Governance,
+    Runner,
+    field,
+    free_port,
+    has_serve_webhook,
+    http_json,
+    invoke_metrics_relay,
+    metric_event,
+    reconciler_env,
+    register_version,
+    require_stack_env,
+    run_reconciler,
+    sagemaker_client,
+    sent_emails,
+    sqs_client,
+    wait_until,
+)
+
+USE_CASE_STATUS = "MRG-AIFacts-ModelUseCase:Status"
+MODEL_STATUS = "MRG-Model:Status"
+DLQS = ("registry-events-dlq.fifo", "governance-events-dlq.fifo", "decommission-dlq.fifo")
+# The monitoring results of step 5: (metric, value, thresholds, expected breach status).
+METRICS = (
+    ("AUC", 0.91, {"lower": 0.8}, "Green"),
+    ("Feature drift PSI", 0.195, {"upper": 0.2}, "Amber"),
+)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The story's objects and both sides' state
+
+
+class Story:
+    """The objects of the run: one use case, its group, the model's versions."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.business_entity_id: str | None = None
+        self.use_case_id: str | None = None
+        self.use_case_name = f"Credit risk scoring {suffix}"
+        self.team = f"risk-ds-{suffix}@example.com"
+        self.group_name: str | None = None
+        self.group_arn: str | None = None
+        self.model_group_id: str | None = None
+        self.packages: dict[int, str] = {}
+        self.models: dict[int, str] = {}
+        self.emails: list[dict[str, Any]] = []
+
+    def objects(self) -> dict[str, Any]:
+        return {
+            "business_entity": {"id": self.business_entity_id, "name": BUSINESS_ENTITY},
+            "use_case": {"id": self.use_case_id, "name": self.use_case_name, "team_email": self.team},
+            "model_package_group": {"name": self.group_name, "arn": self.group_arn},
+            "model_group_id": self.model_group_id,
+            "packages": {str(version): arn for version, arn in self.packages.items()},
+            "models": {str(version): model for version, model in self.models.items()},
+        }
+
+
+def governance_state(governance: Governance, story: Story) -> dict[str, Any]:
+    state: dict[str, Any] = {"use_case": None, "model_group": None, "models": []}
+    if story.use_case_id is not None:
+        use_case = governance.get(story.use_case_id)
+        state["use_case"] = {"id": story.use_case_id, "status": field(use_case, USE_CASE_STATUS)}
+    if story.model_group_id is not None:
+        state["model_group"] = {"id": story.model_group_id}
+    for version, model_id in sorted(story.models.items()):
+        model = governance.get(model_id)
+        metrics = []
+        for metric in governance.children("Metric", model_id):
+            values = governance.children("MetricValue", str(metric["id"]))
+            latest = values[-1] if values else None
+            metrics.append(
+                {
+                    "name": metric["name"],
+                    "value": field(latest, "MRG-MetricVal:Value") if latest else None,
+                    "breach_status": field(latest, "MRG-Metric-Shared:Breach Status") if latest else None,
+                    "values": len(values),
+                }
+            )
+        state["models"].append(
+            {
+                "version": version,
+                "id": model_id,
+                "status": field(model, MODEL_STATUS),
+                "metrics": metrics,
+            }
+        )
+    return state
+
+
+def sagemaker_state(sagemaker: Any, story: Story) -> dict[str, Any]:
+    state: dict[str, Any] = {"group": None, "packages": []}
+    if story.group_arn is not None:
+        tags = sagemaker.list_tags(ResourceArn=story.group_arn)["Tags"]
+        state["group"] = {
+            "name": story.group_name,
+            "tags": {tag["Key"]: tag["Value"] for tag in tags if tag["Key"].startswith("govsync:")},
+        }
+    for version, arn in sorted(story.packages.items()):
+        try:
+            package = sagemaker.describe_model_package(ModelPackageName=arn)
+        except sagemaker.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ValidationException":
+                state["packages"].append({"version": version, "deleted": True})
+                continue
+            raise
+        lifecycle = package.get("ModelLifeCycle") or {}
+        metadata = package.get("CustomerMetadataProperties") or {}
+        state["packages"].append(
+            {
+                "version": version,
+                "deleted": False,
+                "approval": package.get("ModelApprovalStatus"),
+                "lifecycle": f"{lifecycle['Stage']}/{lifecycle['StageStatus']}" if lifecycle else None,
+                "links": {key: value for key, value in sorted(metadata.items()) if key.startswith("govsync:")},
+            }
+        )
+    return state
+
+
+def describe_governance(state: dict[str, Any]) -> str:
+    if state["use_case"] is None:
+        return "nothing yet"
+    parts = [f"use case {state['use_case']['id']} {state['use_case']['status']}"]
+    parts.append(f"model group {state['model_group']['id']}" if state["model_group"] else "no model group")
+    if not state["models"]:
+        parts.append("no models")
+    for model in state["models"]:
+        text = f"Model {model['id']} (v{model['version']}) {model['status'] or '(no status)'}"
+        if model["metrics"]:
+            text += " [" + ", ".join(f"{m['name']} {m['value']} {m['breach_status']}" for m in model["metrics"]) + "]"
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def describe_sagemaker(state: dict[str, Any]) -> str:
+    if state["group"] is None:
+        return "no model package group for the use case"
+    parts = [f"group {state['group']['name']}"]
+    if not state["packages"]:
+        parts.append("no packages")
+    for package in state["packages"]:
+        if package["deleted"]:
+            parts.append(f"v{package['version']} deleted")
+            continue
+        links = package["links"]
+        link_text = f"{len(links)} govsync links (model {links['govsync:model-id']})" if "govsync:model-id" in links else "no govsync links"
+        parts.append(f"v{package['version']} {package['approval']}, lifecycle {package['lifecycle'] or '-'}, {link_text}")
+    return " · ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The narrated timeline
+
+
+class Step:
+    def __init__(self, number: int, title: str, flows: str) -> None:
+        self.number = number
+        self.title = title
+        self.flows = flows
+        self.actions: list[str] = []
+        self.govsync: list[str] = []
+        self.checks: list[str] = []
+
+    def did(self, text: str) -> None:
+        """What a person did in this step."""
+        self.actions.append(text)
+
+    def saw(self, text: str) -> None:
+        """What govsync did in this step."""
+        self.govsync.append(text)
+
+    def check(self, description: str, holds: bool, detail: str = "") -> None:
+        if not holds:
+            raise ExpectationFailed(description + (f": {detail}" if detail else ""))
+        self.checks.append(description)
+
+
+class Narrator:
+    def __init__(self, governance: Governance, sagemaker: Any, story: Story) -> None:
+        self.governance = governance
+        self.sagemaker = sagemaker
+        self.story = story
+        self.started = time.monotonic()
+        self.started_at = datetime.now(timezone.utc)
+        self.steps: list[dict[str, Any]] = []
+        self.failure: str | None = None
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 2)
+
+    @contextlib.contextmanager
+    def step(self, number: int, title: str, flows: str = ""):
+        step = Step(number, title, flows)
+        try:
+            yield step
+        except Exception as error:  # noqa: BLE001 - any failure ends the run, named after its step
+            reason = str(error) if isinstance(error, ExpectationFailed) else f"{type(error).__name__}: {error}"
+            self.record(step, passed=False, failure=reason)
+            raise ExpectationFailed(f"step {number} ({title}): {reason}") from error
+        self.record(step, passed=True)
+
+    def record(self, step: Step, passed: bool, failure: str | None = None) -> None:
+        elapsed = self.elapsed()
+        try:
+            governance = governance_state(self.governance, self.story)
+            sagemaker = sagemaker_state(self.sagemaker, self.story)
+        except Exception as error:  # noqa: BLE001 - a failed snapshot must not hide the step's own outcome
+            if passed:
+                raise
+            governance = sagemaker = {"error": str(error)}
+        entry = {
+            "number": step.number,
+            "title": step.title,
+            "flows": step.flows,
+            "elapsed_seconds": elapsed,
+            "passed": passed,
+            "actions": step.actions,
+            "govsync": step.govsync,
+            "governance": governance,
+            "sagemaker": sagemaker,
+            "checks": [{"check": check, "passed": True} for check in step.checks],
+        }
+        if failure is not None:
+            entry["checks"].append({"check": failure, "passed": False})
+        self.steps.append(entry)
+        flows = f" ({step.flows})" if step.flows else ""
+        print(f"{step.number:2d}. +{elapsed:6.2f}s  {step.title}{flows}", flush=True)
+        for text in step.actions:
+            print(f"      who did     {text}", flush=True)
+        for text in step.govsync:
+            print(f"      govsync     {text}", flush=True)
+        if "error" not in governance:
+            print(f"      governance  {describe_governance(governance)}", flush=True)
+            print(f"      SageMaker   {describe_sagemaker(sagemaker)}", flush=True)
+        mark = "✓" if passed else "✗"
+        print(f"      checks      {mark} " + "; ".join(step.checks + ([f"FAILED: {failure}"] if failure else [])), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The story
+
+
+def group_of_use_case(sagemaker: Any, use_case_id: str) -> dict[str, Any] | None:
+    groups = sagemaker.list_model_package_groups(NameContains=use_case_id, MaxResults=100)
+    for summary in groups["ModelPackageGroupSummaryList"]:
+        tags = sagemaker.list_tags(ResourceArn=summary["ModelPackageGroupArn"])["Tags"]
+        if {"Key": "govsync:use-case-id", "Value": use_case_id} in tags:
+            return summary
+    return None
+
+
+def business_entity(governance: Governance) -> str:
+    """The business entity the stack's registry maps to: the existing one, or a new one."""
+    rows = governance.call(
+        "POST", "/query", {"statement": f"SELECT [Resource ID] FROM [SOXBusEntity] WHERE [Name] = '{BUSINESS_ENTITY}'"}
+    )["rows"]
+    for row in rows:
+        for item in row["fields"]:
+            if item["name"] == "Resource ID":
+                return str(item["value"])
+    return str(governance.create("SOXBusEntity", BUSINESS_ENTITY, None, {})["id"])
+
+
+def unchanged_for(seconds: float, read) -> tuple[bool, Any, Any]:
+    before = read()
+    time.sleep(seconds)
+    after = read()
+    return before == after, before, after
+
+
+def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runner]) -> dict[str, Any]:
+    env = os.environ
+    story = narrator.story
+    governance = narrator.governance
+    scientist = narrator.sagemaker
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    logs = pathlib.Path(args.log_dir)
+    pids = pathlib.Path(args.pid_dir) if args.pid_dir else None
+    timeout = args.timeout
+
+    def runner(name: str, arguments: list[str]) -> Runner:
+        process = Runner(args.runner, logs / f"{name}.log", pids / name if pids else None, arguments)
+        processes.append(process)
+        process.start()
+        return process
+
+    # govsync's functions, as Lambda would run them.
+    if not has_serve_webhook(args.runner):
+        raise ExpectationFailed(f"{args.runner} has no serve-webhook command (rebuild: cargo build --workspace)")
+    port = free_port()
+    webhook = runner("runner-webhook", ["serve-webhook", "--port", str(port)])
+    governance.admin("PUT", "/webhook", {"url": f"http://127.0.0.1:{port}/webhooks/governance", "secret": WEBHOOK_SECRET})
+    approval = runner("runner-approval", ["run", "approval-propagation", "--poll-wait", "1"])
+    registry = runner("runner-registry", ["run", "registry-events", "--poll-wait", "1"])
+    decommission = runner("runner-decommission", ["run", "decommission", "--poll-wait", "1"])
+    functions = {
+        "governance-webhook": webhook,
+        "approval-propagation": approval,
+        "registry-events": registry,
+        "decommission": decommission,
+    }
+    queue_functions = {name: process for name, process in functions.items() if name != "governance-webhook"}
+    print(
+        f"govsync's functions running as Lambda would: governance-webhook on :{port} (the governance emulator's "
+        f"signed webhooks), approval-propagation, registry-events and decommission on their queues "
+        f"(pids {', '.join(str(p.process.pid) for p in processes if p.process)}); logs in {logs}\n",
+        flush=True,
+    )
+    deliveries_before = len(governance.admin("GET", "/webhooks")["deliveries"])
+    api_before = governance.admin("GET", "/stats")["api_requests"]
+
+    # 1. The use case.
+    with narrator.step(1, "Use case proposed in governance and approved for development", "governance") as step:
+        story.business_entity_id = business_entity(governance)
+        use_case = governance.create(
+            "ModelUseCase",
+            story.use_case_name,
+            story.business_entity_id,
+            {
+                USE_CASE_STATUS: "Awaiting Use Case Approval",
+                "MRG-AIFacts-ModelUseCase:Risk Level": "High",
+                "MRG-ModelUseCase:Owner": "Risk Analytics",
+                "MRG-ModelUseCase:Data Science Team Email": story.team,
+            },
+        )
+        story.use_case_id = str(use_case["id"])
+        step.did(
+            f'a risk owner proposed use case "{story.use_case_name}" (id {story.use_case_id}) under '
+            f'"{BUSINESS_ENTITY}", risk High, team {story.team}'
+        )
+        governance.set_status(story.use_case_id, USE_CASE_STATUS, "Approved for Development")
+        step.did(f"an approver approved use case {story.use_case_id} for development (OpenPages API)")
+        status = field(governance.get(story.use_case_id), USE_CASE_STATUS)
+        step.check("governance shows the use case Approved for Development", status == "Approved for Development", str(status))
+
+    # 2. F1: provisioning and the team's email.
+    with narrator.step(2, "govsync provisions the use case's model package group and emails the team", "F1") as step:
+        group = wait_until(
+            "no model package group was created for the approved use case",
+            lambda: group_of_use_case(scientist, story.use_case_id),
+            timeout,
+        )
+        story.group_name, story.group_arn = group["ModelPackageGroupName"], group["ModelPackageGroupArn"]
+        tags = {t["Key"]: t["Value"] for t in scientist.list_tags(ResourceArn=story.group_arn)["Tags"]}
+        step.check(
+            "the group is tagged with the use case and business entity",
+            tags.get("govsync:use-case-id") == story.use_case_id and tags.get("govsync:business-entity") == BUSINESS_ENTITY,
+            repr(tags),
+        )
+        story.model_group_id = wait_until(
+            f"governance has no model group with External ID {story.group_arn}",
+            lambda: governance.find_by_external_id("ModelGroup", story.group_arn),
+            timeout,
+        )
+        model_group = governance.get(story.model_group_id)
+        step.check(
+            "the governance model group is under the use case",
+            str(model_group.get("primary_parent_id")) == story.use_case_id,
+            str(model_group.get("primary_parent_id")),
+        )
+        story.emails = wait_until(
+            f"no email reached {story.team}", lambda: sent_emails(env["GOVSYNC_MOTO_URL"], story.team), timeout
+        )
+        step.check(
+            "exactly one email to the team, naming the group ARN",
+            len(story.emails) == 1 and story.group_arn in story.emails[0].get("body", ""),
+            repr(story.emails),
+        )
+        step.saw(
+            f"created model package group {story.group_name} in SageMaker and model group {story.model_group_id} "
+            f"under the use case in governance"
+        )
+        step.saw(f'emailed {story.team} from {story.emails[0]["source"]}: "{story.emails[0]["subject"]}"')
+
+    # 3. A data scientist registers version 1.
+    with narrator.step(3, "A data scientist registers model version 1 with boto3", "registry") as step:
+        story.packages[1] = register_version(scientist, story.group_name, 1)
+        step.did(f"registered {story.packages[1]} ({DATA_SCIENTIST_KEY}), PendingManualApproval")
+        package = scientist.describe_model_package(ModelPackageName=story.packages[1])
+        step.check(
+            "SageMaker holds version 1 PendingManualApproval",
+            package["ModelApprovalStatus"] == "PendingManualApproval",
+            package["ModelApprovalStatus"],
+        )
+
+    # 4. F2: the Model in governance, the links on the package.
+    with narrator.step(4, "registry-events syncs version 1 into governance and links it back", "F2") as step:
+        arn = story.packages[1]
+        story.models[1] = wait_until(
+            f"governance shows no Model with External ID {arn}",
+            lambda: governance.find_by_external_id("Model", arn),
+            timeout,
+        )
+        model = governance.get(story.models[1])
+        step.check(
+            "the Model is in the use case's model group",
+            str(model.get("primary_parent_id")) == story.model_group_id,
+            str(model.get("primary_parent_id")),
+        )
+        step.check(
+            "the Model carries the package's metadata (version, image, model data URL)",
+            str(field(model, "MRG-Model:Model Version")) == "1"
+            and bool(field(model, "MRG-Model:Inference Image"))
+            and bool(field(model, "MRG-Model:Model Data URL")),
+        )
+
+        def write_back() -> dict[str, str] | None:
+            metadata = scientist.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties", {})
+            return metadata if all(key in metadata for key in WRITE_BACK_KEYS) else None
+
+        metadata = wait_until(f"govsync's links did not appear on {arn}", write_back, timeout)
+        step.check(
+            "the package's links name the Model and the use case",
+            metadata["govsync:model-id"] == story.models[1] and metadata["govsync:use-case-id"] == story.use_case_id,
+            repr(metadata),
+        )
+        step.saw(f'created Model {story.models[1]} "{model["name"]}" under model group {story.model_group_id}')
+        links = sorted(key for key in metadata if key.startswith("govsync:"))
+        step.saw(f"wrote {len(links)} govsync: entries onto the package, e.g. govsync:model-url={metadata['govsync:model-url']}")
+
+    # 5. F7: monitoring metrics.
+    with narrator.step(5, "Validation metrics pushed and shown in governance with their breach status", "F7") as step:
+        account = env.get("GOVSYNC_ACCOUNT_ID", "123456789012")
+        status_before = field(governance.get(story.models[1]), MODEL_STATUS)
+        for name, value, thresholds, _ in METRICS:
+            bounds = ", ".join(f"{k} {v}" for k, v in thresholds.items())
+            step.did(f"a nightly evaluation reported {name} = {value} for version 1 ({bounds})")
+            event = metric_event(account, region, story.packages[1], name, value, thresholds)
+            result = invoke_metrics_relay(args.runner, event, logs / "runner-metrics-relay.log")
+            step.saw(f"metrics-relay recorded {name}: {json.dumps(result, sort_keys=True)}")
+        metrics = {m["name"]: m for m in governance_state(governance, story)["models"][0]["metrics"]}
+        for name, value, _, breach in METRICS:
+            seen = metrics.get(name)
+            step.check(
+                f"{name} = {value} is in governance with breach status {breach}",
+                seen is not None and seen["values"] == 1 and seen["breach_status"] == breach and float(seen["value"]) == value,
+                repr(seen),
+            )
+        status_after = field(governance.get(story.models[1]), MODEL_STATUS)
+        step.check("no breach, so the Model's status is unchanged", status_after == status_before, f"{status_before} → {status_after}")
+
+    # 6. The approval, in governance.
+    with narrator.step(6, "The model approved for deployment in governance", "governance") as step:
+        governance.set_status(story.models[1], MODEL_STATUS, "Approved for Deployment")
+        step.did(f"an approver set Model {story.models[1]} to Approved for Deployment (OpenPages API)")
+        status = field(governance.get(story.models[1]), MODEL_STATUS)
+        step.check("governance shows the Model Approved for Deployment", status == "Approved for Deployment", str(status))
+
+    # 7. F4: the approval reaches SageMaker, and nothing bounces back.
+    with narrator.step(7, "approval-propagation approves and stages the package in SageMaker", "F4") as step:
+        arn = story.packages[1]
+
+        def approved() -> dict[str, Any] | None:
+            package = scientist.describe_model_package(ModelPackageName=arn)
+            return package if package.get("ModelApprovalStatus") == "Approved" else None
+
+        package = wait_until("the package was not approved in SageMaker", approved, timeout)
+        lifecycle_ = package.get("ModelLifeCycle") or {}
+        step.check(
+            "version 1 is Approved with lifecycle PreProduction/Approved (status mapping row 11)",
+            (lifecycle_.get("Stage"), lifecycle_.get("StageStatus")) == ("PreProduction", "Approved"),
+            repr(lifecycle_),
+        )
+        by = (package.get("LastModifiedBy") or {}).get("IamIdentity", {}).get("Arn")
+        step.check("the change was made by govsync's role", by == env["GOVSYNC_ROLE_ARN"], str(by))
+        step.saw(f"approved version 1: {package.get('ApprovalDescription', '')}")
+
+        def both_sides() -> tuple[Any, Any]:
+            return (
+                scientist.describe_model_package(ModelPackageName=arn)["LastModifiedTime"],
+                field(governance.get(story.models[1]), "Last Modification Date"),
+            )
+
+        quiet, _, _ = unchanged_for(args.settle, both_sides)
+        step.check(f"no echo: neither side changed again within {args.settle:.0f} s", quiet)
+        step.saw(
+            "dropped the approval's own echoes so far: "
+            + ", ".join(f"{name} {process.metric_total('EchoesDropped')}" for name, process in queue_functions.items())
+        )
+
+    # 8. F3: a shadow approval of a second version.
+    with narrator.step(8, "Version 2, approved in SageMaker behind governance's back, is reverted by the gate", "F2, F3") as step:
+        story.packages[2] = register_version(scientist, story.group_name, 2)
+        step.did(f"the data scientist registered version 2 ({story.packages[2]})")
+        arn = story.packages[2]
+        story.models[2] = wait_until(
+            f"governance shows no Model with External ID {arn}",
+            lambda: governance.find_by_external_id("Model", arn),
+            timeout,
+        )
+        step.saw(f"registry-events created Model {story.models[2]} for version 2")
+        scientist.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+        step.did("the data scientist approved version 2 directly in SageMaker (no governance approval)")
+
+        def reverted() -> dict[str, Any] | None:
+            package = scientist.describe_model_package(ModelPackageName=arn)
+            by = (package.get("LastModifiedBy") or {}).get("IamIdentity", {}).get("Arn")
+            return package if package["ModelApprovalStatus"] == "PendingManualApproval" and by == env["GOVSYNC_ROLE_ARN"] else None
+
+        package = wait_until("the gate did not revert the shadow approval of version 2", reverted, timeout)
+        step.check("govsync's gate reverted version 2 to PendingManualApproval", True)
+        step.saw(f"reverted version 2 (gate = enforce): {package.get('ApprovalDescription', '')}")
+        status = field(governance.get(story.models[2]), MODEL_STATUS)
+        step.check(
+            "governance does not show version 2 approved",
+            not (status and "Approved" in str(status)),
+            str(status),
+        )
+        v1 = scientist.describe_model_package(ModelPackageName=story.packages[1])
+        step.check("version 1 stays Approved", v1["ModelApprovalStatus"] == "Approved", v1["ModelApprovalStatus"])
+
+    # 9. The deletion, in SageMaker.
+    with narrator.step(9, "Version 1 deleted in SageMaker by the data scientist", "registry") as step:
+        scientist.delete_model_package(ModelPackageName=story.packages[1])
+        step.did(f"the data scientist deleted version 1 with boto3 ({DATA_SCIENTIST_KEY})")
+        gone = False
+        try:
+            scientist.describe_model_package(ModelPackageName=story.packages[1])
+        except scientist.exceptions.ClientError as error:
+            gone = error.response.get("Error", {}).get("Code") == "ValidationException"
+        step.check("SageMaker no longer describes version 1", gone)
+
+    # 10. F5: decommissioned in governance.
+    with narrator.step(10, "decommission marks version 1's Model Decommissioned in governance", "F5") as step:
+
+        def decommissioned() -> dict[str, Any] | None:
+            model = governance.get(story.models[1])
+            return model if field(model, MODEL_STATUS) == "Decommissioned" else None
+
+        model = wait_until(f"Model {story.models[1]} was not decommissioned", decommissioned, timeout)
+        step.check("the Model is Decommissioned", True)
+        siblings = [str(m["id"]) for m in governance.children("Model", story.model_group_id)]
+        step.check("the Model is still in governance (nothing deleted there)", story.models[1] in siblings, repr(siblings))
+        note = field(model, "MRG-Model:Decommission Note")
+        step.saw(
+            f"set Model {story.models[1]} to Decommissioned at {field(model, 'Integration:Last Update')}"
+            + (f': "{note}"' if note else "")
+        )
+        v2 = scientist.describe_model_package(ModelPackageName=story.packages[2])
+        step.check("version 2 is untouched (PendingManualApproval)", v2["ModelApprovalStatus"] == "PendingManualApproval")
+
+    # 11. F8: the reconciler finds nothing to repair.
+    with narrator.step(11, "The reconciler compares both sides and reports no drift", "F8") as step:
+        sqs = sqs_client(env["GOVSYNC_MOTO_URL"], region)
+
+        def queues_idle() -> bool:
+            for queue in ("registry-events.fifo", "governance-events.fifo", "decommission.fifo"):
+                url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+                attributes = sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                if any(int(value) for value in attributes.values()):
+                    return False
+            return True
+
+        wait_until("govsync's queues did not drain", queues_idle, timeout, interval=0.5)
+        run_env = reconciler_env(env, region, BUSINESS_ENTITY)
+        code, text = run_reconciler(args.reconciler, run_env, "--json")
+        report = json.loads(text)
+        counts = report.get("counts", {})
+        step.did(f"the scheduled reconciler ran (govsync-reconcile --json, registry {region} → {BUSINESS_ENTITY})")
+        step.saw(
+            f"compared {counts.get('groups')} group(s), {counts.get('packages')} package(s) and "
+            f"{report.get('governance_models')} governance models: {len(report['drifts'])} drifts, nothing to repair"
+        )
+        step.check(
+            "the reconciler's report is empty (no drift, nothing repaired)",
+            code == 0 and report["drifts"] == [] and report.get("complete", True),
+            json.dumps(report.get("drifts"))[:1500],
+        )
+        dead = {}
+        for queue in DLQS:
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            dead[queue] = int(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                    "ApproximateNumberOfMessages"
+                ]
+            )
+        step.check("no message was dead-lettered", not any(dead.values()), repr(dead))
+        failed = {name: len(process.failed_batches()) for name, process in functions.items() if process.batches}
+        step.check("every queue batch succeeded", not any(failed.values()), repr(failed))
+
+    deliveries = governance.admin("GET", "/webhooks")["deliveries"][deliveries_before:]
+    events = http_json(env["GOVSYNC_REGISTRY_URL"].rstrip("/") + "/_emulator/events")["events"]
+    return {
+        "reconciler": report,
+        "counts": {
+            "registry_events_published": sum(1 for e in events if story.group_name and story.group_name in json.dumps(e)),
+            "webhook_deliveries": len(deliveries),
+            "webhook_deliveries_failed": sum(1 for d in deliveries if not d.get("delivered")),
+            "emails_to_team": len(story.emails),
+            "metrics_relay_invocations": len(METRICS),
+            "governance_api_requests": governance.admin("GET", "/stats")["api_requests"] - api_before,
+            "batches": {name: len(process.batches) for name, process in queue_functions.items()},
+            "failed_batches": {name: len(process.failed_batches()) for name, process in queue_functions.items()},
+            # From the functions' embedded-metric lines, summed over their invocations.
+            "events_processed": {name: p.metric_total("EventsProcessed") for name, p in queue_functions.items()},
+            "echoes_dropped": {name: p.metric_total("EchoesDropped") for name, p in queue_functions.items()},
+            "duplicates": {name: p.metric_total("Duplicates") for name, p in queue_functions.items()},
+            "quarantined": {name: p.metric_total("Quarantined") for name, p in queue_functions.items()},
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Summary, report, page
+
+
+def summary(narrator: Narrator, outcome: dict[str, Any], report_path: pathlib.Path, page_path: pathlib.Path) -> None:
+    story = narrator.story
+    last = narrator.steps[-1]
+    gov, sm = last["governance"], last["sagemaker"]
+    counts = outcome.get("counts", {})
+    models = {m["version"]: m for m in gov.get("models", [])}
+    packages = {p["version"]: p for p in sm.get("packages", [])}
+    reconciler = outcome["reconciler"]
+    rule = "─" * 96
+
+    def per_function(name: str) -> str:
+        return ", ".join(f"{function} {count}" for function, count in counts.get(name, {}).items())
+
+    lines = [
+        "",
+        rule,
+        f"govsync lifecycle demo: all {len(narrator.steps)} steps and their checks held in {narrator.elapsed():.1f} s",
+        f'  use case      {story.use_case_id} "{story.use_case_name}" ({BUSINESS_ENTITY}): {gov["use_case"]["status"]};'
+        f" team {story.team}",
+        f"  group         {story.group_name} in SageMaker ⇄ model group {story.model_group_id} in governance",
+    ]
+    for version in sorted(story.packages):
+        model, package = models.get(version, {}), packages.get(version, {})
+        side = "deleted" if package.get("deleted") else f"{package.get('approval')} ({package.get('lifecycle') or 'no stage'})"
+        metrics = ", ".join(f"{m['name']} {m['breach_status']}" for m in model.get("metrics", []))
+        lines.append(
+            f"  version {version}     SageMaker: {side} ⇄ governance: Model {model.get('id')} "
+            f"{model.get('status') or '(no status)'}" + (f"; metrics {metrics}" if metrics else "")
+        )
+    lines += [
+        "  flows         F1 group + email · F2 model + links · F7 metrics · F4 approved · F3 gate · F5 decommissioned"
+        " · F8 no drift",
+        f"  traffic       {counts.get('registry_events_published')} registry events, "
+        f"{counts.get('webhook_deliveries')} signed webhooks, {counts.get('emails_to_team')} email, "
+        f"{counts.get('metrics_relay_invocations')} metrics-relay invocations, "
+        f"{counts.get('governance_api_requests')} governance API calls (all callers)",
+        f"  batches       {per_function('batches')} ({sum(counts.get('failed_batches', {}).values())} failed)",
+        f"  events        processed: {per_function('events_processed')}",
+        f"                echoes dropped: {per_function('echoes_dropped')}; duplicates: {per_function('duplicates')}",
+        f"  reconciler    {len(reconciler['drifts'])} drifts over {reconciler.get('counts', {}).get('groups')} group(s), "
+        f"{reconciler.get('counts', {}).get('packages')} package(s), {reconciler.get('governance_models')} governance models",
+        f"  report        {report_path}",
+        f"  governance    {page_path} (live at {os.environ['GOVSYNC_GOVERNANCE_URL'].rstrip('/')}/ while the stack is up)",
+        rule,
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def save_page(governance_url: str, path: pathlib.Path) -> str | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(governance_url.rstrip("/") + "/", timeout=10) as response:
+            path.write_bytes(response.read())
+    except OSError as error:
+        return str(error)
+    return None
+
+
+def main() -> int:
+    target = os.environ.get("CARGO_TARGET_DIR", "/var/tmp/govsync-target")
+    state_dir = os.environ.get("GOVSYNC_STATE_DIR", ".local/stack")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runner", default=os.path.join(target, "debug", "govsync-local-runner"))
+    parser.add_argument("--reconciler", default=os.path.join(target, "debug", "govsync-reconcile"))
+    parser.add_argument("--log-dir", default=os.path.join(state_dir, "logs"), help="where the runner processes log")
+    parser.add_argument("--pid-dir", help="where to record the runner processes' pids while they run")
+    parser.add_argument("--report-dir", default=os.path.join(state_dir, "demo"), help="where report.json and governance.html go")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each expectation")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to watch for an echo")
+    args = parser.parse_args()
+
+    report_dir = pathlib.Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report_path, page_path = report_dir / "report.json", report_dir / "governance.html"
+    for stale in (report_path, page_path):
+        stale.unlink(missing_ok=True)
+
+    processes: list[Runner] = []
+    narrator: Narrator | None = None
+    outcome: dict[str, Any] = {}
+    failure: str | None = None
+    try:
+        require_stack_env("GOVSYNC_REGISTRY_URL", "GOVSYNC_GOVERNANCE_URL", "GOVSYNC_MOTO_URL", "GOVSYNC_ROLE_ARN", "GOVSYNC_ACCESS_KEY_ID")
+        env = os.environ
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        governance = Governance(env["GOVSYNC_GOVERNANCE_URL"])
+        scientist = sagemaker_client(env["GOVSYNC_REGISTRY_URL"], region, DATA_SCIENTIST_KEY)
+        narrator = Narrator(governance, scientist, Story(uuid.uuid4().hex[:6]))
+        outcome = lifecycle(args, narrator, processes)
+    except ExpectationFailed as error:
+        failure = str(error)
+    except Exception as error:  # noqa: BLE001 - e.g. the stack went away: still stop everything and report
+        failure = f"{type(error).__name__}: {error}"
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        if os.environ.get("GOVSYNC_GOVERNANCE_URL") and processes:
+            with contextlib.suppress(OSError):
+                Governance(os.environ["GOVSYNC_GOVERNANCE_URL"]).admin("PUT", "/webhook", {"url": None})
+
+    page_error = save_page(os.environ["GOVSYNC_GOVERNANCE_URL"], page_path) if os.environ.get("GOVSYNC_GOVERNANCE_URL") else "no stack"
+    if narrator is not None:
+        report = {
+            "schema": "govsync.demo-report/v1",
+            "ok": failure is None,
+            "failure": failure,
+            "started_at": narrator.started_at.isoformat(timespec="seconds"),
+            "elapsed_seconds": narrator.elapsed(),
+            "stack": {
+                name: os.environ.get(name)
+                for name in ("GOVSYNC_GOVERNANCE_URL", "GOVSYNC_REGISTRY_URL", "GOVSYNC_MOTO_URL")
+            },
+            "objects": narrator.story.objects(),
+            "steps": narrator.steps,
+            "processes": [
+                {"command": " ".join(p.arguments), "pid": p.process.pid if p.process else None, "log": str(p.log_path)}
+                for p in processes
+            ],
+            "governance_page": None if page_error else str(page_path),
+            **outcome,
+        }
+        report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if failure is not None:
+        print(f"\nFAILED: {failure}", file=sys.stderr, flush=True)
+        print(f"report: {report_path}", file=sys.stderr, flush=True)
+        return 1
+    assert narrator is not None
+    if page_error:
+        print(f"\nFAILED: the governance inventory page could not be saved: {page_error}", file=sys.stderr, flush=True)
+        return 1
+    summary(narrator, outcome, report_path, page_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,639 @@
+//! `govsync status [--group NAME]`: per registry and use case, each model package group with its
+//! packages — SageMaker `ModelApprovalStatus` and `ModelLifeCycle` next to the governance Model's status,
+//! when govsync last synced it (the links table) and its drift.
+//!
+//! Nothing is compared here: the reconciler's own run, as a dry run that also keeps away from the
+//! checkpoints ([`govsync_reconciler::RunObserver::checkpoints`] = false, so nothing is written
+//! anywhere), lists both sides and finds the drift; [`StatusCollector`] keeps what it read.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use govsync_adapters::dynamodb::DynamoLinkStore;
+use govsync_core::Registry;
+use govsync_core::governance::GovernanceId;
+use govsync_core::ports::LinkEnd;
+use govsync_core::reconcile::{GovernanceInventory, GroupSnapshot};
+use govsync_core::sync::registry::use_case_tag;
+use govsync_reconciler::{Config, DriftRecord, Function, RunObserver, RunOptions};
+use serde::Serialize;
+
+use crate::cli::StatusArgs;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output::{self, or_dash};
+use crate::progress::Progress;
+
+/// One drift as status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftLine {
+    pub kind: String,
+    pub detail: String,
+    /// The repair a `govsync reconcile` would make.
+    pub repair: String,
+}
+
+impl DriftLine {
+    fn of(record: &DriftRecord) -> Self {
+        Self {
+            kind: record.drift.kind.as_str().to_owned(),
+            detail: record.drift.detail.clone(),
+            repair: record.drift.repair.action().to_owned(),
+        }
+    }
+}
+
+/// One model package and its governance model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageStatus {
+    pub arn: String,
+    pub version: Option<i32>,
+    /// `ModelPackageStatus`.
+    pub package_status: Option<String>,
+    /// `ModelApprovalStatus`.
+    pub approval: Option<String>,
+    /// `ModelLifeCycle`.
+    pub stage: Option<String>,
+    pub stage_status: Option<String>,
+    pub governance_model_id: Option<String>,
+    pub governance_model: Option<String>,
+    pub governance_status: Option<String>,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub drifts: Vec<DriftLine>,
+}
+
+/// One model package group, under its use case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupStatus {
+    pub group: String,
+    pub arn: String,
+    /// The use case the group is tagged with (`govsync:use-case-id`); `None`: unassigned.
+    pub use_case_id: Option<String>,
+    pub use_case: Option<String>,
+    pub packages: Vec<PackageStatus>,
+    /// Drift of the group itself (unassigned, a tag naming a missing use case, …).
+    pub drifts: Vec<DriftLine>,
+}
+
+/// One registry of the map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryStatus {
+    /// `account/region`.
+    pub registry: String,
+    pub business_entity: String,
+    pub groups: Vec<GroupStatus>,
+    /// Drift of models whose whole group is gone.
+    pub drifts: Vec<DriftLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    pub generated_at: DateTime<Utc>,
+    pub governance_models: usize,
+    pub registries: Vec<RegistryStatus>,
+    /// Drifts shown (all of them, or those of `--group`).
+    pub drifts: usize,
+}
+
+/// What the reconciler's run read and found, kept for the report; progress goes to stderr.
+pub struct StatusCollector {
+    progress: Progress,
+    inventory: Mutex<Option<GovernanceInventory>>,
+    registries: Mutex<Vec<Registry>>,
+    groups: Mutex<Vec<(String, GroupSnapshot, Vec<DriftRecord>)>>,
+    gone: Mutex<Vec<(String, Vec<DriftRecord>)>>,
+}
+
+fn label(registry: &Registry) -> String {
+    format!("{}/{}", registry.account, registry.region)
+}
+
+impl StatusCollector {
+    pub fn new(progress: Progress) -> Self {
+        Self {
+            progress,
+            inventory: Mutex::new(None),
+            registries: Mutex::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            gone: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What was collected: the inventory, the registries in map order, each group and the drift of
+    /// groups that are gone.
+    pub fn into_parts(self) -> Collected {
+        Collected {
+            inventory: take(self.inventory).unwrap_or_default(),
+            registries: take(self.registries),
+            groups: take(self.groups),
+            gone: take(self.gone),
+        }
+    }
+}
+
+fn take<T>(mutex: Mutex<T>) -> T {
+    mutex
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RunObserver for StatusCollector {
+    fn checkpoints(&self) -> bool {
+        false
+    }
+
+    fn inventory_read(&self, inventory: &GovernanceInventory) {
+        self.progress.inventory_read(inventory);
+        *lock(&self.inventory) = Some(inventory.clone());
+    }
+
+    fn registry_listed(&self, index: usize, registries: usize, registry: &Registry, groups: usize) {
+        self.progress
+            .registry_listed(index, registries, registry, groups);
+        lock(&self.registries).push(registry.clone());
+    }
+
+    fn group_compared(&self, registry: &Registry, group: &GroupSnapshot, records: &[DriftRecord]) {
+        self.progress.group_compared(registry, group, records);
+        lock(&self.groups).push((label(registry), group.clone(), records.to_vec()));
+    }
+
+    fn registry_done(&self, registry: &Registry, records: &[DriftRecord]) {
+        self.progress.registry_done(registry, records);
+        lock(&self.gone).push((label(registry), records.to_vec()));
+    }
+}
+
+/// What one survey read.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub inventory: GovernanceInventory,
+    pub registries: Vec<Registry>,
+    pub groups: Vec<(String, GroupSnapshot, Vec<DriftRecord>)>,
+    pub gone: Vec<(String, Vec<DriftRecord>)>,
+}
+
+impl Collected {
+    /// Package ARNs shown (all, or those of `group`), with their governance model's id when linked.
+    pub fn packages(&self, group: Option<&str>) -> Vec<(String, Option<GovernanceId>)> {
+        self.groups
+            .iter()
+            .filter(|(_, snapshot, _)| group.is_none_or(|name| snapshot.name == name))
+            .flat_map(|(_, snapshot, _)| snapshot.packages.iter())
+            .map(|package| {
+                let model = self
+                    .inventory
+                    .models_for(&package.arn)
+                    .first()
+                    .map(|model| model.id.clone());
+                (package.arn.clone(), model)
+            })
+            .collect()
+    }
+}
+
+/// The report from what a survey read and the last sync time of each package (by ARN).
+pub fn build(
+    collected: &Collected,
+    last_sync: &BTreeMap<String, DateTime<Utc>>,
+    group_filter: Option<&str>,
+    now: DateTime<Utc>,
+) -> StatusReport {
+    let inventory = &collected.inventory;
+    let mut registries = Vec::new();
+    let mut drift_total = 0;
+    for registry in &collected.registries {
+        let name = label(registry);
+        let mut groups: Vec<GroupStatus> = collected
+            .groups
+            .iter()
+            .filter(|(of, snapshot, _)| {
+                *of == name && group_filter.is_none_or(|wanted| snapshot.name == wanted)
+            })
+            .map(|(_, snapshot, records)| {
+                let use_case_id = use_case_tag(&snapshot.tags).ok();
+                let packages = snapshot
+                    .packages
+                    .iter()
+                    .map(|package| {
+                        let model = inventory.models_for(&package.arn).first();
+                        PackageStatus {
+                            arn: package.arn.clone(),
+                            version: package.version,
+                            package_status: package.status.clone(),
+                            approval: package.approval_status.map(|a| a.as_str().to_owned()),
+                            stage: package.lifecycle.as_ref().map(|l| l.stage.clone()),
+                            stage_status: package
+                                .lifecycle
+                                .as_ref()
+                                .map(|l| l.stage_status.clone()),
+                            governance_model_id: model.map(|m| m.id.to_string()),
+                            governance_model: model.map(|m| m.name.clone()),
+                            governance_status: model.and_then(|m| m.status.clone()),
+                            last_sync: last_sync.get(&package.arn).copied(),
+                            drifts: records
+                                .iter()
+                                .filter(|r| r.drift.package_arn.as_deref() == Some(&package.arn))
+                                .map(DriftLine::of)
+                                .collect(),
+                        }
+                    })
+                    .collect();
+                let group_drifts = records
+                    .iter()
+                    .filter(|r| {
+                        r.drift
+                            .package_arn
+                            .as_ref()
+                            .is_none_or(|arn| !snapshot.packages.iter().any(|p| &p.arn == arn))
+                    })
+                    .map(DriftLine::of)
+                    .collect();
+                GroupStatus {
+                    group: snapshot.name.clone(),
+                    arn: snapshot.arn.clone(),
+                    use_case: use_case_id
+                        .as_ref()
+                        .and_then(|id| inventory.use_case_name(id))
+                        .map(str::to_owned),
+                    use_case_id: use_case_id.map(|id| id.to_string()),
+                    packages,
+                    drifts: group_drifts,
+                }
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            (a.use_case_id.is_none(), &a.use_case_id, &a.group).cmp(&(
+                b.use_case_id.is_none(),
+                &b.use_case_id,
+                &b.group,
+            ))
+        });
+        let gone: Vec<DriftLine> = if group_filter.is_some() {
+            Vec::new()
+        } else {
+            collected
+                .gone
+                .iter()
+                .filter(|(of, _)| *of == name)
+                .flat_map(|(_, records)| records.iter().map(DriftLine::of))
+                .collect()
+        };
+        drift_total += gone.len()
+            + groups
+                .iter()
+                .map(|g| g.drifts.len() + g.packages.iter().map(|p| p.drifts.len()).sum::<usize>())
+                .sum::<usize>();
+        registries.push(RegistryStatus {
+            registry: name,
+            business_entity: registry.business_entity.to_string(),
+            groups,
+            drifts: gone,
+        });
+    }
+    StatusReport {
+        generated_at: now,
+        governance_models: inventory.model_count(),
+        registries,
+        drifts: drift_total,
+    }
+}
+
+fn drift_cell(drifts: &[DriftLine]) -> String {
+    if drifts.is_empty() {
+        "in sync".to_owned()
+    } else {
+        drifts
+            .iter()
+            .map(|d| format!("{} → {}", d.kind, d.repair))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The readable report.
+pub fn render(report: &StatusReport) -> String {
+    let mut out = String::new();
+    for registry in &report.registries {
+        let packages: usize = registry.groups.iter().map(|g| g.packages.len()).sum();
+        out.push_str(&format!(
+            "registry {} ({}): {} group{}, {} package{}\n",
+            registry.registry,
+            registry.business_entity,
+            registry.groups.len(),
+            if registry.groups.len() == 1 { "" } else { "s" },
+            packages,
+            if packages == 1 { "" } else { "s" },
+        ));
+        for group in &registry.groups {
+            let use_case = match (&group.use_case_id, &group.use_case) {
+                (Some(id), Some(name)) => format!("use case {id} {name:?}"),
+                (Some(id), None) => format!("use case {id} (not in governance)"),
+                (None, _) => "no use case (unassigned)".to_owned(),
+            };
+            out.push_str(&format!("\n  {use_case} · group {}\n", group.group));
+            for drift in &group.drifts {
+                out.push_str(&format!(
+                    "    group drift: {} → {}: {}\n",
+                    drift.kind, drift.repair, drift.detail
+                ));
+            }
+            if group.packages.is_empty() {
+                out.push_str("    (no registered packages)\n");
+                continue;
+            }
+            let rows: Vec<Vec<String>> = group
+                .packages
+                .iter()
+                .map(|p| {
+                    vec![
+                        or_dash(p.version.map(|v| v.to_string())),
+                        or_dash(p.approval.as_ref()),
+                        match (&p.stage, &p.stage_status) {
+                            (Some(stage), Some(status)) => format!("{stage}/{status}"),
+                            _ => "-".to_owned(),
+                        },
+                        or_dash(p.governance_model_id.as_ref()),
+                        or_dash(p.governance_status.as_ref()),
+                        or_dash(
+                            p.last_sync
+                                .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()),
+                        ),
+                        drift_cell(&p.drifts),
+                    ]
+                })
+                .collect();
+            let table = output::table(
+                &[
+                    "version",
+                    "sagemaker approval",
+                    "lifecycle",
+                    "governance model",
+                    "governance status",
+                    "last sync",
+                    "drift",
+                ],
+                &rows,
+            );
+            for line in table.lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        for drift in &registry.drifts {
+            out.push_str(&format!(
+                "  drift (group gone): {} → {}: {}\n",
+                drift.kind, drift.repair, drift.detail
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} governance models; {}\n",
+        report.governance_models,
+        match report.drifts {
+            0 => "no drift".to_owned(),
+            1 => "1 drift (govsync reconcile repairs it)".to_owned(),
+            n => format!("{n} drifts (govsync reconcile repairs them)"),
+        }
+    ));
+    out
+}
+
+pub async fn run(args: &StatusArgs, json: bool) -> Result<Exit, CliError> {
+    let sdk = govsync_adapters::aws::load_sdk_config().await;
+    let lookup = govsync_registry_events::config::process_env_with_registries(&sdk)
+        .await
+        .map_err(|error| CliError::Config(error.to_string()))?;
+    let config = Config::from_lookup(lookup)?;
+    let links = DynamoLinkStore::new(
+        govsync_adapters::aws::dynamodb_client(&sdk),
+        config.base.links_table.clone(),
+    );
+    let function = Function::new(config, &sdk).await?;
+    let collector = StatusCollector::new(Progress::new(args.quiet || json));
+    function
+        .reconcile_observed(
+            &RunOptions {
+                dry_run: true,
+                deadline: None,
+            },
+            &collector,
+        )
+        .await?;
+    let collected = collector.into_parts();
+    let last_sync = last_sync_times(&links, collected.packages(args.group.as_deref())).await?;
+    let report = build(&collected, &last_sync, args.group.as_deref(), Utc::now());
+    if json {
+        output::print_json(&serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        output::print(&render(&report));
+    }
+    Ok(if report.drifts == 0 {
+        Exit::Ok
+    } else {
+        Exit::Drift
+    })
+}
+
+/// A package ARN and when it was last synced.
+type PackageSync = (String, Option<DateTime<Utc>>);
+
+/// The latest sync time of each package: its own entries in the links table and its model's.
+async fn last_sync_times(
+    links: &DynamoLinkStore,
+    packages: Vec<(String, Option<GovernanceId>)>,
+) -> Result<BTreeMap<String, DateTime<Utc>>, CliError> {
+    let times: Vec<Result<PackageSync, CliError>> = stream::iter(packages)
+        .map(|(arn, model)| async move {
+            let registry_side = links
+                .last_synced_at(&LinkEnd::Registry(arn.clone()))
+                .await?;
+            let governance_side = match model {
+                Some(id) => links.last_synced_at(&LinkEnd::Governance(id)).await?,
+                None => None,
+            };
+            Ok((arn, registry_side.max(governance_side)))
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut out = BTreeMap::new();
+    for time in times {
+        if let (arn, Some(at)) = time? {
+            out.insert(arn, at);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use govsync_core::RegistryMap;
+    use govsync_core::customer_metadata::keys;
+    use govsync_core::model_package::ApprovalStatus;
+    use govsync_core::ports::registry::{ModelLifecycle, ModelPackage};
+    use govsync_core::ports::{Field, FieldValue, QueryRow};
+    use govsync_core::reconcile::{Drift, DriftKind, Repair};
+    use govsync_core::sync::fields;
+    use govsync_reconciler::RepairOutcome;
+
+    use super::*;
+
+    const ARN_1: &str = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1";
+    const ARN_2: &str = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/2";
+
+    fn registry() -> Registry {
+        let map = RegistryMap::parse(
+            r#"[{"account":"111111111111","region":"eu-west-1","business_entity":"Retail"}]"#,
+        )
+        .expect("map");
+        map.registries()[0].clone()
+    }
+
+    fn id(text: &str) -> GovernanceId {
+        GovernanceId::parse(text).expect("id")
+    }
+
+    fn row(id_text: &str, fields: Vec<(&str, &str)>) -> QueryRow {
+        QueryRow {
+            id: Some(id(id_text)),
+            fields: fields
+                .into_iter()
+                .map(|(name, value)| Field {
+                    name: name.to_owned(),
+                    value: FieldValue::Text(value.to_owned()),
+                })
+                .collect(),
+        }
+    }
+
+    fn package(arn: &str, version: i32, approval: ApprovalStatus) -> ModelPackage {
+        ModelPackage {
+            arn: arn.to_owned(),
+            version: Some(version),
+            status: Some("Completed".to_owned()),
+            approval_status: Some(approval),
+            lifecycle: Some(ModelLifecycle {
+                stage: "Development".to_owned(),
+                stage_status: "InProgress".to_owned(),
+                stage_description: None,
+            }),
+            ..ModelPackage::default()
+        }
+    }
+
+    fn collected() -> Collected {
+        let inventory = GovernanceInventory::from_rows(
+            &[row("UC-7", vec![("Name", "Churn")])],
+            &[],
+            &[row(
+                "MOD-1",
+                vec![
+                    ("Name", "churn v1"),
+                    (fields::EXTERNAL_ID, ARN_1),
+                    (fields::MODEL_STATUS, "Under Development"),
+                ],
+            )],
+        );
+        let registry = registry();
+        let shadow = DriftRecord {
+            drift: Drift {
+                kind: DriftKind::PackageNotInGovernance,
+                registry: "111111111111/eu-west-1".to_owned(),
+                group: Some("churn".to_owned()),
+                package_arn: Some(ARN_2.to_owned()),
+                governance_id: None,
+                detail: "version 2 has no governance model".to_owned(),
+                repair: Repair::SyncPackage {
+                    package_arn: ARN_2.to_owned(),
+                },
+            },
+            outcome: RepairOutcome::Planned,
+        };
+        Collected {
+            inventory,
+            registries: vec![registry],
+            groups: vec![(
+                "111111111111/eu-west-1".to_owned(),
+                GroupSnapshot {
+                    name: "churn".to_owned(),
+                    arn: "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/churn"
+                        .to_owned(),
+                    tags: vec![(keys::USE_CASE_ID.to_owned(), "UC-7".to_owned())],
+                    packages: vec![
+                        package(ARN_1, 1, ApprovalStatus::PendingManualApproval),
+                        package(ARN_2, 2, ApprovalStatus::PendingManualApproval),
+                    ],
+                },
+                vec![shadow],
+            )],
+            gone: vec![],
+        }
+    }
+
+    #[test]
+    fn each_package_shows_both_sides_its_last_sync_and_its_drift() {
+        let collected = collected();
+        assert_eq!(
+            collected.packages(None),
+            vec![
+                (ARN_1.to_owned(), Some(id("MOD-1"))),
+                (ARN_2.to_owned(), None)
+            ]
+        );
+        let synced = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let report = build(
+            &collected,
+            &BTreeMap::from([(ARN_1.to_owned(), synced)]),
+            None,
+            synced,
+        );
+        assert_eq!(report.drifts, 1);
+        let group = &report.registries[0].groups[0];
+        assert_eq!(group.use_case_id.as_deref(), Some("UC-7"));
+        assert_eq!(group.use_case.as_deref(), Some("Churn"));
+        let first = &group.packages[0];
+        assert_eq!(first.governance_model_id.as_deref(), Some("MOD-1"));
+        assert_eq!(
+            first.governance_status.as_deref(),
+            Some("Under Development")
+        );
+        assert_eq!(first.approval.as_deref(), Some("PendingManualApproval"));
+        assert_eq!(first.last_sync, Some(synced));
+        assert!(first.drifts.is_empty());
+        let second = &group.packages[1];
+        assert_eq!(second.governance_model_id, None);
+        assert_eq!(second.drifts[0].kind, "package_not_in_governance");
+        assert_eq!(second.drifts[0].repair, "sync_package");
+
+        let text = render(&report);
+        assert!(
+            text.starts_with("registry 111111111111/eu-west-1 (Retail): 1 group, 2 packages\n")
+        );
+        assert!(text.contains("use case UC-7 \"Churn\" · group churn"));
+        assert!(text.contains("Development/InProgress"));
+        assert!(text.contains("2023-11-14 22:13:20Z"));
+        assert!(text.contains("package_not_in_governance → sync_package"));
+        assert!(text.ends_with("1 drift (govsync reconcile repairs it)\n"));
+    }
+
+    #[test]
+    fn a_group_filter_keeps_only_that_group_and_its_drift() {
+        let collected = collected();
+        let report = build(&collected, &BTreeMap::new(), Some("other"), Utc::now());
+        assert!(report.registries[0].groups.is_empty());
+        assert_eq!(report.drifts, 0);
+        assert!(collected.packages(Some("other")).is_empty());
+        assert!(render(&report).ends_with("1 governance models; no drift\n"));
+    }
+}
