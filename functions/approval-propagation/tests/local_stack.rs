@@ -325,6 +325,7 @@ async fn approval_reaches_sagemaker_and_does_not_come_back_as_a_governance_chang
                 fields::MODEL_STATUS,
                 "Approved for Deployment",
             )],
+            None,
         )
         .await
         .unwrap();

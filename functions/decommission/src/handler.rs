@@ -424,7 +424,9 @@ where
         }
         let mut groups = 0;
         if let Some(fields) = decommission::mark_model_group(&group, deletion) {
-            self.governance.update_object(&group.id, &fields).await?;
+            self.governance
+                .update_object(&group.id, &fields, None)
+                .await?;
             groups = 1;
         }
         Ok(if models + groups == 0 {
@@ -447,7 +449,7 @@ where
         self.record_writes(std::slice::from_ref(&update.ledger))
             .await?;
         self.governance
-            .update_object(&update.id, &update.fields)
+            .update_object(&update.id, &update.fields, None)
             .await?;
         tracing::info!(id = %update.id, how = deletion.how, "model decommissioned");
         Ok(true)

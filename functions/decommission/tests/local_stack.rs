@@ -348,6 +348,7 @@ async fn a_deleted_package_is_decommissioned_and_a_decommissioned_use_case_archi
         .update_object(
             &use_case.id,
             &[Field::choice(fields::USE_CASE_STATUS, "Decommissioned")],
+            None,
         )
         .await
         .unwrap();

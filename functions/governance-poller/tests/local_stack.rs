@@ -196,6 +196,7 @@ async fn polls_by_modification_watermark_across_pages_without_duplicates() {
                 "MRG-AIFacts-ModelUseCase:Status",
                 "Approved for Development",
             )],
+            None,
         )
         .await
         .unwrap();

@@ -279,7 +279,9 @@ where
             Some(metric) => {
                 let changes = metrics::metric_update(&metric, observation, breach);
                 if !changes.is_empty() {
-                    self.governance.update_object(&metric.id, &changes).await?;
+                    self.governance
+                        .update_object(&metric.id, &changes, None)
+                        .await?;
                 }
                 metric.id
             }
@@ -341,6 +343,7 @@ where
                     Field::choice(fields::MODEL_STATUS, target.as_str()),
                     Field::date(fields::LAST_UPDATE, Utc::now()),
                 ],
+                None,
             )
             .await?;
         tracing::warn!(model = %model.id, status = target.as_str(), "a breached metric moved the model's status");

@@ -845,7 +845,10 @@ where
             .call(|| self.links.record_our_write(&update.ledger, expires))
             .await?;
         limiter
-            .call(|| self.governance.update_object(&update.id, &update.fields))
+            .call(|| {
+                self.governance
+                    .update_object(&update.id, &update.fields, None)
+            })
             .await?;
         tracing::info!(package_arn, model_id = %model_id, "model decommissioned: its package is gone");
         Ok(RepairOutcome::Repaired)

@@ -328,6 +328,7 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
                 fields::MODEL_STATUS,
                 "Approved for Production",
             )],
+            None,
         )
         .await
         .unwrap();
@@ -343,6 +344,7 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         .update_object(
             &model4.id,
             &[Field::choice(fields::MODEL_STATUS, "Decommissioned")],
+            None,
         )
         .await
         .unwrap();

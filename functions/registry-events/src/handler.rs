@@ -515,10 +515,22 @@ where
                     self.decommission_if_tombstoned(&object, &created).await?;
                     created_model = Some(created.id);
                 }
-                Action::UpdateModel { id, fields, ledger } => {
+                Action::UpdateModel {
+                    id,
+                    fields,
+                    description,
+                    ledger,
+                } => {
                     self.record_writes(&ledger).await?;
-                    self.governance.update_object(&id, &fields).await?;
-                    tracing::info!(%id, fields = fields.len(), "model updated");
+                    self.governance
+                        .update_object(&id, &fields, description.as_deref())
+                        .await?;
+                    tracing::info!(
+                        %id,
+                        fields = fields.len(),
+                        description = description.is_some(),
+                        "model updated"
+                    );
                 }
                 Action::LinkModel { package_arn, id } => {
                     let id = id
@@ -607,7 +619,7 @@ where
                     self.record_writes(std::slice::from_ref(&update.ledger))
                         .await?;
                     self.governance
-                        .update_object(&update.id, &update.fields)
+                        .update_object(&update.id, &update.fields, None)
                         .await?;
                     tracing::info!(id = %update.id, "model decommissioned: its package is gone");
                 }
@@ -646,7 +658,7 @@ where
             self.record_writes(std::slice::from_ref(&update.ledger))
                 .await?;
             self.governance
-                .update_object(&update.id, &update.fields)
+                .update_object(&update.id, &update.fields, None)
                 .await?;
             tracing::info!(id = %update.id, "model decommissioned at creation: its package was deleted (tombstone)");
         }

@@ -584,3 +584,62 @@ async fn a_metadata_change_right_after_the_write_back_is_synced_not_taken_for_it
         Some("s3://models/fraud/1/retrained.tar.gz")
     );
 }
+
+#[tokio::test]
+async fn a_description_change_updates_the_models_description_once() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    assert_eq!(
+        world.objects_of("Model")[0].description.as_deref(),
+        Some("fraud model v1")
+    );
+    let mut redescribed = world.registry.package(&package.arn).unwrap();
+    redescribed.description = Some("fraud model v1, retrained on 2026 data".into());
+    redescribed.last_modified_time = redescribed
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(1));
+    world.registry.put_package(redescribed.clone());
+    let updates = |world: &World| {
+        world
+            .governance
+            .calls()
+            .iter()
+            .filter(|call| **call == "update_object")
+            .count()
+    };
+    let before = updates(&world);
+
+    let body = state_change(&redescribed);
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &body)],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.count("synced"), 1, "{report:?}");
+    let model = &world.objects_of("Model")[0];
+    assert_eq!(
+        model.description.as_deref(),
+        Some("fraud model v1, retrained on 2026 data")
+    );
+    assert_eq!(updates(&world), before + 1, "one update carries it");
+
+    // The same event again changes nothing.
+    let calls_before = world.governance.calls().len();
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m3", &body)],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.count("synced"), 0, "{report:?}");
+    assert_eq!(world.governance.calls().len(), calls_before);
+    assert_eq!(
+        world.objects_of("Model")[0].description.as_deref(),
+        Some("fraud model v1, retrained on 2026 data")
+    );
+}

@@ -667,3 +667,31 @@ async fn inventory_page_shows_the_tree_escaped_and_as_json() {
     assert_eq!(model["fields"]["MRG-Model:Status"], "In Production");
     assert_eq!(API, "/opgrc/api/v2");
 }
+
+#[tokio::test]
+async fn update_replaces_the_description_only_when_sent() {
+    let emulator = start().await;
+    let token = emulator.token().await;
+    let id = emulator
+        .create(&token, "SOXBusEntity", "Described entity", None, json!([]))
+        .await;
+    let path = format!("/contents/{id}");
+
+    let (status, updated) = emulator
+        .put(
+            &token,
+            &path,
+            json!({"description": "a new description", "fields": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["description"], "a new description");
+    assert_eq!(updated["name"], "Described entity");
+    let (_, read) = emulator.get(&token, &path).await;
+    assert_eq!(read["description"], "a new description");
+
+    // A PUT without `description` keeps it.
+    let (status, updated) = emulator.put(&token, &path, json!({"fields": []})).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["description"], "a new description");
+}

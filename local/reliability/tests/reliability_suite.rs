@@ -52,9 +52,9 @@
 //!
 //! # The expected state
 //!
-//! The generator keeps a small model of what the users did: per package its artifact URL (the F3
-//! metadata change; a change of the package *description* is not propagated by F3 today, see the issue
-//! report), whether it was deleted, the last governance status set on its model (only `to_registry` rows
+//! The generator keeps a small model of what the users did: per package its artifact URL and its
+//! description (the F3 metadata changes: a retrained artifact, a new description, or both), whether it
+//! was deleted, the last governance status set on its model (only `to_registry` rows
 //! of the default mapping, whose registry target is written out in [`STATUSES`]), shadow approvals; per
 //! use case whether it was approved (F1) or decommissioned (F6). Cross-object races the design does not
 //! order (a model's status against its use case's decommissioning) are kept apart: use cases are
@@ -314,6 +314,8 @@ struct PackageModel {
     use_case: usize,
     /// Its artifact (`ModelDataUrl`), synced to the model's `MRG-Model:Model Data URL` (F3).
     model_data_url: String,
+    /// Its `ModelPackageDescription`, synced to the model's description (F3).
+    description: String,
     deleted: bool,
     /// Index into [`STATUSES`] of the last status set on its governance model.
     status: Option<usize>,
@@ -792,7 +794,8 @@ impl Sim {
                     *next - 1
                 };
                 let mut package = registered_package(&self.registry, &group, version);
-                package.description = Some(format!("{group} model v{version}"));
+                let description = format!("{group} model v{version}");
+                package.description = Some(description.clone());
                 package.inference_images = vec![format!(
                     "123.dkr.ecr.us-east-1.amazonaws.com/{group}:{version}"
                 )];
@@ -804,25 +807,43 @@ impl Sim {
                     PackageModel {
                         use_case,
                         model_data_url,
+                        description,
                         ..PackageModel::default()
                     },
                 );
                 self.registry.put_package(package);
                 self.observe_changes(true)
             }
-            // A metadata change in SageMaker (F3): a retrained artifact.
+            // A metadata change in SageMaker (F3): a retrained artifact, a new description, or both.
             25..=44 if !live.is_empty() => {
                 let arn = live[self.rng.below(live.len())].clone();
                 let revision = self.rng.next() % 100_000;
-                let url = format!("s3://models/retrained/{revision}/model.tar.gz");
-                let applied_url = url.clone();
+                let (new_url, new_description) = match self.rng.below(3) {
+                    0 => (true, false),
+                    1 => (false, true),
+                    _ => (true, true),
+                };
+                let url = new_url.then(|| format!("s3://models/retrained/{revision}/model.tar.gz"));
+                let description =
+                    new_description.then(|| format!("retrained as revision {revision}"));
+                let (applied_url, applied_description) = (url.clone(), description.clone());
                 if !self.change_package(&arn, |package| {
-                    package.model_data_urls = vec![applied_url];
+                    if let Some(url) = applied_url {
+                        package.model_data_urls = vec![url];
+                    }
+                    if let Some(description) = applied_description {
+                        package.description = Some(description);
+                    }
                 }) {
                     return 0;
                 }
                 if let Some(model) = self.packages.get_mut(&arn) {
-                    model.model_data_url = url;
+                    if let Some(url) = url {
+                        model.model_data_url = url;
+                    }
+                    if let Some(description) = description {
+                        model.description = description;
+                    }
                 }
                 self.observe_changes(true)
             }
@@ -1411,6 +1432,12 @@ fn check_final_state(sim: &Sim) -> Vec<String> {
             problems.push(format!(
                 "{arn}: governance model data URL {held_url:?}, last set in SageMaker {:?}",
                 expected.model_data_url
+            ));
+        }
+        if model.description.as_deref() != Some(expected.description.as_str()) {
+            problems.push(format!(
+                "{arn}: governance model description {:?}, last set in SageMaker {:?}",
+                model.description, expected.description
             ));
         }
         match expected.status {

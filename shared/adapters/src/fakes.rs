@@ -309,6 +309,22 @@ impl FakeGovernance {
         Some(object.clone())
     }
 
+    /// Replaces the top-level description without recording a call (an edit made by a person).
+    pub fn edit_description(
+        &self,
+        id: &GovernanceId,
+        description: &str,
+    ) -> Option<GovernanceObject> {
+        let mut state = lock(&self.state);
+        let object = id
+            .as_str()
+            .parse::<u64>()
+            .ok()
+            .and_then(|key| state.objects.get_mut(&key))?;
+        object.description = Some(description.to_owned());
+        Some(object.clone())
+    }
+
     pub fn object(&self, id: &GovernanceId) -> Option<GovernanceObject> {
         let key = id.as_str().parse::<u64>().ok()?;
         lock(&self.state).objects.get(&key).cloned()
@@ -396,8 +412,13 @@ impl Governance for FakeGovernance {
         &self,
         id: &GovernanceId,
         fields: &[Field],
+        description: Option<&str>,
     ) -> Result<GovernanceObject, GovernanceError> {
         self.recorder.enter("update_object").await?;
+        if let Some(description) = description {
+            self.edit_description(id, description)
+                .ok_or_else(|| Self::not_found("update object", id))?;
+        }
         self.edit(id, fields)
             .ok_or_else(|| Self::not_found("update object", id))
     }

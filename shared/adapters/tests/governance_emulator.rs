@@ -173,6 +173,7 @@ async fn create_read_update_and_find_by_external_id() {
         .update_object(
             &model.id,
             &[Field::choice("MRG-Model:Status", "Under Development")],
+            None,
         )
         .await
         .unwrap();

@@ -39,6 +39,8 @@ struct Server {
     /// Rows served by `/query`, paged by `offset`/`limit`.
     rows: Mutex<Vec<Value>>,
     token_delay: Duration,
+    /// Bodies received by `PUT /contents/{id}`, in order.
+    put_bodies: Mutex<Vec<Value>>,
 }
 
 impl Server {
@@ -144,6 +146,28 @@ async fn create_content(
     Json(object("500")).into_response()
 }
 
+/// Records the body and answers with the object as updated (description and fields as sent).
+async fn put_content(
+    State(server): State<Arc<Server>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(response) = gate(&server, &headers) {
+        return response;
+    }
+    server
+        .put_bodies
+        .lock()
+        .map(|mut bodies| bodies.push(body.clone()))
+        .unwrap_or_default();
+    let mut answer = object(&id);
+    if let Some(description) = body.get("description") {
+        answer["description"] = description.clone();
+    }
+    Json(answer).into_response()
+}
+
 async fn query(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,
@@ -170,7 +194,10 @@ async fn query(
 async fn start(server: Arc<Server>) -> String {
     let router = Router::new()
         .route("/api/2.0/services/{instance}/apikeys/token", post(token))
-        .route("/opgrc/api/v2/contents/{id}", get(get_content))
+        .route(
+            "/opgrc/api/v2/contents/{id}",
+            get(get_content).put(put_content),
+        )
         .route("/opgrc/api/v2/contents", post(create_content))
         .route("/opgrc/api/v2/query", post(query))
         .with_state(server);
@@ -390,4 +417,41 @@ async fn wrong_api_key_is_an_auth_error_without_the_key() {
 
 fn gid(id: impl AsRef<str>) -> GovernanceId {
     GovernanceId::parse(id.as_ref()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+#[tokio::test]
+async fn update_sends_the_description_only_when_given() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let client = client(&base, 100);
+    let fields = [Field::text("Integration:Last Update", "2026-11-27")];
+    let updated = client
+        .update_object(&gid("77"), &fields, Some("retrained on 2026 data"))
+        .await
+        .unwrap_or_else(|error| panic!("update: {error}"));
+    assert_eq!(
+        updated.description.as_deref(),
+        Some("retrained on 2026 data")
+    );
+    client
+        .update_object(&gid("77"), &fields, None)
+        .await
+        .unwrap_or_else(|error| panic!("update: {error}"));
+    let bodies = server
+        .put_bodies
+        .lock()
+        .map(|bodies| bodies.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({
+                "description": "retrained on 2026 data",
+                "fields": [{"name": "Integration:Last Update", "value": "2026-11-27"}],
+            }),
+            json!({
+                "fields": [{"name": "Integration:Last Update", "value": "2026-11-27"}],
+            }),
+        ]
+    );
 }

@@ -359,6 +359,7 @@ async fn status_shows_a_synced_model_on_both_sides_and_then_its_drift() {
         .update_object(
             &model.id,
             &[Field::choice(fields::MODEL_STATUS, "Under Development")],
+            None,
         )
         .await
         .expect("status set in governance");

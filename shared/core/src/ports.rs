@@ -47,10 +47,12 @@ pub trait Governance: Send + Sync {
     ) -> impl Future<Output = Result<GovernanceObject, GovernanceError>> + Send;
 
     /// `PUT /contents/{id}` with only the fields to change; other fields keep their values.
+    /// `description` replaces the object's top-level description when `Some`; `None` leaves it.
     fn update_object(
         &self,
         id: &GovernanceId,
         fields: &[Field],
+        description: Option<&str>,
     ) -> impl Future<Output = Result<GovernanceObject, GovernanceError>> + Send;
 
     /// `POST /query`, following `next` until the last page.

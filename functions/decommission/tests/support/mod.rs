@@ -334,6 +334,7 @@ pub fn state_change(package: &ModelPackage) -> String {
         "ModelPackageArn": package.arn,
         "ModelPackageGroupName": package.group_name,
         "ModelPackageVersion": package.version,
+        "ModelPackageDescription": package.description,
         "ModelPackageStatus": package.status,
         "ModelApprovalStatus": package.approval_status.map(|a| a.as_str()),
         "CreationTime": time(package.creation_time),

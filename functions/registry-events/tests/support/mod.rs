@@ -186,6 +186,7 @@ pub fn state_change_in(package: &ModelPackage, account: &str) -> String {
         "ModelPackageArn": package.arn,
         "ModelPackageGroupName": package.group_name,
         "ModelPackageVersion": package.version,
+        "ModelPackageDescription": package.description,
         "ModelPackageStatus": package.status,
         "ModelApprovalStatus": package.approval_status.map(|a| a.as_str()),
         "CreationTime": rfc3339(package.creation_time),

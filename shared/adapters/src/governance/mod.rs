@@ -430,10 +430,14 @@ impl Governance for GovernanceClient {
         &self,
         id: &GovernanceId,
         fields: &[Field],
+        description: Option<&str>,
     ) -> Result<GovernanceObject, GovernanceError> {
         const OP: &str = "update object";
         let path = format!("/contents/{}", path_segment(id)?);
-        let body = json!({ "fields": wire::encode_fields(fields) });
+        let mut body = json!({ "fields": wire::encode_fields(fields) });
+        if let Some(description) = description {
+            body["description"] = json!(description);
+        }
         match self
             .call(OP, Method::PUT, &path, Some(&body), Idempotency::Idempotent)
             .await

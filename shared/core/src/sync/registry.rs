@@ -203,8 +203,9 @@ pub fn described_version(package: &ModelPackage) -> Result<ModelVersion, Validat
 }
 
 /// A digest of a package's state as govsync writes it and reads it back from events: approval,
-/// lifecycle stage and status, the whole customer metadata, and the technical metadata (images,
-/// model data, metrics, sorted: events and `DescribeModelPackage` list them in different orders).
+/// lifecycle stage and status, the whole customer metadata, and the technical metadata (description,
+/// images, model data, metrics, sorted: events and `DescribeModelPackage` list them in different
+/// orders).
 /// An incoming snapshot with the digest of a recorded write is that write's echo; any other change
 /// (by someone else, to anything govsync syncs) gives another digest.
 pub fn package_state_fingerprint(
@@ -226,6 +227,7 @@ pub fn package_state_fingerprint(
     part(lifecycle.map(|(stage, _)| stage));
     part(lifecycle.map(|(_, status)| status));
     part(Some(&customer_metadata::stable_hash(metadata)));
+    part(technical.description.as_deref());
     for list in [
         &technical.inference_images,
         &technical.model_data_urls,
@@ -353,10 +355,12 @@ pub enum Action {
         parent: ObjectRef,
         object: NewGovernanceObject,
     },
-    /// Change only these fields of the model; record `ledger` first.
+    /// Change only these fields of the model (and its description when `Some`); record `ledger`
+    /// first.
     UpdateModel {
         id: GovernanceId,
         fields: Vec<Field>,
+        description: Option<String>,
         ledger: Vec<OurWrite>,
     },
     /// Record package ARN ⇄ model id in the links table.
@@ -636,6 +640,18 @@ fn field_differs(object: &GovernanceObject, field: &Field) -> bool {
     object.field(&field.name).and_then(FieldValue::as_text) != field.value.as_text()
 }
 
+/// The description to give the model when the package's `ModelPackageDescription` differs from it
+/// (F3). A package without a description (absent or blank) leaves governance's as it is: an
+/// absent description says nothing to sync, and a description written in governance is not blanked.
+fn description_change(object: &GovernanceObject, package: &ModelVersion) -> Option<String> {
+    let wanted = package
+        .technical
+        .description
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())?;
+    (object.description.as_deref() != Some(wanted)).then(|| wanted.to_owned())
+}
+
 /// The governance status of a model, if it has one.
 fn model_status(model: Option<Found<'_>>) -> Option<String> {
     model
@@ -824,7 +840,8 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
                 ));
                 changed.push(Field::choice(fields::MODEL_STATUS, status));
             }
-            if !changed.is_empty() {
+            let description = description_change(found.object, package);
+            if !changed.is_empty() || description.is_some() {
                 changed.push(Field::date(
                     fields::LAST_UPDATE,
                     package.last_modified_time.unwrap_or(input.now),
@@ -832,6 +849,7 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
                 plan.actions.push(Action::UpdateModel {
                     id: id.clone(),
                     fields: changed,
+                    description,
                     ledger,
                 });
             }

@@ -92,7 +92,9 @@ fn synced_model(package: &ModelVersion, status: Option<&str>) -> GovernanceObjec
     if let Some(status) = status {
         fields.push(Field::choice(fields::MODEL_STATUS, status));
     }
-    object("1003", fields)
+    let mut model = object("1003", fields);
+    model.description = package.technical.description.clone();
+    model
 }
 
 /// The package's metadata after govsync's write-back for group 1002 and model 1003.
@@ -161,11 +163,22 @@ fn shape(plan: &Plan) -> Vec<String> {
             }
             Action::LinkModelGroup { id, .. } => format!("link group {id:?}"),
             Action::CreateModel { parent, .. } => format!("create model under {parent:?}"),
-            Action::UpdateModel { fields, ledger, .. } => format!(
-                "update model {:?} ledger {}",
-                fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
-                ledger.len()
-            ),
+            Action::UpdateModel {
+                fields,
+                description,
+                ledger,
+                ..
+            } => {
+                let mut text = format!(
+                    "update model {:?} ledger {}",
+                    fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+                    ledger.len()
+                );
+                if let Some(description) = description {
+                    text.push_str(&format!(" description {description:?}"));
+                }
+                text
+            }
             Action::LinkModel { id, .. } => format!("link model {id:?}"),
             Action::UpdatePackage(write) => format!(
                 "update package links={} revert={}",
@@ -207,6 +220,11 @@ fn decide_table() {
             .technical
             .metrics_uris
             .push("s3://models/fraud/2/bias.json".into());
+        package
+    };
+    let described = |text: Option<&str>| {
+        let mut package = in_sync.clone();
+        package.technical.description = text.map(str::to_owned);
         package
     };
     let cases: Vec<(Case, Vec<String>, Vec<&str>)> = vec![
@@ -283,6 +301,89 @@ fn decide_table() {
             vec![format!(
                 "update model {:?} ledger 0",
                 [fields::METRICS_URIS, fields::LAST_UPDATE]
+            )],
+            vec![],
+        ),
+        (
+            Case {
+                name: "description changed: the model's description (and Last Update) is sent",
+                package: described(Some("XGBoost fraud model, retrained on 2026 data")),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![format!(
+                "update model {:?} ledger 0 description {:?}",
+                [fields::LAST_UPDATE],
+                "XGBoost fraud model, retrained on 2026 data"
+            )],
+            vec![],
+        ),
+        (
+            Case {
+                name: "description and metrics changed: one update carries both",
+                package: {
+                    let mut package = more_metrics.clone();
+                    package.technical.description = Some("with bias metrics".into());
+                    package
+                },
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![format!(
+                "update model {:?} ledger 0 description {:?}",
+                [fields::METRICS_URIS, fields::LAST_UPDATE],
+                "with bias metrics"
+            )],
+            vec![],
+        ),
+        (
+            Case {
+                name: "package without a description: governance's description is not blanked",
+                package: described(None),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "blank package description: governance's description is not blanked",
+                package: described(Some("  ")),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
+                name: "model without a description gets the package's",
+                package: in_sync.clone(),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((
+                    {
+                        let mut model = synced_model(&in_sync, None);
+                        model.description = None;
+                        model
+                    },
+                    true,
+                )),
+                gate: GateMode::Enforce,
+            },
+            vec![format!(
+                "update model {:?} ledger 0 description {:?}",
+                [fields::LAST_UPDATE],
+                "XGBoost fraud model"
             )],
             vec![],
         ),
@@ -570,6 +671,10 @@ fn write_back_holds_ids_links_and_sanitised_names_within_limits() {
     let mut retrained = echoed.clone();
     retrained.technical.model_data_urls = vec!["s3://models/fraud/2/retrained.tar.gz".into()];
     assert_ne!(snapshot_write(&retrained), resolved.ledger);
+    // So does a later description change (F3 syncs it; it must not pass for the echo).
+    let mut redescribed = echoed.clone();
+    redescribed.technical.description = Some("XGBoost fraud model, retrained".into());
+    assert_ne!(snapshot_write(&redescribed), resolved.ledger);
     echoed.approval = Some(ApprovalStatus::Rejected);
     assert_ne!(snapshot_write(&echoed), resolved.ledger);
 }
