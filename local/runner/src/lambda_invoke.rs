@@ -2,7 +2,6 @@
 //! function built as at a cold start, the runner's SQS client, the identity Lambda gives a function,
 //! and one batch's report as JSON.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -19,20 +18,36 @@ pub type HandlerFuture = std::pin::Pin<
     Box<dyn Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send + 'static>,
 >;
 
-/// The registry-events function, built once as at a cold start (config, clients, secrets).
+/// Builds an SQS function's handler once, as at a cold start (config, clients, secrets). The
+/// function crates share the `Function::from_env` / `handle` shape but no trait, hence a macro.
+#[macro_export]
+macro_rules! sqs_function_handler {
+    ($function_crate:ident, $name:literal) => {
+        async {
+            let function = $function_crate::Function::from_env()
+                .await
+                .map_err(|error| $crate::RunnerError::Setting {
+                    name: concat!($name, " configuration").into(),
+                    problem: error.to_string(),
+                })?;
+            let function = ::std::sync::Arc::new(function);
+            Ok::<_, $crate::RunnerError>(
+                move |event: ::lambda_runtime::LambdaEvent<
+                    ::aws_lambda_events::event::sqs::SqsEvent,
+                >|
+                      -> $crate::lambda_invoke::HandlerFuture {
+                    let function = function.clone();
+                    Box::pin(async move { function.handle(event).await })
+                },
+            )
+        }
+    };
+}
+
+/// The registry-events function, built once as at a cold start.
 pub async fn registry_events_handler()
 -> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
-    let function = govsync_registry_events::Function::from_env()
-        .await
-        .map_err(|error| RunnerError::Setting {
-            name: "registry-events configuration".into(),
-            problem: error.to_string(),
-        })?;
-    let function = Arc::new(function);
-    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
-        let function = function.clone();
-        Box::pin(async move { function.handle(event).await })
-    })
+    sqs_function_handler!(govsync_registry_events, "registry-events").await
 }
 
 /// The runner's own SQS client: moto (`AWS_ENDPOINT_URL`) with the process's credentials.

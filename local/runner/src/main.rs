@@ -17,14 +17,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use govsync_local_runner::lambda_invoke::{
     HandlerFuture, function_identity, region, registry_events_handler, report_json, sqs_client,
 };
-use govsync_local_runner::{PollSettings, RunnerError, SqsEventSource, local_env, replay};
+use govsync_local_runner::{
+    PollSettings, RunnerError, SqsEventSource, local_env, replay, sqs_function_handler,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 
@@ -258,38 +259,6 @@ fn set_function_environment(
     local_env::set_function_environment(function, stack_env, metrics)
 }
 
-/// The decommission function, built once as at a cold start.
-async fn decommission_handler()
--> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
-    let function = govsync_decommission::Function::from_env()
-        .await
-        .map_err(|error| RunnerError::Setting {
-            name: "decommission configuration".into(),
-            problem: error.to_string(),
-        })?;
-    let function = Arc::new(function);
-    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
-        let function = function.clone();
-        Box::pin(async move { function.handle(event).await })
-    })
-}
-
-/// The approval-propagation function, built once as at a cold start.
-async fn approval_propagation_handler()
--> Result<impl Fn(LambdaEvent<SqsEvent>) -> HandlerFuture, RunnerError> {
-    let function = govsync_approval_propagation::Function::from_env()
-        .await
-        .map_err(|error| RunnerError::Setting {
-            name: "approval-propagation configuration".into(),
-            problem: error.to_string(),
-        })?;
-    let function = Arc::new(function);
-    Ok(move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
-        let function = function.clone();
-        Box::pin(async move { function.handle(event).await })
-    })
-}
-
 /// Fires the governance poller every `every`, as EventBridge Scheduler would, until stopped; one JSON
 /// line per run on stdout.
 async fn run_poller(
@@ -347,14 +316,15 @@ async fn run(
     stop_when_idle: Option<Duration>,
     poll_wait: Duration,
 ) -> Result<ExitCode, RunnerError> {
-    let handler: Box<dyn Fn(LambdaEvent<SqsEvent>) -> HandlerFuture> =
-        if function == APPROVAL_PROPAGATION {
-            Box::new(approval_propagation_handler().await?)
-        } else if function == DECOMMISSION {
-            Box::new(decommission_handler().await?)
-        } else {
-            Box::new(registry_events_handler().await?)
-        };
+    let handler: Box<dyn Fn(LambdaEvent<SqsEvent>) -> HandlerFuture> = if function
+        == APPROVAL_PROPAGATION
+    {
+        Box::new(sqs_function_handler!(govsync_approval_propagation, "approval-propagation").await?)
+    } else if function == DECOMMISSION {
+        Box::new(sqs_function_handler!(govsync_decommission, "decommission").await?)
+    } else {
+        Box::new(registry_events_handler().await?)
+    };
     let settings = PollSettings {
         wait: poll_wait,
         ..PollSettings::default()
