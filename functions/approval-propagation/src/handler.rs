@@ -6,14 +6,14 @@ use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Duration, Utc};
-use futures::future::join_all;
+use govsync_adapters::fifo_batch::{self, Claim};
 use govsync_adapters::governance::TypeIds;
 use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, MessageQueue,
-    ModelRegistry, Notifier, OutgoingMessage, Quarantine, QuarantinedMessage,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, MessageQueue, ModelRegistry, Notifier,
+    OutgoingMessage, Quarantine,
 };
 use govsync_core::sync::governance::{
     ModelChange, ModelDecision, Provisioned, Provisioning, UseCaseChange, UseCaseDecision,
@@ -33,8 +33,6 @@ use crate::metrics::BatchReport;
 
 /// How long a ledger entry waits for the echo of govsync's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
-/// The idempotency claim when the context has no deadline (Lambda's longest run).
-const DEFAULT_CLAIM_SECONDS: i64 = 900;
 /// Attempts at recording an email's receipt once the email is out.
 const RECEIPT_ATTEMPTS: u32 = 4;
 
@@ -185,74 +183,50 @@ where
         deadline: DateTime<Utc>,
     ) -> BatchReport {
         let prepared: Vec<Prepared<'_>> = records.iter().map(prepare).collect();
-        let mut order: Vec<String> = Vec::new();
-        let mut groups: HashMap<String, Vec<(usize, &Prepared<'_>)>> = HashMap::new();
-        for (index, message) in prepared.iter().enumerate() {
-            let key = logical_group(message, index);
-            let group = groups.entry(key.clone()).or_default();
-            if group.is_empty() {
-                order.push(key);
-            }
-            group.push((index, message));
-        }
-        let runs = order
-            .iter()
-            .filter_map(|key| groups.remove(key))
-            .map(|group| self.run_group(group, deadline));
-        let mut results: Vec<(usize, Option<String>, Outcome)> =
-            join_all(runs).await.into_iter().flatten().collect();
-        results.sort_by_key(|(index, _, _)| *index);
+        // The FIFO rules shared by govsync's queue functions (govsync_adapters::fifo_batch).
+        let outcomes = fifo_batch::run_in_groups(
+            &prepared,
+            |index, message| logical_group(message, index),
+            |message| {
+                let span = tracing::info_span!(
+                    "message",
+                    message_id = message.message_id.unwrap_or(""),
+                    object_id = tracing::field::Empty,
+                    decision = tracing::field::Empty,
+                );
+                let settled = self.settle(message, deadline);
+                async move {
+                    let outcome = settled.instrument(span.clone()).await;
+                    span.record("decision", outcome.label());
+                    outcome
+                }
+            },
+            |outcome| matches!(outcome, Outcome::Failed(_)),
+            |message| {
+                tracing::warn!(
+                    message_id = message.message_id.unwrap_or(""),
+                    "not processed: an earlier message of its group failed"
+                );
+                Outcome::Failed("group_blocked")
+            },
+        )
+        .await;
         let applied_at = Utc::now();
-        let sync_lags_ms = results
+        let sync_lags_ms = prepared
             .iter()
-            .filter(|(_, _, outcome)| crate::metrics::applied(outcome))
-            .filter_map(|(index, _, _)| prepared.get(*index))
-            .filter_map(|message| message.change.as_ref().ok())
+            .zip(&outcomes)
+            .filter(|(_, outcome)| crate::metrics::applied(outcome))
+            .filter_map(|(message, _)| message.change.as_ref().ok())
             .map(|change| govsync_core::emf::sync_lag_ms(change.occurred_at, applied_at))
             .collect();
         BatchReport::from_outcomes(
-            results
-                .into_iter()
-                .map(|(_, id, outcome)| (id, outcome))
+            prepared
+                .iter()
+                .map(|message| message.message_id.map(str::to_owned))
+                .zip(outcomes)
                 .collect(),
         )
         .with_sync_lags(sync_lags_ms)
-    }
-
-    async fn run_group(
-        &self,
-        group: Vec<(usize, &Prepared<'_>)>,
-        deadline: DateTime<Utc>,
-    ) -> Vec<(usize, Option<String>, Outcome)> {
-        let mut out = Vec::with_capacity(group.len());
-        let mut blocked = false;
-        for (index, message) in group {
-            let id = message.message_id.map(str::to_owned);
-            if blocked {
-                tracing::warn!(
-                    message_id = id.as_deref().unwrap_or(""),
-                    "not processed: an earlier message of its group failed"
-                );
-                out.push((index, id, Outcome::Failed("group_blocked")));
-                continue;
-            }
-            let span = tracing::info_span!(
-                "message",
-                message_id = id.as_deref().unwrap_or(""),
-                object_id = tracing::field::Empty,
-                decision = tracing::field::Empty,
-            );
-            let outcome = self
-                .settle(message, deadline)
-                .instrument(span.clone())
-                .await;
-            span.record("decision", outcome.label());
-            if matches!(outcome, Outcome::Failed(_)) {
-                blocked = true;
-            }
-            out.push((index, id, outcome));
-        }
-        out
     }
 
     /// Processes one message and turns its error into a batch item failure or a quarantine.
@@ -276,20 +250,17 @@ where
     }
 
     async fn quarantine(&self, message: &Prepared<'_>, error: &MessageError) -> Outcome {
-        let source_id = message.message_id.unwrap_or_default().to_owned();
-        let quarantined = QuarantinedMessage {
-            body: message.record.body.clone().unwrap_or_default(),
-            message_group_id: message
+        let quarantined = fifo_batch::quarantined(
+            message.record.body.as_deref(),
+            message.message_id,
+            message
                 .record
                 .attributes
                 .get("MessageGroupId")
-                .cloned()
-                .unwrap_or_else(|| "quarantine".to_owned()),
-            deduplication_id: format!("quarantine-{source_id}"),
-            reason: error.to_string(),
-            error_code: error.code().to_owned(),
-            source_message_id: source_id,
-        };
+                .map(String::as_str),
+            error.to_string(),
+            error.code(),
+        );
         match self.quarantine.quarantine(&quarantined).await {
             Ok(()) => {
                 tracing::error!(error = %error, code = error.code(), "permanent failure: quarantined in the DLQ");
@@ -339,36 +310,21 @@ where
             })?;
         let key = IdempotencyKey::for_governance_change(&object.id, revision);
         let key = key.as_str();
-        match self.idempotency.begin(key, Utc::now(), deadline).await? {
-            IdempotencyBegin::AlreadyCompleted(_) => return Ok(Outcome::Duplicate),
-            IdempotencyBegin::InProgress => {
+        match fifo_batch::claim(self.idempotency.as_ref(), key, deadline).await? {
+            Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
+            Claim::InProgress => {
                 return Err(MessageError::InProgress {
                     key: key.to_owned(),
                 });
             }
-            IdempotencyBegin::Started => {}
+            Claim::Owned => {}
         }
         let result = match kind {
             GovernanceKind::UseCase => self.use_case(&object, revision).await,
             _ => self.model(&object, revision).await,
         };
-        match &result {
-            Ok(outcome) => {
-                if let Err(error) = self
-                    .idempotency
-                    .complete(key, &outcome.record(), Utc::now())
-                    .await
-                {
-                    // The work is done; a repeat decides to nothing, so this is not a failure.
-                    tracing::warn!(error = %error, key, "could not complete the idempotency record");
-                }
-            }
-            Err(_) => {
-                if let Err(error) = self.idempotency.release(key).await {
-                    tracing::warn!(error = %error, key, "could not release the idempotency record; it expires at the deadline");
-                }
-            }
-        }
+        let record = result.as_ref().ok().map(Outcome::record);
+        fifo_batch::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
         result
     }
 
@@ -800,9 +756,5 @@ fn logical_group(message: &Prepared<'_>, index: usize) -> String {
 
 /// The idempotency claim lasts until the invocation's deadline.
 pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    i64::try_from(deadline_ms)
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .filter(|deadline| *deadline > now)
-        .unwrap_or_else(|| now + Duration::seconds(DEFAULT_CLAIM_SECONDS))
+    fifo_batch::claim_until(deadline_ms, now)
 }

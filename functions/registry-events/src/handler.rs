@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Duration, Utc};
-use govsync_adapters::fifo_batch;
+use govsync_adapters::fifo_batch::{self, Claim};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, ModelRegistry,
-    OurWrite, Quarantine, QuarantinedMessage, RevisionOutcome,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, ModelRegistry, OurWrite, Quarantine,
+    RevisionOutcome,
 };
 use govsync_core::registry_event::{RegistryEvent, decode_envelope};
 use govsync_core::sync::decommission;
@@ -229,20 +229,17 @@ where
     }
 
     async fn quarantine(&self, message: &Prepared<'_>, error: &MessageError) -> Outcome {
-        let source_id = message.message_id.unwrap_or_default().to_owned();
-        let quarantined = QuarantinedMessage {
-            body: message.record.body.clone().unwrap_or_default(),
-            message_group_id: message
+        let quarantined = fifo_batch::quarantined(
+            message.record.body.as_deref(),
+            message.message_id,
+            message
                 .record
                 .attributes
                 .get("MessageGroupId")
-                .cloned()
-                .unwrap_or_else(|| "quarantine".to_owned()),
-            deduplication_id: format!("quarantine-{source_id}"),
-            reason: error.to_string(),
-            error_code: error.code().to_owned(),
-            source_message_id: source_id,
-        };
+                .map(String::as_str),
+            error.to_string(),
+            error.code(),
+        );
         match self.quarantine.quarantine(&quarantined).await {
             Ok(()) => {
                 tracing::error!(error = %error, code = error.code(), "permanent failure: quarantined in the DLQ");
@@ -298,33 +295,18 @@ where
     ) -> Result<Outcome, MessageError> {
         let key = event.idempotency_key();
         let key = key.as_str();
-        match self.idempotency.begin(key, Utc::now(), deadline).await? {
-            IdempotencyBegin::AlreadyCompleted(_) => return Ok(Outcome::Duplicate),
-            IdempotencyBegin::InProgress => {
+        match fifo_batch::claim(self.idempotency.as_ref(), key, deadline).await? {
+            Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
+            Claim::InProgress => {
                 return Err(MessageError::InProgress {
                     key: key.to_owned(),
                 });
             }
-            IdempotencyBegin::Started => {}
+            Claim::Owned => {}
         }
         let result = self.sync(registry, arn, revision, snapshot).await;
-        match &result {
-            Ok(outcome) => {
-                if let Err(error) = self
-                    .idempotency
-                    .complete(key, &outcome.record(), Utc::now())
-                    .await
-                {
-                    // The work is done; a repeat decides to nothing, so this is not a failure.
-                    tracing::warn!(error = %error, key, "could not complete the idempotency record");
-                }
-            }
-            Err(_) => {
-                if let Err(error) = self.idempotency.release(key).await {
-                    tracing::warn!(error = %error, key, "could not release the idempotency record; it expires at the deadline");
-                }
-            }
-        }
+        let record = result.as_ref().ok().map(Outcome::record);
+        fifo_batch::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
         result
     }
 
