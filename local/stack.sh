@@ -123,6 +123,11 @@ export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=$region
 export AWS_DEFAULT_REGION=$region
 EOF
+    # The reconciler's environment on this stack, for the operator CLI (`govsync`), which reads the
+    # file GOVSYNC_ENV_FILE names: it has no knowledge of the local stack of its own.
+    "$CARGO_TARGET_DIR/debug/govsync-local-runner" function-env approval-propagation \
+        --stack-env "$state_dir/stack.env" >"$state_dir/govsync.env"
+    echo "export GOVSYNC_ENV_FILE=$state_dir/govsync.env" >>"$state_dir/stack.env"
 }
 
 status() {

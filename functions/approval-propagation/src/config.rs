@@ -11,7 +11,7 @@
 //! message naming it.
 
 use govsync_core::EmailAddress;
-pub use govsync_registry_events::{Config as BaseConfig, ConfigError};
+pub use govsync_lambda::config::{Config as BaseConfig, ConfigError};
 
 /// The typed configuration.
 #[derive(Debug, Clone)]

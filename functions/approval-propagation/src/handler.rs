@@ -1,134 +1,24 @@
-//! The batch handler, generic over the ports so tests run it on in-memory fakes.
+//! approval-propagation as a queue function: a record's body is a governance event (from the webhook
+//! or the poller), ordered by its governance object, processed by the governance-change flow.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use aws_lambda_events::sqs::SqsMessage;
-use chrono::{DateTime, Duration, Utc};
-use govsync_adapters::fifo_batch::{self, Claim};
-use govsync_adapters::governance::TypeIds;
-use govsync_core::decommission_request::DecommissionRequest;
+use chrono::{DateTime, Utc};
+use govsync_core::Registry;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
-    ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, MessageQueue, ModelRegistry, Notifier,
-    OutgoingMessage, Quarantine,
+    Governance, IdempotencyStore, LinkStore, MessageQueue, ModelRegistry, Notifier, Quarantine,
 };
-use govsync_core::sync::governance::{
-    ModelChange, ModelDecision, Provisioned, Provisioning, UseCaseChange, UseCaseDecision,
-    approval_email_receipt, decide_model, decide_use_case, object_revision, status_write,
-};
-use govsync_core::sync::registry::{described_version, use_case_tag};
-use govsync_core::sync::{ConsoleLinks, fields};
-use govsync_core::{
-    AccountId, GovernanceId, IdempotencyKey, MappingSpec, ModelPackageArn, Region, Registry,
-    RegistryMap, Revision,
-};
-use serde_json::json;
-use tracing::Instrument;
+use govsync_flows::governance_change::{self, GovernanceChange, MessageError, Outcome, Settings};
+use govsync_lambda::sqs_batch::{self, QueueFunction};
 
-use crate::error::MessageError;
 use crate::metrics::BatchReport;
 
-/// How long a ledger entry waits for the echo of govsync's write.
-const LEDGER_TTL_SECONDS: i64 = 3600;
-/// Attempts at recording an email's receipt once the email is out.
-const RECEIPT_ATTEMPTS: u32 = 4;
-
-/// What the handler decides with (the parts of the configuration that are not clients).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub registries: RegistryMap,
-    pub mapping: MappingSpec,
-    pub console: ConsoleLinks,
-    /// `GOVSYNC_NOTIFICATION_SENDER`; `None`: no email (reported).
-    pub sender: Option<String>,
-    pub type_ids: TypeIds,
-}
-
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// F1: what was missing of the use case's group, model group and email was provisioned.
-    Provisioned {
-        group_arn: String,
-        findings: Vec<&'static str>,
-    },
-    /// F1: everything was provisioned before.
-    AlreadyProvisioned,
-    /// F1: an approved use case under no mapped business entity (reported, not synced).
-    Unmapped,
-    /// F4: the package was updated to the model's status.
-    Updated,
-    /// F4: the package already held what the status maps to.
-    InSync,
-    /// F4: no package is linked to the model.
-    Unlinked,
-    /// F6: handed to the decommission function.
-    DecommissionRequested,
-    /// The idempotency table holds a completed record for the change's business key.
-    Duplicate,
-    /// No newer than the revision already applied.
-    Stale,
-    /// govsync's own write coming back.
-    Echo,
-    /// Not this flow's business (`reason`).
-    Ignored(&'static str),
-    /// Permanently failed and sent to the DLQ with `code`.
-    Quarantined(&'static str),
-    /// Reported as a batch item failure (retryable error, or after an earlier failure of its group).
-    Failed(&'static str),
-}
-
-impl Outcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Provisioned { .. } => "provisioned",
-            Outcome::AlreadyProvisioned => "already_provisioned",
-            Outcome::Unmapped => "unmapped",
-            Outcome::Updated => "updated",
-            Outcome::InSync => "in_sync",
-            Outcome::Unlinked => "unlinked",
-            Outcome::DecommissionRequested => "decommission_requested",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Stale => "stale",
-            Outcome::Echo => "echo",
-            Outcome::Ignored(_) => "ignored",
-            Outcome::Quarantined(_) => "quarantined",
-            Outcome::Failed(_) => "failed",
-        }
-    }
-
-    fn record(&self) -> serde_json::Value {
-        match self {
-            Outcome::Provisioned {
-                group_arn,
-                findings,
-            } => json!({"outcome": "provisioned", "group_arn": group_arn, "findings": findings}),
-            Outcome::Ignored(reason) => json!({"outcome": "ignored", "reason": reason}),
-            other => json!({"outcome": other.label()}),
-        }
-    }
-}
-
-/// The approval-propagation handler over its ports.
+/// The approval-propagation handler: the governance-change flow and the DLQ it quarantines to.
 pub struct Handler<G, R, I, L, Q, N, D> {
-    settings: Settings,
-    governance: Arc<G>,
-    registries: HashMap<(AccountId, Region), Arc<R>>,
-    idempotency: Arc<I>,
-    links: Arc<L>,
+    change: GovernanceChange<G, R, I, L, N, D>,
     quarantine: Arc<Q>,
-    notifier: Arc<N>,
-    decommission: Arc<D>,
-}
-
-/// One record, decoded.
-struct Prepared<'a> {
-    record: &'a SqsMessage,
-    message_id: Option<&'a str>,
-    change: Result<GovernanceEvent, MessageError>,
 }
 
 /// The ports a [`Handler`] is built from.
@@ -154,607 +44,77 @@ where
     D: MessageQueue,
 {
     pub fn new(settings: Settings, ports: Ports<G, R, I, L, Q, N, D>) -> Self {
-        let registries = ports
-            .registries
-            .into_iter()
-            .map(|(registry, client)| ((registry.account, registry.region), client))
-            .collect();
         Self {
-            settings,
-            governance: ports.governance,
-            registries,
-            idempotency: ports.idempotency,
-            links: ports.links,
+            change: GovernanceChange::new(
+                settings,
+                governance_change::Ports {
+                    governance: ports.governance,
+                    registries: ports.registries,
+                    idempotency: ports.idempotency,
+                    links: ports.links,
+                    notifier: ports.notifier,
+                    decommission: ports.decommission,
+                },
+            ),
             quarantine: ports.quarantine,
-            notifier: ports.notifier,
-            decommission: ports.decommission,
         }
     }
 
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        self.change.settings()
     }
 
-    /// Processes one batch: groups (SQS message group + governance object) concurrently, each in
-    /// order, stopping at its first failure.
-    pub async fn handle_batch(
-        &self,
-        records: &[SqsMessage],
-        deadline: DateTime<Utc>,
-    ) -> BatchReport {
-        let prepared: Vec<Prepared<'_>> = records.iter().map(prepare).collect();
-        // The FIFO rules shared by govsync's queue functions (govsync_adapters::fifo_batch).
-        let outcomes = fifo_batch::run_in_groups(
-            &prepared,
-            |index, message| logical_group(message, index),
-            |message| {
-                let span = tracing::info_span!(
-                    "message",
-                    message_id = message.message_id.unwrap_or(""),
-                    object_id = tracing::field::Empty,
-                    decision = tracing::field::Empty,
-                );
-                let settled = self.settle(message, deadline);
-                async move {
-                    let outcome = settled.instrument(span.clone()).await;
-                    span.record("decision", outcome.label());
-                    outcome
-                }
-            },
-            |outcome| matches!(outcome, Outcome::Failed(_)),
-            |message| {
-                tracing::warn!(
-                    message_id = message.message_id.unwrap_or(""),
-                    "not processed: an earlier message of its group failed"
-                );
-                Outcome::Failed("group_blocked")
-            },
-        )
-        .await;
-        let applied_at = Utc::now();
-        let sync_lags_ms = prepared
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| crate::metrics::applied(outcome))
-            .filter_map(|(message, _)| message.change.as_ref().ok())
-            .map(|change| govsync_core::emf::sync_lag_ms(change.occurred_at, applied_at))
-            .collect();
-        BatchReport::from_outcomes(
-            prepared
-                .iter()
-                .map(|message| message.message_id.map(str::to_owned))
-                .zip(outcomes)
-                .collect(),
-        )
-        .with_sync_lags(sync_lags_ms)
+    /// Processes one batch by the FIFO rules of [`govsync_lambda::sqs_batch`].
+    pub async fn handle_batch(&self, records: &[SqsMessage], deadline: DateTime<Utc>) -> BatchReport {
+        sqs_batch::run_batch(self, records, deadline).await
     }
+}
 
-    /// Processes one message and turns its error into a batch item failure or a quarantine.
-    async fn settle(&self, message: &Prepared<'_>, deadline: DateTime<Utc>) -> Outcome {
-        let change = match &message.change {
-            Ok(change) => change,
-            Err(error) => return self.quarantine(message, error).await,
-        };
-        tracing::Span::current().record("object_id", change.object_id.as_str());
-        match self.process(change, deadline).await {
-            Ok(outcome) => {
-                tracing::info!(decision = outcome.label(), "message processed");
-                outcome
-            }
-            Err(error) if error.is_retryable() => {
-                tracing::warn!(error = %error, code = error.code(), "retryable failure: the message returns to the queue");
-                Outcome::Failed(error.code())
-            }
-            Err(error) => self.quarantine(message, &error).await,
+impl<G, R, I, L, Q, N, D> QueueFunction for Handler<G, R, I, L, Q, N, D>
+where
+    G: Governance,
+    R: ModelRegistry,
+    I: IdempotencyStore,
+    L: LinkStore,
+    Q: Quarantine,
+    N: Notifier,
+    D: MessageQueue,
+{
+    type Message = GovernanceEvent;
+    type Error = MessageError;
+    type Outcome = Outcome;
+    type Quarantine = Q;
+
+    fn decode(&self, record: &SqsMessage) -> Result<GovernanceEvent, MessageError> {
+        match &record.body {
+            None => Err(MessageError::NoBody),
+            Some(body) => GovernanceEvent::from_json(body)
+                .map_err(|error| MessageError::Decode(error.to_string())),
         }
     }
 
-    async fn quarantine(&self, message: &Prepared<'_>, error: &MessageError) -> Outcome {
-        let quarantined = fifo_batch::quarantined(
-            message.record.body.as_deref(),
-            message.message_id,
-            message
-                .record
-                .attributes
-                .get("MessageGroupId")
-                .map(String::as_str),
-            error.to_string(),
-            error.code(),
-        );
-        match self.quarantine.quarantine(&quarantined).await {
-            Ok(()) => {
-                tracing::error!(error = %error, code = error.code(), "permanent failure: quarantined in the DLQ");
-                Outcome::Quarantined(error.code())
-            }
-            Err(send_error) => {
-                tracing::error!(error = %error, send_error = %send_error, "permanent failure, and the DLQ send failed: reported as failed");
-                Outcome::Failed("quarantine_failed")
-            }
-        }
+    fn order_key(&self, change: &GovernanceEvent) -> Option<String> {
+        Some(change.object_id.to_string())
     }
 
-    fn kind_of(&self, object: &GovernanceObject) -> Option<GovernanceKind> {
-        let type_id = object.type_definition_id.as_str();
-        if type_id == self.settings.type_ids.use_case {
-            Some(GovernanceKind::UseCase)
-        } else if type_id == self.settings.type_ids.model {
-            Some(GovernanceKind::Model)
-        } else {
-            None
-        }
-    }
-
-    /// Re-reads the object (the event is only a hint), then runs the flow under the idempotency key
-    /// of the object's current state: object id + its revision (`Last Modification Date`), so the
-    /// webhook's and the poller's messages for one change are one piece of work.
     async fn process(
         &self,
         change: &GovernanceEvent,
         deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
-        let object = match self.governance.get_object(&change.object_id).await {
-            Ok(object) => object,
-            Err(GovernanceError::NotFound { .. }) => {
-                tracing::info!("the object no longer exists in governance");
-                return Ok(Outcome::Ignored("object_missing"));
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let Some(kind) = self.kind_of(&object) else {
-            return Ok(Outcome::Ignored("not_a_use_case_or_model"));
-        };
-        let revision = object_revision(&object)
-            .or(Some(Revision::from_time(change.occurred_at)))
-            .ok_or_else(|| MessageError::NoRevision {
-                id: object.id.to_string(),
-            })?;
-        let key = IdempotencyKey::for_governance_change(&object.id, revision);
-        let key = key.as_str();
-        match fifo_batch::claim(self.idempotency.as_ref(), key, deadline).await? {
-            Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
-            Claim::InProgress => {
-                return Err(MessageError::InProgress {
-                    key: key.to_owned(),
-                });
-            }
-            Claim::Owned => {}
-        }
-        let result = match kind {
-            GovernanceKind::UseCase => self.use_case(&object, revision).await,
-            _ => self.model(&object, revision).await,
-        };
-        let record = result.as_ref().ok().map(Outcome::record);
-        fifo_batch::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
-        result
+        self.change.process(change, deadline).await
     }
 
-    // ---------------------------------------------------------------------------------------- F1
-
-    async fn use_case(
-        &self,
-        use_case: &GovernanceObject,
-        revision: Revision,
-    ) -> Result<Outcome, MessageError> {
-        let business_entity = self.business_entity(use_case).await?;
-        let provisioned = self.provisioned(&use_case.id).await?;
-        let decision = decide_use_case(&UseCaseChange {
-            use_case,
-            business_entity: business_entity.as_deref(),
-            registries: &self.settings.registries,
-            provisioned: &provisioned,
-            console: &self.settings.console,
-            sender: self.settings.sender.as_deref(),
-        });
-        match decision {
-            UseCaseDecision::Ignore(reason) => Ok(Outcome::Ignored(reason)),
-            UseCaseDecision::Unmapped { business_entity } => {
-                tracing::warn!(
-                    finding = "unmapped_business_entity",
-                    business_entity = business_entity.as_deref().unwrap_or("none"),
-                    "approved use case under no business entity of the registry map: not synced"
-                );
-                Ok(Outcome::Unmapped)
-            }
-            UseCaseDecision::Decommission(request) => {
-                self.request_decommission(&request).await?;
-                Ok(Outcome::DecommissionRequested)
-            }
-            UseCaseDecision::AlreadyProvisioned { group_arn } => {
-                tracing::info!(group_arn, "use case already provisioned");
-                Ok(Outcome::AlreadyProvisioned)
-            }
-            UseCaseDecision::Provision(plan) => self.provision(*plan, revision).await,
-        }
+    fn quarantine_port(&self) -> &Q {
+        &self.quarantine
     }
 
-    /// The name of the use case's parent business entity, if its parent is one.
-    async fn business_entity(
-        &self,
-        use_case: &GovernanceObject,
-    ) -> Result<Option<String>, MessageError> {
-        let Some(parent) = &use_case.primary_parent_id else {
-            return Ok(None);
-        };
-        match self.governance.get_object(parent).await {
-            Ok(object) if object.type_definition_id == self.settings.type_ids.business_entity => {
-                Ok(Some(object.name))
-            }
-            Ok(_) | Err(GovernanceError::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// What the links table says is provisioned for a use case.
-    async fn provisioned(&self, use_case: &GovernanceId) -> Result<Provisioned, MessageError> {
-        let group_arn = self
-            .links
-            .link_by_governance_id(use_case)
-            .await?
-            .filter(|link| link.kind == LinkKind::UseCase)
-            .map(|link| link.arn);
-        let model_group_linked = match &group_arn {
-            Some(arn) => self
-                .links
-                .link_by_arn(LinkKind::ModelGroup, arn)
-                .await?
-                .is_some(),
-            None => false,
-        };
-        let email_sent = self
-            .links
-            .applied_revision(&email_receipt(use_case))
-            .await?
-            .is_some();
-        Ok(Provisioned {
-            group_arn,
-            model_group_linked,
-            email_sent,
-        })
-    }
-
-    fn registry_client(
-        &self,
-        account: &AccountId,
-        region: &Region,
-    ) -> Result<&Arc<R>, MessageError> {
-        self.registries
-            .get(&(account.clone(), region.clone()))
-            .ok_or_else(|| MessageError::UnknownRegistry {
-                account: account.to_string(),
-                region: region.to_string(),
-            })
-    }
-
-    async fn provision(
-        &self,
-        plan: Provisioning,
-        revision: Revision,
-    ) -> Result<Outcome, MessageError> {
-        let client = self.registry_client(&plan.registry.account, &plan.registry.region)?;
-        let group_arn = match &plan.create_group {
-            None => plan.group_arn.clone(),
-            Some(group) => {
-                // A group of this name may exist: ours from an attempt that failed before linking it
-                // (adopt it), or another use case's (never taken over).
-                let arn = match client.list_tags(&plan.group_arn).await {
-                    Ok(tags) => match use_case_tag(&tags) {
-                        Ok(owner) if owner == plan.use_case_id => {
-                            tracing::info!(
-                                group_arn = plan.group_arn,
-                                "adopting the group created by an earlier attempt"
-                            );
-                            plan.group_arn.clone()
-                        }
-                        owner => {
-                            return Err(MessageError::GroupNameTaken {
-                                name: group.name.clone(),
-                                owner: owner
-                                    .map(|id| format!("use case {id}"))
-                                    .unwrap_or_else(|reason| reason),
-                                use_case: plan.use_case_id.to_string(),
-                            });
-                        }
-                    },
-                    Err(error) if error.is_not_found() => {
-                        let arn = client.create_group(group).await?;
-                        tracing::info!(group_arn = arn, "model package group created");
-                        arn
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                self.links
-                    .put_link(&Link {
-                        kind: LinkKind::UseCase,
-                        arn: arn.clone(),
-                        governance_id: plan.use_case_id.clone(),
-                    })
-                    .await?;
-                arn
-            }
-        };
-        if let Some(mut model_group) = plan.model_group.clone() {
-            for field in &mut model_group.fields {
-                if field.name == fields::EXTERNAL_ID {
-                    field.value = FieldValue::Text(group_arn.clone());
-                }
-            }
-            let id = match self
-                .governance
-                .find_by_external_id(GovernanceKind::ModelGroup, &group_arn)
-                .await?
-            {
-                ExternalIdLookup::Found(object) => object.id,
-                ExternalIdLookup::Absent => {
-                    let created = self.governance.create_object(&model_group).await?;
-                    tracing::info!(id = %created.id, "governance model group created");
-                    created.id
-                }
-                ExternalIdLookup::Ambiguous(ids) => {
-                    return Err(MessageError::AmbiguousExternalId {
-                        kind: GovernanceKind::ModelGroup,
-                        external_id: group_arn,
-                        ids: ids
-                            .iter()
-                            .map(|id| id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    });
-                }
-            };
-            self.links
-                .put_link(&Link {
-                    kind: LinkKind::ModelGroup,
-                    arn: group_arn.clone(),
-                    governance_id: id,
-                })
-                .await?;
-        }
-        let mut findings = plan.findings.clone();
-        if let Some(email) = &plan.email {
-            self.send_email_once(&plan.use_case_id, revision, email)
-                .await?;
-            findings.push("email_sent");
-        }
-        for finding in &plan.findings {
-            tracing::warn!(finding, use_case = %plan.use_case_id, "approval email not sent");
-        }
-        Ok(Outcome::Provisioned {
-            group_arn,
-            findings,
-        })
-    }
-
-    /// Sends the approval email at most once per use case. The receipt (links table) is checked
-    /// before sending and written, with retries, after SES accepted the email and before the message
-    /// is acknowledged: an SES error sends nothing and leaves no receipt, so the retry sends it; a
-    /// redelivery after the receipt sends nothing.
-    async fn send_email_once(
-        &self,
-        use_case: &GovernanceId,
-        revision: Revision,
-        email: &govsync_core::ports::Email,
-    ) -> Result<(), MessageError> {
-        let receipt = email_receipt(use_case);
-        if self.links.applied_revision(&receipt).await?.is_some() {
-            return Ok(());
-        }
-        let message_id = self.notifier.send(email).await?;
-        tracing::info!(
-            message_id,
-            recipients = email.to.len(),
-            "approval email sent"
-        );
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .links
-                .advance_applied_revision(&receipt, revision.value().max(1))
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(error) if attempt < RECEIPT_ATTEMPTS => {
-                    tracing::warn!(error = %error, attempt, "recording the email receipt failed; retrying");
-                    tokio::time::sleep(StdDuration::from_millis(50 << attempt)).await;
-                }
-                Err(error) => return Err(MessageError::EmailReceipt(error)),
-            }
-        }
-    }
-
-    async fn request_decommission(
-        &self,
-        request: &DecommissionRequest,
-    ) -> Result<(), MessageError> {
-        self.decommission
-            .send(&OutgoingMessage {
-                body: request.to_json(),
-                message_group_id: request.message_group_id(),
-                deduplication_id: request.deduplication_id(),
-            })
-            .await?;
-        tracing::info!(
-            kind = request.kind.as_str(),
-            governance_id = %request.governance_id,
-            "decommission requested"
-        );
-        Ok(())
-    }
-
-    // ---------------------------------------------------------------------------------------- F4
-
-    async fn model(
-        &self,
-        model: &GovernanceObject,
-        revision: Revision,
-    ) -> Result<Outcome, MessageError> {
-        let end = LinkEnd::Governance(model.id.clone());
-        let applied = self.links.applied_revision(&end).await?;
-        if let Some(applied) = applied
-            && revision.value() <= applied
-        {
-            tracing::info!(
-                revision = revision.value(),
-                applied,
-                "stale: a newer revision is already applied"
-            );
-            return Ok(Outcome::Stale);
-        }
-        let status = model
-            .field(fields::MODEL_STATUS)
-            .and_then(FieldValue::as_text)
-            .filter(|status| !status.trim().is_empty());
-        let our_write = match &status {
-            Some(status) => {
-                self.links
-                    .is_our_write(&status_write(&model.id, status), Utc::now())
-                    .await?
-            }
-            None => false,
-        };
-        let linked = if our_write {
-            None
-        } else {
-            self.linked_package(model).await?
-        };
-        let package = match &linked {
-            Some((_, described)) => Some(described_version(described)?),
-            None => None,
-        };
-        let decision = decide_model(&ModelChange {
-            model,
-            revision,
-            applied,
-            our_write,
-            package: package.as_ref(),
-            mapping: &self.settings.mapping,
-        });
-        let outcome = match decision {
-            ModelDecision::Stale { .. } => return Ok(Outcome::Stale),
-            ModelDecision::NoStatus => return Ok(Outcome::Ignored("no_status")),
-            ModelDecision::UnknownStatus { status } => {
-                tracing::warn!(
-                    finding = "unknown_governance_status",
-                    status,
-                    "governance model status not in the mapping"
-                );
-                return Err(MessageError::UnknownStatus {
-                    model: model.id.to_string(),
-                    status,
-                });
-            }
-            ModelDecision::Unlinked => {
-                tracing::warn!(
-                    finding = "unlinked_model",
-                    "no package is linked to the governance model"
-                );
-                return Ok(Outcome::Unlinked);
-            }
-            ModelDecision::Echo => {
-                tracing::info!("echo of govsync's own status write dropped (ledger)");
-                Outcome::Echo
-            }
-            ModelDecision::Decommission(request) => {
-                self.request_decommission(&request).await?;
-                Outcome::DecommissionRequested
-            }
-            ModelDecision::InSync => Outcome::InSync,
-            ModelDecision::Update(write) => {
-                let Some((client, _)) = &linked else {
-                    return Ok(Outcome::Unlinked);
-                };
-                let expires_at = Utc::now() + Duration::seconds(LEDGER_TTL_SECONDS);
-                self.links
-                    .record_our_write(&write.ledger, expires_at)
-                    .await?;
-                client.update_package(&write.update).await?;
-                tracing::info!(
-                    package_arn = write.update.arn,
-                    status = %write.status,
-                    approval = write.update.approval_status.map(|a| a.as_str()).unwrap_or(""),
-                    "package updated to the governance status"
-                );
-                Outcome::Updated
-            }
-        };
-        self.links
-            .advance_applied_revision(&end, revision.value())
-            .await?;
-        Ok(outcome)
-    }
-
-    /// The package linked to a model (links table, else the model's External ID), described now.
-    async fn linked_package(
-        &self,
-        model: &GovernanceObject,
-    ) -> Result<Option<(Arc<R>, govsync_core::ports::ModelPackage)>, MessageError> {
-        let arn = match self.links.link_by_governance_id(&model.id).await? {
-            Some(link) if link.kind == LinkKind::Model => Some(link.arn),
-            _ => model
-                .field(fields::EXTERNAL_ID)
-                .and_then(FieldValue::as_text)
-                .filter(|text| text.starts_with("arn:")),
-        };
-        let Some(arn) = arn else {
-            return Ok(None);
-        };
-        let arn = ModelPackageArn::parse(&arn)?;
-        let client = self.registry_client(arn.account(), arn.region())?.clone();
-        match client.describe_package(arn.as_str()).await {
-            Ok(package) => Ok(Some((client, package))),
-            Err(error) if error.is_not_found() => {
-                tracing::warn!(
-                    package_arn = arn.as_str(),
-                    "the linked package no longer exists"
-                );
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-}
-
-/// Where the approval email's receipt is kept: an applied-revision item of its own in the links
-/// table, written once (conditional), never expiring.
-fn email_receipt(use_case: &GovernanceId) -> LinkEnd {
-    LinkEnd::Registry(approval_email_receipt(use_case))
-}
-
-fn prepare(record: &SqsMessage) -> Prepared<'_> {
-    let change = match &record.body {
-        None => Err(MessageError::NoBody),
-        Some(body) => GovernanceEvent::from_json(body)
-            .map_err(|error| MessageError::Decode(error.to_string())),
-    };
-    Prepared {
-        record,
-        message_id: record.message_id.as_deref(),
-        change,
-    }
-}
-
-/// The order a message keeps: its SQS message group and its governance object. Messages that cannot
-/// be decoded are their own group: they are quarantined and never block another.
-fn logical_group(message: &Prepared<'_>, index: usize) -> String {
-    let sqs_group = message
-        .record
-        .attributes
-        .get("MessageGroupId")
-        .map(String::as_str)
-        .unwrap_or("");
-    match &message.change {
-        Ok(change) => format!("{sqs_group}\u{1f}{}", change.object_id),
-        Err(_) => format!(
-            "{sqs_group}\u{1f}\u{1f}{}",
-            message
-                .message_id
-                .map(str::to_owned)
-                .unwrap_or_else(|| index.to_string())
-        ),
+    fn source_time(&self, change: &GovernanceEvent) -> Option<DateTime<Utc>> {
+        Some(change.occurred_at)
     }
 }
 
 /// The idempotency claim lasts until the invocation's deadline.
 pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    fifo_batch::claim_until(deadline_ms, now)
+    sqs_batch::claim_until(deadline_ms, now)
 }

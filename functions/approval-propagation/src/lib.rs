@@ -31,14 +31,13 @@
 //! ones go to the DLQ with `govsync-reason`/`govsync-error-code` and are acknowledged.
 
 pub mod config;
-mod error;
 mod handler;
 mod metrics;
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sesv2_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
@@ -47,11 +46,12 @@ use govsync_adapters::queue::SqsMessageQueue;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::ses::SesNotifier;
 use govsync_adapters::sqs::SqsQuarantine;
+use govsync_lambda::{RuntimeError, sqs_batch};
 use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
-pub use error::MessageError;
-pub use handler::{Handler, Outcome, Ports, Settings, claim_until};
+pub use govsync_flows::governance_change::{MessageError, Outcome, Settings};
+pub use handler::{Handler, Ports, claim_until};
 pub use metrics::{BatchReport, FunctionReport};
 
 /// The handler on the real adapters.
@@ -77,7 +77,7 @@ impl Function {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
         let config = Config::from_lookup(
-            govsync_registry_events::config::process_env_with_registries(&sdk).await?,
+            govsync_lambda::config::process_env_with_registries(&sdk).await?,
         )?;
         Self::new(config, &sdk).await
     }
@@ -85,8 +85,8 @@ impl Function {
     /// Builds the function from an explicit configuration and SDK configuration.
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
         let base = &config.base;
-        let governance = govsync_registry_events::governance_client(base, sdk).await?;
-        let registries = govsync_registry_events::registry_clients(base, sdk).await?;
+        let governance = govsync_lambda::clients::governance_client(base, sdk).await?;
+        let registries = govsync_lambda::clients::registry_clients(base, sdk).await?;
         let dynamodb = dynamodb_client(sdk);
         let handler = Handler::new(
             Settings {
@@ -129,7 +129,7 @@ impl Function {
     pub async fn handle(
         &self,
         event: LambdaEvent<SqsEvent>,
-    ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    ) -> Result<SqsBatchResponse, RuntimeError> {
         handle_with(&self.handler, event, self.metrics_namespace.as_deref()).await
     }
 }
@@ -139,7 +139,7 @@ pub async fn handle_with<G, R, I, L, Q, N, D>(
     handler: &Handler<G, R, I, L, Q, N, D>,
     event: LambdaEvent<SqsEvent>,
     metrics_namespace: Option<&str>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error>
+) -> Result<SqsBatchResponse, RuntimeError>
 where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
@@ -154,23 +154,5 @@ where
     if let Some(namespace) = metrics_namespace {
         println!("{}", report.embedded_metrics(namespace));
     }
-    let unidentified = report.unidentified_failures();
-    if unidentified > 0 {
-        // Without a message id a failure cannot be reported alone: fail the batch so nothing is lost.
-        return Err(format!(
-            "{unidentified} failed message(s) have no message id; the whole batch is retried"
-        )
-        .into());
-    }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = report
-        .failures()
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    Ok(response)
+    sqs_batch::batch_response(&report)
 }

@@ -2,19 +2,12 @@
 //! CloudWatch embedded-metric line per batch (no API calls).
 
 use chrono::Utc;
-use govsync_core::batch_report::MessageOutcome;
 use govsync_core::emf::{self, Metric};
 
-use crate::handler::Outcome;
+use govsync_flows::governance_change::Outcome;
 
 /// The result of one batch.
 pub type BatchReport = govsync_core::batch_report::BatchReport<Outcome>;
-
-impl MessageOutcome for Outcome {
-    fn label(&self) -> &'static str {
-        Outcome::label(self)
-    }
-}
 
 /// This function's view of a batch report: its own counts beside the shared ones.
 pub trait FunctionReport {
@@ -50,20 +43,13 @@ impl FunctionReport for BatchReport {
     }
 }
 
-/// Whether an outcome applied a change (its sync lag is measured).
-pub fn applied(outcome: &Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::Provisioned { .. } | Outcome::Updated | Outcome::DecommissionRequested
-    )
-}
-
 /// The `Function` dimension value of this function's metrics.
 pub const FUNCTION: &str = "approval-propagation";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use govsync_core::batch_report::BatchOutcome as _;
     use serde_json::{Value, json};
 
     #[test]
@@ -100,10 +86,10 @@ mod tests {
 
     #[test]
     fn only_changes_that_were_applied_measure_a_lag() {
-        assert!(applied(&Outcome::Updated));
-        assert!(applied(&Outcome::DecommissionRequested));
-        assert!(!applied(&Outcome::InSync));
-        assert!(!applied(&Outcome::Duplicate));
-        assert!(!applied(&Outcome::Failed("x")));
+        assert!((Outcome::Updated).is_applied());
+        assert!((Outcome::DecommissionRequested).is_applied());
+        assert!(!(Outcome::InSync).is_applied());
+        assert!(!(Outcome::Duplicate).is_applied());
+        assert!(!(Outcome::Failed("x")).is_applied());
     }
 }

@@ -467,11 +467,11 @@ async fn ses_failing_twice_then_succeeding_sends_exactly_one_email() {
         },
         Ports {
             governance: Arc::new(
-                govsync_registry_events::governance_client(base, &sdk)
+                govsync_lambda::clients::governance_client(base, &sdk)
                     .await
                     .unwrap(),
             ),
-            registries: govsync_registry_events::registry_clients(base, &sdk)
+            registries: govsync_lambda::clients::registry_clients(base, &sdk)
                 .await
                 .unwrap(),
             idempotency: Arc::new(DynamoIdempotencyStore::new(

@@ -12,7 +12,7 @@
 //! Rejected): a mapping without such a row fails the cold start.
 
 use govsync_core::sync::decommission::{ArchiveTarget, ArchiveTargetError, DecommissionPolicy};
-use govsync_registry_events::{Config as SharedConfig, ConfigError as SharedConfigError};
+use govsync_lambda::config::{Config as SharedConfig, ConfigError as SharedConfigError};
 
 /// Why the function cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -34,26 +34,26 @@
 //! (`GOVSYNC_DLQ_URL`) with `govsync-reason` / `govsync-error-code`, then acknowledged.
 
 pub mod config;
-mod error;
 mod handler;
 pub mod metrics;
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
-use govsync_adapters::fifo_batch::claim_until;
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::sqs::SqsQuarantine;
+use govsync_lambda::sqs_batch::{self, claim_until};
+use govsync_lambda::RuntimeError;
 use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
-pub use error::MessageError;
-pub use handler::{Handler, Outcome, Settings, USE_CASE_DECOMMISSIONED};
+pub use govsync_flows::decommission::{MessageError, Outcome, Settings, USE_CASE_DECOMMISSIONED};
+pub use handler::Handler;
 
 /// The handler on the real adapters.
 pub type LiveHandler = Handler<
@@ -76,7 +76,7 @@ impl Function {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
         let config = Config::from_lookup(
-            govsync_registry_events::config::process_env_with_registries(&sdk).await?,
+            govsync_lambda::config::process_env_with_registries(&sdk).await?,
         )?;
         Self::new(config, &sdk).await
     }
@@ -84,8 +84,8 @@ impl Function {
     /// Builds the function from an explicit configuration and SDK configuration.
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
         let shared = &config.shared;
-        let governance = govsync_registry_events::governance_client(shared, sdk).await?;
-        let registry_clients = govsync_registry_events::registry_clients(shared, sdk).await?;
+        let governance = govsync_lambda::clients::governance_client(shared, sdk).await?;
+        let registry_clients = govsync_lambda::clients::registry_clients(shared, sdk).await?;
         let dynamodb = dynamodb_client(sdk);
         let handler = Handler::new(
             Settings {
@@ -120,7 +120,7 @@ impl Function {
     pub async fn handle(
         &self,
         event: LambdaEvent<SqsEvent>,
-    ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    ) -> Result<SqsBatchResponse, RuntimeError> {
         handle_with_metrics(&self.handler, event, self.metrics_namespace.as_deref()).await
     }
 }
@@ -129,7 +129,7 @@ impl Function {
 pub async fn handle_with<G, R, I, L, Q>(
     handler: &Handler<G, R, I, L, Q>,
     event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error>
+) -> Result<SqsBatchResponse, RuntimeError>
 where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
@@ -145,7 +145,7 @@ pub async fn handle_with_metrics<G, R, I, L, Q>(
     handler: &Handler<G, R, I, L, Q>,
     event: LambdaEvent<SqsEvent>,
     metrics_namespace: Option<&str>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error>
+) -> Result<SqsBatchResponse, RuntimeError>
 where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
@@ -154,33 +154,12 @@ where
     Q: govsync_core::ports::Quarantine,
 {
     let deadline = claim_until(event.context.deadline, Utc::now());
-    let (outcomes, sync_lags_ms) = handler
-        .handle_batch_measured(&event.payload.records, deadline)
-        .await;
+    let report = handler.handle_batch(&event.payload.records, deadline).await;
     if let Some(namespace) = metrics_namespace {
         println!(
             "{}",
-            metrics::embedded_metrics(&outcomes, &sync_lags_ms, namespace, Utc::now())
+            metrics::embedded_metrics(&report.outcomes, &report.sync_lags_ms, namespace, Utc::now())
         );
     }
-    let failed: Vec<Option<String>> = outcomes
-        .into_iter()
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
-        .map(|(id, _)| id)
-        .collect();
-    if failed.iter().any(Option::is_none) {
-        // Without a message id a failure cannot be reported alone: fail the batch so nothing is lost.
-        return Err("a failed message has no message id; the whole batch is retried".into());
-    }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .flatten()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    Ok(response)
+    sqs_batch::batch_response(&report)
 }

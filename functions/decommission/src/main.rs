@@ -2,7 +2,7 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use govsync_decommission::Function;
-use govsync_registry_events::logging;
+use govsync_lambda::logging;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

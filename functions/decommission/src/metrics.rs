@@ -2,27 +2,13 @@
 //! [`govsync_core::emf`] plus this function's own counts.
 
 use chrono::{DateTime, Utc};
-use govsync_core::batch_report::{self, MessageOutcome, count};
+use govsync_core::batch_report::{self, count};
 use govsync_core::emf::{self, Metric};
 
-use crate::handler::Outcome;
+use govsync_flows::decommission::Outcome;
 
 /// The `Function` dimension value of this function's metrics.
 pub const FUNCTION: &str = "decommission";
-
-/// Whether an outcome applied a change (its sync lag is measured).
-pub fn applied(outcome: &Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::Decommissioned { .. } | Outcome::Tombstoned | Outcome::Archived { .. }
-    )
-}
-
-impl MessageOutcome for Outcome {
-    fn label(&self) -> &'static str {
-        Outcome::label(self)
-    }
-}
 
 /// The metrics of a batch: `(message id, outcome)` in batch order and the applied changes' lags.
 pub fn metrics(outcomes: &[(Option<String>, Outcome)], sync_lags_ms: &[u64]) -> Vec<Metric> {
@@ -53,6 +39,7 @@ pub fn embedded_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use govsync_core::batch_report::BatchOutcome as _;
     use serde_json::{Value, json};
 
     #[test]
@@ -100,10 +87,10 @@ mod tests {
 
     #[test]
     fn only_changes_that_were_applied_measure_a_lag() {
-        assert!(applied(&Outcome::Tombstoned));
-        assert!(applied(&Outcome::Archived { packages: 1 }));
-        assert!(!applied(&Outcome::AlreadyDone));
-        assert!(!applied(&Outcome::Duplicate));
-        assert!(!applied(&Outcome::Failed("x")));
+        assert!((Outcome::Tombstoned).is_applied());
+        assert!((Outcome::Archived { packages: 1 }).is_applied());
+        assert!(!(Outcome::AlreadyDone).is_applied());
+        assert!(!(Outcome::Duplicate).is_applied());
+        assert!(!(Outcome::Failed("x")).is_applied());
     }
 }

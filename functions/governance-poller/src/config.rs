@@ -11,7 +11,7 @@
 //! | `GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL` | yes | `governance-events.fifo` |
 //! | `GOVSYNC_METRICS_NAMESPACE` | no | CloudWatch embedded-metric namespace; unset = no metric lines |
 
-pub use govsync_registry_events::{AuthSettings, ConfigError};
+pub use govsync_lambda::config::{AuthSettings, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,7 +45,7 @@ impl Config {
             });
         }
         Ok(Self {
-            auth: govsync_registry_events::config::auth_settings_from_lookup(&lookup)?,
+            auth: govsync_lambda::config::auth_settings_from_lookup(&lookup)?,
             governance_url,
             api_key_secret_id: required(
                 "GOVSYNC_GOVERNANCE_API_KEY_SECRET",

@@ -306,7 +306,7 @@ impl Function {
             &config.api_key_secret_id,
         )
         .await?;
-        let governance = govsync_registry_events::governance_client_with_key(
+        let governance = govsync_lambda::clients::governance_client_with_key(
             &config.governance_url,
             &config.auth,
             api_key,

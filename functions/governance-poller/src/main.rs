@@ -1,7 +1,7 @@
 //! The governance-poller Lambda: wiring only (logging → configuration → clients → runtime).
 
 use govsync_governance_poller::Function;
-use govsync_registry_events::logging;
+use govsync_lambda::logging;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 

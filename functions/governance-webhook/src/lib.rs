@@ -21,7 +21,6 @@
 pub mod config;
 pub mod error;
 pub mod handler;
-pub mod logging;
 pub mod metrics;
 pub mod signing_secrets;
 

@@ -1,7 +1,8 @@
 //! The governance-webhook Lambda: wiring only (logging → configuration → secrets and clients → runtime).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use govsync_governance_webhook::{Function, logging};
+use govsync_governance_webhook::Function;
+use govsync_lambda::logging;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

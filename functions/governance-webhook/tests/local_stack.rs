@@ -188,7 +188,7 @@ fn unique_object() -> String {
 #[tokio::test]
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn a_valid_delivery_lands_on_governance_events_fifo_in_its_object_group() {
-    govsync_governance_webhook::logging::init();
+    govsync_lambda::logging::init();
     let stack = Stack::from_env();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk().await);
     let queue = private_queue(&sqs).await;

@@ -10,7 +10,7 @@
 use govsync_core::GovernanceStatus;
 use govsync_core::metrics::DEFAULT_AMBER_MARGIN;
 use govsync_core::sync::decommission::DecommissionPolicy;
-use govsync_registry_events::{Config as SharedConfig, ConfigError as SharedConfigError};
+use govsync_lambda::config::{Config as SharedConfig, ConfigError as SharedConfigError};
 
 use crate::relay::Settings;
 

@@ -36,7 +36,7 @@ use aws_config::SdkConfig;
 use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
-use govsync_adapters::fifo_batch::claim_until;
+use govsync_lambda::sqs_batch::claim_until;
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::sqs::SqsQuarantine;
@@ -65,15 +65,15 @@ impl Function {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
         let config = Config::from_lookup(
-            govsync_registry_events::config::process_env_with_registries(&sdk).await?,
+            govsync_lambda::config::process_env_with_registries(&sdk).await?,
         )?;
         Self::new(config, &sdk).await
     }
 
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
         let shared = &config.shared;
-        let governance = govsync_registry_events::governance_client(shared, sdk).await?;
-        let registry_clients = govsync_registry_events::registry_clients(shared, sdk).await?;
+        let governance = govsync_lambda::clients::governance_client(shared, sdk).await?;
+        let registry_clients = govsync_lambda::clients::registry_clients(shared, sdk).await?;
         let dynamodb = dynamodb_client(sdk);
         let relay = Relay::new(
             config.settings.clone(),

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use govsync_adapters::fifo_batch::{self, Claim};
+use govsync_flows::idempotency::{self, Claim};
+use govsync_lambda::sqs_batch;
 use govsync_core::metrics::{
     self, BreachStatus, MODEL_PACKAGE_TAG, MetricsEvent, Observation, Subject, Thresholds,
 };
@@ -116,7 +117,7 @@ where
                 Err(error)
             }
             Err(error) => {
-                let message = fifo_batch::quarantined(
+                let message = sqs_batch::quarantined(
                     Some(&event.to_string()),
                     Some(request_id),
                     Some("metrics-relay"),
@@ -153,7 +154,7 @@ where
         let (mut recorded, mut duplicates, mut red) = (0, 0, 0);
         for observation in &decoded.observations {
             let key = metrics::value_key(&package, &observation.metric, decoded.timestamp);
-            match fifo_batch::claim(self.idempotency.as_ref(), &key, deadline).await? {
+            match idempotency::claim(self.idempotency.as_ref(), &key, deadline).await? {
                 Claim::Duplicate(_) => {
                     duplicates += 1;
                     continue;
@@ -168,7 +169,7 @@ where
                 .as_ref()
                 .ok()
                 .map(|breach| json!({"breach": breach.map(BreachStatus::as_str)}));
-            fifo_batch::settle_claim(self.idempotency.as_ref(), &key, stored.as_ref()).await;
+            idempotency::settle_claim(self.idempotency.as_ref(), &key, stored.as_ref()).await;
             if result? == Some(BreachStatus::Red) {
                 red += 1;
             }

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use govsync_registry_events::ConfigError as BaseConfigError;
+use govsync_lambda::config::ConfigError as BaseConfigError;
 
 use crate::reconciler::Tuning;
 
@@ -39,7 +39,7 @@ const NO_DLQ: &str = "unused:the-reconciler-quarantines-nothing";
 #[derive(Debug)]
 pub struct Config {
     /// What registry-events reads, read by its code.
-    pub base: govsync_registry_events::Config,
+    pub base: govsync_lambda::config::Config,
     pub cursors_table: String,
     pub decommission_queue_url: String,
     pub tuning: Tuning,
@@ -52,7 +52,7 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let lookup = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let base = govsync_registry_events::Config::from_lookup(|name| match name {
+        let base = govsync_lambda::config::Config::from_lookup(|name| match name {
             "GOVSYNC_DLQ_URL" => Some(NO_DLQ.to_owned()),
             other => lookup(other),
         })?;

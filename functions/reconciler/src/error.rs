@@ -2,7 +2,7 @@
 //! throttling (which slows the run down: see [`crate::limiter`]).
 
 use govsync_core::ports::{GovernanceError, QueueError, RegistryError, StoreError};
-use govsync_registry_events::MessageError;
+use govsync_flows::package_sync::MessageError;
 
 /// A failure of the run or of one repair. Listing failures stop the run (its checkpoint is kept, so the
 /// next run resumes); a failed repair is recorded in the report and the run goes on.

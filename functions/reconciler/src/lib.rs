@@ -6,7 +6,7 @@
 //! code path its event would have taken:
 //!
 //! - a package missing from governance, a shadow approval, a write-back pointing nowhere, a registry-side
-//!   status change on a `both` row: registry-events' per-package sync ([`Handler::sync_package`]);
+//!   status change on a `both` row: the package sync flow ([`RegistrySync::sync_package`]);
 //! - a governance status SageMaker does not hold: approval-propagation's decision
 //!   (`sync::governance::decide_model`), executed directly (ledger first, then `UpdateModelPackage`);
 //! - a model decommissioned in governance whose package is live: the decommission request
@@ -19,7 +19,7 @@
 //! concurrency, halved on throttling); a run that nears its deadline saves a checkpoint in the cursors
 //! table and stops, and the next run resumes there (`resumed_from` in its report).
 //!
-//! [`Handler::sync_package`]: govsync_registry_events::Handler::sync_package
+//! [`RegistrySync::sync_package`]: govsync_flows::package_sync::RegistrySync::sync_package
 
 pub mod config;
 mod error;
@@ -37,8 +37,8 @@ use govsync_adapters::dynamodb::{DynamoCursorStore, DynamoIdempotencyStore, Dyna
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::queue::SqsMessageQueue;
 use govsync_adapters::sagemaker::SageMakerRegistry;
-use govsync_core::ports::{Quarantine, QuarantineError, QuarantinedMessage};
-use govsync_registry_events::{Settings, governance_client, registry_clients};
+use govsync_flows::package_sync::Settings;
+use govsync_lambda::clients::{governance_client, registry_clients};
 use serde_json::Value;
 
 pub use config::{Config, ConfigError};
@@ -49,26 +49,12 @@ pub use report::{Checkpoint, Counts, DriftRecord, ReconcileReport, RepairOutcome
 /// Drifts listed in the Lambda's response (the full report is in the logs, one table line each).
 pub const RESPONSE_DRIFTS: usize = 200;
 
-/// The reconciler never quarantines: registry-events' handler needs a quarantine port, and the
-/// per-package sync it calls never uses it.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoQuarantine;
-
-impl Quarantine for NoQuarantine {
-    async fn quarantine(&self, _message: &QuarantinedMessage) -> Result<(), QuarantineError> {
-        Err(QuarantineError::Invalid {
-            message: "the reconciler quarantines nothing".to_owned(),
-        })
-    }
-}
-
 /// The reconciler on the real adapters.
 pub type LiveReconciler = Reconciler<
     GovernanceClient,
     SageMakerRegistry,
     DynamoIdempotencyStore,
     DynamoLinkStore,
-    NoQuarantine,
     DynamoCursorStore,
     SqsMessageQueue,
 >;
@@ -84,7 +70,7 @@ impl Function {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
         let config = Config::from_lookup(
-            govsync_registry_events::config::process_env_with_registries(&sdk).await?,
+            govsync_lambda::config::process_env_with_registries(&sdk).await?,
         )?;
         Self::new(config, &sdk).await
     }
@@ -112,7 +98,6 @@ impl Function {
                 dynamodb.clone(),
                 base.links_table.clone(),
             )),
-            Arc::new(NoQuarantine),
             Arc::new(DynamoCursorStore::new(
                 dynamodb,
                 config.cursors_table.clone(),

@@ -22,7 +22,7 @@ use govsync_core::governance::Revision;
 use govsync_core::ports::{
     CheckpointStore, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
     IdempotencyStore, LinkStore, MessageQueue, ModelPackage, ModelRegistry, OutgoingMessage,
-    PackageGroupSummary, Quarantine,
+    PackageGroupSummary,
 };
 use govsync_core::reconcile::{
     CompareSettings, Drift, GovernanceInventory, GroupSnapshot, Repair, columns, compare_group,
@@ -33,7 +33,7 @@ use govsync_core::sync::decommission::{DecommissionPolicy, Deletion, decommissio
 use govsync_core::sync::governance::{ModelChange, ModelDecision, decide_model, object_revision};
 use govsync_core::sync::registry::described_version;
 use govsync_core::{MappingSpec, ModelPackageArn, Registry};
-use govsync_registry_events::{Handler, Outcome, Settings};
+use govsync_flows::package_sync::{Outcome, RegistrySync, Settings};
 
 use crate::error::ReconcileError;
 use crate::limiter::Limiter;
@@ -120,10 +120,10 @@ pub struct NoObserver;
 
 impl RunObserver for NoObserver {}
 
-/// The reconciler over its ports. `handler` is registry-events' handler: package repairs go through
-/// its per-package sync, the code path a registry event takes.
-pub struct Reconciler<G, R, I, L, Q, C, M> {
-    handler: Handler<G, R, I, L, Q>,
+/// The reconciler over its ports. Package repairs go through the package sync flow, the code path a
+/// registry event takes.
+pub struct Reconciler<G, R, I, L, C, M> {
+    sync: RegistrySync<G, R, I, L>,
     governance: Arc<G>,
     registries: Vec<(Registry, Arc<R>)>,
     links: Arc<L>,
@@ -156,13 +156,12 @@ struct Progress {
     last_saved: Instant,
 }
 
-impl<G, R, I, L, Q, C, M> Reconciler<G, R, I, L, Q, C, M>
+impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
 where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
     L: LinkStore,
-    Q: Quarantine,
     C: CheckpointStore,
     M: MessageQueue,
 {
@@ -174,7 +173,6 @@ where
         registry_clients: Vec<(Registry, Arc<R>)>,
         idempotency: Arc<I>,
         links: Arc<L>,
-        quarantine: Arc<Q>,
         checkpoints: Arc<C>,
         decommission_queue: Arc<M>,
         tuning: Tuning,
@@ -193,16 +191,15 @@ where
         let mapping = settings.mapping.clone();
         let gate = settings.gate;
         let policy = DecommissionPolicy::from_mapping(&mapping, None);
-        let handler = Handler::new(
+        let sync = RegistrySync::new(
             settings,
             governance.clone(),
             registry_clients,
             idempotency,
             links.clone(),
-            quarantine,
         );
         Self {
-            handler,
+            sync,
             governance,
             registries,
             links,
@@ -713,7 +710,7 @@ where
             reason: error.to_string(),
         })?;
         let outcome = limiter
-            .call(|| self.handler.sync_package(registry, &arn))
+            .call(|| self.sync.sync_package(registry, &arn))
             .await?;
         Ok(match outcome {
             Outcome::Synced { actions, .. } if actions > 0 => RepairOutcome::Repaired,

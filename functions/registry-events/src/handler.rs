@@ -1,108 +1,23 @@
-//! The batch handler, generic over the ports so tests and benchmarks run it on in-memory fakes.
+//! registry-events as a queue function: a record's body is a registry event (an EventBridge envelope),
+//! ordered by its model package group, processed by the package sync flow.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsMessage;
-use chrono::{DateTime, Duration, Utc};
-use govsync_adapters::fifo_batch::{self, Claim};
-use govsync_core::ports::{
-    ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, ModelRegistry, OurWrite, Quarantine,
-    RevisionOutcome,
-};
+use chrono::{DateTime, Utc};
+use govsync_core::ModelPackageArn;
+use govsync_core::Registry;
+use govsync_core::ports::{Governance, IdempotencyStore, LinkStore, ModelRegistry, Quarantine};
 use govsync_core::registry_event::{RegistryEvent, decode_envelope};
-use govsync_core::sync::decommission;
-use govsync_core::sync::registry::{
-    Action, Assignment, Finding, Found, PackageSync, PackageWrite, Plan, Triage, UseCaseView,
-    WriteBackError, decide, described_version, is_stale, snapshot_write, triage, use_case_tag,
-};
-use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities};
-use govsync_core::{
-    AccountId, MappingSpec, ModelPackageArn, Region, Registry, RegistryMap, Revision,
-};
-use serde_json::json;
-use tracing::Instrument;
+use govsync_flows::package_sync::{MessageError, Outcome, RegistrySync, Settings};
+use govsync_lambda::sqs_batch::{self, QueueFunction};
 
-use crate::error::MessageError;
 use crate::metrics::BatchReport;
 
-/// How long a ledger entry waits for the echo of govsync's write.
-const LEDGER_TTL_SECONDS: i64 = 3600;
-
-/// What the handler decides with (the parts of `Config` that are not clients).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub registries: RegistryMap,
-    pub writers: WriterIdentities,
-    pub gate: GateMode,
-    pub mapping: MappingSpec,
-    pub console: ConsoleLinks,
-}
-
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Governance and the write-back were brought in line (possibly nothing to do).
-    Synced {
-        actions: usize,
-        findings: Vec<&'static str>,
-    },
-    /// The idempotency table holds a completed record for the event's business key.
-    Duplicate,
-    /// No newer than the revision already applied.
-    Stale,
-    /// govsync's own write (CloudTrail identity or ledger match).
-    Echo,
-    /// Not this flow's business (`reason`).
-    Ignored(&'static str),
-    /// The package no longer exists: its governance model was decommissioned (F5), or a tombstone left.
-    PackageMissing,
-    /// Permanently failed and sent to the DLQ with `code`.
-    Quarantined(&'static str),
-    /// Reported as a batch item failure (retryable error, or after an earlier failure of its group).
-    Failed(&'static str),
-}
-
-impl Outcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Synced { .. } => "synced",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Stale => "stale",
-            Outcome::Echo => "echo",
-            Outcome::Ignored(_) => "ignored",
-            Outcome::PackageMissing => "package_missing",
-            Outcome::Quarantined(_) => "quarantined",
-            Outcome::Failed(_) => "failed",
-        }
-    }
-
-    fn record(&self) -> serde_json::Value {
-        match self {
-            Outcome::Synced { actions, findings } => {
-                json!({"outcome": "synced", "actions": actions, "findings": findings})
-            }
-            other => json!({"outcome": other.label()}),
-        }
-    }
-}
-
-/// The registry-events handler over its ports.
+/// The registry-events handler: the package sync flow and the DLQ it quarantines to.
 pub struct Handler<G, R, I, L, Q> {
-    settings: Settings,
-    governance: Arc<G>,
-    registries: HashMap<(AccountId, Region), Arc<R>>,
-    idempotency: Arc<I>,
-    links: Arc<L>,
+    sync: RegistrySync<G, R, I, L>,
     quarantine: Arc<Q>,
-}
-
-/// One record, decoded, with the logical group it is ordered in.
-struct Prepared<'a> {
-    record: &'a SqsMessage,
-    message_id: Option<&'a str>,
-    event: Result<RegistryEvent, MessageError>,
 }
 
 impl<G, R, I, L, Q> Handler<G, R, I, L, Q>
@@ -122,134 +37,62 @@ where
         links: Arc<L>,
         quarantine: Arc<Q>,
     ) -> Self {
-        let registries = registry_clients
-            .into_iter()
-            .map(|(registry, client)| ((registry.account, registry.region), client))
-            .collect();
         Self {
-            settings,
-            governance,
-            registries,
-            idempotency,
-            links,
+            sync: RegistrySync::new(settings, governance, registry_clients, idempotency, links),
             quarantine,
         }
     }
 
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        self.sync.settings()
     }
 
-    /// Syncs one package from its current state exactly as an event about it would (F2, F3: find or
-    /// create the model, the gate, the write-back). The reconciler's repair path; no idempotency claim
-    /// (the decision compares both sides' current state, so a repeat decides to nothing).
+    /// The flow itself (the reconciler's repair path calls the same).
+    pub fn sync(&self) -> &RegistrySync<G, R, I, L> {
+        &self.sync
+    }
+
+    /// [`RegistrySync::sync_package`].
     pub async fn sync_package(
         &self,
         registry: &Registry,
         arn: &ModelPackageArn,
     ) -> Result<Outcome, MessageError> {
-        self.sync(registry, arn, None, None).await
+        self.sync.sync_package(registry, arn).await
     }
 
-    /// Processes one batch: logical groups concurrently, each in order, stopping at its first failure.
-    pub async fn handle_batch(
-        &self,
-        records: &[SqsMessage],
-        deadline: DateTime<Utc>,
-    ) -> BatchReport {
-        let prepared: Vec<Prepared<'_>> = records.iter().map(prepare).collect();
-        // The FIFO rules shared by govsync's queue functions (govsync_adapters::fifo_batch).
-        let outcomes = fifo_batch::run_in_groups(
-            &prepared,
-            |index, message| logical_group(message, index),
-            |message| {
-                let span = tracing::info_span!(
-                    "message",
-                    message_id = message.message_id.unwrap_or(""),
-                    package_arn = tracing::field::Empty,
-                    decision = tracing::field::Empty,
-                );
-                let settled = self.settle(message, deadline);
-                async move {
-                    let outcome = settled.instrument(span.clone()).await;
-                    span.record("decision", outcome.label());
-                    outcome
-                }
-            },
-            |outcome| matches!(outcome, Outcome::Failed(_)),
-            |message| {
-                tracing::warn!(
-                    message_id = message.message_id.unwrap_or(""),
-                    "not processed: an earlier message of its group failed"
-                );
-                Outcome::Failed("group_blocked")
-            },
-        )
-        .await;
-        let applied_at = Utc::now();
-        let sync_lags_ms = prepared
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(message, outcome)| match (outcome, &message.event) {
-                (Outcome::Synced { .. }, Ok(event)) => event
-                    .origin()
-                    .time
-                    .map(|time| govsync_core::emf::sync_lag_ms(time, applied_at)),
-                _ => None,
-            })
-            .collect();
-        BatchReport::from_outcomes(
-            prepared
-                .iter()
-                .map(|message| message.message_id.map(str::to_owned))
-                .zip(outcomes)
-                .collect(),
-        )
-        .with_sync_lags(sync_lags_ms)
+    /// Processes one batch by the FIFO rules of [`govsync_lambda::sqs_batch`].
+    pub async fn handle_batch(&self, records: &[SqsMessage], deadline: DateTime<Utc>) -> BatchReport {
+        sqs_batch::run_batch(self, records, deadline).await
     }
+}
 
-    /// Processes one message and turns its error into a batch item failure or a quarantine.
-    async fn settle(&self, message: &Prepared<'_>, deadline: DateTime<Utc>) -> Outcome {
-        let event = match &message.event {
-            Ok(event) => event,
-            Err(error) => return self.quarantine(message, error).await,
-        };
-        let result = self.process(event, deadline).await;
-        match result {
-            Ok(outcome) => {
-                tracing::info!(decision = outcome.label(), "message processed");
-                outcome
-            }
-            Err(error) if error.is_retryable() => {
-                tracing::warn!(error = %error, code = error.code(), "retryable failure: the message returns to the queue");
-                Outcome::Failed(error.code())
-            }
-            Err(error) => self.quarantine(message, &error).await,
+impl<G, R, I, L, Q> QueueFunction for Handler<G, R, I, L, Q>
+where
+    G: Governance,
+    R: ModelRegistry,
+    I: IdempotencyStore,
+    L: LinkStore,
+    Q: Quarantine,
+{
+    type Message = RegistryEvent;
+    type Error = MessageError;
+    type Outcome = Outcome;
+    type Quarantine = Q;
+
+    fn decode(&self, record: &SqsMessage) -> Result<RegistryEvent, MessageError> {
+        match &record.body {
+            None => Err(MessageError::NoBody),
+            Some(body) => decode_envelope(body.as_bytes()).map_err(MessageError::Decode),
         }
     }
 
-    async fn quarantine(&self, message: &Prepared<'_>, error: &MessageError) -> Outcome {
-        let quarantined = fifo_batch::quarantined(
-            message.record.body.as_deref(),
-            message.message_id,
-            message
-                .record
-                .attributes
-                .get("MessageGroupId")
-                .map(String::as_str),
-            error.to_string(),
-            error.code(),
-        );
-        match self.quarantine.quarantine(&quarantined).await {
-            Ok(()) => {
-                tracing::error!(error = %error, code = error.code(), "permanent failure: quarantined in the DLQ");
-                Outcome::Quarantined(error.code())
-            }
-            Err(send_error) => {
-                tracing::error!(error = %error, send_error = %send_error, "permanent failure, and the DLQ send failed: reported as failed");
-                Outcome::Failed("quarantine_failed")
-            }
-        }
+    /// The model package group: the rule sets one static `MessageGroupId`, so the package group is what
+    /// separates independent work.
+    fn order_key(&self, event: &RegistryEvent) -> Option<String> {
+        event
+            .group_name()
+            .map(|group| group.as_str().to_ascii_lowercase())
     }
 
     async fn process(
@@ -257,490 +100,19 @@ where
         event: &RegistryEvent,
         deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
-        match triage(event, &self.settings.registries, &self.settings.writers) {
-            Triage::UnknownRegistry { account, region } => Err(MessageError::UnknownRegistry {
-                account: account.to_string(),
-                region: region.to_string(),
-            }),
-            Triage::Echo { caller } => {
-                tracing::info!(caller, "echo of govsync's own call dropped");
-                Ok(Outcome::Echo)
-            }
-            Triage::Ignore(reason) => {
-                tracing::info!(reason = reason.as_str(), kind = event.kind(), "ignored");
-                Ok(Outcome::Ignored(reason.as_str()))
-            }
-            Triage::Package {
-                registry,
-                arn,
-                revision,
-                snapshot,
-            } => {
-                tracing::Span::current().record("package_arn", arn.as_str());
-                self.idempotent(event, registry, arn, revision, snapshot, deadline)
-                    .await
-            }
-        }
+        self.sync.process(event, deadline).await
     }
 
-    /// The Powertools protocol around the sync: claim, work, complete (or release on failure).
-    async fn idempotent(
-        &self,
-        event: &RegistryEvent,
-        registry: &Registry,
-        arn: &ModelPackageArn,
-        revision: Option<Revision>,
-        snapshot: Option<&govsync_core::ModelVersion>,
-        deadline: DateTime<Utc>,
-    ) -> Result<Outcome, MessageError> {
-        let key = event.idempotency_key();
-        let key = key.as_str();
-        match fifo_batch::claim(self.idempotency.as_ref(), key, deadline).await? {
-            Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
-            Claim::InProgress => {
-                return Err(MessageError::InProgress {
-                    key: key.to_owned(),
-                });
-            }
-            Claim::Owned => {}
-        }
-        let result = self.sync(registry, arn, revision, snapshot).await;
-        let record = result.as_ref().ok().map(Outcome::record);
-        fifo_batch::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
-        result
+    fn quarantine_port(&self) -> &Q {
+        &self.quarantine
     }
 
-    async fn sync(
-        &self,
-        registry: &Registry,
-        arn: &ModelPackageArn,
-        revision: Option<Revision>,
-        snapshot: Option<&govsync_core::ModelVersion>,
-    ) -> Result<Outcome, MessageError> {
-        let now = Utc::now();
-        if let Some(snapshot) = snapshot
-            && self
-                .links
-                .is_our_write(&snapshot_write(snapshot), now)
-                .await?
-        {
-            tracing::info!("echo of govsync's own write dropped (ledger)");
-            return Ok(Outcome::Echo);
-        }
-        let end = LinkEnd::Registry(arn.as_str().to_owned());
-        let applied = self.links.applied_revision(&end).await?;
-        if is_stale(revision, applied) {
-            tracing::info!(
-                revision = revision.map(Revision::value),
-                applied,
-                "stale: a newer revision is already applied"
-            );
-            return Ok(Outcome::Stale);
-        }
-        let Some(client) = self
-            .registries
-            .get(&(registry.account.clone(), registry.region.clone()))
-        else {
-            return Err(MessageError::UnknownRegistry {
-                account: registry.account.to_string(),
-                region: registry.region.to_string(),
-            });
-        };
-        let described = match client.describe_package(arn.as_str()).await {
-            Ok(described) => described,
-            Err(error) if error.is_not_found() => {
-                // F5 without a CloudTrail deletion (best effort): decommission the model now.
-                tracing::warn!("package no longer exists: its model is decommissioned (F5)");
-                self.decommission_missing(arn, now).await?;
-                return Ok(Outcome::PackageMissing);
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let package = described_version(&described)?;
-        let group_arn = package.arn.group_arn();
-
-        let assignment = self.assignment(client.as_ref(), group_arn.as_str()).await?;
-        let (model_group, model) = match &assignment {
-            Assignment::UseCase(_) => (
-                self.find(
-                    LinkKind::ModelGroup,
-                    GovernanceKind::ModelGroup,
-                    group_arn.as_str(),
-                )
-                .await?,
-                self.find(LinkKind::Model, GovernanceKind::Model, package.arn.as_str())
-                    .await?,
-            ),
-            Assignment::Unassigned { .. } => (None, None),
-        };
-        let plan = decide(&PackageSync {
-            package: &package,
-            registry,
-            assignment: &assignment,
-            model_group: model_group.as_ref().map(|(object, linked)| Found {
-                object,
-                linked: *linked,
-            }),
-            model: model.as_ref().map(|(object, linked)| Found {
-                object,
-                linked: *linked,
-            }),
-            mapping: &self.settings.mapping,
-            gate: self.settings.gate,
-            console: &self.settings.console,
-            now,
-        });
-        let findings = report_findings(&plan);
-        let actions = plan.actions.len();
-        self.execute(client.as_ref(), plan).await?;
-
-        if let Some(time) = package.last_modified_time {
-            let described_revision = Revision::from_time(time).value();
-            if let RevisionOutcome::Stale { applied } = self
-                .links
-                .advance_applied_revision(&end, described_revision)
-                .await?
-            {
-                tracing::info!(
-                    applied,
-                    described_revision,
-                    "a revision at least as new was applied meanwhile"
-                );
-            }
-        }
-        Ok(Outcome::Synced { actions, findings })
-    }
-
-    /// The use case named by the group's `govsync:use-case-id` tag, or why there is none.
-    async fn assignment(&self, client: &R, group_arn: &str) -> Result<Assignment, MessageError> {
-        let tags = match client.list_tags(group_arn).await {
-            Ok(tags) => tags,
-            Err(error) if error.is_not_found() => {
-                return Ok(Assignment::Unassigned {
-                    reason: format!("the group {group_arn} does not exist"),
-                });
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let id = match use_case_tag(&tags) {
-            Ok(id) => id,
-            Err(reason) => return Ok(Assignment::Unassigned { reason }),
-        };
-        match self.governance.get_object(&id).await {
-            Ok(object) => Ok(Assignment::UseCase(UseCaseView::from_object(&object))),
-            Err(GovernanceError::NotFound { .. }) => Ok(Assignment::Unassigned {
-                reason: format!("the group's use case {id} does not exist in governance"),
-            }),
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// The governance object for a registry ARN: by the links table, else by external id.
-    async fn find(
-        &self,
-        link_kind: LinkKind,
-        kind: GovernanceKind,
-        arn: &str,
-    ) -> Result<Option<(GovernanceObject, bool)>, MessageError> {
-        if let Some(link) = self.links.link_by_arn(link_kind, arn).await? {
-            match self.governance.get_object(&link.governance_id).await {
-                Ok(object) => return Ok(Some((object, true))),
-                Err(GovernanceError::NotFound { .. }) => {
-                    tracing::warn!(id = %link.governance_id, arn, "linked object is gone; looking it up by external id");
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        match self.governance.find_by_external_id(kind, arn).await? {
-            ExternalIdLookup::Absent => Ok(None),
-            ExternalIdLookup::Found(object) => Ok(Some((object, false))),
-            ExternalIdLookup::Ambiguous(ids) => Err(MessageError::AmbiguousExternalId {
-                kind,
-                external_id: arn.to_owned(),
-                ids: ids
-                    .iter()
-                    .map(|id| id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-
-    async fn execute(&self, client: &R, plan: Plan) -> Result<(), MessageError> {
-        let mut created_group = None;
-        let mut created_model = None;
-        for action in plan.actions {
-            match action {
-                Action::CreateModelGroup(object) => {
-                    let created = self.governance.create_object(&object).await?;
-                    tracing::info!(id = %created.id, "model group created");
-                    created_group = Some(created.id);
-                }
-                Action::LinkModelGroup { group_arn, id } => {
-                    let id = id
-                        .resolve(created_group.as_ref())
-                        .ok_or(MessageError::WriteBack(WriteBackError::UnresolvedObject(
-                            "model group",
-                        )))?;
-                    self.links
-                        .put_link(&Link {
-                            kind: LinkKind::ModelGroup,
-                            arn: group_arn,
-                            governance_id: id.clone(),
-                        })
-                        .await?;
-                }
-                Action::CreateModel { parent, mut object } => {
-                    object.parent_id = parent.resolve(created_group.as_ref()).cloned();
-                    let created = self.governance.create_object(&object).await?;
-                    tracing::info!(id = %created.id, "model created");
-                    self.decommission_if_tombstoned(&object, &created).await?;
-                    created_model = Some(created.id);
-                }
-                Action::UpdateModel {
-                    id,
-                    fields,
-                    description,
-                    ledger,
-                } => {
-                    self.record_writes(&ledger).await?;
-                    self.governance
-                        .update_object(&id, &fields, description.as_deref())
-                        .await?;
-                    tracing::info!(
-                        %id,
-                        fields = fields.len(),
-                        description = description.is_some(),
-                        "model updated"
-                    );
-                }
-                Action::LinkModel { package_arn, id } => {
-                    let id = id
-                        .resolve(created_model.as_ref())
-                        .ok_or(MessageError::WriteBack(WriteBackError::UnresolvedObject(
-                            "model",
-                        )))?;
-                    self.links
-                        .put_link(&Link {
-                            kind: LinkKind::Model,
-                            arn: package_arn,
-                            governance_id: id.clone(),
-                        })
-                        .await?;
-                }
-                Action::UpdatePackage(write) => {
-                    self.write_package(
-                        client,
-                        *write,
-                        created_group.as_ref(),
-                        created_model.as_ref(),
-                    )
-                    .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn write_package(
-        &self,
-        client: &R,
-        write: PackageWrite,
-        created_group: Option<&govsync_core::GovernanceId>,
-        created_model: Option<&govsync_core::GovernanceId>,
-    ) -> Result<(), MessageError> {
-        let console = &self.settings.console;
-        let resolved = match write.resolve(created_group, created_model, console) {
-            Ok(resolved) => resolved,
-            Err(WriteBackError::Metadata(error)) => {
-                // The links do not fit SageMaker's limits: report it and still make the gate's revert.
-                tracing::warn!(finding = "write_back_refused", error = %error, "write-back left out");
-                let revert_only = PackageWrite {
-                    links: None,
-                    ..write
-                };
-                revert_only
-                    .resolve(None, None, console)
-                    .map_err(MessageError::WriteBack)?
-            }
-            Err(error) => return Err(MessageError::WriteBack(error)),
-        };
-        let Some(resolved) = resolved else {
-            return Ok(());
-        };
-        self.record_writes(std::slice::from_ref(&resolved.ledger))
-            .await?;
-        client.update_package(&resolved.update).await?;
-        tracing::info!(
-            keys = resolved.update.metadata_to_set.len(),
-            reverted = resolved.update.approval_status.is_some(),
-            "package written back"
-        );
-        Ok(())
-    }
-
-    /// F5 for a package that describe says is gone: its model (if governance has one) is decommissioned;
-    /// without one, a tombstone makes a model created later (a sync that raced the deletion) decommissioned.
-    async fn decommission_missing(
-        &self,
-        arn: &ModelPackageArn,
-        now: DateTime<Utc>,
-    ) -> Result<(), MessageError> {
-        let deletion = decommission::Deletion {
-            how: decommission::Deletion::GONE,
-            at: now,
-            by: None,
-        };
-        let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
-        match self
-            .find(LinkKind::Model, GovernanceKind::Model, arn.as_str())
-            .await?
-        {
-            Some((model, _)) => {
-                if let Some(update) = decommission::decommission_model(&model, &deletion, &policy) {
-                    self.record_writes(std::slice::from_ref(&update.ledger))
-                        .await?;
-                    self.governance
-                        .update_object(&update.id, &update.fields, None)
-                        .await?;
-                    tracing::info!(id = %update.id, "model decommissioned: its package is gone");
-                }
-            }
-            None => {
-                if self.links.tombstone(arn.as_str()).await?.is_none() {
-                    self.links
-                        .put_tombstone(&decommission::tombstone(arn, &deletion))
-                        .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A model just created for a package whose deletion was already seen (a tombstone) is
-    /// decommissioned at once (F5: a deletion that overtook the creation is not lost).
-    async fn decommission_if_tombstoned(
-        &self,
-        object: &govsync_core::ports::NewGovernanceObject,
-        created: &GovernanceObject,
-    ) -> Result<(), MessageError> {
-        let Some(arn) = object
-            .fields
-            .iter()
-            .find(|field| field.name == govsync_core::sync::fields::EXTERNAL_ID)
-            .and_then(|field| field.value.as_text())
-        else {
-            return Ok(());
-        };
-        let Some(tombstone) = self.links.tombstone(&arn).await? else {
-            return Ok(());
-        };
-        let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
-        if let Some(update) = decommission::tombstoned_model(created, &tombstone, &policy) {
-            self.record_writes(std::slice::from_ref(&update.ledger))
-                .await?;
-            self.governance
-                .update_object(&update.id, &update.fields, None)
-                .await?;
-            tracing::info!(id = %update.id, "model decommissioned at creation: its package was deleted (tombstone)");
-        }
-        Ok(())
-    }
-
-    async fn record_writes(&self, writes: &[OurWrite]) -> Result<(), MessageError> {
-        let expires_at = Utc::now() + Duration::seconds(LEDGER_TTL_SECONDS);
-        for write in writes {
-            self.links.record_our_write(write, expires_at).await?;
-        }
-        Ok(())
-    }
-}
-
-fn report_findings(plan: &Plan) -> Vec<&'static str> {
-    for finding in &plan.findings {
-        match finding {
-            Finding::Unassigned { reason } => {
-                tracing::warn!(
-                    finding = finding.code(),
-                    reason,
-                    "package of an unassigned group"
-                )
-            }
-            Finding::ShadowApproval {
-                governance_status,
-                gate,
-            } => tracing::warn!(
-                finding = finding.code(),
-                governance_status = governance_status.as_deref().unwrap_or("none"),
-                gate = gate.as_str(),
-                "shadow approval: approved in SageMaker without a governance approval"
-            ),
-            Finding::Drift {
-                stage,
-                stage_status,
-                approval,
-            }
-            | Finding::UnmappedRegistryState {
-                stage,
-                stage_status,
-                approval,
-            } => tracing::warn!(
-                finding = finding.code(),
-                stage,
-                stage_status,
-                approval,
-                "registry state set outside govsync"
-            ),
-            Finding::UnknownGovernanceStatus { status } => tracing::warn!(
-                finding = finding.code(),
-                status,
-                "governance model status not in the mapping"
-            ),
-        }
-    }
-    plan.findings.iter().map(Finding::code).collect()
-}
-
-fn prepare(record: &SqsMessage) -> Prepared<'_> {
-    let event = match &record.body {
-        None => Err(MessageError::NoBody),
-        Some(body) => decode_envelope(body.as_bytes()).map_err(MessageError::Decode),
-    };
-    Prepared {
-        record,
-        message_id: record.message_id.as_deref(),
-        event,
-    }
-}
-
-/// The order a message keeps: its SQS message group and its model package group (the rule sets one
-/// static `MessageGroupId`, so the package group is what separates independent work). Messages that
-/// cannot be decoded are their own group: they are quarantined and never block another.
-fn logical_group(message: &Prepared<'_>, index: usize) -> String {
-    let sqs_group = message
-        .record
-        .attributes
-        .get("MessageGroupId")
-        .map(String::as_str)
-        .unwrap_or("");
-    match message
-        .event
-        .as_ref()
-        .ok()
-        .and_then(RegistryEvent::group_name)
-    {
-        Some(group) => format!("{sqs_group}\u{1f}{}", group.as_str().to_ascii_lowercase()),
-        None => format!(
-            "{sqs_group}\u{1f}\u{1f}{}",
-            message
-                .message_id
-                .map(str::to_owned)
-                .unwrap_or_else(|| index.to_string())
-        ),
+    fn source_time(&self, event: &RegistryEvent) -> Option<DateTime<Utc>> {
+        event.origin().time
     }
 }
 
 /// The idempotency claim lasts until the invocation's deadline (else Lambda's longest run).
 pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    fifo_batch::claim_until(deadline_ms, now)
+    sqs_batch::claim_until(deadline_ms, now)
 }

@@ -1,7 +1,8 @@
 //! The registry-events Lambda: wiring only (logging → configuration → clients → runtime).
 
 use aws_lambda_events::sqs::SqsEvent;
-use govsync_registry_events::{Function, logging};
+use govsync_lambda::logging;
+use govsync_registry_events::Function;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

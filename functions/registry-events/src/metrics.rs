@@ -2,19 +2,11 @@
 //! CloudWatch embedded-metric line per batch (no API calls).
 
 use chrono::Utc;
-use govsync_core::batch_report::MessageOutcome;
 use govsync_core::emf::{self, Metric};
-
-use crate::handler::Outcome;
+use govsync_flows::package_sync::Outcome;
 
 /// The result of one batch.
 pub type BatchReport = govsync_core::batch_report::BatchReport<Outcome>;
-
-impl MessageOutcome for Outcome {
-    fn label(&self) -> &'static str {
-        Outcome::label(self)
-    }
-}
 
 /// This function's view of a batch report: its own counts beside the shared ones.
 pub trait FunctionReport {

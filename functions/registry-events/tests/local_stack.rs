@@ -21,7 +21,7 @@ use support::stack::{Stack, deliver_until};
 #[tokio::test]
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn registered_versions_appear_in_governance_written_back_and_gated() {
-    govsync_registry_events::logging::init();
+    govsync_lambda::logging::init();
     let stack = Stack::from_env();
     let function = Function::new(stack.config(), &stack.sdk(&stack.access_key).await)
         .await

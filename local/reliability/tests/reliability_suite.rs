@@ -1284,7 +1284,7 @@ impl Sim {
                 )
             }
             QueueKind::Decommission => {
-                let outcomes = self.decommission.handle_batch(records, deadline).await;
+                let outcomes = self.decommission.handle_batch(records, deadline).await.outcomes;
                 let failures = outcomes
                     .iter()
                     .filter(|(_, outcome)| outcome.label() == "failed")

@@ -37,7 +37,7 @@ macro_rules! sqs_function_handler {
                 >|
                       -> $crate::lambda_invoke::HandlerFuture {
                     let function = function.clone();
-                    Box::pin(async move { function.handle(event).await })
+                    Box::pin(async move { function.handle(event).await.map_err(Into::into) })
                 },
             )
         }

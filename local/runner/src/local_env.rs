@@ -259,6 +259,24 @@ pub fn set_function_environment(
     stack_env: Option<&Path>,
     metrics: bool,
 ) -> Result<(), RunnerError> {
+    let variables = function_environment(function, stack_env, metrics, |name: &str| {
+        std::env::var(name).ok()
+    })?;
+    for (name, value) in variables {
+        // SAFETY: the caller calls this before the async runtime or any other thread exists.
+        unsafe { std::env::set_var(name, value) };
+    }
+    Ok(())
+}
+
+/// The variables `function` needs on the local stack that `current` does not already hold: read from
+/// `stack_env`, else from `$GOVSYNC_STATE_DIR/stack.env` when it exists, else from `current` alone.
+pub fn function_environment(
+    function: &str,
+    stack_env: Option<&Path>,
+    metrics: bool,
+    current: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, RunnerError> {
     let path = match stack_env {
         Some(path) => Some(path.to_path_buf()),
         None => {
@@ -274,18 +292,12 @@ pub fn set_function_environment(
         // Without a file, the process environment must hold the stack's variables (e.g. sourced).
         None => Default::default(),
     };
-    let current = |name: &str| std::env::var(name).ok();
-    let variables = match function {
-        "approval-propagation" => approval_propagation_env(&stack, current, metrics)?,
-        "governance-poller" => governance_poller_env(&stack, current, metrics)?,
-        "decommission" => decommission_env(&stack, current, metrics)?,
-        _ => registry_events_env(&stack, current, metrics)?,
-    };
-    for (name, value) in variables {
-        // SAFETY: the caller calls this before the async runtime or any other thread exists.
-        unsafe { std::env::set_var(name, value) };
+    match function {
+        "approval-propagation" => approval_propagation_env(&stack, current, metrics),
+        "governance-poller" => governance_poller_env(&stack, current, metrics),
+        "decommission" => decommission_env(&stack, current, metrics),
+        _ => registry_events_env(&stack, current, metrics),
     }
-    Ok(())
 }
 
 /// A queue URL of the local stack.

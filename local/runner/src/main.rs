@@ -38,7 +38,8 @@ const USAGE: &str = "usage:
                                          [--function-timeout SECS] [--stack-env FILE]
   govsync-local-runner serve-webhook [--port N] [--stack-env FILE]
   govsync-local-runner run decommission [the same options as registry-events; queue decommission.fifo]
-  govsync-local-runner invoke-metrics-relay FILE|- [--stack-env FILE]";
+  govsync-local-runner invoke-metrics-relay FILE|- [--stack-env FILE]
+  govsync-local-runner function-env FUNCTION [--stack-env FILE]   print its local environment";
 
 /// The functions this runner can drive, with the queue each consumes and its configured timeout.
 const REGISTRY_EVENTS: &str = "registry-events";
@@ -80,6 +81,11 @@ fn main() -> ExitCode {
     let raw_args: Vec<String> = std::env::args().skip(1).collect();
     if raw_args.first().map(String::as_str) == Some(govsync_local_runner::serve_webhook::COMMAND) {
         return govsync_local_runner::serve_webhook::main(&raw_args[1..]);
+    }
+    // function-env prints a function's local environment as a file of `export NAME=value` lines (the
+    // operator CLI reads it with --env-file; local/stack.sh writes the reconciler's at start).
+    if raw_args.first().map(String::as_str) == Some("function-env") {
+        return print_function_env(&raw_args[1..]);
     }
     // invoke-metrics-relay has its own options and environment (src/invoke_metrics_relay.rs).
     if raw_args.first().map(String::as_str)
@@ -475,5 +481,31 @@ mod tests {
         assert!(parse_args(args("replay-event e.json --stop-when-idle 3")).is_err());
         assert!(parse_args(args("serve x")).is_err());
         assert!(parse_args(args("run registry-events --stop-when-idle soon")).is_err());
+    }
+}
+
+/// `function-env FUNCTION [--stack-env FILE]`: every variable the function needs on the local stack.
+fn print_function_env(args: &[String]) -> ExitCode {
+    let (function, stack_env) = match args {
+        [function] => (function.as_str(), None),
+        [function, flag, path] if flag == "--stack-env" => {
+            (function.as_str(), Some(PathBuf::from(path)))
+        }
+        _ => {
+            eprintln!("govsync-local-runner: usage: function-env FUNCTION [--stack-env FILE]");
+            return ExitCode::from(2);
+        }
+    };
+    match local_env::function_environment(function, stack_env.as_deref(), false, |_| None) {
+        Ok(variables) => {
+            for (name, value) in variables {
+                println!("export {name}='{}'", value.replace('\'', "'\\''"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("govsync-local-runner: {error}");
+            ExitCode::from(1)
+        }
     }
 }

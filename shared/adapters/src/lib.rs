@@ -7,7 +7,6 @@
 //!   our-write ledger, poll cursors.
 //! - [`ses::SesNotifier`]: email through SES v2.
 //! - [`sqs::SqsQuarantine`]: a function's dead-letter queue (permanent failures, with their reason).
-//! - [`fifo_batch`]: the SQS FIFO batch rules (ordered groups, idempotency claims, quarantine copies).
 //! - [`queue::SqsMessageQueue`]: a FIFO queue govsync feeds itself (governance events, decommission requests).
 //! - [`secrets`]: secrets read from Secrets Manager at cold start.
 //! - [`registry_map`]: the governed registries, from the `govsync-registries` table (or `GOVSYNC_REGISTRY_MAP`).
@@ -17,7 +16,6 @@
 
 pub mod aws;
 pub mod dynamodb;
-pub mod fifo_batch;
 pub mod governance;
 pub mod queue;
 pub mod registry_map;

@@ -8,18 +8,20 @@ use crate::exit::EXIT_CODES_HELP;
 
 /// govsync's operator CLI: the local stack, or a deployment with AWS credentials.
 ///
-/// Configuration is the functions' environment (GOVSYNC_* variables, AWS_REGION, credentials). On the
-/// local stack, `source .local/stack/stack.env` (or `--stack-env FILE`) is enough: the local runner's
-/// defaults fill in the rest.
+/// Configuration is the functions' environment (GOVSYNC_* variables, AWS_REGION, credentials), completed
+/// from an env file (`--env-file`, else GOVSYNC_ENV_FILE). On the local stack,
+/// `source .local/stack/stack.env` is enough: it points GOVSYNC_ENV_FILE at the stack's function
+/// environment.
 #[derive(Debug, Parser)]
 #[command(name = "govsync", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// The local stack's stack.env (as `local/stack.sh up` writes it); implies local defaults.
+    /// A file of `NAME=value` lines (`export` and shell quoting allowed) filling in variables the
+    /// environment does not set; default: GOVSYNC_ENV_FILE.
     #[arg(long, global = true, value_name = "FILE")]
-    pub stack_env: Option<PathBuf>,
+    pub env_file: Option<PathBuf>,
     /// More logs on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -38,9 +40,6 @@ pub enum Command {
     /// The functions' dead-letter queues: list quarantined messages, replay them.
     #[command(subcommand)]
     Dlq(DlqCommand),
-    /// Put an EventBridge event file on the registry queue, run registry-events on it (local stack).
-    #[command(after_help = EXIT_CODES_HELP)]
-    ReplayEvent(ReplayEventArgs),
     /// The status mapping spec.
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -112,21 +111,6 @@ pub struct DlqReplayArgs {
     /// How long a received message stays hidden while it is moved (a message not moved reappears).
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(1..=43_200))]
     pub visibility_timeout: i32,
-}
-
-#[derive(Debug, Clone, Args, PartialEq, Eq)]
-pub struct ReplayEventArgs {
-    /// The EventBridge event file.
-    pub file: PathBuf,
-    /// The queue (name or URL) the event goes on.
-    #[arg(long, default_value = "registry-events.fifo", value_name = "NAME|URL")]
-    pub queue: String,
-    /// How long to wait for the message to be processed.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub timeout: u64,
-    /// The function's timeout (as configured in Lambda).
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-    pub function_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,9 +8,9 @@ pub enum CliError {
     /// The functions' configuration is missing or malformed.
     #[error("configuration: {0}")]
     Config(String),
-    /// The local stack's environment could not be read.
-    #[error("local stack: {0}")]
-    LocalStack(#[from] govsync_local_runner::RunnerError),
+    /// The env file could not be read or parsed.
+    #[error("env file {path}: {problem}")]
+    EnvFile { path: String, problem: String },
     /// The reconcile run failed (its checkpoint is kept).
     #[error("reconcile failed: {0}")]
     Reconcile(#[from] govsync_reconciler::ReconcileError),
@@ -51,9 +51,9 @@ impl CliError {
         match self {
             CliError::Reconcile(error) => error.is_retryable(),
             CliError::Store(error) => error.is_retryable(),
-            CliError::LocalStack(error) => error.is_retryable(),
             CliError::Sqs { .. } => true,
             CliError::Config(_)
+            | CliError::EnvFile { .. }
             | CliError::Queue { .. }
             | CliError::Read { .. }
             | CliError::Invalid { .. }

@@ -12,8 +12,6 @@ pub enum Exit {
     /// 3: drift: found by `status` or `reconcile --dry-run`, or left unrepaired by `reconcile`
     /// (a failed repair, one that needs a person, or a run cut off by its deadline).
     Drift,
-    /// 4: `replay-event`: the event was quarantined or not processed in time.
-    NotProcessed,
 }
 
 impl Exit {
@@ -23,7 +21,6 @@ impl Exit {
             Exit::Error => 1,
             Exit::Usage => 2,
             Exit::Drift => 3,
-            Exit::NotProcessed => 4,
         }
     }
 }
@@ -33,8 +30,7 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  done: no drift (or all repaired), mapping valid, every message moved
   1  error: configuration, a remote call, a file, an invalid mapping, a message not moved
   2  usage error
-  3  drift: found by `status` / `reconcile --dry-run`, or left unrepaired by `reconcile`
-  4  replay-event: the event was quarantined or not processed in time";
+  3  drift: found by `status` / `reconcile --dry-run`, or left unrepaired by `reconcile`";
 
 #[cfg(test)]
 mod tests {
@@ -47,7 +43,6 @@ mod tests {
             Exit::Error,
             Exit::Usage,
             Exit::Drift,
-            Exit::NotProcessed,
         ];
         let codes: std::collections::BTreeSet<u8> = all.iter().map(|exit| exit.code()).collect();
         assert_eq!(codes.len(), all.len());

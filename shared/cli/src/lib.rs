@@ -6,13 +6,14 @@
 //! | `status` | the reconciler's run as a read-only dry-run survey ([`govsync_reconciler::Function::reconcile_observed`]) plus the links table's sync times |
 //! | `reconcile [--dry-run]` | [`govsync_reconciler::Function::reconcile_observed`], progress on stderr |
 //! | `dlq list` / `dlq replay` | SQS: the functions' DLQs (names from `infra/template.yaml`), quarantine reasons from `govsync_core::ports::quarantine::attributes` |
-//! | `replay-event FILE` | the local runner's [`govsync_local_runner::replay::replay_event`] |
 //! | `mapping validate` / `mapping show` | [`govsync_core::MappingSpec`] |
 //! | `webhook sign` | [`govsync_core::webhook::sign`], secrets parsed as the webhook function parses them |
 //!
-//! Configuration is the functions' environment (their `config.rs`); on the local stack (`GOVSYNC_MOTO_URL`
-//! set, e.g. by `source .local/stack/stack.env`, or `--stack-env FILE`) the local runner's defaults fill
-//! in the rest ([`environment`]). Exit codes: [`Exit`].
+//! Configuration is the functions' environment (their `config.rs`), optionally completed from an env
+//! file (`--env-file FILE` or `GOVSYNC_ENV_FILE`; the local stack writes one and points
+//! `.local/stack/stack.env` at it) ([`environment`]). Replaying one event through a function is the
+//! local runner's job (`govsync-local-runner replay-event`), not this product binary's. Exit codes:
+//! [`Exit`].
 
 pub mod cli;
 pub mod dlq;
@@ -24,7 +25,6 @@ pub mod mapping;
 pub mod output;
 pub mod progress;
 pub mod reconcile;
-pub mod replay_event;
 pub mod status;
 pub mod webhook;
 
@@ -39,7 +39,6 @@ pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
         Command::Status(args) => status::run(args, json).await,
         Command::Reconcile(args) => reconcile::run(args, json).await,
         Command::Dlq(command) => dlq::run(command, json).await,
-        Command::ReplayEvent(args) => replay_event::run(args, json).await,
         Command::Mapping(command) => mapping::run(command, json),
         Command::Webhook(command) => webhook::run(command, json),
     }

@@ -411,7 +411,7 @@ pub fn render(report: &StatusReport) -> String {
 
 pub async fn run(args: &StatusArgs, json: bool) -> Result<Exit, CliError> {
     let sdk = govsync_adapters::aws::load_sdk_config().await;
-    let lookup = govsync_registry_events::config::process_env_with_registries(&sdk)
+    let lookup = govsync_lambda::config::process_env_with_registries(&sdk)
         .await
         .map_err(|error| CliError::Config(error.to_string()))?;
     let config = Config::from_lookup(lookup)?;

@@ -282,7 +282,8 @@ async fn reconcile_dry_run_exits_with_the_drift_code_on_seeded_drift_and_0_after
     );
     assert!(stdout(&again).contains("no drift"), "{}", stdout(&again));
 
-    // `--stack-env FILE` alone (nothing inherited) is the same as a sourced stack.env.
+    // `--env-file FILE` alone (nothing inherited) is the same as a sourced stack.env: the file holds the
+    // stack's variables and the function environment the stack wrote.
     let dir = std::env::temp_dir().join(format!("govsync-cli-{run_id}"));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let stack_env = dir.join("stack.env");
@@ -301,12 +302,15 @@ async fn reconcile_dry_run_exits_with_the_drift_code_on_seeded_drift_and_0_after
     .collect();
     std::fs::write(
         &stack_env,
-        format!("{lines}export AWS_ACCESS_KEY_ID=testing\nexport AWS_SECRET_ACCESS_KEY=testing\nexport AWS_REGION={HUB_REGION}\n"),
+        format!(
+            "{lines}export AWS_ACCESS_KEY_ID=testing\nexport AWS_SECRET_ACCESS_KEY=testing\nexport AWS_REGION={HUB_REGION}\n{}",
+            std::fs::read_to_string(var("GOVSYNC_ENV_FILE")).expect("the stack's govsync.env")
+        ),
     )
     .expect("stack.env written");
     let from_file = Command::new(env!("CARGO_BIN_EXE_govsync"))
         .args([
-            "--stack-env",
+            "--env-file",
             stack_env.to_str().expect("utf-8"),
             "reconcile",
             "--dry-run",

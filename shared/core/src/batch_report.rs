@@ -9,6 +9,25 @@ pub trait MessageOutcome {
     fn label(&self) -> &'static str;
 }
 
+/// What the batch driver needs of an outcome beyond its label.
+pub trait BatchOutcome: MessageOutcome + Sized {
+    /// A batch item failure: a retryable error, a failed DLQ send, or a message held behind its group's
+    /// failure (`code` says which).
+    fn failed(code: &'static str) -> Self;
+    /// Sent to the DLQ with `code`.
+    fn quarantined(code: &'static str) -> Self;
+    fn is_failed(&self) -> bool;
+    /// A change was applied: its sync lag is measured from the source event's time.
+    fn is_applied(&self) -> bool;
+}
+
+/// A message's error: retried, or quarantined with a short stable code.
+pub trait MessageFailure: std::fmt::Display {
+    fn is_retryable(&self) -> bool;
+    /// For logs, metrics and the DLQ's `govsync-error-code` attribute.
+    fn code(&self) -> &'static str;
+}
+
 /// The result of one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchReport<O> {

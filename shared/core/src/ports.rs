@@ -18,7 +18,7 @@ pub mod store;
 pub use governance::{
     Association, ExternalIdLookup, Field, FieldDefinition, FieldValue, GovernanceError,
     GovernanceId, GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject,
-    QueryCondition, QueryRow, TypeDefinition,
+    QueryCondition, QueryRow, TypeDefinition, TypeIds,
 };
 pub use notify::{Email, NotifyError};
 pub use quarantine::{QuarantineError, QuarantinedMessage};

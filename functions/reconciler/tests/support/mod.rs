@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use govsync_adapters::fakes::{
     FakeCursorStore, FakeGovernance, FakeIdempotencyStore, FakeLinkStore, FakeMessageQueue,
-    FakeQuarantine, FakeRegistry, registered_package,
+    FakeRegistry, registered_package,
 };
 use govsync_core::customer_metadata::keys;
 use govsync_core::ports::registry::ModelLifecycle;
@@ -18,7 +18,7 @@ use govsync_core::ports::{
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{GovernanceId, MappingSpec, RegistryMap};
 use govsync_reconciler::{ReconcileReport, Reconciler, RunOptions, Tuning};
-use govsync_registry_events::Settings;
+use govsync_flows::package_sync::Settings;
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -29,7 +29,6 @@ pub type FakeReconciler = Reconciler<
     FakeRegistry,
     FakeIdempotencyStore,
     FakeLinkStore,
-    FakeQuarantine,
     FakeCursorStore,
     FakeMessageQueue,
 >;
@@ -118,7 +117,6 @@ impl World {
             clients,
             Arc::new(FakeIdempotencyStore::new()),
             links.clone(),
-            Arc::new(FakeQuarantine::new()),
             cursors.clone(),
             queue.clone(),
             tuning,

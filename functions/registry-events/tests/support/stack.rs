@@ -345,7 +345,7 @@ fn wiring() -> Value {
 impl Lane {
     /// Makes the lane's queues and rules.
     pub async fn open(feed: Feed) -> Lane {
-        govsync_registry_events::logging::init();
+        govsync_lambda::logging::init();
         let stack = Stack::from_env();
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
         let prefix = format!("re{suffix}");

@@ -243,6 +243,43 @@ impl GovernanceError {
     }
 }
 
+/// Tenant-configurable type ids of the objects govsync touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeIds {
+    pub business_entity: String,
+    pub use_case: String,
+    pub model_group: String,
+    pub model: String,
+    pub metric: String,
+    pub metric_value: String,
+}
+
+impl Default for TypeIds {
+    fn default() -> Self {
+        Self {
+            business_entity: "SOXBusEntity".to_owned(),
+            use_case: "ModelUseCase".to_owned(),
+            model_group: "ModelGroup".to_owned(),
+            model: "Model".to_owned(),
+            metric: "Metric".to_owned(),
+            metric_value: "MetricValue".to_owned(),
+        }
+    }
+}
+
+impl TypeIds {
+    pub fn of(&self, kind: GovernanceKind) -> &str {
+        match kind {
+            GovernanceKind::BusinessEntity => &self.business_entity,
+            GovernanceKind::UseCase => &self.use_case,
+            GovernanceKind::ModelGroup => &self.model_group,
+            GovernanceKind::Model => &self.model,
+            GovernanceKind::Metric => &self.metric,
+            GovernanceKind::MetricValue => &self.metric_value,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Why one message failed, and whether it is worth retrying.
 
 use govsync_core::ValidationError;
+use govsync_core::batch_report::MessageFailure;
 use govsync_core::ports::{GovernanceError, GovernanceKind, RegistryError, StoreError};
 use govsync_core::registry_event::DecodeError;
 use govsync_core::sync::registry::WriteBackError;
@@ -65,5 +66,14 @@ impl MessageError {
             MessageError::AmbiguousExternalId { .. } => "ambiguous_external_id",
             MessageError::WriteBack(_) => "write_back",
         }
+    }
+}
+
+impl MessageFailure for MessageError {
+    fn is_retryable(&self) -> bool {
+        MessageError::is_retryable(self)
+    }
+    fn code(&self) -> &'static str {
+        MessageError::code(self)
     }
 }

@@ -1,6 +1,7 @@
 //! Why one message failed, and whether it is worth retrying.
 
 use govsync_core::ValidationError;
+use govsync_core::batch_report::MessageFailure;
 use govsync_core::customer_metadata::MetadataError;
 use govsync_core::ports::{GovernanceError, GovernanceKind, RegistryError, StoreError};
 use govsync_core::sync::decommission::MessageDecodeError;
@@ -69,5 +70,14 @@ impl MessageError {
             MessageError::Metadata(_) => "archive_metadata",
             MessageError::AmbiguousExternalId { .. } => "ambiguous_external_id",
         }
+    }
+}
+
+impl MessageFailure for MessageError {
+    fn is_retryable(&self) -> bool {
+        MessageError::is_retryable(self)
+    }
+    fn code(&self) -> &'static str {
+        MessageError::code(self)
     }
 }

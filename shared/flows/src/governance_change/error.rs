@@ -1,6 +1,7 @@
 //! Why one message failed, and whether it is worth retrying.
 
 use govsync_core::ValidationError;
+use govsync_core::batch_report::MessageFailure;
 use govsync_core::ports::{
     GovernanceError, GovernanceKind, NotifyError, QueueError, RegistryError, StoreError,
 };
@@ -92,5 +93,14 @@ impl MessageError {
             MessageError::Invalid(_) => "invalid",
             MessageError::EmailReceipt(_) => "email_receipt",
         }
+    }
+}
+
+impl MessageFailure for MessageError {
+    fn is_retryable(&self) -> bool {
+        MessageError::is_retryable(self)
+    }
+    fn code(&self) -> &'static str {
+        MessageError::code(self)
     }
 }

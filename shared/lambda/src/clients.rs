@@ -1,0 +1,84 @@
+//! Clients built once at cold start from the configuration: the governance client (API key from
+//! Secrets Manager, the auth mode's token source) and one SageMaker client per registry of the map,
+//! through that registry's role.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use govsync_adapters::aws::{RegistryTarget, sagemaker_client, secretsmanager_client};
+use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
+use govsync_adapters::sagemaker::SageMakerRegistry;
+use govsync_adapters::secrets::read_secret;
+use govsync_core::Registry;
+use govsync_core::secret::Secret;
+
+use crate::config::{self, AuthSettings, Config, ConfigError};
+
+/// The governance client of a configuration.
+pub async fn governance_client(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<GovernanceClient, ConfigError> {
+    let api_key = read_secret(&secretsmanager_client(sdk), &config.api_key_secret_id).await?;
+    governance_client_with_key(&config.governance_url, &config.auth, api_key)
+}
+
+/// [`governance_client`] with the API key already read.
+pub fn governance_client_with_key(
+    governance_url: &str,
+    auth: &AuthSettings,
+    api_key: Secret,
+) -> Result<GovernanceClient, ConfigError> {
+    let auth = match auth {
+        AuthSettings::Mcsp { token_url } => GovernanceAuth::Mcsp {
+            token_url: token_url.clone(),
+            api_key,
+        },
+        AuthSettings::Iam { token_url } => match token_url {
+            Some(token_url) => GovernanceAuth::Iam {
+                token_url: token_url.clone(),
+                api_key,
+            },
+            None => GovernanceAuth::iam(api_key),
+        },
+        AuthSettings::Cp4d {
+            token_url,
+            username,
+        } => match token_url {
+            Some(token_url) => GovernanceAuth::Cp4d {
+                token_url: token_url.clone(),
+                username: username.clone(),
+                api_key,
+            },
+            None => GovernanceAuth::cp4d(governance_url, username.clone(), api_key),
+        },
+        AuthSettings::Basic { username } => GovernanceAuth::Basic {
+            username: username.clone(),
+            password: api_key,
+        },
+    };
+    Ok(GovernanceClient::new(GovernanceConfig::new(
+        governance_url.to_owned(),
+        auth,
+    ))?)
+}
+
+/// One SageMaker client per registry of the map, through its role when it has one.
+pub async fn registry_clients(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<Vec<(Registry, Arc<SageMakerRegistry>)>, ConfigError> {
+    let mut registry_clients = Vec::with_capacity(config.registries.len());
+    for registry in config.registries.registries() {
+        let role = config::registry_role(registry, config.spoke_role_name.as_deref())?;
+        let target = RegistryTarget {
+            account_id: registry.account.to_string(),
+            region: registry.region.to_string(),
+            role_arn: role.map(|role| role.to_string()),
+            external_id: config.spoke_external_id.clone(),
+        };
+        let client = sagemaker_client(sdk, &target).await;
+        registry_clients.push((registry.clone(), Arc::new(SageMakerRegistry::new(client))));
+    }
+    Ok(registry_clients)
+}
