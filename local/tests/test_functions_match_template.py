@@ -29,6 +29,10 @@ from test_wiring_matches_template import SAM_TEMPLATE_PATH, load_template  # noq
 REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO / "functions"
 SHARED_DIR = REPO / "shared"
+# The configuration every queue function reads (govsync_lambda::config::Config): a crate that builds it
+# reads each of its variables.
+SHARED_CONFIG = SHARED_DIR / "lambda" / "src" / "config.rs"
+USES_SHARED_CONFIG = re.compile(r"govsync_lambda::config::(?:\{[^}]*\bConfig\b|Config\b)")
 VARIABLE = re.compile(r'"(GOVSYNC_[A-Z0-9_]+)"')
 
 # Variables functions read that a deployment deliberately does not set, with the reason.
@@ -67,6 +71,15 @@ def variables_named(directory: Path) -> set[str]:
     for source in directory.rglob("*.rs"):
         found.update(VARIABLE.findall(source.read_text(encoding="utf-8")))
     return found
+
+
+def reads_of(crate: Path) -> set[str]:
+    """The variables a function crate reads: its own, and the shared configuration's when it builds that."""
+    reads = variables_named(crate / "src")
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in (crate / "src").rglob("*.rs"))
+    if USES_SHARED_CONFIG.search(sources):
+        reads |= set(VARIABLE.findall(SHARED_CONFIG.read_text(encoding="utf-8")))
+    return reads
 
 
 def _function_crate_dependencies(crate: Path, crates: dict[str, Path]) -> list[Path]:
@@ -128,7 +141,7 @@ def function_differences(template: dict[str, Any]) -> list[str]:
         differences.append(f"Globals: {name} is set but no code reads it")
     for binary in sorted(set(crates) & set(declared)):
         crate = crates[binary]
-        reads = variables_named(crate / "src")
+        reads = reads_of(crate)
         environment = environment_of(template, declared[binary])
         for name in sorted(reads - environment):
             if name in NOT_DEPLOYED or (crate.name, name) in NOT_READ:

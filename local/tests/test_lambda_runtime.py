@@ -1175,3 +1175,38 @@ def test_reconciler_samples_report_a_missed_version_dry_then_repair_it(
         assert planned["repair"]["action"] == "sync_package", planned
     if repaired := drift_of(repair):
         assert repaired["outcome"]["status"] == "repaired", repaired
+
+
+def cold_start_log(functions: Functions, binary: str, extra: dict[str, str]) -> str:
+    """What `binary` logs from process start until it reaches for a Runtime API that is not there (it then
+    exits): the cold start alone, as Lambda's log controls shape it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env |= base_env() | functions.own_env(binary)
+    port = next(free_ports())
+    env |= {"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}", "NO_COLOR": "1"} | extra
+    finished = subprocess.run(
+        [str(TARGET / "debug" / binary)], env=env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL
+    )
+    assert finished.returncode != 0, "with no Runtime API the function must end with an error"
+    return finished.stdout.decode(errors="replace") + finished.stderr.decode(errors="replace")
+
+
+def test_lambdas_application_log_level_wins_over_rust_log(functions: Functions) -> None:
+    """The template's ApplicationLogLevel reaches the function as AWS_LAMBDA_LOG_LEVEL and decides, whatever
+    RUST_LOG says; JSON lines when Lambda's log format is JSON."""
+    quiet = cold_start_log(
+        functions,
+        "registry-events",
+        {"AWS_LAMBDA_LOG_LEVEL": "ERROR", "RUST_LOG": "info", "AWS_LAMBDA_LOG_FORMAT": "JSON"},
+    )
+    assert "registry-events ready" not in quiet, quiet
+    loud = cold_start_log(
+        functions,
+        "registry-events",
+        {"AWS_LAMBDA_LOG_LEVEL": "DEBUG", "RUST_LOG": "error", "AWS_LAMBDA_LOG_FORMAT": "JSON"},
+    )
+    ready = [json.loads(line) for line in loud.splitlines() if "registry-events ready" in line]
+    assert len(ready) == 1, loud
+    assert ready[0]["level"] == "INFO"
+    # Without Lambda's level, RUST_LOG decides.
+    assert "registry-events ready" not in cold_start_log(functions, "registry-events", {"RUST_LOG": "warn"})

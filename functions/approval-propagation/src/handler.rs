@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use govsync_core::Registry;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
-    Governance, IdempotencyStore, LinkStore, MessageQueue, ModelRegistry, Notifier, Quarantine,
+    Governance, IdempotencyStore, LinksTable, MessageQueue, ModelRegistry, Notifier, Quarantine,
 };
 use govsync_flows::governance_change::{self, GovernanceChange, MessageError, Outcome, Settings};
 use govsync_lambda::sqs_batch::{self, QueueFunction};
@@ -38,7 +38,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
     N: Notifier,
     D: MessageQueue,
@@ -65,7 +65,11 @@ where
     }
 
     /// Processes one batch by the FIFO rules of [`govsync_lambda::sqs_batch`].
-    pub async fn handle_batch(&self, records: &[SqsMessage], deadline: DateTime<Utc>) -> BatchReport {
+    pub async fn handle_batch(
+        &self,
+        records: &[SqsMessage],
+        deadline: DateTime<Utc>,
+    ) -> BatchReport {
         sqs_batch::run_batch(self, records, deadline).await
     }
 }
@@ -75,7 +79,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
     N: Notifier,
     D: MessageQueue,

@@ -76,9 +76,8 @@ impl Function {
     pub async fn from_env() -> Result<Function, ConfigError> {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
-        let config = Config::from_lookup(
-            govsync_lambda::config::process_env_with_registries(&sdk).await?,
-        )?;
+        let config =
+            Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 
@@ -144,7 +143,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
     N: govsync_core::ports::Notifier,
     D: govsync_core::ports::MessageQueue,
@@ -155,4 +154,10 @@ where
         println!("{}", report.embedded_metrics(namespace));
     }
     sqs_batch::batch_response(&report)
+}
+
+impl govsync_lambda::SqsFunction for Function {
+    async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, RuntimeError> {
+        Function::handle(self, event).await
+    }
 }

@@ -18,6 +18,7 @@ use govsync_core::ports::{
     ApprovalStatus, Field, GovernanceError, GovernanceKind, GovernanceObject, LinkEnd, LinkKind,
     LinkStore, ModelLifecycle, NewGovernanceObject, NotifyError,
 };
+use govsync_core::ports::{EchoLedger as _, RevisionStore as _};
 use govsync_core::sync::ConsoleLinks;
 use govsync_core::sync::governance::status_write;
 use govsync_core::{GovernanceId, MappingSpec, RegistryMap};

@@ -8,7 +8,7 @@ use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 use govsync_core::Registry;
 use govsync_core::batch_report::BatchReport;
-use govsync_core::ports::{Governance, IdempotencyStore, LinkStore, ModelRegistry, Quarantine};
+use govsync_core::ports::{Governance, IdempotencyStore, LinksTable, ModelRegistry, Quarantine};
 use govsync_core::sync::decommission::{self, DecommissionMessage};
 use govsync_flows::decommission::{Decommission, MessageError, Outcome, Settings};
 use govsync_lambda::sqs_batch::{self, QueueFunction};
@@ -24,7 +24,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
 {
     /// `registry_clients` holds one registry port per entry of `settings.registries`.
@@ -67,7 +67,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
 {
     type Message = DecommissionMessage;

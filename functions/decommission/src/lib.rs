@@ -47,8 +47,8 @@ use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::sqs::SqsQuarantine;
-use govsync_lambda::sqs_batch::{self, claim_until};
 use govsync_lambda::RuntimeError;
+use govsync_lambda::sqs_batch::{self, claim_until};
 use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
@@ -75,9 +75,8 @@ impl Function {
     pub async fn from_env() -> Result<Function, ConfigError> {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
-        let config = Config::from_lookup(
-            govsync_lambda::config::process_env_with_registries(&sdk).await?,
-        )?;
+        let config =
+            Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 
@@ -134,7 +133,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
     handle_with_metrics(handler, event, None).await
@@ -150,7 +149,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
     let deadline = claim_until(event.context.deadline, Utc::now());
@@ -158,8 +157,19 @@ where
     if let Some(namespace) = metrics_namespace {
         println!(
             "{}",
-            metrics::embedded_metrics(&report.outcomes, &report.sync_lags_ms, namespace, Utc::now())
+            metrics::embedded_metrics(
+                &report.outcomes,
+                &report.sync_lags_ms,
+                namespace,
+                Utc::now()
+            )
         );
     }
     sqs_batch::batch_response(&report)
+}
+
+impl govsync_lambda::SqsFunction for Function {
+    async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, RuntimeError> {
+        Function::handle(self, event).await
+    }
 }

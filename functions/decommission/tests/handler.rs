@@ -4,9 +4,10 @@
 mod support;
 
 use govsync_core::decommission_request::DecommissionKind;
+use govsync_core::ports::TombstoneStore as _;
 use govsync_core::ports::quarantine::attributes;
 use govsync_core::ports::{
-    ApprovalStatus, FieldValue, GovernanceError, LinkStore, ModelLifecycle, RegistryError,
+    ApprovalStatus, FieldValue, GovernanceError, ModelLifecycle, RegistryError,
 };
 use govsync_core::sync::fields;
 use support::*;
@@ -104,9 +105,7 @@ async fn a_package_that_describe_says_is_gone_decommissions_its_model() {
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
     let event = state_change(&package);
     // Deleted without a CloudTrail record reaching govsync (CloudTrail delivery is best effort).
-    govsync_core::ports::ModelRegistry::delete_package(world.registry.as_ref(), &package.arn)
-        .await
-        .unwrap();
+    world.registry.delete_package(&package.arn).await.unwrap();
 
     let failures = world
         .run_registry_events(vec![record_in(

@@ -36,10 +36,10 @@ use aws_config::SdkConfig;
 use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
-use govsync_lambda::sqs_batch::claim_until;
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::sqs::SqsQuarantine;
+use govsync_lambda::sqs_batch::claim_until;
 use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
@@ -64,9 +64,8 @@ impl Function {
     pub async fn from_env() -> Result<Function, ConfigError> {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
-        let config = Config::from_lookup(
-            govsync_lambda::config::process_env_with_registries(&sdk).await?,
-        )?;
+        let config =
+            Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 
@@ -119,7 +118,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
     handle_with_metrics(relay, event, None).await
@@ -135,7 +134,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
     let deadline = claim_until(event.context.deadline, Utc::now());

@@ -1,7 +1,7 @@
 //! The metrics-relay Lambda: wiring only (logging → configuration → clients → runtime).
 
-use govsync_metrics_relay::Function;
 use govsync_lambda::logging;
+use govsync_metrics_relay::Function;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

@@ -4,18 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use govsync_flows::idempotency::{self, Claim};
-use govsync_lambda::sqs_batch;
 use govsync_core::metrics::{
     self, BreachStatus, MODEL_PACKAGE_TAG, MetricsEvent, Observation, Subject, Thresholds,
 };
 use govsync_core::ports::{
     ExternalIdLookup, Field, FieldValue, Governance, GovernanceError, GovernanceKind,
-    GovernanceObject, GovernanceQuery, IdempotencyStore, LinkKind, LinkStore, ModelRegistry,
+    GovernanceObject, GovernanceQuery, IdempotencyStore, LinkKind, LinksTable, ModelRegistry,
     Quarantine, QueryCondition,
 };
 use govsync_core::sync::fields;
 use govsync_core::{AccountId, GovernanceStatus, ModelPackageArn, Region, Registry, RegistryMap};
+use govsync_flows::idempotency::{self, Claim};
+use govsync_lambda::sqs_batch;
 use serde_json::{Value, json};
 
 use crate::error::RelayError;
@@ -78,7 +78,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
 {
     pub fn new(

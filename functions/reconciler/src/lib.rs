@@ -69,9 +69,8 @@ impl Function {
     pub async fn from_env() -> Result<Function, ConfigError> {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         // The registries come from the govsync-registries table when GOVSYNC_REGISTRIES_TABLE is set.
-        let config = Config::from_lookup(
-            govsync_lambda::config::process_env_with_registries(&sdk).await?,
-        )?;
+        let config =
+            Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 

@@ -1,7 +1,7 @@
 //! The reconciler Lambda: wiring only (logging → configuration → clients → runtime).
 
-use govsync_reconciler::{Function, deadline_of};
 use govsync_lambda::logging;
+use govsync_reconciler::{Function, deadline_of};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 

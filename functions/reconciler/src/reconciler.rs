@@ -21,7 +21,7 @@ use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance::Revision;
 use govsync_core::ports::{
     CheckpointStore, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
-    IdempotencyStore, LinkStore, MessageQueue, ModelPackage, ModelRegistry, OutgoingMessage,
+    IdempotencyStore, LinksTable, MessageQueue, ModelPackage, ModelRegistry, OutgoingMessage,
     PackageGroupSummary,
 };
 use govsync_core::reconcile::{
@@ -161,7 +161,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     C: CheckpointStore,
     M: MessageQueue,
 {

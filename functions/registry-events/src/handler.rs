@@ -7,7 +7,7 @@ use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 use govsync_core::ModelPackageArn;
 use govsync_core::Registry;
-use govsync_core::ports::{Governance, IdempotencyStore, LinkStore, ModelRegistry, Quarantine};
+use govsync_core::ports::{Governance, IdempotencyStore, LinksTable, ModelRegistry, Quarantine};
 use govsync_core::registry_event::{RegistryEvent, decode_envelope};
 use govsync_flows::package_sync::{MessageError, Outcome, RegistrySync, Settings};
 use govsync_lambda::sqs_batch::{self, QueueFunction};
@@ -25,7 +25,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
 {
     /// `registry_clients` holds one registry port per entry of `settings.registries`.
@@ -62,7 +62,11 @@ where
     }
 
     /// Processes one batch by the FIFO rules of [`govsync_lambda::sqs_batch`].
-    pub async fn handle_batch(&self, records: &[SqsMessage], deadline: DateTime<Utc>) -> BatchReport {
+    pub async fn handle_batch(
+        &self,
+        records: &[SqsMessage],
+        deadline: DateTime<Utc>,
+    ) -> BatchReport {
         sqs_batch::run_batch(self, records, deadline).await
     }
 }
@@ -72,7 +76,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     Q: Quarantine,
 {
     type Message = RegistryEvent;

@@ -64,9 +64,8 @@ impl Function {
     /// Reads configuration and secrets from the environment exactly as in Lambda; builds clients once.
     pub async fn from_env() -> Result<Function, ConfigError> {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
-        let config = Config::from_lookup(
-            govsync_lambda::config::process_env_with_registries(&sdk).await?,
-        )?;
+        let config =
+            Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
         Self::new(config, &sdk).await
     }
 
@@ -125,7 +124,7 @@ where
     G: govsync_core::ports::Governance,
     R: govsync_core::ports::ModelRegistry,
     I: govsync_core::ports::IdempotencyStore,
-    L: govsync_core::ports::LinkStore,
+    L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
     let deadline = claim_until(event.context.deadline, Utc::now());
@@ -134,4 +133,10 @@ where
         println!("{}", report.embedded_metrics(namespace));
     }
     sqs_batch::batch_response(&report)
+}
+
+impl govsync_lambda::SqsFunction for Function {
+    async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, RuntimeError> {
+        Function::handle(self, event).await
+    }
 }

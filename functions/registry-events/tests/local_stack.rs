@@ -16,7 +16,7 @@ use govsync_core::ports::{
 use govsync_core::secret::Secret;
 use govsync_core::sync::fields;
 use govsync_registry_events::Function;
-use support::stack::{Stack, deliver_until};
+use govsync_testkit::stack::{Stack, deliver_until};
 
 #[tokio::test]
 #[ignore = "needs the local stack: local/test.sh runs it"]

@@ -19,11 +19,11 @@ use govsync_core::customer_metadata::keys;
 use govsync_core::ports::{FieldValue, Governance, GovernanceKind};
 use govsync_core::registry_event::decode_envelope;
 use govsync_core::sync::fields;
-use serde_json::{Value, json};
-use support::stack::{
+use govsync_testkit::stack::{
     Feed, LOAD_BUDGET, Lane, Received, TEST_BUDGET, approved_use_case, the_one,
     written_back_model_id,
 };
+use serde_json::{Value, json};
 
 /// The stack's own governance API key secret (wiring.json).
 const API_KEY_SECRET: &str = "govsync/governance-api-key";
@@ -181,7 +181,7 @@ async fn assert_synced(
 async fn the_same_event_delivered_three_times_makes_one_governance_model() {
     let started = Instant::now();
     let lane = Lane::open(Feed::Capture).await;
-    let function = lane.function(API_KEY_SECRET).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
     let governance = lane.stack.governance();
     let use_case = approved_use_case(&governance, &lane.prefix).await;
     let person = lane.person().await;
@@ -260,7 +260,7 @@ async fn state_changes_delivered_newest_first_leave_the_newest_state_and_the_old
 {
     let started = Instant::now();
     let lane = Lane::open(Feed::Capture).await;
-    let function = lane.function(API_KEY_SECRET).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
     let governance = lane.stack.governance();
     let use_case = approved_use_case(&governance, &lane.prefix).await;
     let person = lane.person().await;
@@ -389,7 +389,7 @@ async fn a_hundred_versions_over_ten_groups_all_sync_under_their_groups_and_are_
     const VERSIONS: usize = 10;
     let started = Instant::now();
     let lane = Lane::open(Feed::Direct).await;
-    let function = lane.function(API_KEY_SECRET).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
     let governance = lane.stack.governance();
     let person = lane.person().await;
     let mut use_cases = Vec::new();
@@ -474,7 +474,7 @@ async fn governance_throttling_and_server_errors_end_consistent_with_nothing_los
         .send()
         .await
         .unwrap();
-    let function = lane.function(&secret).await;
+    let function = registry_events(&lane, &secret).await;
     let governance = lane.stack.governance();
     let person = lane.person().await;
     let mut use_cases = Vec::new();
@@ -566,7 +566,7 @@ async fn governance_throttling_and_server_errors_end_consistent_with_nothing_los
 async fn a_poison_message_goes_to_the_dlq_with_its_reason_and_the_rest_of_its_group_proceeds() {
     let started = Instant::now();
     let lane = Lane::open(Feed::Capture).await;
-    let function = lane.function(API_KEY_SECRET).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
     let governance = lane.stack.governance();
     let use_case = approved_use_case(&governance, &lane.prefix).await;
     let person = lane.person().await;
@@ -663,4 +663,11 @@ async fn a_poison_message_goes_to_the_dlq_with_its_reason_and_the_rest_of_its_gr
     assert!(lane.redriven().await.is_empty());
     lane.close().await;
     eprintln!("poison: {:?}", started.elapsed());
+}
+
+/// registry-events on `lane`, with the governance API key in `api_key_secret`.
+async fn registry_events(lane: &Lane, api_key_secret: &str) -> govsync_registry_events::Function {
+    govsync_registry_events::Function::new(lane.config(api_key_secret), &lane.function_sdk().await)
+        .await
+        .unwrap()
 }

@@ -17,8 +17,7 @@
 //! hundred messages.
 
 #[allow(dead_code, unused_imports)]
-#[path = "../../../functions/registry-events/tests/support/stack.rs"]
-mod stack;
+use govsync_testkit::stack;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -931,10 +931,7 @@ impl Sim {
             // A package deleted in SageMaker (F5): CloudTrail to decommission.fifo.
             90..=93 if !live.is_empty() => {
                 let arn = live[self.rng.below(live.len())].clone();
-                let deleted = {
-                    use govsync_core::ports::ModelRegistry;
-                    self.registry.delete_package(&arn).await.is_ok()
-                };
+                let deleted = self.registry.delete_package(&arn).await.is_ok();
                 if deleted {
                     if let Some(model) = self.packages.get_mut(&arn) {
                         model.deleted = true;
@@ -1284,7 +1281,11 @@ impl Sim {
                 )
             }
             QueueKind::Decommission => {
-                let outcomes = self.decommission.handle_batch(records, deadline).await.outcomes;
+                let outcomes = self
+                    .decommission
+                    .handle_batch(records, deadline)
+                    .await
+                    .outcomes;
                 let failures = outcomes
                     .iter()
                     .filter(|(_, outcome)| outcome.label() == "failed")

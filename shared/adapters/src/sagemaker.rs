@@ -428,26 +428,6 @@ impl ModelRegistry for SageMakerRegistry {
             })
     }
 
-    async fn delete_package(&self, arn: &str) -> Result<(), RegistryError> {
-        self.client
-            .delete_model_package()
-            .model_package_name(arn)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| registry_error("DeleteModelPackage", &error))
-    }
-
-    async fn delete_group(&self, group_name: &str) -> Result<(), RegistryError> {
-        self.client
-            .delete_model_package_group()
-            .model_package_group_name(group_name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| registry_error("DeleteModelPackageGroup", &error))
-    }
-
     async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, RegistryError> {
         const OP: &str = "ListTags";
         let mut tags = Vec::new();
@@ -521,6 +501,29 @@ impl ModelRegistry for SageMakerRegistry {
             .await
             .map(|_| ())
             .map_err(|error| registry_error("DeleteModelPackageGroupPolicy", &error))
+    }
+}
+
+/// Calls the ports do not need (tests and operators use them).
+impl SageMakerRegistry {
+    pub async fn delete_package(&self, arn: &str) -> Result<(), RegistryError> {
+        self.client
+            .delete_model_package()
+            .model_package_name(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("DeleteModelPackage", &error))
+    }
+
+    pub async fn delete_group(&self, group_name: &str) -> Result<(), RegistryError> {
+        self.client
+            .delete_model_package_group()
+            .model_package_group_name(group_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| registry_error("DeleteModelPackageGroup", &error))
     }
 }
 

@@ -19,6 +19,7 @@ use govsync_core::ports::{
     CursorStore, GovernanceId, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
     LinkStore, OurWrite, RevisionOutcome, WriteSide,
 };
+use govsync_core::ports::{EchoLedger as _, RevisionStore as _};
 use serde_json::json;
 
 /// Creates a table the bootstrap would have created, when it is missing (bare moto).

@@ -18,7 +18,7 @@ use govsync_adapters::governance::{
     GovernanceAuth, GovernanceClient, GovernanceConfig, RetryPolicy,
 };
 use govsync_adapters::secrets::read_secret;
-use govsync_core::ports::{Governance, GovernanceKind};
+use govsync_core::ports::GovernanceKind;
 use govsync_core::secret::Secret;
 use govsync_core::webhook::WebhookSecret;
 

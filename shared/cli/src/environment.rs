@@ -64,9 +64,13 @@ pub fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, String> {
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid_name {
-            return Err(format!("line {}: {name:?} is not a variable name", number + 1));
+            return Err(format!(
+                "line {}: {name:?} is not a variable name",
+                number + 1
+            ));
         }
-        let value = unquote(value).ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
+        let value =
+            unquote(value).ok_or_else(|| format!("line {}: unbalanced quotes", number + 1))?;
         variables.push((name.to_owned(), value));
     }
     Ok(variables)
@@ -103,7 +107,8 @@ mod tests {
 
     #[test]
     fn exported_quoted_and_bare_values_are_read_as_a_shell_would() {
-        let text = "# the local stack\nexport A=plain\nB='it'\\''s [1]'\n\nexport C=\"x \\\"y\\\"\"\nD=\n";
+        let text =
+            "# the local stack\nexport A=plain\nB='it'\\''s [1]'\n\nexport C=\"x \\\"y\\\"\"\nD=\n";
         assert_eq!(
             parse_env_file(text).unwrap(),
             [
@@ -121,8 +126,16 @@ mod tests {
             parse_env_file("A=1\nnot a line\n").unwrap_err(),
             "line 2: expected NAME=value"
         );
-        assert!(parse_env_file("1A=x").unwrap_err().contains("not a variable name"));
-        assert!(parse_env_file("A='open").unwrap_err().contains("unbalanced"));
+        assert!(
+            parse_env_file("1A=x")
+                .unwrap_err()
+                .contains("not a variable name")
+        );
+        assert!(
+            parse_env_file("A='open")
+                .unwrap_err()
+                .contains("unbalanced")
+        );
     }
 
     #[test]
@@ -131,7 +144,10 @@ mod tests {
         let with_option = Cli::parse_from(["govsync", "--env-file", "a.env", "status"]);
         let without = Cli::parse_from(["govsync", "status"]);
         let lookup = |name: &str| (name == ENV_FILE_VAR).then(|| "b.env".to_owned());
-        assert_eq!(env_file_of(&with_option, lookup), Some(PathBuf::from("a.env")));
+        assert_eq!(
+            env_file_of(&with_option, lookup),
+            Some(PathBuf::from("a.env"))
+        );
         assert_eq!(env_file_of(&without, lookup), Some(PathBuf::from("b.env")));
         assert_eq!(env_file_of(&without, |_| None), None);
     }

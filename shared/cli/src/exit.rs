@@ -38,12 +38,7 @@ mod tests {
 
     #[test]
     fn every_exit_has_its_own_code_and_the_help_lists_it() {
-        let all = [
-            Exit::Ok,
-            Exit::Error,
-            Exit::Usage,
-            Exit::Drift,
-        ];
+        let all = [Exit::Ok, Exit::Error, Exit::Usage, Exit::Drift];
         let codes: std::collections::BTreeSet<u8> = all.iter().map(|exit| exit.code()).collect();
         assert_eq!(codes.len(), all.len());
         for exit in all {

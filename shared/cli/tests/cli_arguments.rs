@@ -32,13 +32,7 @@ fn help_lists_every_command_and_the_exit_codes() {
     let out = govsync(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for command in [
-        "status",
-        "reconcile",
-        "dlq",
-        "mapping",
-        "webhook",
-    ] {
+    for command in ["status", "reconcile", "dlq", "mapping", "webhook"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
     for line in [

@@ -67,19 +67,6 @@ pub trait Governance: Send + Sync {
         kind: GovernanceKind,
         external_id: &str,
     ) -> impl Future<Output = Result<ExternalIdLookup, GovernanceError>> + Send;
-
-    /// `POST /contents/{id}/associations`.
-    fn associate(
-        &self,
-        id: &GovernanceId,
-        associations: &[Association],
-    ) -> impl Future<Output = Result<(), GovernanceError>> + Send;
-
-    /// `GET /types/{typeId}`: field definitions and the tenant's enum values.
-    fn type_definition(
-        &self,
-        kind: GovernanceKind,
-    ) -> impl Future<Output = Result<TypeDefinition, GovernanceError>> + Send;
 }
 
 /// One SageMaker Model Registry (an account and region).
@@ -111,13 +98,6 @@ pub trait ModelRegistry: Send + Sync {
         &self,
         group: &NewPackageGroup,
     ) -> impl Future<Output = Result<String, RegistryError>> + Send;
-
-    fn delete_package(&self, arn: &str) -> impl Future<Output = Result<(), RegistryError>> + Send;
-
-    fn delete_group(
-        &self,
-        group_name: &str,
-    ) -> impl Future<Output = Result<(), RegistryError>> + Send;
 
     fn list_tags(
         &self,
@@ -164,7 +144,7 @@ pub trait IdempotencyStore: Send + Sync {
     fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Links between the sides, applied revisions, and the our-write ledger.
+/// The links between registry resources and governance objects (ARN → id and id → ARN).
 pub trait LinkStore: Send + Sync {
     /// Records the link both ways (ARN → id and id → ARN).
     fn put_link(&self, link: &Link) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -179,7 +159,10 @@ pub trait LinkStore: Send + Sync {
         &self,
         id: &GovernanceId,
     ) -> impl Future<Output = Result<Option<Link>, StoreError>> + Send;
+}
 
+/// The revision of each object last applied from the other side (order: older changes are stale).
+pub trait RevisionStore: Send + Sync {
     /// Records `revision` as applied for `end` only if it is newer than the recorded one.
     fn advance_applied_revision(
         &self,
@@ -191,7 +174,10 @@ pub trait LinkStore: Send + Sync {
         &self,
         end: &LinkEnd,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+}
 
+/// The our-write ledger: writes govsync is about to make, so their echoes are recognised.
+pub trait EchoLedger: Send + Sync {
     /// Remembers a write about to be made, until `expires_at`.
     fn record_our_write(
         &self,
@@ -212,8 +198,11 @@ pub trait LinkStore: Send + Sync {
         write: &OurWrite,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
 
-    /// Records that a registry resource was deleted before governance had an object for it (F5).
+/// Deletions seen before governance had an object for the resource (F5).
+pub trait TombstoneStore: Send + Sync {
+    /// Records that a registry resource was deleted before governance had an object for it.
     fn put_tombstone(
         &self,
         tombstone: &Tombstone,
@@ -225,6 +214,12 @@ pub trait LinkStore: Send + Sync {
         arn: &str,
     ) -> impl Future<Output = Result<Option<Tombstone>, StoreError>> + Send;
 }
+
+/// The links table as deployed: one DynamoDB table holds links, revisions, the ledger and tombstones.
+/// The flows take this; a component that needs one concern takes that trait alone.
+pub trait LinksTable: LinkStore + RevisionStore + EchoLedger + TombstoneStore {}
+
+impl<T: LinkStore + RevisionStore + EchoLedger + TombstoneStore> LinksTable for T {}
 
 /// Poll watermarks (e.g. the governance query's last-modification date).
 pub trait CursorStore: Send + Sync {

@@ -19,6 +19,10 @@ use crate::model_package::{
     ModelPackageGroupName, ModelPackageStatus, ModelVersion, SageMakerName, TechnicalMetadata,
 };
 
+mod api_call;
+
+use api_call::decode_api_call;
+
 /// The EventBridge `source` of every registry event.
 pub const EVENT_SOURCE: &str = "aws.sagemaker";
 /// The `detail-type` of SageMaker's own event.
@@ -632,138 +636,4 @@ fn collect_s3_uris(value: &Value, depth: usize, out: &mut Vec<String>) {
             .for_each(|item| collect_s3_uris(item, depth + 1, out)),
         _ => {}
     }
-}
-
-/// `requestParameters` / `responseElements`, read as empty when CloudTrail sent `null` or nothing, so a
-/// missing parameter is reported by its full path.
-fn parameters<'a>(detail: &Fields<'a>, key: &str) -> Result<Fields<'a>, DecodeError> {
-    match detail.object(key)? {
-        Some(fields) => Ok(fields),
-        None => Ok(Fields::empty_at(detail.path_of(key))),
-    }
-}
-
-fn decode_api_call(origin: EventOrigin, detail: &Fields<'_>) -> Result<RegistryEvent, DecodeError> {
-    let event_source = detail.required_string("eventSource")?;
-    if event_source != CLOUDTRAIL_EVENT_SOURCE {
-        return Err(DecodeError::WrongEventSource {
-            found: shorten(event_source),
-        });
-    }
-    let event_name = detail.required_string("eventName")?;
-    let name = ApiCallName::parse(event_name).ok_or_else(|| DecodeError::UnsupportedEventName {
-        found: shorten(event_name),
-    })?;
-    let caller_arn = match detail.object("userIdentity")? {
-        Some(identity) => identity.string("arn")?.map(str::to_owned),
-        None => None,
-    };
-    let call = ApiCall {
-        name,
-        event_id: detail.required_string("eventID")?.to_owned(),
-        event_time: detail.time("eventTime")?,
-        caller_arn,
-        request_id: detail.string("requestID")?.map(str::to_owned),
-    };
-    if let Some(error_code) = detail.string("errorCode")? {
-        return Ok(RegistryEvent::IgnoredFailedCall(FailedCall {
-            origin,
-            call,
-            error_code: error_code.to_owned(),
-            error_message: detail.string("errorMessage")?.map(str::to_owned),
-        }));
-    }
-    let request = parameters(detail, "requestParameters")?;
-    let response = parameters(detail, "responseElements")?;
-    let group_name = |fields: &Fields<'_>| {
-        fields.required_parsed(
-            "modelPackageGroupName",
-            ModelPackageGroupName::parse_name_or_arn,
-        )
-    };
-
-    Ok(match name {
-        ApiCallName::CreateModelPackageGroup => {
-            let group_arn = response.parsed("modelPackageGroupArn", ModelPackageGroupArn::parse)?;
-            let group_name = match (&group_arn, request.has("modelPackageGroupName")) {
-                (Some(arn), false) => arn.group_name().clone(),
-                _ => group_name(&request)?,
-            };
-            RegistryEvent::GroupCreated(GroupCreated {
-                origin,
-                call,
-                group_name,
-                group_arn,
-                description: request
-                    .string("modelPackageGroupDescription")?
-                    .map(str::to_owned),
-            })
-        }
-        ApiCallName::DeleteModelPackageGroup => RegistryEvent::GroupDeleted(GroupDeleted {
-            origin,
-            call,
-            group_name: group_name(&request)?,
-        }),
-        ApiCallName::CreateModelPackage => {
-            let package_arn =
-                response.required_parsed("modelPackageArn", ModelPackageArn::parse)?;
-            let group_name = request
-                .parsed(
-                    "modelPackageGroupName",
-                    ModelPackageGroupName::parse_name_or_arn,
-                )?
-                .unwrap_or_else(|| package_arn.group_name().clone());
-            RegistryEvent::PackageCreated(PackageCreated {
-                origin,
-                call,
-                group_name,
-                approval: request.parsed("modelApprovalStatus", ApprovalStatus::parse)?,
-                lifecycle: lifecycle(&request, "modelLifeCycle", &CAMEL_LIFECYCLE)?,
-                customer_metadata: request.string_map("customerMetadataProperties")?,
-                description: request
-                    .string("modelPackageDescription")?
-                    .map(str::to_owned),
-                package_arn,
-            })
-        }
-        ApiCallName::UpdateModelPackage => {
-            let package_arn = match request.parsed("modelPackageArn", ModelPackageArn::parse)? {
-                Some(arn) => arn,
-                None => response
-                    .parsed("modelPackageArn", ModelPackageArn::parse)?
-                    .ok_or_else(|| DecodeError::MissingField {
-                        field: request.path_of("modelPackageArn"),
-                    })?,
-            };
-            RegistryEvent::PackageUpdated(PackageUpdated {
-                origin,
-                call,
-                package_arn,
-                approval: request.parsed("modelApprovalStatus", ApprovalStatus::parse)?,
-                approval_description: request.string("approvalDescription")?.map(str::to_owned),
-                lifecycle: lifecycle(&request, "modelLifeCycle", &CAMEL_LIFECYCLE)?,
-                customer_metadata: request.string_map("customerMetadataProperties")?,
-                customer_metadata_to_remove: request
-                    .string_list("customerMetadataPropertiesToRemove")?,
-            })
-        }
-        ApiCallName::DeleteModelPackage => RegistryEvent::PackageDeleted(PackageDeleted {
-            origin,
-            call,
-            package_arn: request.required_parsed("modelPackageName", ModelPackageArn::parse)?,
-        }),
-        ApiCallName::PutModelPackageGroupPolicy => RegistryEvent::GroupPolicyPut(GroupPolicyPut {
-            origin,
-            call,
-            group_name: group_name(&request)?,
-            resource_policy: request.string("resourcePolicy")?.map(str::to_owned),
-        }),
-        ApiCallName::DeleteModelPackageGroupPolicy => {
-            RegistryEvent::GroupPolicyDeleted(GroupPolicyDeleted {
-                origin,
-                call,
-                group_name: group_name(&request)?,
-            })
-        }
-    })
 }

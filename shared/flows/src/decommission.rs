@@ -13,7 +13,8 @@ use govsync_core::batch_report::{BatchOutcome, MessageOutcome};
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    GovernanceQuery, IdempotencyStore, LinkKind, LinkStore, ModelRegistry, OurWrite, QueryCondition,
+    GovernanceQuery, IdempotencyStore, LinkKind, LinksTable, ModelRegistry, OurWrite,
+    QueryCondition,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission::{
@@ -135,7 +136,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
 {
     /// `registry_clients` holds one registry port per entry of `settings.registries`.
     pub fn new(

@@ -20,7 +20,7 @@ use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, MessageQueue, ModelRegistry, Notifier,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, MessageQueue, ModelRegistry, Notifier,
     OutgoingMessage, TypeIds,
 };
 use govsync_core::sync::governance::{
@@ -170,7 +170,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
     N: Notifier,
     D: MessageQueue,
 {

@@ -24,7 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use govsync_core::batch_report::{BatchOutcome, MessageOutcome};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinkStore, ModelRegistry, OurWrite,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
     RevisionOutcome,
 };
 use govsync_core::registry_event::RegistryEvent;
@@ -138,7 +138,7 @@ where
     G: Governance,
     R: ModelRegistry,
     I: IdempotencyStore,
-    L: LinkStore,
+    L: LinksTable,
 {
     /// `registry_clients` holds one registry port per entry of `settings.registries`.
     pub fn new(

@@ -14,8 +14,22 @@ pub mod config;
 pub mod logging;
 pub mod sqs_batch;
 
+use std::future::Future;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::LambdaEvent;
+
 pub use clients::{governance_client, governance_client_with_key, registry_clients};
 pub use config::{AuthSettings, Config, ConfigError};
+
+/// A deployed SQS-triggered function: one batch in, the partial batch response out. The local runner and
+/// the integration tests drive every queue function through this.
+pub trait SqsFunction: Send + Sync {
+    fn handle(
+        &self,
+        event: LambdaEvent<SqsEvent>,
+    ) -> impl Future<Output = Result<SqsBatchResponse, RuntimeError>> + Send;
+}
 
 /// An invocation's error as the Lambda runtime reports it: the `errorType` is a stable code.
 #[derive(Debug, thiserror::Error)]

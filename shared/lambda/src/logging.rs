@@ -30,7 +30,8 @@ pub fn filter_directives(lookup: impl Fn(&str) -> Option<String>) -> String {
 pub fn init() {
     let lookup = |name: &str| std::env::var(name).ok();
     let filter = EnvFilter::new(filter_directives(lookup));
-    let json = lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
+    let json =
+        lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -73,7 +74,10 @@ mod tests {
 
     #[test]
     fn rust_log_applies_when_lambda_sets_no_level_and_info_is_the_default() {
-        assert_eq!(directives(&[("RUST_LOG", "warn,govsync=debug")]), "warn,govsync=debug");
+        assert_eq!(
+            directives(&[("RUST_LOG", "warn,govsync=debug")]),
+            "warn,govsync=debug"
+        );
         assert_eq!(directives(&[]), "info");
         assert_eq!(directives(&[("RUST_LOG", "  ")]), "info");
     }

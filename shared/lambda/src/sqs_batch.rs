@@ -489,7 +489,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retryable_failures_hold_their_group_and_permanent_ones_are_quarantined_with_a_reason() {
+    async fn retryable_failures_hold_their_group_and_permanent_ones_are_quarantined_with_a_reason()
+    {
         let function = Numbers {
             quarantine: FakeQuarantine::new(),
         };

@@ -1,5 +1,5 @@
-//! The decommission handler (and a registry-events handler on the same fakes, for echoes and races),
-//! with builders for the messages of decommission.fifo.
+//! The decommission handler (and the package sync flow registry-events runs, on the same fakes, for
+//! echoes and races), with builders for the messages of decommission.fifo.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -17,10 +17,12 @@ use govsync_core::ports::{
     Field, FieldValue, GovernanceId, GovernanceKind, GovernanceObject, Link, LinkKind, LinkStore,
     ModelPackage, NewGovernanceObject,
 };
+use govsync_core::registry_event::decode_envelope;
 use govsync_core::sync::decommission::{ArchiveTarget, DecommissionPolicy};
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{MappingSpec, RegistryMap};
 use govsync_decommission::{Handler, Settings, handle_with};
+use govsync_flows::package_sync::RegistrySync;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -32,13 +34,8 @@ pub const NOTE_FIELD: &str = "MRG-Model:Decommission Note";
 
 pub type FakeHandler =
     Handler<FakeGovernance, FakeRegistry, FakeIdempotencyStore, FakeLinkStore, FakeQuarantine>;
-pub type FakeRegistryEvents = govsync_registry_events::Handler<
-    FakeGovernance,
-    FakeRegistry,
-    FakeIdempotencyStore,
-    FakeLinkStore,
-    FakeQuarantine,
->;
+pub type FakeRegistryEvents =
+    RegistrySync<FakeGovernance, FakeRegistry, FakeIdempotencyStore, FakeLinkStore>;
 
 pub struct World {
     pub governance: Arc<FakeGovernance>,
@@ -89,8 +86,8 @@ impl World {
             Arc::clone(&links),
             Arc::clone(&quarantine),
         );
-        let registry_events = govsync_registry_events::Handler::new(
-            govsync_registry_events::Settings {
+        let registry_events = RegistrySync::new(
+            govsync_flows::package_sync::Settings {
                 registries,
                 writers: writers(),
                 gate: GateMode::Enforce,
@@ -101,7 +98,6 @@ impl World {
             vec![(registry_entry, Arc::clone(&registry))],
             Arc::clone(&idempotency),
             Arc::clone(&links),
-            Arc::clone(&quarantine),
         );
         let use_case = governance.insert(&NewGovernanceObject {
             kind: GovernanceKind::UseCase,
@@ -191,20 +187,28 @@ impl World {
             .collect()
     }
 
-    /// Runs registry-events on `records` (its own queue's messages).
+    /// Runs registry-events' flow on `records` (its own queue's messages) in order, stopping at the first
+    /// failure as one FIFO group does; the ids of the failed and held messages.
     pub async fn run_registry_events(&self, records: Vec<SqsMessage>) -> Vec<String> {
-        let response = govsync_registry_events::handle_with(
-            &self.registry_events,
-            lambda_event(records),
-            None,
-        )
-        .await
-        .unwrap();
-        response
-            .batch_item_failures
-            .into_iter()
-            .map(|failure| failure.item_identifier)
-            .collect()
+        let deadline = Utc::now() + chrono::Duration::seconds(60);
+        let mut failed = Vec::new();
+        for record in records {
+            let id = record.message_id.clone().unwrap_or_default();
+            if !failed.is_empty() {
+                failed.push(id);
+                continue;
+            }
+            let event = decode_envelope(record.body.as_deref().unwrap_or_default().as_bytes())
+                .expect("registry events in these tests decode");
+            if let Err(error) = self.registry_events.process(&event, deadline).await {
+                assert!(
+                    error.is_retryable(),
+                    "registry-events failed for good: {error}"
+                );
+                failed.push(id);
+            }
+        }
+        failed
     }
 
     pub fn object(&self, id: &GovernanceId) -> GovernanceObject {

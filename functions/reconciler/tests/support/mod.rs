@@ -17,8 +17,8 @@ use govsync_core::ports::{
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{GovernanceId, MappingSpec, RegistryMap};
-use govsync_reconciler::{ReconcileReport, Reconciler, RunOptions, Tuning};
 use govsync_flows::package_sync::Settings;
+use govsync_reconciler::{ReconcileReport, Reconciler, RunOptions, Tuning};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

@@ -1,8 +1,6 @@
 //! A registry-events handler on the adapters' in-memory fakes, and builders for SQS records.
 #![allow(dead_code)]
 
-pub mod stack;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

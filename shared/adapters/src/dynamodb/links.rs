@@ -22,8 +22,8 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use govsync_core::ports::{
-    GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome, StoreError,
-    Tombstone,
+    EchoLedger, GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome,
+    RevisionStore, StoreError, Tombstone, TombstoneStore,
 };
 
 use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_attr};
@@ -222,7 +222,9 @@ impl LinkStore for DynamoLinkStore {
             .map(|item| decode_link(OP, &item))
             .transpose()
     }
+}
 
+impl RevisionStore for DynamoLinkStore {
     async fn advance_applied_revision(
         &self,
         end: &LinkEnd,
@@ -268,7 +270,9 @@ impl LinkStore for DynamoLinkStore {
             .map(|item| revision_from(OP, &item))
             .transpose()
     }
+}
 
+impl EchoLedger for DynamoLinkStore {
     async fn record_our_write(
         &self,
         write: &OurWrite,
@@ -315,7 +319,9 @@ impl LinkStore for DynamoLinkStore {
             None => Ok(false),
         }
     }
+}
 
+impl TombstoneStore for DynamoLinkStore {
     async fn put_tombstone(&self, tombstone: &Tombstone) -> Result<(), StoreError> {
         self.client
             .put_item()

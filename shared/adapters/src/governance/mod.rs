@@ -492,8 +492,11 @@ impl Governance for GovernanceClient {
             }
         }
     }
+}
 
-    async fn associate(
+/// Calls the ports do not need (tests and operators use them).
+impl GovernanceClient {
+    pub async fn associate(
         &self,
         id: &GovernanceId,
         associations: &[Association],
@@ -523,7 +526,7 @@ impl Governance for GovernanceClient {
         .map(|_| ())
     }
 
-    async fn type_definition(
+    pub async fn type_definition(
         &self,
         kind: GovernanceKind,
     ) -> Result<TypeDefinition, GovernanceError> {

@@ -3,9 +3,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
-use crate::ports::Field;
-use crate::ports::registry::ModelLifecycle;
-use crate::registry_map::RegistryMap;
+use crate::customer_metadata::keys;
+use crate::governance::GovernanceId;
+use crate::mapping::MappingSpec;
+use crate::model_package::ApprovalStatus;
+use crate::ports::registry::{ModelLifecycle, ModelPackage};
+use crate::ports::{Field, QueryRow};
+use crate::registry_map::{Registry, RegistryMap};
+use crate::sync::GateMode;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";

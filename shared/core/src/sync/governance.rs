@@ -17,9 +17,10 @@ use super::{ConsoleLinks, fields};
 use crate::customer_metadata::{self, keys};
 use crate::decommission_request::{DecommissionKind, DecommissionRequest};
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
-use crate::mapping::MappingSpec;
+use crate::mapping::{MappingRow, MappingSpec, RegistryTarget};
 use crate::model_package::{
-    Description, ModelPackageGroupArn, ModelPackageGroupName, ModelVersion,
+    ApprovalStatus, Description, ModelPackageGroupArn, ModelPackageGroupName, ModelVersion,
+    SageMakerName,
 };
 use crate::ports::registry::{ModelLifecycle, NewPackageGroup, PackageUpdate};
 use crate::ports::{
@@ -143,133 +144,197 @@ pub fn group_arn(registry: &Registry, name: &ModelPackageGroupName) -> String {
 /// Step 1 of F1: is this use case to be provisioned, handed to decommission, or left alone?
 pub fn decide_use_case(input: &UseCaseChange<'_>) -> UseCaseDecision {
     let use_case = input.use_case;
-    let status = text_field(use_case, fields::USE_CASE_STATUS);
-    match status.as_deref() {
-        Some(APPROVED_FOR_DEVELOPMENT) => {}
-        Some(DECOMMISSIONED) => {
-            return match decommission_request(DecommissionKind::UseCase, use_case) {
-                Some(request) => UseCaseDecision::Decommission(request),
-                None => UseCaseDecision::Ignore("decommission_without_time"),
-            };
-        }
-        _ => return UseCaseDecision::Ignore("use_case_not_approved"),
+    if let Some(decision) = unless_approved(use_case) {
+        return decision;
     }
-    let registry = input
-        .business_entity
-        .and_then(|name| BusinessEntity::parse(name).ok())
-        .and_then(|entity| input.registries.for_business_entity(&entity));
-    let Some(registry) = registry else {
+    let Some(registry) = mapped_registry(input) else {
         return UseCaseDecision::Unmapped {
             business_entity: input.business_entity.map(str::to_owned),
         };
     };
     let provisioned = input.provisioned;
-    if let Some(arn) = &provisioned.group_arn
-        && provisioned.model_group_linked
-        && (provisioned.email_sent || input.sender.is_none())
-    {
+    if let Some(arn) = fully_provisioned(provisioned, input.sender) {
         return UseCaseDecision::AlreadyProvisioned {
-            group_arn: arn.clone(),
+            group_arn: arn.to_owned(),
         };
     }
-    let group_name = match provisioned
+    let Some(group_name) = provisioned_group_name(provisioned, use_case) else {
+        // The id always yields a name (ids are never blank); kept total rather than panicking.
+        return UseCaseDecision::Ignore("no_group_name");
+    };
+    let provisioning = provisioning(input, registry, group_name);
+    if provisioning.create_group.is_none()
+        && provisioning.model_group.is_none()
+        && provisioning.email.is_none()
+    {
+        return UseCaseDecision::AlreadyProvisioned {
+            group_arn: provisioning.group_arn,
+        };
+    }
+    UseCaseDecision::Provision(Box::new(provisioning))
+}
+
+/// Whether the use case's status keeps it out of provisioning: a decommission goes to the
+/// `decommission` function, any status but approved is ignored. `None`: approved, provision it.
+fn unless_approved(use_case: &GovernanceObject) -> Option<UseCaseDecision> {
+    match text_field(use_case, fields::USE_CASE_STATUS).as_deref() {
+        Some(APPROVED_FOR_DEVELOPMENT) => None,
+        Some(DECOMMISSIONED) => Some(
+            match decommission_request(DecommissionKind::UseCase, use_case) {
+                Some(request) => UseCaseDecision::Decommission(request),
+                None => UseCaseDecision::Ignore("decommission_without_time"),
+            },
+        ),
+        _ => Some(UseCaseDecision::Ignore("use_case_not_approved")),
+    }
+}
+
+/// The registry of the use case's business entity, if the registry map has one.
+fn mapped_registry<'a>(input: &UseCaseChange<'a>) -> Option<&'a Registry> {
+    input
+        .business_entity
+        .and_then(|name| BusinessEntity::parse(name).ok())
+        .and_then(|entity| input.registries.for_business_entity(&entity))
+}
+
+/// The linked group's ARN when nothing is left to do: group and model group linked, and the email
+/// sent (or not sendable, with no sender configured).
+fn fully_provisioned<'a>(provisioned: &'a Provisioned, sender: Option<&str>) -> Option<&'a str> {
+    let arn = provisioned.group_arn.as_deref()?;
+    (provisioned.model_group_linked && (provisioned.email_sent || sender.is_none())).then_some(arn)
+}
+
+/// The group's name: the linked group's, else one derived from the use case.
+fn provisioned_group_name(
+    provisioned: &Provisioned,
+    use_case: &GovernanceObject,
+) -> Option<ModelPackageGroupName> {
+    match provisioned
         .group_arn
         .as_deref()
         .and_then(|arn| ModelPackageGroupArn::parse(arn).ok())
     {
-        Some(arn) => arn.group_name().clone(),
-        None => match ModelPackageGroupName::for_use_case(&use_case.name, use_case.id.as_str()) {
-            Ok(name) => name,
-            // The id always yields a name (ids are never blank); kept total rather than panicking.
-            Err(_) => return UseCaseDecision::Ignore("no_group_name"),
-        },
-    };
+        Some(arn) => Some(arn.group_name().clone()),
+        None => ModelPackageGroupName::for_use_case(&use_case.name, use_case.id.as_str()).ok(),
+    }
+}
+
+/// What is still missing for an approved use case: the group, the model group, the email.
+fn provisioning(
+    input: &UseCaseChange<'_>,
+    registry: &Registry,
+    group_name: ModelPackageGroupName,
+) -> Provisioning {
+    let use_case = input.use_case;
+    let provisioned = input.provisioned;
     let group_arn = provisioned
         .group_arn
         .clone()
         .unwrap_or_else(|| group_arn(registry, &group_name));
-    let risk_level = text_field(use_case, fields::USE_CASE_RISK_LEVEL);
-    let mut findings = Vec::new();
+    let mut provisioning = Provisioning {
+        use_case_id: use_case.id.clone(),
+        use_case_name: use_case.name.clone(),
+        risk_level: text_field(use_case, fields::USE_CASE_RISK_LEVEL),
+        registry: registry.clone(),
+        group_name,
+        group_arn,
+        create_group: None,
+        model_group: None,
+        email: None,
+        findings: Vec::new(),
+    };
+    if provisioned.group_arn.is_none() {
+        provisioning.create_group = Some(new_package_group(&provisioning));
+    }
+    if !provisioned.model_group_linked {
+        provisioning.model_group = Some(new_model_group(&provisioning));
+    }
+    if !provisioned.email_sent {
+        match team_email(input, &provisioning) {
+            Ok(email) => provisioning.email = Some(email),
+            Err(finding) => provisioning.findings.push(finding),
+        }
+    }
+    provisioning
+}
 
-    let create_group = provisioned.group_arn.is_none().then(|| {
-        let mut tags = BTreeMap::from([
-            (keys::USE_CASE_ID.to_owned(), use_case.id.to_string()),
-            (
-                keys::BUSINESS_ENTITY.to_owned(),
-                customer_metadata::sanitize(registry.business_entity.as_str(), 256),
-            ),
-        ]);
-        if let Some(risk) = &risk_level {
-            tags.insert(
-                RISK_LEVEL_TAG.to_owned(),
-                customer_metadata::sanitize(risk, 256),
-            );
-        }
-        tags.retain(|_, value| !value.is_empty());
-        NewPackageGroup {
-            name: group_name.to_string(),
-            description: Some(
-                Description::truncating(&format!(
-                    "Models of the governance use case {} ({}), created by govsync",
-                    use_case.name, use_case.id
-                ))
-                .to_string(),
-            ),
-            tags,
-        }
-    });
-    let model_group = (!provisioned.model_group_linked).then(|| NewGovernanceObject {
+/// The group to create, tagged with its use case, business entity and risk level (sanitised; empty
+/// tags left out).
+fn new_package_group(provisioning: &Provisioning) -> NewPackageGroup {
+    let mut tags = BTreeMap::from([
+        (
+            keys::USE_CASE_ID.to_owned(),
+            provisioning.use_case_id.to_string(),
+        ),
+        (
+            keys::BUSINESS_ENTITY.to_owned(),
+            customer_metadata::sanitize(provisioning.registry.business_entity.as_str(), 256),
+        ),
+    ]);
+    if let Some(risk) = &provisioning.risk_level {
+        tags.insert(
+            RISK_LEVEL_TAG.to_owned(),
+            customer_metadata::sanitize(risk, 256),
+        );
+    }
+    tags.retain(|_, value| !value.is_empty());
+    NewPackageGroup {
+        name: provisioning.group_name.to_string(),
+        description: Some(
+            Description::truncating(&format!(
+                "Models of the governance use case {} ({}), created by govsync",
+                provisioning.use_case_name, provisioning.use_case_id
+            ))
+            .to_string(),
+        ),
+        tags,
+    }
+}
+
+/// The governance model group under the use case, pointing at the package group.
+fn new_model_group(provisioning: &Provisioning) -> NewGovernanceObject {
+    let group_arn = &provisioning.group_arn;
+    NewGovernanceObject {
         kind: GovernanceKind::ModelGroup,
-        name: group_name.to_string(),
+        name: provisioning.group_name.to_string(),
         description: Some(format!("SageMaker model package group {group_arn}")),
-        parent_id: Some(use_case.id.clone()),
+        parent_id: Some(provisioning.use_case_id.clone()),
         fields: vec![
             Field::text(fields::EXTERNAL_ID, group_arn.clone()),
             Field::text(
                 fields::THIRD_PARTY_LINK,
-                super::registry::console_url(&registry.region, &group_name, None),
+                super::registry::console_url(
+                    &provisioning.registry.region,
+                    &provisioning.group_name,
+                    None,
+                ),
             ),
         ],
-    });
-    let email = if provisioned.email_sent {
-        None
-    } else {
-        match (input.sender, team_recipients(use_case)) {
-            (None, _) => {
-                findings.push("no_notification_sender");
-                None
-            }
-            (Some(_), recipients) if recipients.is_empty() => {
-                findings.push("no_team_email");
-                None
-            }
-            (Some(sender), recipients) => Some(approval_email(&ApprovalEmail {
-                sender,
-                recipients,
-                use_case_id: &use_case.id,
-                use_case_name: &use_case.name,
-                risk_level: risk_level.as_deref(),
-                group_name: &group_name,
-                group_arn: &group_arn,
-                registry,
-                console: input.console,
-            })),
-        }
-    };
-    if create_group.is_none() && model_group.is_none() && email.is_none() {
-        return UseCaseDecision::AlreadyProvisioned { group_arn };
     }
-    UseCaseDecision::Provision(Box::new(Provisioning {
-        use_case_id: use_case.id.clone(),
-        use_case_name: use_case.name.clone(),
-        risk_level,
-        registry: registry.clone(),
-        group_name,
-        group_arn,
-        create_group,
-        model_group,
-        email,
-        findings,
+}
+
+/// The approval email to the data-science team, or the finding that says why none can be sent.
+fn team_email(
+    input: &UseCaseChange<'_>,
+    provisioning: &Provisioning,
+) -> Result<Email, &'static str> {
+    let Some(sender) = input.sender else {
+        return Err("no_notification_sender");
+    };
+    let recipients = team_recipients(input.use_case);
+    if recipients.is_empty() {
+        return Err("no_team_email");
+    }
+    Ok(approval_email(&ApprovalEmail {
+        sender,
+        recipients,
+        use_case_id: &provisioning.use_case_id,
+        use_case_name: &provisioning.use_case_name,
+        risk_level: provisioning.risk_level.as_deref(),
+        group_name: &provisioning.group_name,
+        group_arn: &provisioning.group_arn,
+        registry: &provisioning.registry,
+        console: input.console,
     }))
 }
 
@@ -491,52 +556,96 @@ pub fn decide_model(input: &ModelChange<'_>) -> ModelDecision {
     {
         return ModelDecision::Stale { applied };
     }
-    let Some(status_text) = text_field(input.model, fields::MODEL_STATUS) else {
-        return ModelDecision::NoStatus;
-    };
-    if status_text == DECOMMISSIONED {
-        return match decommission_request(DecommissionKind::Model, input.model) {
-            Some(request) => ModelDecision::Decommission(request),
-            None => ModelDecision::NoStatus,
-        };
-    }
-    if input.our_write {
-        return ModelDecision::Echo;
-    }
-    let Ok(status) = GovernanceStatus::parse(&status_text) else {
-        return ModelDecision::NoStatus;
-    };
-    let Ok(row) = input.mapping.registry_target(&status) else {
-        return ModelDecision::UnknownStatus {
-            status: status_text,
-        };
+    let (status, row) = match mapped_status(input) {
+        Ok(mapped) => mapped,
+        Err(decision) => return decision,
     };
     let Some(package) = input.package else {
         return ModelDecision::Unlinked;
     };
     let target = &row.target;
-    let current_stage = package.lifecycle.as_ref().map(|l| &l.stage);
-    let stage = target.resolve_stage(current_stage);
-    let current = (
-        package.approval,
-        package
-            .lifecycle
-            .as_ref()
-            .map(|l| (l.stage.as_str(), l.stage_status.as_str())),
-    );
+    let stage = target.resolve_stage(package.lifecycle.as_ref().map(|l| &l.stage));
     let wanted_lifecycle = stage
         .as_ref()
         .map(|stage| (stage.as_str(), target.stage_status.as_str()));
-    let lifecycle_matches = wanted_lifecycle.is_none() || current.1 == wanted_lifecycle;
-    if current.0 == Some(target.approval) && lifecycle_matches {
+    if package_holds(package, target.approval, wanted_lifecycle) {
         return ModelDecision::InSync;
     }
+    ModelDecision::Update(Box::new(model_write(
+        input,
+        package,
+        status,
+        target,
+        stage.as_ref(),
+    )))
+}
+
+/// The model's status and the mapping row it selects, or the decision when there is nothing to map:
+/// no (parsable) status, a decommission (handed off), govsync's own echo, or a status the mapping does
+/// not know.
+fn mapped_status<'a>(
+    input: &ModelChange<'a>,
+) -> Result<(GovernanceStatus, &'a MappingRow), ModelDecision> {
+    let Some(status_text) = text_field(input.model, fields::MODEL_STATUS) else {
+        return Err(ModelDecision::NoStatus);
+    };
+    if status_text == DECOMMISSIONED {
+        return Err(
+            match decommission_request(DecommissionKind::Model, input.model) {
+                Some(request) => ModelDecision::Decommission(request),
+                None => ModelDecision::NoStatus,
+            },
+        );
+    }
+    if input.our_write {
+        return Err(ModelDecision::Echo);
+    }
+    let Ok(status) = GovernanceStatus::parse(&status_text) else {
+        return Err(ModelDecision::NoStatus);
+    };
+    let Ok(row) = input.mapping.registry_target(&status) else {
+        return Err(ModelDecision::UnknownStatus {
+            status: status_text,
+        });
+    };
+    Ok((status, row))
+}
+
+/// The package's lifecycle stage and status.
+fn package_lifecycle(package: &ModelVersion) -> Option<(&str, &str)> {
+    package
+        .lifecycle
+        .as_ref()
+        .map(|l| (l.stage.as_str(), l.stage_status.as_str()))
+}
+
+/// Whether the package already holds the approval and, when one is wanted, the lifecycle.
+fn package_holds(
+    package: &ModelVersion,
+    approval: ApprovalStatus,
+    wanted_lifecycle: Option<(&str, &str)>,
+) -> bool {
+    let lifecycle_matches =
+        wanted_lifecycle.is_none() || package_lifecycle(package) == wanted_lifecycle;
+    package.approval == Some(approval) && lifecycle_matches
+}
+
+/// The `UpdateModelPackage` that sets the status's approval and lifecycle, and the ledger entry of
+/// the state it leaves the package in.
+fn model_write(
+    input: &ModelChange<'_>,
+    package: &ModelVersion,
+    status: GovernanceStatus,
+    target: &RegistryTarget,
+    stage: Option<&SageMakerName>,
+) -> ModelWrite {
     let description = status_description(input.model, status.as_str());
     let mut metadata_to_set = BTreeMap::new();
     metadata_to_set.insert(keys::REVISION.to_owned(), input.revision.to_string());
     let mut merged = package.customer_metadata.clone();
     merged.extend(metadata_to_set.clone());
-    let resulting_lifecycle = wanted_lifecycle.or(current.1);
+    let wanted_lifecycle = stage.map(|stage| (stage.as_str(), target.stage_status.as_str()));
+    let resulting_lifecycle = wanted_lifecycle.or(package_lifecycle(package));
     let fingerprint = package_state_fingerprint(
         Some(target.approval),
         resulting_lifecycle,
@@ -561,11 +670,11 @@ pub fn decide_model(input: &ModelChange<'_>) -> ModelDecision {
             status.as_str(),
         )),
     };
-    ModelDecision::Update(Box::new(ModelWrite {
+    ModelWrite {
         status,
         update,
         ledger: OurWrite::new(WriteSide::Registry, arn, PACKAGE_STATE_FIELD, &fingerprint),
-    }))
+    }
 }
 
 /// The ledger entry a governance status change matches when govsync wrote that status itself

@@ -3,8 +3,17 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::decide::technical_fields;
 use super::*;
-use crate::registry_event::decode_envelope;
+use crate::aws_identity::Region;
+use crate::customer_metadata::MetadataError;
+use crate::governance::Revision;
+use crate::mapping::MappingSpec;
+use crate::model_package::ApprovalStatus;
+use crate::ports::{Field, FieldValue, GovernanceObject};
+use crate::registry_event::{RegistryEvent, decode_envelope};
+use crate::registry_map::RegistryMap;
+use crate::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 
 const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-4711/2";
 const GROUP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud-4711";

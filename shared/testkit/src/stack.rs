@@ -1,6 +1,6 @@
 //! The real local stack (moto, the registry emulator, the governance emulator) for the `local_stack*`
-//! tests: the stack's environment, the function's configuration, and delivering a queue's messages to
-//! `Function::handle` as Lambda's SQS event source would.
+//! tests: the stack's environment, the functions' shared configuration, and delivering a queue's
+//! messages to a function ([`SqsFunction`]) as Lambda's SQS event source would.
 //!
 //! [`Lane`] gives a test its own path through the stack, so tests of any binary can run at the same
 //! time: its packages live in their own registry region ([`LANE_REGION`], where the shared wiring has
@@ -22,7 +22,8 @@ use govsync_core::ports::{
 };
 use govsync_core::secret::Secret;
 use govsync_core::sync::fields;
-use govsync_registry_events::{Config, Function};
+use govsync_lambda::SqsFunction;
+use govsync_lambda::config::Config;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -164,7 +165,7 @@ pub struct FunctionSetup {
 /// deleting what succeeded, until `done` holds or the time is up.
 pub async fn deliver_until<F, Fut>(
     stack: &Stack,
-    function: &Function,
+    function: &impl SqsFunction,
     sqs: &aws_sdk_sqs::Client,
     mut done: F,
 ) -> usize
@@ -255,7 +256,7 @@ pub fn sqs_event(
 }
 
 /// Invokes the function with one batch (60 s deadline); returns the ids it reported as failed.
-pub async fn invoke(function: &Function, payload: SqsEvent) -> Vec<String> {
+pub async fn invoke(function: &impl SqsFunction, payload: SqsEvent) -> Vec<String> {
     let mut context = Context::default();
     context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + 60_000).unwrap();
     let response = function
@@ -477,30 +478,42 @@ impl Lane {
         );
         let body = body.to_string();
         let target = format!("AWSEvents.{operation}");
-        let (amz_date, authorization) = govsync_registry_emulator::sigv4::sign(
-            &govsync_registry_emulator::sigv4::SigningRequest {
-                host: &host,
-                path: "/",
-                target: &target,
-                body: body.as_bytes(),
-                region: &self.region,
-                service: "events",
-                access_key_id: "testing",
-                secret_access_key: "testing",
-                time: chrono::Utc::now(),
-            },
-        );
-        let response = self
+        let identity =
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "testkit")
+                .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("events")
+            .time(std::time::SystemTime::now())
+            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let headers = [
+            ("host", host.as_str()),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target.as_str()),
+        ];
+        let signable = aws_sigv4::http_request::SignableRequest::new(
+            "POST",
+            endpoint.as_str(),
+            headers.into_iter(),
+            aws_sigv4::http_request::SignableBody::Bytes(body.as_bytes()),
+        )
+        .unwrap();
+        let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
+            .unwrap()
+            .into_parts();
+        let mut request = self
             .http
-            .post(endpoint)
+            .post(endpoint.clone())
             .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", target)
-            .header("x-amz-date", amz_date)
-            .header("authorization", authorization)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .header("x-amz-target", &target);
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        let response = request.body(body).send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
         assert!(
@@ -510,18 +523,21 @@ impl Lane {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    /// The function on this lane: its registry region, its DLQ, and a governance API key secret.
-    pub async fn function(&self, api_key_secret: &str) -> Function {
-        let config = self.stack.config_for(&FunctionSetup {
+    /// A function's configuration on this lane: its registry region, its DLQ, and a governance API key
+    /// secret.
+    pub fn config(&self, api_key_secret: &str) -> Config {
+        self.stack.config_for(&FunctionSetup {
             registry_region: self.region.clone(),
             dlq_url: self.quarantine_dlq.url.clone(),
             api_key_secret: api_key_secret.to_owned(),
             idempotency_table: self.table("govsync-idempotency"),
             links_table: self.table("govsync-links"),
-        });
-        Function::new(config, &self.stack.sdk(&self.stack.access_key).await)
-            .await
-            .unwrap()
+        })
+    }
+
+    /// The SDK configuration a function on this lane runs with (govsync's identity).
+    pub async fn function_sdk(&self) -> aws_config::SdkConfig {
+        self.stack.sdk(&self.stack.access_key).await
     }
 
     /// A data scientist's SageMaker client in the lane's region (not govsync's identity).
@@ -592,7 +608,7 @@ impl Lane {
     /// holds. Panics past `budget`.
     pub async fn deliver<F, Fut>(
         &self,
-        function: &Function,
+        function: &impl SqsFunction,
         budget: Duration,
         mut done: F,
     ) -> Delivery

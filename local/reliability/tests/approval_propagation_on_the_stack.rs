@@ -3,14 +3,13 @@
 //! email; a governance approval reaches the package and does not come back through registry-events;
 //! repeats, SES failures and a governance outage change nothing about "exactly once".
 //!
-//! Each test uses registry-events' [`Lane`] (its own registry region, group prefix, rules and queues;
-//! `functions/registry-events/tests/support/stack.rs`), its own business entity, recipients and
-//! queues, so it runs beside any other test binary on one stack. `local/test.sh` runs these with the
+//! It lives here, beside the other tests that run more than one function, because registry-events
+//! closes the loop. Each test uses the test kit's [`Lane`] (its own registry region, group prefix,
+//! rules and queues), its own business entity, recipients and queues, so it runs beside any other test
+//! binary on one stack. `local/test.sh` runs these with the
 //! stack's environment; without it they fail, never skip.
 
-#[allow(dead_code)]
-#[path = "../../registry-events/tests/support/stack.rs"]
-mod stack;
+use govsync_testkit::stack;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -237,7 +236,7 @@ async fn approval_reaches_sagemaker_and_does_not_come_back_as_a_governance_chang
     let started = Instant::now();
     let scene = Scene::open().await;
     let approval = scene.function(API_KEY_SECRET).await;
-    let registry_events = scene.lane.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
     let use_case = scene.approved_use_case().await;
 
     // F1: the approval provisions the group, the model group and one email.
@@ -667,7 +666,7 @@ async fn governance_down_while_the_queue_holds_the_work_completes_once_it_return
 async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemaker() {
     let scene = Scene::open().await;
     let approval = scene.function(API_KEY_SECRET).await;
-    let registry_events = scene.lane.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
     let use_case = scene.approved_use_case().await;
     assert!(
         invoke(&approval, event_for(&use_case.id, "uc"))
@@ -756,4 +755,11 @@ async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemak
     assert_eq!(after.last_modified_time(), before.last_modified_time());
     assert_eq!(after.approval_description(), before.approval_description());
     scene.lane.close().await;
+}
+
+/// registry-events on `lane`, closing the loop: the echoes of approval-propagation's writes.
+async fn registry_events(lane: &Lane, api_key_secret: &str) -> govsync_registry_events::Function {
+    govsync_registry_events::Function::new(lane.config(api_key_secret), &lane.function_sdk().await)
+        .await
+        .unwrap()
 }

@@ -1,0 +1,134 @@
+//! The links table in memory: links, applied revisions, the our-write ledger, tombstones.
+
+use super::*;
+
+#[derive(Debug, Default)]
+struct LinkState {
+    by_arn: HashMap<(String, LinkKind), Link>,
+    by_id: HashMap<GovernanceId, Link>,
+    revisions: HashMap<LinkEnd, u64>,
+    ledger: HashMap<OurWrite, i64>,
+    tombstones: HashMap<String, Tombstone>,
+}
+
+/// Links, revisions and the our-write ledger in memory.
+#[derive(Debug, Default)]
+pub struct FakeLinkStore {
+    state: Mutex<LinkState>,
+    recorder: Recorder<StoreError>,
+}
+
+impl FakeLinkStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    recorder_methods!(StoreError);
+
+    pub fn links(&self) -> Vec<Link> {
+        lock(&self.state).by_id.values().cloned().collect()
+    }
+
+    pub fn ledger_len(&self) -> usize {
+        lock(&self.state).ledger.len()
+    }
+}
+
+impl LinkStore for FakeLinkStore {
+    async fn put_link(&self, link: &Link) -> Result<(), StoreError> {
+        self.recorder.enter("put_link").await?;
+        let mut state = lock(&self.state);
+        state
+            .by_arn
+            .insert((link.arn.clone(), link.kind), link.clone());
+        state.by_id.insert(link.governance_id.clone(), link.clone());
+        Ok(())
+    }
+
+    async fn link_by_arn(&self, kind: LinkKind, arn: &str) -> Result<Option<Link>, StoreError> {
+        self.recorder.enter("link_by_arn").await?;
+        Ok(lock(&self.state)
+            .by_arn
+            .get(&(arn.to_owned(), kind))
+            .cloned())
+    }
+
+    async fn link_by_governance_id(&self, id: &GovernanceId) -> Result<Option<Link>, StoreError> {
+        self.recorder.enter("link_by_governance_id").await?;
+        Ok(lock(&self.state).by_id.get(id).cloned())
+    }
+}
+
+impl RevisionStore for FakeLinkStore {
+    async fn advance_applied_revision(
+        &self,
+        end: &LinkEnd,
+        revision: u64,
+    ) -> Result<RevisionOutcome, StoreError> {
+        self.recorder.enter("advance_applied_revision").await?;
+        let mut state = lock(&self.state);
+        match state.revisions.get(end) {
+            Some(applied) if *applied >= revision => {
+                Ok(RevisionOutcome::Stale { applied: *applied })
+            }
+            _ => {
+                state.revisions.insert(end.clone(), revision);
+                Ok(RevisionOutcome::Advanced)
+            }
+        }
+    }
+
+    async fn applied_revision(&self, end: &LinkEnd) -> Result<Option<u64>, StoreError> {
+        self.recorder.enter("applied_revision").await?;
+        Ok(lock(&self.state).revisions.get(end).copied())
+    }
+}
+
+impl EchoLedger for FakeLinkStore {
+    async fn record_our_write(
+        &self,
+        write: &OurWrite,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.recorder.enter("record_our_write").await?;
+        lock(&self.state)
+            .ledger
+            .insert(write.clone(), expires_at.timestamp());
+        Ok(())
+    }
+
+    async fn is_our_write(&self, write: &OurWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.recorder.enter("is_our_write").await?;
+        Ok(lock(&self.state)
+            .ledger
+            .get(write)
+            .is_some_and(|expiration| *expiration >= now.timestamp()))
+    }
+
+    async fn consume_our_write(
+        &self,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.recorder.enter("consume_our_write").await?;
+        Ok(lock(&self.state)
+            .ledger
+            .remove(write)
+            .is_some_and(|expiration| expiration >= now.timestamp()))
+    }
+}
+
+impl TombstoneStore for FakeLinkStore {
+    async fn put_tombstone(&self, tombstone: &Tombstone) -> Result<(), StoreError> {
+        self.recorder.enter("put_tombstone").await?;
+        lock(&self.state)
+            .tombstones
+            .insert(tombstone.arn.clone(), tombstone.clone());
+        Ok(())
+    }
+
+    async fn tombstone(&self, arn: &str) -> Result<Option<Tombstone>, StoreError> {
+        self.recorder.enter("tombstone").await?;
+        Ok(lock(&self.state).tombstones.get(arn).cloned())
+    }
+}

@@ -1,0 +1,30 @@
+//! A dead-letter queue in memory.
+
+use super::*;
+
+/// A dead-letter queue in memory: keeps what was quarantined, in order.
+#[derive(Debug, Default)]
+pub struct FakeQuarantine {
+    messages: Mutex<Vec<QuarantinedMessage>>,
+    recorder: Recorder<QuarantineError>,
+}
+
+impl FakeQuarantine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    recorder_methods!(QuarantineError);
+
+    pub fn messages(&self) -> Vec<QuarantinedMessage> {
+        lock(&self.messages).clone()
+    }
+}
+
+impl Quarantine for FakeQuarantine {
+    async fn quarantine(&self, message: &QuarantinedMessage) -> Result<(), QuarantineError> {
+        self.recorder.enter("quarantine").await?;
+        lock(&self.messages).push(message.clone());
+        Ok(())
+    }
+}

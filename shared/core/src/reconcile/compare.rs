@@ -1,0 +1,539 @@
+//! The comparison itself: one registry group against governance ([`compare_group`], as a sequence of
+//! named sub-decisions per package), and the groups that are gone ([`compare_missing_groups`]).
+
+use std::collections::BTreeSet;
+
+use super::{ARCHIVED_STAGE, DECOMMISSIONED_STATUS};
+use super::{Drift, DriftKind, GovernanceInventory, GroupSnapshot, ModelEntry, Repair};
+use crate::customer_metadata::keys;
+use crate::governance::{GovernanceId, GovernanceStatus};
+use crate::mapping::{MappingRow, MappingSpec, ReverseMapping, StageTarget};
+use crate::model_package::{ApprovalStatus, SageMakerName};
+use crate::ports::registry::ModelPackage;
+use crate::registry_map::Registry;
+use crate::sync::GateMode;
+use crate::sync::registry::use_case_tag;
+
+/// What the comparison decides with.
+#[derive(Debug, Clone, Copy)]
+pub struct CompareSettings<'a> {
+    pub mapping: &'a MappingSpec,
+    pub gate: GateMode,
+}
+
+fn registry_label(registry: &Registry) -> String {
+    format!("{}/{}", registry.account, registry.region)
+}
+
+/// Whether SageMaker has let go of a package: deleting, or archived.
+fn is_retired(package: &ModelPackage) -> bool {
+    package.status.as_deref() == Some("Deleting")
+        || package
+            .lifecycle
+            .as_ref()
+            .is_some_and(|lifecycle| lifecycle.stage == ARCHIVED_STAGE)
+}
+
+/// Whether a package is registered (not pending, in progress or failed).
+fn is_registered(package: &ModelPackage) -> bool {
+    matches!(package.status.as_deref(), None | Some("Completed"))
+}
+
+/// What a mapping row wants the registry to hold, given the package's current stage.
+fn expected_state(
+    row: &MappingRow,
+    package: &ModelPackage,
+) -> (Option<String>, String, ApprovalStatus) {
+    let stage = match &row.target.stage {
+        StageTarget::Set(stage) => Some(stage.to_string()),
+        StageTarget::Unchanged => package.lifecycle.as_ref().map(|l| l.stage.clone()),
+    };
+    (
+        stage,
+        row.target.stage_status.to_string(),
+        row.target.approval,
+    )
+}
+
+fn approval_of(package: &ModelPackage) -> ApprovalStatus {
+    package
+        .approval_status
+        .unwrap_or(ApprovalStatus::PendingManualApproval)
+}
+
+fn state_label(package: &ModelPackage) -> String {
+    match &package.lifecycle {
+        Some(l) => format!("{}/{} {}", l.stage, l.stage_status, approval_of(package)),
+        None => format!("no lifecycle, {}", approval_of(package)),
+    }
+}
+
+/// Whether SageMaker drives a disagreement: its state is on a `both` row and it changed last.
+fn registry_drives(package: &ModelPackage, model: &ModelEntry, mapping: &MappingSpec) -> bool {
+    let Some(lifecycle) = &package.lifecycle else {
+        return false;
+    };
+    let (Ok(stage), Ok(status)) = (
+        SageMakerName::parse(&lifecycle.stage),
+        SageMakerName::parse(&lifecycle.stage_status),
+    ) else {
+        return false;
+    };
+    let governs = matches!(
+        mapping.from_registry(&stage, &status, approval_of(package)),
+        ReverseMapping::Governs(_)
+    );
+    governs
+        && matches!(
+            (package.last_modified_time, model.last_modified),
+            (Some(registry), Some(governance)) if registry > governance
+        )
+}
+
+/// Compares one group of `registry` with governance.
+pub fn compare_group(
+    registry: &Registry,
+    group: &GroupSnapshot,
+    inventory: &GovernanceInventory,
+    settings: CompareSettings<'_>,
+) -> Vec<Drift> {
+    let mut drifts = GroupDrifts {
+        registry: registry_label(registry),
+        group: &group.name,
+        found: Vec::new(),
+    };
+    let use_case = group_use_case(group, inventory, &mut drifts);
+    let model_groups = inventory.model_groups_for(&group.arn);
+    for package in &group.packages {
+        compare_package(
+            package,
+            use_case.as_ref(),
+            model_groups,
+            inventory,
+            settings,
+            &mut drifts,
+        );
+    }
+    gone_packages(registry, group, inventory, &mut drifts);
+    drifts.found
+}
+
+/// The drifts found in one group; each names the registry and the group.
+struct GroupDrifts<'a> {
+    registry: String,
+    group: &'a str,
+    found: Vec<Drift>,
+}
+
+impl GroupDrifts<'_> {
+    fn push(
+        &mut self,
+        kind: DriftKind,
+        package_arn: Option<&str>,
+        id: Option<&GovernanceId>,
+        detail: String,
+        repair: Repair,
+    ) {
+        self.found.push(Drift {
+            kind,
+            registry: self.registry.clone(),
+            group: Some(self.group.to_owned()),
+            package_arn: package_arn.map(str::to_owned),
+            governance_id: id.cloned(),
+            detail,
+            repair,
+        });
+    }
+}
+
+fn report_only(reason: &str) -> Repair {
+    Repair::ReportOnly {
+        reason: reason.to_owned(),
+    }
+}
+
+fn sync_package(arn: &str) -> Repair {
+    Repair::SyncPackage {
+        package_arn: arn.to_owned(),
+    }
+}
+
+/// Decides the group's use case from its `govsync:use-case-id` tag. A missing or invalid tag leaves
+/// the group unassigned; a tag naming a use case governance does not hold is a dangling link. Both
+/// are reported and give no use case.
+fn group_use_case(
+    group: &GroupSnapshot,
+    inventory: &GovernanceInventory,
+    drifts: &mut GroupDrifts<'_>,
+) -> Option<GovernanceId> {
+    match use_case_tag(&group.tags) {
+        Err(reason) => {
+            drifts.push(
+                DriftKind::UnassignedGroup,
+                None,
+                None,
+                reason,
+                report_only("tag the group with govsync:use-case-id"),
+            );
+            None
+        }
+        Ok(id) if !inventory.has_use_case(&id) => {
+            drifts.push(
+                DriftKind::DanglingLink,
+                None,
+                Some(&id),
+                format!(
+                    "the group's {} tag names use case {id}, which governance does not hold",
+                    keys::USE_CASE_ID
+                ),
+                report_only("fix the group's use-case tag or restore the use case"),
+            );
+            None
+        }
+        Ok(id) => Some(id),
+    }
+}
+
+/// Compares one package of the group. A retired package only decommissions its models, and an
+/// unregistered one or one with duplicate models is compared no further; the gate applies to every
+/// other package, and one of an assigned group is then checked for its model, status and write-back.
+fn compare_package(
+    package: &ModelPackage,
+    use_case: Option<&GovernanceId>,
+    model_groups: &[GovernanceId],
+    inventory: &GovernanceInventory,
+    settings: CompareSettings<'_>,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let arn = package.arn.as_str();
+    let models = inventory.models_for(arn);
+    if is_retired(package) {
+        retired_package(package, models, drifts);
+        return;
+    }
+    if !is_registered(package) || duplicate_models(arn, models, drifts) {
+        return;
+    }
+    let model = models.first();
+    let status = model.and_then(|m| m.status.as_deref());
+    let row = governance_row(arn, model, status, settings.mapping, drifts);
+    let shadow = shadow_approval(package, model, status, row, settings.gate, drifts);
+    let Some(use_case) = use_case else {
+        return;
+    };
+    let Some(model) = model else {
+        drifts.push(
+            DriftKind::PackageNotInGovernance,
+            Some(arn),
+            None,
+            format!("no governance model carries external id {arn}"),
+            sync_package(arn),
+        );
+        return;
+    };
+    status_drift(package, model, row, shadow, settings.mapping, drifts);
+    write_back_drift(package, model, use_case, model_groups, drifts);
+}
+
+/// Decides the models of a package SageMaker let go of (deleting or archived): every one not yet
+/// decommissioned is to be decommissioned.
+fn retired_package(package: &ModelPackage, models: &[ModelEntry], drifts: &mut GroupDrifts<'_>) {
+    let arn = package.arn.as_str();
+    let deleting = package.status.as_deref() == Some("Deleting");
+    for model in models.iter().filter(|m| !m.is_decommissioned()) {
+        drifts.push(
+            DriftKind::ModelPackageGone,
+            Some(arn),
+            Some(&model.id),
+            format!(
+                "package is {} but model {} is {}",
+                if deleting {
+                    "being deleted"
+                } else {
+                    "archived"
+                },
+                model.id,
+                model.status.as_deref().unwrap_or("without status")
+            ),
+            Repair::DecommissionModel {
+                model_id: model.id.clone(),
+                package_arn: arn.to_owned(),
+                archived: !deleting,
+            },
+        );
+    }
+}
+
+/// Decides whether several governance models carry the package: reported (never guessed), and the
+/// package is compared no further.
+fn duplicate_models(arn: &str, models: &[ModelEntry], drifts: &mut GroupDrifts<'_>) -> bool {
+    if models.len() < 2 {
+        return false;
+    }
+    drifts.push(
+        DriftKind::DuplicateModels,
+        Some(arn),
+        None,
+        format!(
+            "{} governance models carry this package's external id: {}",
+            models.len(),
+            models
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        report_only("merge or retire the duplicate models"),
+    );
+    true
+}
+
+/// Decides the mapping row of the model's governance status: what governance approves, for the gate.
+/// A status the mapping does not know is reported and gives no row.
+fn governance_row<'m>(
+    arn: &str,
+    model: Option<&ModelEntry>,
+    status: Option<&str>,
+    mapping: &'m MappingSpec,
+    drifts: &mut GroupDrifts<'_>,
+) -> Option<&'m MappingRow> {
+    let status = status?;
+    match GovernanceStatus::parse(status)
+        .ok()
+        .and_then(|parsed| mapping.registry_target(&parsed).ok())
+    {
+        Some(row) => Some(row),
+        None => {
+            drifts.push(
+                DriftKind::UnknownGovernanceStatus,
+                Some(arn),
+                model.map(|m| &m.id),
+                format!("model status {status:?} is not in the mapping spec"),
+                report_only("add the status to the mapping spec"),
+            );
+            None
+        }
+    }
+}
+
+/// Decides whether the package is a shadow approval (`Approved` in SageMaker while governance's row
+/// does not approve, the gate on): repaired through the gate with `enforce`, reported with `alert`.
+fn shadow_approval(
+    package: &ModelPackage,
+    model: Option<&ModelEntry>,
+    status: Option<&str>,
+    row: Option<&MappingRow>,
+    gate: GateMode,
+    drifts: &mut GroupDrifts<'_>,
+) -> bool {
+    let shadow = approval_of(package) == ApprovalStatus::Approved
+        && row.is_none_or(|row| row.target.approval != ApprovalStatus::Approved)
+        && gate != GateMode::Off;
+    if shadow {
+        let arn = package.arn.as_str();
+        drifts.push(
+            DriftKind::ShadowApproval,
+            Some(arn),
+            model.map(|m| &m.id),
+            format!(
+                "approved in SageMaker while governance status is {}",
+                status.unwrap_or("none")
+            ),
+            match gate {
+                GateMode::Enforce => sync_package(arn),
+                GateMode::Alert | GateMode::Off => report_only("gate mode is alert"),
+            },
+        );
+    }
+    shadow
+}
+
+/// Decides whether the package's approval and lifecycle are out of step with its model's status. A
+/// decommissioned model archives its package (F6); otherwise the side that wins the disagreement
+/// (see [`registry_drives`]) repairs the other. A shadow approval's approval is the gate's business.
+fn status_drift(
+    package: &ModelPackage,
+    model: &ModelEntry,
+    row: Option<&MappingRow>,
+    shadow: bool,
+    mapping: &MappingSpec,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let arn = package.arn.as_str();
+    if model.is_decommissioned() {
+        drifts.push(
+            DriftKind::StatusOutOfStep,
+            Some(arn),
+            Some(&model.id),
+            format!(
+                "model is {DECOMMISSIONED_STATUS} but the package is {}",
+                state_label(package)
+            ),
+            Repair::ArchivePackage {
+                model_id: model.id.clone(),
+                package_arn: arn.to_owned(),
+            },
+        );
+        return;
+    }
+    let Some(row) = row else {
+        return;
+    };
+    let (stage, stage_status, approval) = expected_state(row, package);
+    let approval_differs = approval_of(package) != approval && !shadow;
+    if !approval_differs && !lifecycle_differs(stage.as_deref(), &stage_status, package) {
+        return;
+    }
+    let detail = format!(
+        "model status {} wants {}/{} {} but the package is {}",
+        row.governance_status,
+        stage.as_deref().unwrap_or("(stage unchanged)"),
+        stage_status,
+        approval,
+        state_label(package)
+    );
+    let repair = if registry_drives(package, model, mapping) {
+        sync_package(arn)
+    } else {
+        Repair::PropagateStatus {
+            model_id: model.id.clone(),
+            package_arn: arn.to_owned(),
+        }
+    };
+    drifts.push(
+        DriftKind::StatusOutOfStep,
+        Some(arn),
+        Some(&model.id),
+        detail,
+        repair,
+    );
+}
+
+/// Whether the package's lifecycle differs from the expected stage and stage status.
+fn lifecycle_differs(stage: Option<&str>, stage_status: &str, package: &ModelPackage) -> bool {
+    match (stage, &package.lifecycle) {
+        (Some(stage), Some(current)) => {
+            current.stage != stage || current.stage_status != stage_status
+        }
+        (Some(_), None) => true,
+        // The row keeps the stage and the package has none: only the approval can be set.
+        (None, _) => false,
+    }
+}
+
+/// Decides whether the package's write-back names the objects that exist: its model, its use case and
+/// one of its group's model groups.
+fn write_back_drift(
+    package: &ModelPackage,
+    model: &ModelEntry,
+    use_case: &GovernanceId,
+    model_groups: &[GovernanceId],
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let metadata = &package.customer_metadata;
+    let mut wrong = Vec::new();
+    match metadata.get(keys::MODEL_ID) {
+        Some(id) if id == model.id.as_str() => {}
+        Some(id) => wrong.push(format!("{} = {id} (model is {})", keys::MODEL_ID, model.id)),
+        None => wrong.push(format!("{} missing", keys::MODEL_ID)),
+    }
+    match metadata.get(keys::USE_CASE_ID) {
+        Some(id) if id == use_case.as_str() => {}
+        Some(id) => wrong.push(format!(
+            "{} = {id} (use case is {use_case})",
+            keys::USE_CASE_ID
+        )),
+        None => wrong.push(format!("{} missing", keys::USE_CASE_ID)),
+    }
+    match metadata.get(keys::MODEL_GROUP_ID) {
+        Some(id) if model_groups.iter().any(|g| g.as_str() == id) => {}
+        Some(id) => wrong.push(format!(
+            "{} = {id}, which is not the group's model group",
+            keys::MODEL_GROUP_ID
+        )),
+        None => wrong.push(format!("{} missing", keys::MODEL_GROUP_ID)),
+    }
+    if !wrong.is_empty() {
+        let arn = package.arn.as_str();
+        drifts.push(
+            DriftKind::DanglingLink,
+            Some(arn),
+            Some(&model.id),
+            format!("write-back: {}", wrong.join("; ")),
+            sync_package(arn),
+        );
+    }
+}
+
+/// Decides the models pointing into this group at packages it no longer lists: every one not yet
+/// decommissioned is to be decommissioned.
+fn gone_packages(
+    registry: &Registry,
+    group: &GroupSnapshot,
+    inventory: &GovernanceInventory,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let listed: BTreeSet<&str> = group.packages.iter().map(|p| p.arn.as_str()).collect();
+    for model_arn in inventory.model_arns_in_group(registry, &group.name) {
+        if listed.contains(model_arn) {
+            continue;
+        }
+        for model in inventory
+            .models_for(model_arn)
+            .iter()
+            .filter(|m| !m.is_decommissioned())
+        {
+            drifts.push(
+                DriftKind::ModelPackageGone,
+                Some(model_arn),
+                Some(&model.id),
+                format!("the package of model {} no longer exists", model.id),
+                Repair::DecommissionModel {
+                    model_id: model.id.clone(),
+                    package_arn: model_arn.to_owned(),
+                    archived: false,
+                },
+            );
+        }
+    }
+}
+
+/// Models of `registry` whose whole group is gone (`listed_groups`: every group name the registry lists).
+pub fn compare_missing_groups(
+    registry: &Registry,
+    listed_groups: &BTreeSet<String>,
+    inventory: &GovernanceInventory,
+) -> Vec<Drift> {
+    let listed: BTreeSet<String> = listed_groups
+        .iter()
+        .map(|g| g.to_ascii_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    for (group, arns) in inventory.model_group_names(registry) {
+        if listed.contains(group) {
+            continue;
+        }
+        for arn in arns {
+            for model in inventory
+                .models_for(arn)
+                .iter()
+                .filter(|m| !m.is_decommissioned())
+            {
+                out.push(Drift {
+                    kind: DriftKind::ModelPackageGone,
+                    registry: registry_label(registry),
+                    group: Some(group.to_owned()),
+                    package_arn: Some(arn.clone()),
+                    governance_id: Some(model.id.clone()),
+                    detail: format!("the group {group} of model {} no longer exists", model.id),
+                    repair: Repair::DecommissionModel {
+                        model_id: model.id.clone(),
+                        package_arn: arn.clone(),
+                        archived: false,
+                    },
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,591 @@
+//! Step 2: from the re-described package and the governance side, the [`Plan`] that brings governance
+//! and the package's write-back in line, as a sequence of named sub-decisions.
+
+use chrono::{DateTime, Utc};
+
+use super::super::decommission::{DecommissionPolicy, archived_governance_status};
+use super::super::{ConsoleLinks, GateMode, fields};
+use super::{LinksWriteBack, PackageWrite, WriteBackError};
+use crate::aws_identity::Region;
+use crate::governance::{GovernanceId, GovernanceStatus, Revision};
+use crate::mapping::{MappingSpec, ReverseMapping};
+use crate::model_package::{
+    ApprovalStatus, Description, ModelPackageGroupArn, ModelPackageGroupName, ModelVersion,
+};
+use crate::ports::{
+    Field, FieldValue, GovernanceKind, GovernanceObject, NewGovernanceObject, OurWrite, WriteSide,
+};
+use crate::registry_map::Registry;
+
+/// The use case a package's group is assigned to (group tag `govsync:use-case-id`), as governance
+/// holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseCaseView {
+    pub id: GovernanceId,
+    pub name: String,
+    pub risk_level: Option<String>,
+}
+
+impl UseCaseView {
+    pub fn from_object(object: &GovernanceObject) -> Self {
+        Self {
+            id: object.id.clone(),
+            name: object.name.clone(),
+            risk_level: object
+                .field(fields::USE_CASE_RISK_LEVEL)
+                .and_then(FieldValue::as_text)
+                .filter(|text| !text.trim().is_empty()),
+        }
+    }
+}
+
+/// Which use case the package belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignment {
+    UseCase(UseCaseView),
+    /// The group has no (valid) use-case tag: recorded and reported, never dropped.
+    Unassigned {
+        reason: String,
+    },
+}
+
+/// A governance object found for a registry ARN, and whether the links table already records it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Found<'a> {
+    pub object: &'a GovernanceObject,
+    pub linked: bool,
+}
+
+/// Everything [`decide`] looks at.
+#[derive(Debug, Clone)]
+pub struct PackageSync<'a> {
+    /// The package as re-described now.
+    pub package: &'a ModelVersion,
+    pub registry: &'a Registry,
+    pub assignment: &'a Assignment,
+    pub model_group: Option<Found<'a>>,
+    pub model: Option<Found<'a>>,
+    pub mapping: &'a MappingSpec,
+    pub gate: GateMode,
+    pub console: &'a ConsoleLinks,
+    pub now: DateTime<Utc>,
+}
+
+/// A governance object of the plan: one that exists, or the one an earlier action of the plan creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRef {
+    Existing(GovernanceId),
+    Created,
+}
+
+impl ObjectRef {
+    /// The id, taking a created object's from `created`.
+    pub fn resolve<'a>(&'a self, created: Option<&'a GovernanceId>) -> Option<&'a GovernanceId> {
+        match self {
+            ObjectRef::Existing(id) => Some(id),
+            ObjectRef::Created => created,
+        }
+    }
+}
+
+/// One step for the adapters, in plan order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create the model group under the use case (`parent_id` set).
+    CreateModelGroup(NewGovernanceObject),
+    /// Record group ARN ⇄ model group id in the links table.
+    LinkModelGroup { group_arn: String, id: ObjectRef },
+    /// Create the model under `parent` (the model group).
+    CreateModel {
+        parent: ObjectRef,
+        object: NewGovernanceObject,
+    },
+    /// Change only these fields of the model (and its description when `Some`); record `ledger`
+    /// first.
+    UpdateModel {
+        id: GovernanceId,
+        fields: Vec<Field>,
+        description: Option<String>,
+        ledger: Vec<OurWrite>,
+    },
+    /// Record package ARN ⇄ model id in the links table.
+    LinkModel { package_arn: String, id: ObjectRef },
+    /// One `UpdateModelPackage`: the write-back and/or the gate's revert (see [`PackageWrite::resolve`]).
+    UpdatePackage(Box<PackageWrite>),
+}
+
+/// What to report (log and metric); none of these fails the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Unassigned {
+        reason: String,
+    },
+    /// `Approved` in SageMaker while governance does not approve.
+    ShadowApproval {
+        governance_status: Option<String>,
+        gate: GateMode,
+    },
+    /// A registry state that only `to_registry` rows describe, set outside govsync.
+    Drift {
+        stage: String,
+        stage_status: String,
+        approval: String,
+    },
+    /// A registry state no mapping row describes.
+    UnmappedRegistryState {
+        stage: String,
+        stage_status: String,
+        approval: String,
+    },
+    /// A governance model status the mapping does not know (reported, never guessed).
+    UnknownGovernanceStatus {
+        status: String,
+    },
+}
+
+impl Finding {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Finding::Unassigned { .. } => "unassigned",
+            Finding::ShadowApproval { .. } => "shadow_approval",
+            Finding::Drift { .. } => "drift",
+            Finding::UnmappedRegistryState { .. } => "unmapped_registry_state",
+            Finding::UnknownGovernanceStatus { .. } => "unknown_governance_status",
+        }
+    }
+}
+
+/// [`decide`]'s answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub findings: Vec<Finding>,
+}
+
+/// The SageMaker console page of a group or version (for `Integration:Third Party Link`).
+pub fn console_url(region: &Region, group: &ModelPackageGroupName, version: Option<u32>) -> String {
+    let base = format!(
+        "https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/model-registry/{group}"
+    );
+    match version {
+        Some(version) => format!("{base}/versions/{version}"),
+        None => base,
+    }
+}
+
+/// The model group object for a package group.
+fn new_model_group(
+    package: &ModelVersion,
+    group_arn: &ModelPackageGroupArn,
+    use_case: &UseCaseView,
+) -> NewGovernanceObject {
+    NewGovernanceObject {
+        kind: GovernanceKind::ModelGroup,
+        name: package.group_name.to_string(),
+        description: Some(format!(
+            "SageMaker model package group {}",
+            group_arn.as_str()
+        )),
+        parent_id: Some(use_case.id.clone()),
+        fields: vec![
+            Field::text(fields::EXTERNAL_ID, group_arn.as_str()),
+            Field::text(
+                fields::THIRD_PARTY_LINK,
+                console_url(group_arn.region(), &package.group_name, None),
+            ),
+        ],
+    }
+}
+
+/// The model's technical metadata fields, as governance should hold them (`Integration:Last Update`
+/// is not compared: it changes with every registry write, govsync's own included).
+pub(super) fn technical_fields(package: &ModelVersion) -> Vec<Field> {
+    let technical = &package.technical;
+    let mut out = vec![
+        Field::text(fields::EXTERNAL_ID, package.arn.as_str()),
+        Field::text(fields::MODEL_VERSION, package.version().to_string()),
+        Field::text(fields::MODEL_PROVIDER, fields::SAGEMAKER_PROVIDER),
+        Field::text(
+            fields::THIRD_PARTY_LINK,
+            console_url(
+                package.arn.region(),
+                &package.group_name,
+                Some(package.version()),
+            ),
+        ),
+    ];
+    let joined = [
+        (fields::INFERENCE_IMAGE, &technical.inference_images),
+        (fields::MODEL_DATA_URL, &technical.model_data_urls),
+        (fields::METRICS_URIS, &technical.metrics_uris),
+    ];
+    for (name, values) in joined {
+        if !values.is_empty() {
+            out.push(Field::text(name, values.join("\n")));
+        }
+    }
+    if let Some(creator) = &technical.created_by {
+        out.push(Field::text(fields::MODEL_CREATOR, creator.clone()));
+    }
+    out
+}
+
+fn field_differs(object: &GovernanceObject, field: &Field) -> bool {
+    object.field(&field.name).and_then(FieldValue::as_text) != field.value.as_text()
+}
+
+/// The description to give the model when the package's `ModelPackageDescription` differs from it
+/// (F3). A package without a description (absent or blank) leaves governance's as it is: an
+/// absent description says nothing to sync, and a description written in governance is not blanked.
+fn description_change(object: &GovernanceObject, package: &ModelVersion) -> Option<String> {
+    let wanted = package
+        .technical
+        .description
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())?;
+    (object.description.as_deref() != Some(wanted)).then(|| wanted.to_owned())
+}
+
+/// The governance status of a model, if it has one.
+fn model_status(model: Option<Found<'_>>) -> Option<String> {
+    model
+        .and_then(|found| found.object.field(fields::MODEL_STATUS))
+        .and_then(FieldValue::as_text)
+        .filter(|text| !text.trim().is_empty())
+}
+
+/// Step 2: the actions that bring governance and the package's write-back in line with the package.
+pub fn decide(input: &PackageSync<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let current_status = model_status(input.model);
+    let gate = approval_gate(input, current_status.as_deref(), &mut plan.findings);
+    let use_case = match input.assignment {
+        Assignment::UseCase(use_case) => use_case,
+        Assignment::Unassigned { reason } => {
+            plan.findings.push(Finding::Unassigned {
+                reason: reason.clone(),
+            });
+            plan.actions
+                .extend(revert_only_write(input, gate.revert_approval));
+            return plan;
+        }
+    };
+    let desired_status = desired_model_status(
+        input,
+        current_status.as_deref(),
+        gate.holds,
+        &mut plan.findings,
+    );
+    let model_group = model_group(input, use_case, &mut plan.actions);
+    let model = match input.model {
+        None => create_model(input, &model_group, desired_status, &mut plan.actions),
+        Some(found) => update_model(
+            input,
+            found,
+            desired_status,
+            current_status.as_deref(),
+            &mut plan.actions,
+        ),
+    };
+    plan.actions.extend(write_back(
+        input,
+        use_case,
+        model_group,
+        model,
+        gate.revert_approval,
+    ));
+    plan
+}
+
+/// What the approval gate concluded about the package's approval.
+struct GateVerdict {
+    /// A shadow approval the gate acts on (`alert` or `enforce`): no lifecycle change moves governance
+    /// past it.
+    holds: bool,
+    /// With `enforce`: the `ApprovalDescription` of the revert to `PendingManualApproval`.
+    revert_approval: Option<Description>,
+}
+
+/// Decides the gate: does governance approve what SageMaker says is approved? A shadow approval is
+/// reported unless the gate is off, and reverted when it enforces.
+fn approval_gate(
+    input: &PackageSync<'_>,
+    current_status: Option<&str>,
+    findings: &mut Vec<Finding>,
+) -> GateVerdict {
+    let approves = governance_approves(current_status, input.mapping, findings);
+    let shadow = input.package.approval == Some(ApprovalStatus::Approved) && !approves;
+    if !shadow || input.gate == GateMode::Off {
+        return GateVerdict {
+            holds: false,
+            revert_approval: None,
+        };
+    }
+    findings.push(Finding::ShadowApproval {
+        governance_status: current_status.map(str::to_owned),
+        gate: input.gate,
+    });
+    let revert_approval = (input.gate == GateMode::Enforce).then(|| {
+        Description::truncating(&format!(
+            "govsync: approved in SageMaker without a governance approval (model status: {}); reverted to PendingManualApproval until governance approves",
+            current_status.unwrap_or("none")
+        ))
+    });
+    GateVerdict {
+        holds: true,
+        revert_approval,
+    }
+}
+
+/// Decides whether the model's governance status maps to an approval. A status the mapping does not
+/// know is reported and approves nothing.
+fn governance_approves(
+    current_status: Option<&str>,
+    mapping: &MappingSpec,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let Some(status) = current_status else {
+        return false;
+    };
+    match GovernanceStatus::parse(status)
+        .ok()
+        .and_then(|status| mapping.registry_target(&status).ok())
+    {
+        Some(row) => row.target.approval == ApprovalStatus::Approved,
+        None => {
+            findings.push(Finding::UnknownGovernanceStatus {
+                status: status.to_owned(),
+            });
+            false
+        }
+    }
+}
+
+/// Decides the write-back of an unassigned package: nothing to link, so only the gate's revert.
+fn revert_only_write(
+    input: &PackageSync<'_>,
+    revert_approval: Option<Description>,
+) -> Option<Action> {
+    revert_approval.map(|description| {
+        Action::UpdatePackage(Box::new(PackageWrite {
+            package: input.package.clone(),
+            links: None,
+            revert_approval: Some(description),
+            revision: revision_of(input.package, input.now),
+        }))
+    })
+}
+
+/// Decides the model status the package's state asks for. An archived package decommissions its model
+/// (F5: not drift, see `decommission`), which overrides whatever its lifecycle row would say.
+fn desired_model_status(
+    input: &PackageSync<'_>,
+    current_status: Option<&str>,
+    gate_holds: bool,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let policy = DecommissionPolicy::from_mapping(input.mapping, None);
+    if let Some(status) = archived_governance_status(&policy, input.package.lifecycle.as_ref()) {
+        return Some(status.to_string());
+    }
+    lifecycle_status(input, current_status, gate_holds, findings)
+}
+
+/// Decides F3: a lifecycle change on a `both` row moves the governance status, never past the gate.
+/// A state that only `to_registry` rows describe is drift, unless governance already holds one of
+/// their statuses; a state no row describes is reported.
+fn lifecycle_status(
+    input: &PackageSync<'_>,
+    current_status: Option<&str>,
+    gate_holds: bool,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let package = input.package;
+    let lifecycle = package.lifecycle.as_ref()?;
+    let approval = package
+        .approval
+        .unwrap_or(ApprovalStatus::PendingManualApproval);
+    let describe = || {
+        (
+            lifecycle.stage.to_string(),
+            lifecycle.stage_status.to_string(),
+            approval.to_string(),
+        )
+    };
+    match input
+        .mapping
+        .from_registry(&lifecycle.stage, &lifecycle.stage_status, approval)
+    {
+        ReverseMapping::Governs(row) if !gate_holds => {
+            return Some(row.governance_status.to_string());
+        }
+        ReverseMapping::Governs(_) => {}
+        ReverseMapping::ToRegistryOnly(rows) => {
+            let already = rows
+                .iter()
+                .any(|row| current_status == Some(row.governance_status.as_str()));
+            if !already {
+                let (stage, stage_status, approval) = describe();
+                findings.push(Finding::Drift {
+                    stage,
+                    stage_status,
+                    approval,
+                });
+            }
+        }
+        ReverseMapping::Unmapped => {
+            let (stage, stage_status, approval) = describe();
+            findings.push(Finding::UnmappedRegistryState {
+                stage,
+                stage_status,
+                approval,
+            });
+        }
+    }
+    None
+}
+
+/// Decides the package group's model group: the one governance holds (linked when the links table
+/// lacks it), or a new one under the use case.
+fn model_group(
+    input: &PackageSync<'_>,
+    use_case: &UseCaseView,
+    actions: &mut Vec<Action>,
+) -> ObjectRef {
+    let group_arn = input.package.arn.group_arn();
+    match input.model_group {
+        Some(found) => {
+            if !found.linked {
+                actions.push(Action::LinkModelGroup {
+                    group_arn: group_arn.as_str().to_owned(),
+                    id: ObjectRef::Existing(found.object.id.clone()),
+                });
+            }
+            ObjectRef::Existing(found.object.id.clone())
+        }
+        None => {
+            actions.push(Action::CreateModelGroup(new_model_group(
+                input.package,
+                &group_arn,
+                use_case,
+            )));
+            actions.push(Action::LinkModelGroup {
+                group_arn: group_arn.as_str().to_owned(),
+                id: ObjectRef::Created,
+            });
+            ObjectRef::Created
+        }
+    }
+}
+
+/// Decides a new version's model (F2): created under the model group with its technical fields, the
+/// desired status and the last update, and linked.
+fn create_model(
+    input: &PackageSync<'_>,
+    model_group: &ObjectRef,
+    desired_status: Option<String>,
+    actions: &mut Vec<Action>,
+) -> ObjectRef {
+    let package = input.package;
+    let mut wanted = technical_fields(package);
+    if let Some(status) = desired_status {
+        wanted.push(Field::choice(fields::MODEL_STATUS, status));
+    }
+    if let Some(time) = package.last_modified_time {
+        wanted.push(Field::date(fields::LAST_UPDATE, time));
+    }
+    actions.push(Action::CreateModel {
+        parent: model_group.clone(),
+        object: NewGovernanceObject {
+            kind: GovernanceKind::Model,
+            name: format!("{} version {}", package.group_name, package.version()),
+            description: package.technical.description.clone(),
+            parent_id: None,
+            fields: wanted,
+        },
+    });
+    actions.push(Action::LinkModel {
+        package_arn: package.arn.as_str().to_owned(),
+        id: ObjectRef::Created,
+    });
+    ObjectRef::Created
+}
+
+/// Decides a known model's update (F3): only the fields and description that differ, a status change
+/// recorded in the ledger first; linked when the links table lacks it.
+fn update_model(
+    input: &PackageSync<'_>,
+    found: Found<'_>,
+    desired_status: Option<String>,
+    current_status: Option<&str>,
+    actions: &mut Vec<Action>,
+) -> ObjectRef {
+    let package = input.package;
+    let id = found.object.id.clone();
+    let mut changed: Vec<Field> = technical_fields(package)
+        .into_iter()
+        .filter(|field| field_differs(found.object, field))
+        .collect();
+    let mut ledger = Vec::new();
+    if let Some(status) = desired_status.filter(|s| current_status != Some(s.as_str())) {
+        ledger.push(OurWrite::new(
+            WriteSide::Governance,
+            id.as_str(),
+            fields::MODEL_STATUS,
+            &status,
+        ));
+        changed.push(Field::choice(fields::MODEL_STATUS, status));
+    }
+    let description = description_change(found.object, package);
+    if !changed.is_empty() || description.is_some() {
+        changed.push(Field::date(
+            fields::LAST_UPDATE,
+            package.last_modified_time.unwrap_or(input.now),
+        ));
+        actions.push(Action::UpdateModel {
+            id: id.clone(),
+            fields: changed,
+            description,
+            ledger,
+        });
+    }
+    if !found.linked {
+        actions.push(Action::LinkModel {
+            package_arn: package.arn.as_str().to_owned(),
+            id: ObjectRef::Existing(id.clone()),
+        });
+    }
+    ObjectRef::Existing(id)
+}
+
+/// Decides the package's write-back of links (with the gate's revert, if any). With both objects
+/// known, a write-back that changes nothing is left out; one naming an object the plan creates stays.
+fn write_back(
+    input: &PackageSync<'_>,
+    use_case: &UseCaseView,
+    model_group: ObjectRef,
+    model: ObjectRef,
+    revert_approval: Option<Description>,
+) -> Option<Action> {
+    let write = PackageWrite {
+        package: input.package.clone(),
+        links: Some(LinksWriteBack {
+            use_case: use_case.clone(),
+            model_group,
+            model,
+        }),
+        revert_approval,
+        revision: revision_of(input.package, input.now),
+    };
+    let needed = match write.resolve(None, None, input.console) {
+        Ok(resolved) => resolved.is_some(),
+        Err(WriteBackError::UnresolvedObject(_)) => true,
+        Err(WriteBackError::Metadata(_)) => true,
+    };
+    needed.then(|| Action::UpdatePackage(Box::new(write)))
+}
+
+/// The registry revision a write is decided from: the package's `LastModifiedTime`.
+fn revision_of(package: &ModelVersion, now: DateTime<Utc>) -> Revision {
+    Revision::from_time(package.last_modified_time.unwrap_or(now))
+}

@@ -1,0 +1,127 @@
+//! Step 1: an event's origin, whether govsync made it, and which package (at which revision) it names.
+
+use super::super::WriterIdentities;
+use crate::aws_identity::{AccountId, Region};
+use crate::governance::Revision;
+use crate::model_package::{ModelPackageArn, ModelVersion};
+use crate::registry_event::RegistryEvent;
+use crate::registry_map::{Registry, RegistryMap};
+
+/// What to do with one decoded event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Triage<'a> {
+    /// From an account and region not in the registry map: quarantined, never acted on.
+    UnknownRegistry { account: AccountId, region: Region },
+    /// A call govsync made itself (CloudTrail `userIdentity`): dropped.
+    Echo { caller: String },
+    /// Not this flow's business, or a call that changed nothing: acknowledged.
+    Ignore(IgnoreReason),
+    /// Sync this package from its current (re-described) state.
+    Package {
+        registry: &'a Registry,
+        arn: &'a ModelPackageArn,
+        /// The event's source revision (`LastModifiedTime`, else the call's time), for the stale check.
+        revision: Option<Revision>,
+        /// SageMaker's snapshot when the event carries one (state changes), for the ledger check.
+        snapshot: Option<&'a ModelVersion>,
+    },
+}
+
+/// Why an event is acknowledged without work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IgnoreReason {
+    /// CloudTrail recorded a call that failed.
+    FailedCall { error_code: String },
+    /// Group creation is F1's (govsync creates use-case groups itself).
+    GroupCreated,
+    /// Deletions go to the decommission function (F5).
+    Deletion,
+    /// Group resource policies do not change what governance holds.
+    GroupPolicy,
+}
+
+impl IgnoreReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IgnoreReason::FailedCall { .. } => "failed_call",
+            IgnoreReason::GroupCreated => "group_created",
+            IgnoreReason::Deletion => "deletion",
+            IgnoreReason::GroupPolicy => "group_policy",
+        }
+    }
+}
+
+/// Step 1: where the event comes from, whether govsync made it, and which package it concerns.
+pub fn triage<'a>(
+    event: &'a RegistryEvent,
+    registries: &'a RegistryMap,
+    writers: &WriterIdentities,
+) -> Triage<'a> {
+    let origin = event.origin();
+    let Some(registry) = registries.get(&origin.account, &origin.region) else {
+        return Triage::UnknownRegistry {
+            account: origin.account.clone(),
+            region: origin.region.clone(),
+        };
+    };
+    if let Some(caller) = event
+        .api_call()
+        .and_then(|call| call.caller_arn.as_deref())
+        .filter(|caller| writers.is_writer(caller))
+    {
+        return Triage::Echo {
+            caller: caller.to_owned(),
+        };
+    }
+    let call_revision = || {
+        event
+            .api_call()
+            .and_then(|call| call.event_time)
+            .or(origin.time)
+            .map(Revision::from_time)
+    };
+    match event {
+        RegistryEvent::IgnoredFailedCall(failed) => Triage::Ignore(IgnoreReason::FailedCall {
+            error_code: failed.error_code.clone(),
+        }),
+        RegistryEvent::GroupCreated(_) => Triage::Ignore(IgnoreReason::GroupCreated),
+        RegistryEvent::GroupDeleted(_) | RegistryEvent::PackageDeleted(_) => {
+            Triage::Ignore(IgnoreReason::Deletion)
+        }
+        RegistryEvent::GroupPolicyPut(_) | RegistryEvent::GroupPolicyDeleted(_) => {
+            Triage::Ignore(IgnoreReason::GroupPolicy)
+        }
+        RegistryEvent::PackageStateChange(change) => Triage::Package {
+            registry,
+            arn: &change.package.arn,
+            revision: change
+                .package
+                .last_modified_time
+                .map(Revision::from_time)
+                .or_else(call_revision),
+            snapshot: Some(&change.package),
+        },
+        RegistryEvent::PackageCreated(created) => Triage::Package {
+            registry,
+            arn: &created.package_arn,
+            revision: call_revision(),
+            snapshot: None,
+        },
+        RegistryEvent::PackageUpdated(updated) => Triage::Package {
+            registry,
+            arn: &updated.package_arn,
+            revision: call_revision(),
+            snapshot: None,
+        },
+    }
+}
+
+/// Whether an event's revision is no newer than the one already applied (CloudTrail times are whole
+/// seconds, so a call's record may sort at or before the state change it caused: both describe a
+/// state already synced).
+pub fn is_stale(event_revision: Option<Revision>, applied: Option<u64>) -> bool {
+    match (event_revision, applied) {
+        (Some(revision), Some(applied)) => revision.value() <= applied,
+        _ => false,
+    }
+}
