@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::{SecondsFormat, Utc};
@@ -177,11 +176,6 @@ fn record(object: &GovernanceId, delivery: &str) -> SqsMessage {
     message
 }
 
-/// Lets the fake's modification clock move past the previous change.
-async fn tick() {
-    tokio::time::sleep(Duration::from_millis(3)).await;
-}
-
 #[tokio::test]
 async fn approved_use_case_gets_a_tagged_group_a_model_group_links_and_one_email() {
     let world = World::new();
@@ -243,7 +237,6 @@ async fn the_same_approval_three_times_makes_one_group_and_one_email() {
     assert!(matches!(outcomes[0], Outcome::Provisioned { .. }));
     assert_eq!(outcomes[1..], [Outcome::Duplicate, Outcome::Duplicate]);
     // ...and again after an unrelated edit of the use case (a new revision, a new business key).
-    tick().await;
     world.governance.edit(
         &use_case.id,
         &[Field::text("MRG-ModelUseCase:Owner", "bob")],
@@ -312,7 +305,6 @@ async fn a_lost_email_receipt_write_is_retried_before_acking_and_never_resends()
         matches!(outcomes[0], Outcome::Provisioned { .. }),
         "{outcomes:?}"
     );
-    tick().await;
     world.governance.edit(
         &use_case.id,
         &[Field::text("MRG-ModelUseCase:Owner", "bob")],

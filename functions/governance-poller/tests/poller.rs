@@ -1,7 +1,6 @@
 //! The governance poller on in-memory fakes: watermark, overlap, deduplication ids, failures.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::DateTime;
 use govsync_adapters::fakes::{FakeCursorStore, FakeGovernance, FakeMessageQueue};
@@ -76,10 +75,6 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-async fn tick() {
-    tokio::time::sleep(Duration::from_millis(3)).await;
-}
-
 #[tokio::test]
 async fn the_scheduler_sample_events_run_a_poll() {
     for name in ["scheduler-event.json", "scheduler-event-with-input.json"] {
@@ -151,7 +146,6 @@ async fn later_runs_send_only_new_changes_and_the_overlap_collapses_by_dedup_id(
     // Nothing changed: the overlap re-sends the last minute's change with the same dedup id.
     world.invoke(Value::Null).await.unwrap();
     assert_eq!(world.queue.messages().len(), 1);
-    tick().await;
     world.governance.edit(
         &use_case.id,
         &[Field::choice(

@@ -621,11 +621,6 @@ impl Sim {
         format!("msg-{:06}", self.next_message)
     }
 
-    /// Governance's modification clock has millisecond resolution: keep user edits of one object apart.
-    async fn governance_tick() {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-
     /// The inventory the users start from: a business entity, use cases already approved (their
     /// registry groups tagged by the data scientists), and use cases still to be approved (F1).
     fn seed_inventory(&mut self) {
@@ -876,7 +871,6 @@ impl Sim {
                     let index = self.rng.below(STATUSES.len());
                     (STATUSES[index].0, Some(index))
                 };
-                Self::governance_tick().await;
                 self.governance.edit(
                     &model.id,
                     &[
@@ -884,7 +878,6 @@ impl Sim {
                         Field::text("Last Modified By", "jane@example.com"),
                     ],
                 );
-                Self::governance_tick().await;
                 if let Some(entry) = self.packages.get_mut(&arn) {
                     match index {
                         Some(index) => entry.status = Some(index),
@@ -916,7 +909,6 @@ impl Sim {
                     return 0;
                 };
                 let id = self.f1_use_cases[index].0.id.clone();
-                Self::governance_tick().await;
                 self.governance.edit(
                     &id,
                     &[Field::choice(
@@ -924,7 +916,6 @@ impl Sim {
                         "Approved for Development",
                     )],
                 );
-                Self::governance_tick().await;
                 self.f1_approved[index] = true;
                 self.observe_changes(true)
             }
@@ -1596,12 +1587,10 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
     // Phase 2: use cases decommissioned in governance (F6), once the models under them are settled.
     for index in 0..DECOMMISSIONED_USE_CASES {
         let use_case = sim.assigned_use_cases[index].id.clone();
-        Sim::governance_tick().await;
         sim.governance.edit(
             &use_case,
             &[Field::choice(fields::USE_CASE_STATUS, "Decommissioned")],
         );
-        Sim::governance_tick().await;
         sim.decommissioned_use_cases.insert(index);
         sim.counts.user_events += sim.observe_changes(true);
     }

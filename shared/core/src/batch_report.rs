@@ -3,10 +3,27 @@
 
 use crate::emf::{Metric, SharedCounts};
 
-/// A per-message outcome of a queue-driven function, known by a stable label. The labels `duplicate`,
-/// `echo`, `quarantined` and `failed` (reported as a batch item failure) mean the same in every function.
+/// The end a message came to, as every function means it: what the shared metrics count and what the
+/// batch response reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Processed: a change applied, or nothing to do (the label says which).
+    Done,
+    /// The business key was completed before.
+    Duplicate,
+    /// govsync's own write coming back.
+    Echo,
+    /// Sent to the DLQ with its reason.
+    Quarantined,
+    /// A batch item failure: it returns to the queue.
+    Failed,
+}
+
+/// A per-message outcome of a queue-driven function: a stable label (for logs and the function's own
+/// metrics) and its [`Disposition`].
 pub trait MessageOutcome {
     fn label(&self) -> &'static str;
+    fn disposition(&self) -> Disposition;
 }
 
 /// What the batch driver needs of an outcome beyond its label.
@@ -16,7 +33,9 @@ pub trait BatchOutcome: MessageOutcome + Sized {
     fn failed(code: &'static str) -> Self;
     /// Sent to the DLQ with `code`.
     fn quarantined(code: &'static str) -> Self;
-    fn is_failed(&self) -> bool;
+    fn is_failed(&self) -> bool {
+        self.disposition() == Disposition::Failed
+    }
     /// A change was applied: its sync lag is measured from the source event's time.
     fn is_applied(&self) -> bool;
 }
@@ -64,7 +83,7 @@ impl<O: MessageOutcome> BatchReport<O> {
     pub fn failures(&self) -> Vec<String> {
         self.outcomes
             .iter()
-            .filter(|(_, outcome)| outcome.label() == "failed")
+            .filter(|(_, outcome)| outcome.disposition() == Disposition::Failed)
             .filter_map(|(id, _)| id.clone())
             .collect()
     }
@@ -73,7 +92,7 @@ impl<O: MessageOutcome> BatchReport<O> {
     pub fn unidentified_failures(&self) -> usize {
         self.outcomes
             .iter()
-            .filter(|(id, outcome)| id.is_none() && outcome.label() == "failed")
+            .filter(|(id, outcome)| id.is_none() && outcome.disposition() == Disposition::Failed)
             .count()
     }
 
@@ -101,12 +120,18 @@ pub fn shared_metrics<O: MessageOutcome>(
     outcomes: &[(Option<String>, O)],
     sync_lags_ms: &[u64],
 ) -> Vec<Metric> {
+    let with = |disposition: Disposition| {
+        outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.disposition() == disposition)
+            .count()
+    };
     SharedCounts {
         events_processed: outcomes.len(),
-        duplicates: Some(count(outcomes, "duplicate")),
-        echoes_dropped: Some(count(outcomes, "echo")),
-        quarantined: Some(count(outcomes, "quarantined")),
-        failures: count(outcomes, "failed"),
+        duplicates: Some(with(Disposition::Duplicate)),
+        echoes_dropped: Some(with(Disposition::Echo)),
+        quarantined: Some(with(Disposition::Quarantined)),
+        failures: with(Disposition::Failed),
         sync_lags_ms: sync_lags_ms.to_vec(),
     }
     .metrics()
@@ -122,6 +147,13 @@ mod tests {
     impl MessageOutcome for Labelled {
         fn label(&self) -> &'static str {
             self.0
+        }
+        fn disposition(&self) -> Disposition {
+            match self.0 {
+                "failed" => Disposition::Failed,
+                "quarantined" => Disposition::Quarantined,
+                _ => Disposition::Done,
+            }
         }
     }
 

@@ -18,6 +18,7 @@
 
 pub mod aws_identity;
 pub mod batch_report;
+pub mod clock;
 pub mod customer_metadata;
 pub mod decommission_request;
 pub mod emf;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use govsync_core::batch_report::{BatchOutcome, MessageOutcome};
+use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
@@ -102,6 +102,21 @@ impl MessageOutcome for Outcome {
     fn label(&self) -> &'static str {
         Outcome::label(self)
     }
+
+    fn disposition(&self) -> Disposition {
+        match self {
+            Outcome::Decommissioned { .. }
+            | Outcome::Tombstoned
+            | Outcome::Archived { .. }
+            | Outcome::AlreadyDone
+            | Outcome::Superseded
+            | Outcome::Ignored(_) => Disposition::Done,
+            Outcome::Duplicate => Disposition::Duplicate,
+            Outcome::Echo => Disposition::Echo,
+            Outcome::Quarantined(_) => Disposition::Quarantined,
+            Outcome::Failed(_) => Disposition::Failed,
+        }
+    }
 }
 
 impl BatchOutcome for Outcome {
@@ -110,9 +125,6 @@ impl BatchOutcome for Outcome {
     }
     fn quarantined(code: &'static str) -> Self {
         Outcome::Quarantined(code)
-    }
-    fn is_failed(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
     }
     fn is_applied(&self) -> bool {
         matches!(

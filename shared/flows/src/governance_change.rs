@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use govsync_core::batch_report::{BatchOutcome, MessageOutcome};
+use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
@@ -123,6 +123,24 @@ impl MessageOutcome for Outcome {
     fn label(&self) -> &'static str {
         Outcome::label(self)
     }
+
+    fn disposition(&self) -> Disposition {
+        match self {
+            Outcome::Provisioned { .. }
+            | Outcome::AlreadyProvisioned
+            | Outcome::Unmapped
+            | Outcome::Updated
+            | Outcome::InSync
+            | Outcome::Unlinked
+            | Outcome::DecommissionRequested
+            | Outcome::Stale
+            | Outcome::Ignored(_) => Disposition::Done,
+            Outcome::Duplicate => Disposition::Duplicate,
+            Outcome::Echo => Disposition::Echo,
+            Outcome::Quarantined(_) => Disposition::Quarantined,
+            Outcome::Failed(_) => Disposition::Failed,
+        }
+    }
 }
 
 impl BatchOutcome for Outcome {
@@ -131,9 +149,6 @@ impl BatchOutcome for Outcome {
     }
     fn quarantined(code: &'static str) -> Self {
         Outcome::Quarantined(code)
-    }
-    fn is_failed(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
     }
     fn is_applied(&self) -> bool {
         matches!(

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use govsync_core::batch_report::{BatchOutcome, MessageOutcome};
+use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
     IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
@@ -107,6 +107,19 @@ impl MessageOutcome for Outcome {
     fn label(&self) -> &'static str {
         Outcome::label(self)
     }
+
+    fn disposition(&self) -> Disposition {
+        match self {
+            Outcome::Synced { .. }
+            | Outcome::Stale
+            | Outcome::Ignored(_)
+            | Outcome::PackageMissing => Disposition::Done,
+            Outcome::Duplicate => Disposition::Duplicate,
+            Outcome::Echo => Disposition::Echo,
+            Outcome::Quarantined(_) => Disposition::Quarantined,
+            Outcome::Failed(_) => Disposition::Failed,
+        }
+    }
 }
 
 impl BatchOutcome for Outcome {
@@ -115,9 +128,6 @@ impl BatchOutcome for Outcome {
     }
     fn quarantined(code: &'static str) -> Self {
         Outcome::Quarantined(code)
-    }
-    fn is_failed(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
     }
     fn is_applied(&self) -> bool {
         matches!(self, Outcome::Synced { .. })

@@ -19,7 +19,9 @@ use std::future::Future;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
-pub use govsync_core::batch_report::{BatchOutcome, BatchReport, MessageFailure, MessageOutcome};
+pub use govsync_core::batch_report::{
+    BatchOutcome, BatchReport, Disposition, MessageFailure, MessageOutcome,
+};
 use govsync_core::emf::Metric;
 use govsync_core::ports::{Quarantine, QuarantinedMessage};
 use lambda_runtime::LambdaEvent;
@@ -407,6 +409,13 @@ mod tests {
                 Done::Quarantined(_) => "quarantined",
             }
         }
+        fn disposition(&self) -> Disposition {
+            match self {
+                Done::Ok => Disposition::Done,
+                Done::Failed(_) => Disposition::Failed,
+                Done::Quarantined(_) => Disposition::Quarantined,
+            }
+        }
     }
 
     impl BatchOutcome for Done {
@@ -415,9 +424,6 @@ mod tests {
         }
         fn quarantined(code: &'static str) -> Self {
             Done::Quarantined(code)
-        }
-        fn is_failed(&self) -> bool {
-            matches!(self, Done::Failed(_))
         }
         fn is_applied(&self) -> bool {
             matches!(self, Done::Ok)

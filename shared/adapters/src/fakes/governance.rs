@@ -1,5 +1,7 @@
 //! The governance platform in memory (OpenPages v2 semantics the adapter relies on).
 
+use std::sync::Arc;
+
 use super::*;
 
 #[derive(Debug, Default)]
@@ -14,6 +16,7 @@ struct GovernanceState {
 #[derive(Debug)]
 pub struct FakeGovernance {
     type_ids: TypeIds,
+    clock: Arc<SteppingClock>,
     state: Mutex<GovernanceState>,
     recorder: Recorder<GovernanceError>,
     page_size: Mutex<Option<usize>>,
@@ -93,8 +96,8 @@ fn merge_fields(target: &mut Vec<Field>, changes: &[Field]) {
     }
 }
 
-fn stamp(fields: &mut Vec<Field>) {
-    merge_fields(fields, &[Field::date(LAST_MODIFICATION_DATE, Utc::now())]);
+fn stamp(fields: &mut Vec<Field>, now: DateTime<Utc>) {
+    merge_fields(fields, &[Field::date(LAST_MODIFICATION_DATE, now)]);
 }
 
 /// A field's value as text for query comparison (`Name` and `Resource ID` included).
@@ -123,10 +126,16 @@ impl FakeGovernance {
         Self::with_type_ids(TypeIds::default())
     }
 
+    /// The clock the fake stamps `Last Modification Date` with.
+    pub fn clock(&self) -> &SteppingClock {
+        &self.clock
+    }
+
     pub fn with_type_ids(type_ids: TypeIds) -> Self {
         let types = default_types(&type_ids);
         Self {
             type_ids,
+            clock: shared_clock(),
             state: Mutex::new(GovernanceState {
                 types,
                 ..GovernanceState::default()
@@ -145,7 +154,7 @@ impl FakeGovernance {
         state.next_id += 1;
         let id = state.next_id;
         let mut fields = object.fields.clone();
-        stamp(&mut fields);
+        stamp(&mut fields, self.clock.now());
         let created = GovernanceObject {
             id: GovernanceId::parse(&id.to_string())
                 .expect("a decimal number is a valid governance id"),
@@ -168,7 +177,7 @@ impl FakeGovernance {
             .ok()
             .and_then(|key| state.objects.get_mut(&key))?;
         merge_fields(&mut object.fields, fields);
-        stamp(&mut object.fields);
+        stamp(&mut object.fields, self.clock.now());
         Some(object.clone())
     }
 

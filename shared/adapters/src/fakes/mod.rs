@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use govsync_core::clock::Clock;
 use govsync_core::ports::registry::MAX_METADATA_ENTRIES;
 use govsync_core::ports::{
     ApprovalStatus, Association, CheckpointStore, CursorStore, EchoLedger, Email, ExternalIdLookup,
@@ -136,6 +137,7 @@ macro_rules! paging_methods {
     };
 }
 
+mod clock;
 mod cursors;
 mod governance;
 mod idempotency;
@@ -145,6 +147,7 @@ mod quarantine;
 mod queue;
 mod registry;
 
+pub use clock::*;
 pub use cursors::*;
 pub use governance::*;
 pub use idempotency::*;

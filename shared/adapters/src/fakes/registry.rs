@@ -1,5 +1,7 @@
 //! The SageMaker Model Registry in memory.
 
+use std::sync::Arc;
+
 use super::*;
 
 #[derive(Debug, Clone, Default)]
@@ -28,6 +30,7 @@ pub struct FakeRegistry {
     state: Mutex<RegistryState>,
     recorder: Recorder<RegistryError>,
     page_size: Mutex<Option<usize>>,
+    clock: Arc<SteppingClock>,
 }
 
 impl FakeRegistry {
@@ -38,7 +41,13 @@ impl FakeRegistry {
             state: Mutex::new(RegistryState::default()),
             recorder: Recorder::default(),
             page_size: Mutex::new(None),
+            clock: shared_clock(),
         }
+    }
+
+    /// The clock the fake stamps creation and modification times with.
+    pub fn clock(&self) -> &SteppingClock {
+        &self.clock
     }
 
     recorder_methods!(RegistryError);
@@ -71,7 +80,7 @@ impl FakeRegistry {
             FakeGroup {
                 arn: arn.clone(),
                 tags,
-                creation_time: Some(Utc::now()),
+                creation_time: Some(self.clock.now()),
                 ..FakeGroup::default()
             },
         );
@@ -192,7 +201,7 @@ impl ModelRegistry for FakeRegistry {
         if let Some(lifecycle) = &update.lifecycle {
             package.lifecycle = Some(lifecycle.clone());
         }
-        package.last_modified_time = Some(Utc::now());
+        package.last_modified_time = Some(self.clock.now());
         Ok(())
     }
 
@@ -214,7 +223,7 @@ impl ModelRegistry for FakeRegistry {
                 description: group.description.clone(),
                 tags: group.tags.clone(),
                 policy: None,
-                creation_time: Some(Utc::now()),
+                creation_time: Some(self.clock.now()),
             },
         );
         Ok(arn)
@@ -269,7 +278,7 @@ impl ModelRegistry for FakeRegistry {
 
 /// A package as SageMaker registers it: version `version` of `group`, pending approval.
 pub fn registered_package(registry: &FakeRegistry, group: &str, version: i32) -> ModelPackage {
-    let now = Utc::now();
+    let now = registry.clock.now();
     ModelPackage {
         arn: registry.package_arn(group, version),
         group_name: Some(group.to_owned()),

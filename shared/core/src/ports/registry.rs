@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::customer_metadata;
+
 pub use crate::model_package::ApprovalStatus;
 
 /// `ModelLifeCycle {Stage, StageStatus, StageDescription}`.
@@ -162,9 +164,9 @@ impl NewPackageGroup {
     }
 }
 
-pub const MAX_METADATA_ENTRIES: usize = 50;
-pub const MAX_METADATA_KEY_CHARS: usize = 128;
-pub const MAX_METADATA_VALUE_CHARS: usize = 256;
+pub const MAX_METADATA_ENTRIES: usize = customer_metadata::MAX_ENTRIES;
+pub const MAX_METADATA_KEY_CHARS: usize = customer_metadata::MAX_KEY_CHARS;
+pub const MAX_METADATA_VALUE_CHARS: usize = customer_metadata::MAX_VALUE_CHARS;
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 pub const MAX_CLIENT_TOKEN_CHARS: usize = 36;
 pub const MAX_TAGS: usize = 50;
@@ -188,67 +190,15 @@ impl RegistryValidationError {
     }
 }
 
-/// Letters, digits, spaces and `_ . : / = + - @` (SageMaker's `[\p{L}\p{Z}\p{N}_.:/=+\-@]`).
-pub fn is_metadata_char(c: char) -> bool {
-    c.is_alphabetic() || c.is_numeric() || c == ' ' || "_.:/=+-@".contains(c)
-}
-
+/// One rule set for metadata, `customer_metadata`'s: what govsync writes is checked as it is built.
 pub fn validate_metadata_key(key: &str) -> Result<(), RegistryValidationError> {
-    let chars = key.chars().count();
-    if !(1..=MAX_METADATA_KEY_CHARS).contains(&chars) {
-        return Err(RegistryValidationError::new(
-            key,
-            format!("metadata key must be 1 to {MAX_METADATA_KEY_CHARS} characters, is {chars}"),
-        ));
-    }
-    if let Some(bad) = key.chars().find(|c| !is_metadata_char(*c)) {
-        return Err(RegistryValidationError::new(
-            key,
-            format!(
-                "metadata key contains {bad:?}; allowed: letters, digits, spaces, _ . : / = + - @"
-            ),
-        ));
-    }
-    Ok(())
+    customer_metadata::validate_key(key)
+        .map_err(|error| RegistryValidationError::new(key, error.to_string()))
 }
 
 pub fn validate_metadata_value(key: &str, value: &str) -> Result<(), RegistryValidationError> {
-    let chars = value.chars().count();
-    if !(1..=MAX_METADATA_VALUE_CHARS).contains(&chars) {
-        return Err(RegistryValidationError::new(
-            key,
-            format!(
-                "metadata value must be 1 to {MAX_METADATA_VALUE_CHARS} characters, is {chars}"
-            ),
-        ));
-    }
-    if let Some(bad) = value.chars().find(|c| !is_metadata_char(*c)) {
-        return Err(RegistryValidationError::new(
-            key,
-            format!(
-                "metadata value contains {bad:?}; allowed: letters, digits, spaces, _ . : / = + - @"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Makes free text (a use case name) a valid metadata value: disallowed characters become
-/// spaces, runs of spaces collapse, and the result is cut to the length limit. `None` when
-/// nothing valid is left.
-pub fn sanitize_metadata_value(text: &str) -> Option<String> {
-    let mapped: String = text
-        .chars()
-        .map(|c| if is_metadata_char(c) { c } else { ' ' })
-        .collect();
-    let collapsed = mapped
-        .split(' ')
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let cut: String = collapsed.chars().take(MAX_METADATA_VALUE_CHARS).collect();
-    let trimmed = cut.trim_end();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    customer_metadata::validate_value(key, value)
+        .map_err(|error| RegistryValidationError::new(key, error.to_string()))
 }
 
 /// `ClientToken`: 1–36 of `[a-zA-Z0-9-]`.
@@ -449,16 +399,5 @@ mod tests {
         assert!(validate_stage_name("Stage", "has space").is_err());
         assert!(validate_stage_name("Stage", &"a".repeat(64)).is_err());
         assert!(validate_stage_name("Stage", &"a".repeat(63)).is_ok());
-    }
-
-    #[test]
-    fn sanitizing_replaces_forbidden_characters_and_truncates() {
-        assert_eq!(
-            sanitize_metadata_value("Credit {risk}, \"v2\" & more?").as_deref(),
-            Some("Credit risk v2 more")
-        );
-        assert_eq!(sanitize_metadata_value("{}?&"), None);
-        let long = sanitize_metadata_value(&"a".repeat(300)).unwrap();
-        assert_eq!(long.chars().count(), MAX_METADATA_VALUE_CHARS);
     }
 }
