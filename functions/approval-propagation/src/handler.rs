@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 use govsync_core::Registry;
+use govsync_core::emf::Metric;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
     Governance, IdempotencyStore, LinksTable, MessageQueue, ModelRegistry, Notifier, Quarantine,
@@ -13,7 +14,8 @@ use govsync_core::ports::{
 use govsync_flows::governance_change::{self, GovernanceChange, MessageError, Outcome, Settings};
 use govsync_lambda::sqs_batch::{self, QueueFunction};
 
-use crate::metrics::BatchReport;
+use crate::metrics::FunctionReport;
+use govsync_core::batch_report::BatchReport;
 
 /// The approval-propagation handler: the governance-change flow and the DLQ it quarantines to.
 pub struct Handler<G, R, I, L, Q, N, D> {
@@ -69,7 +71,7 @@ where
         &self,
         records: &[SqsMessage],
         deadline: DateTime<Utc>,
-    ) -> BatchReport {
+    ) -> BatchReport<Outcome> {
         sqs_batch::run_batch(self, records, deadline).await
     }
 }
@@ -115,6 +117,14 @@ where
 
     fn source_time(&self, change: &GovernanceEvent) -> Option<DateTime<Utc>> {
         Some(change.occurred_at)
+    }
+
+    fn function_name(&self) -> &'static str {
+        crate::metrics::FUNCTION
+    }
+
+    fn metrics(&self, report: &BatchReport<Outcome>) -> Vec<Metric> {
+        FunctionReport::metrics(report)
     }
 }
 

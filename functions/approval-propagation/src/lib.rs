@@ -38,7 +38,6 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sesv2_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
 use govsync_adapters::governance::{GovernanceClient, TypeIds};
@@ -148,12 +147,7 @@ where
     N: govsync_core::ports::Notifier,
     D: govsync_core::ports::MessageQueue,
 {
-    let deadline = claim_until(event.context.deadline, Utc::now());
-    let report = handler.handle_batch(&event.payload.records, deadline).await;
-    if let Some(namespace) = metrics_namespace {
-        println!("{}", report.embedded_metrics(namespace));
-    }
-    sqs_batch::batch_response(&report)
+    sqs_batch::handle_event(handler, event, metrics_namespace).await
 }
 
 impl govsync_lambda::SqsFunction for Function {

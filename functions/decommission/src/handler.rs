@@ -8,6 +8,7 @@ use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 use govsync_core::Registry;
 use govsync_core::batch_report::BatchReport;
+use govsync_core::emf::Metric;
 use govsync_core::ports::{Governance, IdempotencyStore, LinksTable, ModelRegistry, Quarantine};
 use govsync_core::sync::decommission::{self, DecommissionMessage};
 use govsync_flows::decommission::{Decommission, MessageError, Outcome, Settings};
@@ -111,5 +112,13 @@ where
             DecommissionMessage::Registry(event) => event.origin().time,
             DecommissionMessage::Governance(request) => Some(request.requested_at),
         }
+    }
+
+    fn function_name(&self) -> &'static str {
+        crate::metrics::FUNCTION
+    }
+
+    fn metrics(&self, report: &BatchReport<Outcome>) -> Vec<Metric> {
+        crate::metrics::metrics(&report.outcomes, &report.sync_lags_ms)
     }
 }

@@ -41,14 +41,13 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::Utc;
 use govsync_adapters::aws::{dynamodb_client, sqs_client};
 use govsync_adapters::dynamodb::{DynamoIdempotencyStore, DynamoLinkStore};
 use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::sqs::SqsQuarantine;
 use govsync_lambda::RuntimeError;
-use govsync_lambda::sqs_batch::{self, claim_until};
+use govsync_lambda::sqs_batch;
 use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
@@ -152,20 +151,7 @@ where
     L: govsync_core::ports::LinksTable,
     Q: govsync_core::ports::Quarantine,
 {
-    let deadline = claim_until(event.context.deadline, Utc::now());
-    let report = handler.handle_batch(&event.payload.records, deadline).await;
-    if let Some(namespace) = metrics_namespace {
-        println!(
-            "{}",
-            metrics::embedded_metrics(
-                &report.outcomes,
-                &report.sync_lags_ms,
-                namespace,
-                Utc::now()
-            )
-        );
-    }
-    sqs_batch::batch_response(&report)
+    sqs_batch::handle_event(handler, event, metrics_namespace).await
 }
 
 impl govsync_lambda::SqsFunction for Function {

@@ -7,12 +7,14 @@ use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Utc};
 use govsync_core::ModelPackageArn;
 use govsync_core::Registry;
+use govsync_core::emf::Metric;
 use govsync_core::ports::{Governance, IdempotencyStore, LinksTable, ModelRegistry, Quarantine};
 use govsync_core::registry_event::{RegistryEvent, decode_envelope};
 use govsync_flows::package_sync::{MessageError, Outcome, RegistrySync, Settings};
 use govsync_lambda::sqs_batch::{self, QueueFunction};
 
-use crate::metrics::BatchReport;
+use crate::metrics::FunctionReport;
+use govsync_core::batch_report::BatchReport;
 
 /// The registry-events handler: the package sync flow and the DLQ it quarantines to.
 pub struct Handler<G, R, I, L, Q> {
@@ -66,7 +68,7 @@ where
         &self,
         records: &[SqsMessage],
         deadline: DateTime<Utc>,
-    ) -> BatchReport {
+    ) -> BatchReport<Outcome> {
         sqs_batch::run_batch(self, records, deadline).await
     }
 }
@@ -113,6 +115,14 @@ where
 
     fn source_time(&self, event: &RegistryEvent) -> Option<DateTime<Utc>> {
         event.origin().time
+    }
+
+    fn function_name(&self) -> &'static str {
+        crate::metrics::FUNCTION
+    }
+
+    fn metrics(&self, report: &BatchReport<Outcome>) -> Vec<Metric> {
+        FunctionReport::metrics(report)
     }
 }
 

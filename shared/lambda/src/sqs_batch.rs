@@ -55,6 +55,14 @@ pub trait QueueFunction: Sync {
 
     /// When the change a message carries happened, for the sync lag.
     fn source_time(&self, message: &Self::Message) -> Option<DateTime<Utc>>;
+
+    /// The `Function` dimension of its metric lines.
+    fn function_name(&self) -> &'static str;
+
+    /// The metrics of a batch: the shared names first ([`BatchReport::shared_metrics`]), then its own.
+    fn metrics(&self, report: &BatchReport<Self::Outcome>) -> Vec<Metric> {
+        report.shared_metrics()
+    }
 }
 
 /// One record, decoded.
@@ -137,23 +145,23 @@ pub async fn run_batch<F: QueueFunction>(
     .with_sync_lags(sync_lags_ms)
 }
 
-/// The Lambda edge of a queue function: the batch, one embedded-metric line when `metrics` names a
-/// namespace, and the partial batch response.
+/// The Lambda edge of a queue function: the batch (idempotency claims last until the invocation's
+/// deadline), one embedded-metric line when `metrics_namespace` is set, and the partial batch response.
 pub async fn handle_event<F: QueueFunction>(
     function: &F,
     event: LambdaEvent<SqsEvent>,
-    metrics: Option<(&str, &str, &dyn Fn(&BatchReport<F::Outcome>) -> Vec<Metric>)>,
+    metrics_namespace: Option<&str>,
 ) -> Result<SqsBatchResponse, crate::RuntimeError> {
     let deadline = claim_until(event.context.deadline, Utc::now());
     let report = run_batch(function, &event.payload.records, deadline).await;
-    if let Some((namespace, function_name, metrics_of)) = metrics {
+    if let Some(namespace) = metrics_namespace {
         println!(
             "{}",
             govsync_core::emf::line(
                 namespace,
-                function_name,
+                function.function_name(),
                 Utc::now().timestamp_millis(),
-                &metrics_of(&report),
+                &function.metrics(&report),
             )
         );
     }
@@ -481,6 +489,9 @@ mod tests {
         }
         fn source_time(&self, _: &i64) -> Option<DateTime<Utc>> {
             None
+        }
+        fn function_name(&self) -> &'static str {
+            "numbers"
         }
     }
 
