@@ -128,19 +128,19 @@ impl World {
             parent_id: None,
             fields: vec![
                 Field::choice("MRG-Model:Status", status),
-                Field::text("Integration:External ID", package.arn.clone()),
+                Field::text("Integration:External ID", package.arn.to_string()),
                 Field::text("Last Modified By", "jane@example.com"),
             ],
         });
         self.links
             .put_link(&govsync_core::ports::Link {
                 kind: LinkKind::Model,
-                arn: package.arn.clone(),
+                arn: package.arn.to_string(),
                 governance_id: model.id.clone(),
             })
             .await
             .unwrap();
-        (model, package.arn)
+        (model, package.arn.to_string())
     }
 
     async fn run(&self, records: Vec<SqsMessage>) -> Vec<Outcome> {

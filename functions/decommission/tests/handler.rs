@@ -24,7 +24,8 @@ fn unavailable() -> GovernanceError {
     }
 }
 
-fn assert_archived(world: &World, arn: &str, reason_part: &str) {
+fn assert_archived(world: &World, arn: impl AsRef<str>, reason_part: &str) {
+    let arn = arn.as_ref();
     let package = world.registry.package(arn).expect("never deleted");
     let lifecycle = package.lifecycle.as_ref().expect("lifecycle set");
     assert_eq!(
@@ -105,7 +106,11 @@ async fn a_package_that_describe_says_is_gone_decommissions_its_model() {
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
     let event = state_change(&package);
     // Deleted without a CloudTrail record reaching govsync (CloudTrail delivery is best effort).
-    world.registry.delete_package(&package.arn).await.unwrap();
+    world
+        .registry
+        .delete_package(package.arn.as_str())
+        .await
+        .unwrap();
 
     let failures = world
         .run_registry_events(vec![record_in(
@@ -342,7 +347,14 @@ async fn a_delete_that_overtakes_the_create_decommissions_the_model_when_it_appe
             .is_empty()
     );
     assert!(world.objects_of("Model").is_empty());
-    assert!(world.links.tombstone(&package.arn).await.unwrap().is_some());
+    assert!(
+        world
+            .links
+            .tombstone(package.arn.as_str())
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // registry-events then syncs the creation it described before the delete.
     assert!(

@@ -14,8 +14,8 @@ async fn a_delete_from_an_unmapped_account_is_quarantined_and_governance_is_unto
     let calls_before = world.governance.calls().len();
 
     // The same group and version, but in account 999999999999, which the registry map does not name.
-    let foreign_arn = package.arn.replace("123456789012", "999999999999");
-    assert_ne!(foreign_arn, package.arn);
+    let foreign_arn = package.arn.as_str().replace("123456789012", "999999999999");
+    assert_ne!(foreign_arn, package.arn.as_str());
     let foreign = package_deleted(&foreign_arn, "ct-foreign-1")
         .replace("\"123456789012\"", "\"999999999999\"");
     assert!(foreign.contains(r#""account":"999999999999""#), "{foreign}");

@@ -32,7 +32,7 @@ use govsync_core::sync::GateMode;
 use govsync_core::sync::decommission::{DecommissionPolicy, Deletion, decommission_model};
 use govsync_core::sync::governance::{ModelChange, ModelDecision, decide_model, object_revision};
 use govsync_core::sync::registry::described_version;
-use govsync_core::{MappingSpec, ModelPackageArn, Registry};
+use govsync_core::{MappingSpec, ModelPackageArn, ModelPackageStatus, Registry};
 use govsync_flows::package_sync::{Outcome, RegistrySync, Settings};
 
 use crate::error::ReconcileError;
@@ -456,11 +456,15 @@ where
         let out_of_time = || stop_at.is_some_and(|stop| Utc::now() >= stop);
         let mut groups: Vec<PackageGroupSummary> = limiter.call(|| client.list_groups()).await?;
         groups.sort_by(|a, b| a.name.cmp(&b.name));
-        let listed: BTreeSet<String> = groups.iter().map(|group| group.name.clone()).collect();
+        let listed: BTreeSet<String> = groups.iter().map(|group| group.name.to_string()).collect();
         let cursor = progress.at.group_cursor.clone();
         let todo: Vec<PackageGroupSummary> = groups
             .into_iter()
-            .filter(|group| cursor.as_ref().is_none_or(|done| group.name > *done))
+            .filter(|group| {
+                cursor
+                    .as_ref()
+                    .is_none_or(|done| group.name.as_str() > done.as_str())
+            })
             .collect();
         observer.registry_listed(index, self.registries.len(), registry, todo.len());
         let mut results = stream::iter(todo)
@@ -527,15 +531,15 @@ where
         dry_run: bool,
         observer: &dyn RunObserver,
     ) -> Result<GroupDone, ReconcileError> {
-        let tags = match limiter.call(|| client.list_tags(&group.arn)).await {
+        let tags = match limiter.call(|| client.list_tags(group.arn.as_str())).await {
             Ok(tags) => tags,
             Err(error) if error.is_not_found() => {
                 tracing::info!(
-                    group = group.name,
+                    group = group.name.as_str(),
                     "group deleted during the run: left to the next run"
                 );
                 return Ok(GroupDone {
-                    name: group.name,
+                    name: group.name.to_string(),
                     packages: 0,
                     records: Vec::new(),
                 });
@@ -547,8 +551,12 @@ where
             // Packages still being registered (or failed) are not compared: describing them is waste.
             .filter(|summary| {
                 let skip = matches!(
-                    summary.status.as_deref(),
-                    Some("Pending" | "InProgress" | "Failed")
+                    summary.status,
+                    Some(
+                        ModelPackageStatus::Pending
+                            | ModelPackageStatus::InProgress
+                            | ModelPackageStatus::Failed
+                    )
                 );
                 async move { !skip }
             })
@@ -570,8 +578,8 @@ where
         }
         packages.sort_by_key(|package| package.version.unwrap_or_default());
         let snapshot = GroupSnapshot {
-            name: group.name,
-            arn: group.arn,
+            name: group.name.to_string(),
+            arn: group.arn.to_string(),
             tags,
             packages,
         };
@@ -607,7 +615,7 @@ where
         limiter: &Limiter,
         dry_run: bool,
     ) -> Vec<DriftRecord> {
-        let mut by_package: Vec<(Option<String>, Vec<Repair>)> = Vec::new();
+        let mut by_package: Vec<(Option<ModelPackageArn>, Vec<Repair>)> = Vec::new();
         for drift in &drifts {
             let key = drift.package_arn.clone();
             let slot = match by_package
@@ -702,15 +710,11 @@ where
     async fn sync_package(
         &self,
         registry: &Registry,
-        package_arn: &str,
+        package_arn: &ModelPackageArn,
         limiter: &Limiter,
     ) -> Result<RepairOutcome, ReconcileError> {
-        let arn = ModelPackageArn::parse(package_arn).map_err(|error| ReconcileError::Invalid {
-            what: "package ARN",
-            reason: error.to_string(),
-        })?;
         let outcome = limiter
-            .call(|| self.sync.sync_package(registry, &arn))
+            .call(|| self.sync.sync_package(registry, package_arn))
             .await?;
         Ok(match outcome {
             Outcome::Synced { actions, .. } if actions > 0 => RepairOutcome::Repaired,
@@ -724,7 +728,7 @@ where
         &self,
         client: &R,
         model_id: &govsync_core::GovernanceId,
-        package_arn: &str,
+        package_arn: &ModelPackageArn,
         limiter: &Limiter,
     ) -> Result<RepairOutcome, ReconcileError> {
         let model = match limiter.call(|| self.governance.get_object(model_id)).await {
@@ -760,7 +764,7 @@ where
                 limiter
                     .call(|| client.update_package(&write.update))
                     .await?;
-                tracing::info!(package_arn, status = %write.status, "package brought in line with its governance status");
+                tracing::info!(package_arn = package_arn.as_str(), status = %write.status, "package brought in line with its governance status");
                 Ok(RepairOutcome::Repaired)
             }
             ModelDecision::Decommission(request) => {
@@ -783,7 +787,7 @@ where
                 limiter
                     .call(|| self.decommission_queue.send(&message))
                     .await?;
-                tracing::info!(package_arn, model_id = %model_id, "decommission request enqueued");
+                tracing::info!(package_arn = package_arn.as_str(), model_id = %model_id, "decommission request enqueued");
                 Ok(RepairOutcome::Enqueued)
             }
             ModelDecision::UnknownStatus { status } => Err(ReconcileError::Invalid {
@@ -804,14 +808,17 @@ where
         &self,
         client: &R,
         model_id: &govsync_core::GovernanceId,
-        package_arn: &str,
+        package_arn: &ModelPackageArn,
         archived: bool,
         limiter: &Limiter,
     ) -> Result<RepairOutcome, ReconcileError> {
         if !archived {
             match limiter.call(|| client.describe_package(package_arn)).await {
-                Ok(package) if package.status.as_deref() != Some("Deleting") => {
-                    tracing::info!(package_arn, "package exists after all: not decommissioned");
+                Ok(package) if package.status != Some(ModelPackageStatus::Deleting) => {
+                    tracing::info!(
+                        package_arn = package_arn.as_str(),
+                        "package exists after all: not decommissioned"
+                    );
                     return Ok(RepairOutcome::NothingToDo);
                 }
                 Ok(_) => {}
@@ -847,7 +854,7 @@ where
                     .update_object(&update.id, &update.fields, None)
             })
             .await?;
-        tracing::info!(package_arn, model_id = %model_id, "model decommissioned: its package is gone");
+        tracing::info!(package_arn = package_arn.as_str(), model_id = %model_id, "model decommissioned: its package is gone");
         Ok(RepairOutcome::Repaired)
     }
 }

@@ -143,7 +143,12 @@ fn found(report: &ReconcileReport) -> BTreeSet<(DriftKind, String, &'static str)
         .map(|record| {
             (
                 record.drift.kind,
-                record.drift.package_arn.clone().unwrap_or_default(),
+                record
+                    .drift
+                    .package_arn
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 record.drift.repair.action(),
             )
         })
@@ -175,7 +180,11 @@ async fn snapshot(
     arns: &[String],
 ) -> String {
     let mut packages = Vec::new();
-    for summary in registry.list_packages(group).await.unwrap() {
+    for summary in registry
+        .list_packages(&govsync_core::ModelPackageGroupName::parse(group).unwrap())
+        .await
+        .unwrap()
+    {
         packages.push(format!(
             "{:?}",
             registry.describe_package(&summary.arn).await.unwrap()
@@ -408,7 +417,10 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     }
     let model1 = model_of(&governance, &arns[0]).await;
     assert_eq!(status(&model1).as_deref(), Some("Decommissioned"));
-    let v2 = person_registry.describe_package(&arns[1]).await.unwrap();
+    let v2 = person_registry
+        .describe_package(&govsync_core::ModelPackageArn::parse(&arns[1]).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         v2.approval_status,
         Some(govsync_core::ApprovalStatus::Approved)
@@ -418,12 +430,18 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         (lifecycle.stage.as_str(), lifecycle.stage_status.as_str()),
         ("Production", "Approved")
     );
-    let v3 = person_registry.describe_package(&arns[2]).await.unwrap();
+    let v3 = person_registry
+        .describe_package(&govsync_core::ModelPackageArn::parse(&arns[2]).unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         v3.approval_status,
         Some(govsync_core::ApprovalStatus::PendingManualApproval)
     );
-    let v5 = person_registry.describe_package(&arns[4]).await.unwrap();
+    let v5 = person_registry
+        .describe_package(&govsync_core::ModelPackageArn::parse(&arns[4]).unwrap())
+        .await
+        .unwrap();
     let model5 = model_of(&governance, &arns[4]).await;
     assert_eq!(
         v5.customer_metadata.get(keys::MODEL_ID),
@@ -448,7 +466,10 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     let govsync_registry = SageMakerRegistry::new(aws_sdk_sagemaker::Client::new(
         &stack.sdk(&stack.access_key, REGION).await,
     ));
-    let package = govsync_registry.describe_package(&arns[3]).await.unwrap();
+    let package = govsync_registry
+        .describe_package(&govsync_core::ModelPackageArn::parse(&arns[3]).unwrap())
+        .await
+        .unwrap();
     let target = ArchiveTarget::from_mapping(
         &MappingSpec::builtin().unwrap(),
         &GovernanceStatus::parse("Decommissioned").unwrap(),

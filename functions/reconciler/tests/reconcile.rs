@@ -30,7 +30,8 @@ fn found(report: &ReconcileReport) -> BTreeSet<(DriftKind, String, &'static str)
             let where_ = record
                 .drift
                 .package_arn
-                .clone()
+                .as_ref()
+                .map(ToString::to_string)
                 .or(record.drift.group.clone())
                 .unwrap_or_default();
             (record.drift.kind, where_, record.drift.repair.action())
@@ -128,7 +129,7 @@ async fn consume_decommission_requests(world: &World, package_arn: &str) -> usiz
         assert_eq!(request.source, "reconciler");
         let package = world
             .registry()
-            .describe_package(package_arn)
+            .describe_package(&govsync_core::ModelPackageArn::parse(package_arn).unwrap())
             .await
             .unwrap();
         let version = described_version(&package).unwrap();

@@ -108,7 +108,7 @@ async fn a_registered_version_appears_under_its_use_case_and_is_written_back() {
     assert!(
         links
             .iter()
-            .any(|l| l.kind == LinkKind::Model && l.arn == package.arn)
+            .any(|l| l.kind == LinkKind::Model && l.arn == package.arn.as_str())
     );
     assert_eq!(
         world.links.ledger_len(),

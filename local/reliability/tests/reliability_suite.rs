@@ -707,10 +707,10 @@ impl Sim {
             let Some(modified) = package.last_modified_time else {
                 continue;
             };
-            if self.seen_packages.get(&package.arn) == Some(&modified) {
+            if self.seen_packages.get(package.arn.as_str()) == Some(&modified) {
                 continue;
             }
-            self.seen_packages.insert(package.arn.clone(), modified);
+            self.seen_packages.insert(package.arn.to_string(), modified);
             if emit {
                 let event_id = format!("sc-{}", self.message_id());
                 let body = state_change(&package, ACCOUNT, &event_id);
@@ -798,7 +798,7 @@ impl Sim {
                 package.model_data_urls = vec![model_data_url.clone()];
                 package.created_by = Some(PERSON.to_owned());
                 self.packages.insert(
-                    package.arn.clone(),
+                    package.arn.to_string(),
                     PackageModel {
                         use_case,
                         model_data_url,
@@ -953,7 +953,10 @@ impl Sim {
                     (QueueKind::Registry, true) => {
                         let (group, _) = self.groups[self.rng.below(self.groups.len())].clone();
                         let mut package = registered_package(&self.registry, &group, 1);
-                        package.arn = package.arn.replace(ACCOUNT, UNKNOWN_ACCOUNT);
+                        package.arn = govsync_core::ModelPackageArn::parse(
+                            &package.arn.as_str().replace(ACCOUNT, UNKNOWN_ACCOUNT),
+                        )
+                        .unwrap();
                         (
                             state_change(&package, UNKNOWN_ACCOUNT, &format!("unknown-{token}")),
                             REGISTRY_QUEUE_GROUP.to_owned(),

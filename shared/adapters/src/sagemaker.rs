@@ -13,6 +13,9 @@ use govsync_core::ports::{
     ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, ModelRegistry, NewPackageGroup,
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError,
 };
+use govsync_core::{
+    ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
+};
 
 use crate::sdk_error::{FailureClass, classify};
 
@@ -76,25 +79,6 @@ where
     error
         .as_service_error()
         .is_some_and(|service| service.code() == Some("ValidationException"))
-}
-
-/// `arn:<partition>:sagemaker:<region>:<account>:model-package/<name>[/<version>]`. A well-formed
-/// ARN that SageMaker answers `ValidationException` for can only be a missing package.
-fn is_model_package_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
-        return false;
-    };
-    let resource_ok = resource
-        .strip_prefix("model-package/")
-        .is_some_and(|rest| !rest.is_empty() && rest.split('/').all(|part| !part.is_empty()));
-    *prefix == "arn"
-        && partition.starts_with("aws")
-        && *service == "sagemaker"
-        && !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && resource_ok
 }
 
 fn to_chrono(time: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -205,16 +189,24 @@ fn metrics_of(metrics: Option<&aws_sdk_sagemaker::types::ModelMetrics>) -> Vec<M
     reports
 }
 
+/// A value SageMaker answered with, in core's type; a value that does not parse is an unexpected
+/// response, never passed on as text.
+fn decoded<T>(
+    operation: &'static str,
+    what: &str,
+    parsed: Result<T, govsync_core::ValidationError>,
+) -> Result<T, RegistryError> {
+    parsed.map_err(|error| RegistryError::Decode {
+        operation,
+        message: format!("{what}: {error}"),
+    })
+}
+
 impl ModelRegistry for SageMakerRegistry {
-    async fn describe_package(&self, arn: &str) -> Result<ModelPackage, RegistryError> {
+    async fn describe_package(&self, arn: &ModelPackageArn) -> Result<ModelPackage, RegistryError> {
         const OP: &str = "DescribeModelPackage";
-        if !is_model_package_arn(arn) {
-            return Err(RegistryValidationError {
-                key: "ModelPackageName".to_owned(),
-                reason: format!("{arn:?} is not a model package ARN"),
-            }
-            .into());
-        }
+        let requested = arn;
+        let arn = arn.as_str();
         let output = match self
             .client
             .describe_model_package()
@@ -236,13 +228,32 @@ impl ModelRegistry for SageMakerRegistry {
             .map(|spec| spec.containers())
             .unwrap_or_default();
         Ok(ModelPackage {
-            arn: output.model_package_arn().unwrap_or(arn).to_owned(),
-            group_name: output.model_package_group_name().map(str::to_owned),
+            arn: match output.model_package_arn() {
+                Some(arn) => decoded(OP, "ModelPackageArn", ModelPackageArn::parse(arn))?,
+                None => requested.clone(),
+            },
+            group_name: output
+                .model_package_group_name()
+                .map(|name| {
+                    decoded(
+                        OP,
+                        "ModelPackageGroupName",
+                        ModelPackageGroupName::parse(name),
+                    )
+                })
+                .transpose()?,
             version: output.model_package_version(),
             description: output.model_package_description().map(str::to_owned),
             status: output
                 .model_package_status()
-                .map(|status| status.as_str().to_owned()),
+                .map(|status| {
+                    decoded(
+                        OP,
+                        "ModelPackageStatus",
+                        ModelPackageStatus::parse(status.as_str()),
+                    )
+                })
+                .transpose()?,
             approval_status: approval_from_sdk(OP, output.model_approval_status())?,
             approval_description: output.approval_description().map(str::to_owned),
             creation_time: to_chrono(output.creation_time()),
@@ -295,8 +306,12 @@ impl ModelRegistry for SageMakerRegistry {
                     });
                 };
                 groups.push(PackageGroupSummary {
-                    name: name.to_owned(),
-                    arn: arn.to_owned(),
+                    name: decoded(
+                        OP,
+                        "ModelPackageGroupName",
+                        ModelPackageGroupName::parse(name),
+                    )?,
+                    arn: decoded(OP, "ModelPackageGroupArn", ModelPackageGroupArn::parse(arn))?,
                     description: summary.model_package_group_description().map(str::to_owned),
                     status: summary
                         .model_package_group_status()
@@ -311,7 +326,10 @@ impl ModelRegistry for SageMakerRegistry {
         }
     }
 
-    async fn list_packages(&self, group_name: &str) -> Result<Vec<PackageSummary>, RegistryError> {
+    async fn list_packages(
+        &self,
+        group_name: &ModelPackageGroupName,
+    ) -> Result<Vec<PackageSummary>, RegistryError> {
         const OP: &str = "ListModelPackages";
         let mut packages = Vec::new();
         let mut next_token: Option<String> = None;
@@ -319,7 +337,7 @@ impl ModelRegistry for SageMakerRegistry {
             let page = self
                 .client
                 .list_model_packages()
-                .model_package_group_name(group_name)
+                .model_package_group_name(group_name.as_str())
                 .max_results(PAGE_SIZE)
                 .set_next_token(next_token.take())
                 .send()
@@ -333,12 +351,28 @@ impl ModelRegistry for SageMakerRegistry {
                     });
                 };
                 packages.push(PackageSummary {
-                    arn: arn.to_owned(),
-                    group_name: summary.model_package_group_name().map(str::to_owned),
+                    arn: decoded(OP, "ModelPackageArn", ModelPackageArn::parse(arn))?,
+                    group_name: summary
+                        .model_package_group_name()
+                        .map(|name| {
+                            decoded(
+                                OP,
+                                "ModelPackageGroupName",
+                                ModelPackageGroupName::parse(name),
+                            )
+                        })
+                        .transpose()?,
                     version: summary.model_package_version(),
                     status: summary
                         .model_package_status()
-                        .map(|status| status.as_str().to_owned()),
+                        .map(|status| {
+                            decoded(
+                                OP,
+                                "ModelPackageStatus",
+                                ModelPackageStatus::parse(status.as_str()),
+                            )
+                        })
+                        .transpose()?,
                     approval_status: approval_from_sdk(OP, summary.model_approval_status())?,
                     creation_time: to_chrono(summary.creation_time()),
                 });
@@ -356,7 +390,7 @@ impl ModelRegistry for SageMakerRegistry {
         let mut request = self
             .client
             .update_model_package()
-            .model_package_arn(&update.arn)
+            .model_package_arn(update.arn.as_str())
             .set_model_approval_status(update.approval_status.map(approval_to_sdk))
             .set_approval_description(update.approval_description.clone())
             .set_client_token(update.client_token.clone());
@@ -384,11 +418,11 @@ impl ModelRegistry for SageMakerRegistry {
         }
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(error) if is_validation(&error) && is_model_package_arn(&update.arn) => {
+            Err(error) if is_validation(&error) => {
                 let failure = classify(OP, &error);
                 if failure.message.contains("does not exist") {
                     Err(RegistryError::NotFound {
-                        resource: update.arn.clone(),
+                        resource: update.arn.to_string(),
                     })
                 } else {
                     Err(RegistryError::Rejected {
@@ -562,7 +596,7 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&describe]);
         let error = SageMakerRegistry::new(client)
-            .describe_package(ARN)
+            .describe_package(&ModelPackageArn::parse(ARN).unwrap())
             .await
             .unwrap_err();
         assert!(error.is_not_found(), "{error:?}");
@@ -591,7 +625,7 @@ mod tests {
             });
         let client = mock_client!(aws_sdk_sagemaker, RuleMode::Sequential, [&describe]);
         let package = SageMakerRegistry::new(client)
-            .describe_package(ARN)
+            .describe_package(&ModelPackageArn::parse(ARN).unwrap())
             .await
             .unwrap();
         assert_eq!(package.version, Some(3));
@@ -618,7 +652,7 @@ mod tests {
 
     fn full_update() -> PackageUpdate {
         PackageUpdate {
-            arn: ARN.to_owned(),
+            arn: ModelPackageArn::parse(ARN).unwrap(),
             approval_status: Some(ApprovalStatus::Approved),
             approval_description: Some("Approved in governance by jane@example.com".to_owned()),
             metadata_to_set: BTreeMap::from([
@@ -768,28 +802,11 @@ mod tests {
             });
         let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&first, &second]);
         let packages = SageMakerRegistry::new(client)
-            .list_packages("credit-risk")
+            .list_packages(&ModelPackageGroupName::parse("credit-risk").unwrap())
             .await
             .unwrap();
         let versions: Vec<_> = packages.iter().map(|p| p.version).collect();
         assert_eq!(versions, vec![Some(1), Some(2), Some(3)]);
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
-    }
-
-    #[test]
-    fn model_package_arns_are_recognised() {
-        assert!(is_model_package_arn(
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk/3"
-        ));
-        assert!(is_model_package_arn(
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned"
-        ));
-        assert!(!is_model_package_arn(
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/credit-risk"
-        ));
-        assert!(!is_model_package_arn("credit-risk/3"));
-        assert!(!is_model_package_arn(
-            "arn:aws:sagemaker:us-east-1:1234:model-package/credit-risk/3"
-        ));
     }
 }

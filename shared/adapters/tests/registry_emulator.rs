@@ -11,6 +11,7 @@ use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_core::ports::{
     ApprovalStatus, ModelLifecycle, ModelRegistry, NewPackageGroup, PackageUpdate, RegistryError,
 };
+use govsync_core::{ModelPackageArn, ModelPackageGroupName};
 
 async fn sagemaker() -> aws_sdk_sagemaker::Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
@@ -53,7 +54,7 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
             .await
             .unwrap()
             .iter()
-            .any(|summary| summary.name == group)
+            .any(|summary| summary.name.as_str() == group)
     );
     let tags = registry.list_tags(&group_arn).await.unwrap();
     assert!(
@@ -74,7 +75,7 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
                 aws_smithy_types::error::display::DisplayErrorContext(error)
             )
         });
-    let arn = created.model_package_arn().unwrap_or_default().to_owned();
+    let arn = ModelPackageArn::parse(created.model_package_arn().unwrap_or_default()).unwrap();
     let package = registry.describe_package(&arn).await.unwrap();
     assert_eq!(
         package.approval_status,
@@ -113,7 +114,10 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
         updated.lifecycle.map(|l| l.stage),
         Some("Production".to_owned())
     );
-    let listed = registry.list_packages(&group).await.unwrap();
+    let listed = registry
+        .list_packages(&ModelPackageGroupName::parse(&group).unwrap())
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
 
     assert_eq!(registry.get_group_policy(&group).await.unwrap(), None);
@@ -125,7 +129,7 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
 
     let busy = registry.delete_group(&group).await.unwrap_err();
     assert!(matches!(busy, RegistryError::Conflict { .. }), "{busy:?}");
-    registry.delete_package(&arn).await.unwrap();
+    registry.delete_package(arn.as_str()).await.unwrap();
     let gone = registry.describe_package(&arn).await.unwrap_err();
     assert!(gone.is_not_found(), "{gone:?}");
     registry.delete_group(&group).await.unwrap();

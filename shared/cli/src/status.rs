@@ -191,10 +191,10 @@ impl Collected {
             .map(|package| {
                 let model = self
                     .inventory
-                    .models_for(&package.arn)
+                    .models_for(package.arn.as_str())
                     .first()
                     .map(|model| model.id.clone());
-                (package.arn.clone(), model)
+                (package.arn.to_string(), model)
             })
             .collect()
     }
@@ -224,11 +224,11 @@ pub fn build(
                     .packages
                     .iter()
                     .map(|package| {
-                        let model = inventory.models_for(&package.arn).first();
+                        let model = inventory.models_for(package.arn.as_str()).first();
                         PackageStatus {
-                            arn: package.arn.clone(),
+                            arn: package.arn.to_string(),
                             version: package.version,
-                            package_status: package.status.clone(),
+                            package_status: package.status.map(|status| status.as_str().to_owned()),
                             approval: package.approval_status.map(|a| a.as_str().to_owned()),
                             stage: package.lifecycle.as_ref().map(|l| l.stage.clone()),
                             stage_status: package
@@ -238,10 +238,10 @@ pub fn build(
                             governance_model_id: model.map(|m| m.id.to_string()),
                             governance_model: model.map(|m| m.name.clone()),
                             governance_status: model.and_then(|m| m.status.clone()),
-                            last_sync: last_sync.get(&package.arn).copied(),
+                            last_sync: last_sync.get(package.arn.as_str()).copied(),
                             drifts: records
                                 .iter()
-                                .filter(|r| r.drift.package_arn.as_deref() == Some(&package.arn))
+                                .filter(|r| r.drift.package_arn.as_ref() == Some(&package.arn))
                                 .map(DriftLine::of)
                                 .collect(),
                         }
@@ -519,16 +519,15 @@ mod tests {
 
     fn package(arn: &str, version: i32, approval: ApprovalStatus) -> ModelPackage {
         ModelPackage {
-            arn: arn.to_owned(),
             version: Some(version),
-            status: Some("Completed".to_owned()),
+            status: Some(govsync_core::ModelPackageStatus::Completed),
             approval_status: Some(approval),
             lifecycle: Some(ModelLifecycle {
                 stage: "Development".to_owned(),
                 stage_status: "InProgress".to_owned(),
                 stage_description: None,
             }),
-            ..ModelPackage::default()
+            ..ModelPackage::new(govsync_core::ModelPackageArn::parse(&String::from(arn)).unwrap())
         }
     }
 
@@ -551,11 +550,11 @@ mod tests {
                 kind: DriftKind::PackageNotInGovernance,
                 registry: "111111111111/eu-west-1".to_owned(),
                 group: Some("churn".to_owned()),
-                package_arn: Some(ARN_2.to_owned()),
+                package_arn: Some(govsync_core::ModelPackageArn::parse(ARN_2).unwrap()),
                 governance_id: None,
                 detail: "version 2 has no governance model".to_owned(),
                 repair: Repair::SyncPackage {
-                    package_arn: ARN_2.to_owned(),
+                    package_arn: govsync_core::ModelPackageArn::parse(ARN_2).unwrap(),
                 },
             },
             outcome: RepairOutcome::Planned,

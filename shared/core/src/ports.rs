@@ -8,6 +8,8 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use crate::model_package::{ModelPackageArn, ModelPackageGroupName};
+
 pub mod governance;
 pub mod notify;
 pub mod quarantine;
@@ -74,7 +76,7 @@ pub trait ModelRegistry: Send + Sync {
     /// A missing package is `RegistryError::NotFound`.
     fn describe_package(
         &self,
-        arn: &str,
+        arn: &ModelPackageArn,
     ) -> impl Future<Output = Result<ModelPackage, RegistryError>> + Send;
 
     fn list_groups(
@@ -84,7 +86,7 @@ pub trait ModelRegistry: Send + Sync {
     /// The versioned packages of one group.
     fn list_packages(
         &self,
-        group_name: &str,
+        group_name: &ModelPackageGroupName,
     ) -> impl Future<Output = Result<Vec<PackageSummary>, RegistryError>> + Send;
 
     /// Validates the update against SageMaker's limits, then sends it.

@@ -509,16 +509,12 @@ where
         let mut packages = Vec::new();
         for group in decommission::unique_group_arns(group_arns) {
             let client = self.client(group.account(), group.region())?;
-            let summaries = match client.list_packages(group.group_name().as_str()).await {
+            let summaries = match client.list_packages(group.group_name()).await {
                 Ok(summaries) => summaries,
                 Err(error) if error.is_not_found() => continue,
                 Err(error) => return Err(error.into()),
             };
-            packages.extend(
-                summaries
-                    .iter()
-                    .filter_map(|summary| ModelPackageArn::parse(&summary.arn).ok()),
-            );
+            packages.extend(summaries.into_iter().map(|summary| summary.arn));
         }
         Ok(packages)
     }
@@ -531,7 +527,7 @@ where
         revision: Revision,
     ) -> Result<bool, MessageError> {
         let client = self.client(arn.account(), arn.region())?;
-        let described = match client.describe_package(arn.as_str()).await {
+        let described = match client.describe_package(arn).await {
             Ok(described) => described,
             Err(error) if error.is_not_found() => {
                 tracing::info!(

@@ -607,7 +607,7 @@ where
                     .await?;
                 client.update_package(&write.update).await?;
                 tracing::info!(
-                    package_arn = write.update.arn,
+                    package_arn = write.update.arn.as_str(),
                     status = %write.status,
                     approval = write.update.approval_status.map(|a| a.as_str()).unwrap_or(""),
                     "package updated to the governance status"
@@ -638,7 +638,7 @@ where
         };
         let arn = ModelPackageArn::parse(&arn)?;
         let client = self.registry_client(arn.account(), arn.region())?.clone();
-        match client.describe_package(arn.as_str()).await {
+        match client.describe_package(&arn).await {
             Ok(package) => Ok(Some((client, package))),
             Err(error) if error.is_not_found() => {
                 tracing::warn!(

@@ -281,7 +281,7 @@ where
                 region: registry.region.to_string(),
             });
         };
-        let described = match client.describe_package(arn.as_str()).await {
+        let described = match client.describe_package(arn).await {
             Ok(described) => described,
             Err(error) if error.is_not_found() => {
                 // F5 without a CloudTrail deletion (best effort): decommission the model now.

@@ -158,7 +158,7 @@ impl World {
         self.links
             .put_link(&Link {
                 kind: LinkKind::Model,
-                arn: package.arn.clone(),
+                arn: package.arn.to_string(),
                 governance_id: model.id.clone(),
             })
             .await
@@ -296,7 +296,8 @@ fn cloudtrail(event_name: &str, event_id: &str, params: Value, caller: &str) -> 
 }
 
 /// CloudTrail's record of a person deleting a package.
-pub fn package_deleted(arn: &str, event_id: &str) -> String {
+pub fn package_deleted(arn: impl AsRef<str>, event_id: &str) -> String {
+    let arn = arn.as_ref();
     cloudtrail(
         "DeleteModelPackage",
         event_id,
@@ -366,7 +367,8 @@ pub fn state_change(package: &ModelPackage) -> String {
 }
 
 /// CloudTrail's record of govsync's own UpdateModelPackage (an echo by identity).
-pub fn govsync_update(arn: &str, event_id: &str) -> String {
+pub fn govsync_update(arn: impl AsRef<str>, event_id: &str) -> String {
+    let arn = arn.as_ref();
     cloudtrail(
         "UpdateModelPackage",
         event_id,

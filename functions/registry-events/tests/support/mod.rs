@@ -232,7 +232,8 @@ pub fn state_change_in(package: &ModelPackage, account: &str) -> String {
 }
 
 /// CloudTrail's record of an `UpdateModelPackage` by `caller`.
-pub fn update_call(package_arn: &str, caller: &str, event_id: &str) -> String {
+pub fn update_call(package_arn: impl AsRef<str>, caller: &str, event_id: &str) -> String {
+    let package_arn = package_arn.as_ref();
     json!({
         "version": "0",
         "id": format!("ct-{event_id}"),

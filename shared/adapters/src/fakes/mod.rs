@@ -176,10 +176,9 @@ mod tests {
         registry.put_package(package.clone());
         registry
             .update_package(&PackageUpdate {
-                arn: package.arn.clone(),
                 metadata_to_set: BTreeMap::from([("new".to_owned(), "3".to_owned())]),
                 metadata_to_remove: vec!["drop".to_owned()],
-                ..PackageUpdate::default()
+                ..PackageUpdate::new(package.arn.clone())
             })
             .await
             .unwrap();
@@ -189,7 +188,10 @@ mod tests {
         assert_eq!(registry.calls(), ["update_package", "describe_package"]);
         assert!(
             registry
-                .describe_package(&registry.package_arn("credit-risk", 9))
+                .describe_package(
+                    &govsync_core::ModelPackageArn::parse(&registry.package_arn("credit-risk", 9))
+                        .unwrap()
+                )
                 .await
                 .unwrap_err()
                 .is_not_found()

@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use govsync_core::{
+    ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
+};
+
 use super::*;
 
 #[derive(Debug, Clone, Default)]
@@ -91,11 +95,11 @@ impl FakeRegistry {
     pub fn put_package(&self, package: ModelPackage) {
         lock(&self.state)
             .packages
-            .insert(package.arn.clone(), package);
+            .insert(package.arn.to_string(), package);
     }
 
-    pub fn package(&self, arn: &str) -> Option<ModelPackage> {
-        lock(&self.state).packages.get(arn).cloned()
+    pub fn package(&self, arn: impl AsRef<str>) -> Option<ModelPackage> {
+        lock(&self.state).packages.get(arn.as_ref()).cloned()
     }
 
     pub fn group_tags(&self, name: &str) -> Option<BTreeMap<String, String>> {
@@ -124,41 +128,47 @@ impl FakeRegistry {
 }
 
 impl ModelRegistry for FakeRegistry {
-    async fn describe_package(&self, arn: &str) -> Result<ModelPackage, RegistryError> {
+    async fn describe_package(&self, arn: &ModelPackageArn) -> Result<ModelPackage, RegistryError> {
         self.recorder.enter("describe_package").await?;
-        self.package(arn).ok_or_else(|| RegistryError::NotFound {
-            resource: arn.to_owned(),
-        })
+        self.package(arn.as_str())
+            .ok_or_else(|| RegistryError::NotFound {
+                resource: arn.to_string(),
+            })
     }
 
     async fn list_groups(&self) -> Result<Vec<PackageGroupSummary>, RegistryError> {
-        let groups: Vec<PackageGroupSummary> = lock(&self.state)
+        let groups = lock(&self.state)
             .groups
             .iter()
-            .map(|(name, group)| PackageGroupSummary {
-                name: name.clone(),
-                arn: group.arn.clone(),
-                description: group.description.clone(),
-                status: Some("Completed".to_owned()),
-                creation_time: group.creation_time,
+            .map(|(name, group)| {
+                Ok(PackageGroupSummary {
+                    name: fake_decoded(ModelPackageGroupName::parse(name))?,
+                    arn: fake_decoded(ModelPackageGroupArn::parse(&group.arn))?,
+                    description: group.description.clone(),
+                    status: Some("Completed".to_owned()),
+                    creation_time: group.creation_time,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, RegistryError>>()?;
         self.recorder
             .enter_pages("list_groups", self.pages_for(groups.len()))
             .await?;
         Ok(groups)
     }
 
-    async fn list_packages(&self, group_name: &str) -> Result<Vec<PackageSummary>, RegistryError> {
+    async fn list_packages(
+        &self,
+        group_name: &ModelPackageGroupName,
+    ) -> Result<Vec<PackageSummary>, RegistryError> {
         let packages: Vec<PackageSummary> = lock(&self.state)
             .packages
             .values()
-            .filter(|package| package.group_name.as_deref() == Some(group_name))
+            .filter(|package| package.group_name.as_ref() == Some(group_name))
             .map(|package| PackageSummary {
                 arn: package.arn.clone(),
                 group_name: package.group_name.clone(),
                 version: package.version,
-                status: package.status.clone(),
+                status: package.status,
                 approval_status: package.approval_status,
                 creation_time: package.creation_time,
             })
@@ -176,9 +186,9 @@ impl ModelRegistry for FakeRegistry {
         let package =
             state
                 .packages
-                .get_mut(&update.arn)
+                .get_mut(update.arn.as_str())
                 .ok_or_else(|| RegistryError::NotFound {
-                    resource: update.arn.clone(),
+                    resource: update.arn.to_string(),
                 })?;
         let mut metadata = package.customer_metadata.clone();
         metadata.extend(update.metadata_to_set.clone());
@@ -279,15 +289,16 @@ impl ModelRegistry for FakeRegistry {
 /// A package as SageMaker registers it: version `version` of `group`, pending approval.
 pub fn registered_package(registry: &FakeRegistry, group: &str, version: i32) -> ModelPackage {
     let now = registry.clock.now();
+    let arn = ModelPackageArn::parse(&registry.package_arn(group, version))
+        .expect("a test names a valid group and version");
     ModelPackage {
-        arn: registry.package_arn(group, version),
-        group_name: Some(group.to_owned()),
+        group_name: Some(ModelPackageGroupName::parse(group).expect("a test names a valid group")),
         version: Some(version),
-        status: Some("Completed".to_owned()),
+        status: Some(ModelPackageStatus::Completed),
         approval_status: Some(ApprovalStatus::PendingManualApproval),
         creation_time: Some(now),
         last_modified_time: Some(now),
-        ..ModelPackage::default()
+        ..ModelPackage::new(arn)
     }
 }
 
@@ -306,10 +317,13 @@ impl FakeRegistry {
     pub async fn delete_group(&self, group_name: &str) -> Result<(), RegistryError> {
         self.recorder.enter("delete_group").await?;
         let mut state = lock(&self.state);
-        let has_packages = state
-            .packages
-            .values()
-            .any(|package| package.group_name.as_deref() == Some(group_name));
+        let has_packages = state.packages.values().any(|package| {
+            package
+                .group_name
+                .as_ref()
+                .map(ModelPackageGroupName::as_str)
+                == Some(group_name)
+        });
         if has_packages {
             return Err(RegistryError::Conflict {
                 operation: "DeleteModelPackageGroup",
@@ -323,4 +337,13 @@ impl FakeRegistry {
             }),
         }
     }
+}
+
+/// What the fake holds, in core's types; a value a test seeded that does not parse is refused as a
+/// service answering it would be.
+fn fake_decoded<T>(parsed: Result<T, govsync_core::ValidationError>) -> Result<T, RegistryError> {
+    parsed.map_err(|error| RegistryError::Decode {
+        operation: "fake registry",
+        message: error.to_string(),
+    })
 }

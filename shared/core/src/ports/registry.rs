@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 use crate::customer_metadata;
 
 pub use crate::model_package::ApprovalStatus;
+use crate::model_package::{
+    ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
+};
 
 /// `ModelLifeCycle {Stage, StageStatus, StageDescription}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,14 +28,14 @@ pub struct MetricsReport {
 }
 
 /// What `DescribeModelPackage` says about a package, reduced to what govsync uses.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelPackage {
-    pub arn: String,
-    pub group_name: Option<String>,
+    pub arn: ModelPackageArn,
+    /// As SageMaker spells it (the ARN may hold it lowercased).
+    pub group_name: Option<ModelPackageGroupName>,
     pub version: Option<i32>,
     pub description: Option<String>,
-    /// `ModelPackageStatus` (Pending, InProgress, Completed, Failed, Deleting).
-    pub status: Option<String>,
+    pub status: Option<ModelPackageStatus>,
     pub approval_status: Option<ApprovalStatus>,
     pub approval_description: Option<String>,
     pub creation_time: Option<DateTime<Utc>>,
@@ -48,10 +51,34 @@ pub struct ModelPackage {
     pub last_modified_by: Option<String>,
 }
 
+impl ModelPackage {
+    /// A package known by its ARN alone; every other field empty.
+    pub fn new(arn: ModelPackageArn) -> Self {
+        Self {
+            arn,
+            group_name: None,
+            version: None,
+            description: None,
+            status: None,
+            approval_status: None,
+            approval_description: None,
+            creation_time: None,
+            last_modified_time: None,
+            customer_metadata: BTreeMap::new(),
+            lifecycle: None,
+            inference_images: Vec::new(),
+            model_data_urls: Vec::new(),
+            metrics: Vec::new(),
+            created_by: None,
+            last_modified_by: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageGroupSummary {
-    pub name: String,
-    pub arn: String,
+    pub name: ModelPackageGroupName,
+    pub arn: ModelPackageGroupArn,
     pub description: Option<String>,
     pub status: Option<String>,
     pub creation_time: Option<DateTime<Utc>>,
@@ -59,18 +86,18 @@ pub struct PackageGroupSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageSummary {
-    pub arn: String,
-    pub group_name: Option<String>,
+    pub arn: ModelPackageArn,
+    pub group_name: Option<ModelPackageGroupName>,
     pub version: Option<i32>,
-    pub status: Option<String>,
+    pub status: Option<ModelPackageStatus>,
     pub approval_status: Option<ApprovalStatus>,
     pub creation_time: Option<DateTime<Utc>>,
 }
 
 /// An `UpdateModelPackage` call. Metadata is merged by SageMaker: keys not named stay.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PackageUpdate {
-    pub arn: String,
+    pub arn: ModelPackageArn,
     pub approval_status: Option<ApprovalStatus>,
     pub approval_description: Option<String>,
     pub metadata_to_set: BTreeMap<String, String>,
@@ -81,6 +108,19 @@ pub struct PackageUpdate {
 }
 
 impl PackageUpdate {
+    /// An update of `arn` that changes nothing yet.
+    pub fn new(arn: ModelPackageArn) -> Self {
+        Self {
+            arn,
+            approval_status: None,
+            approval_description: None,
+            metadata_to_set: BTreeMap::new(),
+            metadata_to_remove: Vec::new(),
+            lifecycle: None,
+            client_token: None,
+        }
+    }
+
     /// Checks every SageMaker limit the request touches, naming the offending key.
     pub fn validate(&self) -> Result<(), RegistryValidationError> {
         if self.metadata_to_set.len() > MAX_METADATA_ENTRIES {
@@ -313,11 +353,15 @@ impl RegistryError {
 mod tests {
     use super::*;
 
+    fn package_arn() -> ModelPackageArn {
+        ModelPackageArn::parse("arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1")
+            .unwrap()
+    }
+
     fn update_with_metadata(key: &str, value: &str) -> PackageUpdate {
         PackageUpdate {
-            arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1".into(),
             metadata_to_set: BTreeMap::from([(key.to_owned(), value.to_owned())]),
-            ..PackageUpdate::default()
+            ..PackageUpdate::new(package_arn())
         }
     }
 
@@ -354,7 +398,7 @@ mod tests {
         assert!(update_with_metadata("k", "").validate().is_err());
         let too_many = PackageUpdate {
             metadata_to_set: (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect(),
-            ..PackageUpdate::default()
+            ..PackageUpdate::new(package_arn())
         };
         assert_eq!(
             too_many.validate().unwrap_err().key,
@@ -374,7 +418,7 @@ mod tests {
     fn long_approval_or_stage_description_is_rejected() {
         let update = PackageUpdate {
             approval_description: Some("x".repeat(1025)),
-            ..PackageUpdate::default()
+            ..PackageUpdate::new(package_arn())
         };
         assert_eq!(update.validate().unwrap_err().key, "ApprovalDescription");
         let update = PackageUpdate {
@@ -383,7 +427,7 @@ mod tests {
                 stage_status: "Approved".into(),
                 stage_description: Some("x".repeat(1025)),
             }),
-            ..PackageUpdate::default()
+            ..PackageUpdate::new(package_arn())
         };
         assert_eq!(
             update.validate().unwrap_err().key,

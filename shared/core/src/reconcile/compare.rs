@@ -1,6 +1,7 @@
 //! The comparison itself: one registry group against governance ([`compare_group`], as a sequence of
 //! named sub-decisions per package), and the groups that are gone ([`compare_missing_groups`]).
 
+use crate::model_package::{ModelPackageArn, ModelPackageStatus};
 use std::collections::BTreeSet;
 
 use super::{ARCHIVED_STAGE, DECOMMISSIONED_STATUS};
@@ -27,7 +28,7 @@ fn registry_label(registry: &Registry) -> String {
 
 /// Whether SageMaker has let go of a package: deleting, or archived.
 fn is_retired(package: &ModelPackage) -> bool {
-    package.status.as_deref() == Some("Deleting")
+    package.status == Some(ModelPackageStatus::Deleting)
         || package
             .lifecycle
             .as_ref()
@@ -36,7 +37,7 @@ fn is_retired(package: &ModelPackage) -> bool {
 
 /// Whether a package is registered (not pending, in progress or failed).
 fn is_registered(package: &ModelPackage) -> bool {
-    matches!(package.status.as_deref(), None | Some("Completed"))
+    matches!(package.status, None | Some(ModelPackageStatus::Completed))
 }
 
 /// What a mapping row wants the registry to hold, given the package's current stage.
@@ -129,7 +130,7 @@ impl GroupDrifts<'_> {
     fn push(
         &mut self,
         kind: DriftKind,
-        package_arn: Option<&str>,
+        package_arn: Option<&ModelPackageArn>,
         id: Option<&GovernanceId>,
         detail: String,
         repair: Repair,
@@ -138,7 +139,7 @@ impl GroupDrifts<'_> {
             kind,
             registry: self.registry.clone(),
             group: Some(self.group.to_owned()),
-            package_arn: package_arn.map(str::to_owned),
+            package_arn: package_arn.cloned(),
             governance_id: id.cloned(),
             detail,
             repair,
@@ -152,9 +153,9 @@ fn report_only(reason: &str) -> Repair {
     }
 }
 
-fn sync_package(arn: &str) -> Repair {
+fn sync_package(arn: &ModelPackageArn) -> Repair {
     Repair::SyncPackage {
-        package_arn: arn.to_owned(),
+        package_arn: arn.clone(),
     }
 }
 
@@ -205,8 +206,8 @@ fn compare_package(
     settings: CompareSettings<'_>,
     drifts: &mut GroupDrifts<'_>,
 ) {
-    let arn = package.arn.as_str();
-    let models = inventory.models_for(arn);
+    let arn = &package.arn;
+    let models = inventory.models_for(arn.as_str());
     if is_retired(package) {
         retired_package(package, models, drifts);
         return;
@@ -238,8 +239,8 @@ fn compare_package(
 /// Decides the models of a package SageMaker let go of (deleting or archived): every one not yet
 /// decommissioned is to be decommissioned.
 fn retired_package(package: &ModelPackage, models: &[ModelEntry], drifts: &mut GroupDrifts<'_>) {
-    let arn = package.arn.as_str();
-    let deleting = package.status.as_deref() == Some("Deleting");
+    let arn = &package.arn;
+    let deleting = package.status == Some(ModelPackageStatus::Deleting);
     for model in models.iter().filter(|m| !m.is_decommissioned()) {
         drifts.push(
             DriftKind::ModelPackageGone,
@@ -257,7 +258,7 @@ fn retired_package(package: &ModelPackage, models: &[ModelEntry], drifts: &mut G
             ),
             Repair::DecommissionModel {
                 model_id: model.id.clone(),
-                package_arn: arn.to_owned(),
+                package_arn: arn.clone(),
                 archived: !deleting,
             },
         );
@@ -266,7 +267,11 @@ fn retired_package(package: &ModelPackage, models: &[ModelEntry], drifts: &mut G
 
 /// Decides whether several governance models carry the package: reported (never guessed), and the
 /// package is compared no further.
-fn duplicate_models(arn: &str, models: &[ModelEntry], drifts: &mut GroupDrifts<'_>) -> bool {
+fn duplicate_models(
+    arn: &ModelPackageArn,
+    models: &[ModelEntry],
+    drifts: &mut GroupDrifts<'_>,
+) -> bool {
     if models.len() < 2 {
         return false;
     }
@@ -291,7 +296,7 @@ fn duplicate_models(arn: &str, models: &[ModelEntry], drifts: &mut GroupDrifts<'
 /// Decides the mapping row of the model's governance status: what governance approves, for the gate.
 /// A status the mapping does not know is reported and gives no row.
 fn governance_row<'m>(
-    arn: &str,
+    arn: &ModelPackageArn,
     model: Option<&ModelEntry>,
     status: Option<&str>,
     mapping: &'m MappingSpec,
@@ -330,7 +335,7 @@ fn shadow_approval(
         && row.is_none_or(|row| row.target.approval != ApprovalStatus::Approved)
         && gate != GateMode::Off;
     if shadow {
-        let arn = package.arn.as_str();
+        let arn = &package.arn;
         drifts.push(
             DriftKind::ShadowApproval,
             Some(arn),
@@ -359,7 +364,7 @@ fn status_drift(
     mapping: &MappingSpec,
     drifts: &mut GroupDrifts<'_>,
 ) {
-    let arn = package.arn.as_str();
+    let arn = &package.arn;
     if model.is_decommissioned() {
         drifts.push(
             DriftKind::StatusOutOfStep,
@@ -371,7 +376,7 @@ fn status_drift(
             ),
             Repair::ArchivePackage {
                 model_id: model.id.clone(),
-                package_arn: arn.to_owned(),
+                package_arn: arn.clone(),
             },
         );
         return;
@@ -397,7 +402,7 @@ fn status_drift(
     } else {
         Repair::PropagateStatus {
             model_id: model.id.clone(),
-            package_arn: arn.to_owned(),
+            package_arn: arn.clone(),
         }
     };
     drifts.push(
@@ -454,7 +459,7 @@ fn write_back_drift(
         None => wrong.push(format!("{} missing", keys::MODEL_GROUP_ID)),
     }
     if !wrong.is_empty() {
-        let arn = package.arn.as_str();
+        let arn = &package.arn;
         drifts.push(
             DriftKind::DanglingLink,
             Some(arn),
@@ -473,13 +478,13 @@ fn gone_packages(
     inventory: &GovernanceInventory,
     drifts: &mut GroupDrifts<'_>,
 ) {
-    let listed: BTreeSet<&str> = group.packages.iter().map(|p| p.arn.as_str()).collect();
+    let listed: BTreeSet<&ModelPackageArn> = group.packages.iter().map(|p| &p.arn).collect();
     for model_arn in inventory.model_arns_in_group(registry, &group.name) {
         if listed.contains(model_arn) {
             continue;
         }
         for model in inventory
-            .models_for(model_arn)
+            .models_for(model_arn.as_str())
             .iter()
             .filter(|m| !m.is_decommissioned())
         {
@@ -490,7 +495,7 @@ fn gone_packages(
                 format!("the package of model {} no longer exists", model.id),
                 Repair::DecommissionModel {
                     model_id: model.id.clone(),
-                    package_arn: model_arn.to_owned(),
+                    package_arn: model_arn.clone(),
                     archived: false,
                 },
             );
@@ -515,7 +520,7 @@ pub fn compare_missing_groups(
         }
         for arn in arns {
             for model in inventory
-                .models_for(arn)
+                .models_for(arn.as_str())
                 .iter()
                 .filter(|m| !m.is_decommissioned())
             {

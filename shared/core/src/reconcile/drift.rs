@@ -1,5 +1,6 @@
 //! What a drift is (its kind and its repair), and the plain-text table the reconciler reports them in.
 
+use crate::model_package::ModelPackageArn;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -51,23 +52,23 @@ impl DriftKind {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Repair {
     /// registry-events' per-package sync (F2/F3: create or update the model, the gate, the write-back).
-    SyncPackage { package_arn: String },
+    SyncPackage { package_arn: ModelPackageArn },
     /// Governance drives: set the package's approval and lifecycle from the model status (F4).
     PropagateStatus {
         model_id: GovernanceId,
-        package_arn: String,
+        package_arn: ModelPackageArn,
     },
     /// The package is gone or archived: decommission the governance model (F5).
     DecommissionModel {
         model_id: GovernanceId,
-        package_arn: String,
+        package_arn: ModelPackageArn,
         /// Archived in SageMaker (rather than deleted or vanished).
         archived: bool,
     },
     /// The model is decommissioned in governance: archive its package (F6, a request on decommission.fifo).
     ArchivePackage {
         model_id: GovernanceId,
-        package_arn: String,
+        package_arn: ModelPackageArn,
     },
     /// Needs a person; nothing is changed.
     ReportOnly { reason: String },
@@ -92,7 +93,7 @@ pub struct Drift {
     /// `account/region`.
     pub registry: String,
     pub group: Option<String>,
-    pub package_arn: Option<String>,
+    pub package_arn: Option<ModelPackageArn>,
     pub governance_id: Option<GovernanceId>,
     pub detail: String,
     pub repair: Repair,
@@ -107,7 +108,8 @@ pub fn drift_table<'a>(rows: impl IntoIterator<Item = (&'a Drift, &'a str)>) -> 
     for (drift, outcome) in rows {
         let package = drift
             .package_arn
-            .as_deref()
+            .as_ref()
+            .map(ModelPackageArn::as_str)
             .map(|arn| match arn.rsplit_once('/') {
                 Some((_, version)) => format!("v{version}"),
                 None => arn.to_owned(),

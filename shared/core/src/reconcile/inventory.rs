@@ -37,7 +37,7 @@ pub struct GovernanceInventory {
     model_group_ids: BTreeSet<GovernanceId>,
     models_by_arn: BTreeMap<String, Vec<ModelEntry>>,
     /// (account, region, lower-case group name) → package ARNs carried by models.
-    models_by_group: BTreeMap<(String, String, String), BTreeSet<String>>,
+    models_by_group: BTreeMap<(String, String, String), BTreeSet<ModelPackageArn>>,
     model_ids: BTreeSet<GovernanceId>,
 }
 
@@ -95,7 +95,7 @@ impl GovernanceInventory {
                 .models_by_group
                 .entry(group_key(&arn))
                 .or_default()
-                .insert(external_id.clone());
+                .insert(arn.clone());
             inventory
                 .models_by_arn
                 .entry(external_id.clone())
@@ -141,7 +141,11 @@ impl GovernanceInventory {
     }
 
     /// Package ARNs carried by models of one group of `registry`.
-    pub(super) fn model_arns_in_group(&self, registry: &Registry, group_name: &str) -> Vec<&str> {
+    pub(super) fn model_arns_in_group(
+        &self,
+        registry: &Registry,
+        group_name: &str,
+    ) -> Vec<&ModelPackageArn> {
         let key = (
             registry.account.to_string(),
             registry.region.to_string(),
@@ -149,12 +153,15 @@ impl GovernanceInventory {
         );
         self.models_by_group
             .get(&key)
-            .map(|arns| arns.iter().map(String::as_str).collect())
+            .map(|arns| arns.iter().collect())
             .unwrap_or_default()
     }
 
     /// Lower-case group names of `registry` that models point into.
-    pub(super) fn model_group_names(&self, registry: &Registry) -> Vec<(&str, &BTreeSet<String>)> {
+    pub(super) fn model_group_names(
+        &self,
+        registry: &Registry,
+    ) -> Vec<(&str, &BTreeSet<ModelPackageArn>)> {
         let (account, region) = (registry.account.as_str(), registry.region.as_str());
         self.models_by_group
             .iter()

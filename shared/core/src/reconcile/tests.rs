@@ -7,6 +7,7 @@ use crate::customer_metadata::keys;
 use crate::governance::GovernanceId;
 use crate::mapping::MappingSpec;
 use crate::model_package::ApprovalStatus;
+use crate::model_package::{ModelPackageArn, ModelPackageGroupName, ModelPackageStatus};
 use crate::ports::registry::{ModelLifecycle, ModelPackage};
 use crate::ports::{Field, QueryRow};
 use crate::registry_map::{Registry, RegistryMap};
@@ -51,10 +52,9 @@ fn row(id_text: &str, fields: &[(&str, &str)]) -> QueryRow {
 /// A package in step with model `100` (status `Under Development`) of model group `10`, use case `1`.
 fn synced_package(version: u32) -> ModelPackage {
     ModelPackage {
-        arn: arn(version),
-        group_name: Some(GROUP.into()),
+        group_name: Some(ModelPackageGroupName::parse(GROUP).unwrap()),
         version: Some(version as i32),
-        status: Some("Completed".into()),
+        status: Some(ModelPackageStatus::Completed),
         approval_status: Some(ApprovalStatus::PendingManualApproval),
         last_modified_time: Some(t0()),
         lifecycle: Some(ModelLifecycle {
@@ -67,7 +67,7 @@ fn synced_package(version: u32) -> ModelPackage {
             (keys::MODEL_GROUP_ID.into(), "10".into()),
             (keys::MODEL_ID.into(), format!("{}", 100 + version)),
         ]),
-        ..ModelPackage::default()
+        ..ModelPackage::new(ModelPackageArn::parse(&arn(version)).unwrap())
     }
 }
 
@@ -339,7 +339,7 @@ fn every_drift_kind_is_found_with_its_repair() {
             name: "packages still being registered are left alone",
             tags: tagged(),
             packages: vec![with(synced_package(2), |p| {
-                p.status = Some("InProgress".into())
+                p.status = Some(ModelPackageStatus::InProgress)
             })],
             models: vec![],
             gate: GateMode::Enforce,
@@ -407,12 +407,12 @@ fn drifts_serialise_with_snake_case_kinds_and_tagged_repairs() {
         kind: DriftKind::ModelPackageGone,
         registry: "123456789012/us-east-1".into(),
         group: Some(GROUP.into()),
-        package_arn: Some(arn(2)),
+        package_arn: Some(ModelPackageArn::parse(&arn(2)).unwrap()),
         governance_id: Some(id("7")),
         detail: "gone".into(),
         repair: Repair::DecommissionModel {
             model_id: id("7"),
-            package_arn: arn(2),
+            package_arn: ModelPackageArn::parse(&arn(2)).unwrap(),
             archived: false,
         },
     };

@@ -472,7 +472,7 @@ pub fn archive_write(
     );
     let arn = package.arn.as_str();
     let update = PackageUpdate {
-        arn: arn.to_owned(),
+        arn: package.arn.clone(),
         approval_status: Some(target.approval),
         approval_description: Some(description.clone()),
         metadata_to_set: to_set.into_map(),

@@ -654,7 +654,7 @@ fn model_write(
     );
     let arn = package.arn.as_str();
     let update = PackageUpdate {
-        arn: arn.to_owned(),
+        arn: package.arn.clone(),
         approval_status: Some(target.approval),
         approval_description: Some(description.to_string()),
         metadata_to_set,

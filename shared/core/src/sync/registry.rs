@@ -29,17 +29,16 @@ use crate::customer_metadata::keys;
 use crate::error::ValidationError;
 use crate::governance::GovernanceId;
 use crate::model_package::{
-    Description, Lifecycle, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
-    ModelVersion, SageMakerName, TechnicalMetadata,
+    Description, Lifecycle, ModelVersion, SageMakerName, TechnicalMetadata,
 };
 use crate::ports::registry::ModelPackage;
 
 /// `DescribeModelPackage`'s answer as the domain's [`ModelVersion`]. A package SageMaker describes
 /// always validates; a failure means a foreign shape and is permanent.
 pub fn described_version(package: &ModelPackage) -> Result<ModelVersion, ValidationError> {
-    let arn = ModelPackageArn::parse(&package.arn)?;
+    let arn = package.arn.clone();
     let group_name = match &package.group_name {
-        Some(name) => ModelPackageGroupName::parse_name_or_arn(name)?,
+        Some(name) => name.clone(),
         None => arn.group_name().clone(),
     };
     let lifecycle = package
@@ -58,11 +57,7 @@ pub fn described_version(package: &ModelPackage) -> Result<ModelVersion, Validat
         .transpose()?;
     Ok(ModelVersion {
         group_name,
-        package_status: package
-            .status
-            .as_deref()
-            .map(ModelPackageStatus::parse)
-            .transpose()?,
+        package_status: package.status,
         approval: package.approval_status,
         approval_description: package.approval_description.clone(),
         lifecycle,

@@ -9,7 +9,9 @@ use crate::aws_identity::Region;
 use crate::customer_metadata::MetadataError;
 use crate::governance::Revision;
 use crate::mapping::MappingSpec;
-use crate::model_package::ApprovalStatus;
+use crate::model_package::{
+    ApprovalStatus, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
+};
 use crate::ports::{Field, FieldValue, GovernanceObject};
 use crate::registry_event::{RegistryEvent, decode_envelope};
 use crate::registry_map::RegistryMap;
@@ -890,10 +892,9 @@ fn use_case_tag_names_the_use_case_or_says_why_not() {
 #[test]
 fn described_packages_become_model_versions() {
     let described = ModelPackage {
-        arn: ARN.into(),
-        group_name: Some("Fraud-4711".into()),
+        group_name: Some(ModelPackageGroupName::parse("Fraud-4711").unwrap()),
         version: Some(2),
-        status: Some("Completed".into()),
+        status: Some(ModelPackageStatus::Completed),
         approval_status: Some(ApprovalStatus::Approved),
         lifecycle: Some(crate::ports::ModelLifecycle {
             stage: "Development".into(),
@@ -904,15 +905,20 @@ fn described_packages_become_model_versions() {
             name: "ModelQuality.Statistics".into(),
             s3_uri: "s3://m/stats.json".into(),
         }],
-        ..ModelPackage::default()
+        ..ModelPackage::new(ModelPackageArn::parse(ARN).unwrap())
     };
     let version = described_version(&described).unwrap();
     assert_eq!(version.group_name.as_str(), "Fraud-4711");
     assert_eq!(version.technical.metrics_uris, vec!["s3://m/stats.json"]);
     assert_eq!(version.lifecycle.unwrap().stage.as_str(), "Development");
+    // A stage SageMaker would not accept is refused (the ARN and status are typed at the port).
     let bad = ModelPackage {
-        arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned".into(),
-        ..ModelPackage::default()
+        lifecycle: Some(crate::ports::ModelLifecycle {
+            stage: "not a stage!".into(),
+            stage_status: "InProgress".into(),
+            stage_description: None,
+        }),
+        ..ModelPackage::new(ModelPackageArn::parse(ARN).unwrap())
     };
     assert!(described_version(&bad).is_err());
 }

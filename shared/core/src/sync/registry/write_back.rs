@@ -197,7 +197,7 @@ impl PackageWrite {
             package_state_fingerprint(approval, lifecycle, &merged, &self.package.technical);
         let arn = self.package.arn.as_str();
         let update = PackageUpdate {
-            arn: arn.to_owned(),
+            arn: self.package.arn.clone(),
             approval_status: self
                 .revert_approval
                 .as_ref()
