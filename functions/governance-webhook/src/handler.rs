@@ -184,7 +184,7 @@ impl<I: IdempotencyStore, Q: MessageQueue> Handler<I, Q> {
         };
 
         let key = IdempotencyKey::for_webhook_delivery(event.delivery_id.as_str());
-        match self.store.begin(key.as_str(), now, claim_until).await? {
+        match self.store.begin(&key, now, claim_until).await? {
             IdempotencyBegin::Started => {}
             IdempotencyBegin::AlreadyCompleted(_) => {
                 return Err(DeliveryError::Replayed {
@@ -199,7 +199,7 @@ impl<I: IdempotencyStore, Q: MessageQueue> Handler<I, Q> {
         }
         if let Err(error) = self.queue.send(&event.to_outgoing_message()).await {
             // Powertools: delete the claim on failure so the sender's retry (same id) can succeed.
-            if let Err(release_error) = self.store.release(key.as_str()).await {
+            if let Err(release_error) = self.store.release(&key).await {
                 tracing::warn!(
                     key = key.as_str(),
                     error = %release_error,
@@ -213,7 +213,7 @@ impl<I: IdempotencyStore, Q: MessageQueue> Handler<I, Q> {
             "event_type": event.event_type.as_str(),
             "enqueued_at": now.to_rfc3339(),
         });
-        if let Err(error) = self.store.complete(key.as_str(), &record, now).await {
+        if let Err(error) = self.store.complete(&key, &record, now).await {
             // The message is on the queue: answer 202. Until the claim expires a repeat is refused as in
             // progress; after it, a repeat is enqueued again with the same deduplication id (SQS drops it
             // within its 5-minute window; the consumer is idempotent on the object's revision anyway).

@@ -461,7 +461,7 @@ async fn a_delivery_claimed_by_a_concurrent_request_answers_409() {
     let key = IdempotencyKey::for_webhook_delivery(&id);
     rig.store
         .begin(
-            key.as_str(),
+            &key,
             Utc::now(),
             Utc::now() + chrono::TimeDelta::seconds(30),
         )

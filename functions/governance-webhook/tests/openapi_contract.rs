@@ -177,7 +177,7 @@ async fn answers() -> Vec<(&'static str, Answer)> {
     use govsync_core::ports::IdempotencyStore as _;
     rig.store
         .begin(
-            govsync_core::IdempotencyKey::for_webhook_delivery(&id).as_str(),
+            &govsync_core::IdempotencyKey::for_webhook_delivery(&id),
             chrono::Utc::now(),
             chrono::Utc::now() + chrono::TimeDelta::seconds(30),
         )

@@ -159,7 +159,11 @@ where
                     duplicates += 1;
                     continue;
                 }
-                Claim::InProgress => return Err(RelayError::InProgress { key }),
+                Claim::InProgress => {
+                    return Err(RelayError::InProgress {
+                        key: key.to_string(),
+                    });
+                }
                 Claim::Owned => {}
             }
             let result = self

@@ -15,6 +15,7 @@ use govsync_adapters::dynamodb::{
     DEFAULT_CURSORS_TABLE, DEFAULT_IDEMPOTENCY_TABLE, DEFAULT_LINKS_TABLE, DynamoCursorStore,
     DynamoIdempotencyStore, DynamoLinkStore,
 };
+use govsync_core::IdempotencyKey;
 use govsync_core::ports::{
     CursorStore, GovernanceId, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
     LinkStore, OurWrite, RevisionOutcome, WriteSide,
@@ -90,7 +91,7 @@ async fn concurrent_duplicate_begins_let_exactly_one_win() {
         client().await,
         DEFAULT_IDEMPOTENCY_TABLE,
     ));
-    let key = common::unique("dup");
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("dup"));
     let now = Utc::now();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -115,7 +116,7 @@ async fn concurrent_duplicate_begins_let_exactly_one_win() {
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn completed_record_returns_the_stored_result() {
     let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
-    let key = common::unique("done");
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("done"));
     let now = Utc::now();
     assert_eq!(
         store.begin(&key, now, later(now, 30)).await.unwrap(),
@@ -134,7 +135,7 @@ async fn completed_record_returns_the_stored_result() {
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn stale_in_progress_record_is_taken_over() {
     let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
-    let key = common::unique("stale");
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("stale"));
     let now = Utc::now();
     assert_eq!(
         store.begin(&key, now, later(now, 2)).await.unwrap(),
@@ -163,7 +164,7 @@ async fn stale_in_progress_record_is_taken_over() {
 async fn expired_completed_record_is_reused_although_still_stored() {
     let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE)
         .with_record_ttl(Duration::from_secs(60));
-    let key = common::unique("expired");
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("expired"));
     let now = Utc::now();
     store.begin(&key, now, later(now, 30)).await.unwrap();
     store.complete(&key, &json!("first"), now).await.unwrap();
@@ -187,7 +188,7 @@ async fn expired_completed_record_is_reused_although_still_stored() {
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn released_key_can_be_claimed_again() {
     let store = DynamoIdempotencyStore::new(client().await, DEFAULT_IDEMPOTENCY_TABLE);
-    let key = common::unique("release");
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("release"));
     let now = Utc::now();
     store.begin(&key, now, later(now, 30)).await.unwrap();
     store.release(&key).await.unwrap();

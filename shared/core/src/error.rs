@@ -35,6 +35,8 @@ pub enum ValidationError {
     Url { value: String },
     #[error("revision must be a non-negative integer, got {value:?}")]
     Revision { value: String },
+    #[error("idempotency key {value:?} must be 1-96 characters of letters, digits and - _ . : # /")]
+    IdempotencyKey { value: String },
     #[error(transparent)]
     Arn(#[from] ArnError),
 }

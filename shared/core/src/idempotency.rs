@@ -79,6 +79,11 @@ impl IdempotencyKey {
         )
     }
 
+    /// One metric value (package, metric, timestamp), by the digest of those three.
+    pub fn for_metric_value(digest_hex: &str) -> Self {
+        Self::with_id("metric-value", digest_hex)
+    }
+
     /// A decommission request: the digest of its business key (see `decommission_request`).
     pub fn for_decommission_request(business_digest: &str) -> Self {
         Self::with_id("decommission", business_digest)
@@ -95,6 +100,23 @@ impl IdempotencyKey {
         } else {
             let digest = Sha256::digest(id.as_bytes());
             Self(format!("{kind}:sha256:{}", crate::hex::encode(&digest)))
+        }
+    }
+
+    /// A key as stored (read back from the table, or named by an operator): 1 to [`Self::MAX_LEN`]
+    /// characters of the set the constructors produce.
+    pub fn parse(text: &str) -> Result<Self, crate::ValidationError> {
+        let valid = !text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:#/".contains(&b));
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(crate::ValidationError::IdempotencyKey {
+                value: text.chars().take(Self::MAX_LEN).collect(),
+            })
         }
     }
 

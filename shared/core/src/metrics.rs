@@ -34,6 +34,7 @@
 //! inside but within the warning margin of a bound (a fraction of the band, or of the bound's magnitude
 //! when only one bound is set), `Green` otherwise; no thresholds and no violation → no status.
 
+use crate::idempotency::IdempotencyKey;
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -518,7 +519,7 @@ pub fn value_key(
     package: &ModelPackageArn,
     metric: &MetricName,
     timestamp: DateTime<Utc>,
-) -> String {
+) -> IdempotencyKey {
     let mut hasher = Sha256::new();
     for part in [
         package.as_str(),
@@ -528,7 +529,7 @@ pub fn value_key(
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    format!("metric-value:{}", crate::hex::encode(&hasher.finalize()))
+    IdempotencyKey::for_metric_value(&crate::hex::encode(&hasher.finalize()))
 }
 
 fn threshold_fields(thresholds: &Thresholds) -> Vec<Field> {

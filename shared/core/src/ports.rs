@@ -8,6 +8,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use crate::idempotency::IdempotencyKey;
 use crate::model_package::{ModelPackageArn, ModelPackageGroupName};
 
 pub mod governance;
@@ -129,7 +130,7 @@ pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` until `in_progress_until` (the Lambda deadline), unless a live record exists.
     fn begin(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         now: DateTime<Utc>,
         in_progress_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<IdempotencyBegin, StoreError>> + Send;
@@ -137,13 +138,13 @@ pub trait IdempotencyStore: Send + Sync {
     /// Stores the result; later `begin`s on the key return it until the record expires.
     fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         result: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes the record after a failure so a retry can run.
-    fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release(&self, key: &IdempotencyKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The links between registry resources and governance objects (ARN → id and id → ARN).

@@ -23,7 +23,8 @@ use govsync_core::sync::decommission::{
 use govsync_core::sync::registry::described_version;
 use govsync_core::sync::{WriterIdentities, fields};
 use govsync_core::{
-    AccountId, ModelPackageArn, ModelPackageGroupArn, Region, Registry, RegistryMap, Revision,
+    AccountId, IdempotencyKey, ModelPackageArn, ModelPackageGroupArn, Region, Registry,
+    RegistryMap, Revision,
 };
 use serde_json::json;
 
@@ -189,8 +190,7 @@ where
                     format!("{} {}", request.kind, request.governance_id).as_str(),
                 );
                 let key = request.idempotency_key();
-                self.idempotent(key.as_str(), deadline, self.archive(request))
-                    .await
+                self.idempotent(&key, deadline, self.archive(request)).await
             }
         }
     }
@@ -222,7 +222,7 @@ where
             Triage::PackageDeleted { arn, deletion, .. } => {
                 tracing::Span::current().record("subject", arn.as_str());
                 let key = event.idempotency_key();
-                self.idempotent(key.as_str(), deadline, self.package_deleted(arn, &deletion))
+                self.idempotent(&key, deadline, self.package_deleted(arn, &deletion))
                     .await
             }
             Triage::GroupDeleted {
@@ -232,12 +232,8 @@ where
             } => {
                 tracing::Span::current().record("subject", group_arn.as_str());
                 let key = event.idempotency_key();
-                self.idempotent(
-                    key.as_str(),
-                    deadline,
-                    self.group_deleted(&group_arn, &deletion),
-                )
-                .await
+                self.idempotent(&key, deadline, self.group_deleted(&group_arn, &deletion))
+                    .await
             }
         }
     }
@@ -245,7 +241,7 @@ where
     /// The Powertools protocol around the work: claim, work, complete (or release on failure).
     async fn idempotent(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         deadline: DateTime<Utc>,
         work: impl Future<Output = Result<Outcome, MessageError>>,
     ) -> Result<Outcome, MessageError> {
@@ -253,7 +249,7 @@ where
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
-                    key: key.to_owned(),
+                    key: key.to_string(),
                 });
             }
             Claim::Owned => {}

@@ -247,12 +247,12 @@ where
                 id: object.id.to_string(),
             })?;
         let key = IdempotencyKey::for_governance_change(&object.id, revision);
-        let key = key.as_str();
+        let key = &key;
         match idempotency::claim(self.idempotency.as_ref(), key, deadline).await? {
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
-                    key: key.to_owned(),
+                    key: key.to_string(),
                 });
             }
             Claim::Owned => {}

@@ -2,6 +2,7 @@
 //! until the invocation deadline, complete it on success, release it on failure.
 
 use chrono::{DateTime, Utc};
+use govsync_core::IdempotencyKey;
 use govsync_core::ports::{IdempotencyBegin, IdempotencyStore, StoreError};
 
 /// What claiming a business key found.
@@ -18,7 +19,7 @@ pub enum Claim {
 /// Claims `key` until `deadline`.
 pub async fn claim<I: IdempotencyStore>(
     store: &I,
-    key: &str,
+    key: &IdempotencyKey,
     deadline: DateTime<Utc>,
 ) -> Result<Claim, StoreError> {
     Ok(match store.begin(key, Utc::now(), deadline).await? {
@@ -33,18 +34,18 @@ pub async fn claim<I: IdempotencyStore>(
 /// expire at its deadline.
 pub async fn settle_claim<I: IdempotencyStore>(
     store: &I,
-    key: &str,
+    key: &IdempotencyKey,
     record: Option<&serde_json::Value>,
 ) {
     match record {
         Some(record) => {
             if let Err(error) = store.complete(key, record, Utc::now()).await {
-                tracing::warn!(error = %error, key, "could not complete the idempotency record");
+                tracing::warn!(error = %error, key = key.as_str(), "could not complete the idempotency record");
             }
         }
         None => {
             if let Err(error) = store.release(key).await {
-                tracing::warn!(error = %error, key, "could not release the idempotency record; it expires at the deadline");
+                tracing::warn!(error = %error, key = key.as_str(), "could not release the idempotency record; it expires at the deadline");
             }
         }
     }
@@ -61,16 +62,35 @@ mod tests {
     async fn a_claim_is_owned_once_then_duplicate_after_completion() {
         let store = FakeIdempotencyStore::new();
         let deadline = Utc::now() + Duration::seconds(30);
-        assert_eq!(claim(&store, "k", deadline).await.unwrap(), Claim::Owned);
         assert_eq!(
-            claim(&store, "k", deadline).await.unwrap(),
+            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
+                .await
+                .unwrap(),
+            Claim::Owned
+        );
+        assert_eq!(
+            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
+                .await
+                .unwrap(),
             Claim::InProgress
         );
-        settle_claim(&store, "k", None).await;
-        assert_eq!(claim(&store, "k", deadline).await.unwrap(), Claim::Owned);
-        settle_claim(&store, "k", Some(&serde_json::json!({"outcome": "x"}))).await;
+        settle_claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), None).await;
         assert_eq!(
-            claim(&store, "k", deadline).await.unwrap(),
+            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
+                .await
+                .unwrap(),
+            Claim::Owned
+        );
+        settle_claim(
+            &store,
+            &IdempotencyKey::for_cloudtrail_event("k"),
+            Some(&serde_json::json!({"outcome": "x"})),
+        )
+        .await;
+        assert_eq!(
+            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
+                .await
+                .unwrap(),
             Claim::Duplicate(serde_json::json!({"outcome": "x"}))
         );
     }

@@ -229,12 +229,12 @@ where
         deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
         let key = event.idempotency_key();
-        let key = key.as_str();
+        let key = &key;
         match idempotency::claim(self.idempotency.as_ref(), key, deadline).await? {
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
-                    key: key.to_owned(),
+                    key: key.to_string(),
                 });
             }
             Claim::Owned => {}

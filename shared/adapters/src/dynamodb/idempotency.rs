@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
+use govsync_core::IdempotencyKey;
 use govsync_core::ports::{IdempotencyBegin, IdempotencyStore, StoreError};
 
 use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_attr};
@@ -156,18 +157,18 @@ fn record_state(item: &Item, now: DateTime<Utc>) -> Result<RecordState, StoreErr
 impl IdempotencyStore for DynamoIdempotencyStore {
     async fn begin(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         now: DateTime<Utc>,
         in_progress_until: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError> {
         // A record can change between the failed put and our read of it: try twice, then
         // report it as in progress (retryable) rather than guess.
         for _ in 0..2 {
-            let blocking = match self.try_claim(key, now, in_progress_until).await? {
+            let blocking = match self.try_claim(key.as_str(), now, in_progress_until).await? {
                 None => return Ok(IdempotencyBegin::Started),
                 Some(Some(item)) => Some(item),
                 // Older DynamoDB-compatible services do not return the old item.
-                Some(None) => self.read_record(key).await?,
+                Some(None) => self.read_record(key.as_str()).await?,
             };
             let Some(item) = blocking else {
                 continue;
@@ -182,14 +183,14 @@ impl IdempotencyStore for DynamoIdempotencyStore {
 
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         result: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("id", s(key))
+            .item("id", s(key.as_str()))
             .item("status", s(STATUS_COMPLETED))
             .item("expiration", n(self.expiration_at(now)))
             .item("data", s(result.to_string()))
@@ -199,11 +200,11 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .map_err(|error| store_error("idempotency complete", &error))
     }
 
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("id", s(key))
+            .key("id", s(key.as_str()))
             .send()
             .await
             .map(|_| ())
@@ -284,7 +285,10 @@ mod tests {
             .then_output(|| PutItemOutput::builder().build());
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&put]);
         let store = DynamoIdempotencyStore::new(client, "govsync-idempotency");
-        let outcome = store.begin("key-1", now, deadline).await.unwrap();
+        let outcome = store
+            .begin(&IdempotencyKey::parse("key-1").unwrap(), now, deadline)
+            .await
+            .unwrap();
         assert_eq!(outcome, IdempotencyBegin::Started);
         assert_eq!(put.num_calls(), 1);
     }
@@ -302,7 +306,14 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&put]);
         let store = DynamoIdempotencyStore::new(client, "t");
-        let outcome = store.begin("key-1", now, at(1_700_000_030)).await.unwrap();
+        let outcome = store
+            .begin(
+                &IdempotencyKey::parse("key-1").unwrap(),
+                now,
+                at(1_700_000_030),
+            )
+            .await
+            .unwrap();
         assert_eq!(
             outcome,
             IdempotencyBegin::AlreadyCompleted(serde_json::json!({"model_id": "42"}))
@@ -322,7 +333,14 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&put]);
         let store = DynamoIdempotencyStore::new(client, "t");
-        let outcome = store.begin("key-1", now, at(1_700_000_030)).await.unwrap();
+        let outcome = store
+            .begin(
+                &IdempotencyKey::parse("key-1").unwrap(),
+                now,
+                at(1_700_000_030),
+            )
+            .await
+            .unwrap();
         assert_eq!(outcome, IdempotencyBegin::InProgress);
     }
 
@@ -339,7 +357,14 @@ mod tests {
             });
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]);
         let store = DynamoIdempotencyStore::new(client, "t");
-        let outcome = store.begin("key-1", now, at(1_700_000_030)).await.unwrap();
+        let outcome = store
+            .begin(
+                &IdempotencyKey::parse("key-1").unwrap(),
+                now,
+                at(1_700_000_030),
+            )
+            .await
+            .unwrap();
         assert_eq!(
             outcome,
             IdempotencyBegin::AlreadyCompleted(serde_json::json!(7))
@@ -377,7 +402,11 @@ mod tests {
         });
         let store = DynamoIdempotencyStore::new(client, "t");
         let error = store
-            .begin("key-1", at(1_700_000_000), at(1_700_000_030))
+            .begin(
+                &IdempotencyKey::parse("key-1").unwrap(),
+                at(1_700_000_000),
+                at(1_700_000_030),
+            )
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Throttled { .. }), "{error:?}");
@@ -399,7 +428,11 @@ mod tests {
         let store =
             DynamoIdempotencyStore::new(client, "t").with_record_ttl(Duration::from_secs(60));
         store
-            .complete("key-1", &serde_json::json!({"ok": true}), at(1_700_000_000))
+            .complete(
+                &IdempotencyKey::parse("key-1").unwrap(),
+                &serde_json::json!({"ok": true}),
+                at(1_700_000_000),
+            )
             .await
             .unwrap();
         assert_eq!(put.num_calls(), 1);

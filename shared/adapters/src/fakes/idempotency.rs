@@ -1,5 +1,7 @@
 //! The idempotency table in memory.
 
+use govsync_core::IdempotencyKey;
+
 use super::*;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,13 +66,13 @@ impl FakeIdempotencyStore {
 impl IdempotencyStore for FakeIdempotencyStore {
     async fn begin(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         now: DateTime<Utc>,
         in_progress_until: DateTime<Utc>,
     ) -> Result<IdempotencyBegin, StoreError> {
         self.recorder.enter("begin").await?;
         let mut records = lock(&self.records);
-        let live = match records.get(key) {
+        let live = match records.get(key.as_str()) {
             None => None,
             Some(FakeRecord::Completed { expiration, .. }) if *expiration < now.timestamp() => None,
             Some(FakeRecord::InProgress {
@@ -86,7 +88,7 @@ impl IdempotencyStore for FakeIdempotencyStore {
             return Ok(outcome);
         }
         records.insert(
-            key.to_owned(),
+            key.to_string(),
             FakeRecord::InProgress {
                 expiration: self.expiration_at(now),
                 deadline_ms: in_progress_until.timestamp_millis(),
@@ -97,13 +99,13 @@ impl IdempotencyStore for FakeIdempotencyStore {
 
     async fn complete(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         result: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.recorder.enter("complete").await?;
         lock(&self.records).insert(
-            key.to_owned(),
+            key.to_string(),
             FakeRecord::Completed {
                 expiration: self.expiration_at(now),
                 data: result.clone(),
@@ -112,9 +114,9 @@ impl IdempotencyStore for FakeIdempotencyStore {
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         self.recorder.enter("release").await?;
-        lock(&self.records).remove(key);
+        lock(&self.records).remove(key.as_str());
         Ok(())
     }
 }

@@ -160,6 +160,7 @@ pub use registry::*;
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
+    use govsync_core::IdempotencyKey;
 
     use super::*;
 
@@ -204,27 +205,44 @@ mod tests {
         let now = Utc::now();
         let deadline = now + TimeDelta::seconds(10);
         assert_eq!(
-            store.begin("k", now, deadline).await.unwrap(),
+            store
+                .begin(&IdempotencyKey::for_cloudtrail_event("k"), now, deadline)
+                .await
+                .unwrap(),
             IdempotencyBegin::Started
         );
         assert_eq!(
-            store.begin("k", now, deadline).await.unwrap(),
+            store
+                .begin(&IdempotencyKey::for_cloudtrail_event("k"), now, deadline)
+                .await
+                .unwrap(),
             IdempotencyBegin::InProgress
         );
         let after_deadline = now + TimeDelta::seconds(11);
         assert_eq!(
             store
-                .begin("k", after_deadline, after_deadline)
+                .begin(
+                    &IdempotencyKey::for_cloudtrail_event("k"),
+                    after_deadline,
+                    after_deadline
+                )
                 .await
                 .unwrap(),
             IdempotencyBegin::Started
         );
         store
-            .complete("k", &serde_json::json!(1), now)
+            .complete(
+                &IdempotencyKey::for_cloudtrail_event("k"),
+                &serde_json::json!(1),
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(
-            store.begin("k", now, deadline).await.unwrap(),
+            store
+                .begin(&IdempotencyKey::for_cloudtrail_event("k"), now, deadline)
+                .await
+                .unwrap(),
             IdempotencyBegin::AlreadyCompleted(serde_json::json!(1))
         );
     }

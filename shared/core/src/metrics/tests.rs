@@ -227,7 +227,11 @@ fn value_keys_identify_model_metric_and_timestamp() {
         key,
         value_key(&arn, &auc, time + chrono::Duration::milliseconds(1))
     );
-    assert!(key.len() <= crate::IdempotencyKey::MAX_LEN);
+    assert!(key.as_str().len() <= crate::IdempotencyKey::MAX_LEN);
+    assert!(
+        key.as_str().starts_with("metric-value:"),
+        "the stored key format is kept"
+    );
     assert_eq!(metric_external_id(&arn, &auc), format!("{ARN}#metric/auc"));
     assert!(is_value_at(
         Some(&FieldValue::Text("2026-01-02T10:00:00+01:00".into())),
