@@ -482,11 +482,7 @@ async fn a_status_the_package_already_holds_writes_nothing() {
     let world = World::new();
     let (model, arn) = world.linked_model("Under Development").await;
     let mut package = world.registry.package(&arn).unwrap();
-    package.lifecycle = Some(ModelLifecycle {
-        stage: "Development".into(),
-        stage_status: "InProgress".into(),
-        stage_description: None,
-    });
+    package.lifecycle = Some(ModelLifecycle::parse("Development", "InProgress", None).unwrap());
     world.registry.put_package(package);
     assert_eq!(
         world.run(vec![record(&model.id, "1")]).await,

@@ -34,7 +34,11 @@ fn assert_archived(world: &World, arn: impl AsRef<str>, reason_part: &str) {
         "{arn}"
     );
     assert_eq!(package.approval_status, Some(ApprovalStatus::Rejected));
-    let description = lifecycle.stage_description.as_deref().unwrap_or_default();
+    let description = lifecycle
+        .stage_description
+        .as_ref()
+        .map(|d| d.as_str())
+        .unwrap_or_default();
     assert!(description.contains(reason_part), "{description}");
     assert_eq!(
         package.approval_description.as_deref(),
@@ -79,11 +83,8 @@ async fn a_package_archived_in_sagemaker_decommissions_its_model() {
     let (_, group) = world.add_group("credit-risk");
     let (mut package, model) = world.synced_package(&group, "credit-risk", 1).await;
     // A person archives the package in SageMaker; registry-events sees the state change.
-    package.lifecycle = Some(ModelLifecycle {
-        stage: "Archived".into(),
-        stage_status: "Archived".into(),
-        stage_description: Some("superseded".into()),
-    });
+    package.lifecycle =
+        Some(ModelLifecycle::parse("Archived", "Archived", Some("superseded")).unwrap());
     package.last_modified_time = Some(chrono::Utc::now());
     world.registry.put_package(package.clone());
 

@@ -345,11 +345,7 @@ async fn a_lifecycle_change_on_a_two_way_row_moves_the_governance_status() {
     let package = world.register("fraud", 1);
     world.run(vec![record("m1", &state_change(&package))]).await;
     let mut changed = world.registry.package(&package.arn).unwrap();
-    changed.lifecycle = Some(ModelLifecycle {
-        stage: "Development".into(),
-        stage_status: "Complete".into(),
-        stage_description: None,
-    });
+    changed.lifecycle = Some(ModelLifecycle::parse("Development", "Complete", None).unwrap());
     changed.last_modified_time = changed
         .last_modified_time
         .map(|t| t + chrono::Duration::seconds(5));

@@ -14,7 +14,8 @@ use govsync_core::ports::{
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError,
 };
 use govsync_core::{
-    ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
+    Description, ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
+    SageMakerName,
 };
 
 use crate::sdk_error::{FailureClass, classify};
@@ -119,13 +120,31 @@ fn user_of(context: Option<&UserContext>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn lifecycle_from_sdk(lifecycle: Option<&SdkLifecycle>) -> Option<ModelLifecycle> {
-    let lifecycle = lifecycle?;
-    Some(ModelLifecycle {
-        stage: lifecycle.stage()?.to_owned(),
-        stage_status: lifecycle.stage_status()?.to_owned(),
-        stage_description: lifecycle.stage_description().map(str::to_owned),
-    })
+/// `ModelLifeCycle` as SageMaker answered it, in core's type: names it would not accept are an
+/// unexpected response; a description is kept within its limit.
+fn lifecycle_from_sdk(
+    operation: &'static str,
+    lifecycle: Option<&SdkLifecycle>,
+) -> Result<Option<ModelLifecycle>, RegistryError> {
+    let Some(lifecycle) = lifecycle else {
+        return Ok(None);
+    };
+    let (Some(stage), Some(stage_status)) = (lifecycle.stage(), lifecycle.stage_status()) else {
+        return Ok(None);
+    };
+    Ok(Some(ModelLifecycle {
+        stage: decoded(
+            operation,
+            "ModelLifeCycle.Stage",
+            SageMakerName::parse(stage),
+        )?,
+        stage_status: decoded(
+            operation,
+            "ModelLifeCycle.StageStatus",
+            SageMakerName::parse(stage_status),
+        )?,
+        stage_description: lifecycle.stage_description().map(Description::truncating),
+    }))
 }
 
 fn push_report(reports: &mut Vec<MetricsReport>, name: &str, source: Option<&MetricsSource>) {
@@ -267,7 +286,7 @@ impl ModelRegistry for SageMakerRegistry {
                         .collect()
                 })
                 .unwrap_or_default(),
-            lifecycle: lifecycle_from_sdk(output.model_life_cycle()),
+            lifecycle: lifecycle_from_sdk(OP, output.model_life_cycle())?,
             inference_images: containers
                 .iter()
                 .filter_map(|container| container.image().map(str::to_owned))
@@ -410,9 +429,14 @@ impl ModelRegistry for SageMakerRegistry {
         }
         if let Some(lifecycle) = &update.lifecycle {
             let lifecycle = SdkLifecycle::builder()
-                .stage(&lifecycle.stage)
-                .stage_status(&lifecycle.stage_status)
-                .set_stage_description(lifecycle.stage_description.clone())
+                .stage(lifecycle.stage.as_str())
+                .stage_status(lifecycle.stage_status.as_str())
+                .set_stage_description(
+                    lifecycle
+                        .stage_description
+                        .as_ref()
+                        .map(|description| description.as_str().to_owned()),
+                )
                 .build();
             request = request.model_life_cycle(lifecycle);
         }
@@ -641,7 +665,7 @@ mod tests {
             Some("42")
         );
         assert_eq!(
-            package.lifecycle.map(|l| l.stage),
+            package.lifecycle.map(|l| l.stage.to_string()),
             Some("Development".to_owned())
         );
         assert_eq!(
@@ -660,11 +684,10 @@ mod tests {
                 ("govsync:rev".to_owned(), "1700000000123".to_owned()),
             ]),
             metadata_to_remove: vec!["govsync:stale".to_owned()],
-            lifecycle: Some(ModelLifecycle {
-                stage: "Production".to_owned(),
-                stage_status: "Approved".to_owned(),
-                stage_description: Some("approved for production".to_owned()),
-            }),
+            lifecycle: Some(
+                ModelLifecycle::parse("Production", "Approved", Some("approved for production"))
+                    .unwrap(),
+            ),
             client_token: Some("govsync-7f3a".to_owned()),
         }
     }

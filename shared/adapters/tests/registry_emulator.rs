@@ -89,11 +89,10 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
             approval_description: Some("approved in governance".to_owned()),
             metadata_to_set: BTreeMap::from([("govsync:model-id".to_owned(), "4711".to_owned())]),
             metadata_to_remove: vec!["drop".to_owned()],
-            lifecycle: Some(ModelLifecycle {
-                stage: "Production".to_owned(),
-                stage_status: "Approved".to_owned(),
-                stage_description: Some("approved for production".to_owned()),
-            }),
+            lifecycle: Some(
+                ModelLifecycle::parse("Production", "Approved", Some("approved for production"))
+                    .unwrap(),
+            ),
             client_token: Some("govsync-adapter-test-1".to_owned()),
         })
         .await
@@ -111,7 +110,7 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
     );
     assert_eq!(updated.approval_status, Some(ApprovalStatus::Approved));
     assert_eq!(
-        updated.lifecycle.map(|l| l.stage),
+        updated.lifecycle.map(|l| l.stage.to_string()),
         Some("Production".to_owned())
     );
     let listed = registry

@@ -230,11 +230,11 @@ pub fn build(
                             version: package.version,
                             package_status: package.status.map(|status| status.as_str().to_owned()),
                             approval: package.approval_status.map(|a| a.as_str().to_owned()),
-                            stage: package.lifecycle.as_ref().map(|l| l.stage.clone()),
+                            stage: package.lifecycle.as_ref().map(|l| l.stage.to_string()),
                             stage_status: package
                                 .lifecycle
                                 .as_ref()
-                                .map(|l| l.stage_status.clone()),
+                                .map(|l| l.stage_status.to_string()),
                             governance_model_id: model.map(|m| m.id.to_string()),
                             governance_model: model.map(|m| m.name.clone()),
                             governance_status: model.and_then(|m| m.status.clone()),
@@ -522,11 +522,7 @@ mod tests {
             version: Some(version),
             status: Some(govsync_core::ModelPackageStatus::Completed),
             approval_status: Some(approval),
-            lifecycle: Some(ModelLifecycle {
-                stage: "Development".to_owned(),
-                stage_status: "InProgress".to_owned(),
-                stage_description: None,
-            }),
+            lifecycle: Some(ModelLifecycle::parse("Development", "InProgress", None).unwrap()),
             ..ModelPackage::new(govsync_core::ModelPackageArn::parse(&String::from(arn)).unwrap())
         }
     }

@@ -418,6 +418,22 @@ pub struct Lifecycle {
     pub stage_description: Option<Description>,
 }
 
+impl Lifecycle {
+    /// A lifecycle from SageMaker's text: stage and status as names, the description at most 1024
+    /// characters.
+    pub fn parse(
+        stage: &str,
+        stage_status: &str,
+        stage_description: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            stage: SageMakerName::parse(stage)?,
+            stage_status: SageMakerName::parse(stage_status)?,
+            stage_description: stage_description.map(Description::parse).transpose()?,
+        })
+    }
+}
+
 /// A model package group and its ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ModelGroup {

@@ -230,11 +230,7 @@ impl World {
 }
 
 pub fn lifecycle(stage: &str, status: &str) -> ModelLifecycle {
-    ModelLifecycle {
-        stage: stage.to_owned(),
-        stage_status: status.to_owned(),
-        stage_description: None,
-    }
+    ModelLifecycle::parse(stage, status, None).unwrap()
 }
 
 /// Fast tuning for tests: small margins, frequent checkpoints.

@@ -12,13 +12,8 @@ use crate::model_package::{
     ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
 };
 
-/// `ModelLifeCycle {Stage, StageStatus, StageDescription}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelLifecycle {
-    pub stage: String,
-    pub stage_status: String,
-    pub stage_description: Option<String>,
-}
+/// `ModelLifeCycle {Stage, StageStatus, StageDescription}`: core's [`Lifecycle`], validated when built.
+pub type ModelLifecycle = crate::model_package::Lifecycle;
 
 /// A metrics report attached to a package (`ModelMetrics`), e.g. `ModelQuality.Statistics`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,17 +143,7 @@ impl PackageUpdate {
         if let Some(description) = &self.approval_description {
             validate_max_chars("ApprovalDescription", description, MAX_DESCRIPTION_CHARS)?;
         }
-        if let Some(lifecycle) = &self.lifecycle {
-            validate_stage_name("ModelLifeCycle.Stage", &lifecycle.stage)?;
-            validate_stage_name("ModelLifeCycle.StageStatus", &lifecycle.stage_status)?;
-            if let Some(description) = &lifecycle.stage_description {
-                validate_max_chars(
-                    "ModelLifeCycle.StageDescription",
-                    description,
-                    MAX_DESCRIPTION_CHARS,
-                )?;
-            }
-        }
+        // The lifecycle is core's `Lifecycle`: its names and description were checked when it was built.
         if let Some(token) = &self.client_token {
             validate_client_token(token)?;
         }
@@ -421,18 +406,8 @@ mod tests {
             ..PackageUpdate::new(package_arn())
         };
         assert_eq!(update.validate().unwrap_err().key, "ApprovalDescription");
-        let update = PackageUpdate {
-            lifecycle: Some(ModelLifecycle {
-                stage: "Production".into(),
-                stage_status: "Approved".into(),
-                stage_description: Some("x".repeat(1025)),
-            }),
-            ..PackageUpdate::new(package_arn())
-        };
-        assert_eq!(
-            update.validate().unwrap_err().key,
-            "ModelLifeCycle.StageDescription"
-        );
+        // A lifecycle is core's type: a description over the limit cannot even be built.
+        assert!(ModelLifecycle::parse("Production", "Approved", Some(&"x".repeat(1025))).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{Drift, DriftKind, GovernanceInventory, GroupSnapshot, ModelEntry, Re
 use crate::customer_metadata::keys;
 use crate::governance::{GovernanceId, GovernanceStatus};
 use crate::mapping::{MappingRow, MappingSpec, ReverseMapping, StageTarget};
-use crate::model_package::{ApprovalStatus, SageMakerName};
+use crate::model_package::ApprovalStatus;
 use crate::ports::registry::ModelPackage;
 use crate::registry_map::Registry;
 use crate::sync::GateMode;
@@ -32,7 +32,7 @@ fn is_retired(package: &ModelPackage) -> bool {
         || package
             .lifecycle
             .as_ref()
-            .is_some_and(|lifecycle| lifecycle.stage == ARCHIVED_STAGE)
+            .is_some_and(|lifecycle| lifecycle.stage.as_str() == ARCHIVED_STAGE)
 }
 
 /// Whether a package is registered (not pending, in progress or failed).
@@ -47,7 +47,7 @@ fn expected_state(
 ) -> (Option<String>, String, ApprovalStatus) {
     let stage = match &row.target.stage {
         StageTarget::Set(stage) => Some(stage.to_string()),
-        StageTarget::Unchanged => package.lifecycle.as_ref().map(|l| l.stage.clone()),
+        StageTarget::Unchanged => package.lifecycle.as_ref().map(|l| l.stage.to_string()),
     };
     (
         stage,
@@ -74,14 +74,12 @@ fn registry_drives(package: &ModelPackage, model: &ModelEntry, mapping: &Mapping
     let Some(lifecycle) = &package.lifecycle else {
         return false;
     };
-    let (Ok(stage), Ok(status)) = (
-        SageMakerName::parse(&lifecycle.stage),
-        SageMakerName::parse(&lifecycle.stage_status),
-    ) else {
-        return false;
-    };
     let governs = matches!(
-        mapping.from_registry(&stage, &status, approval_of(package)),
+        mapping.from_registry(
+            &lifecycle.stage,
+            &lifecycle.stage_status,
+            approval_of(package)
+        ),
         ReverseMapping::Governs(_)
     );
     governs
@@ -418,7 +416,7 @@ fn status_drift(
 fn lifecycle_differs(stage: Option<&str>, stage_status: &str, package: &ModelPackage) -> bool {
     match (stage, &package.lifecycle) {
         (Some(stage), Some(current)) => {
-            current.stage != stage || current.stage_status != stage_status
+            current.stage.as_str() != stage || current.stage_status.as_str() != stage_status
         }
         (Some(_), None) => true,
         // The row keeps the stage and the package has none: only the approval can be set.

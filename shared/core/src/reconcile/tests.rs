@@ -57,11 +57,7 @@ fn synced_package(version: u32) -> ModelPackage {
         status: Some(ModelPackageStatus::Completed),
         approval_status: Some(ApprovalStatus::PendingManualApproval),
         last_modified_time: Some(t0()),
-        lifecycle: Some(ModelLifecycle {
-            stage: "Development".into(),
-            stage_status: "InProgress".into(),
-            stage_description: None,
-        }),
+        lifecycle: Some(ModelLifecycle::parse("Development", "InProgress", None).unwrap()),
         customer_metadata: BTreeMap::from([
             (keys::USE_CASE_ID.into(), "1".into()),
             (keys::MODEL_GROUP_ID.into(), "10".into()),
@@ -190,11 +186,7 @@ fn every_drift_kind_is_found_with_its_repair() {
             name: "archived package, active model",
             tags: tagged(),
             packages: vec![with(synced_package(1), |p| {
-                p.lifecycle = Some(ModelLifecycle {
-                    stage: "Archived".into(),
-                    stage_status: "Retired".into(),
-                    stage_description: None,
-                })
+                p.lifecycle = Some(ModelLifecycle::parse("Archived", "Retired", None).unwrap())
             })],
             models: vec![model(1, Some("In Production"))],
             gate: GateMode::Enforce,
@@ -212,11 +204,7 @@ fn every_drift_kind_is_found_with_its_repair() {
             name: "registry moved on a both row, after governance: registry drives",
             tags: tagged(),
             packages: vec![with(synced_package(1), |p| {
-                p.lifecycle = Some(ModelLifecycle {
-                    stage: "Development".into(),
-                    stage_status: "Complete".into(),
-                    stage_description: None,
-                });
+                p.lifecycle = Some(ModelLifecycle::parse("Development", "Complete", None).unwrap());
                 p.last_modified_time = Some(t0() + Duration::minutes(5));
             })],
             models: vec![model(1, Some("Under Development"))],
@@ -227,11 +215,7 @@ fn every_drift_kind_is_found_with_its_repair() {
             name: "registry on a both row but governance changed last: governance drives",
             tags: tagged(),
             packages: vec![with(synced_package(1), |p| {
-                p.lifecycle = Some(ModelLifecycle {
-                    stage: "Development".into(),
-                    stage_status: "Complete".into(),
-                    stage_description: None,
-                });
+                p.lifecycle = Some(ModelLifecycle::parse("Development", "Complete", None).unwrap());
                 p.last_modified_time = Some(t0() - Duration::minutes(5));
             })],
             models: vec![model(1, Some("Under Development"))],
@@ -271,11 +255,7 @@ fn every_drift_kind_is_found_with_its_repair() {
             tags: tagged(),
             packages: vec![with(synced_package(1), |p| {
                 p.approval_status = Some(ApprovalStatus::Approved);
-                p.lifecycle = Some(ModelLifecycle {
-                    stage: "Production".into(),
-                    stage_status: "Deployed".into(),
-                    stage_description: None,
-                });
+                p.lifecycle = Some(ModelLifecycle::parse("Production", "Deployed", None).unwrap());
             })],
             models: vec![model(1, Some("In Production"))],
             gate: GateMode::Enforce,

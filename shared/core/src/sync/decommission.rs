@@ -478,9 +478,9 @@ pub fn archive_write(
         metadata_to_set: to_set.into_map(),
         metadata_to_remove: Vec::new(),
         lifecycle: Some(ModelLifecycle {
-            stage: target.stage.to_string(),
-            stage_status: target.stage_status.to_string(),
-            stage_description: Some(description),
+            stage: target.stage.clone(),
+            stage_status: target.stage_status.clone(),
+            stage_description: Some(Description::truncating(&description)),
         }),
         client_token: Some(client_token(arn, &fingerprint)),
     };

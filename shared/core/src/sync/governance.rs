@@ -660,9 +660,9 @@ fn model_write(
         metadata_to_set,
         metadata_to_remove: Vec::new(),
         lifecycle: stage.map(|stage| ModelLifecycle {
-            stage: stage.to_string(),
-            stage_status: target.stage_status.to_string(),
-            stage_description: Some(description.to_string()),
+            stage: stage.clone(),
+            stage_status: target.stage_status.clone(),
+            stage_description: Some(Description::truncating(&description.to_string())),
         }),
         client_token: Some(governance_client_token(
             &input.model.id,

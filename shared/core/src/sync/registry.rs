@@ -28,9 +28,7 @@ pub use write_back::{
 use crate::customer_metadata::keys;
 use crate::error::ValidationError;
 use crate::governance::GovernanceId;
-use crate::model_package::{
-    Description, Lifecycle, ModelVersion, SageMakerName, TechnicalMetadata,
-};
+use crate::model_package::{ModelVersion, TechnicalMetadata};
 use crate::ports::registry::ModelPackage;
 
 /// `DescribeModelPackage`'s answer as the domain's [`ModelVersion`]. A package SageMaker describes
@@ -41,20 +39,7 @@ pub fn described_version(package: &ModelPackage) -> Result<ModelVersion, Validat
         Some(name) => name.clone(),
         None => arn.group_name().clone(),
     };
-    let lifecycle = package
-        .lifecycle
-        .as_ref()
-        .map(|lifecycle| -> Result<Lifecycle, ValidationError> {
-            Ok(Lifecycle {
-                stage: SageMakerName::parse(&lifecycle.stage)?,
-                stage_status: SageMakerName::parse(&lifecycle.stage_status)?,
-                stage_description: lifecycle
-                    .stage_description
-                    .as_deref()
-                    .map(Description::truncating),
-            })
-        })
-        .transpose()?;
+    let lifecycle = package.lifecycle.clone();
     Ok(ModelVersion {
         group_name,
         package_status: package.status,

@@ -10,7 +10,8 @@ use crate::customer_metadata::MetadataError;
 use crate::governance::Revision;
 use crate::mapping::MappingSpec;
 use crate::model_package::{
-    ApprovalStatus, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
+    ApprovalStatus, Lifecycle, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
+    SageMakerName,
 };
 use crate::ports::{Field, FieldValue, GovernanceObject};
 use crate::registry_event::{RegistryEvent, decode_envelope};
@@ -896,11 +897,9 @@ fn described_packages_become_model_versions() {
         version: Some(2),
         status: Some(ModelPackageStatus::Completed),
         approval_status: Some(ApprovalStatus::Approved),
-        lifecycle: Some(crate::ports::ModelLifecycle {
-            stage: "Development".into(),
-            stage_status: "InProgress".into(),
-            stage_description: None,
-        }),
+        lifecycle: Some(
+            crate::ports::ModelLifecycle::parse("Development", "InProgress", None).unwrap(),
+        ),
         metrics: vec![crate::ports::MetricsReport {
             name: "ModelQuality.Statistics".into(),
             s3_uri: "s3://m/stats.json".into(),
@@ -911,14 +910,12 @@ fn described_packages_become_model_versions() {
     assert_eq!(version.group_name.as_str(), "Fraud-4711");
     assert_eq!(version.technical.metrics_uris, vec!["s3://m/stats.json"]);
     assert_eq!(version.lifecycle.unwrap().stage.as_str(), "Development");
-    // A stage SageMaker would not accept is refused (the ARN and status are typed at the port).
-    let bad = ModelPackage {
-        lifecycle: Some(crate::ports::ModelLifecycle {
-            stage: "not a stage!".into(),
-            stage_status: "InProgress".into(),
-            stage_description: None,
-        }),
-        ..ModelPackage::new(ModelPackageArn::parse(ARN).unwrap())
-    };
-    assert!(described_version(&bad).is_err());
+    // What SageMaker would not accept cannot reach the port: the ARN, status and lifecycle are typed.
+    assert!(crate::ports::ModelLifecycle::parse("not a stage!", "InProgress", None).is_err());
+    assert!(
+        ModelPackageArn::parse(
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned"
+        )
+        .is_err()
+    );
 }
