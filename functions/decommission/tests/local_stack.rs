@@ -7,62 +7,27 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sagemaker::types::{InferenceSpecification, ModelPackageContainerDefinition, Tag};
-use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
+use govsync_adapters::governance::GovernanceClient;
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     Field, FieldValue, Governance, GovernanceId, GovernanceKind, GovernanceObject,
     NewGovernanceObject,
 };
-use govsync_core::secret::Secret;
 use govsync_core::sync::fields;
 use govsync_decommission::{Config, Function};
+use govsync_testkit::stack::Stack;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
+/// The decommission function's configuration on the test kit's stack.
+trait DecommissionConfig {
+    fn decommission_config(&self) -> Config;
 }
 
-struct Stack {
-    moto_url: String,
-    governance_url: String,
-    account: String,
-    role_arn: String,
-    access_key: String,
-    region: String,
-}
-
-impl Stack {
-    fn from_env() -> Self {
-        var("AWS_ENDPOINT_URL");
-        var("AWS_ENDPOINT_URL_SAGEMAKER");
-        Self {
-            moto_url: var("GOVSYNC_MOTO_URL"),
-            governance_url: var("GOVSYNC_GOVERNANCE_URL"),
-            account: var("GOVSYNC_ACCOUNT_ID"),
-            role_arn: var("GOVSYNC_ROLE_ARN"),
-            access_key: var("GOVSYNC_ACCESS_KEY_ID"),
-            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
-        }
-    }
-
-    fn queue_url(&self, name: &str) -> String {
-        format!("{}/{}/{name}", self.moto_url, self.account)
-    }
-
-    fn token_url(&self) -> String {
-        format!(
-            "{}/api/2.0/services/local/apikeys/token",
-            self.governance_url
-        )
-    }
-
-    fn config(&self) -> Config {
+impl DecommissionConfig for Stack {
+    fn decommission_config(&self) -> Config {
         let vars: HashMap<&str, String> = HashMap::from([
             ("GOVSYNC_GOVERNANCE_URL", self.governance_url.clone()),
             ("GOVSYNC_GOVERNANCE_AUTH_MODE", "mcsp".to_owned()),
@@ -81,31 +46,6 @@ impl Stack {
             ("GOVSYNC_DECOMMISSION_NOTE_FIELD", "MRG-Model:Decommission Note".to_owned()),
         ]);
         Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
-    }
-
-    async fn sdk(&self, access_key: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(self.region.clone()))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                access_key,
-                "testing",
-                None,
-                None,
-                "local-stack",
-            ))
-            .load()
-            .await
-    }
-
-    fn governance(&self) -> GovernanceClient {
-        GovernanceClient::new(GovernanceConfig::new(
-            self.governance_url.clone(),
-            GovernanceAuth::Mcsp {
-                token_url: self.token_url(),
-                api_key: Secret::new("local-api-key"),
-            },
-        ))
-        .unwrap()
     }
 }
 
@@ -221,9 +161,12 @@ async fn status(governance: &GovernanceClient, id: &GovernanceId, field: &str) -
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn a_deleted_package_is_decommissioned_and_a_decommissioned_use_case_archives_its_packages() {
     let stack = Stack::from_env();
-    let function = Function::new(stack.config(), &stack.sdk(&stack.access_key).await)
-        .await
-        .unwrap();
+    let function = Function::new(
+        stack.decommission_config(),
+        &stack.sdk(&stack.access_key).await,
+    )
+    .await
+    .unwrap();
     let governance = stack.governance();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing").await);
     let person = aws_sdk_sagemaker::Client::new(&stack.sdk("testing").await);

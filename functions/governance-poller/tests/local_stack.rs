@@ -20,12 +20,7 @@ use govsync_core::ports::{
 };
 use govsync_core::secret::Secret;
 use govsync_governance_poller::{DEFAULT_OVERLAP, Poller, cursor_id};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
-}
+use govsync_testkit::stack::var;
 
 /// Receives and deletes everything visible in the queue now.
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(String, String)> {

@@ -16,6 +16,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use govsync_core::IdempotencyKey;
 use govsync_core::governance_event::{GovernanceEvent, GovernanceEventSource, GovernanceEventType};
 use govsync_governance_webhook::{Config, Function};
+use govsync_testkit::stack::var;
 use lambda_runtime::{Context, LambdaEvent};
 use support::*;
 
@@ -23,12 +24,6 @@ struct Stack {
     moto_url: String,
     account: String,
     region: String,
-}
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
 }
 
 impl Stack {

@@ -14,14 +14,9 @@ use govsync_core::ports::{
 use govsync_core::secret::Secret;
 use govsync_core::sync::fields;
 use govsync_metrics_relay::{Config, Function};
+use govsync_testkit::stack::var;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
-}
 
 const FAILURES_QUEUE: &str = "govsync-async-failures";
 

@@ -9,13 +9,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_config::BehaviorVersion;
 use aws_sdk_sagemaker::types::{
     InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, Tag,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::Utc;
-use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
+use govsync_adapters::governance::GovernanceClient;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_core::customer_metadata::keys;
 use govsync_core::decommission_request::DecommissionRequest;
@@ -25,84 +24,32 @@ use govsync_core::ports::{
     ModelRegistry, NewGovernanceObject,
 };
 use govsync_core::reconcile::DriftKind;
-use govsync_core::secret::Secret;
 use govsync_core::sync::decommission::{ArchiveTarget, archive_reason, archive_write};
 use govsync_core::sync::fields;
 use govsync_core::sync::registry::described_version;
 use govsync_core::{GovernanceStatus, MappingSpec};
 use govsync_reconciler::{Config, Function, ReconcileReport, RepairOutcome, RunOptions};
+use govsync_testkit::stack::Stack;
 use serde_json::json;
 
 /// The test's registry region: the shared wiring and the other tests' lanes have no rules there.
 const REGION: &str = "sa-east-1";
 /// A data scientist's key: anything but govsync's own.
 const PERSON_KEY: &str = "AKIADATASCIENTIST001";
-const GOVERNANCE_API_KEY: &str = "local-api-key";
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
+/// The reconciler's configuration on the test kit's stack.
+trait ReconcilerConfig {
+    fn reconciler_config(&self, decommission_queue_url: &str) -> Config;
+    fn reconciler_config_in(&self, region: &str, decommission_queue_url: &str) -> Config;
 }
 
-struct Stack {
-    governance_url: String,
-    account: String,
-    role_arn: String,
-    access_key: String,
-}
-
-impl Stack {
-    fn from_env() -> Self {
-        var("AWS_ENDPOINT_URL");
-        var("AWS_ENDPOINT_URL_SAGEMAKER");
-        var("GOVSYNC_MOTO_URL");
-        Self {
-            governance_url: var("GOVSYNC_GOVERNANCE_URL"),
-            account: var("GOVSYNC_ACCOUNT_ID"),
-            role_arn: var("GOVSYNC_ROLE_ARN"),
-            access_key: var("GOVSYNC_ACCESS_KEY_ID"),
-        }
+impl ReconcilerConfig for Stack {
+    /// As Lambda would set it, for the test's registry and queue.
+    fn reconciler_config(&self, decommission_queue_url: &str) -> Config {
+        self.reconciler_config_in(REGION, decommission_queue_url)
     }
 
-    fn token_url(&self) -> String {
-        format!(
-            "{}/api/2.0/services/local/apikeys/token",
-            self.governance_url
-        )
-    }
-
-    async fn sdk(&self, access_key: &str, region: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_owned()))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                access_key,
-                "testing",
-                None,
-                None,
-                "local-stack",
-            ))
-            .load()
-            .await
-    }
-
-    fn governance(&self) -> GovernanceClient {
-        GovernanceClient::new(GovernanceConfig::new(
-            self.governance_url.clone(),
-            GovernanceAuth::Mcsp {
-                token_url: self.token_url(),
-                api_key: Secret::new(GOVERNANCE_API_KEY),
-            },
-        ))
-        .unwrap()
-    }
-
-    /// The reconciler's configuration, as Lambda would set it, for the test's registry and queue.
-    fn config(&self, decommission_queue_url: &str) -> Config {
-        self.config_in(REGION, decommission_queue_url)
-    }
-
-    fn config_in(&self, region: &str, decommission_queue_url: &str) -> Config {
+    fn reconciler_config_in(&self, region: &str, decommission_queue_url: &str) -> Config {
         let vars: HashMap<&str, String> = HashMap::from([
             ("GOVSYNC_GOVERNANCE_URL", self.governance_url.clone()),
             ("GOVSYNC_GOVERNANCE_AUTH_MODE", "mcsp".to_owned()),
@@ -210,10 +157,10 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let group = format!("recon-{run_id}");
     let governance = stack.governance();
-    let person_sdk = stack.sdk(PERSON_KEY, REGION).await;
+    let person_sdk = stack.sdk_in(PERSON_KEY, REGION).await;
     let person = aws_sdk_sagemaker::Client::new(&person_sdk);
     let person_registry = SageMakerRegistry::new(person.clone());
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing", "us-east-1").await);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", "us-east-1").await);
     let queue_url = sqs
         .create_queue()
         .queue_name(format!("reconcile-{run_id}.fifo"))
@@ -291,8 +238,8 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     // The hub's SDK configuration (secrets, tables, queues in us-east-1); the registry client gets the
     // registry's region from the map.
     let function = Function::new(
-        stack.config(&queue_url),
-        &stack.sdk(&stack.access_key, "us-east-1").await,
+        stack.reconciler_config(&queue_url),
+        &stack.sdk_in(&stack.access_key, "us-east-1").await,
     )
     .await
     .unwrap();
@@ -464,7 +411,7 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     assert_eq!(request.governance_id, model4.id);
     assert_eq!(request.source, "reconciler");
     let govsync_registry = SageMakerRegistry::new(aws_sdk_sagemaker::Client::new(
-        &stack.sdk(&stack.access_key, REGION).await,
+        &stack.sdk_in(&stack.access_key, REGION).await,
     ));
     let package = govsync_registry
         .describe_package(&govsync_core::ModelPackageArn::parse(&arns[3]).unwrap())
@@ -507,7 +454,7 @@ async fn a_run_past_its_deadline_leaves_a_checkpoint_in_dynamodb_and_the_next_ru
     let stack = Stack::from_env();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let governance = stack.governance();
-    let person = aws_sdk_sagemaker::Client::new(&stack.sdk(PERSON_KEY, CHECKPOINT_REGION).await);
+    let person = aws_sdk_sagemaker::Client::new(&stack.sdk_in(PERSON_KEY, CHECKPOINT_REGION).await);
     let entity = governance
         .create_object(&NewGovernanceObject {
             kind: GovernanceKind::BusinessEntity,
@@ -555,8 +502,8 @@ async fn a_run_past_its_deadline_leaves_a_checkpoint_in_dynamodb_and_the_next_ru
         arns.push(created.model_package_arn().unwrap().to_owned());
     }
     let function = Function::new(
-        stack.config_in(CHECKPOINT_REGION, "http://127.0.0.1:1/unused"),
-        &stack.sdk(&stack.access_key, "us-east-1").await,
+        stack.reconciler_config_in(CHECKPOINT_REGION, "http://127.0.0.1:1/unused"),
+        &stack.sdk_in(&stack.access_key, "us-east-1").await,
     )
     .await
     .unwrap();

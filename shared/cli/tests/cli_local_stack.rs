@@ -11,80 +11,32 @@
 use std::collections::HashMap;
 use std::process::{Command, Output};
 
-use aws_config::BehaviorVersion;
 use aws_sdk_sagemaker::types::{
     InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, Tag,
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
 use govsync_adapters::sqs::SqsQuarantine;
 use govsync_core::customer_metadata::keys;
 use govsync_core::ports::{
     ExternalIdLookup, Field, Governance, GovernanceKind, GovernanceObject, NewGovernanceObject,
     Quarantine, QuarantinedMessage,
 };
-use govsync_core::secret::Secret;
 use govsync_core::sync::fields;
+use govsync_testkit::stack::{Stack, var};
 use serde_json::{Value, json};
 
 /// A data scientist's key: anything but govsync's own.
 const PERSON_KEY: &str = "AKIADATASCIENTIST001";
-const GOVERNANCE_API_KEY: &str = "local-api-key";
 /// The hub's region (tables, queues, secrets).
 const HUB_REGION: &str = "us-east-1";
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the local stack (local/stack.sh up; source its stack.env) or local/test.sh")
-    })
+/// What these tests add to the test kit's stack.
+trait CliStack {
+    async fn fifo_queue(&self, sqs: &aws_sdk_sqs::Client, name: &str) -> String;
+    fn govsync(&self, region: &str, decommission_queue: &str, args: &[&str]) -> Output;
 }
 
-struct Stack {
-    governance_url: String,
-    account: String,
-}
-
-impl Stack {
-    fn from_env() -> Self {
-        var("AWS_ENDPOINT_URL");
-        var("AWS_ENDPOINT_URL_SAGEMAKER");
-        var("GOVSYNC_MOTO_URL");
-        var("GOVSYNC_ROLE_ARN");
-        var("GOVSYNC_ACCESS_KEY_ID");
-        Self {
-            governance_url: var("GOVSYNC_GOVERNANCE_URL"),
-            account: var("GOVSYNC_ACCOUNT_ID"),
-        }
-    }
-
-    async fn sdk(&self, access_key: &str, region: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_owned()))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                access_key,
-                "testing",
-                None,
-                None,
-                "local-stack",
-            ))
-            .load()
-            .await
-    }
-
-    fn governance(&self) -> GovernanceClient {
-        GovernanceClient::new(GovernanceConfig::new(
-            self.governance_url.clone(),
-            GovernanceAuth::Mcsp {
-                token_url: format!(
-                    "{}/api/2.0/services/local/apikeys/token",
-                    self.governance_url
-                ),
-                api_key: Secret::new(GOVERNANCE_API_KEY),
-            },
-        ))
-        .expect("governance client")
-    }
-
+impl CliStack for Stack {
     async fn fifo_queue(&self, sqs: &aws_sdk_sqs::Client, name: &str) -> String {
         sqs.create_queue()
             .queue_name(name)
@@ -174,7 +126,7 @@ async fn seed(stack: &Stack, region: &str, prefix: &str) -> (Seeded, aws_sdk_sag
         })
         .await
         .expect("use case");
-    let person = aws_sdk_sagemaker::Client::new(&stack.sdk(PERSON_KEY, region).await);
+    let person = aws_sdk_sagemaker::Client::new(&stack.sdk_in(PERSON_KEY, region).await);
     let group = format!("{}-{run_id}", prefix.to_lowercase());
     person
         .create_model_package_group()
@@ -236,7 +188,7 @@ fn drift_kinds_of(report: &Value, package_arn: &str) -> Vec<String> {
 async fn reconcile_dry_run_exits_with_the_drift_code_on_seeded_drift_and_0_after_reconcile() {
     const REGION: &str = "eu-south-2";
     let stack = Stack::from_env();
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing", HUB_REGION).await);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", HUB_REGION).await);
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let queue = stack
         .fifo_queue(&sqs, &format!("cli-decommission-{run_id}.fifo"))
@@ -340,7 +292,7 @@ async fn reconcile_dry_run_exits_with_the_drift_code_on_seeded_drift_and_0_after
 async fn status_shows_a_synced_model_on_both_sides_and_then_its_drift() {
     const REGION: &str = "ap-southeast-4";
     let stack = Stack::from_env();
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing", HUB_REGION).await);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", HUB_REGION).await);
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let queue = stack
         .fifo_queue(&sqs, &format!("cli-status-{run_id}.fifo"))
@@ -455,7 +407,7 @@ async fn status_shows_a_synced_model_on_both_sides_and_then_its_drift() {
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn dlq_list_shows_the_quarantine_reason_and_replay_moves_the_message_back_in_its_group() {
     let stack = Stack::from_env();
-    let sdk = stack.sdk("testing", HUB_REGION).await;
+    let sdk = stack.sdk_in("testing", HUB_REGION).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     // The test's own lane: a source queue whose redrive policy names its DLQ, as wiring.json does.
