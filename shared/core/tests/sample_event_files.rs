@@ -96,13 +96,13 @@ fn every_registry_event_sample_in_the_repository_decodes() {
     );
 }
 
+/// The design's sample events, kept in the repository (a clone has nothing beside it).
 #[test]
-fn every_shared_fixture_decodes() {
-    let fixtures = manifest_relative("../../../shared/fixtures");
+fn every_design_sample_decodes() {
+    let fixtures = manifest_relative("tests/fixtures/design-samples");
     assert!(
         fixtures.is_dir(),
-        "shared fixtures folder {} is missing: it sits beside the repository checkout \
-         (/work/shared/fixtures); this test needs it and does not skip",
+        "design samples folder {} is missing",
         fixtures.display()
     );
     let files = json_files_under(&fixtures);
