@@ -154,7 +154,7 @@ where
         let (mut recorded, mut duplicates, mut red) = (0, 0, 0);
         for observation in &decoded.observations {
             let key = metrics::value_key(&package, &observation.metric, decoded.timestamp);
-            match idempotency::claim(self.idempotency.as_ref(), &key, deadline).await? {
+            match idempotency::claim(self.idempotency.as_ref(), &key, Utc::now(), deadline).await? {
                 Claim::Duplicate(_) => {
                     duplicates += 1;
                     continue;
@@ -173,7 +173,8 @@ where
                 .as_ref()
                 .ok()
                 .map(|breach| json!({"breach": breach.map(BreachStatus::as_str)}));
-            idempotency::settle_claim(self.idempotency.as_ref(), &key, stored.as_ref()).await;
+            idempotency::settle_claim(self.idempotency.as_ref(), &key, stored.as_ref(), Utc::now())
+                .await;
             if result? == Some(BreachStatus::Red) {
                 red += 1;
             }

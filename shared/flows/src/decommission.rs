@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
+use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
@@ -142,6 +143,7 @@ pub struct Decommission<G, R, I, L> {
     registries: HashMap<(AccountId, Region), Arc<R>>,
     idempotency: Arc<I>,
     links: Arc<L>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<G, R, I, L> Decommission<G, R, I, L>
@@ -164,12 +166,19 @@ where
             .map(|(registry, client)| ((registry.account, registry.region), client))
             .collect();
         Self {
+            clock: Arc::new(SystemClock),
             settings,
             governance,
             registries,
             idempotency,
             links,
         }
+    }
+
+    /// The same flow reading `clock` instead of the system clock (tests move time with it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -204,7 +213,7 @@ where
             event,
             &self.settings.registries,
             &self.settings.writers,
-            Utc::now(),
+            self.clock.now(),
         )?;
         match triage {
             Triage::UnknownRegistry { account, region } => Err(MessageError::UnknownRegistry {
@@ -245,7 +254,8 @@ where
         deadline: DateTime<Utc>,
         work: impl Future<Output = Result<Outcome, MessageError>>,
     ) -> Result<Outcome, MessageError> {
-        match idempotency::claim(self.idempotency.as_ref(), key, deadline).await? {
+        match idempotency::claim(self.idempotency.as_ref(), key, self.clock.now(), deadline).await?
+        {
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
@@ -256,7 +266,13 @@ where
         }
         let result = work.await;
         let record = result.as_ref().ok().map(Outcome::record);
-        idempotency::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
+        idempotency::settle_claim(
+            self.idempotency.as_ref(),
+            key,
+            record.as_ref(),
+            self.clock.now(),
+        )
+        .await;
         result
     }
 
@@ -558,7 +574,7 @@ where
     }
 
     async fn record_writes(&self, writes: &[OurWrite]) -> Result<(), MessageError> {
-        let expires_at = Utc::now() + Duration::seconds(LEDGER_TTL_SECONDS);
+        let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
         for write in writes {
             self.links.record_our_write(write, expires_at).await?;
         }

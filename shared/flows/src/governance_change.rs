@@ -16,6 +16,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
+use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::{
@@ -167,6 +168,7 @@ pub struct GovernanceChange<G, R, I, L, N, D> {
     links: Arc<L>,
     notifier: Arc<N>,
     decommission: Arc<D>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The ports a [`GovernanceChange`] is built from.
@@ -196,6 +198,7 @@ where
             .map(|(registry, client)| ((registry.account, registry.region), client))
             .collect();
         Self {
+            clock: Arc::new(SystemClock),
             settings,
             governance: ports.governance,
             registries,
@@ -204,6 +207,12 @@ where
             notifier: ports.notifier,
             decommission: ports.decommission,
         }
+    }
+
+    /// The same flow reading `clock` instead of the system clock (tests move time with it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -248,7 +257,8 @@ where
             })?;
         let key = IdempotencyKey::for_governance_change(&object.id, revision);
         let key = &key;
-        match idempotency::claim(self.idempotency.as_ref(), key, deadline).await? {
+        match idempotency::claim(self.idempotency.as_ref(), key, self.clock.now(), deadline).await?
+        {
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
@@ -262,7 +272,13 @@ where
             _ => self.model(&object, revision).await,
         };
         let record = result.as_ref().ok().map(Outcome::record);
-        idempotency::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
+        idempotency::settle_claim(
+            self.idempotency.as_ref(),
+            key,
+            record.as_ref(),
+            self.clock.now(),
+        )
+        .await;
         result
     }
 
@@ -545,7 +561,7 @@ where
         let our_write = match &status {
             Some(status) => {
                 self.links
-                    .is_our_write(&status_write(&model.id, status), Utc::now())
+                    .is_our_write(&status_write(&model.id, status), self.clock.now())
                     .await?
             }
             None => false,
@@ -601,7 +617,7 @@ where
                 let Some((client, _)) = &linked else {
                     return Ok(Outcome::Unlinked);
                 };
-                let expires_at = Utc::now() + Duration::seconds(LEDGER_TTL_SECONDS);
+                let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
                 self.links
                     .record_our_write(&write.ledger, expires_at)
                     .await?;

@@ -16,13 +16,14 @@ pub enum Claim {
     InProgress,
 }
 
-/// Claims `key` until `deadline`.
+/// Claims `key` from `now` until `deadline`.
 pub async fn claim<I: IdempotencyStore>(
     store: &I,
     key: &IdempotencyKey,
+    now: DateTime<Utc>,
     deadline: DateTime<Utc>,
 ) -> Result<Claim, StoreError> {
-    Ok(match store.begin(key, Utc::now(), deadline).await? {
+    Ok(match store.begin(key, now, deadline).await? {
         IdempotencyBegin::Started => Claim::Owned,
         IdempotencyBegin::AlreadyCompleted(result) => Claim::Duplicate(result),
         IdempotencyBegin::InProgress => Claim::InProgress,
@@ -36,10 +37,11 @@ pub async fn settle_claim<I: IdempotencyStore>(
     store: &I,
     key: &IdempotencyKey,
     record: Option<&serde_json::Value>,
+    now: DateTime<Utc>,
 ) {
     match record {
         Some(record) => {
-            if let Err(error) = store.complete(key, record, Utc::now()).await {
+            if let Err(error) = store.complete(key, record, now).await {
                 tracing::warn!(error = %error, key = key.as_str(), "could not complete the idempotency record");
             }
         }
@@ -63,34 +65,61 @@ mod tests {
         let store = FakeIdempotencyStore::new();
         let deadline = Utc::now() + Duration::seconds(30);
         assert_eq!(
-            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
-                .await
-                .unwrap(),
+            claim(
+                &store,
+                &IdempotencyKey::for_cloudtrail_event("k"),
+                Utc::now(),
+                deadline
+            )
+            .await
+            .unwrap(),
             Claim::Owned
         );
         assert_eq!(
-            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
-                .await
-                .unwrap(),
+            claim(
+                &store,
+                &IdempotencyKey::for_cloudtrail_event("k"),
+                Utc::now(),
+                deadline
+            )
+            .await
+            .unwrap(),
             Claim::InProgress
         );
-        settle_claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), None).await;
+        settle_claim(
+            &store,
+            &IdempotencyKey::for_cloudtrail_event("k"),
+            None,
+            Utc::now(),
+        )
+        .await;
         assert_eq!(
-            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
-                .await
-                .unwrap(),
+            claim(
+                &store,
+                &IdempotencyKey::for_cloudtrail_event("k"),
+                Utc::now(),
+                deadline
+            )
+            .await
+            .unwrap(),
             Claim::Owned
         );
         settle_claim(
             &store,
             &IdempotencyKey::for_cloudtrail_event("k"),
             Some(&serde_json::json!({"outcome": "x"})),
+            Utc::now(),
         )
         .await;
         assert_eq!(
-            claim(&store, &IdempotencyKey::for_cloudtrail_event("k"), deadline)
-                .await
-                .unwrap(),
+            claim(
+                &store,
+                &IdempotencyKey::for_cloudtrail_event("k"),
+                Utc::now(),
+                deadline
+            )
+            .await
+            .unwrap(),
             Claim::Duplicate(serde_json::json!({"outcome": "x"}))
         );
     }

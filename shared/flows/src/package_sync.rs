@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
+use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
     IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
@@ -141,6 +142,7 @@ pub struct RegistrySync<G, R, I, L> {
     registries: HashMap<(AccountId, Region), Arc<R>>,
     idempotency: Arc<I>,
     links: Arc<L>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<G, R, I, L> RegistrySync<G, R, I, L>
@@ -163,12 +165,19 @@ where
             .map(|(registry, client)| ((registry.account, registry.region), client))
             .collect();
         Self {
+            clock: Arc::new(SystemClock),
             settings,
             governance,
             registries,
             idempotency,
             links,
         }
+    }
+
+    /// The same flow reading `clock` instead of the system clock (tests move time with it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -230,7 +239,8 @@ where
     ) -> Result<Outcome, MessageError> {
         let key = event.idempotency_key();
         let key = &key;
-        match idempotency::claim(self.idempotency.as_ref(), key, deadline).await? {
+        match idempotency::claim(self.idempotency.as_ref(), key, self.clock.now(), deadline).await?
+        {
             Claim::Duplicate(_) => return Ok(Outcome::Duplicate),
             Claim::InProgress => {
                 return Err(MessageError::InProgress {
@@ -241,7 +251,13 @@ where
         }
         let result = self.sync(registry, arn, revision, snapshot).await;
         let record = result.as_ref().ok().map(Outcome::record);
-        idempotency::settle_claim(self.idempotency.as_ref(), key, record.as_ref()).await;
+        idempotency::settle_claim(
+            self.idempotency.as_ref(),
+            key,
+            record.as_ref(),
+            self.clock.now(),
+        )
+        .await;
         result
     }
 
@@ -252,7 +268,7 @@ where
         revision: Option<Revision>,
         snapshot: Option<&govsync_core::ModelVersion>,
     ) -> Result<Outcome, MessageError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         if let Some(snapshot) = snapshot
             && self
                 .links
@@ -583,7 +599,7 @@ where
     }
 
     async fn record_writes(&self, writes: &[OurWrite]) -> Result<(), MessageError> {
-        let expires_at = Utc::now() + Duration::seconds(LEDGER_TTL_SECONDS);
+        let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
         for write in writes {
             self.links.record_our_write(write, expires_at).await?;
         }
