@@ -5,7 +5,6 @@
 
 mod error;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -31,6 +30,7 @@ use serde_json::json;
 
 pub use self::error::MessageError;
 use crate::idempotency::{self, Claim};
+use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
@@ -140,7 +140,7 @@ impl BatchOutcome for Outcome {
 pub struct Decommission<G, R, I, L> {
     settings: Settings,
     governance: Arc<G>,
-    registries: HashMap<(AccountId, Region), Arc<R>>,
+    registries: RegistryClients<R>,
     idempotency: Arc<I>,
     links: Arc<L>,
     clock: Arc<dyn Clock>,
@@ -161,10 +161,7 @@ where
         idempotency: Arc<I>,
         links: Arc<L>,
     ) -> Self {
-        let registries = registry_clients
-            .into_iter()
-            .map(|(registry, client)| ((registry.account, registry.region), client))
-            .collect();
+        let registries = RegistryClients::new(registry_clients);
         Self {
             clock: Arc::new(SystemClock),
             settings,
@@ -565,7 +562,7 @@ where
 
     fn client(&self, account: &AccountId, region: &Region) -> Result<&R, MessageError> {
         self.registries
-            .get(&(account.clone(), region.clone()))
+            .get(account, region)
             .map(Arc::as_ref)
             .ok_or_else(|| MessageError::UnknownRegistry {
                 account: account.to_string(),

@@ -10,7 +10,6 @@
 
 mod error;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -38,6 +37,7 @@ use serde_json::json;
 
 pub use self::error::MessageError;
 use crate::idempotency::{self, Claim};
+use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
@@ -163,7 +163,7 @@ impl BatchOutcome for Outcome {
 pub struct GovernanceChange<G, R, I, L, N, D> {
     settings: Settings,
     governance: Arc<G>,
-    registries: HashMap<(AccountId, Region), Arc<R>>,
+    registries: RegistryClients<R>,
     idempotency: Arc<I>,
     links: Arc<L>,
     notifier: Arc<N>,
@@ -192,11 +192,7 @@ where
     D: MessageQueue,
 {
     pub fn new(settings: Settings, ports: Ports<G, R, I, L, N, D>) -> Self {
-        let registries = ports
-            .registries
-            .into_iter()
-            .map(|(registry, client)| ((registry.account, registry.region), client))
-            .collect();
+        let registries = RegistryClients::new(ports.registries);
         Self {
             clock: Arc::new(SystemClock),
             settings,
@@ -372,7 +368,7 @@ where
         region: &Region,
     ) -> Result<&Arc<R>, MessageError> {
         self.registries
-            .get(&(account.clone(), region.clone()))
+            .get(account, region)
             .ok_or_else(|| MessageError::UnknownRegistry {
                 account: account.to_string(),
                 region: region.to_string(),

@@ -15,3 +15,4 @@ pub mod decommission;
 pub mod governance_change;
 pub mod idempotency;
 pub mod package_sync;
+pub mod registry_clients;

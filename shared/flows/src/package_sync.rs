@@ -17,7 +17,6 @@
 
 mod error;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -35,13 +34,12 @@ use govsync_core::sync::registry::{
     WriteBackError, decide, described_version, is_stale, snapshot_write, triage, use_case_tag,
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities};
-use govsync_core::{
-    AccountId, MappingSpec, ModelPackageArn, Region, Registry, RegistryMap, Revision,
-};
+use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryMap, Revision};
 use serde_json::json;
 
 pub use self::error::MessageError;
 use crate::idempotency::{self, Claim};
+use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
@@ -139,7 +137,7 @@ impl BatchOutcome for Outcome {
 pub struct RegistrySync<G, R, I, L> {
     settings: Settings,
     governance: Arc<G>,
-    registries: HashMap<(AccountId, Region), Arc<R>>,
+    registries: RegistryClients<R>,
     idempotency: Arc<I>,
     links: Arc<L>,
     clock: Arc<dyn Clock>,
@@ -160,10 +158,7 @@ where
         idempotency: Arc<I>,
         links: Arc<L>,
     ) -> Self {
-        let registries = registry_clients
-            .into_iter()
-            .map(|(registry, client)| ((registry.account, registry.region), client))
-            .collect();
+        let registries = RegistryClients::new(registry_clients);
         Self {
             clock: Arc::new(SystemClock),
             settings,
@@ -288,10 +283,7 @@ where
             );
             return Ok(Outcome::Stale);
         }
-        let Some(client) = self
-            .registries
-            .get(&(registry.account.clone(), registry.region.clone()))
-        else {
+        let Some(client) = self.registries.get(&registry.account, &registry.region) else {
             return Err(MessageError::UnknownRegistry {
                 account: registry.account.to_string(),
                 region: registry.region.to_string(),
