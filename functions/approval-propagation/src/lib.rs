@@ -50,7 +50,8 @@ use lambda_runtime::LambdaEvent;
 
 pub use config::{Config, ConfigError};
 pub use govsync_flows::governance_change::{MessageError, Outcome, Settings};
-pub use handler::{Handler, Ports, claim_until};
+pub use govsync_lambda::sqs_batch::claim_until;
+pub use handler::{Handler, Ports};
 pub use metrics::{BatchReport, FunctionReport};
 
 /// The handler on the real adapters.

@@ -125,8 +125,3 @@ where
         FunctionReport::metrics(report)
     }
 }
-
-/// The idempotency claim lasts until the invocation's deadline (else Lambda's longest run).
-pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
-    sqs_batch::claim_until(deadline_ms, now)
-}

@@ -41,7 +41,8 @@ use lambda_runtime::LambdaEvent;
 
 pub use govsync_flows::package_sync::{MessageError, Outcome, Settings};
 pub use govsync_lambda::config::{AuthSettings, Config, ConfigError};
-pub use handler::{Handler, claim_until};
+pub use govsync_lambda::sqs_batch::claim_until;
+pub use handler::Handler;
 pub use metrics::{BatchReport, FunctionReport};
 
 /// The handler on the real adapters.
