@@ -135,7 +135,7 @@ impl World {
         self.links
             .put_link(&govsync_core::ports::Link {
                 kind: LinkKind::Model,
-                arn: package.arn.to_string(),
+                arn: (&package.arn).into(),
                 governance_id: model.id.clone(),
             })
             .await
@@ -188,7 +188,7 @@ async fn approved_use_case_gets_a_tagged_group_a_model_group_links_and_one_email
     assert_eq!(
         outcomes,
         [Outcome::Provisioned {
-            group_arn: group_arn.clone(),
+            group_arn: govsync_core::ModelPackageGroupArn::parse(&group_arn).unwrap(),
             findings: vec!["email_sent"]
         }]
     );

@@ -351,7 +351,7 @@ async fn a_delete_that_overtakes_the_create_decommissions_the_model_when_it_appe
     assert!(
         world
             .links
-            .tombstone(package.arn.as_str())
+            .tombstone(&package.arn)
             .await
             .unwrap()
             .is_some()

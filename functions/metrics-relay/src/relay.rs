@@ -13,7 +13,9 @@ use govsync_core::ports::{
     Quarantine, QueryCondition,
 };
 use govsync_core::sync::fields;
-use govsync_core::{AccountId, GovernanceStatus, ModelPackageArn, Region, Registry, RegistryMap};
+use govsync_core::{
+    AccountId, GovernanceStatus, ModelPackageArn, Region, Registry, RegistryArn, RegistryMap,
+};
 use govsync_flows::idempotency::{self, Claim};
 use govsync_lambda::sqs_batch;
 use serde_json::{Value, json};
@@ -144,7 +146,7 @@ where
             });
         }
         let Some(model) = self
-            .find(LinkKind::Model, GovernanceKind::Model, package.as_str())
+            .find(LinkKind::Model, GovernanceKind::Model, &(&package).into())
             .await?
         else {
             return Err(RelayError::UnknownModel {
@@ -360,7 +362,7 @@ where
         &self,
         link_kind: LinkKind,
         kind: GovernanceKind,
-        arn: &str,
+        arn: &RegistryArn,
     ) -> Result<Option<GovernanceObject>, RelayError> {
         if let Some(link) = self.links.link_by_arn(link_kind, arn).await? {
             match self.governance.get_object(&link.governance_id).await {
@@ -369,12 +371,16 @@ where
                 Err(error) => return Err(error.into()),
             }
         }
-        match self.governance.find_by_external_id(kind, arn).await? {
+        match self
+            .governance
+            .find_by_external_id(kind, arn.as_str())
+            .await?
+        {
             ExternalIdLookup::Absent => Ok(None),
             ExternalIdLookup::Found(object) => Ok(Some(object)),
             ExternalIdLookup::Ambiguous(ids) => Err(RelayError::AmbiguousExternalId {
                 kind,
-                external_id: arn.to_owned(),
+                external_id: arn.to_string(),
                 ids: ids
                     .iter()
                     .map(|id| id.as_str())

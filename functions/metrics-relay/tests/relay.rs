@@ -71,7 +71,7 @@ impl World {
         links
             .put_link(&Link {
                 kind: LinkKind::Model,
-                arn: ARN.into(),
+                arn: govsync_core::RegistryArn::parse(ARN).unwrap(),
                 governance_id: model.id.clone(),
             })
             .await

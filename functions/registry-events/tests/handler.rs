@@ -103,12 +103,12 @@ async fn a_registered_version_appears_under_its_use_case_and_is_written_back() {
     assert!(
         links
             .iter()
-            .any(|l| l.kind == LinkKind::ModelGroup && l.arn == group_arn)
+            .any(|l| l.kind == LinkKind::ModelGroup && l.arn.as_str() == group_arn)
     );
     assert!(
         links
             .iter()
-            .any(|l| l.kind == LinkKind::Model && l.arn == package.arn.as_str())
+            .any(|l| l.kind == LinkKind::Model && l.arn == package.arn)
     );
     assert_eq!(
         world.links.ledger_len(),

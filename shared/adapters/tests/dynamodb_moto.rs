@@ -203,7 +203,10 @@ async fn released_key_can_be_claimed_again() {
 async fn links_resolve_both_ways_and_revisions_only_move_forward() {
     let store = DynamoLinkStore::new(client().await, DEFAULT_LINKS_TABLE);
     let group = common::unique("group");
-    let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/1");
+    let arn = govsync_core::RegistryArn::parse(&format!(
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/1"
+    ))
+    .unwrap();
     let governance_id = gid(common::unique("gov"));
     let link = Link {
         kind: LinkKind::Model,

@@ -12,11 +12,11 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use govsync_adapters::dynamodb::DynamoLinkStore;
-use govsync_core::Registry;
 use govsync_core::governance::GovernanceId;
 use govsync_core::ports::LinkEnd;
 use govsync_core::reconcile::{GovernanceInventory, GroupSnapshot};
 use govsync_core::sync::registry::use_case_tag;
+use govsync_core::{ModelPackageArn, Registry};
 use govsync_reconciler::{Config, DriftRecord, Function, RunObserver, RunOptions};
 use serde::Serialize;
 
@@ -183,7 +183,7 @@ pub struct Collected {
 
 impl Collected {
     /// Package ARNs shown (all, or those of `group`), with their governance model's id when linked.
-    pub fn packages(&self, group: Option<&str>) -> Vec<(String, Option<GovernanceId>)> {
+    pub fn packages(&self, group: Option<&str>) -> Vec<(ModelPackageArn, Option<GovernanceId>)> {
         self.groups
             .iter()
             .filter(|(_, snapshot, _)| group.is_none_or(|name| snapshot.name == name))
@@ -194,7 +194,7 @@ impl Collected {
                     .models_for(package.arn.as_str())
                     .first()
                     .map(|model| model.id.clone());
-                (package.arn.to_string(), model)
+                (package.arn.clone(), model)
             })
             .collect()
     }
@@ -451,18 +451,18 @@ type PackageSync = (String, Option<DateTime<Utc>>);
 /// The latest sync time of each package: its own entries in the links table and its model's.
 async fn last_sync_times(
     links: &DynamoLinkStore,
-    packages: Vec<(String, Option<GovernanceId>)>,
+    packages: Vec<(ModelPackageArn, Option<GovernanceId>)>,
 ) -> Result<BTreeMap<String, DateTime<Utc>>, CliError> {
     let times: Vec<Result<PackageSync, CliError>> = stream::iter(packages)
         .map(|(arn, model)| async move {
             let registry_side = links
-                .last_synced_at(&LinkEnd::Registry(arn.clone()))
+                .last_synced_at(&LinkEnd::Registry((&arn).into()))
                 .await?;
             let governance_side = match model {
                 Some(id) => links.last_synced_at(&LinkEnd::Governance(id)).await?,
                 None => None,
             };
-            Ok((arn, registry_side.max(governance_side)))
+            Ok((arn.to_string(), registry_side.max(governance_side)))
         })
         .buffer_unordered(8)
         .collect()
@@ -582,8 +582,8 @@ mod tests {
         assert_eq!(
             collected.packages(None),
             vec![
-                (ARN_1.to_owned(), Some(id("MOD-1"))),
-                (ARN_2.to_owned(), None)
+                (ModelPackageArn::parse(ARN_1).unwrap(), Some(id("MOD-1"))),
+                (ModelPackageArn::parse(ARN_2).unwrap(), None)
             ]
         );
         let synced = DateTime::from_timestamp(1_700_000_000, 0).expect("time");

@@ -54,7 +54,8 @@ pub use mapping::{
 };
 pub use model_package::{
     ApprovalStatus, Description, Lifecycle, ModelGroup, ModelPackageArn, ModelPackageGroupArn,
-    ModelPackageGroupName, ModelPackageStatus, ModelVersion, SageMakerName, TechnicalMetadata,
+    ModelPackageGroupName, ModelPackageStatus, ModelVersion, RegistryArn, SageMakerName,
+    TechnicalMetadata,
 };
 pub use registry_event::{DecodeError, DecodedInput, RegistryEvent, SqsMessage};
 pub use registry_map::{BusinessEntity, Registry, RegistryMap, RegistryMapError};

@@ -174,6 +174,26 @@ impl ModelPackageGroupArn {
         })
     }
 
+    /// The ARN a group of this name has in an account and region (partition from the region).
+    pub fn in_registry(region: &Region, account: &AccountId, name: &ModelPackageGroupName) -> Self {
+        let partition = if region.as_str().starts_with("us-gov-") {
+            "aws-us-gov"
+        } else if region.as_str().starts_with("cn-") {
+            "aws-cn"
+        } else {
+            "aws"
+        };
+        Self {
+            value: format!(
+                "arn:{partition}:sagemaker:{region}:{account}:model-package-group/{name}"
+            ),
+            partition: partition.to_owned(),
+            region: region.clone(),
+            account: account.clone(),
+            name: name.clone(),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.value
     }
@@ -311,6 +331,101 @@ macro_rules! arn_traits {
 }
 arn_traits!(ModelPackageGroupArn);
 arn_traits!(ModelPackageArn);
+
+/// A registry resource a link, a revision or a tombstone names: a group or a versioned package.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RegistryArn {
+    Group(ModelPackageGroupArn),
+    Package(ModelPackageArn),
+}
+
+impl RegistryArn {
+    /// A package ARN if it names a version, else a group ARN.
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        match ModelPackageArn::parse(value) {
+            Ok(arn) => Ok(Self::Package(arn)),
+            Err(package_error) => ModelPackageGroupArn::parse(value)
+                .map(Self::Group)
+                .map_err(|_| package_error),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Group(arn) => arn.as_str(),
+            Self::Package(arn) => arn.as_str(),
+        }
+    }
+
+    pub fn account(&self) -> &AccountId {
+        match self {
+            Self::Group(arn) => arn.account(),
+            Self::Package(arn) => arn.account(),
+        }
+    }
+
+    pub fn region(&self) -> &Region {
+        match self {
+            Self::Group(arn) => arn.region(),
+            Self::Package(arn) => arn.region(),
+        }
+    }
+}
+
+impl From<ModelPackageArn> for RegistryArn {
+    fn from(arn: ModelPackageArn) -> Self {
+        Self::Package(arn)
+    }
+}
+
+impl From<ModelPackageGroupArn> for RegistryArn {
+    fn from(arn: ModelPackageGroupArn) -> Self {
+        Self::Group(arn)
+    }
+}
+
+impl From<&ModelPackageArn> for RegistryArn {
+    fn from(arn: &ModelPackageArn) -> Self {
+        Self::Package(arn.clone())
+    }
+}
+
+impl From<&ModelPackageGroupArn> for RegistryArn {
+    fn from(arn: &ModelPackageGroupArn) -> Self {
+        Self::Group(arn.clone())
+    }
+}
+
+impl AsRef<str> for RegistryArn {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for RegistryArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RegistryArn {
+    type Err = ValidationError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::parse(value)
+    }
+}
+
+impl PartialEq<ModelPackageArn> for RegistryArn {
+    fn eq(&self, other: &ModelPackageArn) -> bool {
+        matches!(self, Self::Package(arn) if arn == other)
+    }
+}
+
+impl PartialEq<ModelPackageGroupArn> for RegistryArn {
+    fn eq(&self, other: &ModelPackageGroupArn) -> bool {
+        matches!(self, Self::Group(arn) if arn == other)
+    }
+}
 
 /// Declares a closed enum of AWS string values with an exhaustive parse.
 macro_rules! aws_enum {

@@ -9,7 +9,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::idempotency::IdempotencyKey;
-use crate::model_package::{ModelPackageArn, ModelPackageGroupName};
+use crate::model_package::{ModelPackageArn, ModelPackageGroupName, RegistryArn};
 
 pub mod governance;
 pub mod notify;
@@ -155,7 +155,7 @@ pub trait LinkStore: Send + Sync {
     fn link_by_arn(
         &self,
         kind: LinkKind,
-        arn: &str,
+        arn: &RegistryArn,
     ) -> impl Future<Output = Result<Option<Link>, StoreError>> + Send;
 
     fn link_by_governance_id(
@@ -214,7 +214,7 @@ pub trait TombstoneStore: Send + Sync {
     /// The tombstone of a registry ARN, if its deletion was seen.
     fn tombstone(
         &self,
-        arn: &str,
+        arn: &ModelPackageArn,
     ) -> impl Future<Output = Result<Option<Tombstone>, StoreError>> + Send;
 }
 

@@ -13,7 +13,7 @@ use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    GovernanceQuery, IdempotencyStore, LinkKind, LinksTable, ModelRegistry, OurWrite,
+    GovernanceQuery, IdempotencyStore, Link, LinkKind, LinksTable, ModelRegistry, OurWrite,
     QueryCondition,
 };
 use govsync_core::registry_event::RegistryEvent;
@@ -24,7 +24,7 @@ use govsync_core::sync::registry::described_version;
 use govsync_core::sync::{WriterIdentities, fields};
 use govsync_core::{
     AccountId, IdempotencyKey, ModelPackageArn, ModelPackageGroupArn, Region, Registry,
-    RegistryMap, Revision,
+    RegistryArn, RegistryMap, Revision,
 };
 use serde_json::json;
 
@@ -282,7 +282,7 @@ where
         deletion: &Deletion,
     ) -> Result<Outcome, MessageError> {
         if let Some(model) = self
-            .find(LinkKind::Model, GovernanceKind::Model, arn.as_str())
+            .find(LinkKind::Model, GovernanceKind::Model, &arn.into())
             .await?
         {
             return Ok(match self.decommission(&model, deletion).await? {
@@ -299,7 +299,7 @@ where
             .put_tombstone(&decommission::tombstone(arn, deletion))
             .await?;
         match self
-            .find(LinkKind::Model, GovernanceKind::Model, arn.as_str())
+            .find(LinkKind::Model, GovernanceKind::Model, &arn.into())
             .await?
         {
             Some(model) => Ok(match self.decommission(&model, deletion).await? {
@@ -327,7 +327,7 @@ where
             .find(
                 LinkKind::ModelGroup,
                 GovernanceKind::ModelGroup,
-                group_arn.as_str(),
+                &group_arn.into(),
             )
             .await?
         else {
@@ -397,23 +397,27 @@ where
         &self,
         link_kind: LinkKind,
         kind: GovernanceKind,
-        arn: &str,
+        arn: &RegistryArn,
     ) -> Result<Option<GovernanceObject>, MessageError> {
         if let Some(link) = self.links.link_by_arn(link_kind, arn).await? {
             match self.governance.get_object(&link.governance_id).await {
                 Ok(object) => return Ok(Some(object)),
                 Err(GovernanceError::NotFound { .. }) => {
-                    tracing::warn!(id = %link.governance_id, arn, "linked object is gone; looking it up by external id");
+                    tracing::warn!(id = %link.governance_id, %arn, "linked object is gone; looking it up by external id");
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        match self.governance.find_by_external_id(kind, arn).await? {
+        match self
+            .governance
+            .find_by_external_id(kind, arn.as_str())
+            .await?
+        {
             ExternalIdLookup::Absent => Ok(None),
             ExternalIdLookup::Found(object) => Ok(Some(object)),
             ExternalIdLookup::Ambiguous(ids) => Err(MessageError::AmbiguousExternalId {
                 kind,
-                external_id: arn.to_owned(),
+                external_id: arn.to_string(),
                 ids: ids
                     .iter()
                     .map(|id| id.as_str())
@@ -478,13 +482,17 @@ where
         &self,
         model: &GovernanceObject,
     ) -> Result<Option<ModelPackageArn>, MessageError> {
-        let arn = match self.links.link_by_governance_id(&model.id).await? {
-            Some(link) if link.kind == LinkKind::Model => Some(link.arn),
+        Ok(match self.links.link_by_governance_id(&model.id).await? {
+            Some(Link {
+                kind: LinkKind::Model,
+                arn: RegistryArn::Package(arn),
+                ..
+            }) => Some(arn),
             _ => model
                 .field(fields::EXTERNAL_ID)
-                .and_then(FieldValue::as_text),
-        };
-        Ok(arn.and_then(|arn| ModelPackageArn::parse(&arn).ok()))
+                .and_then(FieldValue::as_text)
+                .and_then(|arn| ModelPackageArn::parse(&arn).ok()),
+        })
     }
 
     /// Every package of every group provisioned for a use case: its linked group and the groups whose
@@ -497,7 +505,7 @@ where
         if let Some(link) = self.links.link_by_governance_id(&use_case.id).await?
             && link.kind == LinkKind::UseCase
         {
-            group_arns.push(link.arn);
+            group_arns.push(link.arn.to_string());
         }
         let rows = self
             .governance

@@ -25,13 +25,13 @@ use govsync_core::ports::{
 };
 use govsync_core::sync::governance::{
     ModelChange, ModelDecision, Provisioned, Provisioning, UseCaseChange, UseCaseDecision,
-    approval_email_receipt, decide_model, decide_use_case, object_revision, status_write,
+    decide_model, decide_use_case, object_revision, status_write,
 };
 use govsync_core::sync::registry::{described_version, use_case_tag};
 use govsync_core::sync::{ConsoleLinks, fields};
 use govsync_core::{
-    AccountId, GovernanceId, IdempotencyKey, MappingSpec, ModelPackageArn, Region, Registry,
-    RegistryMap, Revision,
+    AccountId, GovernanceId, IdempotencyKey, MappingSpec, ModelPackageArn, ModelPackageGroupArn,
+    Region, Registry, RegistryArn, RegistryMap, Revision,
 };
 use serde_json::json;
 
@@ -60,7 +60,7 @@ pub struct Settings {
 pub enum Outcome {
     /// F1: what was missing of the use case's group, model group and email was provisioned.
     Provisioned {
-        group_arn: String,
+        group_arn: ModelPackageGroupArn,
         findings: Vec<&'static str>,
     },
     /// F1: everything was provisioned before.
@@ -310,7 +310,7 @@ where
                 Ok(Outcome::DecommissionRequested)
             }
             UseCaseDecision::AlreadyProvisioned { group_arn } => {
-                tracing::info!(group_arn, "use case already provisioned");
+                tracing::info!(%group_arn, "use case already provisioned");
                 Ok(Outcome::AlreadyProvisioned)
             }
             UseCaseDecision::Provision(plan) => self.provision(*plan, revision).await,
@@ -336,16 +336,22 @@ where
 
     /// What the links table says is provisioned for a use case.
     async fn provisioned(&self, use_case: &GovernanceId) -> Result<Provisioned, MessageError> {
-        let group_arn = self
-            .links
-            .link_by_governance_id(use_case)
-            .await?
-            .filter(|link| link.kind == LinkKind::UseCase)
-            .map(|link| link.arn);
+        let group_arn =
+            self.links
+                .link_by_governance_id(use_case)
+                .await?
+                .and_then(|link| match link {
+                    Link {
+                        kind: LinkKind::UseCase,
+                        arn: RegistryArn::Group(arn),
+                        ..
+                    } => Some(arn),
+                    _ => None,
+                });
         let model_group_linked = match &group_arn {
             Some(arn) => self
                 .links
-                .link_by_arn(LinkKind::ModelGroup, arn)
+                .link_by_arn(LinkKind::ModelGroup, &arn.into())
                 .await?
                 .is_some(),
             None => false,
@@ -386,11 +392,11 @@ where
             Some(group) => {
                 // A group of this name may exist: ours from an attempt that failed before linking it
                 // (adopt it), or another use case's (never taken over).
-                let arn = match client.list_tags(&plan.group_arn).await {
+                let arn = match client.list_tags(plan.group_arn.as_str()).await {
                     Ok(tags) => match use_case_tag(&tags) {
                         Ok(owner) if owner == plan.use_case_id => {
                             tracing::info!(
-                                group_arn = plan.group_arn,
+                                group_arn = %plan.group_arn,
                                 "adopting the group created by an earlier attempt"
                             );
                             plan.group_arn.clone()
@@ -406,8 +412,8 @@ where
                         }
                     },
                     Err(error) if error.is_not_found() => {
-                        let arn = client.create_group(group).await?;
-                        tracing::info!(group_arn = arn, "model package group created");
+                        let arn = ModelPackageGroupArn::parse(&client.create_group(group).await?)?;
+                        tracing::info!(group_arn = %arn, "model package group created");
                         arn
                     }
                     Err(error) => return Err(error.into()),
@@ -415,7 +421,7 @@ where
                 self.links
                     .put_link(&Link {
                         kind: LinkKind::UseCase,
-                        arn: arn.clone(),
+                        arn: arn.clone().into(),
                         governance_id: plan.use_case_id.clone(),
                     })
                     .await?;
@@ -425,12 +431,12 @@ where
         if let Some(mut model_group) = plan.model_group.clone() {
             for field in &mut model_group.fields {
                 if field.name == fields::EXTERNAL_ID {
-                    field.value = FieldValue::Text(group_arn.clone());
+                    field.value = FieldValue::Text(group_arn.to_string());
                 }
             }
             let id = match self
                 .governance
-                .find_by_external_id(GovernanceKind::ModelGroup, &group_arn)
+                .find_by_external_id(GovernanceKind::ModelGroup, group_arn.as_str())
                 .await?
             {
                 ExternalIdLookup::Found(object) => object.id,
@@ -442,7 +448,7 @@ where
                 ExternalIdLookup::Ambiguous(ids) => {
                     return Err(MessageError::AmbiguousExternalId {
                         kind: GovernanceKind::ModelGroup,
-                        external_id: group_arn,
+                        external_id: group_arn.to_string(),
                         ids: ids
                             .iter()
                             .map(|id| id.as_str())
@@ -454,7 +460,7 @@ where
             self.links
                 .put_link(&Link {
                     kind: LinkKind::ModelGroup,
-                    arn: group_arn.clone(),
+                    arn: group_arn.clone().into(),
                     governance_id: id,
                 })
                 .await?;
@@ -639,16 +645,20 @@ where
         model: &GovernanceObject,
     ) -> Result<Option<(Arc<R>, govsync_core::ports::ModelPackage)>, MessageError> {
         let arn = match self.links.link_by_governance_id(&model.id).await? {
-            Some(link) if link.kind == LinkKind::Model => Some(link.arn),
-            _ => model
+            Some(Link {
+                kind: LinkKind::Model,
+                arn: RegistryArn::Package(arn),
+                ..
+            }) => arn,
+            _ => match model
                 .field(fields::EXTERNAL_ID)
                 .and_then(FieldValue::as_text)
-                .filter(|text| text.starts_with("arn:")),
+                .filter(|text| text.starts_with("arn:"))
+            {
+                Some(text) => ModelPackageArn::parse(&text)?,
+                None => return Ok(None),
+            },
         };
-        let Some(arn) = arn else {
-            return Ok(None);
-        };
-        let arn = ModelPackageArn::parse(&arn)?;
         let client = self.registry_client(arn.account(), arn.region())?.clone();
         match client.describe_package(&arn).await {
             Ok(package) => Ok(Some((client, package))),
@@ -667,5 +677,5 @@ where
 /// Where the approval email's receipt is kept: an applied-revision item of its own in the links
 /// table, written once (conditional), never expiring.
 fn email_receipt(use_case: &GovernanceId) -> LinkEnd {
-    LinkEnd::Registry(approval_email_receipt(use_case))
+    LinkEnd::ApprovalEmailSent(use_case.clone())
 }

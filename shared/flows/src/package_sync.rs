@@ -34,7 +34,7 @@ use govsync_core::sync::registry::{
     WriteBackError, decide, described_version, is_stale, snapshot_write, triage, use_case_tag,
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities};
-use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryMap, Revision};
+use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision};
 use serde_json::json;
 
 pub use self::error::MessageError;
@@ -273,7 +273,7 @@ where
             tracing::info!("echo of govsync's own write dropped (ledger)");
             return Ok(Outcome::Echo);
         }
-        let end = LinkEnd::Registry(arn.as_str().to_owned());
+        let end = LinkEnd::Registry(arn.into());
         let applied = self.links.applied_revision(&end).await?;
         if is_stale(revision, applied) {
             tracing::info!(
@@ -308,11 +308,15 @@ where
                 self.find(
                     LinkKind::ModelGroup,
                     GovernanceKind::ModelGroup,
-                    group_arn.as_str(),
+                    &group_arn.into(),
                 )
                 .await?,
-                self.find(LinkKind::Model, GovernanceKind::Model, package.arn.as_str())
-                    .await?,
+                self.find(
+                    LinkKind::Model,
+                    GovernanceKind::Model,
+                    &(&package.arn).into(),
+                )
+                .await?,
             ),
             Assignment::Unassigned { .. } => (None, None),
         };
@@ -383,23 +387,27 @@ where
         &self,
         link_kind: LinkKind,
         kind: GovernanceKind,
-        arn: &str,
+        arn: &RegistryArn,
     ) -> Result<Option<(GovernanceObject, bool)>, MessageError> {
         if let Some(link) = self.links.link_by_arn(link_kind, arn).await? {
             match self.governance.get_object(&link.governance_id).await {
                 Ok(object) => return Ok(Some((object, true))),
                 Err(GovernanceError::NotFound { .. }) => {
-                    tracing::warn!(id = %link.governance_id, arn, "linked object is gone; looking it up by external id");
+                    tracing::warn!(id = %link.governance_id, %arn, "linked object is gone; looking it up by external id");
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        match self.governance.find_by_external_id(kind, arn).await? {
+        match self
+            .governance
+            .find_by_external_id(kind, arn.as_str())
+            .await?
+        {
             ExternalIdLookup::Absent => Ok(None),
             ExternalIdLookup::Found(object) => Ok(Some((object, false))),
             ExternalIdLookup::Ambiguous(ids) => Err(MessageError::AmbiguousExternalId {
                 kind,
-                external_id: arn.to_owned(),
+                external_id: arn.to_string(),
                 ids: ids
                     .iter()
                     .map(|id| id.as_str())
@@ -428,7 +436,7 @@ where
                     self.links
                         .put_link(&Link {
                             kind: LinkKind::ModelGroup,
-                            arn: group_arn,
+                            arn: group_arn.into(),
                             governance_id: id.clone(),
                         })
                         .await?;
@@ -466,7 +474,7 @@ where
                     self.links
                         .put_link(&Link {
                             kind: LinkKind::Model,
-                            arn: package_arn,
+                            arn: package_arn.into(),
                             governance_id: id.clone(),
                         })
                         .await?;
@@ -536,7 +544,7 @@ where
         };
         let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
         match self
-            .find(LinkKind::Model, GovernanceKind::Model, arn.as_str())
+            .find(LinkKind::Model, GovernanceKind::Model, &arn.into())
             .await?
         {
             Some((model, _)) => {
@@ -550,7 +558,7 @@ where
                 }
             }
             None => {
-                if self.links.tombstone(arn.as_str()).await?.is_none() {
+                if self.links.tombstone(arn).await?.is_none() {
                     self.links
                         .put_tombstone(&decommission::tombstone(arn, &deletion))
                         .await?;
@@ -572,6 +580,7 @@ where
             .iter()
             .find(|field| field.name == govsync_core::sync::fields::EXTERNAL_ID)
             .and_then(|field| field.value.as_text())
+            .and_then(|text| ModelPackageArn::parse(&text).ok())
         else {
             return Ok(());
         };

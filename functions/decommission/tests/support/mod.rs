@@ -158,7 +158,7 @@ impl World {
         self.links
             .put_link(&Link {
                 kind: LinkKind::Model,
-                arn: package.arn.to_string(),
+                arn: (&package.arn).into(),
                 governance_id: model.id.clone(),
             })
             .await

@@ -25,6 +25,8 @@ use govsync_core::ports::{
     EchoLedger, GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome,
     RevisionStore, StoreError, Tombstone, TombstoneStore,
 };
+use govsync_core::sync::governance::approval_email_receipt;
+use govsync_core::{ModelPackageArn, RegistryArn};
 
 use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_attr};
 
@@ -37,6 +39,8 @@ fn end_pk(end: &LinkEnd) -> String {
     match end {
         LinkEnd::Registry(arn) => format!("arn#{arn}"),
         LinkEnd::Governance(id) => format!("gov#{id}"),
+        // Kept under the key it has always had, so deployed receipts stay valid.
+        LinkEnd::ApprovalEmailSent(id) => format!("arn#{}", approval_email_receipt(id)),
     }
 }
 
@@ -100,7 +104,7 @@ impl DynamoLinkStore {
             .item("pk", s(pk))
             .item("sk", s(sk))
             .item("kind", s(link.kind.as_str()))
-            .item("arn", s(&link.arn))
+            .item("arn", s(link.arn.as_str()))
             .item("governance_id", s(link.governance_id.as_str()))
             .item("updated_at", s(now))
             .build()
@@ -125,7 +129,9 @@ impl DynamoLinkStore {
                 arn_link_sk(LinkKind::ModelGroup),
                 arn_link_sk(LinkKind::UseCase),
             ],
-            LinkEnd::Governance(_) => vec![REVISION_SK.to_owned(), LINK_SK.to_owned()],
+            LinkEnd::Governance(_) | LinkEnd::ApprovalEmailSent(_) => {
+                vec![REVISION_SK.to_owned(), LINK_SK.to_owned()]
+            }
         };
         let mut latest: Option<DateTime<Utc>> = None;
         for sk in sort_keys {
@@ -155,7 +161,12 @@ fn decode_link(operation: &'static str, item: &Item) -> Result<Link, StoreError>
     })?;
     Ok(Link {
         kind,
-        arn: string_attr(operation, item, "arn")?.to_owned(),
+        arn: RegistryArn::parse(string_attr(operation, item, "arn")?).map_err(|error| {
+            StoreError::Decode {
+                operation,
+                message: format!("arn: {error}"),
+            }
+        })?,
         governance_id: GovernanceId::parse(string_attr(operation, item, "governance_id")?)
             .map_err(|error| StoreError::Decode {
                 operation,
@@ -207,7 +218,11 @@ impl LinkStore for DynamoLinkStore {
             .map_err(|error| store_error("put link", &error))
     }
 
-    async fn link_by_arn(&self, kind: LinkKind, arn: &str) -> Result<Option<Link>, StoreError> {
+    async fn link_by_arn(
+        &self,
+        kind: LinkKind,
+        arn: &RegistryArn,
+    ) -> Result<Option<Link>, StoreError> {
         const OP: &str = "link by ARN";
         self.get(OP, format!("arn#{arn}"), arn_link_sk(kind))
             .await?
@@ -328,7 +343,7 @@ impl TombstoneStore for DynamoLinkStore {
             .table_name(&self.table)
             .item("pk", s(format!("arn#{}", tombstone.arn)))
             .item("sk", s(TOMBSTONE_SK))
-            .item("arn", s(&tombstone.arn))
+            .item("arn", s(tombstone.arn.as_str()))
             .item("deleted_at", s(timestamp(tombstone.deleted_at)))
             .item("note", s(&tombstone.note))
             .send()
@@ -337,7 +352,7 @@ impl TombstoneStore for DynamoLinkStore {
             .map_err(|error| store_error("put tombstone", &error))
     }
 
-    async fn tombstone(&self, arn: &str) -> Result<Option<Tombstone>, StoreError> {
+    async fn tombstone(&self, arn: &ModelPackageArn) -> Result<Option<Tombstone>, StoreError> {
         const OP: &str = "tombstone";
         let Some(item) = self
             .get(OP, format!("arn#{arn}"), TOMBSTONE_SK.to_owned())
@@ -353,7 +368,7 @@ impl TombstoneStore for DynamoLinkStore {
             })?
             .to_utc();
         Ok(Some(Tombstone {
-            arn: arn.to_owned(),
+            arn: arn.clone(),
             deleted_at,
             note: string_attr(OP, &item, "note")?.to_owned(),
         }))
@@ -376,6 +391,16 @@ mod tests {
     use super::*;
 
     const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit/1";
+
+    const GROUP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/credit";
+
+    fn arn() -> RegistryArn {
+        RegistryArn::parse(ARN).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn group_arn() -> RegistryArn {
+        RegistryArn::parse(GROUP_ARN).unwrap_or_else(|error| panic!("{error}"))
+    }
 
     fn gid(id: &str) -> GovernanceId {
         GovernanceId::parse(id).unwrap_or_else(|error| panic!("{error}"))
@@ -406,7 +431,7 @@ mod tests {
         store
             .put_link(&Link {
                 kind: LinkKind::Model,
-                arn: ARN.to_owned(),
+                arn: arn(),
                 governance_id: gid("4711"),
             })
             .await
@@ -424,7 +449,7 @@ mod tests {
                 GetItemOutput::builder()
                     .set_item(Some(HashMap::from([
                         ("kind".to_owned(), s("use_case")),
-                        ("arn".to_owned(), s("arn:group")),
+                        ("arn".to_owned(), s(GROUP_ARN)),
                         ("governance_id".to_owned(), s("12")),
                     ])))
                     .build()
@@ -432,14 +457,14 @@ mod tests {
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&get]);
         let store = DynamoLinkStore::new(client, "t");
         let link = store
-            .link_by_arn(LinkKind::UseCase, "arn:group")
+            .link_by_arn(LinkKind::UseCase, &group_arn())
             .await
             .unwrap();
         assert_eq!(
             link,
             Some(Link {
                 kind: LinkKind::UseCase,
-                arn: "arn:group".to_owned(),
+                arn: group_arn(),
                 governance_id: gid("12"),
             })
         );
@@ -460,7 +485,7 @@ mod tests {
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&update]);
         let store = DynamoLinkStore::new(client, "t");
         let outcome = store
-            .advance_applied_revision(&LinkEnd::Registry(ARN.to_owned()), 17)
+            .advance_applied_revision(&LinkEnd::Registry(arn()), 17)
             .await
             .unwrap();
         assert_eq!(outcome, RevisionOutcome::Advanced);

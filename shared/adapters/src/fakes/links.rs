@@ -1,14 +1,16 @@
 //! The links table in memory: links, applied revisions, the our-write ledger, tombstones.
 
+use govsync_core::{ModelPackageArn, RegistryArn};
+
 use super::*;
 
 #[derive(Debug, Default)]
 struct LinkState {
-    by_arn: HashMap<(String, LinkKind), Link>,
+    by_arn: HashMap<(RegistryArn, LinkKind), Link>,
     by_id: HashMap<GovernanceId, Link>,
     revisions: HashMap<LinkEnd, u64>,
     ledger: HashMap<OurWrite, i64>,
-    tombstones: HashMap<String, Tombstone>,
+    tombstones: HashMap<ModelPackageArn, Tombstone>,
 }
 
 /// Links, revisions and the our-write ledger in memory.
@@ -45,12 +47,13 @@ impl LinkStore for FakeLinkStore {
         Ok(())
     }
 
-    async fn link_by_arn(&self, kind: LinkKind, arn: &str) -> Result<Option<Link>, StoreError> {
+    async fn link_by_arn(
+        &self,
+        kind: LinkKind,
+        arn: &RegistryArn,
+    ) -> Result<Option<Link>, StoreError> {
         self.recorder.enter("link_by_arn").await?;
-        Ok(lock(&self.state)
-            .by_arn
-            .get(&(arn.to_owned(), kind))
-            .cloned())
+        Ok(lock(&self.state).by_arn.get(&(arn.clone(), kind)).cloned())
     }
 
     async fn link_by_governance_id(&self, id: &GovernanceId) -> Result<Option<Link>, StoreError> {
@@ -127,7 +130,7 @@ impl TombstoneStore for FakeLinkStore {
         Ok(())
     }
 
-    async fn tombstone(&self, arn: &str) -> Result<Option<Tombstone>, StoreError> {
+    async fn tombstone(&self, arn: &ModelPackageArn) -> Result<Option<Tombstone>, StoreError> {
         self.recorder.enter("tombstone").await?;
         Ok(lock(&self.state).tombstones.get(arn).cloned())
     }

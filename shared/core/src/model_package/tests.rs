@@ -227,3 +227,39 @@ fn group_names_derived_from_use_cases_are_valid_and_distinct_per_id() {
     }
     assert!(ModelPackageGroupName::for_use_case("x", "---").is_err());
 }
+
+#[test]
+fn registry_arn_names_a_package_or_a_group_and_nothing_else() {
+    let package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit/3";
+    let group = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/credit";
+    let parsed = RegistryArn::parse(package).unwrap();
+    assert_eq!(parsed, ModelPackageArn::parse(package).unwrap());
+    assert_eq!(parsed.as_str(), package);
+    let parsed = RegistryArn::parse(group).unwrap();
+    assert_eq!(parsed, ModelPackageGroupArn::parse(group).unwrap());
+    assert_eq!(parsed.account().as_str(), "123456789012");
+    for wrong in [
+        "arn:aws:sagemaker:us-east-1:123456789012:model/credit",
+        "arn:aws:s3:::bucket",
+        "notification#use-case-approved#4711",
+        "",
+    ] {
+        assert!(RegistryArn::parse(wrong).is_err(), "{wrong}");
+    }
+}
+
+#[test]
+fn a_group_arn_built_for_a_registry_parses_back_to_itself() {
+    let name = ModelPackageGroupName::parse("credit-risk").unwrap();
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("cn-north-1", "aws-cn"),
+    ] {
+        let region = Region::parse(region).unwrap();
+        let account = AccountId::parse("123456789012").unwrap();
+        let arn = ModelPackageGroupArn::in_registry(&region, &account, &name);
+        assert!(arn.as_str().starts_with(&format!("arn:{partition}:")));
+        assert_eq!(ModelPackageGroupArn::parse(arn.as_str()).unwrap(), arn);
+    }
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::governance::GovernanceId;
+use crate::model_package::{ModelPackageArn, RegistryArn};
 
 /// What `begin` found for an idempotency key (the Powertools protocol).
 #[derive(Debug, Clone, PartialEq)]
@@ -54,15 +55,17 @@ impl LinkKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub kind: LinkKind,
-    pub arn: String,
+    pub arn: RegistryArn,
     pub governance_id: GovernanceId,
 }
 
 /// One side of a link; revisions are tracked per side because each side has its own clock.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LinkEnd {
-    Registry(String),
+    Registry(RegistryArn),
     Governance(GovernanceId),
+    /// The approval email of a use case: a receipt written once so the email is sent once.
+    ApprovalEmailSent(GovernanceId),
 }
 
 /// The result of trying to advance the applied revision of a link end.
@@ -132,7 +135,7 @@ pub fn hash_value(value: &str) -> String {
 /// links table so an object created for it later is decommissioned at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tombstone {
-    pub arn: String,
+    pub arn: ModelPackageArn,
     pub deleted_at: chrono::DateTime<chrono::Utc>,
     /// What happened, by whom and when, as written to governance.
     pub note: String,
@@ -180,6 +183,7 @@ impl fmt::Display for LinkEnd {
         match self {
             LinkEnd::Registry(arn) => write!(f, "registry {arn}"),
             LinkEnd::Governance(id) => write!(f, "governance {id}"),
+            LinkEnd::ApprovalEmailSent(id) => write!(f, "approval email of use case {id}"),
         }
     }
 }

@@ -336,7 +336,7 @@ pub fn mark_model_group(group: &GovernanceObject, deletion: &Deletion) -> Option
 /// The tombstone a deletion leaves when governance has no model for the package yet.
 pub fn tombstone(arn: &ModelPackageArn, deletion: &Deletion) -> Tombstone {
     Tombstone {
-        arn: arn.as_str().to_owned(),
+        arn: arn.clone(),
         deleted_at: deletion.at,
         note: deletion.note(),
     }

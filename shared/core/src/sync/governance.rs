@@ -68,7 +68,7 @@ fn text_field(object: &GovernanceObject, name: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provisioned {
     /// The group linked to the use case (link kind `use_case`).
-    pub group_arn: Option<String>,
+    pub group_arn: Option<ModelPackageGroupArn>,
     /// Whether the group is linked to a governance model group.
     pub model_group_linked: bool,
     /// Whether the data-science team's email went out (its receipt is recorded).
@@ -99,7 +99,7 @@ pub enum UseCaseDecision {
     /// Hand the decommission to the `decommission` function.
     Decommission(DecommissionRequest),
     /// Everything is provisioned and the email is out: nothing to do.
-    AlreadyProvisioned { group_arn: String },
+    AlreadyProvisioned { group_arn: ModelPackageGroupArn },
     /// Provision what is missing, in order.
     Provision(Box<Provisioning>),
 }
@@ -114,7 +114,7 @@ pub struct Provisioning {
     pub registry: Registry,
     pub group_name: ModelPackageGroupName,
     /// The ARN the group has (or will have) in the mapped registry.
-    pub group_arn: String,
+    pub group_arn: ModelPackageGroupArn,
     /// `None` when the group is already linked.
     pub create_group: Option<NewPackageGroup>,
     /// The governance model group to find (by External ID) or create; `None` when already linked.
@@ -125,20 +125,9 @@ pub struct Provisioning {
     pub findings: Vec<&'static str>,
 }
 
-/// `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`.
-pub fn group_arn(registry: &Registry, name: &ModelPackageGroupName) -> String {
-    let region = registry.region.as_str();
-    let partition = if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("cn-") {
-        "aws-cn"
-    } else {
-        "aws"
-    };
-    format!(
-        "arn:{partition}:sagemaker:{region}:{}:model-package-group/{name}",
-        registry.account
-    )
+/// The ARN a group of this name has in the registry.
+pub fn group_arn(registry: &Registry, name: &ModelPackageGroupName) -> ModelPackageGroupArn {
+    ModelPackageGroupArn::in_registry(&registry.region, &registry.account, name)
 }
 
 /// Step 1 of F1: is this use case to be provisioned, handed to decommission, or left alone?
@@ -155,7 +144,7 @@ pub fn decide_use_case(input: &UseCaseChange<'_>) -> UseCaseDecision {
     let provisioned = input.provisioned;
     if let Some(arn) = fully_provisioned(provisioned, input.sender) {
         return UseCaseDecision::AlreadyProvisioned {
-            group_arn: arn.to_owned(),
+            group_arn: arn.clone(),
         };
     }
     let Some(group_name) = provisioned_group_name(provisioned, use_case) else {
@@ -199,8 +188,11 @@ fn mapped_registry<'a>(input: &UseCaseChange<'a>) -> Option<&'a Registry> {
 
 /// The linked group's ARN when nothing is left to do: group and model group linked, and the email
 /// sent (or not sendable, with no sender configured).
-fn fully_provisioned<'a>(provisioned: &'a Provisioned, sender: Option<&str>) -> Option<&'a str> {
-    let arn = provisioned.group_arn.as_deref()?;
+fn fully_provisioned<'a>(
+    provisioned: &'a Provisioned,
+    sender: Option<&str>,
+) -> Option<&'a ModelPackageGroupArn> {
+    let arn = provisioned.group_arn.as_ref()?;
     (provisioned.model_group_linked && (provisioned.email_sent || sender.is_none())).then_some(arn)
 }
 
@@ -209,11 +201,7 @@ fn provisioned_group_name(
     provisioned: &Provisioned,
     use_case: &GovernanceObject,
 ) -> Option<ModelPackageGroupName> {
-    match provisioned
-        .group_arn
-        .as_deref()
-        .and_then(|arn| ModelPackageGroupArn::parse(arn).ok())
-    {
+    match &provisioned.group_arn {
         Some(arn) => Some(arn.group_name().clone()),
         None => ModelPackageGroupName::for_use_case(&use_case.name, use_case.id.as_str()).ok(),
     }
@@ -332,7 +320,7 @@ fn team_email(
         use_case_name: &provisioning.use_case_name,
         risk_level: provisioning.risk_level.as_deref(),
         group_name: &provisioning.group_name,
-        group_arn: &provisioning.group_arn,
+        group_arn: provisioning.group_arn.as_str(),
         registry: &provisioning.registry,
         console: input.console,
     }))

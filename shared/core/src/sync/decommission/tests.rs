@@ -324,7 +324,7 @@ fn a_model_group_records_the_deletion_time_once() {
 fn a_tombstone_decommissions_a_late_model_with_the_deletion_time() {
     let arn = ModelPackageArn::parse(ARN).unwrap();
     let stone = tombstone(&arn, &deletion());
-    assert_eq!(stone.arn, ARN);
+    assert_eq!(stone.arn.as_str(), ARN);
     let policy = policy(Some("MRG-Model:Decommission Note"));
     let decision = tombstoned_model(&model(Some("Under Development")), &stone, &policy).unwrap();
     assert!(

@@ -84,7 +84,7 @@ fn approved_use_case_in_a_mapped_entity_provisions_group_model_group_and_email()
     };
     assert_eq!(plan.group_name.as_str(), "fraud-detection-co-4711");
     assert_eq!(
-        plan.group_arn,
+        plan.group_arn.as_str(),
         "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud-detection-co-4711"
     );
     let group = plan.create_group.as_ref().unwrap();
@@ -98,14 +98,14 @@ fn approved_use_case_in_a_mapped_entity_provisions_group_model_group_and_email()
     assert_eq!(
         crate::ports::governance::find_field(&model_group.fields, fields::EXTERNAL_ID)
             .and_then(FieldValue::as_text),
-        Some(plan.group_arn.clone())
+        Some(plan.group_arn.to_string())
     );
     let email = plan.email.as_ref().unwrap();
     assert_eq!(email.to, ["ds@example.com", "lead@example.com"]);
     assert_eq!(email.from, "govsync@example.com");
     for body in [&email.text_body, email.html_body.as_ref().unwrap()] {
         assert!(body.contains("fraud-detection-co-4711"), "{body}");
-        assert!(body.contains(&plan.group_arn));
+        assert!(body.contains(plan.group_arn.as_str()));
         assert!(body.contains("High"));
         assert!(body.contains("https://grc.example.com/app/jspview/react/grc/task-view/4711"));
         assert!(body.contains("create-model-package"));
@@ -122,7 +122,7 @@ fn use_case_decisions_follow_status_entity_and_provisioning_state() {
     let arn =
         "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud-detection-co-4711";
     let done = Provisioned {
-        group_arn: Some(arn.into()),
+        group_arn: Some(ModelPackageGroupArn::parse(arn).unwrap()),
         model_group_linked: true,
         email_sent: true,
     };
@@ -131,7 +131,7 @@ fn use_case_decisions_follow_status_entity_and_provisioning_state() {
         ..done.clone()
     };
     let group_only = Provisioned {
-        group_arn: Some(arn.into()),
+        group_arn: Some(ModelPackageGroupArn::parse(arn).unwrap()),
         ..Provisioned::default()
     };
     type Check = fn(&UseCaseDecision) -> bool;
@@ -169,7 +169,7 @@ fn use_case_decisions_follow_status_entity_and_provisioning_state() {
             "Approved for Development",
             Some("Retail Banking"),
             &done,
-            |d| matches!(d, UseCaseDecision::AlreadyProvisioned { group_arn } if group_arn.ends_with("fraud-detection-co-4711")),
+            |d| matches!(d, UseCaseDecision::AlreadyProvisioned { group_arn } if group_arn.as_str().ends_with("fraud-detection-co-4711")),
         ),
         (
             "email still owed",

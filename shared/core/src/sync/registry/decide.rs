@@ -10,7 +10,8 @@ use crate::aws_identity::Region;
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
 use crate::mapping::{MappingSpec, ReverseMapping};
 use crate::model_package::{
-    ApprovalStatus, Description, ModelPackageGroupArn, ModelPackageGroupName, ModelVersion,
+    ApprovalStatus, Description, ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName,
+    ModelVersion,
 };
 use crate::ports::{
     Field, FieldValue, GovernanceKind, GovernanceObject, NewGovernanceObject, OurWrite, WriteSide,
@@ -94,7 +95,10 @@ pub enum Action {
     /// Create the model group under the use case (`parent_id` set).
     CreateModelGroup(NewGovernanceObject),
     /// Record group ARN ⇄ model group id in the links table.
-    LinkModelGroup { group_arn: String, id: ObjectRef },
+    LinkModelGroup {
+        group_arn: ModelPackageGroupArn,
+        id: ObjectRef,
+    },
     /// Create the model under `parent` (the model group).
     CreateModel {
         parent: ObjectRef,
@@ -109,7 +113,10 @@ pub enum Action {
         ledger: Vec<OurWrite>,
     },
     /// Record package ARN ⇄ model id in the links table.
-    LinkModel { package_arn: String, id: ObjectRef },
+    LinkModel {
+        package_arn: ModelPackageArn,
+        id: ObjectRef,
+    },
     /// One `UpdateModelPackage`: the write-back and/or the gate's revert (see [`PackageWrite::resolve`]).
     UpdatePackage(Box<PackageWrite>),
 }
@@ -457,7 +464,7 @@ fn model_group(
         Some(found) => {
             if !found.linked {
                 actions.push(Action::LinkModelGroup {
-                    group_arn: group_arn.as_str().to_owned(),
+                    group_arn: group_arn.clone(),
                     id: ObjectRef::Existing(found.object.id.clone()),
                 });
             }
@@ -470,7 +477,7 @@ fn model_group(
                 use_case,
             )));
             actions.push(Action::LinkModelGroup {
-                group_arn: group_arn.as_str().to_owned(),
+                group_arn: group_arn.clone(),
                 id: ObjectRef::Created,
             });
             ObjectRef::Created
@@ -505,7 +512,7 @@ fn create_model(
         },
     });
     actions.push(Action::LinkModel {
-        package_arn: package.arn.as_str().to_owned(),
+        package_arn: package.arn.clone(),
         id: ObjectRef::Created,
     });
     ObjectRef::Created
@@ -551,7 +558,7 @@ fn update_model(
     }
     if !found.linked {
         actions.push(Action::LinkModel {
-            package_arn: package.arn.as_str().to_owned(),
+            package_arn: package.arn.clone(),
             id: ObjectRef::Existing(id.clone()),
         });
     }
