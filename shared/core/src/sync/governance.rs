@@ -650,7 +650,7 @@ fn model_write(
         lifecycle: stage.map(|stage| ModelLifecycle {
             stage: stage.clone(),
             stage_status: target.stage_status.clone(),
-            stage_description: Some(Description::truncating(&description.to_string())),
+            stage_description: Some(Description::truncating(description.as_ref())),
         }),
         client_token: Some(governance_client_token(
             &input.model.id,
