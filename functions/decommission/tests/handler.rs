@@ -348,14 +348,7 @@ async fn a_delete_that_overtakes_the_create_decommissions_the_model_when_it_appe
             .is_empty()
     );
     assert!(world.objects_of("Model").is_empty());
-    assert!(
-        world
-            .links
-            .tombstone(&package.arn)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(world.links.tombstone(&package.arn).await.unwrap().is_some());
 
     // registry-events then syncs the creation it described before the delete.
     assert!(

@@ -171,7 +171,7 @@ async fn every_repairable_drift_is_reported_exactly_repaired_and_gone_on_the_nex
 
     // The repairs took effect on the side each belongs to.
     assert_eq!(world.status_of(&arn(1)).as_deref(), Some("Decommissioned"));
-    let v2 = registry.package(&arn(2)).unwrap();
+    let v2 = registry.package(arn(2)).unwrap();
     assert_eq!(v2.approval_status, Some(ApprovalStatus::Approved));
     let v2_lifecycle = v2.lifecycle.unwrap();
     assert_eq!(
@@ -186,14 +186,14 @@ async fn every_repairable_drift_is_reported_exactly_repaired_and_gone_on_the_nex
         Some("Development Complete")
     );
     assert_eq!(
-        registry.package(&arn(5)).unwrap().approval_status,
+        registry.package(arn(5)).unwrap().approval_status,
         Some(ApprovalStatus::PendingManualApproval),
         "the gate reverted the shadow approval"
     );
     let v6_model = world.model_of(&arn(6)).unwrap();
     assert_eq!(
         registry
-            .package(&arn(6))
+            .package(arn(6))
             .unwrap()
             .customer_metadata
             .get(keys::MODEL_ID),

@@ -315,7 +315,7 @@ async fn shadow_approval_is_reverted_and_reported_under_enforce() {
     assert_eq!(findings, 1);
     let package = world
         .registry
-        .package(&world.registry.package_arn("fraud", 1))
+        .package(world.registry.package_arn("fraud", 1))
         .unwrap();
     assert!(
         package

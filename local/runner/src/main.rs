@@ -408,6 +408,32 @@ async fn replay_event(
     })
 }
 
+/// `function-env FUNCTION [--stack-env FILE]`: every variable the function needs on the local stack.
+fn print_function_env(args: &[String]) -> ExitCode {
+    let (function, stack_env) = match args {
+        [function] => (function.as_str(), None),
+        [function, flag, path] if flag == "--stack-env" => {
+            (function.as_str(), Some(PathBuf::from(path)))
+        }
+        _ => {
+            eprintln!("govsync-local-runner: usage: function-env FUNCTION [--stack-env FILE]");
+            return ExitCode::from(2);
+        }
+    };
+    match local_env::function_environment(function, stack_env.as_deref(), false, |_| None) {
+        Ok(variables) => {
+            for (name, value) in variables {
+                println!("export {name}='{}'", value.replace('\'', "'\\''"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("govsync-local-runner: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,31 +507,5 @@ mod tests {
         assert!(parse_args(args("replay-event e.json --stop-when-idle 3")).is_err());
         assert!(parse_args(args("serve x")).is_err());
         assert!(parse_args(args("run registry-events --stop-when-idle soon")).is_err());
-    }
-}
-
-/// `function-env FUNCTION [--stack-env FILE]`: every variable the function needs on the local stack.
-fn print_function_env(args: &[String]) -> ExitCode {
-    let (function, stack_env) = match args {
-        [function] => (function.as_str(), None),
-        [function, flag, path] if flag == "--stack-env" => {
-            (function.as_str(), Some(PathBuf::from(path)))
-        }
-        _ => {
-            eprintln!("govsync-local-runner: usage: function-env FUNCTION [--stack-env FILE]");
-            return ExitCode::from(2);
-        }
-    };
-    match local_env::function_environment(function, stack_env.as_deref(), false, |_| None) {
-        Ok(variables) => {
-            for (name, value) in variables {
-                println!("export {name}='{}'", value.replace('\'', "'\\''"));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("govsync-local-runner: {error}");
-            ExitCode::from(1)
-        }
     }
 }
