@@ -15,6 +15,19 @@ pub enum RelayError {
     Decode(#[from] MetricsDecodeError),
     #[error("account {account} in {region} is not in the registry map")]
     UnknownRegistry { account: String, region: String },
+    /// The envelope's origin is not the registry that owns what the event names: another account (or
+    /// region) is speaking for it, so the event must not touch governance.
+    #[error(
+        "an event from account {envelope_account} in {envelope_region} names {subject}, owned by \
+         account {owner_account} in {owner_region}: metrics are accepted only from the owning registry"
+    )]
+    ForeignMetrics {
+        envelope_account: String,
+        envelope_region: String,
+        subject: String,
+        owner_account: String,
+        owner_region: String,
+    },
     #[error("governance has no model for model package {arn} (not synced yet, or not governed)")]
     UnknownModel { arn: String },
     #[error("monitoring schedule {schedule} has no valid {tag} tag naming its model package")]
@@ -50,6 +63,7 @@ impl RelayError {
             RelayError::Quarantine(_) => true,
             RelayError::Decode(_)
             | RelayError::UnknownRegistry { .. }
+            | RelayError::ForeignMetrics { .. }
             | RelayError::UnknownModel { .. }
             | RelayError::UnlinkedSchedule { .. }
             | RelayError::AmbiguousExternalId { .. }
@@ -61,11 +75,12 @@ impl RelayError {
         match self {
             RelayError::Decode(error) => error.code(),
             RelayError::UnknownRegistry { .. } => "unknown_registry",
+            RelayError::ForeignMetrics { .. } => "foreign_metrics",
             RelayError::UnknownModel { .. } => "unknown_model",
             RelayError::UnlinkedSchedule { .. } => "unlinked_schedule",
             RelayError::InProgress { .. } => "in_progress",
             RelayError::AmbiguousExternalId { .. } => "ambiguous_external_id",
-            RelayError::Governance(_) => "governance",
+            RelayError::Governance(error) => error.code(),
             RelayError::Registry(_) => "registry",
             RelayError::Store(_) => "store",
             RelayError::Invalid(_) => "invalid_value",

@@ -5,7 +5,9 @@
 //! mapping and the breach status are documented in `govsync_core::metrics`.
 //!
 //! Per event: decode (core); find the model package (the event's, or the monitoring schedule's
-//! `govsync:model-package-arn` tag); refuse registries outside the registry map; find the governance
+//! `govsync:model-package-arn` tag, read only when the schedule is the envelope's own); refuse an event
+//! whose envelope `account`/`region` are not the package's (`foreign_metrics`: another account speaking
+//! for a registry it does not own), and registries outside the registry map; find the governance
 //! model (links table, else `Integration:External ID`); per value, claim the business key
 //! (model package, metric, timestamp) in the idempotency table, find or create the model's `Metric`
 //! (External ID `<package ARN>#metric/<name>`, created with its thresholds on first use; thresholds and
@@ -16,11 +18,12 @@
 //!
 //! # Errors
 //!
-//! Permanent (undecodable, unknown registry, unknown model, schedule without the tag) → the event goes
-//! to `GOVSYNC_DLQ_URL` (the template's `govsync-async-failures` queue) with `govsync-reason` and
-//! `govsync-error-code`, and the invocation succeeds. Retryable (throttling, 5xx, transport, a claim
-//! in progress) → the invocation fails, so Lambda's asynchronous retries (and the rule's retry policy)
-//! run it again, then the function's dead-letter queue keeps it.
+//! Permanent (undecodable, foreign origin, unknown registry, unknown model, schedule without the tag)
+//! → the event goes to `GOVSYNC_DLQ_URL` (the template's `govsync-async-failures` queue) with
+//! `govsync-reason` and `govsync-error-code`, and the invocation succeeds. Retryable (throttling, 5xx,
+//! transport, a claim in progress, credentials governance still refuses after a token refresh and a
+//! key re-read: `governance_unauthorized`) → the invocation fails, so Lambda's asynchronous retries
+//! (and the rule's retry policy) run it again, then the function's dead-letter queue keeps it.
 //!
 //! With `GOVSYNC_METRICS_NAMESPACE` set, each invocation prints one CloudWatch embedded-metric line
 //! ([`metrics`]), also when it fails.

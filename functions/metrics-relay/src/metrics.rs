@@ -6,7 +6,11 @@
 //! dead-letter queue; `Failures` 1 when it was returned for EventBridge's retry; `SyncLagMs` one value
 //! when it recorded anything, from the values' time (the event's `timestamp`) to their recording.
 //! Nothing govsync writes comes back here, so the line has no `EchoesDropped`. Own counts, in values:
-//! `ValuesRecorded`, `DuplicateValues`, `RedValues`, `ModelStatusesMoved`.
+//! `ValuesRecorded`, `DuplicateValues`, `RedValues`, `ModelStatusesMoved`; and two alarm sources:
+//! `ForeignMetricsRefused` 1 when the event was refused for its origin (`foreign_metrics`: the envelope
+//! is not the package's registry; `unknown_registry`: the registry is not in the map), and
+//! `GovernanceUnauthorized` 1 when governance still refused the credentials after a refresh and a
+//! re-read of the API key (`governance_unauthorized`: returned for retry, an operator must act).
 
 use chrono::{DateTime, Utc};
 use govsync_core::emf::{self, Metric, SharedCounts};
@@ -57,12 +61,20 @@ pub fn metrics(result: &Result<Outcome, RelayError>, now: DateTime<Utc>) -> Vec<
         }) => (*recorded, *duplicates, *red, usize::from(*status_moved)),
         Ok(Outcome::Quarantined(_)) | Err(_) => (0, 0, 0, 0),
     };
+    let refused_origin = matches!(
+        result,
+        Ok(Outcome::Quarantined("foreign_metrics" | "unknown_registry"))
+    );
+    let unauthorized =
+        matches!(result, Err(RelayError::Governance(error)) if error.is_unauthorized());
     let mut metrics = shared_counts(result, now).metrics();
     metrics.extend([
         Metric::count("ValuesRecorded", recorded),
         Metric::count("DuplicateValues", duplicates),
         Metric::count("RedValues", red),
         Metric::count("ModelStatusesMoved", moved),
+        Metric::count("ForeignMetricsRefused", usize::from(refused_origin)),
+        Metric::count("GovernanceUnauthorized", usize::from(unauthorized)),
     ]);
     metrics
 }
@@ -164,6 +176,46 @@ mod tests {
             assert_eq!(line["Quarantined"], quarantined, "{name}");
             assert_eq!(line["Failures"], failures, "{name}");
             assert!(line.get("SyncLagMs").is_none(), "{name}: nothing applied");
+        }
+    }
+
+    #[test]
+    fn refused_origins_and_refused_credentials_each_raise_their_own_count() {
+        let now = Utc::now();
+        let cases: [(&str, Result<Outcome, RelayError>, [u64; 2]); 4] = [
+            (
+                "envelope is not the package's registry",
+                Ok(Outcome::Quarantined("foreign_metrics")),
+                [1, 0],
+            ),
+            (
+                "registry not in the map",
+                Ok(Outcome::Quarantined("unknown_registry")),
+                [1, 0],
+            ),
+            (
+                "credentials refused after refresh and re-read",
+                Err(RelayError::Governance(GovernanceError::Unauthorized {
+                    operation: "query",
+                    status: 401,
+                    body: String::new(),
+                })),
+                [0, 1],
+            ),
+            (
+                "governance unavailable",
+                Err(RelayError::Governance(GovernanceError::Status {
+                    operation: "query",
+                    status: 503,
+                    body: String::new(),
+                })),
+                [0, 0],
+            ),
+        ];
+        for (name, result, [foreign, unauthorized]) in cases {
+            let line = line(&result, now);
+            assert_eq!(line["ForeignMetricsRefused"], foreign, "{name}");
+            assert_eq!(line["GovernanceUnauthorized"], unauthorized, "{name}");
         }
     }
 }

@@ -135,7 +135,9 @@ where
 
     async fn relay(&self, event: &Value, deadline: DateTime<Utc>) -> Result<Outcome, RelayError> {
         let decoded = metrics::decode_event(event)?;
-        let package = self.package_of(&decoded).await?;
+        let origin = EnvelopeOrigin::of(event);
+        let package = self.package_of(&decoded, &origin).await?;
+        origin.must_own(package.as_str(), package.account(), package.region())?;
         if !self
             .registries
             .contains_key(&(package.account().clone(), package.region().clone()))
@@ -203,7 +205,13 @@ where
     }
 
     /// The model package the event is about (for a monitoring execution, its schedule's tag).
-    async fn package_of(&self, event: &MetricsEvent) -> Result<ModelPackageArn, RelayError> {
+    /// A schedule is read only from the registry that sent the event: a foreign one is refused before
+    /// any call.
+    async fn package_of(
+        &self,
+        event: &MetricsEvent,
+        origin: &EnvelopeOrigin,
+    ) -> Result<ModelPackageArn, RelayError> {
         match &event.subject {
             Subject::Package(arn) => Ok(arn.clone()),
             Subject::Schedule {
@@ -213,6 +221,7 @@ where
             } => {
                 let account = AccountId::parse(account)?;
                 let region = Region::parse(region)?;
+                origin.must_own(arn, &account, &region)?;
                 let client = self
                     .registries
                     .get(&(account.clone(), region.clone()))
@@ -388,5 +397,44 @@ where
                     .join(", "),
             }),
         }
+    }
+}
+
+/// The account and region EventBridge stamped on the envelope: where the event really came from
+/// (the detail is whatever the sender wrote).
+struct EnvelopeOrigin {
+    account: Option<AccountId>,
+    region: Option<Region>,
+}
+
+impl EnvelopeOrigin {
+    fn of(event: &Value) -> Self {
+        let text = |key: &str| event.get(key).and_then(Value::as_str);
+        Self {
+            account: text("account").and_then(|value| AccountId::parse(value).ok()),
+            region: text("region").and_then(|value| Region::parse(value).ok()),
+        }
+    }
+
+    /// `Ok` only when the envelope comes from the account and region that own `subject`.
+    fn must_own(
+        &self,
+        subject: &str,
+        owner_account: &AccountId,
+        owner_region: &Region,
+    ) -> Result<(), RelayError> {
+        if self.account.as_ref() == Some(owner_account)
+            && self.region.as_ref() == Some(owner_region)
+        {
+            return Ok(());
+        }
+        let or_none = |value: Option<&str>| value.unwrap_or("(none)").to_owned();
+        Err(RelayError::ForeignMetrics {
+            envelope_account: or_none(self.account.as_ref().map(AccountId::as_str)),
+            envelope_region: or_none(self.region.as_ref().map(Region::as_str)),
+            subject: subject.to_owned(),
+            owner_account: owner_account.to_string(),
+            owner_region: owner_region.to_string(),
+        })
     }
 }

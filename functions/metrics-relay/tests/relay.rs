@@ -1,5 +1,6 @@
 //! The relay on in-memory fakes: metrics with and without thresholds, breach status, duplicates,
-//! Model Monitor / Clarify shapes, status moves, quarantine and retries.
+//! Model Monitor / Clarify shapes, status moves, quarantine and retries, and events whose envelope is
+//! not the package's own registry.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -306,11 +307,13 @@ async fn an_unknown_model_is_quarantined_with_the_reason() {
     );
     assert!(world.of_type("Metric").is_empty());
 
-    let mut foreign = metric_event("auc", 0.9, "2026-01-02T09:00:00Z", None);
-    foreign["detail"]["model_package_arn"] =
+    let mut unmapped = metric_event("auc", 0.9, "2026-01-02T09:00:00Z", None);
+    unmapped["detail"]["model_package_arn"] =
         json!("arn:aws:sagemaker:eu-west-1:999999999999:model-package/x/1");
+    unmapped["account"] = json!("999999999999");
+    unmapped["region"] = json!("eu-west-1");
     assert_eq!(
-        world.send(foreign).await.unwrap()["code"],
+        world.send(unmapped).await.unwrap()["code"],
         "unknown_registry"
     );
     let mut broken = metric_event("auc", 0.9, "2026-01-02T09:00:00Z", None);
@@ -455,4 +458,167 @@ async fn each_event_prints_one_line_in_the_shared_metric_names_with_its_lag() {
     assert_eq!(refused["Quarantined"], 1);
     assert_eq!(refused["EventsProcessed"], 1);
     assert_eq!(world.quarantine.messages().len(), 1);
+}
+
+/// A Red value about the mapped package, sent from the envelope `account`/`region`.
+fn red_event_from(account: Option<&str>, region: Option<&str>) -> Value {
+    let mut event = metric_event(
+        "auc",
+        0.1,
+        "2026-01-02T09:00:00Z",
+        Some(json!({"lower": 0.8})),
+    );
+    let envelope = event.as_object_mut().unwrap();
+    for (key, value) in [("account", account), ("region", region)] {
+        match value {
+            Some(value) => envelope.insert(key.to_owned(), json!(value)),
+            None => envelope.remove(key),
+        };
+    }
+    event
+}
+
+#[tokio::test]
+async fn metrics_from_another_account_or_region_are_quarantined_as_foreign_and_change_nothing() {
+    let cases = [
+        (
+            "another account and region",
+            Some("999999999999"),
+            Some("eu-west-1"),
+        ),
+        (
+            "another account, same region",
+            Some("999999999999"),
+            Some("us-east-1"),
+        ),
+        (
+            "same account, another region",
+            Some(ACCOUNT),
+            Some("eu-west-1"),
+        ),
+        ("no account", None, Some("us-east-1")),
+        ("no region", Some(ACCOUNT), None),
+        ("not an account id", Some("12345"), Some("us-east-1")),
+    ];
+    for (name, account, region) in cases {
+        let world = World::new(Some("Under Review")).await;
+        let calls_before = world.governance.calls().len();
+        let event = red_event_from(account, region);
+        let answer = world.send(event.clone()).await.unwrap();
+        assert_eq!(
+            answer,
+            json!({"outcome": "quarantined", "code": "foreign_metrics"}),
+            "{name}"
+        );
+        let quarantined = world.quarantine.messages();
+        assert_eq!(quarantined.len(), 1, "{name}");
+        assert_eq!(quarantined[0].error_code, "foreign_metrics", "{name}");
+        assert!(
+            quarantined[0].reason.contains(ARN),
+            "{name}: {}",
+            quarantined[0].reason
+        );
+        if let Some(account) = account {
+            assert!(quarantined[0].reason.contains(account), "{name}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Value>(&quarantined[0].body).unwrap(),
+            event,
+            "{name}: the original event, for an operator"
+        );
+        assert_eq!(
+            world.governance.calls().len(),
+            calls_before,
+            "{name}: governance is not even read"
+        );
+        assert!(world.of_type("Metric").is_empty(), "{name}");
+        assert!(world.of_type("MetricValue").is_empty(), "{name}");
+        assert_eq!(
+            world.model_status().as_deref(),
+            Some("In Production"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_red_value_from_the_package_s_own_registry_is_recorded_and_moves_the_status() {
+    let world = World::new(Some("Under Review")).await;
+    let answer = world
+        .send(red_event_from(Some(ACCOUNT), Some("us-east-1")))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "recorded", "{answer}");
+    assert_eq!(answer["status_moved"], true);
+    assert_eq!(world.of_type("MetricValue").len(), 1);
+}
+
+#[tokio::test]
+async fn a_foreign_monitoring_execution_is_refused_before_its_schedule_is_read() {
+    let world = World::new(Some("Under Review")).await;
+    world.registry.tag_resource(
+        SCHEDULE,
+        BTreeMap::from([("govsync:model-package-arn".to_owned(), ARN.to_owned())]),
+    );
+    let sample: Value = serde_json::from_str(include_str!(
+        "../../../events/metrics-relay/model-monitor-processing-job-completed-with-violations.json"
+    ))
+    .unwrap();
+    let mut foreign = sample.clone();
+    foreign["account"] = json!("999999999999");
+    let registry_calls = world.registry.calls().len();
+    assert_eq!(
+        world.send(foreign).await.unwrap()["code"],
+        "foreign_metrics"
+    );
+    assert_eq!(
+        world.registry.calls().len(),
+        registry_calls,
+        "the schedule's tags are not read for a foreign envelope"
+    );
+
+    // The schedule is the envelope's own, but its tag names a package of another account.
+    let other_account_package =
+        "arn:aws:sagemaker:us-east-1:999999999999:model-package/credit-risk/3";
+    world.registry.tag_resource(
+        SCHEDULE,
+        BTreeMap::from([(
+            "govsync:model-package-arn".to_owned(),
+            other_account_package.to_owned(),
+        )]),
+    );
+    assert_eq!(world.send(sample).await.unwrap()["code"], "foreign_metrics");
+    assert!(world.of_type("MetricValue").is_empty());
+    assert_eq!(world.model_status().as_deref(), Some("In Production"));
+    assert_eq!(world.quarantine.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn refused_credentials_are_returned_for_retry_not_quarantined() {
+    let world = World::new(None).await;
+    world.governance.fail_next(
+        "create_object",
+        GovernanceError::Unauthorized {
+            operation: "create object",
+            status: 401,
+            body: String::new(),
+        },
+    );
+    let event = metric_event(
+        "auc",
+        0.9,
+        "2026-01-02T09:00:00Z",
+        Some(json!({"lower": 0.8})),
+    );
+    let deadline = Utc::now() + chrono::TimeDelta::seconds(60);
+    let result = world.relay.handle(&event, "req-1", deadline).await;
+    let error = result.as_ref().unwrap_err();
+    assert_eq!(error.code(), "governance_unauthorized");
+    assert!(world.quarantine.messages().is_empty());
+    let line: Value =
+        serde_json::from_str(&metrics::embedded_metrics(&result, "govsync", Utc::now())).unwrap();
+    assert_eq!(line["GovernanceUnauthorized"], 1);
+    assert_eq!(line["Failures"], 1);
+    world.send(event).await.unwrap();
+    assert_eq!(world.of_type("MetricValue").len(), 1);
 }

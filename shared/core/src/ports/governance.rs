@@ -183,6 +183,9 @@ pub struct FieldDefinition {
     pub enum_values: Vec<String>,
 }
 
+/// The error code of refused governance credentials; metric lines count it so an alarm can fire.
+pub const GOVERNANCE_UNAUTHORIZED: &str = "governance_unauthorized";
+
 /// Errors of the governance port. Response bodies are truncated and never contain credentials.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GovernanceError {
@@ -212,29 +215,64 @@ pub enum GovernanceError {
     },
     #[error("governance configuration: {0}")]
     Config(String),
+    /// The credentials are still refused after a token refresh and a re-read of the API key: rotated
+    /// or revoked. Retryable, so messages wait for an operator instead of being dead-lettered.
+    #[error(
+        "governance {operation}: HTTP {status} after refreshing the token and re-reading the API \
+         key (expired, rotated or revoked credentials): {body}"
+    )]
+    Unauthorized {
+        operation: &'static str,
+        status: u16,
+        body: String,
+    },
 }
 
 impl GovernanceError {
-    /// Throttling, server errors, timeouts and connection failures are worth retrying later;
-    /// other 4xx, decoding and configuration problems are not.
+    /// Throttling, server errors, timeouts, connection failures and refused credentials are worth
+    /// retrying later; other 4xx, decoding and configuration problems are not.
     pub fn is_retryable(&self) -> bool {
         match self {
             GovernanceError::Status { status, .. } | GovernanceError::Auth { status, .. } => {
-                *status == 429 || *status >= 500
+                matches!(status, 401 | 403 | 429) || *status >= 500
             }
-            GovernanceError::Transport { .. } => true,
+            GovernanceError::Transport { .. } | GovernanceError::Unauthorized { .. } => true,
             GovernanceError::NotFound { .. }
             | GovernanceError::Decode { .. }
             | GovernanceError::Config(_) => false,
         }
     }
 
+    /// Governance refused govsync's credentials (401/403). The HTTP adapter returns this only after
+    /// refreshing its token and re-reading the key, so it needs an operator: it raises the alarm.
+    pub fn is_unauthorized(&self) -> bool {
+        match self {
+            GovernanceError::Unauthorized { .. } => true,
+            GovernanceError::Status { status, .. } | GovernanceError::Auth { status, .. } => {
+                matches!(status, 401 | 403)
+            }
+            GovernanceError::NotFound { .. }
+            | GovernanceError::Transport { .. }
+            | GovernanceError::Decode { .. }
+            | GovernanceError::Config(_) => false,
+        }
+    }
+
+    /// A short stable code for logs, metrics and the DLQ's `govsync-error-code` attribute.
+    pub fn code(&self) -> &'static str {
+        if self.is_unauthorized() {
+            GOVERNANCE_UNAUTHORIZED
+        } else {
+            "governance"
+        }
+    }
+
     /// The HTTP status, when the error came from a response.
     pub fn status(&self) -> Option<u16> {
         match self {
-            GovernanceError::Status { status, .. } | GovernanceError::Auth { status, .. } => {
-                Some(*status)
-            }
+            GovernanceError::Status { status, .. }
+            | GovernanceError::Auth { status, .. }
+            | GovernanceError::Unauthorized { status, .. } => Some(*status),
             GovernanceError::NotFound { .. } => Some(404),
             GovernanceError::Transport { .. }
             | GovernanceError::Decode { .. }
@@ -295,7 +333,7 @@ mod tests {
         assert!(status(503).is_retryable());
         assert!(status(500).is_retryable());
         assert!(!status(400).is_retryable());
-        assert!(!status(403).is_retryable());
+        assert!(!status(404).is_retryable());
         assert!(
             !GovernanceError::NotFound {
                 operation: "get object",
@@ -303,6 +341,46 @@ mod tests {
             }
             .is_retryable()
         );
+        assert_eq!(status(503).code(), "governance");
+    }
+
+    #[test]
+    fn refused_credentials_are_retryable_with_their_own_code() {
+        let refused = [
+            GovernanceError::Status {
+                operation: "get object",
+                status: 401,
+                body: String::new(),
+            },
+            GovernanceError::Status {
+                operation: "get object",
+                status: 403,
+                body: String::new(),
+            },
+            GovernanceError::Auth {
+                mode: "mcsp",
+                status: 401,
+                body: String::new(),
+            },
+            GovernanceError::Unauthorized {
+                operation: "query",
+                status: 401,
+                body: String::new(),
+            },
+        ];
+        for error in refused {
+            assert!(error.is_retryable(), "{error}");
+            assert!(error.is_unauthorized(), "{error}");
+            assert_eq!(error.code(), GOVERNANCE_UNAUTHORIZED);
+        }
+        let bad_request = GovernanceError::Auth {
+            mode: "iam",
+            status: 404,
+            body: String::new(),
+        };
+        assert!(!bad_request.is_unauthorized());
+        assert!(!bad_request.is_retryable());
+        assert_eq!(bad_request.code(), "governance");
     }
 
     #[test]
