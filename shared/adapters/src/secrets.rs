@@ -1,10 +1,40 @@
-//! Secrets from Secrets Manager, read once at cold start. Values are wrapped in [`Secret`] at once,
-//! so they never reach a log line.
+//! Secrets from Secrets Manager, read at cold start (and the governance API key again when governance
+//! refuses it: [`SecretsManagerKey`]). Values are wrapped in [`Secret`] at once, so they never reach a
+//! log line.
 
 use aws_sdk_secretsmanager::Client;
+use futures::future::BoxFuture;
 use govsync_core::secret::Secret;
 
+use crate::governance::{ApiKeySource, KeySourceError};
 use crate::sdk_error::{FailureClass, classify};
+
+/// The governance API key's secret, read again by the governance client when the key in use is refused
+/// (a rotation), so a warm instance follows the rotation.
+#[derive(Debug, Clone)]
+pub struct SecretsManagerKey {
+    client: Client,
+    secret_id: String,
+}
+
+impl SecretsManagerKey {
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+}
+
+impl ApiKeySource for SecretsManagerKey {
+    fn current_key(&self) -> BoxFuture<'_, Result<Secret, KeySourceError>> {
+        Box::pin(async move {
+            read_secret(&self.client, &self.secret_id)
+                .await
+                .map_err(|error| KeySourceError(error.to_string()))
+        })
+    }
+}
 
 /// Why a secret could not be read.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -316,11 +316,16 @@ async fn every_auth_mode_reaches_the_api() {
     .type_definition(GovernanceKind::UseCase)
     .await
     .unwrap_err();
+    // A refused key needs an operator, not a dead letter: retryable, with its own code for the alarm.
     assert!(
-        matches!(wrong, govsync_core::ports::GovernanceError::Auth { .. }),
+        matches!(
+            wrong,
+            govsync_core::ports::GovernanceError::Unauthorized { .. }
+        ),
         "{wrong:?}"
     );
-    assert!(!wrong.is_retryable());
+    assert!(wrong.is_retryable());
+    assert_eq!(wrong.code(), "governance_unauthorized");
     assert!(!format!("{wrong:?}").contains("not-the-key"));
 }
 

@@ -1,5 +1,5 @@
 //! The governance client against a tiny in-test HTTP server on 127.0.0.1: retries, token refresh,
-//! shared refresh, paging. Runs without the local stack.
+//! shared refresh, paging, key rotation and refused credentials. Runs without the local stack.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,8 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::future::BoxFuture;
 use govsync_adapters::governance::{
-    GovernanceAuth, GovernanceClient, GovernanceConfig, RetryPolicy,
+    ApiKeySource, GovernanceAuth, GovernanceClient, GovernanceConfig, KeySourceError, RetryPolicy,
 };
 use govsync_core::ports::{
     ExternalIdLookup, Field, Governance, GovernanceError, GovernanceId, GovernanceKind,
@@ -41,6 +42,8 @@ struct Server {
     token_delay: Duration,
     /// Bodies received by `PUT /contents/{id}`, in order.
     put_bodies: Mutex<Vec<Value>>,
+    /// The API key the token endpoint accepts after a rotation (`None`: [`API_KEY`]).
+    rotated_key: Mutex<Option<String>>,
 }
 
 impl Server {
@@ -49,6 +52,22 @@ impl Server {
             .lock()
             .map(|mut tokens| tokens.clear())
             .unwrap_or_default();
+    }
+
+    /// The key is rotated: only `key` gets tokens from now on, and tokens of the old key are revoked.
+    fn rotate_key(&self, key: &str) {
+        if let Ok(mut accepted) = self.rotated_key.lock() {
+            *accepted = Some(key.to_owned());
+        }
+        self.expire_tokens();
+    }
+
+    fn accepted_key(&self) -> String {
+        self.rotated_key
+            .lock()
+            .ok()
+            .and_then(|key| key.clone())
+            .unwrap_or_else(|| API_KEY.to_owned())
     }
 
     fn inject(&self, status: u16, count: u32, retry_after: Option<&'static str>) {
@@ -65,7 +84,7 @@ impl Server {
 async fn token(State(server): State<Arc<Server>>, Json(body): Json<Value>) -> Response {
     server.token_requests.fetch_add(1, Ordering::SeqCst);
     tokio::time::sleep(server.token_delay).await;
-    if body.get("apikey").and_then(Value::as_str) != Some(API_KEY) {
+    if body.get("apikey").and_then(Value::as_str) != Some(server.accepted_key().as_str()) {
         return (StatusCode::BAD_REQUEST, "invalid api key").into_response();
     }
     let token = format!("token-{}", server.token_requests.load(Ordering::SeqCst));
@@ -395,7 +414,7 @@ async fn query_follows_next_across_pages_and_lookup_classifies_matches() {
 }
 
 #[tokio::test]
-async fn wrong_api_key_is_an_auth_error_without_the_key() {
+async fn wrong_api_key_is_a_retryable_unauthorized_error_without_the_key() {
     let server = Arc::new(Server::default());
     let base = start(server.clone()).await;
     let mut config = GovernanceConfig::new(
@@ -409,9 +428,11 @@ async fn wrong_api_key_is_an_auth_error_without_the_key() {
     let client = GovernanceClient::new(config).unwrap_or_else(|error| panic!("{error}"));
     let error = client.get_object(&gid("7")).await.unwrap_err();
     assert!(
-        matches!(error, GovernanceError::Auth { status: 400, .. }),
+        matches!(error, GovernanceError::Unauthorized { status: 400, .. }),
         "{error:?}"
     );
+    assert!(error.is_retryable());
+    assert_eq!(error.code(), "governance_unauthorized");
     assert!(!format!("{error} {error:?}").contains("wrong-key-value"));
 }
 
@@ -453,5 +474,156 @@ async fn update_sends_the_description_only_when_given() {
                 "fields": [{"name": "Integration:Last Update", "value": "2026-11-27"}],
             }),
         ]
+    );
+}
+
+/// The API key as a secret store holds it; tests rotate it under a running client.
+#[derive(Debug)]
+struct StoredKey {
+    key: Mutex<String>,
+    reads: AtomicU64,
+}
+
+impl StoredKey {
+    fn holding(key: &str) -> Arc<Self> {
+        Arc::new(Self {
+            key: Mutex::new(key.to_owned()),
+            reads: AtomicU64::new(0),
+        })
+    }
+
+    fn store(&self, key: &str) {
+        if let Ok(mut stored) = self.key.lock() {
+            *stored = key.to_owned();
+        }
+    }
+
+    fn reads(&self) -> u64 {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+impl ApiKeySource for StoredKey {
+    fn current_key(&self) -> BoxFuture<'_, Result<Secret, KeySourceError>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let key = self
+            .key
+            .lock()
+            .map(|key| key.clone())
+            .map_err(|_| KeySourceError("poisoned".to_owned()));
+        Box::pin(async move { key.map(Secret::new) })
+    }
+}
+
+/// A client that starts with `API_KEY` and re-reads it from `source` at most once per `interval`.
+fn client_reading_key_from(
+    base: &str,
+    source: Arc<StoredKey>,
+    interval: Duration,
+) -> GovernanceClient {
+    let mut config = GovernanceConfig::new(
+        base,
+        GovernanceAuth::Mcsp {
+            token_url: format!("{base}/api/2.0/services/inst-1/apikeys/token"),
+            api_key: Secret::new(API_KEY),
+        },
+    )
+    .with_key_source(source);
+    config.retry.max_attempts = 1;
+    config.key_reread_interval = interval;
+    GovernanceClient::new(config).unwrap_or_else(|error| panic!("client: {error}"))
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_by_a_running_client_without_a_restart() {
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let store = StoredKey::holding(API_KEY);
+    let client = client_reading_key_from(&base, store.clone(), Duration::from_secs(30));
+    client.get_object(&gid("7")).await.unwrap();
+    assert_eq!(
+        store.reads(),
+        0,
+        "the key given at start is used until refused"
+    );
+
+    // Rotation: the store holds the new key, governance revokes the old one and its tokens.
+    store.store("rotated-api-key");
+    server.rotate_key("rotated-api-key");
+    let object = client.get_object(&gid("7")).await.unwrap();
+    assert_eq!(object.id.as_str(), "7");
+    assert_eq!(client.key_rereads(), 1);
+    assert_eq!(store.reads(), 1);
+    // The first token, the refused refresh with the old key, the token of the new key.
+    assert_eq!(server.token_requests.load(Ordering::SeqCst), 3);
+
+    client.get_object(&gid("8")).await.unwrap();
+    assert_eq!(store.reads(), 1, "the new key's token is reused");
+}
+
+#[tokio::test]
+async fn a_permanently_refused_key_ends_as_a_retryable_alarmed_error_and_rereads_are_rate_limited()
+{
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let store = StoredKey::holding(API_KEY);
+    let client = client_reading_key_from(&base, store.clone(), Duration::from_millis(300));
+    client.get_object(&gid("7")).await.unwrap();
+
+    // The key is revoked and the store was never updated.
+    server.rotate_key("a-key-govsync-was-never-given");
+    let error = client.get_object(&gid("7")).await.unwrap_err();
+    assert!(
+        matches!(error, GovernanceError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_retryable(), "held for retry, never dead-lettered");
+    assert!(error.is_unauthorized());
+    assert_eq!(error.code(), "governance_unauthorized");
+    assert!(!format!("{error} {error:?}").contains(API_KEY));
+    assert_eq!(store.reads(), 1);
+
+    // Within the interval a refusal does not read the store again.
+    let again = client.get_object(&gid("7")).await.unwrap_err();
+    assert_eq!(again.code(), "governance_unauthorized");
+    assert_eq!(store.reads(), 1, "rate-limited");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    client.get_object(&gid("7")).await.unwrap_err();
+    assert_eq!(store.reads(), 2, "read again once the interval has passed");
+}
+
+#[tokio::test]
+async fn an_api_that_keeps_refusing_valid_tokens_is_unauthorized_after_one_refresh_and_one_reread()
+{
+    let server = Arc::new(Server::default());
+    let base = start(server.clone()).await;
+    let store = StoredKey::holding(API_KEY);
+    let client = client_reading_key_from(&base, store.clone(), Duration::from_secs(30));
+    client.get_object(&gid("7")).await.unwrap();
+    for status in [401, 403] {
+        server.inject(status, 100, None);
+        let calls_before = server.api_calls.load(Ordering::SeqCst);
+        let tokens_before = server.token_requests.load(Ordering::SeqCst);
+        let error = client.get_object(&gid("7")).await.unwrap_err();
+        assert!(
+            matches!(error, GovernanceError::Unauthorized { status: s, .. } if s == status),
+            "{error:?}"
+        );
+        assert!(error.is_retryable());
+        assert_eq!(error.code(), "governance_unauthorized");
+        assert_eq!(
+            server.api_calls.load(Ordering::SeqCst) - calls_before,
+            2,
+            "{status}: the call, and its repeat with a refreshed token"
+        );
+        assert_eq!(
+            server.token_requests.load(Ordering::SeqCst) - tokens_before,
+            1
+        );
+    }
+    assert_eq!(
+        store.reads(),
+        1,
+        "the same key: no repeat, and the second refusal is rate-limited"
     );
 }

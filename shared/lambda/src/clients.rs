@@ -1,33 +1,53 @@
 //! Clients built once at cold start from the configuration: the governance client (API key from
-//! Secrets Manager, the auth mode's token source) and one SageMaker client per registry of the map,
-//! through that registry's role.
+//! Secrets Manager, read again when governance refuses it; the auth mode's token source) and one
+//! SageMaker client per registry of the map, through that registry's role.
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use govsync_adapters::aws::{RegistryTarget, sagemaker_client, secretsmanager_client};
-use govsync_adapters::governance::{GovernanceAuth, GovernanceClient, GovernanceConfig};
+use govsync_adapters::governance::{
+    ApiKeySource, GovernanceAuth, GovernanceClient, GovernanceConfig,
+};
 use govsync_adapters::sagemaker::SageMakerRegistry;
-use govsync_adapters::secrets::read_secret;
+use govsync_adapters::secrets::{SecretsManagerKey, read_secret};
 use govsync_core::Registry;
 use govsync_core::secret::Secret;
 
 use crate::config::{self, AuthSettings, Config, ConfigError};
 
-/// The governance client of a configuration.
+/// The governance client of a configuration. The key is read now (a missing secret stops the cold
+/// start) and re-read from the same secret when governance refuses it, so a rotation needs no restart.
 pub async fn governance_client(
     config: &Config,
     sdk: &SdkConfig,
 ) -> Result<GovernanceClient, ConfigError> {
-    let api_key = read_secret(&secretsmanager_client(sdk), &config.api_key_secret_id).await?;
-    governance_client_with_key(&config.governance_url, &config.auth, api_key)
+    let secrets = secretsmanager_client(sdk);
+    let api_key = read_secret(&secrets, &config.api_key_secret_id).await?;
+    let source = SecretsManagerKey::new(secrets, config.api_key_secret_id.clone());
+    governance_client_with_key_source(
+        &config.governance_url,
+        &config.auth,
+        api_key,
+        Some(Arc::new(source)),
+    )
 }
 
-/// [`governance_client`] with the API key already read.
+/// [`governance_client`] with the API key already read, and never re-read.
 pub fn governance_client_with_key(
     governance_url: &str,
     auth: &AuthSettings,
     api_key: Secret,
+) -> Result<GovernanceClient, ConfigError> {
+    governance_client_with_key_source(governance_url, auth, api_key, None)
+}
+
+/// The governance client with `api_key` read already; `key_source` is where a refused key is re-read.
+pub fn governance_client_with_key_source(
+    governance_url: &str,
+    auth: &AuthSettings,
+    api_key: Secret,
+    key_source: Option<Arc<dyn ApiKeySource>>,
 ) -> Result<GovernanceClient, ConfigError> {
     let auth = match auth {
         AuthSettings::Mcsp { token_url } => GovernanceAuth::Mcsp {
@@ -57,10 +77,9 @@ pub fn governance_client_with_key(
             password: api_key,
         },
     };
-    Ok(GovernanceClient::new(GovernanceConfig::new(
-        governance_url.to_owned(),
-        auth,
-    ))?)
+    let mut governance = GovernanceConfig::new(governance_url.to_owned(), auth);
+    governance.key_source = key_source;
+    Ok(GovernanceClient::new(governance)?)
 }
 
 /// One SageMaker client per registry of the map, through its role when it has one.

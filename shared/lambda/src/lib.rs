@@ -19,7 +19,10 @@ use std::future::Future;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 
-pub use clients::{governance_client, governance_client_with_key, registry_clients};
+pub use clients::{
+    governance_client, governance_client_with_key, governance_client_with_key_source,
+    registry_clients,
+};
 pub use config::{AuthSettings, Config, ConfigError};
 
 /// A deployed SQS-triggered function: one batch in, the partial batch response out. The local runner and

@@ -1,13 +1,21 @@
 //! Governance authentication: the four modes, and a shared bearer-token cache.
 //!
-//! A token is refreshed at 80 % of its life, or once when the API answers 401. Its life comes
+//! A token is refreshed at 80 % of its life, or once when the API answers 401 or 403. Its life comes
 //! from `expires_in`, else `expiration`, else the JWT `exp` claim, else a configured default.
 //! Concurrent callers share one refresh: the refresh runs under an async mutex and every caller
 //! re-checks the cache after acquiring it.
+//!
+//! The API key (basic: the password) is re-read from its [`ApiKeySource`] when credentials are still
+//! refused after a refresh, or when the token endpoint refuses the key: a rotated key is picked up by a
+//! warm instance. Re-reads are rate-limited (one per `reread_interval`) so a revoked key cannot turn
+//! every call into a secret read.
 
-use std::sync::Mutex as SyncMutex;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -79,15 +87,43 @@ impl GovernanceAuth {
         }
     }
 
-    /// Values that must never appear in an error or log line.
-    fn secrets(&self) -> Vec<&str> {
+    /// The key the mode sends (basic: the password).
+    fn api_key(&self) -> &Secret {
         match self {
             GovernanceAuth::Mcsp { api_key, .. }
             | GovernanceAuth::Iam { api_key, .. }
-            | GovernanceAuth::Cp4d { api_key, .. } => vec![api_key.expose()],
-            GovernanceAuth::Basic { password, .. } => vec![password.expose()],
+            | GovernanceAuth::Cp4d { api_key, .. } => api_key,
+            GovernanceAuth::Basic { password, .. } => password,
         }
     }
+
+    fn api_key_mut(&mut self) -> &mut Secret {
+        match self {
+            GovernanceAuth::Mcsp { api_key, .. }
+            | GovernanceAuth::Iam { api_key, .. }
+            | GovernanceAuth::Cp4d { api_key, .. } => api_key,
+            GovernanceAuth::Basic { password, .. } => password,
+        }
+    }
+}
+
+/// Why the API key could not be re-read (the message never holds the key).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("reading the governance API key: {0}")]
+pub struct KeySourceError(pub String);
+
+/// Where the governance API key (basic: the password) is kept, so a rotated key can be read again
+/// without a restart. Secrets Manager in Lambda (`crate::secrets::SecretsManagerKey`).
+pub trait ApiKeySource: Send + Sync + fmt::Debug {
+    /// The key as the source holds it now.
+    fn current_key(&self) -> BoxFuture<'_, Result<Secret, KeySourceError>>;
+}
+
+/// How the key is re-read: from where, and at most how often.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyReread {
+    pub source: Option<Arc<dyn ApiKeySource>>,
+    pub interval: Duration,
 }
 
 /// Token endpoint answer; every member is optional because the modes differ.
@@ -105,49 +141,79 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
-/// The credential attached to a call: the header, and the token it carries (to invalidate it
-/// precisely after a 401).
+/// The credential attached to a call: the header, the token it carries (to invalidate it precisely
+/// after a 401/403), and the generation of the key it came from (to tell whether the key changed since).
 #[derive(Debug, Clone)]
 pub(crate) struct Credential {
     pub header: HeaderValue,
     pub token: Option<Secret>,
+    pub key_generation: u64,
 }
 
 #[derive(Debug)]
 pub(crate) struct TokenSource {
-    auth: GovernanceAuth,
+    mode: &'static str,
+    uses_tokens: bool,
+    /// The mode with the key in use; the key is replaced when a re-read finds a rotated one.
+    auth: SyncMutex<GovernanceAuth>,
     default_life: Duration,
     cache: SyncMutex<Option<CachedToken>>,
     refresh: AsyncMutex<()>,
     token_requests: AtomicU64,
+    reread: KeyReread,
+    last_reread: SyncMutex<Option<Instant>>,
+    /// Bumped each time a re-read installs a different key.
+    key_generation: AtomicU64,
+    key_rereads: AtomicU64,
+}
+
+fn lock<T>(mutex: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl TokenSource {
-    pub(crate) fn new(auth: GovernanceAuth, default_life: Duration) -> Self {
+    pub(crate) fn new(auth: GovernanceAuth, default_life: Duration, reread: KeyReread) -> Self {
         Self {
-            auth,
+            mode: auth.mode_name(),
+            uses_tokens: !matches!(auth, GovernanceAuth::Basic { .. }),
+            auth: SyncMutex::new(auth),
             default_life,
             cache: SyncMutex::new(None),
             refresh: AsyncMutex::new(()),
             token_requests: AtomicU64::new(0),
+            reread,
+            last_reread: SyncMutex::new(None),
+            key_generation: AtomicU64::new(0),
+            key_rereads: AtomicU64::new(0),
         }
     }
 
     pub(crate) fn mode_name(&self) -> &'static str {
-        self.auth.mode_name()
+        self.mode
     }
 
     pub(crate) fn uses_tokens(&self) -> bool {
-        !matches!(self.auth, GovernanceAuth::Basic { .. })
+        self.uses_tokens
     }
 
     pub(crate) fn token_requests(&self) -> u64 {
         self.token_requests.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn key_rereads(&self) -> u64 {
+        self.key_rereads.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn key_generation(&self) -> u64 {
+        self.key_generation.load(Ordering::SeqCst)
+    }
+
     /// Removes credentials from a response body before it is surfaced.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let mut secrets = self.auth.secrets();
+        let key = lock(&self.auth).api_key().clone();
+        let mut secrets = vec![key.expose()];
         let cached = self.cached_token();
         if let Some(token) = &cached {
             secrets.push(token.expose());
@@ -155,21 +221,71 @@ impl TokenSource {
         sanitize_body(text, &secrets)
     }
 
+    /// Re-reads the key after credentials from key generation `used` were refused. `true` when a
+    /// repeat is worth it: the key in use is now a different one (read here, or by a concurrent
+    /// caller). Without a source, within `interval` of the last read, or when the source fails or
+    /// holds the same key, `false`.
+    pub(crate) async fn reread_key(&self, used: u64) -> bool {
+        let Some(source) = &self.reread.source else {
+            return false;
+        };
+        // Shares the refresh lock: one re-read at a time, and no token fetched with a key being replaced.
+        let _refreshing = self.refresh.lock().await;
+        if self.key_generation() != used {
+            return true;
+        }
+        {
+            let mut last = lock(&self.last_reread);
+            if last.is_some_and(|at| at.elapsed() < self.reread.interval) {
+                tracing::warn!(
+                    mode = self.mode,
+                    "governance refused the credentials; the API key was re-read recently, not again yet"
+                );
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        self.key_rereads.fetch_add(1, Ordering::Relaxed);
+        let key = match source.current_key().await {
+            Ok(key) if !key.is_empty() => key,
+            Ok(_) => {
+                tracing::warn!(mode = self.mode, "the API key source holds an empty key");
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!(mode = self.mode, error = %error, "the API key could not be re-read");
+                return false;
+            }
+        };
+        {
+            let mut auth = lock(&self.auth);
+            if auth.api_key() == &key {
+                tracing::warn!(
+                    mode = self.mode,
+                    "governance refused the credentials and the API key source holds the same key"
+                );
+                return false;
+            }
+            *auth.api_key_mut() = key;
+        }
+        *lock(&self.cache) = None;
+        self.key_generation.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(
+            mode = self.mode,
+            "a rotated governance API key was picked up"
+        );
+        true
+    }
+
     fn cached_token(&self) -> Option<Secret> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache.as_ref().map(|cached| cached.value.clone())
+        lock(&self.cache)
+            .as_ref()
+            .map(|cached| cached.value.clone())
     }
 
     /// A fresh cached token that is not `rejected`.
     fn usable(&self, rejected: Option<&Secret>) -> Option<Secret> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
+        lock(&self.cache)
             .as_ref()
             .filter(|cached| Instant::now() < cached.refresh_at)
             .filter(|cached| rejected != Some(&cached.value))
@@ -184,15 +300,22 @@ impl TokenSource {
         retry: &RetryPolicy,
         rejected: Option<&Secret>,
     ) -> Result<Credential, GovernanceError> {
-        let token = match &self.auth {
+        let key_generation = self.key_generation();
+        let basic = match &*lock(&self.auth) {
             GovernanceAuth::Basic { username, password } => {
-                let encoded = STANDARD.encode(format!("{username}:{}", password.expose()));
+                Some(STANDARD.encode(format!("{username}:{}", password.expose())))
+            }
+            _ => None,
+        };
+        let token = match basic {
+            Some(encoded) => {
                 return Ok(Credential {
                     header: sensitive_header(&format!("Basic {encoded}"))?,
                     token: None,
+                    key_generation,
                 });
             }
-            _ => match self.usable(rejected) {
+            None => match self.usable(rejected) {
                 Some(token) => token,
                 None => {
                     let _refreshing = self.refresh.lock().await;
@@ -207,6 +330,7 @@ impl TokenSource {
         Ok(Credential {
             header: sensitive_header(&format!("Bearer {}", token.expose()))?,
             token: Some(token),
+            key_generation,
         })
     }
 
@@ -215,12 +339,14 @@ impl TokenSource {
         http: &reqwest::Client,
         retry: &RetryPolicy,
     ) -> Result<Secret, GovernanceError> {
-        let mode = self.auth.mode_name();
+        let mode = self.mode;
+        // Callers hold the refresh lock, so the key cannot change during this fetch.
+        let auth = lock(&self.auth).clone();
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.token_requests.fetch_add(1, Ordering::Relaxed);
-            let request = match &self.auth {
+            let request = match &auth {
                 GovernanceAuth::Mcsp { token_url, api_key } => http
                     .post(token_url)
                     .json(&serde_json::json!({"apikey": api_key.expose()})),
@@ -308,11 +434,7 @@ impl TokenSource {
                 life_secs = life.as_secs(),
                 "governance token refreshed"
             );
-            let mut cache = self
-                .cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *cache = Some(CachedToken {
+            *lock(&self.cache) = Some(CachedToken {
                 value: value.clone(),
                 refresh_at: Instant::now() + refresh_after,
             });

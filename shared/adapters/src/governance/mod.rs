@@ -17,7 +17,9 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-pub use auth::{GovernanceAuth, IAM_TOKEN_URL, MCSP_TOKEN_URL_TEMPLATE};
+pub use auth::{
+    ApiKeySource, GovernanceAuth, IAM_TOKEN_URL, KeySourceError, MCSP_TOKEN_URL_TEMPLATE,
+};
 pub use retry::RetryPolicy;
 
 use retry::Idempotency;
@@ -29,6 +31,8 @@ pub const DEFAULT_API_PREFIX: &str = "/opgrc/api/v2";
 pub const EXTERNAL_ID_FIELD: &str = "Integration:External ID";
 /// Response text surfaced in errors is cut to this many characters.
 const MAX_ERROR_BODY_CHARS: usize = 512;
+/// The least time between two re-reads of the API key after refused credentials.
+pub const DEFAULT_KEY_REREAD_INTERVAL: Duration = Duration::from_secs(30);
 
 pub use govsync_core::ports::governance::TypeIds;
 
@@ -61,6 +65,10 @@ pub struct GovernanceConfig {
     pub default_token_life: Duration,
     /// Rows per query page.
     pub page_size: u32,
+    /// Where the API key is re-read from when governance refuses it; `None`: the key given is final.
+    pub key_source: Option<Arc<dyn ApiKeySource>>,
+    /// The least time between two re-reads of the key.
+    pub key_reread_interval: Duration,
 }
 
 impl GovernanceConfig {
@@ -74,7 +82,15 @@ impl GovernanceConfig {
             timeouts: Timeouts::default(),
             default_token_life: Duration::from_secs(20 * 60),
             page_size: 100,
+            key_source: None,
+            key_reread_interval: DEFAULT_KEY_REREAD_INTERVAL,
         }
+    }
+
+    /// The configuration with the key re-read from `source` after refused credentials.
+    pub fn with_key_source(mut self, source: Arc<dyn ApiKeySource>) -> Self {
+        self.key_source = Some(source);
+        self
     }
 }
 
@@ -124,7 +140,14 @@ impl GovernanceClient {
             inner: Arc::new(Inner {
                 http,
                 api_base,
-                tokens: auth::TokenSource::new(config.auth, config.default_token_life),
+                tokens: auth::TokenSource::new(
+                    config.auth,
+                    config.default_token_life,
+                    auth::KeyReread {
+                        source: config.key_source,
+                        interval: config.key_reread_interval,
+                    },
+                ),
                 type_ids: config.type_ids,
                 retry: config.retry,
                 page_size: config.page_size,
@@ -141,8 +164,16 @@ impl GovernanceClient {
         self.inner.tokens.token_requests()
     }
 
-    /// Sends one API call with authentication, 401 refresh and retries; returns the JSON body
-    /// (`Null` when empty).
+    /// How many times this client has re-read its API key (rotation observability).
+    pub fn key_rereads(&self) -> u64 {
+        self.inner.tokens.key_rereads()
+    }
+
+    /// Sends one API call with authentication and retries; returns the JSON body (`Null` when empty).
+    ///
+    /// Refused credentials (401/403 from the API, 400/401/403 from the token endpoint) get one token
+    /// refresh, then one re-read of the API key (rate-limited), each followed by a repeat; still
+    /// refused, the call ends as [`GovernanceError::Unauthorized`], which is retryable and alarmed.
     async fn call(
         &self,
         operation: &'static str,
@@ -155,13 +186,36 @@ impl GovernanceClient {
         let url = format!("{}{path}", inner.api_base);
         let mut attempt: u32 = 0;
         let mut rejected_token = None;
-        let mut refreshed_after_401 = false;
+        let mut token_refreshed = false;
+        let mut key_reread = false;
         loop {
             attempt += 1;
-            let credential = inner
+            let key_generation = inner.tokens.key_generation();
+            let credential = match inner
                 .tokens
                 .credential(&inner.http, &inner.retry, rejected_token.as_ref())
-                .await?;
+                .await
+            {
+                Ok(credential) => credential,
+                Err(GovernanceError::Auth { status, body, .. })
+                    if matches!(status, 400 | 401 | 403) =>
+                {
+                    // The token endpoint refused the key: it may have been rotated.
+                    if !key_reread {
+                        key_reread = true;
+                        if inner.tokens.reread_key(key_generation).await {
+                            attempt -= 1;
+                            continue;
+                        }
+                    }
+                    return Err(GovernanceError::Unauthorized {
+                        operation: "token request",
+                        status,
+                        body,
+                    });
+                }
+                Err(error) => return Err(error),
+            };
             let mut request = inner
                 .http
                 .request(method.clone(), &url)
@@ -205,20 +259,41 @@ impl GovernanceClient {
                     message: format!("body is not JSON ({error}): {}", inner.tokens.redact(&text)),
                 });
             }
-            if status == StatusCode::UNAUTHORIZED
-                && inner.tokens.uses_tokens()
-                && !refreshed_after_401
-            {
-                // The token was revoked or expired early: refresh once and repeat the call.
-                tracing::info!(
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                if inner.tokens.uses_tokens() && !token_refreshed {
+                    // The token was revoked or expired early: refresh once and repeat the call.
+                    tracing::info!(
+                        operation,
+                        status = status.as_u16(),
+                        mode = inner.tokens.mode_name(),
+                        "credentials refused: refreshing the token once"
+                    );
+                    token_refreshed = true;
+                    rejected_token = credential.token;
+                    attempt -= 1;
+                    continue;
+                }
+                if !key_reread {
+                    key_reread = true;
+                    if inner.tokens.reread_key(credential.key_generation).await {
+                        rejected_token = None;
+                        attempt -= 1;
+                        continue;
+                    }
+                }
+                let text = response.text().await.unwrap_or_default();
+                tracing::error!(
                     operation,
+                    status = status.as_u16(),
                     mode = inner.tokens.mode_name(),
-                    "401: refreshing the token once"
+                    code = govsync_core::ports::governance::GOVERNANCE_UNAUTHORIZED,
+                    "governance refuses the credentials after a token refresh and a key re-read"
                 );
-                refreshed_after_401 = true;
-                rejected_token = credential.token;
-                attempt -= 1;
-                continue;
+                return Err(GovernanceError::Unauthorized {
+                    operation,
+                    status: status.as_u16(),
+                    body: inner.tokens.redact(&text),
+                });
             }
             if attempt < inner.retry.max_attempts
                 && RetryPolicy::retries_status(status, idempotency)
@@ -235,19 +310,10 @@ impl GovernanceClient {
                 continue;
             }
             let text = response.text().await.unwrap_or_default();
-            let body = inner.tokens.redact(&text);
-            return Err(if status == StatusCode::UNAUTHORIZED {
-                GovernanceError::Auth {
-                    mode: inner.tokens.mode_name(),
-                    status: status.as_u16(),
-                    body,
-                }
-            } else {
-                GovernanceError::Status {
-                    operation,
-                    status: status.as_u16(),
-                    body,
-                }
+            return Err(GovernanceError::Status {
+                operation,
+                status: status.as_u16(),
+                body: inner.tokens.redact(&text),
             });
         }
     }
