@@ -63,7 +63,7 @@ impl MessageError {
             MessageError::UnknownRegistry { .. } => "unknown_registry",
             MessageError::InProgress { .. } => "in_progress",
             MessageError::ObjectMissing { .. } => "governance_object_missing",
-            MessageError::Governance(_) => "governance",
+            MessageError::Governance(error) => error.code(),
             MessageError::Registry(_) => "registry",
             MessageError::Store(_) => "store",
             MessageError::Invalid(_) => "invalid_value",

@@ -80,7 +80,7 @@ impl MessageError {
             MessageError::Decode(_) => "undecodable",
             MessageError::NoBody => "no_body",
             MessageError::InProgress { .. } => "in_progress",
-            MessageError::Governance(_) => "governance",
+            MessageError::Governance(error) => error.code(),
             MessageError::Registry(_) => "registry",
             MessageError::Store(_) => "store",
             MessageError::Notify(_) => "email",

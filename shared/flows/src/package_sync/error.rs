@@ -59,7 +59,7 @@ impl MessageError {
             MessageError::NoBody => "no_body",
             MessageError::UnknownRegistry { .. } => "unknown_registry",
             MessageError::InProgress { .. } => "in_progress",
-            MessageError::Governance(_) => "governance",
+            MessageError::Governance(error) => error.code(),
             MessageError::Registry(_) => "registry",
             MessageError::Store(_) => "store",
             MessageError::Invalid(_) => "invalid_package",
