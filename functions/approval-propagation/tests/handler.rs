@@ -17,9 +17,9 @@ use govsync_core::ports::{
     ApprovalStatus, Field, GovernanceError, GovernanceKind, GovernanceObject, LinkEnd, LinkKind,
     LinkStore, ModelLifecycle, NewGovernanceObject, NotifyError,
 };
-use govsync_core::ports::{EchoLedger as _, RevisionStore as _};
+use govsync_core::ports::{EchoLedger as _, Governance as _, RevisionStore as _};
 use govsync_core::sync::ConsoleLinks;
-use govsync_core::sync::governance::status_write;
+use govsync_core::sync::governance::{object_revision, status_write};
 use govsync_core::{GovernanceId, MappingSpec, RegistryMap};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
@@ -459,13 +459,14 @@ async fn a_status_the_mapping_does_not_know_is_quarantined_with_the_reason() {
 }
 
 #[tokio::test]
-async fn govsyncs_own_status_write_coming_back_is_dropped() {
+async fn govsyncs_own_status_write_coming_back_is_dropped_once_and_applies_nothing() {
     let world = World::new();
     let (model, _) = world.linked_model("Deployed for Validation").await;
+    let produced = object_revision(&model).unwrap().value();
     world
         .links
         .record_our_write(
-            &status_write(&model.id, "Deployed for Validation"),
+            &status_write(&model.id, "Deployed for Validation").produced(produced),
             Utc::now() + chrono::Duration::seconds(60),
         )
         .await
@@ -475,6 +476,74 @@ async fn govsyncs_own_status_write_coming_back_is_dropped() {
         [Outcome::Echo]
     );
     assert!(!world.registry.calls().contains(&"update_package"));
+    assert_eq!(
+        world
+            .links
+            .applied_revision(&LinkEnd::Governance(model.id.clone()))
+            .await
+            .unwrap(),
+        None,
+        "an echo never advances the applied revision"
+    );
+    // The entry was consumed by the one change it excused.
+    assert!(
+        !world
+            .links
+            .consume_our_write(
+                &status_write(&model.id, "Deployed for Validation").produced(produced),
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+    );
+}
+
+/// Issue 13, 1: govsync wrote status S (from a `both` row); the approver then moved the model on and
+/// set S again. The repeat is a decision and reaches SageMaker, however recent govsync's own write of
+/// the same value was.
+#[tokio::test]
+async fn a_person_setting_again_the_status_govsync_wrote_is_applied_not_taken_for_an_echo() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Development Complete").await;
+    let produced = object_revision(&model).unwrap().value();
+    world
+        .links
+        .record_our_write(
+            &status_write(&model.id, "Development Complete").produced(produced),
+            Utc::now() + chrono::Duration::seconds(3600),
+        )
+        .await
+        .unwrap();
+
+    let set_status = |status: &'static str| {
+        let governance = world.governance.clone();
+        let id = model.id.clone();
+        async move {
+            governance
+                .update_object(&id, &[Field::choice("MRG-Model:Status", status)], None)
+                .await
+                .unwrap();
+        }
+    };
+    set_status("Approved for Deployment").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    assert_eq!(
+        world.registry.package(&arn).unwrap().approval_status,
+        Some(ApprovalStatus::Approved)
+    );
+    set_status("Development Complete").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "2")]).await,
+        [Outcome::Updated]
+    );
+    assert_eq!(
+        world.registry.package(&arn).unwrap().approval_status,
+        Some(ApprovalStatus::PendingManualApproval),
+        "the approver's decision reached SageMaker"
+    );
 }
 
 #[tokio::test]

@@ -218,6 +218,82 @@ async fn the_echo_of_the_write_back_is_dropped_by_the_ledger() {
     );
 }
 
+/// Issue 13, 1 (registry side): an echo entry excuses one change. A person who brings the package back
+/// to exactly the state govsync wrote (A → B → A) is seen, not swallowed.
+#[tokio::test]
+async fn the_write_backs_ledger_entry_excuses_one_event_only() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    let after_write = world.registry.package(&package.arn).unwrap();
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(60);
+    let report = world
+        .handler
+        .handle_batch(&[record("m2", &state_change(&after_write))], deadline)
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Echo);
+
+    let mut back_again = after_write.clone();
+    back_again.last_modified_time = after_write
+        .last_modified_time
+        .map(|time| time + chrono::Duration::seconds(5));
+    let report = world
+        .handler
+        .handle_batch(&[record("m3", &state_change(&back_again))], deadline)
+        .await;
+    assert!(
+        matches!(report.outcomes[0].1, Outcome::Synced { .. }),
+        "{:?}",
+        report.outcomes[0].1
+    );
+}
+
+/// Issue 13, 3: two deliveries for one package racing in two invocations, one of them naming another
+/// group in its detail, make one governance model group and one Model.
+#[tokio::test]
+async fn racing_deliveries_for_one_package_create_one_model_group_and_one_model() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world.governance.set_latency(Duration::from_millis(20));
+    let honest = state_change(&package);
+    // Another state of the same package (a later LastModifiedTime: another idempotency key), whose
+    // detail names another group.
+    let mut later = package.clone();
+    later.last_modified_time = package
+        .last_modified_time
+        .map(|time| time + chrono::Duration::milliseconds(1));
+    let mut lying: serde_json::Value = serde_json::from_str(&state_change(&later)).unwrap();
+    lying["detail"]["ModelPackageGroupName"] = serde_json::json!("other-group");
+    let lying = lying.to_string();
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(60);
+    let (batch_one, batch_two) = ([record("m1", &honest)], [record("m2", &lying)]);
+    let (first, second) = tokio::join!(
+        world.handler.handle_batch(&batch_one, deadline),
+        world.handler.handle_batch(&batch_two, deadline),
+    );
+    // A delivery that met the other's creation in progress is retried, as SQS would.
+    for (report, body) in [(first, &honest), (second, &lying)] {
+        if matches!(report.outcomes[0].1, Outcome::Failed(_)) {
+            let again = world
+                .handler
+                .handle_batch(&[record("m3", body)], deadline)
+                .await;
+            assert!(
+                matches!(
+                    again.outcomes[0].1,
+                    Outcome::Synced { .. } | Outcome::Duplicate | Outcome::Stale
+                ),
+                "{:?}",
+                again.outcomes[0].1
+            );
+        }
+    }
+    assert_eq!(world.objects_of("ModelGroup").len(), 1);
+    assert_eq!(world.objects_of("Model").len(), 1);
+}
+
 #[tokio::test]
 async fn govsyncs_own_cloudtrail_calls_are_dropped_by_identity() {
     let world = World::new(GateMode::Enforce);

@@ -1137,7 +1137,7 @@ impl Sim {
                     "put_link",
                     "advance_applied_revision",
                     "record_our_write",
-                    "is_our_write",
+                    "consume_our_write",
                     "tombstone",
                 ];
                 let op = ops[self.rng.below(ops.len())];

@@ -272,24 +272,44 @@ async fn our_writes_match_until_consumed_or_expired() {
         "ModelApprovalStatus",
         "Rejected",
     );
-    assert!(!store.is_our_write(&write, now).await.unwrap());
+    assert!(!store.consume_our_write(&write, now).await.unwrap());
     store
         .record_our_write(&write, later(now, 600))
         .await
         .unwrap();
-    assert!(store.is_our_write(&write, now).await.unwrap());
+    assert!(!store.consume_our_write(&other_value, now).await.unwrap());
     assert!(
-        store.is_our_write(&write, now).await.unwrap(),
-        "matching does not consume"
+        !store
+            .consume_our_write(&write, later(now, 601))
+            .await
+            .unwrap(),
+        "an expired entry never matches (and is removed)"
     );
-    assert!(!store.is_our_write(&other_value, now).await.unwrap());
-    assert!(
-        !store.is_our_write(&write, later(now, 601)).await.unwrap(),
-        "expired entries never match"
-    );
+    store
+        .record_our_write(&write, later(now, 600))
+        .await
+        .unwrap();
     assert!(store.consume_our_write(&write, now).await.unwrap());
+    assert!(
+        !store.consume_our_write(&write, now).await.unwrap(),
+        "one write excuses one change"
+    );
+
+    // A governance write is bound to the revision it produced: the same value at another revision
+    // (a person setting it again) is not the echo.
+    let produced = write.clone().produced(1_700_000_000_123);
+    store
+        .record_our_write(&produced, later(now, 600))
+        .await
+        .unwrap();
     assert!(!store.consume_our_write(&write, now).await.unwrap());
-    assert!(!store.is_our_write(&write, now).await.unwrap());
+    assert!(
+        !store
+            .consume_our_write(&write.clone().produced(1_700_000_000_124), now)
+            .await
+            .unwrap()
+    );
+    assert!(store.consume_our_write(&produced, now).await.unwrap());
 }
 
 #[tokio::test]

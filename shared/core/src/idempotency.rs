@@ -89,6 +89,12 @@ impl IdempotencyKey {
         Self::with_id("decommission", business_digest)
     }
 
+    /// The creation of the governance object of one registry resource (`kind`: `model-group` or
+    /// `model`, and its ARN): claimed so concurrent invocations create one object, never two.
+    pub fn for_creation(kind: &str, registry_arn: &str) -> Self {
+        Self::with_id(&format!("create-{kind}"), registry_arn)
+    }
+
     fn with_id(kind: &str, id: &str) -> Self {
         let plain = !id.is_empty()
             && id.len() <= MAX_PLAIN_ID

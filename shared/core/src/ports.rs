@@ -181,21 +181,16 @@ pub trait RevisionStore: Send + Sync {
 
 /// The our-write ledger: writes govsync is about to make, so their echoes are recognised.
 pub trait EchoLedger: Send + Sync {
-    /// Remembers a write about to be made, until `expires_at`.
+    /// Remembers a write, until `expires_at`.
     fn record_our_write(
         &self,
         write: &OurWrite,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Whether an unexpired ledger entry matches; the entry stays (several events may echo one write).
-    fn is_our_write(
-        &self,
-        write: &OurWrite,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Like `is_our_write`, but removes the entry so it matches one event only.
+    /// Whether an unexpired entry matches exactly (side, object, field, value, revision); matching
+    /// removes it atomically, so one write excuses one change and a later repeat of the same value is
+    /// applied.
     fn consume_our_write(
         &self,
         write: &OurWrite,

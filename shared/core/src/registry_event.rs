@@ -317,13 +317,14 @@ impl RegistryEvent {
         }
     }
 
-    /// The group the event concerns (for a package event, the package's group).
+    /// The group the event concerns; for a package event, the group in the package ARN (the logical
+    /// group: what orders its events).
     pub fn group_name(&self) -> Option<&ModelPackageGroupName> {
         match self {
-            RegistryEvent::PackageStateChange(e) => Some(&e.package.group_name),
+            RegistryEvent::PackageStateChange(e) => Some(e.package.arn.group_name()),
             RegistryEvent::GroupCreated(e) => Some(&e.group_name),
             RegistryEvent::GroupDeleted(e) => Some(&e.group_name),
-            RegistryEvent::PackageCreated(e) => Some(&e.group_name),
+            RegistryEvent::PackageCreated(e) => Some(e.package_arn.group_name()),
             RegistryEvent::PackageUpdated(e) => Some(e.package_arn.group_name()),
             RegistryEvent::PackageDeleted(e) => Some(e.package_arn.group_name()),
             RegistryEvent::GroupPolicyPut(e) => Some(&e.group_name),
@@ -550,17 +551,33 @@ fn lifecycle(
     }))
 }
 
+/// The package's group: the ARN's. A group name the event states is kept only for its letter case
+/// (SageMaker writes ARNs in lowercase); one naming another group is a hint that lies, and is dropped.
+fn group_of(arn: &ModelPackageArn, stated: Option<ModelPackageGroupName>) -> ModelPackageGroupName {
+    match stated {
+        Some(name)
+            if name
+                .as_str()
+                .eq_ignore_ascii_case(arn.group_name().as_str()) =>
+        {
+            name
+        }
+        _ => arn.group_name().clone(),
+    }
+}
+
 fn decode_state_change(
     origin: EventOrigin,
     detail: &Fields<'_>,
 ) -> Result<RegistryEvent, DecodeError> {
     let arn = detail.required_parsed("ModelPackageArn", ModelPackageArn::parse)?;
-    let group_name = detail
-        .parsed(
+    let group_name = group_of(
+        &arn,
+        detail.parsed(
             "ModelPackageGroupName",
             ModelPackageGroupName::parse_name_or_arn,
-        )?
-        .unwrap_or_else(|| arn.group_name().clone());
+        )?,
+    );
     let package = ModelVersion {
         group_name,
         package_status: detail.parsed("ModelPackageStatus", ModelPackageStatus::parse)?,

@@ -855,3 +855,34 @@ fn an_envelope_without_account_takes_the_registry_account_from_the_detail() {
         Err(DecodeError::InvalidValue { ref field, .. }) if field == "detail.recipientAccountId"
     ));
 }
+
+/// Issue 13, 3: the logical group is the ARN's. A detail naming another group neither renames the
+/// package's group nor moves its events to that group's order.
+#[test]
+fn a_state_change_naming_another_group_keeps_the_arns_group() {
+    let base = sample("model-package-state-change-lifecycle-epoch-millis.json");
+    for (stated, expected) in [
+        ("other-group", GROUP),
+        ("Fraud-Detection-4711", "Fraud-Detection-4711"),
+        (
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/other-group",
+            GROUP,
+        ),
+    ] {
+        let event = decode(&with(
+            base.clone(),
+            "/detail/ModelPackageGroupName",
+            Some(json!(stated)),
+        ))
+        .unwrap();
+        let RegistryEvent::PackageStateChange(change) = &event else {
+            panic!("not a state change");
+        };
+        assert_eq!(change.package.group_name.as_str(), expected, "{stated}");
+        assert_eq!(
+            event.group_name().map(|g| g.as_str()),
+            Some(GROUP),
+            "{stated}"
+        );
+    }
+}

@@ -7,14 +7,13 @@ mod error;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::decommission_request::{DecommissionKind, DecommissionRequest};
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    GovernanceQuery, IdempotencyStore, Link, LinkKind, LinksTable, ModelRegistry, OurWrite,
-    QueryCondition,
+    GovernanceQuery, IdempotencyStore, Link, LinkKind, LinksTable, ModelRegistry, QueryCondition,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission::{
@@ -29,11 +28,11 @@ use govsync_core::{
 use serde_json::json;
 
 pub use self::error::MessageError;
+use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
-const LEDGER_TTL_SECONDS: i64 = 3600;
 /// The use case status that means decommissioned (contracts/openpages-v2.md, use case workflow).
 pub const USE_CASE_DECOMMISSIONED: &str = "Decommissioned";
 
@@ -383,11 +382,17 @@ where
         else {
             return Ok(false);
         };
-        self.record_writes(std::slice::from_ref(&update.ledger))
-            .await?;
-        self.governance
+        let updated = self
+            .governance
             .update_object(&update.id, &update.fields, None)
             .await?;
+        echo::record_after_governance_write(
+            self.links.as_ref(),
+            std::slice::from_ref(&update.ledger),
+            &updated,
+            self.clock.now(),
+        )
+        .await?;
         tracing::info!(id = %update.id, how = deletion.how, "model decommissioned");
         Ok(true)
     }
@@ -561,8 +566,12 @@ where
         else {
             return Ok(false);
         };
-        self.record_writes(std::slice::from_ref(&write.ledger))
-            .await?;
+        echo::record_before_registry_write(
+            self.links.as_ref(),
+            std::slice::from_ref(&write.ledger),
+            self.clock.now(),
+        )
+        .await?;
         client.update_package(&write.update).await?;
         tracing::info!(arn = arn.as_str(), "package archived");
         Ok(true)
@@ -576,13 +585,5 @@ where
                 account: account.to_string(),
                 region: region.to_string(),
             })
-    }
-
-    async fn record_writes(&self, writes: &[OurWrite]) -> Result<(), MessageError> {
-        let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
-        for write in writes {
-            self.links.record_our_write(write, expires_at).await?;
-        }
-        Ok(())
     }
 }

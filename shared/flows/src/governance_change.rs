@@ -13,7 +13,7 @@ mod error;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::decommission_request::DecommissionRequest;
@@ -36,11 +36,12 @@ use govsync_core::{
 use serde_json::json;
 
 pub use self::error::MessageError;
+use crate::creation::create_once;
+use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
-const LEDGER_TTL_SECONDS: i64 = 3600;
 /// Attempts at recording an email's receipt once the email is out.
 const RECEIPT_ATTEMPTS: u32 = 4;
 
@@ -440,11 +441,16 @@ where
                 .await?
             {
                 ExternalIdLookup::Found(object) => object.id,
-                ExternalIdLookup::Absent => {
-                    let created = self.governance.create_object(&model_group).await?;
-                    tracing::info!(id = %created.id, "governance model group created");
-                    created.id
-                }
+                ExternalIdLookup::Absent => create_once(
+                    self.governance.as_ref(),
+                    self.idempotency.as_ref(),
+                    self.clock.now(),
+                    "model-group",
+                    &model_group,
+                )
+                .await?
+                .id()
+                .clone(),
                 ExternalIdLookup::Ambiguous(ids) => {
                     return Err(MessageError::AmbiguousExternalId {
                         kind: GovernanceKind::ModelGroup,
@@ -563,7 +569,10 @@ where
         let our_write = match &status {
             Some(status) => {
                 self.links
-                    .is_our_write(&status_write(&model.id, status), self.clock.now())
+                    .consume_our_write(
+                        &status_write(&model.id, status).produced(revision.value()),
+                        self.clock.now(),
+                    )
                     .await?
             }
             None => false,
@@ -607,8 +616,9 @@ where
                 return Ok(Outcome::Unlinked);
             }
             ModelDecision::Echo => {
+                // An echo applies nothing, so it never advances the applied revision.
                 tracing::info!("echo of govsync's own status write dropped (ledger)");
-                Outcome::Echo
+                return Ok(Outcome::Echo);
             }
             ModelDecision::Decommission(request) => {
                 self.request_decommission(&request).await?;
@@ -619,10 +629,12 @@ where
                 let Some((client, _)) = &linked else {
                     return Ok(Outcome::Unlinked);
                 };
-                let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
-                self.links
-                    .record_our_write(&write.ledger, expires_at)
-                    .await?;
+                echo::record_before_registry_write(
+                    self.links.as_ref(),
+                    std::slice::from_ref(&write.ledger),
+                    self.clock.now(),
+                )
+                .await?;
                 client.update_package(&write.update).await?;
                 tracing::info!(
                     package_arn = write.update.arn.as_str(),

@@ -5,13 +5,16 @@
 //!
 //! | Flow | Module | Called by |
 //! |---|---|---|
-//! | sync one package into governance (F2, F3; the F5 seen on describe) | [`package_sync`] | registry-events, reconciler |
+//! | sync one package into governance (F2, F3; archiving seen on describe) | [`package_sync`] | registry-events, reconciler |
 //! | apply a governance change to the registry (F1, F4, the F6 hand-off) | [`governance_change`] | approval-propagation |
 //! | decommission in governance, archive in the registry (F5, F6) | [`decommission`] | decommission |
 //!
-//! [`idempotency`] is the claim/settle protocol the flows wrap their work in.
+//! [`idempotency`] is the claim/settle protocol the flows wrap their work in; [`echo`] records
+//! govsync's own writes so their change events are recognised once.
 
+pub mod creation;
 pub mod decommission;
+pub mod echo;
 pub mod governance_change;
 pub mod idempotency;
 pub mod package_sync;

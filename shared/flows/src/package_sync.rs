@@ -12,20 +12,20 @@
 //! `CustomerMetadataProperties` (ledger first, `govsync:rev`, `ClientToken`).
 //!
 //! Retirement seen here (F5, with `govsync_core::sync::decommission`): a package archived in SageMaker
-//! sets its model to the decommissioned status; a package that describe says is gone decommissions its
-//! model, or leaves a tombstone; a model created for a tombstoned package is decommissioned at once.
+//! sets its model to the decommissioned status; a model created for a package whose deletion record
+//! left a tombstone is decommissioned at once. A package that describe cannot find is not a deletion
+//! (an event may precede the registration, or name a package that never existed): nothing is done.
 
 mod error;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
-    RevisionOutcome,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, RevisionOutcome,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
@@ -38,11 +38,12 @@ use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, Registry
 use serde_json::json;
 
 pub use self::error::MessageError;
+use crate::creation::{Creation, create_once};
+use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
 /// How long a ledger entry waits for the echo of govsync's write.
-const LEDGER_TTL_SECONDS: i64 = 3600;
 
 /// What the handler decides with (the parts of `Config` that are not clients).
 #[derive(Debug, Clone)]
@@ -70,7 +71,8 @@ pub enum Outcome {
     Echo,
     /// Not this flow's business (`reason`).
     Ignored(&'static str),
-    /// The package no longer exists: its governance model was decommissioned (F5), or a tombstone left.
+    /// Describe finds no such package: nothing is synced, nothing decommissioned (only a delete record
+    /// is a deletion).
     PackageMissing,
     /// Permanently failed and sent to the DLQ with `code`.
     Quarantined(&'static str),
@@ -267,7 +269,7 @@ where
         if let Some(snapshot) = snapshot
             && self
                 .links
-                .is_our_write(&snapshot_write(snapshot), now)
+                .consume_our_write(&snapshot_write(snapshot), now)
                 .await?
         {
             tracing::info!("echo of govsync's own write dropped (ledger)");
@@ -292,9 +294,9 @@ where
         let described = match client.describe_package(arn).await {
             Ok(described) => described,
             Err(error) if error.is_not_found() => {
-                // F5 without a CloudTrail deletion (best effort): decommission the model now.
-                tracing::warn!("package no longer exists: its model is decommissioned (F5)");
-                self.decommission_missing(arn, now).await?;
+                // Not a deletion: only a delete record says that (the decommission function's F5).
+                // An event may precede its package's registration, or name one that never existed.
+                tracing::warn!("the package does not exist (now): nothing is synced");
                 return Ok(Outcome::PackageMissing);
             }
             Err(error) => return Err(error.into()),
@@ -423,9 +425,15 @@ where
         for action in plan.actions {
             match action {
                 Action::CreateModelGroup(object) => {
-                    let created = self.governance.create_object(&object).await?;
-                    tracing::info!(id = %created.id, "model group created");
-                    created_group = Some(created.id);
+                    let created = create_once(
+                        self.governance.as_ref(),
+                        self.idempotency.as_ref(),
+                        self.clock.now(),
+                        "model-group",
+                        &object,
+                    )
+                    .await?;
+                    created_group = Some(created.id().clone());
                 }
                 Action::LinkModelGroup { group_arn, id } => {
                     let id = id
@@ -443,10 +451,18 @@ where
                 }
                 Action::CreateModel { parent, mut object } => {
                     object.parent_id = parent.resolve(created_group.as_ref()).cloned();
-                    let created = self.governance.create_object(&object).await?;
-                    tracing::info!(id = %created.id, "model created");
-                    self.decommission_if_tombstoned(&object, &created).await?;
-                    created_model = Some(created.id);
+                    let created = create_once(
+                        self.governance.as_ref(),
+                        self.idempotency.as_ref(),
+                        self.clock.now(),
+                        "model",
+                        &object,
+                    )
+                    .await?;
+                    if let Creation::Created(model) = &created {
+                        self.decommission_if_tombstoned(&object, model).await?;
+                    }
+                    created_model = Some(created.id().clone());
                 }
                 Action::UpdateModel {
                     id,
@@ -454,10 +470,17 @@ where
                     description,
                     ledger,
                 } => {
-                    self.record_writes(&ledger).await?;
-                    self.governance
+                    let updated = self
+                        .governance
                         .update_object(&id, &fields, description.as_deref())
                         .await?;
+                    echo::record_after_governance_write(
+                        self.links.as_ref(),
+                        &ledger,
+                        &updated,
+                        self.clock.now(),
+                    )
+                    .await?;
                     tracing::info!(
                         %id,
                         fields = fields.len(),
@@ -519,52 +542,18 @@ where
         let Some(resolved) = resolved else {
             return Ok(());
         };
-        self.record_writes(std::slice::from_ref(&resolved.ledger))
-            .await?;
+        echo::record_before_registry_write(
+            self.links.as_ref(),
+            std::slice::from_ref(&resolved.ledger),
+            self.clock.now(),
+        )
+        .await?;
         client.update_package(&resolved.update).await?;
         tracing::info!(
             keys = resolved.update.metadata_to_set.len(),
             reverted = resolved.update.approval_status.is_some(),
             "package written back"
         );
-        Ok(())
-    }
-
-    /// F5 for a package that describe says is gone: its model (if governance has one) is decommissioned;
-    /// without one, a tombstone makes a model created later (a sync that raced the deletion) decommissioned.
-    async fn decommission_missing(
-        &self,
-        arn: &ModelPackageArn,
-        now: DateTime<Utc>,
-    ) -> Result<(), MessageError> {
-        let deletion = decommission::Deletion {
-            how: decommission::Deletion::GONE,
-            at: now,
-            by: None,
-        };
-        let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
-        match self
-            .find(LinkKind::Model, GovernanceKind::Model, &arn.into())
-            .await?
-        {
-            Some((model, _)) => {
-                if let Some(update) = decommission::decommission_model(&model, &deletion, &policy) {
-                    self.record_writes(std::slice::from_ref(&update.ledger))
-                        .await?;
-                    self.governance
-                        .update_object(&update.id, &update.fields, None)
-                        .await?;
-                    tracing::info!(id = %update.id, "model decommissioned: its package is gone");
-                }
-            }
-            None => {
-                if self.links.tombstone(arn).await?.is_none() {
-                    self.links
-                        .put_tombstone(&decommission::tombstone(arn, &deletion))
-                        .await?;
-                }
-            }
-        }
         Ok(())
     }
 
@@ -589,20 +578,18 @@ where
         };
         let policy = decommission::DecommissionPolicy::from_mapping(&self.settings.mapping, None);
         if let Some(update) = decommission::tombstoned_model(created, &tombstone, &policy) {
-            self.record_writes(std::slice::from_ref(&update.ledger))
-                .await?;
-            self.governance
+            let updated = self
+                .governance
                 .update_object(&update.id, &update.fields, None)
                 .await?;
+            echo::record_after_governance_write(
+                self.links.as_ref(),
+                std::slice::from_ref(&update.ledger),
+                &updated,
+                self.clock.now(),
+            )
+            .await?;
             tracing::info!(id = %update.id, "model decommissioned at creation: its package was deleted (tombstone)");
-        }
-        Ok(())
-    }
-
-    async fn record_writes(&self, writes: &[OurWrite]) -> Result<(), MessageError> {
-        let expires_at = self.clock.now() + Duration::seconds(LEDGER_TTL_SECONDS);
-        for write in writes {
-            self.links.record_our_write(write, expires_at).await?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! | link, by ARN | `arn#<ARN>` | `link#<kind>` | `kind`, `arn`, `governance_id`, `updated_at` |
 //! | link, by governance id | `gov#<id>` | `link` | `kind`, `arn`, `governance_id`, `updated_at` |
 //! | applied revision of one side | `arn#<ARN>` or `gov#<id>` | `rev` | `applied_rev` (N), `updated_at` |
-//! | our-write ledger entry | `ledger#<side>#<object>` | `<field>#<sha256 of value>` | `expiration` (N, epoch s, TTL) |
+//! | our-write ledger entry | `ledger#<side>#<object>` | `<field>#<sha256 of value>[#<revision produced>]` | `expiration` (N, epoch s, TTL) |
 //! | tombstone of a deleted registry resource (F5) | `arn#<ARN>` | `tombstone` | `deleted_at` (S), `note` (S) |
 //!
 //! The kind is part of the ARN link's sort key because one package-group ARN is linked to both a
@@ -53,7 +53,10 @@ fn ledger_pk(write: &OurWrite) -> String {
 }
 
 fn ledger_sk(write: &OurWrite) -> String {
-    format!("{}#{}", write.field, write.value_hash)
+    match write.revision {
+        Some(revision) => format!("{}#{}#{revision}", write.field, write.value_hash),
+        None => format!("{}#{}", write.field, write.value_hash),
+    }
 }
 
 fn timestamp(now: DateTime<Utc>) -> String {
@@ -303,14 +306,6 @@ impl EchoLedger for DynamoLinkStore {
             .await
             .map(|_| ())
             .map_err(|error| store_error("record our write", &error))
-    }
-
-    async fn is_our_write(&self, write: &OurWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        const OP: &str = "is our write";
-        match self.get(OP, ledger_pk(write), ledger_sk(write)).await? {
-            Some(item) => ledger_entry_live(OP, &item, now),
-            None => Ok(false),
-        }
     }
 
     async fn consume_our_write(

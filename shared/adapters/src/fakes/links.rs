@@ -100,14 +100,6 @@ impl EchoLedger for FakeLinkStore {
         Ok(())
     }
 
-    async fn is_our_write(&self, write: &OurWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.recorder.enter("is_our_write").await?;
-        Ok(lock(&self.state)
-            .ledger
-            .get(write)
-            .is_some_and(|expiration| *expiration >= now.timestamp()))
-    }
-
     async fn consume_our_write(
         &self,
         write: &OurWrite,

@@ -93,7 +93,7 @@ impl WriteSide {
     }
 }
 
-/// A write govsync is about to make, remembered so the change event it causes is not echoed back.
+/// A write govsync makes, remembered so the change event it causes is recognised as its echo, once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OurWrite {
     pub side: WriteSide,
@@ -102,6 +102,10 @@ pub struct OurWrite {
     pub field: String,
     /// Hex SHA-256 of the value written: the ledger never stores values.
     pub value_hash: String,
+    /// The object's revision the write produced, where the other side reports it (governance's
+    /// `Last Modification Date`): only the object at exactly this revision is the echo, so a person
+    /// who later sets the same value again is a new change.
+    pub revision: Option<u64>,
 }
 
 impl OurWrite {
@@ -116,7 +120,14 @@ impl OurWrite {
             object: object.into(),
             field: field.into(),
             value_hash: hash_value(value),
+            revision: None,
         }
+    }
+
+    /// The same write, bound to the revision it produced.
+    pub fn produced(mut self, revision: u64) -> Self {
+        self.revision = Some(revision);
+        self
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{
     ApiCall, ApiCallName, CAMEL_LIFECYCLE, CLOUDTRAIL_EVENT_SOURCE, DecodeError, EventOrigin,
     FailedCall, GroupCreated, GroupDeleted, GroupPolicyDeleted, GroupPolicyPut, PackageCreated,
-    PackageDeleted, PackageUpdated, RegistryEvent, lifecycle,
+    PackageDeleted, PackageUpdated, RegistryEvent, group_of, lifecycle,
 };
 use crate::json_access::{Fields, shorten};
 use crate::model_package::{
@@ -131,12 +131,13 @@ fn package_created(
     response: &Fields<'_>,
 ) -> Result<RegistryEvent, DecodeError> {
     let package_arn = response.required_parsed("modelPackageArn", ModelPackageArn::parse)?;
-    let group_name = request
-        .parsed(
+    let group_name = group_of(
+        &package_arn,
+        request.parsed(
             "modelPackageGroupName",
             ModelPackageGroupName::parse_name_or_arn,
-        )?
-        .unwrap_or_else(|| package_arn.group_name().clone());
+        )?,
+    );
     Ok(RegistryEvent::PackageCreated(PackageCreated {
         origin,
         call,

@@ -77,3 +77,13 @@ impl MessageFailure for MessageError {
         MessageError::code(self)
     }
 }
+
+impl From<crate::creation::CreationError> for MessageError {
+    fn from(error: crate::creation::CreationError) -> Self {
+        match error {
+            crate::creation::CreationError::Governance(error) => error.into(),
+            crate::creation::CreationError::Store(error) => error.into(),
+            crate::creation::CreationError::InProgress { key } => MessageError::InProgress { key },
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Exactly one governance object per registry resource (issue 13, 3). Creation in OpenPages is not
+//! idempotent, and two deliveries for one ARN (a duplicate, a conflicting event in the same batch, a
+//! concurrent invocation, F1 and F2 racing for one model group) could each find nothing and create.
+//! So the creation is claimed per External ID in the idempotency table, and the claim is completed
+//! with the new id the moment the object exists: whoever comes next reuses that id.
+
+use chrono::{DateTime, Duration, Utc};
+use govsync_core::IdempotencyKey;
+use govsync_core::ports::{
+    Governance, GovernanceError, GovernanceId, GovernanceObject, IdempotencyStore,
+    NewGovernanceObject, StoreError,
+};
+use govsync_core::sync::fields;
+use serde_json::json;
+
+use crate::idempotency::{self, Claim};
+
+/// How long a claim holds off other invocations when its holder dies mid-creation.
+const CLAIM_SECONDS: i64 = 120;
+
+/// The object [`create_once`] made, or the one made before it.
+#[derive(Debug, Clone)]
+pub enum Creation {
+    Created(GovernanceObject),
+    Existing(GovernanceId),
+}
+
+impl Creation {
+    pub fn id(&self) -> &GovernanceId {
+        match self {
+            Creation::Created(object) => &object.id,
+            Creation::Existing(id) => id,
+        }
+    }
+}
+
+/// Why [`create_once`] created nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CreationError {
+    #[error(transparent)]
+    Governance(#[from] GovernanceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another invocation holds the creation: retry, and find its object then.
+    #[error("another invocation is creating the object of {key}")]
+    InProgress { key: String },
+}
+
+/// Creates `object` unless the object of its External ID (`kind`: `model-group`, `model`) was created
+/// by another delivery; an object without an External ID is created as is.
+pub async fn create_once<G: Governance, I: IdempotencyStore>(
+    governance: &G,
+    idempotency: &I,
+    now: DateTime<Utc>,
+    kind: &'static str,
+    object: &NewGovernanceObject,
+) -> Result<Creation, CreationError> {
+    let Some(external_id) = object
+        .fields
+        .iter()
+        .find(|field| field.name == fields::EXTERNAL_ID)
+        .and_then(|field| field.value.as_text())
+    else {
+        return Ok(Creation::Created(governance.create_object(object).await?));
+    };
+    let key = IdempotencyKey::for_creation(kind, &external_id);
+    let until = now + Duration::seconds(CLAIM_SECONDS);
+    match idempotency::claim(idempotency, &key, now, until).await? {
+        Claim::Owned => {}
+        Claim::Duplicate(record) => {
+            let id = record
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|id| GovernanceId::parse(id).ok());
+            return match id {
+                Some(id) => {
+                    tracing::info!(%id, kind, "created by an earlier or concurrent delivery: reused");
+                    Ok(Creation::Existing(id))
+                }
+                None => Err(CreationError::InProgress {
+                    key: key.to_string(),
+                }),
+            };
+        }
+        Claim::InProgress => {
+            return Err(CreationError::InProgress {
+                key: key.to_string(),
+            });
+        }
+    }
+    match governance.create_object(object).await {
+        Ok(created) => {
+            tracing::info!(id = %created.id, kind, "created");
+            let record = json!({"id": created.id.as_str()});
+            idempotency::settle_claim(idempotency, &key, Some(&record), now).await;
+            Ok(Creation::Created(created))
+        }
+        Err(error) => {
+            idempotency::settle_claim(idempotency, &key, None, now).await;
+            Err(error.into())
+        }
+    }
+}
