@@ -92,6 +92,8 @@ check "wiring drift (template.yaml vs local/wiring.json)" \
     "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$infra/template.yaml"
 check "functions and their variables (template.yaml vs functions/)" \
     "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$infra/template.yaml"
+check "least privilege (template.yaml)" \
+    "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$infra/template.yaml"
 check "guardrail policies are JSON" guardrails_are_json
 check "cdk synth with cdk-nag AwsSolutions" cdk_synth
 if [[ -f "$synthesized" ]]; then
@@ -103,6 +105,8 @@ if [[ -f "$synthesized" ]]; then
         "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$synthesized"
     check "functions and their variables (CDK template vs functions/)" \
         "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$synthesized"
+    check "least privilege (CDK template)" \
+        "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$synthesized"
     check "dashboard and alarm metrics (CDK template vs template.yaml)" \
         "$venv/bin/python" "$repo/local/tests/test_dashboard_matches_template.py" "$synthesized"
 else

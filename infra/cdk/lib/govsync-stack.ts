@@ -198,6 +198,10 @@ export class GovsyncStack extends Stack {
     queueRule('DecommissionRule', 'govsync-decommission', 'Deletions in the registry, which decommission in governance (F5).', DECOMMISSION, decommission.queue, 'decommission');
 
     const defaultBusArn = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
+    // Only each listed spoke account's forwarding role (spoke.yaml ForwardRole, named per region) may put
+    // events, not anyone in the account or the organisation; with SpokeOrganizationId set, the accounts must
+    // also belong to it.
+    const forwarderArn = `arn:${Aws.PARTITION}:iam::*:role/govsync/govsync-event-forwarder-${Aws.REGION}`;
     const spokeAccountsPolicy = new events.CfnEventBusPolicy(this, 'SpokeAccountsBusPolicy', {
       eventBusName: 'default',
       statementId: 'govsync-spoke-accounts',
@@ -206,21 +210,17 @@ export class GovsyncStack extends Stack {
         Principal: { AWS: spokeAccountIds.valueAsList },
         Action: 'events:PutEvents',
         Resource: defaultBusArn,
+        Condition: Fn.conditionIf(
+          hasSpokeOrganization.logicalId,
+          {
+            ArnLike: { 'aws:PrincipalArn': forwarderArn },
+            StringEquals: { 'aws:PrincipalOrgID': spokeOrganizationId.valueAsString },
+          },
+          { ArnLike: { 'aws:PrincipalArn': forwarderArn } },
+        ),
       },
     });
     spokeAccountsPolicy.cfnOptions.condition = hasSpokeAccounts;
-    const spokeOrganizationPolicy = new events.CfnEventBusPolicy(this, 'SpokeOrganizationBusPolicy', {
-      eventBusName: 'default',
-      statementId: 'govsync-spoke-organization',
-      statement: {
-        Effect: 'Allow',
-        Principal: '*',
-        Action: 'events:PutEvents',
-        Resource: defaultBusArn,
-        Condition: { StringEquals: { 'aws:PrincipalOrgID': spokeOrganizationId.valueAsString } },
-      },
-    });
-    spokeOrganizationPolicy.cfnOptions.condition = hasSpokeOrganization;
 
     // ------------------------------------------------------------ tables (local/wiring.json "tables")
     const table = (logicalId: string, tableName: string, partitionKey: string, sortKey?: string, timeToLiveAttribute?: string) =>
@@ -306,10 +306,13 @@ export class GovsyncStack extends Stack {
       GOVSYNC_METRICS_NAMESPACE: 'govsync',
       RUST_LOG: 'info',
     };
+    // CloudFormation cannot turn the account list into ARNs (no map; Fn::Join takes only a literal
+    // delimiter), so the condition pins the account.
     const spokeAccess = new iam.PolicyStatement({
       sid: 'RegistryAccounts',
       actions: ['sts:AssumeRole'],
       resources: [`arn:${Aws.PARTITION}:iam::*:role/govsync/${spokeRoleName.valueAsString}`],
+      conditions: { StringEquals: { 'aws:ResourceAccount': spokeAccountIds.valueAsList } },
     });
     // The adapters use GetItem/PutItem/UpdateItem/DeleteItem and TransactWriteItems (authorized per item action).
     const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
@@ -417,6 +420,8 @@ export class GovsyncStack extends Stack {
           sid: 'ReplayRejection',
           actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           resources: [idempotencyTable.tableArn],
+          // Only its own records (IdempotencyKey::for_webhook_delivery), never another function's claims.
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['webhook:*'] } },
         }),
         new iam.PolicyStatement({ sid: 'Enqueue', actions: ['sqs:SendMessage'], resources: [governanceEvents.queue.queueArn] }),
       ],
