@@ -11,7 +11,10 @@
 //! - a retryable error is a batch item failure; a permanent one is sent to the DLQ with its reason
 //!   (`govsync-reason`, `govsync-error-code`) and acknowledged; if that send fails, the message is
 //!   reported failed, never dropped;
-//! - the [`BatchReport`], the `SqsBatchResponse`, and the embedded-metric line.
+//! - the [`BatchReport`], the `SqsBatchResponse`, and the embedded-metric line, which adds
+//!   `GovernanceUnauthorized`: the messages returned to the queue because governance refused
+//!   govsync's credentials after a token refresh and a key re-read (an alarm's source: an operator
+//!   must rotate or restore the key; the messages wait, they are not dead-lettered for it).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,6 +26,7 @@ pub use govsync_core::batch_report::{
     BatchOutcome, BatchReport, Disposition, MessageFailure, MessageOutcome,
 };
 use govsync_core::emf::Metric;
+use govsync_core::ports::governance::GOVERNANCE_UNAUTHORIZED;
 use govsync_core::ports::{Quarantine, QuarantinedMessage};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
@@ -84,12 +88,24 @@ impl<M, E> Prepared<'_, M, E> {
     }
 }
 
+/// The metric of a batch's messages returned to the queue for refused governance credentials.
+pub const GOVERNANCE_UNAUTHORIZED_METRIC: &str = "GovernanceUnauthorized";
+
 /// Processes one batch by the FIFO rules above; outcomes in batch order.
 pub async fn run_batch<F: QueueFunction>(
     function: &F,
     records: &[SqsMessage],
     deadline: DateTime<Utc>,
 ) -> BatchReport<F::Outcome> {
+    run_batch_with_codes(function, records, deadline).await.0
+}
+
+/// [`run_batch`], with the error code of each message's retryable failure (`None` for the others).
+async fn run_batch_with_codes<F: QueueFunction>(
+    function: &F,
+    records: &[SqsMessage],
+    deadline: DateTime<Utc>,
+) -> (BatchReport<F::Outcome>, Vec<Option<&'static str>>) {
     let prepared: Vec<Prepared<'_, F::Message, F::Error>> = records
         .iter()
         .map(|record| Prepared {
@@ -111,21 +127,23 @@ pub async fn run_batch<F: QueueFunction>(
             );
             let settled = settle(function, message, deadline);
             async move {
-                let outcome = settled.instrument(span.clone()).await;
+                let (outcome, code) = settled.instrument(span.clone()).await;
                 span.record("decision", outcome.label());
-                outcome
+                (outcome, code)
             }
         },
-        F::Outcome::is_failed,
+        |(outcome, _)| outcome.is_failed(),
         |message| {
             tracing::warn!(
                 message_id = message.message_id(),
                 "not processed: an earlier message of its group failed"
             );
-            F::Outcome::failed("group_blocked")
+            (F::Outcome::failed("group_blocked"), None)
         },
     )
     .await;
+    let (outcomes, codes): (Vec<F::Outcome>, Vec<Option<&'static str>>) =
+        outcomes.into_iter().unzip();
     let applied_at = Utc::now();
     let sync_lags_ms = prepared
         .iter()
@@ -135,14 +153,23 @@ pub async fn run_batch<F: QueueFunction>(
         .filter_map(|message| function.source_time(message))
         .map(|time| govsync_core::emf::sync_lag_ms(time, applied_at))
         .collect();
-    BatchReport::from_outcomes(
+    let report = BatchReport::from_outcomes(
         prepared
             .iter()
             .map(|message| message.record.message_id.clone())
             .zip(outcomes)
             .collect(),
     )
-    .with_sync_lags(sync_lags_ms)
+    .with_sync_lags(sync_lags_ms);
+    (report, codes)
+}
+
+/// How many messages were returned to the queue because governance refused the credentials.
+fn governance_unauthorized(codes: &[Option<&'static str>]) -> usize {
+    codes
+        .iter()
+        .filter(|code| **code == Some(GOVERNANCE_UNAUTHORIZED))
+        .count()
 }
 
 /// The Lambda edge of a queue function: the batch (idempotency claims last until the invocation's
@@ -153,19 +180,34 @@ pub async fn handle_event<F: QueueFunction>(
     metrics_namespace: Option<&str>,
 ) -> Result<SqsBatchResponse, crate::RuntimeError> {
     let deadline = claim_until(event.context.deadline, Utc::now());
-    let report = run_batch(function, &event.payload.records, deadline).await;
+    let (report, codes) = run_batch_with_codes(function, &event.payload.records, deadline).await;
     if let Some(namespace) = metrics_namespace {
         println!(
             "{}",
-            govsync_core::emf::line(
-                namespace,
-                function.function_name(),
-                Utc::now().timestamp_millis(),
-                &function.metrics(&report),
-            )
+            batch_metric_line(function, &report, &codes, namespace)
         );
     }
     batch_response(&report)
+}
+
+/// The embedded-metric line of a batch: the function's metrics, then `GovernanceUnauthorized`.
+fn batch_metric_line<F: QueueFunction>(
+    function: &F,
+    report: &BatchReport<F::Outcome>,
+    codes: &[Option<&'static str>],
+    namespace: &str,
+) -> String {
+    let mut metrics = function.metrics(report);
+    metrics.push(Metric::count(
+        GOVERNANCE_UNAUTHORIZED_METRIC,
+        governance_unauthorized(codes),
+    ));
+    govsync_core::emf::line(
+        namespace,
+        function.function_name(),
+        Utc::now().timestamp_millis(),
+        &metrics,
+    )
 }
 
 /// The partial batch response: every failed message by id. A failure without a message id cannot be
@@ -190,26 +232,27 @@ pub fn batch_response<O: BatchOutcome>(
     Ok(response)
 }
 
-/// Processes one message and turns its error into a batch item failure or a quarantine.
+/// Processes one message and turns its error into a batch item failure or a quarantine; with a batch
+/// item failure, its error code.
 async fn settle<F: QueueFunction>(
     function: &F,
     message: &Prepared<'_, F::Message, F::Error>,
     deadline: DateTime<Utc>,
-) -> F::Outcome {
+) -> (F::Outcome, Option<&'static str>) {
     let decoded = match &message.message {
         Ok(decoded) => decoded,
-        Err(error) => return quarantine(function, message, error).await,
+        Err(error) => return (quarantine(function, message, error).await, None),
     };
     match function.process(decoded, deadline).await {
         Ok(outcome) => {
             tracing::info!(decision = outcome.label(), "message processed");
-            outcome
+            (outcome, None)
         }
         Err(error) if error.is_retryable() => {
             tracing::warn!(error = %error, code = error.code(), "retryable failure: the message returns to the queue");
-            F::Outcome::failed(error.code())
+            (F::Outcome::failed(error.code()), Some(error.code()))
         }
-        Err(error) => quarantine(function, message, &error).await,
+        Err(error) => (quarantine(function, message, &error).await, None),
     }
 }
 
@@ -446,17 +489,20 @@ mod tests {
         Odd,
         #[error("even failure")]
         Even,
+        #[error("credentials refused")]
+        Refused,
     }
 
     impl MessageFailure for NumberError {
         fn is_retryable(&self) -> bool {
-            matches!(self, NumberError::Odd)
+            matches!(self, NumberError::Odd | NumberError::Refused)
         }
         fn code(&self) -> &'static str {
             match self {
                 NumberError::NotANumber => "not_a_number",
                 NumberError::Odd => "odd",
                 NumberError::Even => "even",
+                NumberError::Refused => GOVERNANCE_UNAUTHORIZED,
             }
         }
     }
@@ -480,6 +526,7 @@ mod tests {
         async fn process(&self, message: &i64, _: DateTime<Utc>) -> Result<Done, NumberError> {
             match *message {
                 value if value >= 0 => Ok(Done::Ok),
+                -99 => Err(NumberError::Refused),
                 value if value % 2 != 0 => Err(NumberError::Odd),
                 _ => Err(NumberError::Even),
             }
@@ -554,5 +601,36 @@ mod tests {
         anonymous.message_id = None;
         let report = run_batch(&function, &[anonymous], Utc::now()).await;
         assert!(batch_response(&report).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_metric_line_counts_the_messages_held_for_refused_governance_credentials() {
+        let function = Numbers {
+            quarantine: FakeQuarantine::new(),
+        };
+        let records = [
+            record("m1", "-99"),
+            record("m2", "-11"),
+            record("m3", "5"),
+            record("m4", "-42"),
+        ];
+        let (report, codes) = run_batch_with_codes(&function, &records, Utc::now()).await;
+        assert_eq!(
+            batch_response(&report)
+                .unwrap()
+                .batch_item_failures
+                .iter()
+                .map(|failure| failure.item_identifier.as_str())
+                .collect::<Vec<_>>(),
+            ["m1", "m2"],
+            "refused credentials return the message to the queue"
+        );
+        assert_eq!(function.quarantine.messages().len(), 1, "only the even one");
+        let line: serde_json::Value =
+            serde_json::from_str(&batch_metric_line(&function, &report, &codes, "govsync"))
+                .unwrap();
+        assert_eq!(line[GOVERNANCE_UNAUTHORIZED_METRIC], 1);
+        assert_eq!(line["Failures"], 2);
+        assert_eq!(line["Function"], "numbers");
     }
 }
