@@ -17,8 +17,8 @@ pub enum DeliveryError {
     Signature(#[from] SignatureError),
     #[error(transparent)]
     Body(#[from] WebhookBodyError),
-    #[error("delivery {delivery_id} was already accepted")]
-    Replayed { delivery_id: String },
+    #[error("delivery {delivery_id} was already accepted with another body")]
+    ReusedDeliveryId { delivery_id: String },
     #[error("delivery {delivery_id} is being processed by another invocation")]
     InProgress { delivery_id: String },
     #[error("recording the delivery id: {0}")]
@@ -38,7 +38,7 @@ impl DeliveryError {
             | DeliveryError::UndecodableBase64
             | DeliveryError::Signature(_)
             | DeliveryError::Body(_)
-            | DeliveryError::Replayed { .. } => false,
+            | DeliveryError::ReusedDeliveryId { .. } => false,
         }
     }
 
@@ -47,8 +47,13 @@ impl DeliveryError {
         match self {
             DeliveryError::TooLarge { .. } => 413,
             DeliveryError::UndecodableBase64 | DeliveryError::Body(_) => 400,
-            DeliveryError::Signature(_) | DeliveryError::Replayed { .. } => 401,
-            DeliveryError::InProgress { .. } => 409,
+            // Over the limits the request is malformed whatever the secrets: no key would make it pass.
+            DeliveryError::Signature(
+                SignatureError::TooManySignatures { .. }
+                | SignatureError::SignatureHeaderTooLong { .. },
+            ) => 400,
+            DeliveryError::Signature(_) => 401,
+            DeliveryError::InProgress { .. } | DeliveryError::ReusedDeliveryId { .. } => 409,
             DeliveryError::Store(_) | DeliveryError::Queue(_) => {
                 if self.is_retryable() {
                     503
@@ -68,6 +73,8 @@ impl DeliveryError {
                 SignatureError::MissingHeader(_) => "missing_signature_header",
                 SignatureError::MalformedTimestamp => "malformed_timestamp",
                 SignatureError::MalformedSignature => "malformed_signature",
+                SignatureError::TooManySignatures { .. } => "too_many_signatures",
+                SignatureError::SignatureHeaderTooLong { .. } => "signature_header_too_long",
                 SignatureError::StaleTimestamp => "stale_timestamp",
                 SignatureError::FutureTimestamp => "future_timestamp",
                 SignatureError::NoMatchingSignature => "invalid_signature",
@@ -79,7 +86,7 @@ impl DeliveryError {
                 WebhookBodyError::InvalidObjectId { .. } => "invalid_object_id",
                 WebhookBodyError::InvalidDeliveryId => "invalid_delivery_id",
             },
-            DeliveryError::Replayed { .. } => "replayed_delivery",
+            DeliveryError::ReusedDeliveryId { .. } => "delivery_id_reused",
             DeliveryError::InProgress { .. } => "delivery_in_progress",
             DeliveryError::Store(_) | DeliveryError::Queue(_) => {
                 if self.is_retryable() {
@@ -100,8 +107,9 @@ impl DeliveryError {
             DeliveryError::UndecodableBase64
             | DeliveryError::Signature(_)
             | DeliveryError::Body(_) => self.to_string(),
-            DeliveryError::Replayed { .. } => {
-                "this webhook-id was already accepted; a delivery is accepted once".to_owned()
+            DeliveryError::ReusedDeliveryId { .. } => {
+                "this webhook-id was already accepted with a different body; a new delivery needs a new webhook-id"
+                    .to_owned()
             }
             DeliveryError::InProgress { .. } => {
                 "this webhook-id is being accepted by another request; retry later".to_owned()
@@ -137,6 +145,36 @@ mod tests {
         assert_eq!(queue.status(), 500);
         assert_eq!(queue.code(), "internal_error");
         assert!(!queue.public_message().contains("arn:"));
+    }
+
+    #[test]
+    fn signature_limits_are_400_and_a_reused_id_is_a_409_of_its_own() {
+        let cases = [
+            (
+                DeliveryError::Signature(SignatureError::TooManySignatures { count: 6, limit: 5 }),
+                400,
+                "too_many_signatures",
+            ),
+            (
+                DeliveryError::Signature(SignatureError::SignatureHeaderTooLong {
+                    length: 2000,
+                    limit: 1024,
+                }),
+                400,
+                "signature_header_too_long",
+            ),
+            (
+                DeliveryError::ReusedDeliveryId {
+                    delivery_id: "d".into(),
+                },
+                409,
+                "delivery_id_reused",
+            ),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!((error.status(), error.code()), (status, code), "{error}");
+            assert!(!error.is_retryable(), "{error}");
+        }
     }
 
     #[test]

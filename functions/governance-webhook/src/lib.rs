@@ -6,22 +6,27 @@
 //! Standard-Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`) against the
 //! current or previous signing secret, constant-time, 5-minute tolerance both ways → the notification
 //! read in core ([`govsync_core::governance_event::GovernanceEvent::from_webhook`]) → the delivery id
-//! claimed in the idempotency table (a completed record = a replay) → a
+//! claimed in the idempotency table (a completed record = already accepted: the same body is
+//! acknowledged, another body refused) → a
 //! [`govsync_core::governance_event::GovernanceEvent`] on `governance-events.fifo` (group = object id,
 //! deduplication id = delivery id) → 202. The approval-propagation function does the work later.
 //!
 //! Answers (`openapi.yaml`, README.md): 202 accepted or skipped (an event type govsync does not
-//! handle, counted); 400 malformed body or no object id; 401 bad/missing signature, stale or future
-//! timestamp, replay; 409 the same delivery is being accepted concurrently; 413 over 256 KiB; 500/503
-//! when the table or the queue fails (the claim is released, so the sender's retry succeeds). Every
-//! answer is a small JSON object; errors are `{"error": code, "message": text}` with no internals.
+//! handle, counted); 200 duplicate (the same delivery again, nothing enqueued); 400 malformed body, no
+//! object id, more than 5 signatures or an over-long signature header; 401 bad/missing signature,
+//! stale or future timestamp; 409 the same delivery is being accepted concurrently, or an accepted id
+//! reused with another body; 413 over 256 KiB; 500/503 when the table or the queue fails (the claim is
+//! released, so the sender's retry succeeds). Every answer is a small JSON object; errors are
+//! `{"error": code, "message": text}` with no internals.
 //!
-//! The signing secrets are read once at cold start from Secrets Manager and never logged.
+//! The signing secrets are read from Secrets Manager at cold start, again after 5 minutes and on a
+//! signature miss (at most every 30 s) so a rotation needs no restart ([`secret_cache`]); never logged.
 
 pub mod config;
 pub mod error;
 pub mod handler;
 pub mod metrics;
+pub mod secret_cache;
 pub mod signing_secrets;
 
 use std::sync::Arc;
@@ -35,16 +40,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use govsync_adapters::aws::{dynamodb_client, secretsmanager_client, sqs_client};
 use govsync_adapters::dynamodb::DynamoIdempotencyStore;
 use govsync_adapters::queue::SqsMessageQueue;
-use govsync_adapters::secrets::read_secret;
 use govsync_core::ports::{IdempotencyStore, MessageQueue};
 use lambda_runtime::LambdaEvent;
+use signing_secrets::SigningSecretSource;
 
 pub use config::{Config, ConfigError};
 pub use error::DeliveryError;
 pub use handler::{Handler, MAX_BODY_BYTES, Outcome, Settings, TOLERANCE_SECS};
+use signing_secrets::{SecretSourceError, SecretsManagerSigningSecrets};
 
 /// The handler on the real adapters.
-pub type LiveHandler = Handler<DynamoIdempotencyStore, SqsMessageQueue>;
+pub type LiveHandler =
+    Handler<DynamoIdempotencyStore, SqsMessageQueue, SecretsManagerSigningSecrets>;
 
 /// How long a delivery id is claimed when the invocation has no usable deadline (the function's timeout).
 const DEFAULT_CLAIM_SECONDS: i64 = 10;
@@ -66,19 +73,23 @@ impl Function {
     /// Builds the function from an explicit configuration and SDK configuration (the local runner and
     /// tests use this to choose credentials and endpoints without touching the process environment).
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
-        let secret = read_secret(
-            &secretsmanager_client(sdk),
-            &config.signing_secrets_secret_id,
-        )
-        .await?;
-        let secrets = signing_secrets::parse(&secret)?;
+        let source = SecretsManagerSigningSecrets::new(
+            secretsmanager_client(sdk),
+            config.signing_secrets_secret_id.clone(),
+        );
+        // Unreadable at cold start fails the start; later failed re-reads keep these.
+        let secrets = source.read().await.map_err(|error| match error {
+            SecretSourceError::Read(error) => ConfigError::SecretRead(error),
+            SecretSourceError::Unusable(error) => ConfigError::Secrets(error),
+        })?;
         tracing::info!(
             signing_secrets = secrets.len(),
             object_id_pointer = config.object_id_pointer,
             "governance-webhook ready"
         );
-        let handler = Handler::new(
+        let handler = Handler::with_secret_source(
             Settings::new(secrets, config.object_id_pointer.clone()),
+            source,
             Arc::new(DynamoIdempotencyStore::new(
                 dynamodb_client(sdk),
                 config.idempotency_table.clone(),
@@ -114,8 +125,8 @@ pub fn claim_until(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// [`Function::handle`] for any handler (tests pass one on fakes). Never fails: every problem is an
 /// HTTP answer.
-pub async fn handle_with<I: IdempotencyStore, Q: MessageQueue>(
-    handler: &Handler<I, Q>,
+pub async fn handle_with<I: IdempotencyStore, Q: MessageQueue, S: SigningSecretSource>(
+    handler: &Handler<I, Q, S>,
     event: LambdaEvent<ApiGatewayV2httpRequest>,
     metrics_namespace: Option<&str>,
 ) -> ApiGatewayV2httpResponse {
@@ -162,6 +173,11 @@ fn log_outcome(outcome: &Outcome, request_id: &str) {
             event_type,
             metric = "SkippedUnhandledEventType",
             "delivery skipped: govsync does not handle this event type"
+        ),
+        Outcome::Duplicate { delivery_id } => tracing::info!(
+            request_id,
+            delivery_id,
+            "delivery already accepted with this body: acknowledged, nothing enqueued"
         ),
         Outcome::Refused(error) if error.status() >= 500 => tracing::error!(
             request_id,

@@ -1,9 +1,10 @@
 //! One CloudWatch embedded-metric line per request (no API calls), in the shared names of
 //! [`govsync_core::emf`] plus this function's own counts.
 //!
-//! A request is one event: `EventsProcessed` 1, whatever became of it; `Duplicates` a replayed delivery
-//! (401, already accepted); `Quarantined` a refused one (any other 4xx: size, encoding, signature, body;
-//! nothing is enqueued and the sender is told why); `Failures` a delivery the sender's retry can still
+//! A request is one event: `EventsProcessed` 1, whatever became of it; `Duplicates` a repeat of a
+//! delivery already accepted with the same body (200 `duplicate`); `Quarantined` a refused one (any 4xx
+//! but 409 in progress: size, encoding, signature, body, a reused id with another body; nothing is
+//! enqueued and the sender is told why); `Failures` a delivery the sender's retry can still
 //! get through (409, the same delivery being accepted concurrently, or 5xx); `SyncLagMs` for an accepted
 //! delivery, from the change's time (the notification's `timestamp`, else the signed `webhook-timestamp`)
 //! to its enqueueing. Echoes cannot be told apart here (approval-propagation drops them after re-reading
@@ -13,7 +14,6 @@ use chrono::{DateTime, Utc};
 use govsync_core::emf::{self, Metric, SharedCounts};
 use serde_json::{Value, json};
 
-use crate::error::DeliveryError;
 use crate::handler::Outcome;
 
 /// The `Function` dimension value of this function's metrics.
@@ -23,7 +23,7 @@ pub const FUNCTION: &str = "governance-webhook";
 pub fn shared_counts(outcome: &Outcome, now: DateTime<Utc>) -> SharedCounts {
     let (duplicate, refused, failed) = match outcome {
         Outcome::Accepted { .. } | Outcome::Skipped { .. } => (false, false, false),
-        Outcome::Refused(DeliveryError::Replayed { .. }) => (true, false, false),
+        Outcome::Duplicate { .. } => (true, false, false),
         Outcome::Refused(error) if error.is_retryable() || error.status() >= 500 => {
             (false, false, true)
         }
@@ -31,7 +31,7 @@ pub fn shared_counts(outcome: &Outcome, now: DateTime<Utc>) -> SharedCounts {
     };
     let sync_lags_ms = match outcome {
         Outcome::Accepted { occurred_at, .. } => vec![emf::sync_lag_ms(*occurred_at, now)],
-        Outcome::Skipped { .. } | Outcome::Refused(_) => Vec::new(),
+        Outcome::Skipped { .. } | Outcome::Duplicate { .. } | Outcome::Refused(_) => Vec::new(),
     };
     SharedCounts {
         events_processed: 1,
@@ -83,6 +83,7 @@ mod tests {
     use govsync_core::webhook::SignatureError;
 
     use super::*;
+    use crate::error::DeliveryError;
 
     fn line(outcome: &Outcome, now: DateTime<Utc>) -> Value {
         serde_json::from_str(&embedded_metrics(outcome, "govsync", now)).unwrap()
@@ -151,11 +152,11 @@ mod tests {
         let now = Utc::now();
         let cases = [
             (
-                "a replay is a duplicate",
-                DeliveryError::Replayed {
+                "a reused id with another body is refused",
+                DeliveryError::ReusedDeliveryId {
                     delivery_id: "msg_1".into(),
                 },
-                [1, 0, 0],
+                [0, 1, 0],
             ),
             (
                 "a bad signature is refused",
@@ -204,6 +205,27 @@ mod tests {
             assert_eq!(line["Accepted"], 0, "{name}");
             assert!(line.get("SyncLagMs").is_none(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_repeat_of_an_accepted_delivery_is_one_duplicate_and_nothing_else() {
+        let outcome = Outcome::Duplicate {
+            delivery_id: "msg_1".into(),
+        };
+        let line = line(&outcome, Utc::now());
+        assert_eq!(
+            counts(&line),
+            [
+                ("EventsProcessed", 1),
+                ("Duplicates", 1),
+                ("Quarantined", 0),
+                ("Failures", 0),
+                ("Accepted", 0),
+                ("SkippedUnhandledEventType", 0)
+            ]
+        );
+        assert_eq!(line["Outcome"], "duplicate");
+        assert_eq!(line["Status"], 200);
     }
 
     #[test]

@@ -4,7 +4,13 @@
 //! Each value is `whsec_<base64>` or plain text ([`govsync_core::webhook::WebhookSecret::parse`]).
 //!
 //! Errors name the field and the problem, never a value.
+//!
+//! Where the secrets come from is a [`SigningSecretSource`]: Secrets Manager in Lambda
+//! ([`SecretsManagerSigningSecrets`]), a fixed list in tests and tools ([`StaticSigningSecrets`]).
 
+use std::future::Future;
+
+use govsync_adapters::secrets::{SecretError, read_secret};
 use govsync_core::secret::Secret;
 use govsync_core::webhook::{WebhookSecret, WebhookSecretError};
 
@@ -45,6 +51,53 @@ pub fn parse(secret: &Secret) -> Result<Vec<WebhookSecret>, SigningSecretsError>
         secrets.push(parse_field("previous", previous)?);
     }
     Ok(secrets)
+}
+
+/// Why the signing secrets could not be (re-)read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SecretSourceError {
+    #[error("reading the webhook signing secrets: {0}")]
+    Read(#[from] SecretError),
+    #[error("the webhook signing secrets: {0}")]
+    Unusable(#[from] SigningSecretsError),
+}
+
+/// Reads the signing secrets, `current` first. Called at cold start and again whenever the handler
+/// decides they may have rotated ([`crate::secret_cache`]).
+pub trait SigningSecretSource: Send + Sync {
+    fn read(&self) -> impl Future<Output = Result<Vec<WebhookSecret>, SecretSourceError>> + Send;
+}
+
+/// A fixed list: the secrets never change (tests, the CLI's checks).
+#[derive(Debug, Clone)]
+pub struct StaticSigningSecrets(pub Vec<WebhookSecret>);
+
+impl SigningSecretSource for StaticSigningSecrets {
+    async fn read(&self) -> Result<Vec<WebhookSecret>, SecretSourceError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The deployed source: `GetSecretValue` of the secret's current version, JSON `{"current","previous"}`.
+pub struct SecretsManagerSigningSecrets {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+impl SecretsManagerSigningSecrets {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+}
+
+impl SigningSecretSource for SecretsManagerSigningSecrets {
+    async fn read(&self) -> Result<Vec<WebhookSecret>, SecretSourceError> {
+        let secret = read_secret(&self.client, &self.secret_id).await?;
+        Ok(parse(&secret)?)
+    }
 }
 
 #[cfg(test)]

@@ -330,26 +330,156 @@ async fn an_unhandled_event_type_is_answered_202_counted_and_not_enqueued() {
 }
 
 #[tokio::test]
-async fn the_same_delivery_three_times_is_enqueued_once_and_replays_are_refused_401() {
+async fn a_retry_of_an_accepted_delivery_is_acknowledged_200_duplicate_and_enqueues_nothing() {
     let rig = Rig::new();
     let id = unique_id();
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for attempt in 0..3 {
-        // A sender's retry re-signs with a new timestamp but keeps the id.
+        // The sender did not get our 202 (lost): it re-signs with a new timestamp, same id and body.
         let answer = rig
             .send(signed(CURRENT, &id, now() + attempt, UPDATED_BODY))
             .await;
-        statuses.push((answer.status, answer.code().to_owned()));
+        answers.push((answer.status, answer.body));
     }
     assert_eq!(
-        statuses,
+        answers,
         vec![
-            (202, String::new()),
-            (401, "replayed_delivery".to_owned()),
-            (401, "replayed_delivery".to_owned())
+            (202, json!({"status": "accepted", "delivery_id": id})),
+            (200, json!({"status": "duplicate", "delivery_id": id})),
+            (200, json!({"status": "duplicate", "delivery_id": id})),
         ]
     );
     assert_eq!(rig.queue.calls(), vec!["send"], "one SendMessage in all");
+    assert_eq!(rig.queue.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn the_accepted_record_keeps_the_sha256_of_the_body() {
+    let rig = Rig::new();
+    let (id, request) = fresh(UPDATED_BODY);
+    assert_eq!(rig.send(request).await.status, 202);
+    let key = IdempotencyKey::for_webhook_delivery(&id);
+    let record = rig
+        .store
+        .begin(
+            &key,
+            Utc::now(),
+            Utc::now() + chrono::TimeDelta::seconds(10),
+        )
+        .await
+        .unwrap();
+    let govsync_core::ports::IdempotencyBegin::AlreadyCompleted(record) = record else {
+        panic!("the delivery is recorded as completed: {record:?}");
+    };
+    assert_eq!(
+        record["body_sha256"],
+        govsync_core::webhook::body_sha256(UPDATED_BODY.as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn an_accepted_id_reused_with_another_body_is_refused_409_delivery_id_reused() {
+    let rig = Rig::new();
+    let id = unique_id();
+    assert_eq!(
+        rig.send(signed(CURRENT, &id, now(), UPDATED_BODY))
+            .await
+            .status,
+        202
+    );
+    let other = UPDATED_BODY.replace("\"1042\"", "\"1043\"");
+    let answer = rig.send(signed(CURRENT, &id, now() + 1, &other)).await;
+    assert_eq!((answer.status, answer.code()), (409, "delivery_id_reused"));
+    assert_eq!(
+        answer.body["message"],
+        "this webhook-id was already accepted with a different body; a new delivery needs a new webhook-id"
+    );
+    assert_eq!(
+        rig.queue.messages().len(),
+        1,
+        "the second body is not enqueued"
+    );
+    assert_eq!(rig.queue.messages()[0].message_group_id, "1042");
+
+    // The original body under that id is still a duplicate, not a conflict.
+    let answer = rig
+        .send(signed(CURRENT, &id, now() + 2, UPDATED_BODY))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_record_without_a_body_digest_is_acknowledged_as_a_duplicate() {
+    // Records written before bodies were kept (they live an hour) cannot be compared.
+    let rig = Rig::new();
+    let id = unique_id();
+    let key = IdempotencyKey::for_webhook_delivery(&id);
+    let now_at = Utc::now();
+    rig.store
+        .begin(&key, now_at, now_at + chrono::TimeDelta::seconds(10))
+        .await
+        .unwrap();
+    rig.store
+        .complete(&key, &json!({"object_id": "1042"}), now_at)
+        .await
+        .unwrap();
+    let answer = rig.send(signed(CURRENT, &id, now(), UPDATED_BODY)).await;
+    assert_eq!(
+        (answer.status, answer.body["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+    assert!(rig.queue.messages().is_empty());
+}
+
+#[tokio::test]
+async fn more_than_five_signatures_or_an_over_long_header_are_refused_400_before_the_table() {
+    let rig = Rig::new();
+    let foreign = |n: u8| format!("v1,{}", base64_of(&[n; 32]));
+    let cases = [
+        (
+            // The valid signature is sixth: a sender cannot buy more comparisons with one good tag.
+            format!(
+                "{} {}",
+                (1..=5).map(foreign).collect::<Vec<_>>().join(" "),
+                "{valid}"
+            ),
+            "too_many_signatures",
+            "`webhook-signature` carries 6 signatures; the limit is 5",
+        ),
+        (
+            format!("{{valid}} {}", "v2,".repeat(400)),
+            "signature_header_too_long",
+            "`webhook-signature` is {len} bytes; the limit is 1024",
+        ),
+    ];
+    for (template, code, message) in cases {
+        let id = unique_id();
+        let ts = now();
+        let mut headers = signed_headers(CURRENT, &id, ts, UPDATED_BODY.as_bytes());
+        let valid = headers["webhook-signature"].as_str().unwrap().to_owned();
+        let header = template.replace("{valid}", &valid);
+        let message = message.replace("{len}", &header.len().to_string());
+        headers["webhook-signature"] = json!(header);
+        let answer = rig
+            .send(decode(request_json(headers, UPDATED_BODY, false)))
+            .await;
+        assert_eq!((answer.status, answer.code()), (400, code));
+        assert_eq!(answer.body["message"], message);
+        assert!(rig.store.is_empty(), "{code}: nothing reaches the table");
+    }
+    // Five, one of them valid, is accepted.
+    let id = unique_id();
+    let ts = now();
+    let mut headers = signed_headers(CURRENT, &id, ts, UPDATED_BODY.as_bytes());
+    let valid = headers["webhook-signature"].as_str().unwrap().to_owned();
+    headers["webhook-signature"] = json!(format!(
+        "{} {valid}",
+        (1..=4).map(foreign).collect::<Vec<_>>().join(" ")
+    ));
+    let answer = rig
+        .send(decode(request_json(headers, UPDATED_BODY, false)))
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(rig.queue.messages().len(), 1);
 }
 
@@ -496,7 +626,7 @@ async fn a_configured_object_id_pointer_reads_another_body_shape() {
 }
 
 #[tokio::test]
-async fn a_delivery_its_replay_and_a_forgery_each_print_one_line_in_the_shared_metric_names() {
+async fn a_delivery_its_repeat_and_a_forgery_each_print_one_line_in_the_shared_metric_names() {
     let rig = Rig::new();
     let id = unique_id();
     let at = Utc::now();

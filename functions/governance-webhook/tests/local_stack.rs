@@ -1,6 +1,8 @@
 //! `Function` against the local stack's moto (Secrets Manager, DynamoDB, SQS): the signing secrets are
-//! read from `govsync/webhook-signing-secrets`, replays are refused through the real idempotency table,
-//! and a valid delivery lands on `governance-events.fifo` in its object's group with the documented body.
+//! read from `govsync/webhook-signing-secrets` (and re-read from Secrets Manager after a rotation), a
+//! repeat of an accepted delivery is acknowledged through the real idempotency table without a second
+//! message, and a valid delivery lands on `governance-events.fifo` in its object's group with the
+//! documented body.
 //! `local/test.sh` runs these with the stack's environment; without it they fail rather than skip.
 //!
 //! Each test sends to a FIFO queue of its own with governance-events.fifo's attributes (local/wiring.json),
@@ -45,11 +47,12 @@ impl Stack {
     }
 
     fn config(&self, queue_url: String) -> Config {
+        self.config_with_secret(queue_url, "govsync/webhook-signing-secrets")
+    }
+
+    fn config_with_secret(&self, queue_url: String, secret_id: &str) -> Config {
         let vars: HashMap<&str, String> = HashMap::from([
-            (
-                "GOVSYNC_WEBHOOK_SECRETS_SECRET",
-                "govsync/webhook-signing-secrets".to_owned(),
-            ),
+            ("GOVSYNC_WEBHOOK_SECRETS_SECRET", secret_id.to_owned()),
             ("GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL", queue_url),
             (
                 "GOVSYNC_IDEMPOTENCY_TABLE",
@@ -212,7 +215,7 @@ async fn a_valid_delivery_lands_on_governance_events_fifo_in_its_object_group() 
 
 #[tokio::test]
 #[ignore = "needs the local stack: local/test.sh runs it"]
-async fn the_same_delivery_three_times_is_enqueued_once_and_then_refused_as_a_replay() {
+async fn a_retry_after_a_lost_202_is_acknowledged_200_and_enqueued_once() {
     let stack = Stack::from_env();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk().await);
     let queue = private_queue(&sqs).await;
@@ -223,22 +226,31 @@ async fn the_same_delivery_three_times_is_enqueued_once_and_then_refused_as_a_re
     let id = unique_id();
     let mut answers = Vec::new();
     for attempt in 0..3 {
+        // The sender never saw our 202 and retries: same id and body, new timestamp and signature.
         let answer = invoke(
             &function,
             signed(CURRENT, &id, now() + attempt, &body_for(&object)),
         )
         .await;
-        answers.push((answer.status, answer.code().to_owned()));
+        answers.push((answer.status, answer.body["status"].clone()));
     }
     assert_eq!(
         answers,
         vec![
-            (202, String::new()),
-            (401, "replayed_delivery".to_owned()),
-            (401, "replayed_delivery".to_owned())
+            (202, serde_json::json!("accepted")),
+            (200, serde_json::json!("duplicate")),
+            (200, serde_json::json!("duplicate"))
         ]
     );
-    // The record in the real table is what refused them.
+    // The same id with another body is refused, and not enqueued.
+    let answer = invoke(
+        &function,
+        signed(CURRENT, &id, now() + 3, &body_for(&unique_object())),
+    )
+    .await;
+    assert_eq!((answer.status, answer.code()), (409, "delivery_id_reused"));
+
+    // The record in the real table is what answered them.
     let key = IdempotencyKey::for_webhook_delivery(&id);
     let item = dynamodb
         .get_item()
@@ -258,6 +270,16 @@ async fn the_same_delivery_three_times_is_enqueued_once_and_then_refused_as_a_re
             .map(String::as_str),
         Some("COMPLETED"),
         "{item:?}"
+    );
+    let stored = item
+        .get("data")
+        .and_then(|v| v.as_s().ok())
+        .expect("the record keeps its result");
+    assert!(
+        stored.contains(&govsync_core::webhook::body_sha256(
+            body_for(&object).as_bytes()
+        )),
+        "{stored}"
     );
     let messages = take_group(&sqs, &queue, &object, 1, Duration::from_secs(2)).await;
     assert_eq!(messages.len(), 1, "enqueued once");
@@ -321,4 +343,64 @@ async fn both_secrets_of_the_stored_secret_verify_and_a_stranger_does_not() {
     assert_eq!((answer.status, answer.code()), (401, "invalid_signature"));
     let messages = take_group(&sqs, &queue, &object, 2, Duration::from_secs(1)).await;
     assert_eq!(messages.len(), 2);
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_warm_instance_accepts_the_new_secret_after_a_rotation_in_secrets_manager() {
+    let stack = Stack::from_env();
+    let sdk = stack.sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let queue = private_queue(&sqs).await;
+    // A secret of the test's own, so rotating it disturbs no other test.
+    let secret_id = format!("govsync/webhook-rotation-{}", uuid::Uuid::new_v4().simple());
+    secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(format!(r#"{{"current":"{CURRENT}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let function = Function::new(stack.config_with_secret(queue.clone(), &secret_id), &sdk)
+        .await
+        .unwrap();
+
+    let object = unique_object();
+    let answer = invoke(
+        &function,
+        signed(CURRENT, &unique_id(), now(), &body_for(&object)),
+    )
+    .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+
+    // Rotation: the platform signs with a new secret; the old one stays as previous.
+    const ROTATED_IN: &str = "whsec_cm90YXRlZC1pbi1zaWduaW5nLXNlY3JldA==";
+    secrets
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string(format!(
+            r#"{{"current":"{ROTATED_IN}","previous":"{CURRENT}"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    let answer = invoke(
+        &function,
+        signed(ROTATED_IN, &unique_id(), now(), &body_for(&object)),
+    )
+    .await;
+    assert_eq!(
+        answer.status, 202,
+        "the warm instance re-read the secret: {}",
+        answer.body
+    );
+    let answer = invoke(
+        &function,
+        signed(CURRENT, &unique_id(), now(), &body_for(&object)),
+    )
+    .await;
+    assert_eq!(answer.status, 202, "the previous secret still verifies");
+    let messages = take_group(&sqs, &queue, &object, 3, Duration::from_secs(1)).await;
+    assert_eq!(messages.len(), 3);
 }

@@ -111,8 +111,33 @@ async fn answers() -> Vec<(&'static str, Answer)> {
     let (id, valid) = fresh(UPDATED_BODY);
     answers.push(("valid", rig.send(valid).await));
     answers.push((
-        "replay",
+        "repeat with the same body",
         rig.send(signed(CURRENT, &id, now() + 1, UPDATED_BODY))
+            .await,
+    ));
+    answers.push((
+        "accepted id with another body",
+        rig.send(signed(
+            CURRENT,
+            &id,
+            now() + 2,
+            &UPDATED_BODY.replace("1042", "1043"),
+        ))
+        .await,
+    ));
+    let mut six = signed_headers(CURRENT, &unique_id(), now(), UPDATED_BODY.as_bytes());
+    let valid = six["webhook-signature"].as_str().unwrap().to_owned();
+    six["webhook-signature"] = json!([valid.as_str(); 6].join(" "));
+    answers.push((
+        "six signatures",
+        rig.send(decode(request_json(six, UPDATED_BODY, false)))
+            .await,
+    ));
+    let mut long = signed_headers(CURRENT, &unique_id(), now(), UPDATED_BODY.as_bytes());
+    long["webhook-signature"] = json!(format!("{valid}{}", "=".repeat(1024)));
+    answers.push((
+        "signature header over 1 KiB",
+        rig.send(decode(request_json(long, UPDATED_BODY, false)))
             .await,
     ));
     answers.push((
@@ -238,6 +263,17 @@ fn the_documented_signature_headers_are_the_ones_the_handler_reads() {
             govsync_core::webhook::HEADER_SIGNATURE,
         ])
     );
+    let signature = parameters
+        .iter()
+        .find(|p| p["name"] == govsync_core::webhook::HEADER_SIGNATURE)
+        .unwrap();
+    assert_eq!(
+        signature["schema"]["maxLength"],
+        govsync_core::webhook::MAX_SIGNATURE_HEADER_BYTES
+    );
+    let described = signature["description"].as_str().unwrap();
+    assert!(described.contains("One to five"), "{described}");
+    assert_eq!(govsync_core::webhook::MAX_SIGNATURES, 5);
     assert!(
         doc["paths"]["/webhooks/governance"]["post"]["requestBody"]["description"]
             .as_str()
@@ -277,7 +313,6 @@ fn every_error_code_of_a_status_is_documented_under_that_status() {
             "stale_timestamp",
             "future_timestamp",
             "invalid_signature",
-            "replayed_delivery"
         ]
         .map(str::to_owned)
         .into()
@@ -290,9 +325,17 @@ fn every_error_code_of_a_status_is_documented_under_that_status() {
             "missing_event_type",
             "missing_object_id",
             "invalid_object_id",
-            "invalid_delivery_id"
+            "invalid_delivery_id",
+            "too_many_signatures",
+            "signature_header_too_long",
         ]
         .map(str::to_owned)
         .into()
+    );
+    assert_eq!(
+        codes("409"),
+        ["delivery_in_progress", "delivery_id_reused"]
+            .map(str::to_owned)
+            .into()
     );
 }

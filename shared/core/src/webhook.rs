@@ -6,6 +6,10 @@
 //! - `webhook-signature`: one or more space-separated `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`
 //!   entries; a delivery is accepted if any `v1` entry matches any configured secret (rotation).
 //!
+//! Cost is bounded by the secrets, not by the sender: the MAC of `id.timestamp.body` is computed once
+//! per configured secret and compared with each signature, and a request carries at most
+//! [`MAX_SIGNATURES`] signatures in a header of at most [`MAX_SIGNATURE_HEADER_BYTES`].
+//!
 //! Secrets: a string `whsec_<base64>` is the base64-decoded key bytes (the Standard Webhooks form);
 //! any other string is used as its raw UTF-8 bytes (for tenants that configure a plain shared secret).
 //!
@@ -18,6 +22,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -30,6 +35,14 @@ const SECRET_PREFIX: &str = "whsec_";
 /// The only signature scheme govsync signs or accepts; other versions in the header are ignored.
 const SCHEME_V1: &str = "v1";
 const SHA256_LEN: usize = 32;
+
+/// The most signatures (entries of any scheme) one `webhook-signature` header may carry. A sender signs
+/// with its current key and at most a few retiring ones; more only multiplies the comparisons.
+pub const MAX_SIGNATURES: usize = 5;
+/// The longest `webhook-signature` header accepted, in bytes. Five entries of the longest scheme Standard
+/// Webhooks defines (`v1a,` + 88 base64 characters of an Ed25519 signature) and separators take under
+/// 500 bytes; 1 KiB leaves room for that and refuses padding before any of it is parsed.
+pub const MAX_SIGNATURE_HEADER_BYTES: usize = 1024;
 
 /// A webhook signing key. `Debug` is redacted so a key never reaches a log line.
 #[derive(Clone)]
@@ -121,6 +134,10 @@ pub enum SignatureError {
     MalformedTimestamp,
     #[error("`webhook-signature` holds no well-formed `v1,<base64>` signature")]
     MalformedSignature,
+    #[error("`webhook-signature` is {length} bytes; the limit is {limit}")]
+    SignatureHeaderTooLong { length: usize, limit: usize },
+    #[error("`webhook-signature` carries {count} signatures; the limit is {limit}")]
+    TooManySignatures { count: usize, limit: usize },
     #[error("webhook timestamp is older than the tolerance")]
     StaleTimestamp,
     #[error("webhook timestamp is further in the future than the tolerance")]
@@ -137,6 +154,8 @@ impl SignatureError {
 }
 
 fn signed_content_mac(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> HmacSha256 {
+    #[cfg(test)]
+    tests::count_mac();
     let mut mac = secret.keyed_mac.clone();
     mac.update(id.as_bytes());
     mac.update(b".");
@@ -171,22 +190,51 @@ fn parse_timestamp(value: &str) -> Result<i64, SignatureError> {
         .map_err(|_| SignatureError::MalformedTimestamp)
 }
 
-/// Decoded `v1` tags from the header; entries with another version are ignored.
-fn v1_tags(header: &str) -> Vec<Vec<u8>> {
-    header
+/// Decoded `v1` tags from the header, after its length and entry count are checked; entries with
+/// another version are ignored (but counted).
+fn v1_tags(header: &str) -> Result<Vec<[u8; SHA256_LEN]>, SignatureError> {
+    if header.len() > MAX_SIGNATURE_HEADER_BYTES {
+        return Err(SignatureError::SignatureHeaderTooLong {
+            length: header.len(),
+            limit: MAX_SIGNATURE_HEADER_BYTES,
+        });
+    }
+    let count = header.split_ascii_whitespace().count();
+    if count > MAX_SIGNATURES {
+        return Err(SignatureError::TooManySignatures {
+            count,
+            limit: MAX_SIGNATURES,
+        });
+    }
+    let tags: Vec<[u8; SHA256_LEN]> = header
         .split_ascii_whitespace()
         .filter_map(|entry| entry.split_once(','))
         .filter(|(version, _)| *version == SCHEME_V1)
         .filter_map(|(_, encoded)| BASE64.decode(encoded).ok())
-        .filter(|tag| tag.len() == SHA256_LEN)
+        .filter_map(|tag| <[u8; SHA256_LEN]>::try_from(tag.as_slice()).ok())
+        .collect();
+    if tags.is_empty() {
+        return Err(SignatureError::MalformedSignature);
+    }
+    Ok(tags)
+}
+
+/// SHA-256 of a delivery body, lowercase hex: what an accepted delivery's record keeps so a retry of the
+/// same delivery can be told from a different body under a reused id.
+pub fn body_sha256(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    Sha256::digest(body)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
         .collect()
 }
 
 /// Verifies a delivery against every configured secret (two during rotation).
 ///
 /// Checks, in order: the three headers are present, the timestamp is unix seconds within
-/// `tolerance_secs` of `now_unix` either way, and some `v1` signature matches some secret
-/// (compared in constant time). An empty `secrets` slice matches nothing.
+/// `tolerance_secs` of `now_unix` either way, the signature header is within its length and count
+/// limits, and some `v1` signature matches some secret (compared in constant time). One MAC is computed
+/// per secret, whatever the number of signatures. An empty `secrets` slice matches nothing.
 pub fn verify(
     secrets: &[WebhookSecret],
     headers: WebhookHeaders<'_>,
@@ -207,17 +255,14 @@ pub fn verify(
         return Err(SignatureError::FutureTimestamp);
     }
 
-    let tags = v1_tags(signature);
-    if tags.is_empty() {
-        return Err(SignatureError::MalformedSignature);
-    }
+    let tags = v1_tags(signature)?;
     let matched = secrets.iter().any(|secret| {
-        tags.iter().any(|tag| {
-            // `verify_slice` compares in constant time.
-            signed_content_mac(secret, id, timestamp, body)
-                .verify_slice(tag)
-                .is_ok()
-        })
+        let expected = signed_content_mac(secret, id, timestamp, body)
+            .finalize()
+            .into_bytes();
+        // Each comparison is constant time; the loop's early exit only reveals that some tag matched.
+        tags.iter()
+            .any(|tag| bool::from(expected.as_slice().ct_eq(tag.as_slice())))
     });
     if !matched {
         return Err(SignatureError::NoMatchingSignature);
@@ -239,6 +284,21 @@ mod tests {
     const REFERENCE_BODY: &str = r#"{"test": 2432232314}"#;
     const REFERENCE_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
     const TOLERANCE: i64 = 300;
+
+    thread_local! {
+        /// MACs over signed content computed on this thread (each test runs on its own thread).
+        static MACS_COMPUTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    pub(super) fn count_mac() {
+        MACS_COMPUTED.with(|count| count.set(count.get() + 1));
+    }
+
+    fn macs_computed_by<T>(work: impl FnOnce() -> T) -> (T, usize) {
+        MACS_COMPUTED.with(|count| count.set(0));
+        let result = work();
+        (result, MACS_COMPUTED.with(std::cell::Cell::get))
+    }
 
     fn secret(value: &str) -> WebhookSecret {
         match WebhookSecret::parse(value) {
@@ -493,6 +553,122 @@ mod tests {
             i64::MAX,
         );
         assert_eq!(result.map(|d| d.timestamp), Ok(i64::MAX));
+    }
+
+    /// A well-formed `v1` signature that no secret produced (distinct per `n`).
+    fn foreign_signature(n: u8) -> String {
+        format!("{SCHEME_V1},{}", BASE64.encode([n; SHA256_LEN]))
+    }
+
+    fn verify_with_signature(
+        secrets: &[&str],
+        signature: &str,
+    ) -> Result<VerifiedDelivery, SignatureError> {
+        let secrets: Vec<WebhookSecret> = secrets.iter().map(|s| secret(s)).collect();
+        let timestamp = NOW.to_string();
+        verify(
+            &secrets,
+            WebhookHeaders {
+                id: Some("msg_1"),
+                timestamp: Some(&timestamp),
+                signature: Some(signature),
+            },
+            BODY.as_bytes(),
+            NOW,
+            TOLERANCE,
+        )
+    }
+
+    #[test]
+    fn one_mac_is_computed_per_secret_whatever_the_number_of_signatures() {
+        let five_foreign = (1..=5).map(foreign_signature).collect::<Vec<_>>().join(" ");
+        let (result, macs) =
+            macs_computed_by(|| verify_with_signature(&[OLD_SECRET, NEW_SECRET], &five_foreign));
+        assert_eq!(result, Err(SignatureError::NoMatchingSignature));
+        assert_eq!(macs, 2, "two secrets, five signatures: two MACs");
+
+        // A match by the last signature under the second secret still costs one MAC per secret.
+        let good = signed_by(NEW_SECRET, "msg_1", NOW, BODY);
+        let header = format!(
+            "{} {good}",
+            (1..=4).map(foreign_signature).collect::<Vec<_>>().join(" ")
+        );
+        let (result, macs) =
+            macs_computed_by(|| verify_with_signature(&[OLD_SECRET, NEW_SECRET], &header));
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(macs, 2);
+    }
+
+    #[test]
+    fn more_than_five_signatures_are_refused_before_any_mac_is_computed() {
+        let good = signed_by(NEW_SECRET, "msg_1", NOW, BODY);
+        let five = format!(
+            "{} {good}",
+            (1..=4).map(foreign_signature).collect::<Vec<_>>().join(" ")
+        );
+        assert!(
+            verify_with_signature(&[NEW_SECRET], &five).is_ok(),
+            "five is the limit"
+        );
+
+        let six = format!(
+            "{} {good}",
+            (1..=5).map(foreign_signature).collect::<Vec<_>>().join(" ")
+        );
+        let (result, macs) = macs_computed_by(|| verify_with_signature(&[NEW_SECRET], &six));
+        assert_eq!(
+            result,
+            Err(SignatureError::TooManySignatures {
+                count: 6,
+                limit: MAX_SIGNATURES
+            })
+        );
+        assert_eq!(macs, 0);
+
+        // Entries of other schemes count too: they are signatures the request asks us to consider.
+        let mixed = format!("v1a,x v1a,y v2,z v0,w v9,q {good}");
+        assert_eq!(
+            verify_with_signature(&[NEW_SECRET], &mixed),
+            Err(SignatureError::TooManySignatures {
+                count: 6,
+                limit: MAX_SIGNATURES
+            })
+        );
+    }
+
+    #[test]
+    fn a_signature_header_over_1_kib_is_refused_before_it_is_parsed() {
+        let good = signed_by(NEW_SECRET, "msg_1", NOW, BODY);
+        // Blanks between entries are legal; leading and trailing ones are trimmed before any check, so
+        // the padding sits inside.
+        let tail = "v2,pad";
+        let padding = " ".repeat(MAX_SIGNATURE_HEADER_BYTES - good.len() - tail.len());
+        let at_limit = format!("{good}{padding}{tail}");
+        assert_eq!(at_limit.len(), 1024);
+        assert!(verify_with_signature(&[NEW_SECRET], &at_limit).is_ok());
+
+        let over = format!("{good} {padding}{tail}");
+        let (result, macs) = macs_computed_by(|| verify_with_signature(&[NEW_SECRET], &over));
+        assert_eq!(
+            result,
+            Err(SignatureError::SignatureHeaderTooLong {
+                length: 1025,
+                limit: 1024
+            })
+        );
+        assert_eq!(macs, 0);
+    }
+
+    #[test]
+    fn body_sha256_is_the_lowercase_hex_digest() {
+        assert_eq!(
+            body_sha256(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            body_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     proptest! {

@@ -12,8 +12,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use govsync_adapters::fakes::{FakeIdempotencyStore, FakeMessageQueue};
+use govsync_adapters::secrets::SecretError;
 use govsync_core::governance_event::DEFAULT_OBJECT_ID_POINTER;
 use govsync_core::webhook::{self, WebhookSecret};
+use govsync_governance_webhook::signing_secrets::{SecretSourceError, SigningSecretSource};
 use govsync_governance_webhook::{Handler, Settings, handle_with};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -25,6 +27,78 @@ pub const PREVIOUS: &str = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtcHJldmlvdXM=";
 pub const STRANGER: &str = "not-the-configured-secret";
 
 pub const UPDATED_BODY: &str = r#"{"type":"object.updated","timestamp":"2025-11-27T02:59:59.512Z","object":{"id":"1042","type_definition_id":"Model","name":"churn-classifier v3"},"changed_fields":["MRG-Model:Status"]}"#;
+
+pub fn base64_of(bytes: &[u8]) -> String {
+    BASE64.encode(bytes)
+}
+
+/// A signing-secret source the test rotates, counting reads; `fail` makes reads fail (an outage).
+#[derive(Clone)]
+pub struct RotatingSecrets {
+    state: Arc<std::sync::Mutex<(Vec<&'static str>, bool)>>,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RotatingSecrets {
+    pub fn new(secrets: &[&'static str]) -> Self {
+        Self {
+            state: Arc::new(std::sync::Mutex::new((secrets.to_vec(), false))),
+            reads: Arc::default(),
+        }
+    }
+
+    /// What Secrets Manager holds from now on.
+    pub fn rotate(&self, secrets: &[&'static str]) {
+        *self.state.lock().unwrap() = (secrets.to_vec(), false);
+    }
+
+    pub fn fail(&self) {
+        self.state.lock().unwrap().1 = true;
+    }
+
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl SigningSecretSource for RotatingSecrets {
+    async fn read(&self) -> Result<Vec<WebhookSecret>, SecretSourceError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (secrets, failing) = self.state.lock().unwrap().clone();
+        if failing {
+            return Err(SecretSourceError::Read(SecretError::Service {
+                secret_id: "govsync/webhook-signing-secrets".into(),
+                code: "ServiceUnavailable".into(),
+                message: "injected outage".into(),
+                retryable: true,
+            }));
+        }
+        Ok(secrets.iter().map(|s| secret(s)).collect())
+    }
+}
+
+/// The handler on fakes, reading its secrets from `source` (which holds `initial` at start).
+pub fn rotating_handler(
+    source: RotatingSecrets,
+    initial: &[&str],
+) -> (
+    Arc<FakeIdempotencyStore>,
+    Arc<FakeMessageQueue>,
+    Handler<FakeIdempotencyStore, FakeMessageQueue, RotatingSecrets>,
+) {
+    let store = Arc::new(FakeIdempotencyStore::new());
+    let queue = Arc::new(FakeMessageQueue::new());
+    let handler = Handler::with_secret_source(
+        Settings::new(
+            initial.iter().map(|s| secret(s)).collect(),
+            DEFAULT_OBJECT_ID_POINTER,
+        ),
+        source,
+        store.clone(),
+        queue.clone(),
+    );
+    (store, queue, handler)
+}
 
 pub fn secret(text: &str) -> WebhookSecret {
     WebhookSecret::parse(text).expect("test secrets parse")
