@@ -56,6 +56,7 @@ async fn a_package_deleted_in_sagemaker_decommissions_its_model_with_when_and_by
     let world = World::new();
     let (_, group) = world.add_group("credit-risk");
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
+    world.delete(&package).await;
 
     let failures = world
         .run(vec![record("m1", &package_deleted(&package.arn, "ct-1"))])
@@ -100,18 +101,15 @@ async fn a_package_archived_in_sagemaker_decommissions_its_model() {
     assert_eq!(world.status(&model.id).as_deref(), Some("Decommissioned"));
 }
 
+/// Issue 13, 2: describe's "not found" is not a deletion. Only a delete record is; a package gone
+/// without one is the reconciler's to report (missed decommission).
 #[tokio::test]
-async fn a_package_that_describe_says_is_gone_decommissions_its_model() {
+async fn a_package_describe_cannot_find_is_not_taken_for_a_deletion() {
     let world = World::new();
     let (_, group) = world.add_group("credit-risk");
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
     let event = state_change(&package);
-    // Deleted without a CloudTrail record reaching govsync (CloudTrail delivery is best effort).
-    world
-        .registry
-        .delete_package(package.arn.as_str())
-        .await
-        .unwrap();
+    world.delete(&package).await;
 
     let failures = world
         .run_registry_events(vec![record_in(
@@ -122,7 +120,79 @@ async fn a_package_that_describe_says_is_gone_decommissions_its_model() {
         )])
         .await;
     assert!(failures.is_empty(), "{failures:?}");
-    assert_eq!(world.status(&model.id).as_deref(), Some("Decommissioned"));
+    assert_eq!(world.status(&model.id).as_deref(), Some("In Production"));
+    assert!(world.links.tombstone(&package.arn).await.unwrap().is_none());
+}
+
+/// Issue 13, 2: a state change for a version that does not exist yet leaves nothing behind; when the
+/// version is registered, it syncs as a live model (not created decommissioned, never archived).
+#[tokio::test]
+async fn an_event_ahead_of_its_package_leaves_no_tombstone_and_the_package_syncs_live() {
+    let world = World::new();
+    world.add_group("credit-risk");
+    let package = world.register("credit-risk", 1);
+    let early = state_change(&package);
+    world.delete(&package).await;
+    assert!(
+        world
+            .run_registry_events(vec![record_in(
+                "registry-events.fifo",
+                "registry-events",
+                "r1",
+                &early,
+            )])
+            .await
+            .is_empty()
+    );
+    assert!(world.links.tombstone(&package.arn).await.unwrap().is_none());
+
+    world.registry.put_package(package.clone());
+    assert!(
+        world
+            .run_registry_events(vec![record_in(
+                "registry-events.fifo",
+                "registry-events",
+                "r2",
+                &state_change(&package),
+            )])
+            .await
+            .is_empty()
+    );
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 1);
+    assert_ne!(
+        world.status(&models[0].id).as_deref(),
+        Some("Decommissioned")
+    );
+    let stored = world.registry.package(&package.arn).unwrap();
+    assert_ne!(stored.approval_status, Some(ApprovalStatus::Rejected));
+}
+
+/// Issue 13, 2: a delete record whose package its registry still has (a stray or replayed record, a
+/// delete that did not take) decommissions nothing and leaves no tombstone.
+#[tokio::test]
+async fn a_delete_record_for_a_package_that_still_exists_changes_nothing() {
+    let world = World::new();
+    let (_, group) = world.add_group("credit-risk");
+    let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
+    let unsynced = world.register("credit-risk", 2);
+    let failures = world
+        .run(vec![
+            record("m1", &package_deleted(&package.arn, "ct-1")),
+            record("m2", &package_deleted(&unsynced.arn, "ct-2")),
+        ])
+        .await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(world.status(&model.id).as_deref(), Some("In Production"));
+    assert!(
+        world
+            .links
+            .tombstone(&unsynced.arn)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(world.quarantine.messages().is_empty());
 }
 
 #[tokio::test]
@@ -304,6 +374,7 @@ async fn a_duplicate_delete_is_applied_once() {
     let world = World::new();
     let (_, group) = world.add_group("credit-risk");
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
+    world.delete(&package).await;
     let body = package_deleted(&package.arn, "ct-1");
     assert!(world.run(vec![record("m1", &body)]).await.is_empty());
     let updates = || {
@@ -339,6 +410,7 @@ async fn a_delete_that_overtakes_the_create_decommissions_the_model_when_it_appe
     world.add_group("credit-risk");
     let package = world.register("credit-risk", 1);
     let created = state_change(&package);
+    world.delete(&package).await;
 
     // The deletion is handled first: governance has no model yet, so a tombstone is left.
     assert!(
@@ -350,7 +422,9 @@ async fn a_delete_that_overtakes_the_create_decommissions_the_model_when_it_appe
     assert!(world.objects_of("Model").is_empty());
     assert!(world.links.tombstone(&package.arn).await.unwrap().is_some());
 
-    // registry-events then syncs the creation it described before the delete.
+    // registry-events then syncs the creation it described before the delete (played here by putting
+    // the package back for its describe).
+    world.registry.put_package(package.clone());
     assert!(
         world
             .run_registry_events(vec![record_in(
@@ -383,6 +457,9 @@ async fn a_retryable_failure_returns_the_message_and_blocks_its_group_only() {
     let (package_2, model_2) = world.synced_package(&group, "credit-risk", 2).await;
     let (_, other_group) = world.add_group("fraud");
     let (other, other_model) = world.synced_package(&other_group, "fraud", 1).await;
+    for package in [&package_1, &package_2, &other] {
+        world.delete(package).await;
+    }
     world.governance.fail_next("update_object", unavailable());
 
     let failures = world
@@ -415,7 +492,7 @@ async fn a_retryable_failure_returns_the_message_and_blocks_its_group_only() {
 }
 
 #[tokio::test]
-async fn undecodable_and_foreign_messages_are_quarantined_with_the_reason() {
+async fn undecodable_messages_are_quarantined_and_foreign_deletions_have_no_effect() {
     let world = World::new();
     let foreign = package_deleted(
         "arn:aws:sagemaker:us-east-1:999999999999:model-package/x/1",
@@ -435,11 +512,14 @@ async fn undecodable_and_foreign_messages_are_quarantined_with_the_reason() {
     assert!(failures.is_empty(), "{failures:?}");
     let quarantined = world.quarantine.messages();
     let codes: Vec<&str> = quarantined.iter().map(|m| m.error_code.as_str()).collect();
-    assert_eq!(
-        codes,
-        ["not_json", "bad_decommission_request", "unknown_registry"]
-    );
-    assert!(quarantined[2].reason.contains("999999999999"));
+    assert_eq!(codes, ["not_json", "bad_decommission_request"]);
+    // A deletion of a package no mapped registry owns is skipped with its reason: no tombstone for a
+    // foreign ARN (issue 13, 2).
+    let foreign_arn = govsync_core::ModelPackageArn::parse(
+        "arn:aws:sagemaker:us-east-1:999999999999:model-package/x/1",
+    )
+    .unwrap();
+    assert!(world.links.tombstone(&foreign_arn).await.unwrap().is_none());
     assert_eq!(quarantined[0].source_message_id, "m1");
     assert_eq!(attributes::REASON, "govsync-reason");
 }

@@ -1,13 +1,14 @@
-//! Security suite: a deletion from an account outside the registry map is refused. The CloudTrail
-//! record is quarantined with its reason, and governance is neither read nor written, even when the
-//! group and version match a package synced from a mapped account.
+//! Security suite: a deletion of a package no mapped registry owns has no effect (design §4: skipped
+//! with a reason, never acted on). Governance is neither read nor written, no tombstone is left for the
+//! foreign ARN, even when the group and version match a package synced from a mapped account.
 
 mod support;
 
+use govsync_core::ports::TombstoneStore as _;
 use support::*;
 
 #[tokio::test]
-async fn a_delete_from_an_unmapped_account_is_quarantined_and_governance_is_untouched() {
+async fn a_delete_of_a_package_no_mapped_registry_owns_has_no_effect() {
     let world = World::new();
     let (_, group) = world.add_group("credit-risk");
     let (package, model) = world.synced_package(&group, "credit-risk", 1).await;
@@ -26,19 +27,16 @@ async fn a_delete_from_an_unmapped_account_is_quarantined_and_governance_is_unto
         failures.is_empty(),
         "a refused event is not retried: {failures:?}"
     );
-    let quarantined = world.quarantine.messages();
-    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
-    assert_eq!(quarantined[0].error_code, "unknown_registry");
     assert!(
-        quarantined[0].reason.contains("999999999999"),
-        "the reason names the account: {}",
-        quarantined[0].reason
+        world.quarantine.messages().is_empty(),
+        "skipped with its reason, not dead-lettered"
     );
-    assert_eq!(quarantined[0].source_message_id, "m-foreign");
+    let foreign_arn = govsync_core::ModelPackageArn::parse(&foreign_arn).unwrap();
+    assert!(world.links.tombstone(&foreign_arn).await.unwrap().is_none());
     assert_eq!(
         world.governance.calls()[calls_before..],
         [] as [&str; 0],
-        "governance is not called for a refused event"
+        "governance is not called for a foreign package"
     );
     assert_ne!(
         world.status(&model.id).as_deref(),

@@ -439,26 +439,43 @@ async fn a_lifecycle_change_on_a_two_way_row_moves_the_governance_status() {
     );
 }
 
+/// Design §4 (central registry): a record from an account outside the map about a package a mapped
+/// registry owns is a hint; the package is read from its owner and synced, nothing is dead-lettered.
 #[tokio::test]
-async fn an_unknown_account_is_quarantined_with_its_reason() {
+async fn a_record_from_another_account_about_a_mapped_package_syncs_it_from_its_owner() {
     let world = World::new(GateMode::Enforce);
     world.add_assigned_group("fraud");
     let package = world.register("fraud", 1);
     let body = state_change_in(&package, "999999999999");
     let failures = world.run(vec![record("m1", &body)]).await;
-    assert!(failures.is_empty(), "acknowledged once quarantined");
-    let quarantined = world.quarantine.messages();
-    assert_eq!(quarantined.len(), 1);
-    assert_eq!(quarantined[0].error_code, "unknown_registry");
-    assert!(
-        quarantined[0].reason.contains("999999999999"),
-        "{}",
-        quarantined[0].reason
-    );
-    assert_eq!(quarantined[0].source_message_id, "m1");
-    assert_eq!(quarantined[0].message_group_id, SQS_GROUP);
-    assert_eq!(quarantined[0].body, body, "the body is kept for replay");
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(world.quarantine.messages().is_empty());
+    assert_eq!(world.objects_of("Model").len(), 1);
+}
+
+/// Issue 13, 2 and design §4: an event naming a package no mapped registry owns has no effect. It is
+/// skipped with its reason (counted), never acted on, and never dead-lettered for that alone.
+#[tokio::test]
+async fn a_package_no_mapped_registry_owns_is_skipped_with_its_reason() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let mut package = world.register("fraud", 1);
+    package.arn = govsync_core::ModelPackageArn::parse(
+        &package.arn.as_str().replace("123456789012", "999999999999"),
+    )
+    .unwrap();
+    let body = state_change_in(&package, "999999999999");
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m1", &body)],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Ignored("unmapped_owner"));
+    assert!(world.quarantine.messages().is_empty());
     assert!(world.governance.calls().is_empty());
+    assert!(world.registry.calls().is_empty());
     assert_eq!(attributes::ERROR_CODE, "govsync-error-code");
 }
 

@@ -454,6 +454,26 @@ fn package_deleted(arn: &str, event_id: &str) -> String {
     .to_string()
 }
 
+/// CloudTrail's record of a group created in an account outside the registry map: it names no
+/// package a mapped registry owns, so it is quarantined (`unknown_registry`).
+fn group_created_elsewhere(event_id: &str) -> String {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    json!({
+        "version": "0", "id": format!("env-{event_id}"), "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.sagemaker", "account": UNKNOWN_ACCOUNT, "time": now, "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08", "eventSource": "sagemaker.amazonaws.com",
+            "eventName": "CreateModelPackageGroup", "eventTime": now, "eventID": event_id,
+            "awsRegion": REGION, "userIdentity": {"type": "AssumedRole", "arn": PERSON},
+            "requestParameters": {"modelPackageGroupName": "elsewhere"},
+            "responseElements": {"modelPackageGroupArn": format!("arn:aws:sagemaker:{REGION}:{UNKNOWN_ACCOUNT}:model-package-group/elsewhere")},
+            "recipientAccountId": UNKNOWN_ACCOUNT
+        }
+    })
+    .to_string()
+}
+
 /// The governance event the webhook function enqueues for a change of `object`.
 fn governance_event(object: &GovernanceId, delivery: &str, event_type: &str) -> String {
     json!({
@@ -950,18 +970,11 @@ impl Sim {
                 ][self.rng.below(3)];
                 let token = self.message_id();
                 let (body, group) = match (queue, self.rng.chance(0.5)) {
-                    (QueueKind::Registry, true) => {
-                        let (group, _) = self.groups[self.rng.below(self.groups.len())].clone();
-                        let mut package = registered_package(&self.registry, &group, 1);
-                        package.arn = govsync_core::ModelPackageArn::parse(
-                            &package.arn.as_str().replace(ACCOUNT, UNKNOWN_ACCOUNT),
-                        )
-                        .unwrap();
-                        (
-                            state_change(&package, UNKNOWN_ACCOUNT, &format!("unknown-{token}")),
-                            REGISTRY_QUEUE_GROUP.to_owned(),
-                        )
-                    }
+                    // A record naming no package, from an account outside the map.
+                    (QueueKind::Registry, true) => (
+                        group_created_elsewhere(&format!("unknown-{token}")),
+                        REGISTRY_QUEUE_GROUP.to_owned(),
+                    ),
                     (QueueKind::Registry, false) => (
                         format!("{{\"poison\": {token}"),
                         REGISTRY_QUEUE_GROUP.to_owned(),

@@ -22,8 +22,8 @@ use govsync_core::sync::decommission::{
 use govsync_core::sync::registry::described_version;
 use govsync_core::sync::{WriterIdentities, fields};
 use govsync_core::{
-    AccountId, IdempotencyKey, ModelPackageArn, ModelPackageGroupArn, Region, Registry,
-    RegistryArn, RegistryMap, Revision,
+    AccountId, IdempotencyKey, ModelPackageArn, ModelPackageGroupArn, ModelPackageStatus, Region,
+    Registry, RegistryArn, RegistryMap, Revision,
 };
 use serde_json::json;
 
@@ -280,6 +280,21 @@ where
         arn: &ModelPackageArn,
         deletion: &Deletion,
     ) -> Result<Outcome, MessageError> {
+        // A delete record is a deletion only if the owner agrees: a record of a delete that did not
+        // take, or a stray one, must not decommission (or tombstone) a live package.
+        let client = self.client(arn.account(), arn.region())?;
+        match client.describe_package(arn).await {
+            Ok(package) if package.status != Some(ModelPackageStatus::Deleting) => {
+                tracing::warn!(
+                    finding = "package_still_exists",
+                    "a delete record names a package its registry still has: nothing decommissioned"
+                );
+                return Ok(Outcome::Ignored("package_still_exists"));
+            }
+            Ok(_) => {}
+            Err(error) if error.is_not_found() => {}
+            Err(error) => return Err(error.into()),
+        }
         if let Some(model) = self
             .find(LinkKind::Model, GovernanceKind::Model, &arn.into())
             .await?

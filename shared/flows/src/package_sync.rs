@@ -247,7 +247,12 @@ where
             Claim::Owned => {}
         }
         let result = self.sync(registry, arn, revision, snapshot).await;
-        let record = result.as_ref().ok().map(Outcome::record);
+        // A package not found yet keeps no record: the same state seen once it exists is synced.
+        let record = result
+            .as_ref()
+            .ok()
+            .filter(|outcome| !matches!(outcome, Outcome::PackageMissing))
+            .map(Outcome::record);
         idempotency::settle_claim(
             self.idempotency.as_ref(),
             key,

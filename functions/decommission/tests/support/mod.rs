@@ -138,6 +138,14 @@ impl World {
     }
 
     /// A package registered in SageMaker and synced: its governance model exists and is linked.
+    /// Deletes a package from the registry, as a person's `DeleteModelPackage` does before its record.
+    pub async fn delete(&self, package: &ModelPackage) {
+        self.registry
+            .delete_package(package.arn.as_str())
+            .await
+            .unwrap();
+    }
+
     pub async fn synced_package(
         &self,
         group: &GovernanceObject,

@@ -140,6 +140,12 @@ pub enum IgnoreReason {
     NotADeletion {
         kind: &'static str,
     },
+    /// The deleted package's owner (its ARN's account and region) is not in the registry map: nothing
+    /// of it is governed, and no tombstone is left for a foreign ARN.
+    UnmappedOwner {
+        account: AccountId,
+        region: Region,
+    },
 }
 
 impl IgnoreReason {
@@ -147,6 +153,7 @@ impl IgnoreReason {
         match self {
             IgnoreReason::FailedCall { .. } => "failed_call",
             IgnoreReason::NotADeletion { .. } => "not_a_deletion",
+            IgnoreReason::UnmappedOwner { .. } => "unmapped_owner",
         }
     }
 }
@@ -202,11 +209,27 @@ pub fn triage<'a>(
     now: DateTime<Utc>,
 ) -> Result<Triage<'a>, crate::ValidationError> {
     let origin = event.origin();
-    let Some(registry) = registries.get(&origin.account, &origin.region) else {
-        return Ok(Triage::UnknownRegistry {
-            account: origin.account.clone(),
-            region: origin.region.clone(),
-        });
+    // A deleted package is its owner's (the account and region in its ARN), wherever the record
+    // comes from; a group deletion names the group of the record's own account.
+    let registry = match event.package_arn() {
+        Some(arn) => match registries.get(arn.account(), arn.region()) {
+            Some(owner) => owner,
+            None => {
+                return Ok(Triage::Ignore(IgnoreReason::UnmappedOwner {
+                    account: arn.account().clone(),
+                    region: arn.region().clone(),
+                }));
+            }
+        },
+        None => match registries.get(&origin.account, &origin.region) {
+            Some(registry) => registry,
+            None => {
+                return Ok(Triage::UnknownRegistry {
+                    account: origin.account.clone(),
+                    region: origin.region.clone(),
+                });
+            }
+        },
     };
     if let Some(caller) = event
         .api_call()

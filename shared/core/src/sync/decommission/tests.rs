@@ -163,6 +163,21 @@ fn triage_names_what_was_deleted_and_by_whom() {
                 alice,
             )
             .replace("\"account\":\"123456789012\"", "\"account\":\"999999999999\""),
+            "unmapped_owner",
+        ),
+        (
+            // A record in another account about a package a mapped registry owns: the owner's.
+            cloudtrail("DeleteModelPackage", serde_json::json!({"modelPackageName": ARN}), alice)
+                .replace("\"account\":\"123456789012\"", "\"account\":\"999999999999\""),
+            "package_deleted",
+        ),
+        (
+            cloudtrail(
+                "DeleteModelPackageGroup",
+                serde_json::json!({"modelPackageGroupName": "Credit-Risk"}),
+                alice,
+            )
+            .replace("\"account\":\"123456789012\"", "\"account\":\"999999999999\""),
             "unknown_registry",
         ),
         (

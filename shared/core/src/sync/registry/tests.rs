@@ -781,6 +781,21 @@ fn triage_table() {
     if let RegistryEvent::PackageStateChange(change) = &mut elsewhere {
         change.origin.region = Region::parse("eu-west-1").unwrap();
     }
+    let foreign = envelope(
+        "SageMaker Model Package State Change",
+        json!({
+            "ModelPackageArn": ARN.replace("123456789012", "999999999999"),
+            "LastModifiedTime": "2026-01-02T09:18:24.500Z",
+        }),
+    );
+    let mut group_policy_elsewhere = call(
+        "PutModelPackageGroupPolicy",
+        alice,
+        json!({"requestParameters": {"modelPackageGroupName": "fraud-4711", "resourcePolicy": "{}"}}),
+    );
+    if let RegistryEvent::GroupPolicyPut(put) = &mut group_policy_elsewhere {
+        put.origin.region = Region::parse("eu-west-1").unwrap();
+    }
     let cases: Vec<(&str, RegistryEvent, &str)> = vec![
         (
             "state change",
@@ -788,8 +803,18 @@ fn triage_table() {
             "package rev 1767345504500 snapshot",
         ),
         (
-            "unknown region",
+            "a record from elsewhere about a package a mapped registry owns (central registry)",
             elsewhere,
+            "package rev 1767345504500 snapshot",
+        ),
+        (
+            "a package no mapped registry owns",
+            foreign,
+            "ignore unmapped_owner",
+        ),
+        (
+            "no package, from an unmapped origin",
+            group_policy_elsewhere,
             "unknown 123456789012 eu-west-1",
         ),
         (

@@ -10,7 +10,8 @@ use crate::registry_map::{Registry, RegistryMap};
 /// What to do with one decoded event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Triage<'a> {
-    /// From an account and region not in the registry map: quarantined, never acted on.
+    /// From an account and region not in the registry map, and naming no package a mapped registry
+    /// owns: quarantined, never acted on.
     UnknownRegistry { account: AccountId, region: Region },
     /// A call govsync made itself (CloudTrail `userIdentity`): dropped.
     Echo { caller: String },
@@ -38,6 +39,10 @@ pub enum IgnoreReason {
     Deletion,
     /// Group resource policies do not change what governance holds.
     GroupPolicy,
+    /// The package's owner (the account and region in its ARN) is not in the registry map: govsync
+    /// reads only mapped registries, so the event has no effect. A record in one account about a
+    /// package another account owns is normal in a central registry; it is never quarantined for that.
+    UnmappedOwner { account: AccountId, region: Region },
 }
 
 impl IgnoreReason {
@@ -47,6 +52,7 @@ impl IgnoreReason {
             IgnoreReason::GroupCreated => "group_created",
             IgnoreReason::Deletion => "deletion",
             IgnoreReason::GroupPolicy => "group_policy",
+            IgnoreReason::UnmappedOwner { .. } => "unmapped_owner",
         }
     }
 }
@@ -58,11 +64,27 @@ pub fn triage<'a>(
     writers: &WriterIdentities,
 ) -> Triage<'a> {
     let origin = event.origin();
-    let Some(registry) = registries.get(&origin.account, &origin.region) else {
-        return Triage::UnknownRegistry {
-            account: origin.account.clone(),
-            region: origin.region.clone(),
-        };
+    // The owner of a named package is the registry that counts (design §4: the owning registry is the
+    // truth); an event naming no package counts only from a mapped origin.
+    let registry = match event.package_arn() {
+        Some(arn) => match registries.get(arn.account(), arn.region()) {
+            Some(owner) => owner,
+            None => {
+                return Triage::Ignore(IgnoreReason::UnmappedOwner {
+                    account: arn.account().clone(),
+                    region: arn.region().clone(),
+                });
+            }
+        },
+        None => match registries.get(&origin.account, &origin.region) {
+            Some(registry) => registry,
+            None => {
+                return Triage::UnknownRegistry {
+                    account: origin.account.clone(),
+                    region: origin.region.clone(),
+                };
+            }
+        },
     };
     if let Some(caller) = event
         .api_call()
