@@ -301,15 +301,19 @@ impl Function {
 
     pub async fn new(config: Config, sdk: &aws_config::SdkConfig) -> Result<Function, ConfigError> {
         use govsync_adapters::aws::{dynamodb_client, secretsmanager_client, sqs_client};
-        let api_key = govsync_adapters::secrets::read_secret(
-            &secretsmanager_client(sdk),
-            &config.api_key_secret_id,
-        )
-        .await?;
-        let governance = govsync_lambda::clients::governance_client_with_key(
+        let secrets = secretsmanager_client(sdk);
+        let api_key =
+            govsync_adapters::secrets::read_secret(&secrets, &config.api_key_secret_id).await?;
+        // Re-read from the same secret when governance refuses the key: a rotation needs no restart.
+        let key_source = govsync_adapters::secrets::SecretsManagerKey::new(
+            secrets,
+            config.api_key_secret_id.clone(),
+        );
+        let governance = govsync_lambda::clients::governance_client_with_key_source(
             &config.governance_url,
             &config.auth,
             api_key,
+            Some(Arc::new(key_source)),
         )?;
         tracing::info!(auth_mode = config.auth.mode(), "governance-poller ready");
         Ok(Function {
