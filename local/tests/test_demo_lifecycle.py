@@ -277,9 +277,11 @@ def test_replaying_an_event_from_an_unmapped_account_reports_why_nothing_was_cre
         check=False,
     )
 
+    # Design §4: an event about a package no mapped registry owns has no effect; it is skipped with its
+    # reason (unmapped_owner), never dead-lettered for that alone.
     replay = json.loads(result.stdout)
-    assert result.returncode != 0, "a quarantined event is not a success"
-    assert replay["outcome"] == "quarantined", replay
-    assert replay["dead_letter"] is not None
+    assert result.returncode == 0, result.stderr
+    assert replay["outcome"] == "processed", replay
+    assert replay["dead_letter"] is None
     assert replay["governance"]["model"] is None
-    assert "quarantined" in replay["note"]
+    assert "not in the registry map" in replay["note"]

@@ -259,16 +259,20 @@ async fn registry_events_on_the_wire_with_dynamodb_throttling_loses_nothing_and_
     }
 
     // Permanent failures, sent among the real events: they must end in the DLQ, with their reason.
+    // A record naming no package, from an account outside the map: `unknown_registry`.
     let unknown_account = json!({
         "version": "0", "id": format!("{}-unknown", lane.prefix),
-        "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+        "detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker",
         "account": "999999999999", "time": "2026-01-02T09:18:24Z", "region": lane.region,
-        "resources": [format!("arn:aws:sagemaker:{}:999999999999:model-package/{}/1", lane.region, groups[0].0)],
+        "resources": [],
         "detail": {
-            "ModelPackageArn": format!("arn:aws:sagemaker:{}:999999999999:model-package/{}/1", lane.region, groups[0].0),
-            "ModelPackageGroupName": groups[0].0, "ModelPackageVersion": 1,
-            "ModelPackageStatus": "Completed", "ModelApprovalStatus": "PendingManualApproval",
-            "CreationTime": "2026-01-02T09:18:24Z", "LastModifiedTime": "2026-01-02T09:18:24Z"
+            "eventVersion": "1.08", "eventSource": "sagemaker.amazonaws.com",
+            "eventName": "CreateModelPackageGroup", "eventTime": "2026-01-02T09:18:24Z",
+            "eventID": format!("{}-unknown", lane.prefix), "awsRegion": lane.region,
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::999999999999:assumed-role/ds/eve"},
+            "requestParameters": {"modelPackageGroupName": groups[0].0},
+            "responseElements": {"modelPackageGroupArn": format!("arn:aws:sagemaker:{}:999999999999:model-package-group/{}", lane.region, groups[0].0)},
+            "recipientAccountId": "999999999999"
         }
     })
     .to_string();
