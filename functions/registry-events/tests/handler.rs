@@ -674,6 +674,55 @@ async fn a_metadata_change_right_after_the_write_back_is_synced_not_taken_for_it
     );
 }
 
+/// Issue 13, 7: two people's changes within one second, seen only through CloudTrail (whole-second
+/// `eventTime`): the second is synced, not dropped as stale; staleness is judged by the package's
+/// millisecond `LastModifiedTime`.
+#[tokio::test]
+async fn two_changes_in_one_second_seen_through_cloudtrail_are_both_synced() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let mut package = world.register("fraud", 1);
+    let second = chrono::DateTime::parse_from_rfc3339("2026-01-02T09:20:00Z")
+        .unwrap()
+        .to_utc();
+    package.last_modified_time = Some(second - chrono::Duration::seconds(5));
+    world.registry.put_package(package.clone());
+    world.run(vec![record("m1", &state_change(&package))]).await;
+
+    let call_at_that_second = |event_id: &str| {
+        let mut body: serde_json::Value =
+            serde_json::from_str(&update_call(&package.arn, PERSON, event_id)).unwrap();
+        body["detail"]["eventTime"] = serde_json::json!("2026-01-02T09:20:00Z");
+        body["time"] = serde_json::json!("2026-01-02T09:20:00Z");
+        body.to_string()
+    };
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(60);
+    for (event_id, millis, description) in [
+        ("ev-1", 300, "retrained by alice"),
+        ("ev-2", 800, "retrained again by bob"),
+    ] {
+        let mut changed = world.registry.package(&package.arn).unwrap();
+        changed.description = Some(description.into());
+        changed.last_modified_time = Some(second + chrono::Duration::milliseconds(millis));
+        world.registry.put_package(changed);
+        let report = world
+            .handler
+            .handle_batch(&[record(event_id, &call_at_that_second(event_id))], deadline)
+            .await;
+        assert_eq!(report.count("synced"), 1, "{event_id}: {report:?}");
+        assert_eq!(
+            world.objects_of("Model")[0].description.as_deref(),
+            Some(description)
+        );
+    }
+    // The same record delivered again describes a state already applied.
+    let report = world
+        .handler
+        .handle_batch(&[record("ev-3", &call_at_that_second("ev-3"))], deadline)
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Stale);
+}
+
 #[tokio::test]
 async fn a_description_change_updates_the_models_description_once() {
     let world = World::new(GateMode::Enforce);

@@ -31,7 +31,8 @@ use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
 use govsync_core::sync::registry::{
     Action, Assignment, Finding, Found, PackageSync, PackageWrite, Plan, Triage, UseCaseView,
-    WriteBackError, decide, described_version, is_stale, snapshot_write, triage, use_case_tag,
+    WriteBackError, decide, described_version, is_stale, is_stale_described, snapshot_write,
+    triage, use_case_tag,
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities};
 use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision};
@@ -135,6 +136,18 @@ impl BatchOutcome for Outcome {
     }
 }
 
+/// How a sync decides whether its change is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    /// By the event's own millisecond revision, before describing.
+    ByEvent,
+    /// By the described package's millisecond `LastModifiedTime` (a call record's time is whole
+    /// seconds, too coarse to order two changes within one second).
+    ByDescribedState,
+    /// Never: the reconciler repairs a package from its current state whatever was applied.
+    Repair,
+}
+
 /// The package sync over its ports.
 pub struct RegistrySync<G, R, I, L> {
     settings: Settings,
@@ -189,7 +202,7 @@ where
         registry: &Registry,
         arn: &ModelPackageArn,
     ) -> Result<Outcome, MessageError> {
-        self.sync(registry, arn, None, None).await
+        self.sync(registry, arn, None, None, Judged::Repair).await
     }
 
     /// Processes one registry event: triage, then the idempotent sync of its package.
@@ -246,7 +259,11 @@ where
             }
             Claim::Owned => {}
         }
-        let result = self.sync(registry, arn, revision, snapshot).await;
+        let judged = match revision {
+            Some(_) => Judged::ByEvent,
+            None => Judged::ByDescribedState,
+        };
+        let result = self.sync(registry, arn, revision, snapshot, judged).await;
         // A package not found yet keeps no record: the same state seen once it exists is synced.
         let record = result
             .as_ref()
@@ -269,6 +286,7 @@ where
         arn: &ModelPackageArn,
         revision: Option<Revision>,
         snapshot: Option<&govsync_core::ModelVersion>,
+        judged: Judged,
     ) -> Result<Outcome, MessageError> {
         let now = self.clock.now();
         if let Some(snapshot) = snapshot
@@ -307,6 +325,12 @@ where
             Err(error) => return Err(error.into()),
         };
         let package = described_version(&described)?;
+        if judged == Judged::ByDescribedState
+            && is_stale_described(package.last_modified_time.map(Revision::from_time), applied)
+        {
+            tracing::info!(applied, "stale: the described state is already applied");
+            return Ok(Outcome::Stale);
+        }
         let group_arn = package.arn.group_arn();
 
         let assignment = self.assignment(client.as_ref(), group_arn.as_str()).await?;

@@ -19,7 +19,7 @@ pub use decide::{
     Action, Assignment, Finding, Found, ObjectRef, PackageSync, Plan, UseCaseView, console_url,
     decide,
 };
-pub use triage::{IgnoreReason, Triage, is_stale, triage};
+pub use triage::{IgnoreReason, Triage, is_stale, is_stale_described, triage};
 pub use write_back::{
     LinksWriteBack, PACKAGE_STATE_FIELD, PackageWrite, ResolvedWrite, WriteBackError,
     package_state_fingerprint, snapshot_write,

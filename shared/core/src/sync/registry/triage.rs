@@ -21,7 +21,9 @@ pub enum Triage<'a> {
     Package {
         registry: &'a Registry,
         arn: &'a ModelPackageArn,
-        /// The event's source revision (`LastModifiedTime`, else the call's time), for the stale check.
+        /// The event's source revision (a state change's `LastModifiedTime`, in milliseconds), for the
+        /// stale check before describing; `None` otherwise (a call record's time is whole seconds):
+        /// such an event is judged by the described package (see `is_stale_described`).
         revision: Option<Revision>,
         /// SageMaker's snapshot when the event carries one (state changes), for the ledger check.
         snapshot: Option<&'a ModelVersion>,
@@ -95,13 +97,6 @@ pub fn triage<'a>(
             caller: caller.to_owned(),
         };
     }
-    let call_revision = || {
-        event
-            .api_call()
-            .and_then(|call| call.event_time)
-            .or(origin.time)
-            .map(Revision::from_time)
-    };
     match event {
         RegistryEvent::IgnoredFailedCall(failed) => Triage::Ignore(IgnoreReason::FailedCall {
             error_code: failed.error_code.clone(),
@@ -116,34 +111,37 @@ pub fn triage<'a>(
         RegistryEvent::PackageStateChange(change) => Triage::Package {
             registry,
             arn: &change.package.arn,
-            revision: change
-                .package
-                .last_modified_time
-                .map(Revision::from_time)
-                .or_else(call_revision),
+            revision: change.package.last_modified_time.map(Revision::from_time),
             snapshot: Some(&change.package),
         },
+        // CloudTrail times are whole seconds: two changes in one second share one. A call record is
+        // judged stale only by the package's millisecond `LastModifiedTime`, once described.
         RegistryEvent::PackageCreated(created) => Triage::Package {
             registry,
             arn: &created.package_arn,
-            revision: call_revision(),
+            revision: None,
             snapshot: None,
         },
         RegistryEvent::PackageUpdated(updated) => Triage::Package {
             registry,
             arn: &updated.package_arn,
-            revision: call_revision(),
+            revision: None,
             snapshot: None,
         },
     }
 }
 
-/// Whether an event's revision is no newer than the one already applied (CloudTrail times are whole
-/// seconds, so a call's record may sort at or before the state change it caused: both describe a
-/// state already synced).
+/// Whether an event's revision is no newer than the one already applied.
 pub fn is_stale(event_revision: Option<Revision>, applied: Option<u64>) -> bool {
     match (event_revision, applied) {
         (Some(revision), Some(applied)) => revision.value() <= applied,
         _ => false,
     }
+}
+
+/// Whether the package as described now is a state already applied: its millisecond
+/// `LastModifiedTime` is no newer than the applied revision. How a call record (whole-second time) is
+/// judged, so a second change within the same second is still synced.
+pub fn is_stale_described(last_modified: Option<Revision>, applied: Option<u64>) -> bool {
+    is_stale(last_modified, applied)
 }
