@@ -447,14 +447,14 @@ async fn a_change_no_newer_than_the_applied_revision_is_dropped() {
 #[tokio::test]
 async fn a_status_the_mapping_does_not_know_is_quarantined_with_the_reason() {
     let world = World::new();
-    let (model, arn) = world.linked_model("Under Review").await;
+    let (model, arn) = world.linked_model("Under Audit").await;
     assert_eq!(
         world.run(vec![record(&model.id, "1")]).await,
         [Outcome::Quarantined("unknown_governance_status")]
     );
     let quarantined = world.quarantine.messages();
     assert_eq!(quarantined.len(), 1);
-    assert!(quarantined[0].reason.contains("Under Review"));
+    assert!(quarantined[0].reason.contains("Under Audit"));
     assert!(world.registry.package(&arn).unwrap().lifecycle.is_none());
 }
 

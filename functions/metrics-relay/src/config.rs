@@ -4,7 +4,7 @@
 //!
 //! | Variable | Required | Meaning |
 //! |---|---|---|
-//! | `GOVSYNC_METRIC_BREACH_STATUS` | no | the model status a `Red` value moves the model to (e.g. `Under Review`; then F4 carries it to SageMaker); unset = a breach moves nothing |
+//! | `GOVSYNC_METRIC_BREACH_STATUS` | no | the model status a `Red` value moves the model to (a status of the mapping, e.g. the built-in `Under Review`; then F4 carries it to SageMaker); unset = a breach moves nothing |
 //! | `GOVSYNC_METRIC_AMBER_MARGIN` | no | the warning margin of the breach status, a fraction in [0, 1) (default 0.05) |
 
 use govsync_core::GovernanceStatus;
@@ -59,6 +59,23 @@ impl Config {
                 })?,
         };
         let shared = SharedConfig::from_lookup(&lookup)?;
+        // A breach status the mapping does not know would be quarantined by F4 as unknown: refuse it
+        // at start instead.
+        if let Some(status) = &breach_status
+            && !shared
+                .mapping
+                .rows()
+                .iter()
+                .any(|row| &row.governance_status == status)
+        {
+            return Err(ConfigError::Invalid {
+                name: "GOVSYNC_METRIC_BREACH_STATUS",
+                problem: format!(
+                    "{status:?} is not a status of the mapping ({}), so F4 could not carry it to SageMaker",
+                    shared.mapping_source
+                ),
+            });
+        }
         let decommissioned = DecommissionPolicy::from_mapping(&shared.mapping, None).status;
         let settings = Settings {
             registries: shared.registries.clone(),
@@ -130,6 +147,18 @@ mod tests {
             Some("Under Review")
         );
         assert_eq!(config.settings.amber_margin, 0.1);
+        vars.insert("GOVSYNC_METRIC_BREACH_STATUS", "Under Audit".into());
+        assert!(
+            matches!(
+                Config::from_lookup(|name| vars.get(name).cloned()),
+                Err(ConfigError::Invalid {
+                    name: "GOVSYNC_METRIC_BREACH_STATUS",
+                    ..
+                })
+            ),
+            "a breach status the mapping does not know is refused at start"
+        );
+        vars.insert("GOVSYNC_METRIC_BREACH_STATUS", "Under Review".into());
         vars.insert("GOVSYNC_METRIC_AMBER_MARGIN", "2".into());
         assert!(matches!(
             Config::from_lookup(|name| vars.get(name).cloned()),

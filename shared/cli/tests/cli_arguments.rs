@@ -114,13 +114,13 @@ fn mapping_validate_accepts_the_built_in_spec_and_show_prints_it() {
     let builtin = temp_file("default.toml", govsync_core::MappingSpec::builtin_toml());
     let out = govsync(&["mapping", "validate", builtin.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("valid mapping spec, 16 rows"));
+    assert!(text(&out.stdout).contains("valid mapping spec, 17 rows"));
 
     let show = govsync(&["mapping", "show", "--json"]);
     assert_eq!(show.status.code(), Some(0));
     let value: serde_json::Value = serde_json::from_slice(&show.stdout).expect("JSON");
     assert_eq!(value["source"], "built-in");
-    assert_eq!(value["rows"].as_array().map(Vec::len), Some(16));
+    assert_eq!(value["rows"].as_array().map(Vec::len), Some(17));
 
     let table = govsync(&["mapping", "show"]);
     assert!(text(&table.stdout).contains("governance status"));

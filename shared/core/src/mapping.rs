@@ -193,7 +193,7 @@ pub struct MappingSpec {
 }
 
 impl MappingSpec {
-    /// The built-in default: the 16 rows of the status-mapping contract.
+    /// The built-in default: the 16 rows of the status-mapping contract, then the breach status F7 sets.
     pub fn builtin() -> Result<Self, MappingError> {
         Self::from_toml_str(DEFAULT_SPEC_TOML)
     }

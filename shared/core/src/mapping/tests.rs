@@ -130,9 +130,18 @@ fn row_toml(
 }
 
 #[test]
-fn builtin_spec_equals_the_contract_table() {
+fn builtin_spec_is_the_contract_table_then_the_breach_status() {
     let spec = MappingSpec::builtin().unwrap();
-    assert_eq!(spec.rows().len(), CONTRACT_TABLE.len());
+    assert_eq!(spec.rows().len(), CONTRACT_TABLE.len() + 1);
+    // Issue 13: the status a metric breach sets is one the mapping knows, so F4 carries it.
+    let breach = &spec.rows()[CONTRACT_TABLE.len()];
+    assert_eq!(breach.governance_status.as_str(), "Under Review");
+    assert_eq!(breach.target.stage, StageTarget::Unchanged);
+    assert_eq!(
+        breach.target.approval,
+        ApprovalStatus::PendingManualApproval
+    );
+    assert_eq!(breach.direction, Direction::ToRegistry);
     for (index, (row, expected)) in spec.rows().iter().zip(CONTRACT_TABLE).enumerate() {
         let (gov, stage, stage_status, approval, direction) = expected;
         let expected_stage = if stage.is_empty() {

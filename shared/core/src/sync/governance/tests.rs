@@ -359,7 +359,7 @@ fn every_mapping_row_sets_its_approval_and_lifecycle() {
         assert_eq!(write.ledger.object, ARN);
         checked += 1;
     }
-    assert_eq!(checked, 14);
+    assert_eq!(checked, 15);
 }
 
 #[test]
@@ -418,7 +418,7 @@ fn model_decisions_for_stale_echo_unknown_and_unlinked_changes() {
         ),
         (
             "unknown status",
-            decide_model_with(Some("Under Review"), Some(&pending), None, false),
+            decide_model_with(Some("Under Audit"), Some(&pending), None, false),
         ),
         (
             "no status",
@@ -442,7 +442,7 @@ fn model_decisions_for_stale_echo_unknown_and_unlinked_changes() {
         |d| matches!(d, ModelDecision::Stale { .. }),
         |d| matches!(d, ModelDecision::Stale { .. }),
         |d| matches!(d, ModelDecision::Echo),
-        |d| matches!(d, ModelDecision::UnknownStatus { status } if status == "Under Review"),
+        |d| matches!(d, ModelDecision::UnknownStatus { status } if status == "Under Audit"),
         |d| matches!(d, ModelDecision::NoStatus),
         |d| matches!(d, ModelDecision::Unlinked),
         |d| matches!(d, ModelDecision::Update(_)),
