@@ -18,7 +18,7 @@
 //! | `dangling_link` (write-back missing or pointing at the wrong / no object) | `sync_package` (write-back) |
 //! | `dangling_link` (group tag naming a use case that does not exist) | report only |
 //! | `unassigned_group` | report only (a person tags the group) |
-//! | `duplicate_models`, `unknown_governance_status` | report only (never guessed) |
+//! | `duplicate_models`, `duplicate_model_groups`, `unknown_governance_status` | report only (never guessed) |
 //!
 //! Which side wins a status disagreement: the newer side (package `LastModifiedTime` against the model's
 //! `Last Modification Date`), but SageMaker only on a `both` row; ties, unknown times and every other row

@@ -103,6 +103,7 @@ pub fn compare_group(
     };
     let use_case = group_use_case(group, inventory, &mut drifts);
     let model_groups = inventory.model_groups_for(&group.arn);
+    duplicate_model_groups(model_groups, &mut drifts);
     for package in &group.packages {
         compare_package(
             package,
@@ -261,6 +262,29 @@ fn retired_package(package: &ModelPackage, models: &[ModelEntry], drifts: &mut G
             },
         );
     }
+}
+
+/// Reports several governance model groups carrying one registry group's ARN (never guessed which to
+/// keep: the packages' models may hang under either).
+fn duplicate_model_groups(model_groups: &[GovernanceId], drifts: &mut GroupDrifts<'_>) {
+    if model_groups.len() < 2 {
+        return;
+    }
+    drifts.push(
+        DriftKind::DuplicateModelGroups,
+        None,
+        None,
+        format!(
+            "{} governance model groups carry this group's external id: {}",
+            model_groups.len(),
+            model_groups
+                .iter()
+                .map(GovernanceId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        report_only("merge the duplicate model groups and move their models under one"),
+    );
 }
 
 /// Decides whether several governance models carry the package: reported (never guessed), and the

@@ -18,11 +18,12 @@ pub enum DriftKind {
     UnassignedGroup,
     DanglingLink,
     DuplicateModels,
+    DuplicateModelGroups,
     UnknownGovernanceStatus,
 }
 
 impl DriftKind {
-    pub const ALL: [DriftKind; 8] = [
+    pub const ALL: [DriftKind; 9] = [
         DriftKind::PackageNotInGovernance,
         DriftKind::ModelPackageGone,
         DriftKind::StatusOutOfStep,
@@ -30,6 +31,7 @@ impl DriftKind {
         DriftKind::UnassignedGroup,
         DriftKind::DanglingLink,
         DriftKind::DuplicateModels,
+        DriftKind::DuplicateModelGroups,
         DriftKind::UnknownGovernanceStatus,
     ];
 
@@ -42,6 +44,7 @@ impl DriftKind {
             DriftKind::UnassignedGroup => "unassigned_group",
             DriftKind::DanglingLink => "dangling_link",
             DriftKind::DuplicateModels => "duplicate_models",
+            DriftKind::DuplicateModelGroups => "duplicate_model_groups",
             DriftKind::UnknownGovernanceStatus => "unknown_governance_status",
         }
     }

@@ -334,6 +334,43 @@ fn every_drift_kind_is_found_with_its_repair() {
         assert_eq!(found, case.expected, "{}: {drifts:#?}", case.name);
         kinds_seen.extend(found.iter().map(|(kind, _)| *kind));
     }
+    // Two model groups carry the group's ARN (issue 13, 3: reported as well as duplicate models).
+    let mapping = MappingSpec::builtin().unwrap();
+    let groups = [
+        row("10", &[("Name", GROUP), (fields::EXTERNAL_ID, GROUP_ARN)]),
+        row("11", &[("Name", GROUP), (fields::EXTERNAL_ID, GROUP_ARN)]),
+    ];
+    let use_cases = [row(
+        "1",
+        &[
+            ("Name", "Fraud"),
+            (fields::USE_CASE_STATUS, "Approved for Development"),
+        ],
+    )];
+    let duplicated = GovernanceInventory::from_rows(&use_cases, &groups, &[]);
+    let drifts = compare_group(
+        &registry(),
+        &GroupSnapshot {
+            name: GROUP.into(),
+            arn: GROUP_ARN.into(),
+            tags: tagged(),
+            packages: vec![],
+        },
+        &duplicated,
+        CompareSettings {
+            mapping: &mapping,
+            gate: GateMode::Enforce,
+        },
+    );
+    let found: Vec<(DriftKind, &str)> =
+        drifts.iter().map(|d| (d.kind, d.repair.action())).collect();
+    assert_eq!(
+        found,
+        [(DriftKind::DuplicateModelGroups, "report_only")],
+        "{drifts:#?}"
+    );
+    assert!(drifts[0].detail.contains("10") && drifts[0].detail.contains("11"));
+    kinds_seen.extend(found.iter().map(|(kind, _)| *kind));
     assert_eq!(
         kinds_seen,
         DriftKind::ALL.into_iter().collect(),
