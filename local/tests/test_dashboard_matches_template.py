@@ -4,7 +4,9 @@ govsync's functions print CloudWatch embedded-metric lines in the `govsync` name
 `Dashboard` and alarms read them, and `local/runner/tests/dashboard_metrics.rs` checks the SAM template
 against what the functions' code emits. This check holds another template (the synthesized CDK app) to
 the SAM one: per dashboard widget (by title) the same `govsync` metrics (name and dimensions), and per
-alarm (by name) the same `govsync` metrics, so the two deployments cannot chart different things.
+alarm (by name) the same `govsync` metrics, so the two deployments cannot chart different things. Each
+template must also alarm on governance refusing govsync's credentials and on refused foreign metrics
+(`SUMMED_ALARMS`).
 
 Also a command: `python local/tests/test_dashboard_matches_template.py TEMPLATE...` exits 1 naming every
 difference (infra/validate.sh runs it on the synthesized CDK template).
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_wiring_matches_template import SAM_TEMPLATE_PATH, load_template  # noqa: E402
 
 NAMESPACE = "govsync"
+CDK_TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "cdk" / "cdk.out" / "Govsync.template.json"
 SUBSTITUTION = re.compile(r"\$\{[^}]*\}")
 
 # (metric name, ((dimension name, value), ...))
@@ -103,6 +106,48 @@ def metric_differences(sam: dict[str, Any], other: dict[str, Any]) -> list[str]:
     )
 
 
+# The alarms that must sum a count over the functions that emit it (the functions' code is the truth:
+# local/runner/tests/dashboard_metrics.rs); alarm name → (metric, functions).
+SUMMED_ALARMS = {
+    "govsync-governance-unauthorized": (
+        "GovernanceUnauthorized",
+        ("registry-events", "approval-propagation", "decommission", "metrics-relay"),
+    ),
+    "govsync-foreign-metrics-refused": ("ForeignMetricsRefused", ("metrics-relay",)),
+}
+
+
+def summed_alarm_problems(template: dict[str, Any]) -> list[str]:
+    """Each of SUMMED_ALARMS missing, reading other metrics, not adding every query with FILL(id, 0), not
+    firing above 0, sitting in INSUFFICIENT_DATA when idle, or notifying no one."""
+    by_name = {
+        properties.get("AlarmName", logical_id): properties
+        for logical_id, properties in _resources(template, "AWS::CloudWatch::Alarm").items()
+    }
+    read = alarm_metrics(template)
+    problems: list[str] = []
+    for name, (metric, functions) in SUMMED_ALARMS.items():
+        properties = by_name.get(name)
+        if properties is None:
+            problems.append(f"{name}: missing")
+            continue
+        wanted = {(metric, (("Function", function),)) for function in functions}
+        if read.get(name) != wanted:
+            problems.append(f"{name}: reads {sorted(read.get(name, set()))}, not {sorted(wanted)}")
+        queries = properties.get("Metrics", [])
+        expressions = [query["Expression"] for query in queries if "Expression" in query]
+        for query in queries:
+            if "MetricStat" in query and not any(f"FILL({query['Id']}, 0)" in e for e in expressions):
+                problems.append(f"{name}: {query['Id']} is not added as FILL({query['Id']}, 0)")
+        if properties.get("Threshold") != 0 or properties.get("ComparisonOperator") != "GreaterThanThreshold":
+            problems.append(f"{name}: does not fire on a count above 0")
+        if properties.get("TreatMissingData") != "notBreaching":
+            problems.append(f"{name}: TreatMissingData is not notBreaching")
+        if not properties.get("AlarmActions"):
+            problems.append(f"{name}: no alarm action")
+    return problems
+
+
 # ------------------------------------------------------------------------------------------------- tests
 
 
@@ -127,6 +172,38 @@ def test_the_sam_dashboard_charts_the_shared_metrics_of_every_function():
     assert ("DriftsFound", (("DriftKind", "shadow_approval"), ("Function", "reconciler"))) in charted
     quarantined = alarm_metrics(_sam())["govsync-quarantined"]
     assert ("Quarantined", (("Function", "governance-webhook"),)) in quarantined
+
+
+def test_the_sam_template_alarms_on_refused_credentials_and_foreign_metrics():
+    assert summed_alarm_problems(_sam()) == []
+
+
+def test_the_cdk_template_alarms_on_refused_credentials_and_foreign_metrics():
+    # Only once `cdk synth` has run (infra/validate.sh compares its alarms with the SAM ones in any case).
+    if CDK_TEMPLATE.exists():
+        assert summed_alarm_problems(load_template(CDK_TEMPLATE)) == []
+
+
+def test_the_alarm_check_names_what_is_wrong():
+    other = _sam()
+    resources = other["Resources"]
+    del resources["ForeignMetricsRefusedAlarm"]
+    unauthorized = resources["GovernanceUnauthorizedAlarm"]["Properties"]
+    unauthorized["Metrics"][0]["Expression"] = "u1 + u2 + u3"
+    unauthorized["Metrics"] = [query for query in unauthorized["Metrics"] if query["Id"] != "u4"]
+    del unauthorized["TreatMissingData"]
+    problems = summed_alarm_problems(other)
+    read, _, wanted = problems[0].partition(", not ")
+    assert read.startswith("govsync-governance-unauthorized: reads ") and "metrics-relay" not in read, problems
+    assert "metrics-relay" in wanted, problems
+    assert problems[1:] == [
+        "govsync-governance-unauthorized: u1 is not added as FILL(u1, 0)",
+        "govsync-governance-unauthorized: u2 is not added as FILL(u2, 0)",
+        "govsync-governance-unauthorized: u3 is not added as FILL(u3, 0)",
+        "govsync-governance-unauthorized: TreatMissingData is not notBreaching",
+        "govsync-foreign-metrics-refused: missing",
+    ], problems
+    assert metric_differences(_sam(), other) != []
 
 
 def test_a_template_with_the_same_metrics_has_no_differences():
@@ -172,7 +249,8 @@ def main(paths: list[str]) -> int:
     failed = False
     sam = load_template(SAM_TEMPLATE_PATH)
     for path in paths:
-        differences = metric_differences(sam, load_template(Path(path)))
+        other = load_template(Path(path))
+        differences = metric_differences(sam, other) + summed_alarm_problems(other)
         for line in differences:
             print(f"{path}: {line}")
         if differences:

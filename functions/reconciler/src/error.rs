@@ -39,7 +39,8 @@ impl ReconcileError {
     /// A short stable code for logs and the report.
     pub fn code(&self) -> &'static str {
         match self {
-            ReconcileError::Governance(_) => "governance",
+            // `governance_unauthorized` for refused credentials, so a rotated key is visible as such.
+            ReconcileError::Governance(error) => error.code(),
             ReconcileError::Registry(_) => "registry",
             ReconcileError::Store(_) => "store",
             ReconcileError::Queue(_) => "queue",
@@ -99,6 +100,53 @@ impl Throttling for ReconcileError {
             ReconcileError::Queue(error) => error.is_throttling(),
             ReconcileError::Sync(error) => error.is_throttling(),
             ReconcileError::Invalid { .. } | ReconcileError::UnknownRegistry(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn governance(error: GovernanceError) -> ReconcileError {
+        ReconcileError::from(error)
+    }
+
+    #[test]
+    fn refused_credentials_report_the_governance_code_of_their_own() {
+        let refused = governance(GovernanceError::Unauthorized {
+            operation: "list models",
+            status: 401,
+            body: "expired key".into(),
+        });
+        assert_eq!(refused.code(), "governance_unauthorized");
+        assert!(refused.is_retryable());
+        let forbidden = governance(GovernanceError::Status {
+            operation: "update model",
+            status: 403,
+            body: String::new(),
+        });
+        assert_eq!(forbidden.code(), "governance_unauthorized");
+    }
+
+    #[test]
+    fn other_governance_failures_keep_the_plain_governance_code() {
+        for error in [
+            GovernanceError::Status {
+                operation: "list models",
+                status: 503,
+                body: String::new(),
+            },
+            GovernanceError::NotFound {
+                operation: "get model",
+                id: "1042".into(),
+            },
+            GovernanceError::Transport {
+                operation: "list models",
+                message: "connection reset".into(),
+            },
+        ] {
+            assert_eq!(governance(error).code(), "governance");
         }
     }
 }

@@ -751,6 +751,7 @@ export class GovsyncStack extends Stack {
       'unassigned_group',
       'dangling_link',
       'duplicate_models',
+      'duplicate_model_groups',
       'unknown_governance_status',
     ];
     const perFunction = (metricName: string, statistic = 'Sum', fns: string[] = emfFunctions) =>
@@ -777,6 +778,14 @@ export class GovsyncStack extends Stack {
             period: Duration.minutes(5),
           }),
       );
+    // The sum of per-function counts, a function that printed nothing counting 0.
+    const filledSum = (label: string, prefix: string, metrics: cloudwatch.IMetric[]) =>
+      new cloudwatch.MathExpression({
+        expression: metrics.map((_, index) => `FILL(${prefix}${index + 1}, 0)`).join(' + '),
+        label,
+        usingMetrics: Object.fromEntries(metrics.map((metric, index) => [`${prefix}${index + 1}`, metric])),
+        period: Duration.minutes(5),
+      });
     const quarantined = perFunction('Quarantined', 'Sum', eventFunctions);
     alarm(
       'QuarantinedAlarm',
@@ -784,12 +793,35 @@ export class GovsyncStack extends Stack {
         alarmName: 'govsync-quarantined',
         alarmDescription:
           "govsync quarantined a message as permanently failing (reason in the DLQ message attributes) or refused a delivery (reason in the function's log).",
-        metric: new cloudwatch.MathExpression({
-          expression: quarantined.map((_, index) => `FILL(q${index + 1}, 0)`).join(' + '),
-          label: 'govsync quarantined',
-          usingMetrics: Object.fromEntries(quarantined.map((metric, index) => [`q${index + 1}`, metric])),
-          period: Duration.minutes(5),
-        }),
+        metric: filledSum('govsync quarantined', 'q', quarantined),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+      false,
+    );
+    // Governance refused the API key even after a re-read: the messages wait in their queues for an operator.
+    alarm('GovernanceUnauthorizedAlarm', {
+      alarmName: 'govsync-governance-unauthorized',
+      alarmDescription:
+        "Governance refused govsync's API key (401/403 after a re-read); messages are held for retry. Check or rotate the key in Secrets Manager.",
+      metric: filledSum(
+        'govsync governance unauthorized',
+        'u',
+        perFunction('GovernanceUnauthorized', 'Sum', [...queueFunctions, 'metrics-relay']),
+      ),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    // A security signal: metrics from an origin that is not the package's registry, or an unmapped one.
+    alarm(
+      'ForeignMetricsRefusedAlarm',
+      {
+        alarmName: 'govsync-foreign-metrics-refused',
+        alarmDescription:
+          "metrics-relay refused a metrics event from another account or region than its package's registry, or from an unmapped registry. Check the spokes' metrics producers.",
+        metric: filledSum('govsync foreign metrics refused', 'f', perFunction('ForeignMetricsRefused', 'Sum', ['metrics-relay'])),
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -5,7 +5,10 @@
 //! a representative invocation), and every metric the `govsync` dashboard (`Dashboard` in
 //! `infra/template.yaml`) or an alarm reads from the `govsync` namespace must be one of them, with the same
 //! dimensions; each function's shared metric (`govsync_core::emf`) must be on the dashboard, each drift kind
-//! of the reconciler too, and the quarantine alarm must sum `Quarantined` over every function that emits it.
+//! of the reconciler too, and the quarantine alarm must sum `Quarantined` over every function that emits it,
+//! as the credentials alarm sums `GovernanceUnauthorized` and the foreign-metrics alarm
+//! `ForeignMetricsRefused`. The queue functions' lines include what the batch driver
+//! (`govsync_lambda::sqs_batch`) adds to them.
 //! The CDK app's synthesized template is held to the SAM template's metrics by
 //! `local/tests/test_dashboard_matches_template.py` (run by `infra/validate.sh`).
 
@@ -17,6 +20,7 @@ use govsync_approval_propagation::FunctionReport as _;
 use govsync_core::emf;
 use govsync_core::governance_event::GovernanceEventType;
 use govsync_core::reconcile::DriftKind;
+use govsync_lambda::sqs_batch::GOVERNANCE_UNAUTHORIZED_METRIC;
 use govsync_registry_events::FunctionReport as _;
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
@@ -44,11 +48,28 @@ fn id(name: &str, dimensions: &[(&str, &str)]) -> MetricId {
     }
 }
 
+/// A queue function's own line, and what the batch driver adds to it (`GovernanceUnauthorized`) as a line
+/// of its own under the same `Function`.
+fn with_batch_driver_metrics(line: String, ns: &str) -> [String; 2] {
+    let doc: Value = serde_json::from_str(&line).expect("an EMF line is JSON");
+    let function = doc[emf::DIMENSION]
+        .as_str()
+        .expect("the line names its function")
+        .to_owned();
+    let driver = emf::line(
+        ns,
+        &function,
+        Utc::now().timestamp_millis(),
+        &[emf::Metric::count(GOVERNANCE_UNAUTHORIZED_METRIC, 0)],
+    );
+    [line, driver]
+}
+
 /// Every line each function prints for a representative invocation (lags included, so `SyncLagMs` shows).
 fn emitted_lines() -> Vec<String> {
     let now = Utc::now();
     let ns = "govsync";
-    let mut lines = vec![
+    let queue_lines = [
         govsync_registry_events::BatchReport::default()
             .with_sync_lags(vec![10])
             .embedded_metrics(ns),
@@ -56,6 +77,12 @@ fn emitted_lines() -> Vec<String> {
             .with_sync_lags(vec![10])
             .embedded_metrics(ns),
         govsync_decommission::metrics::embedded_metrics(&[], &[10], ns, now),
+    ];
+    let mut lines: Vec<String> = queue_lines
+        .into_iter()
+        .flat_map(|line| with_batch_driver_metrics(line, ns))
+        .collect();
+    lines.extend([
         govsync_governance_webhook::metrics::embedded_metrics(
             &govsync_governance_webhook::Outcome::Accepted {
                 delivery_id: "msg_1".into(),
@@ -94,7 +121,7 @@ fn emitted_lines() -> Vec<String> {
             ns,
             now,
         ),
-    ];
+    ]);
     let counts = govsync_reconciler::Counts::default();
     let report = govsync_reconciler::ReconcileReport {
         dry_run: false,
@@ -384,24 +411,25 @@ fn the_dashboard_charts_drift_found_and_repaired_for_every_drift_kind() {
     }
 }
 
-#[test]
-fn the_quarantine_alarm_sums_every_function_that_quarantines() {
-    let quarantining: BTreeSet<MetricId> = emitted()
+/// The alarm `alarm` reads `metric` from exactly the functions that emit it, and its expression adds up
+/// every one of them with `FILL(id, 0)` (an idle function counts 0, not missing data).
+fn assert_alarm_sums_every_emitter(alarm: &str, metric: &str) -> BTreeSet<MetricId> {
+    let emitting: BTreeSet<MetricId> = emitted()
         .into_iter()
-        .filter(|metric| metric.name == emf::QUARANTINED)
+        .filter(|emitted| emitted.name == metric)
         .collect();
-    assert!(quarantining.len() >= 6, "{quarantining:?}");
-    let alarms = alarms(&template());
-    let read = alarms
-        .get("govsync-quarantined")
-        .expect("the govsync-quarantined alarm");
-    assert_eq!(read, &quarantining);
-    // …and its expression adds up every one of them.
     let template = template();
+    let read = alarms(&template);
+    assert_eq!(
+        read.get(alarm)
+            .unwrap_or_else(|| panic!("the {alarm} alarm")),
+        &emitting,
+        "{alarm}"
+    );
     let (_, properties) = resources(&template, "AWS::CloudWatch::Alarm")
         .into_iter()
-        .find(|(_, properties)| properties["AlarmName"].as_str() == Some("govsync-quarantined"))
-        .expect("the govsync-quarantined alarm");
+        .find(|(_, properties)| properties["AlarmName"].as_str() == Some(alarm))
+        .unwrap_or_else(|| panic!("the {alarm} alarm"));
     let queries = properties["Metrics"].as_sequence().expect("metric queries");
     let expression = queries
         .iter()
@@ -412,8 +440,63 @@ fn the_quarantine_alarm_sums_every_function_that_quarantines() {
             let id = query["Id"].as_str().expect("query id");
             assert!(
                 expression.contains(&format!("FILL({id}, 0)")),
-                "{id} is not in {expression}"
+                "{alarm}: {id} is not in {expression}"
             );
         }
     }
+    assert_eq!(properties["Threshold"].as_u64(), Some(0), "{alarm}");
+    assert_eq!(
+        properties["ComparisonOperator"].as_str(),
+        Some("GreaterThanThreshold"),
+        "{alarm}"
+    );
+    assert_eq!(
+        properties["TreatMissingData"].as_str(),
+        Some("notBreaching"),
+        "{alarm}"
+    );
+    assert!(
+        properties["AlarmActions"]
+            .as_sequence()
+            .is_some_and(|actions| !actions.is_empty()),
+        "{alarm} notifies"
+    );
+    emitting
+}
+
+fn functions_of(metrics: &BTreeSet<MetricId>) -> BTreeSet<&str> {
+    metrics
+        .iter()
+        .filter_map(|metric| metric.dimensions.get(emf::DIMENSION).map(String::as_str))
+        .collect()
+}
+
+#[test]
+fn the_quarantine_alarm_sums_every_function_that_quarantines() {
+    let quarantining = assert_alarm_sums_every_emitter("govsync-quarantined", emf::QUARANTINED);
+    assert!(quarantining.len() >= 6, "{quarantining:?}");
+}
+
+#[test]
+fn the_credentials_alarm_sums_every_function_that_holds_messages_for_refused_credentials() {
+    let holding = assert_alarm_sums_every_emitter(
+        "govsync-governance-unauthorized",
+        GOVERNANCE_UNAUTHORIZED_METRIC,
+    );
+    assert_eq!(
+        functions_of(&holding),
+        BTreeSet::from([
+            "registry-events",
+            "approval-propagation",
+            "decommission",
+            "metrics-relay"
+        ])
+    );
+}
+
+#[test]
+fn the_foreign_metrics_alarm_reads_what_metrics_relay_refuses() {
+    let refusing =
+        assert_alarm_sums_every_emitter("govsync-foreign-metrics-refused", "ForeignMetricsRefused");
+    assert_eq!(functions_of(&refusing), BTreeSet::from(["metrics-relay"]));
 }
