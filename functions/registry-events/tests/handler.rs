@@ -707,7 +707,10 @@ async fn two_changes_in_one_second_seen_through_cloudtrail_are_both_synced() {
         world.registry.put_package(changed);
         let report = world
             .handler
-            .handle_batch(&[record(event_id, &call_at_that_second(event_id))], deadline)
+            .handle_batch(
+                &[record(event_id, &call_at_that_second(event_id))],
+                deadline,
+            )
             .await;
         assert_eq!(report.count("synced"), 1, "{event_id}: {report:?}");
         assert_eq!(

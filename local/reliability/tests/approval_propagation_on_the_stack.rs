@@ -661,15 +661,16 @@ async fn governance_down_while_the_queue_holds_the_work_completes_once_it_return
     scene.lane.close().await;
 }
 
-#[tokio::test]
-#[ignore = "needs the local stack: local/test.sh runs it"]
-async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemaker() {
-    let scene = Scene::open().await;
-    let approval = scene.function(API_KEY_SECRET).await;
-    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+/// A version synced by registry-events and moved by its data scientist to Development / InProgress in
+/// SageMaker: a `both` row (Under Development), so registry-events has set the governance status.
+async fn a_version_under_development(
+    scene: &Scene,
+    approval: &Function,
+    registry_events: &govsync_registry_events::Function,
+) -> (aws_sdk_sagemaker::Client, String, GovernanceObject) {
     let use_case = scene.approved_use_case().await;
     assert!(
-        invoke(&approval, event_for(&use_case.id, "uc"))
+        invoke(approval, event_for(&use_case.id, "uc"))
             .await
             .is_empty()
     );
@@ -697,14 +698,11 @@ async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemak
         .to_owned();
     scene
         .lane
-        .deliver(&registry_events, TEST_BUDGET, || async {
+        .deliver(registry_events, TEST_BUDGET, || async {
             written_back_model_id(&person, &package_arn).await.is_some()
         })
         .await;
     let model = the_one(&scene.governance, GovernanceKind::Model, &package_arn).await;
-
-    // The data scientist moves the version to Development / InProgress in SageMaker: a `both` row
-    // (Under Development), so registry-events sets the governance status (recording it first).
     person
         .update_model_package()
         .model_package_arn(&package_arn)
@@ -717,21 +715,32 @@ async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemak
         .send()
         .await
         .unwrap();
-    let status = || async {
-        scene
-            .governance
-            .get_object(&model.id)
-            .await
-            .unwrap()
-            .field(fields::MODEL_STATUS)
-            .and_then(FieldValue::as_text)
-    };
     scene
         .lane
-        .deliver(&registry_events, TEST_BUDGET, || async {
-            status().await.as_deref() == Some("Under Development")
+        .deliver(registry_events, TEST_BUDGET, || async {
+            model_status(&scene.governance, &model.id).await.as_deref() == Some("Under Development")
         })
         .await;
+    (person, package_arn, model)
+}
+
+async fn model_status(governance: &GovernanceClient, id: &GovernanceId) -> Option<String> {
+    governance
+        .get_object(id)
+        .await
+        .unwrap()
+        .field(fields::MODEL_STATUS)
+        .and_then(FieldValue::as_text)
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemaker() {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+    let (person, package_arn, model) =
+        a_version_under_development(&scene, &approval, &registry_events).await;
     let before = person
         .describe_model_package()
         .model_package_name(&package_arn)
@@ -754,6 +763,66 @@ async fn a_sagemaker_driven_status_on_a_both_row_does_not_bounce_back_to_sagemak
         .unwrap();
     assert_eq!(after.last_modified_time(), before.last_modified_time());
     assert_eq!(after.approval_description(), before.approval_description());
+    scene.lane.close().await;
+}
+
+/// Issue 13, 1, on the stack: after govsync wrote `Under Development` (a `both` row), the approver
+/// approves the model for deployment, then sets `Under Development` again. The repeat is a decision:
+/// SageMaker's approval is withdrawn, not kept because govsync once wrote the same status.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn an_approver_repeating_a_status_govsync_wrote_is_obeyed_not_taken_for_an_echo() {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+    let (person, package_arn, model) =
+        a_version_under_development(&scene, &approval, &registry_events).await;
+    let approval_of = || async {
+        person
+            .describe_model_package()
+            .model_package_name(&package_arn)
+            .send()
+            .await
+            .unwrap()
+            .model_approval_status()
+            .map(|status| status.as_str().to_owned())
+    };
+    // The echo of govsync's own write changes nothing.
+    assert!(
+        invoke(&approval, event_for(&model.id, "echo"))
+            .await
+            .is_empty()
+    );
+    for (step, status, expected) in [
+        ("approve", "Approved for Deployment", "Approved"),
+        ("repeat", "Under Development", "PendingManualApproval"),
+    ] {
+        scene
+            .governance
+            .update_object(
+                &model.id,
+                &[Field::choice(fields::MODEL_STATUS, status)],
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(
+            invoke(&approval, event_for(&model.id, step))
+                .await
+                .is_empty()
+        );
+        assert_eq!(approval_of().await.as_deref(), Some(expected), "{step}");
+        // registry-events sees approval-propagation's write and drops it as govsync's own.
+        scene
+            .lane
+            .deliver(&registry_events, TEST_BUDGET, || async { true })
+            .await;
+        assert_eq!(
+            model_status(&scene.governance, &model.id).await.as_deref(),
+            Some(status),
+            "{step}: no bounce back"
+        );
+    }
     scene.lane.close().await;
 }
 

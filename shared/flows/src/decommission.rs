@@ -32,7 +32,6 @@ use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
-/// How long a ledger entry waits for the echo of govsync's write.
 /// The use case status that means decommissioned (contracts/openpages-v2.md, use case workflow).
 pub const USE_CASE_DECOMMISSIONED: &str = "Decommissioned";
 

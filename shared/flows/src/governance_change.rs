@@ -41,7 +41,6 @@ use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
-/// How long a ledger entry waits for the echo of govsync's write.
 /// Attempts at recording an email's receipt once the email is out.
 const RECEIPT_ATTEMPTS: u32 = 4;
 

@@ -44,8 +44,6 @@ use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
-/// How long a ledger entry waits for the echo of govsync's write.
-
 /// What the handler decides with (the parts of `Config` that are not clients).
 #[derive(Debug, Clone)]
 pub struct Settings {
