@@ -671,6 +671,89 @@ async fn a_poison_message_goes_to_the_dlq_with_its_reason_and_the_rest_of_its_gr
     eprintln!("poison: {:?}", started.elapsed());
 }
 
+/// Issue 13, 2 and 3 on the stack. A state change for a version that is not registered yet (a stray or
+/// early event) leaves nothing behind: when the version is registered it syncs live, neither created
+/// decommissioned nor archived. And two events for one package, one of them naming another group in its
+/// detail, delivered together, make one governance model group and one Model.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_stray_event_harms_no_later_version_and_a_lying_group_name_splits_nothing() {
+    let lane = Lane::open(Feed::Capture).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("stray");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let first = register(&person, &group, "1").await;
+    let first_event = lane
+        .captured(|e| is_state_change_of(e, &first), 1)
+        .await
+        .into_iter()
+        .find(|m| is_state_change_of(&m.envelope(), &first))
+        .unwrap()
+        .body;
+    let second_arn = first.replace("/1", "/2");
+    let mut stray: Value = serde_json::from_str(&first_event).unwrap();
+    stray["id"] = json!(format!("{}-stray", lane.prefix));
+    stray["detail"]["ModelPackageArn"] = json!(second_arn);
+    stray["detail"]["ModelPackageVersion"] = json!(2);
+    stray["resources"] = json!([second_arn]);
+    lane.send(&stray.to_string(), "stray").await;
+    let delivery = lane
+        .deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+    assert_eq!((delivery.deleted, delivery.reported_failures), (1, 0));
+
+    let second = register(&person, &group, "2").await;
+    assert_eq!(second, second_arn);
+    let second_event = lane
+        .captured(|e| is_state_change_of(e, &second), 1)
+        .await
+        .into_iter()
+        .find(|m| is_state_change_of(&m.envelope(), &second))
+        .unwrap()
+        .body;
+    let mut lying: Value = serde_json::from_str(&first_event).unwrap();
+    lying["id"] = json!(format!("{}-lying", lane.prefix));
+    lying["detail"]["ModelPackageGroupName"] = json!(format!("{group}-elsewhere"));
+    lane.send(&lying.to_string(), "lying").await;
+    lane.send(&first_event, "first").await;
+    lane.send(&second_event, "second").await;
+    lane.deliver(&function, TEST_BUDGET, || async {
+        written_back_model_id(&person, &second).await.is_some()
+            && written_back_model_id(&person, &first).await.is_some()
+    })
+    .await;
+
+    let model = the_one(&governance, GovernanceKind::Model, &second).await;
+    assert_ne!(
+        text(&model, fields::MODEL_STATUS).as_deref(),
+        Some("Decommissioned"),
+        "the version registered after a stray event about it is live"
+    );
+    let described = person
+        .describe_model_package()
+        .model_package_name(&second)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        described.model_approval_status().map(|s| s.as_str()),
+        Some("Rejected"),
+        "and not archived"
+    );
+    the_one(&governance, GovernanceKind::Model, &first).await;
+    the_one(
+        &governance,
+        GovernanceKind::ModelGroup,
+        &lane.group_arn(&group),
+    )
+    .await;
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+}
+
 /// registry-events on `lane`, with the governance API key in `api_key_secret`.
 async fn registry_events(lane: &Lane, api_key_secret: &str) -> govsync_registry_events::Function {
     govsync_registry_events::Function::new(lane.config(api_key_secret), &lane.function_sdk().await)
