@@ -798,19 +798,25 @@ def test_registry_events_every_sample_is_answered_as_a_partial_batch_response(
     dlq = functions.queue("registry-events", "dlq")
     assert queues.bodies(dlq) == []
 
-    # An undecodable message and an event from an account outside the registry map are quarantined with
-    # their reasons (not retried): the answer names no failure, and the DLQ holds both.
-    unmapped = fresh_ids(json.loads(scene.rename(sample("registry-events", "cloudtrail-create-model-package.json").read_text())))
-    unmapped["account"] = "999999999999"
-    unmapped["detail"]["recipientAccountId"] = "999999999999"
-    unmapped["detail"]["responseElements"]["modelPackageArn"] = unmapped["detail"]["responseElements"][
+    # An undecodable message and a record naming no package from an account outside the registry map are
+    # quarantined with their reasons (not retried); an event about a package no mapped registry owns has
+    # no effect and is skipped with its reason, not dead-lettered (design §4). The answer names no failure.
+    unmapped_group = fresh_ids(
+        json.loads(scene.rename(sample("registry-events", "cloudtrail-create-model-package-group.json").read_text()))
+    )
+    unmapped_group["account"] = "999999999999"
+    unmapped_group["detail"]["recipientAccountId"] = "999999999999"
+    foreign_package = fresh_ids(json.loads(scene.rename(sample("registry-events", "cloudtrail-create-model-package.json").read_text())))
+    foreign_package["account"] = "999999999999"
+    foreign_package["detail"]["recipientAccountId"] = "999999999999"
+    foreign_package["detail"]["responseElements"]["modelPackageArn"] = foreign_package["detail"]["responseElements"][
         "modelPackageArn"
     ].replace("123456789012", "999999999999")
-    event = sqs_batch(["{not json", json.dumps(unmapped)], REGISTRY_QUEUE)
-    answer = functions["registry-events"].invoke(event, "undecodable and unmapped")
+    event = sqs_batch(["{not json", json.dumps(unmapped_group), json.dumps(foreign_package)], REGISTRY_QUEUE)
+    answer = functions["registry-events"].invoke(event, "undecodable, unmapped and foreign")
     assert batch_failures(answer) == []
     quarantined = queues.bodies(dlq, wait_s=5)
-    assert sorted(quarantined) == sorted(["{not json", json.dumps(unmapped)]), quarantined
+    assert sorted(quarantined) == sorted(["{not json", json.dumps(unmapped_group)]), quarantined
 
     # A message that cannot be handled now (governance answers 503 for its use case, and keeps doing so
     # through the client's retries) is reported back by its message id, for SQS to deliver again; the
