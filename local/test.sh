@@ -62,7 +62,7 @@ last_pytest() { # the count before WORD on pytest's closing line
 }
 echo
 echo "reliability suite:"
-grep -E "^ *(reliability suite summary|moto slice summary|events:|packages:|duplicates delivered|faults injected|retries|lost:)" \
+grep -E "^ *(reliability suite summary|moto slice summary|events:|packages:|duplicates delivered|faults injected|hostile events|retries|lost:)" \
     "$logs/reliability.log" || echo "  (no summary: see $logs/reliability.log)"
 echo "govsync: $(($(sum_cargo passed) + $(last_pytest passed))) passed," \
     "$(($(sum_cargo failed) + $(last_pytest failed) + $(last_pytest error))) failed"

@@ -89,6 +89,8 @@ const SEED_ENV: &str = "GOVSYNC_RELIABILITY_SEED";
 const DEFAULT_SEED: u64 = 0x6047_5359_4e43_0007;
 const ACCOUNT: &str = "123456789012";
 const UNKNOWN_ACCOUNT: &str = "999999999999";
+/// The group a hostile event's detail names instead of its ARN's.
+const LYING_GROUP: &str = "elsewhere";
 const REGION: &str = "us-east-1";
 const ENTITY: &str = "Retail Banking";
 const PERSON: &str = "arn:aws:sts::123456789012:assumed-role/data-scientist/alice";
@@ -335,6 +337,8 @@ struct Counts {
     retries: usize,
     kills: usize,
     killed_messages: usize,
+    /// Events an attacker or a confused source could send (issue 13): each must have no wrong effect.
+    hostile: BTreeMap<&'static str, usize>,
     outcomes: BTreeMap<(QueueKind, &'static str), usize>,
 }
 
@@ -736,6 +740,9 @@ impl Sim {
                 let body = state_change(&package, ACCOUNT, &event_id);
                 self.emit(QueueKind::Registry, body, REGISTRY_QUEUE_GROUP.into(), true);
                 emitted += 1;
+                if self.rng.chance(0.06) {
+                    self.emit_hostile_variant(&package);
+                }
             }
         }
         for object in self.governance.objects() {
@@ -754,6 +761,46 @@ impl Sim {
             }
         }
         emitted
+    }
+
+    /// A variant of a real state change that must change nothing wrong: the same package in another
+    /// account's envelope (a hint, read from the owner), a detail naming another group (the ARN's group
+    /// counts), or the same group and version in an account outside the map (skipped).
+    fn emit_hostile_variant(&mut self, package: &ModelPackage) {
+        let event_id = format!("hostile-{}", self.message_id());
+        let (kind, body) = match self.rng.below(3) {
+            0 => (
+                "foreign envelope",
+                state_change(package, UNKNOWN_ACCOUNT, &event_id),
+            ),
+            1 => {
+                let mut body: Value =
+                    serde_json::from_str(&state_change(package, ACCOUNT, &event_id))
+                        .unwrap_or(Value::Null);
+                body["detail"]["ModelPackageGroupName"] = json!(LYING_GROUP);
+                ("lying group", body.to_string())
+            }
+            _ => {
+                let mut foreign = package.clone();
+                let Ok(arn) = govsync_core::ModelPackageArn::parse(
+                    &package.arn.as_str().replace(ACCOUNT, UNKNOWN_ACCOUNT),
+                ) else {
+                    return;
+                };
+                foreign.arn = arn;
+                (
+                    "foreign package",
+                    state_change(&foreign, UNKNOWN_ACCOUNT, &event_id),
+                )
+            }
+        };
+        *self.counts.hostile.entry(kind).or_default() += 1;
+        self.emit(
+            QueueKind::Registry,
+            body,
+            REGISTRY_QUEUE_GROUP.into(),
+            false,
+        );
     }
 
     fn model_of(&self, arn: &str) -> Vec<GovernanceObject> {
@@ -817,6 +864,23 @@ impl Sim {
                 let model_data_url = format!("s3://models/{group}/{version}/model.tar.gz");
                 package.model_data_urls = vec![model_data_url.clone()];
                 package.created_by = Some(PERSON.to_owned());
+                if self.rng.chance(0.05) {
+                    // An event about the version before SageMaker has it (issue 13, 2): no tombstone,
+                    // no decommission; the version syncs live once registered.
+                    let event_id = format!("stray-{}", self.message_id());
+                    let body = state_change(&package, ACCOUNT, &event_id);
+                    *self
+                        .counts
+                        .hostile
+                        .entry("stray ahead of registration")
+                        .or_default() += 1;
+                    self.emit(
+                        QueueKind::Registry,
+                        body,
+                        REGISTRY_QUEUE_GROUP.into(),
+                        false,
+                    );
+                }
                 self.packages.insert(
                     package.arn.to_string(),
                     PackageModel {
@@ -1384,6 +1448,15 @@ fn unmark(body: &str) -> (String, bool) {
 
 fn check_final_state(sim: &Sim) -> Vec<String> {
     let mut problems = Vec::new();
+    for object in sim.governance.objects() {
+        let external = text(&object, fields::EXTERNAL_ID).unwrap_or_default();
+        if external.contains(UNKNOWN_ACCOUNT) || object.name.contains(LYING_GROUP) {
+            problems.push(format!(
+                "governance object {} made from a hostile event: {external} {}",
+                object.id, object.name
+            ));
+        }
+    }
     for (arn, expected) in &sim.packages {
         let models = sim.model_of(arn);
         let package = sim.registry.package(arn);
@@ -1675,6 +1748,16 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
         sim.counts.killed_messages
     );
     println!(
+        "  hostile events: {} ({})",
+        sim.counts.hostile.values().sum::<usize>(),
+        sim.counts
+            .hostile
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
         "  retries (batch item failures): {}; quarantined: {quarantined} ({} required); emails sent: {}",
         sim.counts.retries,
         sim.must_quarantine.len(),
@@ -1684,7 +1767,7 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
         println!("    {:<22} {:<20} {n}", queue.name(), label);
     }
     println!(
-        "  lost: {lost}; state mismatches: {}; wall time {:.1} s",
+        "  lost: {lost}; wrong effects: {}; wall time {:.1} s",
         problems.len(),
         started.elapsed().as_secs_f64()
     );
@@ -1696,4 +1779,5 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
     );
     assert!(sim.counts.user_events >= 2_000);
     assert!(faults > 0 && sim.counts.kills > 0 && sim.counts.duplicates_delivered > 0);
+    assert!(sim.counts.hostile.len() == 4, "{:?}", sim.counts.hostile);
 }
