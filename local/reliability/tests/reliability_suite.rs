@@ -1170,7 +1170,7 @@ impl Sim {
         let kind = if queue == QueueKind::Governance && self.rng.chance(0.3) {
             3
         } else {
-            self.rng.below(7)
+            self.rng.below(8)
         };
         match kind {
             0 => {
@@ -1220,6 +1220,41 @@ impl Sim {
                 let op = ops[self.rng.below(ops.len())];
                 self.links.fail_next(op, throttled_store("links"));
                 self.fault("dynamodb throttling");
+            }
+            // A write applied whose reply was lost (issue 13's fault model): every port but SES, which
+            // has no idempotency key (a lost SES reply can send an email twice; see the README).
+            6 => {
+                let kind = "reply lost after the write";
+                match self.rng.below(4) {
+                    0 => {
+                        let op = ["create_object", "update_object"][self.rng.below(2)];
+                        self.governance.lose_reply_next(op, governance_status(504));
+                    }
+                    1 => self.registry.lose_reply_next(
+                        "update_package",
+                        RegistryError::Transport {
+                            operation: "injected",
+                            message: "connection reset after the write (injected)".into(),
+                        },
+                    ),
+                    2 => {
+                        let op = ["begin", "complete", "release"][self.rng.below(3)];
+                        self.idempotency
+                            .lose_reply_next(op, throttled_store("idempotency"));
+                    }
+                    _ => {
+                        let ops = [
+                            "put_link",
+                            "advance_applied_revision",
+                            "record_our_write",
+                            "consume_our_write",
+                            "put_tombstone",
+                        ];
+                        let op = ops[self.rng.below(ops.len())];
+                        self.links.lose_reply_next(op, throttled_store("links"));
+                    }
+                }
+                self.fault(kind);
             }
             _ => {
                 let op = ["describe_package", "update_package"][self.rng.below(2)];

@@ -277,7 +277,9 @@ impl Governance for FakeGovernance {
                 body: format!("parent {parent} does not exist"),
             });
         }
-        Ok(self.insert(object))
+        let created = self.insert(object);
+        self.recorder.leave("create_object")?;
+        Ok(created)
     }
 
     async fn update_object(
@@ -291,8 +293,11 @@ impl Governance for FakeGovernance {
             self.edit_description(id, description)
                 .ok_or_else(|| Self::not_found("update object", id))?;
         }
-        self.edit(id, fields)
-            .ok_or_else(|| Self::not_found("update object", id))
+        let updated = self
+            .edit(id, fields)
+            .ok_or_else(|| Self::not_found("update object", id))?;
+        self.recorder.leave("update_object")?;
+        Ok(updated)
     }
 
     async fn query(&self, query: &GovernanceQuery) -> Result<Vec<QueryRow>, GovernanceError> {

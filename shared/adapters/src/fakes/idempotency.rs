@@ -94,6 +94,8 @@ impl IdempotencyStore for FakeIdempotencyStore {
                 deadline_ms: in_progress_until.timestamp_millis(),
             },
         );
+        drop(records);
+        self.recorder.leave("begin")?;
         Ok(IdempotencyBegin::Started)
     }
 
@@ -111,12 +113,12 @@ impl IdempotencyStore for FakeIdempotencyStore {
                 data: result.clone(),
             },
         );
-        Ok(())
+        self.recorder.leave("complete")
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         self.recorder.enter("release").await?;
         lock(&self.records).remove(key.as_str());
-        Ok(())
+        self.recorder.leave("release")
     }
 }

@@ -44,7 +44,7 @@ impl LinkStore for FakeLinkStore {
             .by_arn
             .insert((link.arn.clone(), link.kind), link.clone());
         state.by_id.insert(link.governance_id.clone(), link.clone());
-        Ok(())
+        self.recorder.leave("put_link")
     }
 
     async fn link_by_arn(
@@ -76,6 +76,7 @@ impl RevisionStore for FakeLinkStore {
             }
             _ => {
                 state.revisions.insert(end.clone(), revision);
+                self.recorder.leave("advance_applied_revision")?;
                 Ok(RevisionOutcome::Advanced)
             }
         }
@@ -97,7 +98,7 @@ impl EchoLedger for FakeLinkStore {
         lock(&self.state)
             .ledger
             .insert(write.clone(), expires_at.timestamp());
-        Ok(())
+        self.recorder.leave("record_our_write")
     }
 
     async fn consume_our_write(
@@ -106,10 +107,12 @@ impl EchoLedger for FakeLinkStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.recorder.enter("consume_our_write").await?;
-        Ok(lock(&self.state)
+        let matched = lock(&self.state)
             .ledger
             .remove(write)
-            .is_some_and(|expiration| expiration >= now.timestamp()))
+            .is_some_and(|expiration| expiration >= now.timestamp());
+        self.recorder.leave("consume_our_write")?;
+        Ok(matched)
     }
 }
 
@@ -119,7 +122,7 @@ impl TombstoneStore for FakeLinkStore {
         lock(&self.state)
             .tombstones
             .insert(tombstone.arn.clone(), tombstone.clone());
-        Ok(())
+        self.recorder.leave("put_tombstone")
     }
 
     async fn tombstone(&self, arn: &ModelPackageArn) -> Result<Option<Tombstone>, StoreError> {

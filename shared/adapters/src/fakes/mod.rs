@@ -35,6 +35,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Recorder<E> {
     calls: Mutex<Vec<&'static str>>,
     failures: Mutex<HashMap<&'static str, VecDeque<E>>>,
+    /// Errors answered after the call took effect: the write was applied, its reply lost.
+    lost_replies: Mutex<HashMap<&'static str, VecDeque<E>>>,
     latency: Mutex<Duration>,
 }
 
@@ -43,6 +45,7 @@ impl<E> Default for Recorder<E> {
         Self {
             calls: Mutex::new(Vec::new()),
             failures: Mutex::new(HashMap::new()),
+            lost_replies: Mutex::new(HashMap::new()),
             latency: Mutex::new(Duration::ZERO),
         }
     }
@@ -62,6 +65,24 @@ impl<E> Recorder<E> {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// Called by a write once its effect is applied: answers the error of a lost reply, if one is armed.
+    fn leave(&self, operation: &'static str) -> Result<(), E> {
+        match lock(&self.lost_replies)
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
+        {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn lose_reply_next(&self, operation: &'static str, error: E) {
+        lock(&self.lost_replies)
+            .entry(operation)
+            .or_default()
+            .push_back(error);
     }
 
     /// A listing answered in `pages` pages: one recorded call and one latency per page.
@@ -88,10 +109,15 @@ impl<E> Recorder<E> {
     }
 
     fn clear_failures(&self) -> usize {
-        lock(&self.failures)
+        let failures: usize = lock(&self.failures)
             .drain()
             .map(|(_, queued)| queued.len())
-            .sum()
+            .sum();
+        let lost: usize = lock(&self.lost_replies)
+            .drain()
+            .map(|(_, queued)| queued.len())
+            .sum();
+        failures + lost
     }
 }
 
@@ -105,6 +131,12 @@ macro_rules! recorder_methods {
         /// Makes the next call of `operation` fail with `error` (queued, one per call).
         pub fn fail_next(&self, operation: &'static str, error: $error) {
             self.recorder.fail_next(operation, error);
+        }
+
+        /// Makes the next call of `operation` take effect, then answer `error`: a write applied whose
+        /// reply was lost (only writes take this fault).
+        pub fn lose_reply_next(&self, operation: &'static str, error: $error) {
+            self.recorder.lose_reply_next(operation, error);
         }
 
         /// Adds a fixed delay to every call (benchmarks fake remote calls at a latency).
@@ -163,6 +195,58 @@ mod tests {
     use govsync_core::IdempotencyKey;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_lost_reply_answers_an_error_after_the_write_took_effect() {
+        let store = FakeIdempotencyStore::new();
+        let key = IdempotencyKey::for_cloudtrail_event("lost-reply");
+        let now = Utc::now();
+        store.lose_reply_next(
+            "begin",
+            StoreError::Transport {
+                operation: "begin",
+                message: "reset".into(),
+            },
+        );
+        assert!(
+            store
+                .begin(&key, now, now + TimeDelta::seconds(30))
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store
+                .begin(&key, now, now + TimeDelta::seconds(30))
+                .await
+                .unwrap(),
+            IdempotencyBegin::InProgress,
+            "the first call's claim was made"
+        );
+        let governance = FakeGovernance::new();
+        governance.lose_reply_next(
+            "create_object",
+            GovernanceError::Status {
+                operation: "create object",
+                status: 504,
+                body: String::new(),
+            },
+        );
+        let created = governance
+            .create_object(&NewGovernanceObject {
+                kind: GovernanceKind::Model,
+                name: "m".into(),
+                description: None,
+                parent_id: None,
+                fields: vec![],
+            })
+            .await;
+        assert!(created.is_err());
+        assert_eq!(
+            governance.objects().len(),
+            1,
+            "the object exists all the same"
+        );
+    }
 
     #[tokio::test]
     async fn fake_registry_merges_metadata_like_sagemaker() {

@@ -25,6 +25,6 @@ impl Quarantine for FakeQuarantine {
     async fn quarantine(&self, message: &QuarantinedMessage) -> Result<(), QuarantineError> {
         self.recorder.enter("quarantine").await?;
         lock(&self.messages).push(message.clone());
-        Ok(())
+        self.recorder.leave("quarantine")
     }
 }

@@ -36,6 +36,7 @@ impl govsync_core::ports::MessageQueue for FakeMessageQueue {
         {
             accepted.push(message.clone());
         }
-        Ok(())
+        drop(accepted);
+        self.recorder.leave("send")
     }
 }

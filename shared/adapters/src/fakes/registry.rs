@@ -212,6 +212,7 @@ impl ModelRegistry for FakeRegistry {
             package.lifecycle = Some(lifecycle.clone());
         }
         package.last_modified_time = Some(self.clock.now());
+        self.recorder.leave("update_package")?;
         Ok(())
     }
 
@@ -236,6 +237,7 @@ impl ModelRegistry for FakeRegistry {
                 creation_time: Some(self.clock.now()),
             },
         );
+        self.recorder.leave("create_group")?;
         Ok(arn)
     }
 
