@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -449,3 +450,15 @@ def main(paths: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def test_the_batch_driver_dead_letters_with_a_reason_before_the_redrive_policy_does():
+    """The driver quarantines with `retries_exhausted` on the receive the redrive policy would move a
+    message on without a reason (issue 14): its constant must be the queues' maxReceiveCount."""
+    driver = (REPO / "shared" / "lambda" / "src" / "sqs_batch.rs").read_text()
+    match = re.search(r"pub const MAX_RECEIVE_COUNT: u32 = (\d+);", driver)
+    assert match, "MAX_RECEIVE_COUNT not found in the batch driver"
+    wiring = json.loads((REPO / "local" / "wiring.json").read_text())
+    counts = {queue["name"]: queue["max_receive_count"] for queue in wiring["queues"] if "max_receive_count" in queue}
+    assert counts, "no queue with a redrive policy in wiring.json"
+    assert set(counts.values()) == {int(match.group(1))}, counts

@@ -14,7 +14,11 @@
 //! - the [`BatchReport`], the `SqsBatchResponse`, and the embedded-metric line, which adds
 //!   `GovernanceUnauthorized`: the messages returned to the queue because governance refused
 //!   govsync's credentials after a token refresh and a key re-read (an alarm's source: an operator
-//!   must rotate or restore the key; the messages wait, they are not dead-lettered for it).
+//!   must rotate or restore the key; the messages wait, they are not dead-lettered for it);
+//! - no dead letter without a reason: on the last receive the queue's redrive policy allows
+//!   ([`MAX_RECEIVE_COUNT`]), a message that still fails, or is still held behind a failing message of
+//!   its group, is quarantined with `retries_exhausted` and the last error instead of being returned
+//!   for SQS to move without one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +34,17 @@ use govsync_core::ports::governance::GOVERNANCE_UNAUTHORIZED;
 use govsync_core::ports::{Quarantine, QuarantinedMessage};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
+
+/// `maxReceiveCount` of the queues' redrive policies (`infra/template.yaml`, the CDK app,
+/// `local/wiring.json`; a test keeps them equal): the receive after which SQS moves a message to the
+/// DLQ by itself, without a reason.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+/// The code of a message not processed because an earlier message of its group failed.
+const GROUP_BLOCKED: &str = "group_blocked";
+
+/// The code of a message quarantined on its last allowed receive.
+pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
 
 /// The idempotency claim when the context has no deadline (Lambda's longest run).
 const DEFAULT_CLAIM_SECONDS: i64 = 900;
@@ -86,6 +101,20 @@ impl<M, E> Prepared<'_, M, E> {
             .get("MessageGroupId")
             .map(String::as_str)
     }
+
+    /// SQS's `ApproximateReceiveCount` (1 on the first delivery; 1 when absent).
+    fn receive_count(&self) -> u32 {
+        self.record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// Whether returning the message would let SQS dead-letter it without a reason.
+    fn is_last_receive(&self) -> bool {
+        self.receive_count() >= MAX_RECEIVE_COUNT
+    }
 }
 
 /// The metric of a batch's messages returned to the queue for refused governance credentials.
@@ -138,10 +167,23 @@ async fn run_batch_with_codes<F: QueueFunction>(
                 message_id = message.message_id(),
                 "not processed: an earlier message of its group failed"
             );
-            (F::Outcome::failed("group_blocked"), None)
+            (F::Outcome::failed(GROUP_BLOCKED), Some(GROUP_BLOCKED))
         },
     )
     .await;
+    let mut outcomes = outcomes;
+    for (message, (outcome, code)) in prepared.iter().zip(outcomes.iter_mut()) {
+        if *code == Some(GROUP_BLOCKED) {
+            *code = None;
+            if message.is_last_receive() {
+                let reason = format!(
+                    "retries exhausted: held behind a failing message of its group through {} receives",
+                    message.receive_count()
+                );
+                *outcome = quarantine_with(function, message, reason, RETRIES_EXHAUSTED).await;
+            }
+        }
+    }
     let (outcomes, codes): (Vec<F::Outcome>, Vec<Option<&'static str>>) =
         outcomes.into_iter().unzip();
     let applied_at = Utc::now();
@@ -248,6 +290,17 @@ async fn settle<F: QueueFunction>(
             tracing::info!(decision = outcome.label(), "message processed");
             (outcome, None)
         }
+        Err(error) if error.is_retryable() && message.is_last_receive() => {
+            let reason = format!(
+                "retries exhausted after {} receives; last error ({}): {error}",
+                message.receive_count(),
+                error.code()
+            );
+            (
+                quarantine_with(function, message, reason, RETRIES_EXHAUSTED).await,
+                None,
+            )
+        }
         Err(error) if error.is_retryable() => {
             tracing::warn!(error = %error, code = error.code(), "retryable failure: the message returns to the queue");
             (F::Outcome::failed(error.code()), Some(error.code()))
@@ -261,20 +314,30 @@ async fn quarantine<F: QueueFunction>(
     message: &Prepared<'_, F::Message, F::Error>,
     error: &F::Error,
 ) -> F::Outcome {
+    quarantine_with(function, message, error.to_string(), error.code()).await
+}
+
+/// Sends the message to the DLQ with `reason` and `code`; a failed send reports the message failed.
+async fn quarantine_with<F: QueueFunction>(
+    function: &F,
+    message: &Prepared<'_, F::Message, F::Error>,
+    reason: String,
+    code: &'static str,
+) -> F::Outcome {
     let copy = quarantined(
         message.record.body.as_deref(),
         message.record.message_id.as_deref(),
         message.sqs_group(),
-        error.to_string(),
-        error.code(),
+        reason,
+        code,
     );
     match function.quarantine_port().quarantine(&copy).await {
         Ok(()) => {
-            tracing::error!(error = %error, code = error.code(), "permanent failure: quarantined in the DLQ");
-            F::Outcome::quarantined(error.code())
+            tracing::error!(reason = %copy.reason, code, "quarantined in the DLQ");
+            F::Outcome::quarantined(code)
         }
         Err(send_error) => {
-            tracing::error!(error = %error, send_error = %send_error, "permanent failure, and the DLQ send failed: reported as failed");
+            tracing::error!(reason = %copy.reason, send_error = %send_error, "the DLQ send failed: reported as failed");
             F::Outcome::failed("quarantine_failed")
         }
     }
@@ -550,6 +613,59 @@ mod tests {
             .attributes
             .insert("MessageGroupId".into(), "registry-events".into());
         record
+    }
+
+    fn received(mut record: SqsMessage, times: u32) -> SqsMessage {
+        record
+            .attributes
+            .insert("ApproximateReceiveCount".into(), times.to_string());
+        record
+    }
+
+    /// Issue 14, 2: on the last receive the redrive policy allows, a message that still fails, and one
+    /// still held behind it, go to the DLQ with `retries_exhausted` and the last error; before that they
+    /// return to the queue.
+    #[tokio::test]
+    async fn on_the_last_allowed_receive_a_failing_or_held_message_is_quarantined_with_its_reason()
+    {
+        let function = Numbers {
+            quarantine: FakeQuarantine::new(),
+        };
+        let records = [
+            // Fails on its last receive: dead-lettered with the reason; its group goes on.
+            received(record("m1", "-11"), MAX_RECEIVE_COUNT),
+            received(record("m2", "12"), MAX_RECEIVE_COUNT - 1),
+            // Fails before its last receive: returned; the message held behind it is on its last.
+            received(record("m3", "-21"), MAX_RECEIVE_COUNT - 1),
+            received(record("m4", "22"), MAX_RECEIVE_COUNT),
+            received(record("m5", "23"), MAX_RECEIVE_COUNT - 1),
+        ];
+        let report = run_batch(&function, &records, Utc::now()).await;
+        let outcomes: Vec<&Done> = report.outcomes.iter().map(|(_, outcome)| outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                &Done::Quarantined(RETRIES_EXHAUSTED),
+                &Done::Ok,
+                &Done::Failed("odd"),
+                &Done::Quarantined(RETRIES_EXHAUSTED),
+                &Done::Failed("group_blocked"),
+            ]
+        );
+        let dead = function.quarantine.messages();
+        assert_eq!(dead.len(), 2);
+        assert!(dead.iter().all(|m| m.error_code == RETRIES_EXHAUSTED));
+        assert!(
+            dead[0].reason.contains("odd failure") && dead[0].reason.contains("(odd)"),
+            "{}",
+            dead[0].reason
+        );
+        assert!(dead[1].reason.contains("held behind"), "{}", dead[1].reason);
+        assert_eq!(dead[1].source_message_id, "m4");
+        assert_eq!(
+            batch_response(&report).unwrap().batch_item_failures.len(),
+            2
+        );
     }
 
     #[tokio::test]
