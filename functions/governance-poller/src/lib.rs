@@ -6,11 +6,17 @@
 //! Per run and per watched type (use cases, models):
 //! 1. read the watermark from the cursors table (`governance-poller/<type id>`; none yet = from the
 //!    beginning, so nothing that happened before the first run is missed);
-//! 2. `SELECT [Resource ID],[Last Modification Date] FROM [<type>] WHERE [Last Modification Date] >
-//!    '<watermark − overlap>'`, following `next` page by page (the governance adapter does);
+//! 2. ask for the type's changes oldest first (`… WHERE [Last Modification Date] >= '<day of
+//!    watermark − overlap>' ORDER BY [Last Modification Date]`: OpenPages documents day literals), the
+//!    adapter following every page; rows older than watermark − overlap are dropped here;
 //! 3. enqueue one event per row: `MessageGroupId` = the object id (its changes stay in order),
 //!    delivery id and `MessageDeduplicationId` = `poll-<object id>-<modification millis>`;
-//! 4. only when every row is enqueued, move the watermark to the newest modification seen.
+//! 4. only when every row is enqueued, move the watermark to the newest modification of the rows as
+//!    they came, and only if they came oldest first ([`watermark_after`]).
+//!
+//! The next run reads again from the watermark itself (`>=`), so changes that share the newest
+//! instant and were cut off by a truncated page are read then. A result that is not in order may be
+//! any subset, so it never moves the watermark: nothing newer than the old watermark is skipped.
 //!
 //! Duplicates are expected and harmless: the overlap re-reads the last minute (an object committed
 //! late with an older timestamp is not missed), a failed run is redone from the old watermark, and the
@@ -133,6 +139,20 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
+/// Where the watermark may move after reading `modified`, the rows' modification instants in the
+/// order the query returned them: the newest one when they came oldest first (a cut-off page then
+/// only hides rows at or after it, which the next run reads from the watermark on); `None` when the
+/// order is broken, since the rows may then be any subset and an unseen older change must not be
+/// passed.
+pub fn watermark_after(modified: &[DateTime<Utc>]) -> Option<DateTime<Utc>> {
+    let in_order = modified.windows(2).all(|pair| pair[0] <= pair[1]);
+    if in_order {
+        modified.last().copied()
+    } else {
+        None
+    }
+}
+
 /// A run as it went: the types polled in full, in order, and the failure that stopped it, if any.
 #[derive(Debug)]
 pub struct PollRun {
@@ -198,27 +218,41 @@ where
             .query(&GovernanceQuery {
                 kind,
                 columns: vec![fields::LAST_MODIFICATION_DATE.to_owned()],
-                condition: Some(QueryCondition::GreaterThan {
-                    field: fields::LAST_MODIFICATION_DATE.to_owned(),
-                    value: since.to_rfc3339_opts(SecondsFormat::Millis, true),
+                condition: Some(QueryCondition::ModifiedSince {
+                    day: since.date_naive(),
                 }),
             })
             .await?;
-        let mut newest = from;
-        let mut enqueued = 0;
-        // Oldest change first, so one object's changes enter its message group in order.
-        let mut events: Vec<GovernanceEvent> = rows
-            .iter()
-            .filter_map(|row| {
-                let event = event_for_row(row, &type_id);
-                if event.is_none() {
+        let mut events_in_query_order = Vec::with_capacity(rows.len());
+        let mut skipped = 0;
+        for row in &rows {
+            match event_for_row(row, &type_id) {
+                Some(event) => events_in_query_order.push(event),
+                None => {
+                    skipped += 1;
                     tracing::warn!(type_id, row = ?row.id, "query row without a usable id or Last Modification Date: skipped");
                 }
-                event
-            })
+            }
+        }
+        let modified: Vec<DateTime<Utc>> = events_in_query_order
+            .iter()
+            .map(|event| event.occurred_at)
             .collect();
-        let skipped = rows.len() - events.len();
+        let safe = watermark_after(&modified);
+        if safe.is_none() && !modified.is_empty() {
+            tracing::warn!(
+                type_id,
+                "governance returned changes out of order: the watermark stays where it was"
+            );
+        }
+        // Rows of the day before the window were handled by earlier runs.
+        let mut events: Vec<GovernanceEvent> = events_in_query_order
+            .into_iter()
+            .filter(|event| event.occurred_at >= since)
+            .collect();
+        // Oldest change first, so one object's changes enter its message group in order.
         events.sort_by_key(|event| event.occurred_at);
+        let mut enqueued = 0;
         let mut reread = 0;
         let mut sync_lags_ms = Vec::new();
         for event in &events {
@@ -229,8 +263,8 @@ where
             } else {
                 sync_lags_ms.push(emf::sync_lag_ms(event.occurred_at, Utc::now()));
             }
-            newest = newest.max(Some(event.occurred_at));
         }
+        let newest = from.max(safe);
         if newest > from
             && let Some(watermark) = newest
         {

@@ -310,9 +310,9 @@ where
             .query(&GovernanceQuery {
                 kind: GovernanceKind::MetricValue,
                 columns: vec![metrics::fields::VALUE_DATE.to_owned()],
-                condition: Some(QueryCondition::Equals {
-                    field: "Parent Id".to_owned(),
-                    value: metric_id.to_string(),
+                condition: Some(QueryCondition::ChildOf {
+                    parent_kind: GovernanceKind::Metric,
+                    parent_id: metric_id.clone(),
                 }),
             })
             .await?;

@@ -355,9 +355,9 @@ where
                     fields::EXTERNAL_ID.to_owned(),
                     fields::MODEL_STATUS.to_owned(),
                 ],
-                condition: Some(QueryCondition::Equals {
-                    field: "Parent Id".to_owned(),
-                    value: group.id.to_string(),
+                condition: Some(QueryCondition::ChildOf {
+                    parent_kind: GovernanceKind::ModelGroup,
+                    parent_id: group.id.clone(),
                 }),
             })
             .await?;
@@ -531,9 +531,9 @@ where
             .query(&GovernanceQuery {
                 kind: GovernanceKind::ModelGroup,
                 columns: vec![fields::EXTERNAL_ID.to_owned()],
-                condition: Some(QueryCondition::Equals {
-                    field: "Parent Id".to_owned(),
-                    value: use_case.id.to_string(),
+                condition: Some(QueryCondition::ChildOf {
+                    parent_kind: GovernanceKind::UseCase,
+                    parent_id: use_case.id.clone(),
                 }),
             })
             .await?;

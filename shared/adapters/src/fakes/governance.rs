@@ -8,7 +8,7 @@ use super::*;
 struct GovernanceState {
     next_id: u64,
     objects: BTreeMap<u64, GovernanceObject>,
-    associations: Vec<(GovernanceId, Association)>,
+    associations: Vec<(GovernanceId, Related)>,
     types: HashMap<GovernanceKind, TypeDefinition>,
 }
 
@@ -106,7 +106,6 @@ fn queryable_text(object: &GovernanceObject, field: &str) -> Option<String> {
         "Name" => Some(object.name.clone()),
         "Resource ID" => Some(object.id.to_string()),
         "Description" => object.description.clone(),
-        "Parent Id" => object.primary_parent_id.as_ref().map(ToString::to_string),
         _ => object.field(field).and_then(FieldValue::as_text),
     }
 }
@@ -206,7 +205,7 @@ impl FakeGovernance {
         lock(&self.state).objects.values().cloned().collect()
     }
 
-    pub fn associations(&self) -> Vec<(GovernanceId, Association)> {
+    pub fn associations(&self) -> Vec<(GovernanceId, Related)> {
         lock(&self.state).associations.clone()
     }
 
@@ -217,7 +216,25 @@ impl FakeGovernance {
     fn run_query(&self, query: &GovernanceQuery) -> Vec<QueryRow> {
         let type_id = self.type_ids.of(query.kind);
         let state = lock(&self.state);
-        state
+        let is_child_of = |object: &GovernanceObject, parent_kind, parent_id: &GovernanceId| {
+            let parent_type = self.type_ids.of(parent_kind);
+            let parent_matches = state
+                .objects
+                .values()
+                .any(|parent| &parent.id == parent_id && parent.type_definition_id == parent_type);
+            let linked = state.associations.iter().any(|(from, other)| {
+                (from == parent_id && other.id == object.id && other.relation == Relation::Child)
+                    || (from == &object.id
+                        && &other.id == parent_id
+                        && other.relation == Relation::Parent)
+            });
+            parent_matches && (object.primary_parent_id.as_ref() == Some(parent_id) || linked)
+        };
+        let modified = |object: &GovernanceObject| match object.field(LAST_MODIFICATION_DATE) {
+            Some(FieldValue::Date(date)) => Some(*date),
+            _ => None,
+        };
+        let mut objects: Vec<&GovernanceObject> = state
             .objects
             .values()
             .filter(|object| object.type_definition_id == type_id)
@@ -229,7 +246,21 @@ impl FakeGovernance {
                 Some(QueryCondition::GreaterThan { field, value }) => {
                     queryable_text(object, field).is_some_and(|text| greater_than(&text, value))
                 }
+                Some(QueryCondition::ChildOf {
+                    parent_kind,
+                    parent_id,
+                }) => is_child_of(object, *parent_kind, parent_id),
+                Some(QueryCondition::ModifiedSince { day }) => {
+                    modified(object).is_some_and(|date| date.date_naive() >= *day)
+                }
             })
+            .collect();
+        if let Some(QueryCondition::ModifiedSince { .. }) = &query.condition {
+            // Oldest change first, as the adapter's ORDER BY asks.
+            objects.sort_by_key(|object| modified(object));
+        }
+        objects
+            .into_iter()
             .map(|object| QueryRow {
                 id: Some(object.id.clone()),
                 fields: std::iter::once("Resource ID")
@@ -339,7 +370,7 @@ impl FakeGovernance {
     pub async fn associate(
         &self,
         id: &GovernanceId,
-        associations: &[Association],
+        associations: &[Related],
     ) -> Result<(), GovernanceError> {
         self.recorder.enter("associate").await?;
         if self.object(id).is_none() {

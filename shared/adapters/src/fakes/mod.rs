@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use govsync_core::clock::Clock;
 use govsync_core::ports::registry::MAX_METADATA_ENTRIES;
 use govsync_core::ports::{
-    ApprovalStatus, Association, CheckpointStore, CursorStore, EchoLedger, Email, ExternalIdLookup,
+    ApprovalStatus, CheckpointStore, CursorStore, EchoLedger, Email, ExternalIdLookup,
     Field, FieldDefinition, FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind,
     GovernanceObject, GovernanceQuery, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
     LinkStore, ModelPackage, ModelRegistry, NewGovernanceObject, NewPackageGroup, Notifier,
@@ -21,7 +21,7 @@ use govsync_core::ports::{
     RevisionStore, StoreError, Tombstone, TombstoneStore, TypeDefinition,
 };
 
-use crate::governance::{EXTERNAL_ID_FIELD, TypeIds};
+use crate::governance::{EXTERNAL_ID_FIELD, Related, Relation, TypeIds};
 
 /// The field the fake governance stamps on every create and update.
 pub const LAST_MODIFICATION_DATE: &str = "Last Modification Date";

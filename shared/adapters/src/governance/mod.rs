@@ -3,15 +3,16 @@
 
 mod auth;
 mod retry;
+mod statement;
 mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use govsync_core::ports::{
-    Association, ExternalIdLookup, Field, Governance, GovernanceError, GovernanceId,
-    GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition,
-    QueryRow, TypeDefinition,
+    ExternalIdLookup, Field, Governance, GovernanceError, GovernanceId, GovernanceKind,
+    GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition, QueryRow,
+    TypeDefinition,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
@@ -23,10 +24,62 @@ pub use auth::{
 pub use retry::RetryPolicy;
 
 use retry::Idempotency;
-use wire::{RESOURCE_ID, decode_object, decode_query_page, decode_type_definition, quote_literal};
+use wire::{decode_object, decode_query_page, decode_type_definition};
 
-/// The API prefix on SaaS and on-premises consoles (CP4D uses `/openpages-<instance>-opgrc/api/v2`).
+/// The API prefix on SaaS and on-premises consoles (CP4D: [`cp4d_api_prefix`]).
 pub const DEFAULT_API_PREFIX: &str = "/opgrc/api/v2";
+/// Most rows one query page may ask for (IBM's client caps `limit` at 500).
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// `max_rows` of every query request, as IBM's client sends it.
+const MAX_ROWS: u32 = 500;
+/// A query that pages this often is refused rather than followed forever.
+const MAX_QUERY_PAGES: u32 = 10_000;
+
+/// The API prefix of an OpenPages instance on Cloud Pak for Data: `/openpages-<instance>-opgrc/api/v2`.
+pub fn cp4d_api_prefix(instance: &str) -> Result<String, GovernanceError> {
+    let usable = !instance.is_empty()
+        && instance
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !usable {
+        return Err(GovernanceError::Config(format!(
+            "{instance:?} is not an OpenPages instance name (letters, digits, '-', '_')"
+        )));
+    }
+    Ok(format!("/openpages-{instance}-opgrc/api/v2"))
+}
+
+/// How another object relates to the one being linked: the relation, not a type id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relation {
+    Parent,
+    Child,
+}
+
+impl Relation {
+    /// The value of an association's `type` member.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Parent => "parent",
+            Relation::Child => "child",
+        }
+    }
+
+    /// The query parameter naming this relation when associations are removed.
+    fn removal_parameter(self) -> &'static str {
+        match self {
+            Relation::Parent => "parents",
+            Relation::Child => "children",
+        }
+    }
+}
+
+/// Another object and how it relates to the one being linked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Related {
+    pub id: GovernanceId,
+    pub relation: Relation,
+}
 /// The field that carries the registry ARN on model groups and models.
 pub const EXTERNAL_ID_FIELD: &str = "Integration:External ID";
 /// Response text surfaced in errors is cut to this many characters.
@@ -63,7 +116,7 @@ pub struct GovernanceConfig {
     pub timeouts: Timeouts,
     /// Token life when the token endpoint states none and the token is not a JWT.
     pub default_token_life: Duration,
-    /// Rows per query page.
+    /// Rows per query page, at most [`MAX_PAGE_SIZE`].
     pub page_size: u32,
     /// Where the API key is re-read from when governance refuses it; `None`: the key given is final.
     pub key_source: Option<Arc<dyn ApiKeySource>>,
@@ -112,10 +165,11 @@ struct Inner {
 
 impl GovernanceClient {
     pub fn new(config: GovernanceConfig) -> Result<Self, GovernanceError> {
-        if config.page_size == 0 {
-            return Err(GovernanceError::Config(
-                "page size must be positive".to_owned(),
-            ));
+        if config.page_size == 0 || config.page_size > MAX_PAGE_SIZE {
+            return Err(GovernanceError::Config(format!(
+                "page size must be between 1 and {MAX_PAGE_SIZE}, not {}",
+                config.page_size
+            )));
         }
         if config.retry.max_attempts == 0 {
             return Err(GovernanceError::Config(
@@ -324,53 +378,6 @@ impl GovernanceClient {
     ) -> Result<GovernanceObject, GovernanceError> {
         decode_object(value).map_err(|message| GovernanceError::Decode { operation, message })
     }
-
-    fn statement(&self, query: &GovernanceQuery) -> Result<String, GovernanceError> {
-        let mut columns = vec![RESOURCE_ID];
-        columns.extend(
-            query
-                .columns
-                .iter()
-                .map(String::as_str)
-                .filter(|column| *column != RESOURCE_ID),
-        );
-        let names = columns
-            .iter()
-            .map(|column| bracket(column))
-            .collect::<Result<Vec<_>, _>>()?
-            .join(",");
-        let mut statement = format!(
-            "SELECT {names} FROM {}",
-            bracket(self.inner.type_ids.of(query.kind))?
-        );
-        match &query.condition {
-            None => {}
-            Some(QueryCondition::Equals { field, value }) => {
-                statement.push_str(&format!(
-                    " WHERE {} = {}",
-                    bracket(field)?,
-                    quote_literal(value)
-                ));
-            }
-            Some(QueryCondition::GreaterThan { field, value }) => {
-                statement.push_str(&format!(
-                    " WHERE {} > {}",
-                    bracket(field)?,
-                    quote_literal(value)
-                ));
-            }
-        }
-        Ok(statement)
-    }
-}
-
-fn bracket(name: &str) -> Result<String, GovernanceError> {
-    if name.is_empty() || name.contains(['[', ']']) {
-        return Err(GovernanceError::Config(format!(
-            "{name:?} is not a usable field or type name"
-        )));
-    }
-    Ok(format!("[{name}]"))
 }
 
 fn path_segment(id: &GovernanceId) -> Result<&str, GovernanceError> {
@@ -434,16 +441,17 @@ impl Governance for GovernanceClient {
         object: &NewGovernanceObject,
     ) -> Result<GovernanceObject, GovernanceError> {
         const OP: &str = "create object";
+        // A root object has an empty primary parent; types may require a title, and govsync
+        // titles every object with its name (govsync choice).
         let mut body = json!({
             "name": object.name,
+            "title": object.name,
             "type_definition_id": self.inner.type_ids.of(object.kind),
+            "primary_parent_id": object.parent_id.as_ref().map_or("", GovernanceId::as_str),
             "fields": wire::encode_fields(&object.fields),
         });
         if let Some(description) = &object.description {
             body["description"] = json!(description);
-        }
-        if let Some(parent) = &object.parent_id {
-            body["primary_parent_id"] = json!(parent.as_str());
         }
         let value = self
             .call(
@@ -485,14 +493,19 @@ impl Governance for GovernanceClient {
 
     async fn query(&self, query: &GovernanceQuery) -> Result<Vec<QueryRow>, GovernanceError> {
         const OP: &str = "query";
-        let statement = self.statement(query)?;
+        let statement = statement::statement(&self.inner.type_ids, query)?;
+        let page_size = self.inner.page_size;
         let mut rows = Vec::new();
         let mut offset: u64 = 0;
-        loop {
+        for _ in 0..MAX_QUERY_PAGES {
+            // The request as IBM's client shapes it (openpages_client.py `query`).
             let body = json!({
                 "statement": statement,
                 "offset": offset,
-                "limit": self.inner.page_size,
+                "limit": page_size,
+                "max_rows": MAX_ROWS,
+                "case_insensitive": false,
+                "honor_primary": false,
             });
             let value = self
                 .call(
@@ -507,18 +520,26 @@ impl Governance for GovernanceClient {
                 operation: OP,
                 message,
             })?;
+            let received = page.rows.len() as u64;
             rows.extend(page.rows);
-            match page.next {
+            // Follow `next` in whatever form it came; without one, a full page may not be the last.
+            let next = match page.next {
+                Some(next) => next,
+                None if received > 0 && received >= u64::from(page_size) => offset + received,
                 None => return Ok(rows),
-                Some(next) if next <= offset => {
-                    return Err(GovernanceError::Decode {
-                        operation: OP,
-                        message: format!("`next` = {next} does not advance past offset {offset}"),
-                    });
-                }
-                Some(next) => offset = next,
+            };
+            if next <= offset {
+                return Err(GovernanceError::Decode {
+                    operation: OP,
+                    message: format!("`next` = {next} does not advance past offset {offset}"),
+                });
             }
+            offset = next;
         }
+        Err(GovernanceError::Decode {
+            operation: OP,
+            message: format!("more than {MAX_QUERY_PAGES} pages: the paging does not end"),
+        })
     }
 
     async fn find_by_external_id(
@@ -562,23 +583,21 @@ impl Governance for GovernanceClient {
 
 /// Calls the ports do not need (tests and operators use them).
 impl GovernanceClient {
+    /// `POST /contents/{id}/associations`: links `id` to each other object by relation.
     pub async fn associate(
         &self,
         id: &GovernanceId,
-        associations: &[Association],
+        related: &[Related],
     ) -> Result<(), GovernanceError> {
         const OP: &str = "associate";
-        if associations.is_empty() {
+        if related.is_empty() {
             return Ok(());
         }
         let path = format!("/contents/{}/associations", path_segment(id)?);
         let body = json!({
-            "associations": associations
+            "associations": related
                 .iter()
-                .map(|association| json!({
-                    "id": association.id.as_str(),
-                    "type": self.inner.type_ids.of(association.kind),
-                }))
+                .map(|other| json!({"id": other.id.as_str(), "type": other.relation.as_str()}))
                 .collect::<Vec<_>>(),
         });
         self.call(
@@ -590,6 +609,42 @@ impl GovernanceClient {
         )
         .await
         .map(|_| ())
+    }
+
+    /// `DELETE /contents/{id}/associations?parents=…&children=…`: removes the links to each other
+    /// object (comma-separated ids per relation, as IBM's client sends them).
+    pub async fn dissociate(
+        &self,
+        id: &GovernanceId,
+        related: &[Related],
+    ) -> Result<(), GovernanceError> {
+        const OP: &str = "dissociate";
+        if related.is_empty() {
+            return Ok(());
+        }
+        let mut parameters = Vec::new();
+        for relation in [Relation::Parent, Relation::Child] {
+            let ids = related
+                .iter()
+                .filter(|other| other.relation == relation)
+                .map(|other| path_segment(&other.id))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !ids.is_empty() {
+                parameters.push(format!(
+                    "{}={}",
+                    relation.removal_parameter(),
+                    ids.join(",")
+                ));
+            }
+        }
+        let path = format!(
+            "/contents/{}/associations?{}",
+            path_segment(id)?,
+            parameters.join("&")
+        );
+        self.call(OP, Method::DELETE, &path, None, Idempotency::Idempotent)
+            .await
+            .map(|_| ())
     }
 
     pub async fn type_definition(
@@ -636,35 +691,6 @@ mod tests {
     }
 
     #[test]
-    fn statements_select_the_resource_id_and_escape_literals() {
-        let statement = client()
-            .statement(&GovernanceQuery {
-                kind: GovernanceKind::Model,
-                columns: vec!["Name".to_owned(), "MRG-Model:Status".to_owned()],
-                condition: Some(QueryCondition::Equals {
-                    field: EXTERNAL_ID_FIELD.to_owned(),
-                    value: "arn:aws:x/it's".to_owned(),
-                }),
-            })
-            .unwrap();
-        assert_eq!(
-            statement,
-            "SELECT [Resource ID],[Name],[MRG-Model:Status] FROM [Model] \
-             WHERE [Integration:External ID] = 'arn:aws:x/it''s'"
-        );
-    }
-
-    #[test]
-    fn bracket_injection_in_field_names_is_refused() {
-        let result = client().statement(&GovernanceQuery {
-            kind: GovernanceKind::Model,
-            columns: vec!["Name] FROM [Other".to_owned()],
-            condition: None,
-        });
-        assert!(matches!(result, Err(GovernanceError::Config(_))));
-    }
-
-    #[test]
     fn error_bodies_are_truncated_and_never_show_secrets() {
         let body = format!("bad key sekret {}", "x".repeat(1000));
         let clean = sanitize_body(&body, &["sekret"]);
@@ -675,5 +701,41 @@ mod tests {
     #[test]
     fn api_base_joins_the_console_url_and_prefix() {
         assert_eq!(client().inner.api_base, "http://127.0.0.1:1/opgrc/api/v2");
+        let auth = GovernanceAuth::Basic {
+            username: "admin".to_owned(),
+            password: govsync_core::secret::Secret::new("admin"),
+        };
+        let mut config = GovernanceConfig::new("https://cpd.example.com", auth);
+        config.api_prefix = cp4d_api_prefix("grc1").unwrap();
+        let cp4d = GovernanceClient::new(config).unwrap();
+        assert_eq!(
+            cp4d.inner.api_base,
+            "https://cpd.example.com/openpages-grc1-opgrc/api/v2"
+        );
+    }
+
+    #[test]
+    fn cp4d_prefixes_come_from_plain_instance_names_only() {
+        assert_eq!(
+            cp4d_api_prefix("openpagesinstance-with-25").unwrap(),
+            "/openpages-openpagesinstance-with-25-opgrc/api/v2"
+        );
+        for bad in ["", "a/b", "x y", "../x"] {
+            assert!(cp4d_api_prefix(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn page_sizes_above_ibms_cap_are_refused() {
+        let auth = GovernanceAuth::Basic {
+            username: "admin".to_owned(),
+            password: govsync_core::secret::Secret::new("admin"),
+        };
+        let mut config = GovernanceConfig::new("http://127.0.0.1:1", auth);
+        config.page_size = MAX_PAGE_SIZE + 1;
+        assert!(matches!(
+            GovernanceClient::new(config),
+            Err(GovernanceError::Config(_))
+        ));
     }
 }

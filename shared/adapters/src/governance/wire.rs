@@ -135,7 +135,19 @@ fn text_member(map: &Map<String, Value>, name: &str) -> Option<String> {
 #[derive(Debug)]
 pub(crate) struct QueryPage {
     pub rows: Vec<QueryRow>,
+    /// Where the next page starts, when the response says so.
     pub next: Option<u64>,
+}
+
+/// A row's column as the API names it: bare (`Name`) or as selected in a join (`[Model].[Name]`).
+fn column_name(name: &str) -> String {
+    let name = match name.rsplit_once("].[") {
+        Some((_, field)) => field,
+        None => name,
+    };
+    name.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned()
 }
 
 pub(crate) fn decode_query_page(value: &Value) -> Result<QueryPage, String> {
@@ -150,7 +162,10 @@ pub(crate) fn decode_query_page(value: &Value) -> Result<QueryPage, String> {
     let rows = rows
         .iter()
         .map(|row| {
-            let fields = decode_fields(row.get("fields"));
+            let mut fields = decode_fields(row.get("fields"));
+            for field in &mut fields {
+                field.name = column_name(&field.name);
+            }
             let id = fields
                 .iter()
                 .find(|field| field.name == RESOURCE_ID)
@@ -164,20 +179,47 @@ pub(crate) fn decode_query_page(value: &Value) -> Result<QueryPage, String> {
             Ok(QueryRow { id, fields })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let next = match map.get("next") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(number)) => Some(
-            number
-                .as_u64()
-                .ok_or_else(|| format!("`next` = {number} is not an offset"))?,
-        ),
-        Some(Value::String(text)) => Some(
-            text.parse::<u64>()
-                .map_err(|_| format!("`next` = {text:?} is not an offset"))?,
-        ),
-        Some(other) => return Err(format!("`next` = {other} is not an offset")),
-    };
-    Ok(QueryPage { rows, next })
+    Ok(QueryPage {
+        rows,
+        next: next_offset(map.get("next"))?,
+    })
+}
+
+/// `next` as a number, a numeric string, a link (`"…?offset=N…"`) or `{"href": "…?offset=N…"}`.
+fn next_offset(next: Option<&Value>) -> Result<Option<u64>, String> {
+    match next {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("`next` = {number} is not an offset")),
+        Some(Value::String(text)) => match text.trim().parse::<u64>() {
+            Ok(offset) => Ok(Some(offset)),
+            Err(_) => offset_in_link(text).map(Some),
+        },
+        Some(Value::Object(link)) => match link.get("href") {
+            Some(Value::String(href)) => offset_in_link(href).map(Some),
+            _ => Err(format!(
+                "`next` = {} has no `href`",
+                Value::Object(link.clone())
+            )),
+        },
+        Some(other) => Err(format!("`next` = {other} is not an offset")),
+    }
+}
+
+/// The `offset` query parameter of a link.
+fn offset_in_link(link: &str) -> Result<u64, String> {
+    let query = link
+        .split_once('?')
+        .map(|(_, query)| query.split('#').next().unwrap_or_default())
+        .ok_or_else(|| format!("`next` link {link:?} carries no offset"))?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("offset="))
+        .ok_or_else(|| format!("`next` link {link:?} carries no offset"))?
+        .parse::<u64>()
+        .map_err(|_| format!("`next` link {link:?} carries no numeric offset"))
 }
 
 /// Resource ids are integers; a float-typed one prints without `.0`.
@@ -316,6 +358,45 @@ mod tests {
         let last = decode_query_page(&json!({"rows": [], "offset": 2, "limit": 2})).unwrap();
         assert_eq!(last.next, None);
         assert!(decode_query_page(&json!({"rows": [], "next": -1})).is_err());
+    }
+
+    #[test]
+    fn next_is_followed_as_a_number_a_string_or_a_link_with_an_offset() {
+        let next =
+            |next: Value| decode_query_page(&json!({"rows": [], "next": next})).map(|p| p.next);
+        assert_eq!(next(json!(100)), Ok(Some(100)));
+        assert_eq!(next(json!("100")), Ok(Some(100)));
+        assert_eq!(
+            next(json!({"href": "/opgrc/api/v2/query?limit=100&offset=200"})),
+            Ok(Some(200))
+        );
+        assert_eq!(
+            next(json!({"href": "https://grc.example.com/opgrc/api/v2/query?offset=300"})),
+            Ok(Some(300))
+        );
+        assert_eq!(
+            next(json!("/opgrc/api/v2/query?offset=400&limit=100")),
+            Ok(Some(400))
+        );
+        assert!(next(json!({"href": "/opgrc/api/v2/query?limit=100"})).is_err());
+        assert!(next(json!({"rel": "next"})).is_err());
+        assert!(next(json!(true)).is_err());
+    }
+
+    #[test]
+    fn joined_rows_are_read_by_their_bare_column_names() {
+        let page = decode_query_page(&json!({"rows": [
+            {"fields": [
+                {"name": "[Model].[Resource ID]", "value": "77"},
+                {"name": "[Model].[Integration:External ID]", "value": "arn:x"},
+            ]},
+        ]}))
+        .unwrap();
+        assert_eq!(page.rows[0].id, Some(gid("77")));
+        assert_eq!(
+            page.rows[0].field("Integration:External ID"),
+            Some(&FieldValue::Text("arn:x".into()))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Data the governance port passes: objects, fields, queries, type metadata, and its error.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::governance::GovernanceId;
@@ -133,8 +133,25 @@ pub struct GovernanceQuery {
 /// A WHERE clause; values are quoted and escaped by the adapter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryCondition {
-    Equals { field: String, value: String },
-    GreaterThan { field: String, value: String },
+    Equals {
+        field: String,
+        value: String,
+    },
+    GreaterThan {
+        field: String,
+        value: String,
+    },
+    /// Objects of the query's kind directly under `parent_id`, an object of `parent_kind`
+    /// (OpenPages has no parent column: the adapter joins on the parent).
+    ChildOf {
+        parent_kind: GovernanceKind,
+        parent_id: GovernanceId,
+    },
+    /// Objects modified on or after `day` (UTC), oldest change first. OpenPages documents day
+    /// literals only, so callers filter finer themselves.
+    ModifiedSince {
+        day: NaiveDate,
+    },
 }
 
 /// One row of a query result.
