@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `GOVSYNC_GOVERNANCE_URL` | yes | governance console root |
 //! | `GOVSYNC_GOVERNANCE_AUTH_MODE`, `…_TOKEN_URL`, `…_INSTANCE_ID`, `…_USERNAME` | as registry-events | how to authenticate |
+//! | `GOVSYNC_GOVERNANCE_CP4D_INSTANCE`, `GOVSYNC_GOVERNANCE_API_PREFIX` | as registry-events | where the API sits |
 //! | `GOVSYNC_GOVERNANCE_API_KEY_SECRET` | yes | Secrets Manager id of the API key |
 //! | `GOVSYNC_CURSORS_TABLE` | yes | DynamoDB table of poll watermarks (`govsync-cursors`) |
 //! | `GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL` | yes | `governance-events.fifo` |
@@ -16,6 +17,7 @@ pub use govsync_lambda::config::{AuthSettings, ConfigError};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub governance_url: String,
+    pub api_prefix: String,
     pub auth: AuthSettings,
     pub api_key_secret_id: String,
     pub cursors_table: String,
@@ -44,8 +46,10 @@ impl Config {
                 problem: format!("{governance_url:?} is not an http(s) URL"),
             });
         }
+        let auth = govsync_lambda::config::auth_settings_from_lookup(&lookup)?;
         Ok(Self {
-            auth: govsync_lambda::config::auth_settings_from_lookup(&lookup)?,
+            api_prefix: govsync_lambda::config::api_prefix_from_lookup(&lookup, &auth)?,
+            auth,
             governance_url,
             api_key_secret_id: required(
                 "GOVSYNC_GOVERNANCE_API_KEY_SECRET",

@@ -345,6 +345,7 @@ impl Function {
         );
         let governance = govsync_lambda::clients::governance_client_with_key_source(
             &config.governance_url,
+            &config.api_prefix,
             &config.auth,
             api_key,
             Some(Arc::new(key_source)),

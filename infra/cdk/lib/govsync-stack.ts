@@ -84,7 +84,7 @@ export class GovsyncStack extends Stack {
 
     // ------------------------------------------------------------ parameters (as in template.yaml)
     const governanceBaseUrl = new CfnParameter(this, 'GovernanceBaseUrl', {
-      description: 'Governance console root (the API is under /opgrc/api/v2), https only.',
+      description: 'Governance console (or CP4D) root, https only; the API prefix is appended.',
       allowedPattern: '^https://[^\\s]+$',
     });
     const governanceAuthMode = new CfnParameter(this, 'GovernanceAuthMode', {
@@ -98,6 +98,16 @@ export class GovsyncStack extends Stack {
     });
     const governanceTokenUrl = new CfnParameter(this, 'GovernanceTokenUrl', { default: '' });
     const governanceUsername = new CfnParameter(this, 'GovernanceUsername', { default: '' });
+    const governanceCp4dInstance = new CfnParameter(this, 'GovernanceCp4dInstance', {
+      default: '',
+      allowedPattern: '^[A-Za-z0-9_-]*$',
+      description: 'cp4d mode: the OpenPages instance name; the API is then under /openpages-<instance>-opgrc/api/v2. cp4d needs this or GovernanceApiPrefix.',
+    });
+    const governanceApiPrefix = new CfnParameter(this, 'GovernanceApiPrefix', {
+      default: '',
+      allowedPattern: '^(|/[A-Za-z0-9/._-]+)$',
+      description: 'The API prefix itself, when it is neither /opgrc/api/v2 (the default) nor the CP4D form.',
+    });
     const webhookObjectIdPointer = new CfnParameter(this, 'WebhookObjectIdPointer', { default: '', allowedPattern: '^(|/.*)$' });
     const decommissionNoteField = new CfnParameter(this, 'DecommissionNoteField', { default: '' });
     const metricBreachStatus = new CfnParameter(this, 'MetricBreachStatus', { default: '' });
@@ -294,6 +304,8 @@ export class GovsyncStack extends Stack {
       GOVSYNC_GOVERNANCE_TOKEN_URL: governanceTokenUrl.valueAsString,
       GOVSYNC_GOVERNANCE_INSTANCE_ID: governanceInstanceId.valueAsString,
       GOVSYNC_GOVERNANCE_USERNAME: governanceUsername.valueAsString,
+      GOVSYNC_GOVERNANCE_CP4D_INSTANCE: governanceCp4dInstance.valueAsString,
+      GOVSYNC_GOVERNANCE_API_PREFIX: governanceApiPrefix.valueAsString,
       GOVSYNC_GOVERNANCE_API_KEY_SECRET: apiKeySecret.secretArn,
       GOVSYNC_REGISTRIES_TABLE: registriesTable.tableName,
       GOVSYNC_WRITER_ROLE_ARNS: writerRoleArns.valueAsString,

@@ -27,6 +27,7 @@ pub async fn governance_client(
     let source = SecretsManagerKey::new(secrets, config.api_key_secret_id.clone());
     governance_client_with_key_source(
         &config.governance_url,
+        &config.governance_api_prefix,
         &config.auth,
         api_key,
         Some(Arc::new(source)),
@@ -36,15 +37,17 @@ pub async fn governance_client(
 /// [`governance_client`] with the API key already read, and never re-read.
 pub fn governance_client_with_key(
     governance_url: &str,
+    api_prefix: &str,
     auth: &AuthSettings,
     api_key: Secret,
 ) -> Result<GovernanceClient, ConfigError> {
-    governance_client_with_key_source(governance_url, auth, api_key, None)
+    governance_client_with_key_source(governance_url, api_prefix, auth, api_key, None)
 }
 
 /// The governance client with `api_key` read already; `key_source` is where a refused key is re-read.
 pub fn governance_client_with_key_source(
     governance_url: &str,
+    api_prefix: &str,
     auth: &AuthSettings,
     api_key: Secret,
     key_source: Option<Arc<dyn ApiKeySource>>,
@@ -78,6 +81,7 @@ pub fn governance_client_with_key_source(
         },
     };
     let mut governance = GovernanceConfig::new(governance_url.to_owned(), auth);
+    governance.api_prefix = api_prefix.to_owned();
     governance.key_source = key_source;
     Ok(GovernanceClient::new(governance)?)
 }

@@ -4,7 +4,9 @@
 //!
 //! | Variable | Required | Meaning |
 //! |---|---|---|
-//! | `GOVSYNC_GOVERNANCE_URL` | yes | governance console root; the client appends `/opgrc/api/v2` |
+//! | `GOVSYNC_GOVERNANCE_URL` | yes | governance console (or CP4D) root; the client appends the API prefix |
+//! | `GOVSYNC_GOVERNANCE_CP4D_INSTANCE` | cp4d (unless `…_API_PREFIX`) | OpenPages instance name: prefix `/openpages-<instance>-opgrc/api/v2` |
+//! | `GOVSYNC_GOVERNANCE_API_PREFIX` | no | the API prefix itself; unset = `/opgrc/api/v2` (SaaS, on-premises) or the CP4D form |
 //! | `GOVSYNC_GOVERNANCE_AUTH_MODE` | yes | `mcsp`, `iam`, `cp4d` or `basic` |
 //! | `GOVSYNC_GOVERNANCE_TOKEN_URL` | mcsp (unless `GOVSYNC_GOVERNANCE_INSTANCE_ID`); optional for iam/cp4d | token endpoint; empty = the mode's published default |
 //! | `GOVSYNC_GOVERNANCE_INSTANCE_ID` | no | mcsp service instance, for the public token URL |
@@ -93,6 +95,8 @@ impl AuthSettings {
 #[derive(Clone)]
 pub struct Config {
     pub governance_url: String,
+    /// Where the API sits under `governance_url` ([`api_prefix_from_lookup`]).
+    pub governance_api_prefix: String,
     pub auth: AuthSettings,
     pub api_key_secret_id: String,
     pub registries: RegistryMap,
@@ -114,6 +118,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("governance_url", &self.governance_url)
+            .field("governance_api_prefix", &self.governance_api_prefix)
             .field("auth_mode", &self.auth.mode())
             .field("api_key_secret_id", &self.api_key_secret_id)
             .field("registries", &self.registries.len())
@@ -165,7 +170,7 @@ impl Config {
         let env = Env { lookup };
         let governance_url = env.required(
             "GOVSYNC_GOVERNANCE_URL",
-            "the governance console URL (the API is under /opgrc/api/v2)",
+            "the governance console URL (the API prefix is appended)",
         )?;
         if !(governance_url.starts_with("https://") || governance_url.starts_with("http://")) {
             return Err(invalid(
@@ -180,6 +185,7 @@ impl Config {
             )
         })?;
         let auth = auth_settings(&env)?;
+        let governance_api_prefix = api_prefix(&env, &auth)?;
         let api_key_secret_id = env.required(
             "GOVSYNC_GOVERNANCE_API_KEY_SECRET",
             "the Secrets Manager id of the governance API key",
@@ -243,6 +249,7 @@ impl Config {
         };
         Ok(Self {
             governance_url,
+            governance_api_prefix,
             auth,
             api_key_secret_id,
             registries,
@@ -317,6 +324,50 @@ pub fn auth_settings_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<AuthSettings, ConfigError> {
     auth_settings(&Env { lookup })
+}
+
+/// The API prefix (`GOVSYNC_GOVERNANCE_API_PREFIX`, or the CP4D form from
+/// `GOVSYNC_GOVERNANCE_CP4D_INSTANCE`, else `/opgrc/api/v2`). CP4D mode needs one of the two: its API
+/// is never under the default prefix.
+pub fn api_prefix_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+    auth: &AuthSettings,
+) -> Result<String, ConfigError> {
+    api_prefix(&Env { lookup }, auth)
+}
+
+fn api_prefix<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    auth: &AuthSettings,
+) -> Result<String, ConfigError> {
+    const PREFIX: &str = "GOVSYNC_GOVERNANCE_API_PREFIX";
+    const INSTANCE: &str = "GOVSYNC_GOVERNANCE_CP4D_INSTANCE";
+    match (env.optional(PREFIX), env.optional(INSTANCE)) {
+        (Some(_), Some(_)) => Err(invalid(PREFIX, format!("set it or {INSTANCE}, not both"))),
+        (Some(prefix), None) => {
+            let usable = prefix.starts_with('/')
+                && prefix.len() > 1
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+                && !prefix.contains("..");
+            if usable {
+                Ok(prefix)
+            } else {
+                Err(invalid(
+                    PREFIX,
+                    format!("{prefix:?} is not a URL path such as /opgrc/api/v2"),
+                ))
+            }
+        }
+        (None, Some(instance)) => govsync_adapters::governance::cp4d_api_prefix(&instance)
+            .map_err(|error| invalid(INSTANCE, error.to_string())),
+        (None, None) if matches!(auth, AuthSettings::Cp4d { .. }) => Err(ConfigError::Missing {
+            name: INSTANCE,
+            meaning: "the OpenPages instance name on Cloud Pak for Data (or set GOVSYNC_GOVERNANCE_API_PREFIX)",
+        }),
+        (None, None) => Ok(govsync_adapters::governance::DEFAULT_API_PREFIX.to_owned()),
+    }
 }
 
 fn auth_settings<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AuthSettings, ConfigError> {
@@ -537,5 +588,52 @@ mod tests {
         let text = format!("{config:?}");
         assert!(text.contains("auth_mode"));
         assert!(!text.contains("0123456789abcdef0123"), "{text}");
+    }
+
+    #[test]
+    fn the_api_prefix_is_the_default_an_explicit_path_or_the_cp4d_form_of_the_instance() {
+        let prefix = |vars: &[(&str, &str)], auth: &AuthSettings| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            api_prefix_from_lookup(|name| vars.get(name).cloned(), auth)
+        };
+        let iam = AuthSettings::Iam { token_url: None };
+        let cp4d = AuthSettings::Cp4d {
+            token_url: None,
+            username: "admin".into(),
+        };
+        assert_eq!(prefix(&[], &iam).unwrap(), "/opgrc/api/v2");
+        assert_eq!(
+            prefix(&[("GOVSYNC_GOVERNANCE_CP4D_INSTANCE", "grc1")], &cp4d).unwrap(),
+            "/openpages-grc1-opgrc/api/v2"
+        );
+        assert_eq!(
+            prefix(&[("GOVSYNC_GOVERNANCE_API_PREFIX", "/grc/api/v2")], &iam).unwrap(),
+            "/grc/api/v2"
+        );
+        let missing = prefix(&[], &cp4d).unwrap_err().to_string();
+        assert!(
+            missing.contains("GOVSYNC_GOVERNANCE_CP4D_INSTANCE"),
+            "{missing}"
+        );
+        for bad in [
+            vec![("GOVSYNC_GOVERNANCE_CP4D_INSTANCE", "a/b")],
+            vec![("GOVSYNC_GOVERNANCE_API_PREFIX", "opgrc")],
+            vec![("GOVSYNC_GOVERNANCE_API_PREFIX", "/a/../b")],
+            vec![
+                ("GOVSYNC_GOVERNANCE_API_PREFIX", "/x"),
+                ("GOVSYNC_GOVERNANCE_CP4D_INSTANCE", "grc1"),
+            ],
+        ] {
+            assert!(prefix(&bad, &iam).is_err(), "{bad:?}");
+        }
+        let mut env = base();
+        env.insert("GOVSYNC_GOVERNANCE_CP4D_INSTANCE", "grc1".to_owned());
+        assert_eq!(
+            load(&env).unwrap().governance_api_prefix,
+            "/openpages-grc1-opgrc/api/v2"
+        );
     }
 }

@@ -149,6 +149,7 @@ async fn a_message_meeting_a_401_is_a_batch_item_failure_not_a_dead_letter() {
     let key_source = Arc::new(UnrotatedKey::default());
     let governance = govsync_lambda::clients::governance_client_with_key_source(
         &base,
+        govsync_adapters::governance::DEFAULT_API_PREFIX,
         &AuthSettings::Mcsp {
             token_url: format!("{base}/api/2.0/services/inst-1/apikeys/token"),
         },
