@@ -20,7 +20,8 @@ pub const EXTERNAL_ID: &str = "Integration:External ID";
 pub enum DataType {
     String,
     Enum,
-    Float,
+    /// OpenPages' number type (contracts/openpages-v2.md: `DECIMAL_TYPE` / `INTEGER_TYPE`).
+    Decimal,
     Date,
 }
 
@@ -29,7 +30,7 @@ impl DataType {
         match self {
             Self::String => "STRING_TYPE",
             Self::Enum => "ENUM_TYPE",
-            Self::Float => "FLOAT_TYPE",
+            Self::Decimal => "DECIMAL_TYPE",
             Self::Date => "DATE_TYPE",
         }
     }
@@ -150,10 +151,10 @@ fn enumeration(name: &str, values: &[&str]) -> FieldDefinition {
     }
 }
 
-fn float(name: &str) -> FieldDefinition {
+fn decimal(name: &str) -> FieldDefinition {
     FieldDefinition {
         name: name.to_owned(),
-        data_type: DataType::Float,
+        data_type: DataType::Decimal,
         enum_values: Vec::new(),
     }
 }
@@ -176,8 +177,8 @@ fn integration_fields() -> Vec<FieldDefinition> {
 
 fn metric_shared_fields() -> Vec<FieldDefinition> {
     vec![
-        float("MRG-Metric-Shared:Lower Threshold"),
-        float("MRG-Metric-Shared:Upper Threshold"),
+        decimal("MRG-Metric-Shared:Lower Threshold"),
+        decimal("MRG-Metric-Shared:Upper Threshold"),
         enumeration("MRG-Metric-Shared:Breach Status", &BREACH_STATUSES),
     ]
 }
@@ -249,7 +250,7 @@ impl Catalog {
                 label: "Metric Value".to_owned(),
                 fields: [
                     vec![
-                        float("MRG-MetricVal:Value"),
+                        decimal("MRG-MetricVal:Value"),
                         date("MRG-MetricVal:Value Date"),
                     ],
                     metric_shared_fields(),
@@ -277,6 +278,31 @@ impl Catalog {
 
     pub fn all(&self) -> impl Iterator<Item = &TypeDefinition> {
         self.types.values()
+    }
+
+    /// `GET /types/{type}/associations`: each type this one may sit under (`Parent`) or hold
+    /// (`Child`), in the shape IBM's client reads (`name`, `relationship`, `is_enabled`;
+    /// IBM/ibm-openpages-mcp-server `openpages_client.py` `get_type_associations`).
+    pub fn associations_json(&self, type_id: &str) -> Option<Value> {
+        let definition = self.get(type_id)?;
+        let entry = |other: &TypeDefinition, relationship: &str| {
+            json!({
+                "name": other.id,
+                "localized_label": other.label,
+                "relationship": relationship,
+                "is_enabled": true,
+            })
+        };
+        let parents = definition
+            .parent_types
+            .iter()
+            .filter_map(|parent| self.get(parent))
+            .map(|parent| entry(parent, "Parent"));
+        let children = self
+            .all()
+            .filter(|child| child.parent_types.iter().any(|p| p == type_id))
+            .map(|child| entry(child, "Child"));
+        Some(json!({ "associations": parents.chain(children).collect::<Vec<_>>() }))
     }
 
     pub fn may_contain(&self, parent_type: &str, child_type: &str) -> bool {

@@ -7,6 +7,27 @@ use govsync_core::webhook::{WebhookSecret, WebhookSecretError};
 
 pub const PORT_ENV: &str = "GOVERNANCE_EMULATOR_PORT";
 
+/// Where the governance console runs; it decides the one API prefix served.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeploymentMode {
+    /// watsonx.governance SaaS: `/opgrc/api/v2`.
+    #[default]
+    Saas,
+    /// An on-premises console: `/opgrc/api/v2`.
+    OnPremises,
+    /// Cloud Pak for Data: `/openpages-<instance>-opgrc/api/v2` (IBM's client `_get_api_path`).
+    Cp4d { instance: String },
+}
+
+impl DeploymentMode {
+    pub fn api_prefix(&self) -> String {
+        match self {
+            Self::Saas | Self::OnPremises => crate::http::API_PREFIX.to_owned(),
+            Self::Cp4d { instance } => format!("/openpages-{instance}-opgrc/api/v2"),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("unknown flag `{0}` (see --help)")]
@@ -33,6 +54,7 @@ pub struct EmulatorConfig {
     /// Waits between webhook delivery attempts; its length is the number of retries.
     pub webhook_retry_delays: Vec<Duration>,
     pub webhook_attempt_timeout: Duration,
+    pub deployment: DeploymentMode,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -47,6 +69,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &self.webhook_secret)
             .field("webhook_retry_delays", &self.webhook_retry_delays)
+            .field("deployment", &self.deployment)
             .finish()
     }
 }
@@ -68,6 +91,7 @@ impl Default for EmulatorConfig {
                 Duration::from_millis(2000),
             ],
             webhook_attempt_timeout: Duration::from_secs(5),
+            deployment: DeploymentMode::default(),
         }
     }
 }
@@ -84,6 +108,8 @@ Flags (--flag value or --flag=value):
   --token-ttl-secs <n>      lifetime of issued tokens (default 3600)
   --webhook-url <url>       where to POST signed change notifications (optional)
   --webhook-secret <s>      signing secret: whsec_<base64> or raw text (optional)
+  --deployment-mode <m>     saas (default), onprem or cp4d: the one API prefix served
+  --cp4d-instance <name>    cp4d mode: the OpenPages instance (/openpages-<name>-opgrc/api/v2)
   --help                    this text
 ";
 
@@ -106,6 +132,8 @@ impl EmulatorConfig {
             config.port = parse_port(&port, "GOVERNANCE_EMULATOR_PORT")?;
         }
         let mut webhook_secret: Option<String> = None;
+        let mut mode: Option<String> = None;
+        let mut cp4d_instance: Option<String> = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -124,6 +152,8 @@ impl EmulatorConfig {
                 "--token-ttl-secs" => "--token-ttl-secs",
                 "--webhook-url" => "--webhook-url",
                 "--webhook-secret" => "--webhook-secret",
+                "--deployment-mode" => "--deployment-mode",
+                "--cp4d-instance" => "--cp4d-instance",
                 _ => return Err(ConfigError::UnknownFlag(arg)),
             };
             let value = match inline {
@@ -155,9 +185,42 @@ impl EmulatorConfig {
                     config.token_ttl = Duration::from_secs(secs);
                 }
                 "--webhook-url" => config.webhook_url = Some(parse_url(value, name)?),
+                "--deployment-mode" => mode = Some(value),
+                "--cp4d-instance" => cp4d_instance = Some(value),
                 _ => webhook_secret = Some(value),
             }
         }
+        config.deployment = match (mode.as_deref(), cp4d_instance) {
+            (None | Some("saas"), None) => DeploymentMode::Saas,
+            (Some("onprem"), None) => DeploymentMode::OnPremises,
+            (Some("cp4d"), Some(instance))
+                if !instance.is_empty()
+                    && instance
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                DeploymentMode::Cp4d { instance }
+            }
+            (Some("cp4d"), _) => {
+                return Err(ConfigError::InvalidValue {
+                    flag: "--cp4d-instance",
+                    reason: "cp4d mode needs an instance name (letters, digits, '-', '_')"
+                        .to_owned(),
+                });
+            }
+            (_, Some(_)) => {
+                return Err(ConfigError::InvalidValue {
+                    flag: "--cp4d-instance",
+                    reason: "only with --deployment-mode cp4d".to_owned(),
+                });
+            }
+            (Some(other), None) => {
+                return Err(ConfigError::InvalidValue {
+                    flag: "--deployment-mode",
+                    reason: format!("`{other}` is not saas, onprem or cp4d"),
+                });
+            }
+        };
         if let Some(secret) = webhook_secret {
             config.webhook_secret = Some(WebhookSecret::parse(&secret)?);
         }
@@ -273,6 +336,37 @@ mod tests {
             Err(ConfigError::WebhookSecret(_))
         ));
         assert!(matches!(parse(&["--help"], None), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn the_deployment_mode_decides_the_one_api_prefix() {
+        assert_eq!(
+            run_config(&[], None).deployment.api_prefix(),
+            "/opgrc/api/v2"
+        );
+        assert_eq!(
+            run_config(&["--deployment-mode", "onprem"], None)
+                .deployment
+                .api_prefix(),
+            "/opgrc/api/v2"
+        );
+        assert_eq!(
+            run_config(&["--deployment-mode=cp4d", "--cp4d-instance", "grc1"], None)
+                .deployment
+                .api_prefix(),
+            "/openpages-grc1-opgrc/api/v2"
+        );
+        for bad in [
+            &["--deployment-mode", "cp4d"][..],
+            &["--cp4d-instance", "grc1"],
+            &["--deployment-mode", "cloud"],
+            &["--deployment-mode", "cp4d", "--cp4d-instance", "a/b"],
+        ] {
+            assert!(
+                matches!(parse(bad, None), Err(ConfigError::InvalidValue { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

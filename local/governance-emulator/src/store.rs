@@ -25,6 +25,11 @@ pub enum StoreError {
     UnknownField { type_id: String, field: String },
     #[error("field '{0}' is a system field and cannot be set")]
     ReadOnlyField(String),
+    /// Enum values are written `{"name": …}` (contracts/openpages-v2.md, IBM's client).
+    #[error(
+        "Invalid value for enumeration field '{field}': write {{\"name\": \"<value>\"}}, not {value}"
+    )]
+    EnumNotAnObject { field: String, value: String },
     #[error("invalid value '{value}' for enum field '{field}'; allowed: {allowed}")]
     InvalidEnumValue {
         field: String,
@@ -52,15 +57,20 @@ pub enum StoreError {
     HasChildren(u64),
     #[error("an object cannot be associated with itself")]
     SelfAssociation,
-    #[error("association type '{0}' is neither 'parent', 'child' nor the other object's type")]
+    /// The association `type` is the relation (IBM's client sends `parent`/`child`), never a type id.
+    #[error("Invalid association type '{0}': expected 'parent' or 'child'")]
     InvalidAssociationType(String),
+    #[error("object {child} has no secondary parent {parent} to remove")]
+    NoSuchAssociation { parent: u64, child: u64 },
+    #[error("the primary parent {parent} of object {child} cannot be removed as an association")]
+    PrimaryAssociation { parent: u64, child: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
     Text(String),
     Enum(String),
-    Float(f64),
+    Decimal(f64),
     Date(DateTime<Utc>),
 }
 
@@ -90,7 +100,7 @@ impl FieldValue {
         match self {
             Self::Text(text) => Value::String(text.clone()),
             Self::Enum(name) => json!({ "name": name }),
-            Self::Float(number) => json!(number),
+            Self::Decimal(number) => json!(number),
             Self::Date(instant) => Value::String(format_instant(instant)),
         }
     }
@@ -99,7 +109,7 @@ impl FieldValue {
     pub fn display(&self) -> String {
         match self {
             Self::Text(text) | Self::Enum(text) => text.clone(),
-            Self::Float(number) => number.to_string(),
+            Self::Decimal(number) => number.to_string(),
             Self::Date(instant) => format_instant(instant),
         }
     }
@@ -117,13 +127,17 @@ impl FieldValue {
         let value = match definition.data_type {
             DataType::Enum => {
                 let name = match raw {
-                    Value::String(name) => name.as_str(),
                     Value::Object(map) => match map.get("name") {
                         Some(Value::String(name)) => name.as_str(),
                         Some(Value::Null) => return Ok(None),
                         _ => return Err(invalid()),
                     },
-                    _ => return Err(invalid()),
+                    other => {
+                        return Err(StoreError::EnumNotAnObject {
+                            field: definition.name.clone(),
+                            value: other.to_string(),
+                        });
+                    }
                 };
                 if !definition.enum_values.iter().any(|v| v == name) {
                     return Err(StoreError::InvalidEnumValue {
@@ -140,14 +154,14 @@ impl FieldValue {
                 Value::Bool(flag) => Self::Text(flag.to_string()),
                 _ => return Err(invalid()),
             },
-            DataType::Float => {
+            DataType::Decimal => {
                 let number = match raw {
                     Value::Number(number) => number.as_f64(),
                     Value::String(text) => text.trim().parse::<f64>().ok(),
                     _ => None,
                 };
                 match number {
-                    Some(n) if n.is_finite() => Self::Float(n),
+                    Some(n) if n.is_finite() => Self::Decimal(n),
                     _ => return Err(invalid()),
                 }
             }
@@ -164,6 +178,7 @@ impl FieldValue {
 pub struct GrcObject {
     pub id: u64,
     pub name: String,
+    pub title: Option<String>,
     pub description: Option<String>,
     pub type_id: String,
     pub parent_id: Option<u64>,
@@ -182,8 +197,10 @@ fn is_system_field(name: &str) -> bool {
         LAST_MODIFIED_BY,
         "Resource ID",
         "Name",
+        "Title",
         "Description",
-        "Parent Id",
+        "Location",
+        "Owner",
     ]
     .iter()
     .any(|s| s.eq_ignore_ascii_case(name))
@@ -216,6 +233,7 @@ impl GrcObject {
         json!({
             "id": self.id.to_string(),
             "name": self.name,
+            "title": self.title,
             "description": self.description,
             "type_definition_id": self.type_id,
             "primary_parent_id": self.parent_id.map(|p| p.to_string()),
@@ -228,6 +246,7 @@ impl GrcObject {
 #[derive(Debug, Clone)]
 pub struct NewObject {
     pub name: String,
+    pub title: Option<String>,
     pub description: Option<String>,
     pub type_id: String,
     pub parent_id: Option<u64>,
@@ -305,6 +324,96 @@ impl Store {
         self.objects
             .values()
             .filter(move |o| o.parent_id == Some(id))
+    }
+
+    /// The children of `id`: primary ones, and secondary ones unless `primary_only`.
+    pub fn children_including_secondary(
+        &self,
+        id: u64,
+        primary_only: bool,
+    ) -> impl Iterator<Item = &GrcObject> {
+        let secondary: Vec<u64> = if primary_only {
+            Vec::new()
+        } else {
+            self.associations
+                .iter()
+                .filter(|(parent, _)| *parent == id)
+                .map(|(_, child)| *child)
+                .collect()
+        };
+        self.objects
+            .values()
+            .filter(move |o| o.parent_id == Some(id) || secondary.contains(&o.id))
+    }
+
+    /// The object's path: the names along its primary parents, `/`-separated (govsync choice; the
+    /// real folder layout is tenant-specific).
+    pub fn location_of(&self, id: u64) -> Option<String> {
+        let mut names = Vec::new();
+        let mut current = self.objects.get(&id);
+        while let Some(object) = current {
+            names.push(object.name.clone());
+            if names.len() > self.objects.len() {
+                return None;
+            }
+            current = object
+                .parent_id
+                .and_then(|parent| self.objects.get(&parent));
+        }
+        if names.is_empty() {
+            return None;
+        }
+        names.reverse();
+        Some(format!("/{}", names.join("/")))
+    }
+
+    /// The object at `path` ([`Self::location_of`]).
+    pub fn find_by_location(&self, path: &str) -> Option<&GrcObject> {
+        let wanted = format!("/{}", path.trim_matches('/'));
+        self.objects
+            .values()
+            .find(|object| self.location_of(object.id).as_deref() == Some(wanted.as_str()))
+    }
+
+    /// Removes secondary links: `parents` of `id`, and `id`'s `children`. A primary link stays.
+    pub fn dissociate(
+        &mut self,
+        id: u64,
+        parents: &[u64],
+        children: &[u64],
+        principal: &str,
+        now: DateTime<Utc>,
+    ) -> Result<GrcObject, StoreError> {
+        if !self.objects.contains_key(&id) {
+            return Err(StoreError::NotFound(id));
+        }
+        let links: Vec<(u64, u64)> = parents
+            .iter()
+            .map(|parent| (*parent, id))
+            .chain(children.iter().map(|child| (id, *child)))
+            .collect();
+        for (parent, child) in &links {
+            if self.objects.get(child).and_then(|c| c.parent_id) == Some(*parent) {
+                return Err(StoreError::PrimaryAssociation {
+                    parent: *parent,
+                    child: *child,
+                });
+            }
+            if !self.associations.contains(&(*parent, *child)) {
+                return Err(StoreError::NoSuchAssociation {
+                    parent: *parent,
+                    child: *child,
+                });
+            }
+        }
+        for link in &links {
+            self.associations.remove(link);
+        }
+        let stamp = self.stamp(now);
+        let object = self.objects.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        object.modified_at = stamp;
+        object.modified_by = principal.to_owned();
+        Ok(object.clone())
     }
 
     /// Clears objects and links; ids keep counting.
@@ -410,6 +519,7 @@ impl Store {
         let object = GrcObject {
             id,
             name: name.to_owned(),
+            title: new.title,
             description: new.description,
             type_id: definition.id.clone(),
             parent_id: new.parent_id,
@@ -492,8 +602,8 @@ impl Store {
         self.objects.remove(&id).ok_or(StoreError::NotFound(id))
     }
 
-    /// Adds parent/child links between `id` and each other object. `kind` is `parent`, `child`,
-    /// or the other object's type id (direction then follows the hierarchy).
+    /// Adds parent/child links between `id` and each other object. `kind` is the relation of the
+    /// other object: `parent` or `child` (IBM's client lower-cases it; a type id is refused).
     pub fn associate(
         &mut self,
         catalog: &Catalog,
@@ -516,16 +626,9 @@ impl Store {
                 .objects
                 .get(other_id)
                 .ok_or(StoreError::NotFound(*other_id))?;
-            let direction = match kind.to_ascii_lowercase().as_str() {
+            let direction = match kind.as_str() {
                 "parent" => Direction::Parent,
                 "child" => Direction::Child,
-                _ if *kind == other.type_id => {
-                    if catalog.may_contain(&this_type, &other.type_id) {
-                        Direction::Child
-                    } else {
-                        Direction::Parent
-                    }
-                }
                 _ => return Err(StoreError::InvalidAssociationType(kind.clone())),
             };
             let (parent_id, child_id, parent_type, child_type) = match direction {

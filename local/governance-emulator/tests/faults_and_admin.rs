@@ -139,7 +139,7 @@ async fn reset_clears_objects_tokens_faults_and_stats_but_keeps_types() {
     let fresh = emulator.token().await;
     let (status, types) = emulator.get(&fresh, "/types").await;
     assert_eq!(status, 200, "faults were cleared");
-    assert_eq!(types.as_array().map(Vec::len), Some(6));
+    assert_eq!(types["types"].as_array().map(Vec::len), Some(6));
 }
 
 #[tokio::test]

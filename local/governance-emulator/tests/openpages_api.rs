@@ -5,6 +5,8 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use govsync_governance_emulator::EmulatorConfig;
+use govsync_governance_emulator::config::DeploymentMode;
 use serde_json::{Value, json};
 use support::{API, field, start, start_with, status_and_json, test_config};
 
@@ -26,7 +28,7 @@ async fn mcsp_token_is_a_jwt_with_exp_and_authorizes_api_calls() {
     assert_eq!(exp - iat, 3600);
     let (status, types) = emulator.get(&token, "/types").await;
     assert_eq!(status, 200);
-    assert_eq!(types.as_array().map(Vec::len), Some(6));
+    assert_eq!(types["types"].as_array().map(Vec::len), Some(6));
 
     let wrong = emulator
         .client
@@ -95,7 +97,7 @@ async fn cp4d_authorize_issues_a_token_and_rejects_wrong_credentials() {
     assert_eq!(body["message"], "Success");
     let token = body["token"].as_str().unwrap_or_default();
     assert_eq!(jwt_claims(token)["sub"], "admin");
-    // The CP4D path form serves the same API.
+    // The default (SaaS) mode serves only its own prefix, never the CP4D form.
     let response = emulator
         .client
         .get(emulator.url("/openpages-grc1-opgrc/api/v2/types/ModelUseCase"))
@@ -103,7 +105,7 @@ async fn cp4d_authorize_issues_a_token_and_rejects_wrong_credentials() {
         .send()
         .await
         .expect("send");
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 404);
     let response = emulator
         .client
         .get(emulator.url("/somethingelse/api/v2/types"))
@@ -455,7 +457,7 @@ async fn query_filters_pages_with_next_and_reports_syntax_errors() {
             )
             .await;
     }
-    let statement = "SELECT [Resource ID],[Name] FROM [Model]";
+    let statement = "SELECT [Resource ID],[Name] FROM [Model] ORDER BY [Resource ID] ASC";
     let (status, page1) = emulator
         .post(
             &token,
@@ -465,7 +467,11 @@ async fn query_filters_pages_with_next_and_reports_syntax_errors() {
         .await;
     assert_eq!(status, 200, "{page1}");
     assert_eq!(page1["rows"].as_array().map(Vec::len), Some(2));
-    assert_eq!(page1["next"], 2);
+    assert_eq!(
+        page1["next"],
+        json!({"href": "/opgrc/api/v2/query?offset=2&limit=2"}),
+        "the next page is a link carrying its offset"
+    );
     let (_, page3) = emulator
         .post(
             &token,
@@ -515,14 +521,31 @@ async fn query_filters_pages_with_next_and_reports_syntax_errors() {
         )
         .await;
     assert_eq!(status, 400);
-    let (_, capped) = emulator
+    let (status, over) = emulator
         .post(
             &token,
             "/query",
-            json!({"statement": statement, "limit": 5000}),
+            json!({"statement": statement, "limit": 501}),
         )
         .await;
-    assert_eq!(capped["limit"], 1000);
+    assert_eq!(status, 400, "limit is capped at 500: {over}");
+    let (status, shaped) = emulator
+        .post(
+            &token,
+            "/query",
+            json!({"statement": statement, "offset": 0, "limit": 500, "max_rows": 500,
+                   "case_insensitive": false, "honor_primary": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "IBM's request shape: {shaped}");
+    let (status, _) = emulator
+        .post(
+            &token,
+            "/query",
+            json!({"statement": statement, "case_insensitive": "no"}),
+        )
+        .await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -535,13 +558,29 @@ async fn last_modification_watermark_finds_only_newer_changes() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let statement = format!(
-        "SELECT [Resource ID],[Last Modification Date] FROM [ModelUseCase] WHERE [Last Modification Date] > '{watermark}'"
+    // Instants are not documented literals; days are.
+    let finer = format!(
+        "SELECT [Resource ID] FROM [ModelUseCase] WHERE [Last Modification Date] > '{watermark}'"
     );
+    let (status, refused) = emulator
+        .post(&token, "/query", json!({"statement": finer}))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let today = &watermark[..10];
+    let statement = |day: &str| {
+        format!(
+            "SELECT [Resource ID],[Last Modification Date] FROM [ModelUseCase] \
+             WHERE [Last Modification Date] >= '{day}' ORDER BY [Last Modification Date] ASC"
+        )
+    };
     let (_, before) = emulator
-        .post(&token, "/query", json!({"statement": statement}))
+        .post(&token, "/query", json!({"statement": statement(&tomorrow)}))
         .await;
     assert_eq!(before["rows"].as_array().map(Vec::len), Some(0));
+    let statement = statement(today);
     emulator
         .put(
             &token,
@@ -572,6 +611,14 @@ async fn associations_link_parent_and_child_within_the_hierarchy() {
             json!({"associations": [{"id": other_use_case, "type": "ModelUseCase"}]}),
         )
         .await;
+    assert_eq!(status, 400, "a type id is not a relation: {body}");
+    let (status, body) = emulator
+        .post(
+            &token,
+            &format!("/contents/{group}/associations"),
+            json!({"associations": [{"id": other_use_case, "type": "parent"}]}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let (_, listed) = emulator
         .get(&token, &format!("/contents/{group}/associations"))
@@ -592,8 +639,26 @@ async fn associations_link_parent_and_child_within_the_hierarchy() {
         .unwrap_or_default();
     assert_eq!(
         parents,
-        vec![(use_case.clone(), true), (other_use_case, false)]
+        vec![(use_case.clone(), true), (other_use_case.clone(), false)]
     );
+    let status = emulator
+        .delete(
+            &token,
+            &format!("/contents/{group}/associations?parents={use_case}"),
+        )
+        .await;
+    assert_eq!(status, 400, "the primary parent stays");
+    let status = emulator
+        .delete(
+            &token,
+            &format!("/contents/{group}/associations?parents={other_use_case}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, listed) = emulator
+        .get(&token, &format!("/contents/{group}/associations"))
+        .await;
+    assert_eq!(listed["associations"].as_array().map(Vec::len), Some(1));
     let (status, body) = emulator
         .post(
             &token,
@@ -694,4 +759,153 @@ async fn update_replaces_the_description_only_when_sent() {
     let (status, updated) = emulator.put(&token, &path, json!({"fields": []})).await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["description"], "a new description");
+}
+
+#[tokio::test]
+async fn types_come_wrapped_with_their_associations_and_decimal_numbers() {
+    let emulator = start().await;
+    let token = emulator.token().await;
+    let (_, types) = emulator.get(&token, "/types").await;
+    let metric = types["types"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["id"] == "Metric"))
+        .cloned()
+        .unwrap_or_default();
+    let threshold = metric["field_definitions"]
+        .as_array()
+        .and_then(|f| {
+            f.iter()
+                .find(|d| d["name"] == "MRG-Metric-Shared:Lower Threshold")
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(threshold["data_type"], "DECIMAL_TYPE");
+    let (status, associations) = emulator.get(&token, "/types/ModelGroup/associations").await;
+    assert_eq!(status, 200);
+    let relations: Vec<(String, String)> = associations["associations"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|a| {
+                    (
+                        a["name"].as_str().unwrap_or_default().to_owned(),
+                        a["relationship"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        relations,
+        [
+            ("ModelUseCase".to_owned(), "Parent".to_owned()),
+            ("Model".to_owned(), "Child".to_owned())
+        ]
+    );
+    assert_eq!(
+        emulator.get(&token, "/types/Nope/associations").await.0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_root_object_is_created_as_ibms_client_does_and_read_by_its_path() {
+    let emulator = start().await;
+    let token = emulator.token().await;
+    let (status, root) = emulator
+        .post(
+            &token,
+            "/contents",
+            json!({"name": "Retail", "title": "Retail", "description": "d",
+                   "primary_parent_id": "", "type_definition_id": "SOXBusEntity", "fields": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{root}");
+    assert_eq!(root["title"], "Retail");
+    assert!(root["primary_parent_id"].is_null());
+    let (status, by_path) = emulator.get(&token, "/contents/%2FRetail").await;
+    assert_eq!(status, 200, "{by_path}");
+    assert_eq!(by_path["id"], root["id"]);
+    assert_eq!(emulator.get(&token, "/contents/%2FNowhere").await.0, 404);
+}
+
+#[tokio::test]
+async fn enum_values_are_accepted_only_as_name_objects() {
+    let emulator = start().await;
+    let token = emulator.token().await;
+    let (_, use_case, _) = emulator.seed_chain(&token).await;
+    let (status, refused) = emulator
+        .put(
+            &token,
+            &format!("/contents/{use_case}"),
+            json!({"fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": "Approved for Development"}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Invalid value for enumeration field"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_query_naming_an_invented_parent_column_is_refused_as_an_invalid_field() {
+    let emulator = start().await;
+    let token = emulator.token().await;
+    let (_, _, group) = emulator.seed_chain(&token).await;
+    let (status, refused) = emulator
+        .post(
+            &token,
+            "/query",
+            json!({"statement": format!("SELECT [Resource ID] FROM [Model] WHERE [Parent Id] = '{group}'")}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Invalid Field"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn cp4d_mode_serves_only_the_instance_prefix() {
+    let emulator = start_with(EmulatorConfig {
+        deployment: DeploymentMode::Cp4d {
+            instance: "grc1".to_owned(),
+        },
+        ..test_config()
+    })
+    .await;
+    let token = emulator.token().await;
+    let get = |path: &str| {
+        emulator
+            .client
+            .get(emulator.url(path))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(
+        get("/openpages-grc1-opgrc/api/v2/types")
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    assert_eq!(
+        get("/opgrc/api/v2/types").await.expect("send").status(),
+        404
+    );
+    assert_eq!(
+        get("/openpages-other-opgrc/api/v2/types")
+            .await
+            .expect("send")
+            .status(),
+        404
+    );
 }

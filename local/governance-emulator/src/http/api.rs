@@ -1,7 +1,7 @@
 //! The OpenPages REST API v2 subset: types, contents, associations, query.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,19 +10,21 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, Principal, json_body};
-use crate::query;
+use super::{ApiError, Principal, api_prefix, json_body};
+use crate::query::{self, QueryOptions};
 use crate::state::AppState;
 use crate::store::{NewObject, ObjectChanges, Store, StoreError};
 use crate::webhooks::ChangeKind;
 
 const DEFAULT_LIMIT: u64 = 100;
-const MAX_LIMIT: u64 = 1000;
+/// IBM's query tool caps `limit` at 500 (mcp_server.py `execute_openpages_query` schema).
+const MAX_LIMIT: u64 = 500;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/types", get(list_types))
         .route("/types/{type_id}", get(get_type))
+        .route("/types/{type_id}/associations", get(get_type_associations))
         .route("/contents", post(create_object))
         .route(
             "/contents/{id}",
@@ -30,7 +32,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/contents/{id}/associations",
-            get(list_associations).post(add_associations),
+            get(list_associations)
+                .post(add_associations)
+                .delete(remove_associations),
         )
         .route("/query", post(run_query))
 }
@@ -46,10 +50,15 @@ struct ContentPath {
     id: String,
 }
 
-fn object_id(text: &str) -> Result<u64, ApiError> {
-    text.trim()
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("object {text} not found")))
+/// `{id}` is a Resource ID or a URL-encoded object path (contracts/openpages-v2.md, Read).
+fn object_id(store: &Store, text: &str) -> Result<u64, ApiError> {
+    if let Ok(id) = text.trim().parse() {
+        return Ok(id);
+    }
+    store
+        .find_by_location(text)
+        .map(|object| object.id)
+        .ok_or_else(|| ApiError::NotFound(format!("object {text} not found")))
 }
 
 /// Ids arrive as numeric strings or numbers.
@@ -108,10 +117,21 @@ fn object_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// `{"types": […]}` (contracts/openpages-v2.md; IBM's client reads `types`).
 async fn list_types(State(state): State<AppState>) -> Json<Value> {
-    Json(Value::Array(
-        state.catalog().all().map(|t| t.to_json()).collect(),
-    ))
+    let types: Vec<Value> = state.catalog().all().map(|t| t.to_json()).collect();
+    Json(json!({ "types": types }))
+}
+
+async fn get_type_associations(
+    State(state): State<AppState>,
+    Path(path): Path<TypePath>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .catalog()
+        .associations_json(&path.type_id)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("type definition '{}' not found", path.type_id)))
 }
 
 async fn get_type(
@@ -129,8 +149,8 @@ async fn get_object(
     State(state): State<AppState>,
     Path(path): Path<ContentPath>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = object_id(&path.id)?;
     let data = state.lock();
+    let id = object_id(&data.store, &path.id)?;
     let object = data.store.get(id).ok_or(StoreError::NotFound(id))?;
     Ok(Json(object.to_json(state.catalog().get(&object.type_id))))
 }
@@ -157,12 +177,15 @@ async fn create_object(
             ));
         }
     };
+    // IBM's client creates a root object with `"primary_parent_id": ""`.
     let parent_id = match body.get("primary_parent_id") {
         None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.trim().is_empty() => None,
         Some(value) => Some(id_value(value, "primary_parent_id")?),
     };
     let new = NewObject {
         name,
+        title: optional_string(&body, "title")?.flatten(),
         description: optional_string(&body, "description")?.flatten(),
         type_id,
         parent_id,
@@ -183,7 +206,7 @@ async fn update_object(
     Path(path): Path<ContentPath>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let id = object_id(&path.id)?;
+    let id = object_id(&state.lock().store, &path.id)?;
     let body = object_body(&body)?;
     let name = match optional_string(&body, "name")? {
         None => None,
@@ -207,8 +230,8 @@ async fn delete_object(
     State(state): State<AppState>,
     Path(path): Path<ContentPath>,
 ) -> Result<StatusCode, ApiError> {
-    let id = object_id(&path.id)?;
     let mut data = state.lock();
+    let id = object_id(&data.store, &path.id)?;
     let object = data.store.delete(id)?;
     state.notify(&data, ChangeKind::Deleted, &object, Vec::new());
     Ok(StatusCode::NO_CONTENT)
@@ -234,8 +257,8 @@ async fn list_associations(
     State(state): State<AppState>,
     Path(path): Path<ContentPath>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = object_id(&path.id)?;
     let data = state.lock();
+    let id = object_id(&data.store, &path.id)?;
     let associations = associations_json(&data.store, id)?;
     Ok(Json(json!({ "associations": associations })))
 }
@@ -246,7 +269,7 @@ async fn add_associations(
     Path(path): Path<ContentPath>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let id = object_id(&path.id)?;
+    let id = object_id(&state.lock().store, &path.id)?;
     let body = object_body(&body)?;
     let Some(Value::Array(items)) = body.get("associations") else {
         return Err(ApiError::BadRequest(
@@ -282,6 +305,63 @@ async fn add_associations(
     Ok(Json(json!({ "associations": associations })))
 }
 
+/// `parents` and `children`: comma-separated ids (IBM's client `remove_associations`).
+#[derive(Deserialize)]
+struct Removal {
+    parents: Option<String>,
+    children: Option<String>,
+}
+
+fn id_list(text: Option<&str>, what: &str) -> Result<Vec<u64>, ApiError> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|_| ApiError::BadRequest(format!("'{what}' holds {id:?}, not an id")))
+        })
+        .collect()
+}
+
+async fn remove_associations(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(path): Path<ContentPath>,
+    Query(removal): Query<Removal>,
+) -> Result<Json<Value>, ApiError> {
+    let parents = id_list(removal.parents.as_deref(), "parents")?;
+    let children = id_list(removal.children.as_deref(), "children")?;
+    if parents.is_empty() && children.is_empty() {
+        return Err(ApiError::BadRequest(
+            "name the associations to remove with 'parents' and/or 'children'".to_owned(),
+        ));
+    }
+    let mut data = state.lock();
+    let id = object_id(&data.store, &path.id)?;
+    let object = data
+        .store
+        .dissociate(id, &parents, &children, &principal.0, Utc::now())?;
+    state.notify(
+        &data,
+        ChangeKind::Updated,
+        &object,
+        vec!["associations".to_owned()],
+    );
+    let associations = associations_json(&data.store, id)?;
+    Ok(Json(json!({ "associations": associations })))
+}
+
+fn flag(body: &Map<String, Value>, key: &str) -> Result<bool, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "'{key}' must be true or false, got {other}"
+        ))),
+    }
+}
+
 fn paging_value(body: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(default),
@@ -307,16 +387,21 @@ async fn run_query(State(state): State<AppState>, body: Bytes) -> Result<Json<Va
     };
     let offset = paging_value(&body, "offset", 0)?;
     let limit = paging_value(&body, "limit", DEFAULT_LIMIT)?;
-    if limit == 0 {
-        return Err(ApiError::BadRequest(
-            "'limit' must be at least 1".to_owned(),
-        ));
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "'limit' must be between 1 and {MAX_LIMIT}, got {limit}"
+        )));
     }
-    let limit = limit.min(MAX_LIMIT);
+    // Sent by IBM's client (`max_rows` 500); its effect is not published, so only its type is checked.
+    paging_value(&body, "max_rows", 0)?;
+    let options = QueryOptions {
+        case_insensitive: flag(&body, "case_insensitive")?,
+        honor_primary: flag(&body, "honor_primary")?,
+    };
     let parsed = query::parse(statement)?;
     let rows = {
         let data = state.lock();
-        query::execute(&parsed, state.catalog(), &data.store)?
+        query::execute(&parsed, state.catalog(), &data.store, options)?
     };
     let total = rows.len() as u64;
     let page: Vec<Value> = rows
@@ -334,7 +419,10 @@ async fn run_query(State(state): State<AppState>, body: Bytes) -> Result<Json<Va
     let mut response = json!({ "rows": page, "offset": offset, "limit": limit });
     let next = offset.saturating_add(limit);
     if next < total {
-        response["next"] = json!(next);
+        // The next page as a link carrying its offset (contracts/openpages-v2.md, Query).
+        response["next"] = json!({
+            "href": format!("{}/query?offset={next}&limit={limit}", api_prefix(state.config())),
+        });
     }
     Ok(Json(response))
 }

@@ -9,7 +9,7 @@ mod tokens;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,11 +18,18 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::auth;
+use crate::config::EmulatorConfig;
 use crate::query::QueryError;
 use crate::state::{ApiCall, AppState};
 use crate::store::StoreError;
 
+/// The API prefix of SaaS and on-premises consoles, the default deployment mode.
 pub const API_PREFIX: &str = "/opgrc/api/v2";
+
+/// The one prefix the emulator serves: its deployment mode's (contracts/openpages-v2.md, Base URL).
+pub fn api_prefix(config: &EmulatorConfig) -> String {
+    config.deployment.api_prefix()
+}
 
 /// Errors answered to API clients as `{"code": <status>, "message": "..."}`.
 #[derive(Debug, thiserror::Error)]
@@ -84,13 +91,8 @@ pub struct Principal(pub String);
 
 /// Builds the whole application router. Must be called inside a tokio runtime.
 pub fn router(state: AppState) -> Router {
-    let api = api::routes();
-    let api_main = api
-        .clone()
-        .route_layer(middleware::from_fn_with_state(state.clone(), api_gate));
-    let api_cp4d = api
-        .route_layer(middleware::from_fn_with_state(state.clone(), api_gate))
-        .route_layer(middleware::from_fn(cp4d_prefix_only));
+    let api = api::routes().route_layer(middleware::from_fn_with_state(state.clone(), api_gate));
+    let prefix = api_prefix(state.config());
     Router::new()
         .route("/", get(inventory_page::page))
         .route(
@@ -99,33 +101,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/identity/token", post(tokens::iam_token))
         .route("/icp4d-api/v1/authorize", post(tokens::cp4d_authorize))
-        .nest(API_PREFIX, api_main)
-        .nest("/{cp4d_instance}/api/v2", api_cp4d)
+        .nest(&prefix, api)
         .nest("/_emulator", admin::routes())
         .with_state(state)
-}
-
-/// The CP4D form is `/openpages-<instance>-opgrc/api/v2`; other first segments are not the API.
-async fn cp4d_prefix_only(request: Request, next: Next) -> Response {
-    // Nested routers see the path without the prefix; the original keeps the instance segment.
-    let path = request
-        .extensions()
-        .get::<OriginalUri>()
-        .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let valid = first
-        .strip_prefix("openpages-")
-        .and_then(|rest| rest.strip_suffix("-opgrc"))
-        .is_some_and(|instance| !instance.is_empty());
-    if valid {
-        next.run(request).await
-    } else {
-        ApiError::NotFound(format!("no route for {path}")).into_response()
-    }
 }
 
 /// Counts the call, serves a queued fault that applies to it if any, then checks the bearer token
