@@ -27,15 +27,18 @@ BUSINESS_ENTITY = "Retail Banking"
 # The identity a data scientist uses in SageMaker: anything but govsync's own key.
 DATA_SCIENTIST_KEY = "AKIADATASCIENTIST001"
 GOVERNANCE_USER = ("admin", "admin")
+# govsync's packed write-back (issue 19): the links in one entry, the revision, the model's page.
 WRITE_BACK_KEYS = (
-    "govsync:use-case-id",
-    "govsync:model-group-id",
-    "govsync:model-id",
-    "govsync:use-case-url",
-    "govsync:model-group-url",
+    "govsync:links",
     "govsync:model-url",
     "govsync:rev",
 )
+
+
+def packed_links(metadata: dict) -> dict:
+    """The ids in `govsync:links` ("model=1 model-group=2 use-case=3 ..."), by name."""
+    words = metadata.get("govsync:links", "").split(" ")[:3]
+    return dict(word.split("=", 1) for word in words if "=" in word)
 # The local stack's webhook signing secret (local/wiring.json, govsync/webhook-signing-secrets "current").
 WEBHOOK_SECRET = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtY3VycmVudA=="
 

@@ -48,6 +48,7 @@ from demo_support import (  # noqa: E402
     DATA_SCIENTIST_KEY,
     WEBHOOK_SECRET,
     WRITE_BACK_KEYS,
+    packed_links,
     ExpectationFailed,
     Governance,
     Runner,
@@ -196,7 +197,8 @@ def describe_sagemaker(state: dict[str, Any]) -> str:
             parts.append(f"v{package['version']} deleted")
             continue
         links = package["links"]
-        link_text = f"{len(links)} govsync links (model {links['govsync:model-id']})" if "govsync:model-id" in links else "no govsync links"
+        model_id = packed_links(links).get("model")
+        link_text = f"{len(links)} govsync links (model {model_id})" if model_id else "no govsync links"
         parts.append(f"v{package['version']} {package['approval']}, lifecycle {package['lifecycle'] or '-'}, {link_text}")
     return " · ".join(parts)
 
@@ -464,7 +466,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         metadata = wait_until(f"govsync's links did not appear on {arn}", write_back, timeout)
         step.check(
             "the package's links name the Model and the use case",
-            metadata["govsync:model-id"] == story.models[1] and metadata["govsync:use-case-id"] == story.use_case_id,
+            packed_links(metadata).get("model") == story.models[1]
+            and packed_links(metadata).get("use-case") == story.use_case_id,
             repr(metadata),
         )
         step.saw(f'created Model {story.models[1]} "{model["name"]}" under model group {story.model_group_id}')

@@ -120,7 +120,7 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     assert report["counts"]["emails_to_team"] == 1
     # F2: the links on version 1 name its Model.
     version_1 = steps[3]["sagemaker"]["packages"][0]
-    assert version_1["links"]["govsync:model-id"] == objects["models"]["1"]
+    assert version_1["links"]["govsync:links"].startswith(f'model={objects["models"]["1"]} ')
     # F7: the metrics with their breach status.
     metrics = {m["name"]: m["breach_status"] for m in steps[4]["governance"]["models"][0]["metrics"]}
     assert metrics == {"AUC": "Green", "Feature drift PSI": "Amber"}

@@ -770,8 +770,9 @@ def test_registry_events_batch_sample_registers_the_version_in_governance_and_wr
     assert str(model_group["primary_parent_id"]) == scene.use_case["id"]
     described = make_sagemaker(access_key_id="testing").describe_model_package(ModelPackageName=scene.package_arns[1])
     metadata = described.get("CustomerMetadataProperties", {})
-    assert metadata.get("govsync:model-id") == registered, metadata
-    assert metadata.get("govsync:use-case-id") == scene.use_case["id"], metadata
+    ids = dict(word.split("=", 1) for word in metadata.get("govsync:links", "").split(" ")[:3] if "=" in word)
+    assert ids.get("model") == registered, metadata
+    assert ids.get("use-case") == scene.use_case["id"], metadata
 
 
 REGISTRY_SQS_SAMPLES = ["sqs-event-batch.json", "sqs-record-model-package-state-change.json"]

@@ -4,7 +4,8 @@
 //! The run's line (dimension `Function` = `reconciler`): `EventsProcessed` the packages compared;
 //! `Failures` the repairs that failed (the next run finds them again); then `DriftsFound`,
 //! `DriftsRepaired` (repaired here, or handed to the function that owns the flow), `RepairsEnqueued`
-//! (of which handed over), `Throttled` (calls answered "throttled") and `CutOff` (1 when the deadline
+//! (of which handed over), `RepairsNeedingAttention` (made, but re-reading showed they did not hold),
+//! `Throttled` (calls answered "throttled") and `CutOff` (1 when the deadline
 //! stopped the run; the next resumes). The reconciler reads no events, so it has no duplicates, echoes,
 //! quarantine or sync lag. Then one line per drift kind ([`DriftKind::ALL`], zeros included, so a
 //! kind's chart reads 0 rather than nothing), dimensions `Function` and [`KIND_DIMENSION`]:
@@ -25,6 +26,9 @@ pub const DRIFTS_FOUND: &str = "DriftsFound";
 /// Drifts repaired here or handed to the function that owns the flow.
 pub const DRIFTS_REPAIRED: &str = "DriftsRepaired";
 
+/// Repairs made that did not hold when re-read (never counted as repaired).
+pub const REPAIRS_NEEDING_ATTENTION: &str = "RepairsNeedingAttention";
+
 fn repaired(outcome: &RepairOutcome) -> bool {
     matches!(outcome, RepairOutcome::Repaired | RepairOutcome::Enqueued)
 }
@@ -44,6 +48,7 @@ pub fn metrics(report: &ReconcileReport) -> Vec<Metric> {
             report.counts.repaired + report.counts.enqueued,
         ),
         Metric::count("RepairsEnqueued", report.counts.enqueued),
+        Metric::count(REPAIRS_NEEDING_ATTENTION, report.counts.needs_attention),
         Metric::count(
             "Throttled",
             usize::try_from(report.calls.throttled).unwrap_or(usize::MAX),
@@ -143,6 +148,7 @@ mod tests {
             repaired: 2,
             enqueued: 1,
             failed: 1,
+            needs_attention: 0,
         };
         let now = Utc::now();
         ReconcileReport {

@@ -594,9 +594,20 @@ where
                 gate: self.gate,
             },
         );
-        let records = self
+        let mut records = self
             .repair_all(registry, client, drifts, limiter, dry_run)
             .await;
+        if !dry_run {
+            self.verify_package_repairs(
+                registry,
+                client,
+                &snapshot,
+                inventory,
+                &mut records,
+                limiter,
+            )
+            .await;
+        }
         observer.group_compared(registry, &snapshot, &records);
         Ok(GroupDone {
             name: snapshot.name,

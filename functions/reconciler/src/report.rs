@@ -24,6 +24,10 @@ pub enum RepairOutcome {
     NothingToDo,
     /// Needs a person; reported only.
     Reported,
+    /// The repair was made but re-reading shows it did not hold (`reason`): a person must look.
+    NeedsAttention {
+        reason: String,
+    },
     Failed {
         code: String,
         error: String,
@@ -38,6 +42,7 @@ impl RepairOutcome {
             RepairOutcome::Enqueued => "enqueued",
             RepairOutcome::NothingToDo => "nothing_to_do",
             RepairOutcome::Reported => "reported",
+            RepairOutcome::NeedsAttention { .. } => "needs_attention",
             RepairOutcome::Failed { .. } => "failed",
         }
     }
@@ -61,6 +66,9 @@ pub struct Counts {
     pub repaired: usize,
     pub enqueued: usize,
     pub failed: usize,
+    /// Repairs that did not hold when re-read.
+    #[serde(default)]
+    pub needs_attention: usize,
 }
 
 impl Counts {
@@ -72,6 +80,7 @@ impl Counts {
         self.repaired += other.repaired;
         self.enqueued += other.enqueued;
         self.failed += other.failed;
+        self.needs_attention += other.needs_attention;
     }
 
     pub fn record(&mut self, outcome: &RepairOutcome) {
@@ -80,6 +89,7 @@ impl Counts {
             RepairOutcome::Repaired => self.repaired += 1,
             RepairOutcome::Enqueued => self.enqueued += 1,
             RepairOutcome::Failed { .. } => self.failed += 1,
+            RepairOutcome::NeedsAttention { .. } => self.needs_attention += 1,
             RepairOutcome::Planned | RepairOutcome::NothingToDo | RepairOutcome::Reported => {}
         }
     }
@@ -184,7 +194,7 @@ impl ReconcileReport {
     /// The readable report: a summary line, then one line per drift.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "reconcile {}{}: {} registries, {} groups, {} packages, {} governance models; {} drifts ({} repaired, {} enqueued, {} failed); {} calls ({} throttled); {} ms\n",
+            "reconcile {}{}: {} registries, {} groups, {} packages, {} governance models; {} drifts ({} repaired, {} enqueued, {} failed, {} need attention); {} calls ({} throttled); {} ms\n",
             if self.dry_run { "(dry run) " } else { "" },
             if self.complete { "complete" } else { "cut off" },
             self.counts.registries,
@@ -195,6 +205,7 @@ impl ReconcileReport {
             self.counts.repaired,
             self.counts.enqueued,
             self.counts.failed,
+            self.counts.needs_attention,
             self.calls.calls,
             self.calls.throttled,
             self.elapsed_ms,

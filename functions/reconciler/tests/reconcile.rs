@@ -93,8 +93,10 @@ fn seed_repairable_drift(world: &World) -> BTreeSet<(DriftKind, String, &'static
     });
     // v6: its write-back names a model that does not exist.
     world.change_package(0, &arn(6), |p| {
+        let links = p.customer_metadata[keys::LINKS].clone();
+        let (_, rest) = links.split_once(' ').unwrap();
         p.customer_metadata
-            .insert(keys::MODEL_ID.into(), "9999".into());
+            .insert(keys::LINKS.into(), format!("model=9999 {rest}"));
     });
     // v7: archived in SageMaker.
     world.change_package(0, &arn(7), |p| {
@@ -196,8 +198,10 @@ async fn every_repairable_drift_is_reported_exactly_repaired_and_gone_on_the_nex
             .package(arn(6))
             .unwrap()
             .customer_metadata
-            .get(keys::MODEL_ID),
-        Some(&v6_model.id.to_string())
+            .get(keys::LINKS)
+            .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
+            .map(|links| links.model),
+        Some(v6_model.id.clone())
     );
     assert_eq!(world.status_of(&arn(7)).as_deref(), Some("Decommissioned"));
     assert!(world.model_of(&arn(9)).is_some());
@@ -461,4 +465,86 @@ async fn a_run_prints_its_counts_and_the_drift_found_and_repaired_per_kind() {
         per_kind(&second, DriftKind::PackageNotInGovernance),
         (0.into(), 0.into())
     );
+}
+
+fn own_keys(package: &mut govsync_core::ports::ModelPackage, count: usize) {
+    for i in 0..count {
+        package
+            .customer_metadata
+            .insert(format!("team-key-{i}"), format!("value {i}"));
+    }
+}
+
+#[tokio::test]
+async fn a_package_with_45_own_keys_gets_its_links_packed_and_stays_in_step() {
+    let world = World::with(1, GateMode::Enforce, test_tuning());
+    world.add_assigned_group(0, GROUP);
+    world.register(0, GROUP, 1);
+    let arn = world.registry().package_arn(GROUP, 1);
+    world.change_package(0, &arn, |p| own_keys(p, 45));
+
+    let first = world.run(false).await;
+    assert!(
+        first
+            .drifts
+            .iter()
+            .all(|r| r.outcome == RepairOutcome::Repaired),
+        "{}",
+        first.table()
+    );
+    let package = world
+        .registry()
+        .describe_package(&govsync_core::ModelPackageArn::parse(&arn).unwrap())
+        .await
+        .unwrap();
+    assert!(package.customer_metadata.len() <= 50);
+    let model = world.model_of(&arn).unwrap();
+    let links = &package.customer_metadata[keys::LINKS];
+    assert!(
+        links.starts_with(&format!("model={} ", model.id)),
+        "{links}"
+    );
+    let next = world.run(false).await;
+    assert!(next.drifts.is_empty(), "{}", next.table());
+}
+
+#[tokio::test]
+async fn a_write_back_that_cannot_hold_is_never_reported_repaired() {
+    let world = synced_world().await;
+    let arn = world.registry().package_arn(GROUP, 2);
+    // The data scientist filled every one of the 50 entries (the old links went with the cleanup).
+    world.change_package(0, &arn, |p| {
+        p.customer_metadata.clear();
+        own_keys(p, 50);
+    });
+
+    for run in 1..=2 {
+        let report = world.run(false).await;
+        let record = report
+            .drifts
+            .iter()
+            .find(|r| r.drift.kind == DriftKind::DanglingLink)
+            .unwrap_or_else(|| panic!("run {run}: {}", report.table()));
+        let RepairOutcome::NeedsAttention { reason } = &record.outcome else {
+            panic!("run {run}: {:?}\n{}", record.outcome, report.table());
+        };
+        assert!(reason.contains("50 metadata entries"), "{reason}");
+        assert_eq!(report.counts.repaired, 0, "run {run}: {}", report.table());
+        assert_eq!(report.counts.needs_attention, 1);
+        let metrics = govsync_reconciler::metrics::metrics(&report);
+        let count = |name: &str| {
+            metrics
+                .iter()
+                .find(|m| m.name == name)
+                .map(|m| m.value.clone())
+        };
+        assert_eq!(
+            count("DriftsRepaired"),
+            Some(govsync_core::emf::MetricValue::Count(0))
+        );
+        assert_eq!(
+            count("RepairsNeedingAttention"),
+            Some(govsync_core::emf::MetricValue::Count(1))
+        );
+    }
 }

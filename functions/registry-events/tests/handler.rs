@@ -75,22 +75,16 @@ async fn a_registered_version_appears_under_its_use_case_and_is_written_back() {
         .package(&package.arn)
         .unwrap()
         .customer_metadata;
+    // Packed (issue 19): the ids, the risk level and the use case's name in one entry.
     assert_eq!(
-        written.get(keys::USE_CASE_ID),
-        Some(&world.use_case.id.to_string())
-    );
-    assert_eq!(
-        written.get(keys::MODEL_GROUP_ID),
-        Some(&group.id.to_string())
-    );
-    assert_eq!(written.get(keys::MODEL_ID), Some(&model.id.to_string()));
-    assert_eq!(
-        written.get(keys::USE_CASE_NAME).map(String::as_str),
-        Some("Fraud detection EU")
-    );
-    assert_eq!(
-        written.get(keys::RISK_LEVEL).map(String::as_str),
-        Some("High")
+        written.get(keys::LINKS).map(String::as_str),
+        Some(
+            format!(
+                "model={} model-group={} use-case={} risk=High name=Fraud detection EU",
+                model.id, group.id, world.use_case.id
+            )
+            .as_str()
+        )
     );
     assert!(written.contains_key(keys::REVISION));
     assert!(
@@ -570,7 +564,7 @@ async fn a_failure_after_the_model_was_created_does_not_create_it_twice_on_retry
             .package(&package.arn)
             .unwrap()
             .customer_metadata
-            .contains_key(keys::MODEL_ID)
+            .contains_key(keys::LINKS)
     );
 }
 

@@ -35,7 +35,10 @@ pub async fn run(args: &ReconcileArgs, json: bool) -> Result<Exit, CliError> {
 /// drift, or a repair run left some: failed, needing a person, or not compared (cut off).
 pub fn exit_of(report: &ReconcileReport) -> Exit {
     let left = report.drifts.iter().any(|record| match record.outcome {
-        RepairOutcome::Planned | RepairOutcome::Reported | RepairOutcome::Failed { .. } => true,
+        RepairOutcome::Planned
+        | RepairOutcome::Reported
+        | RepairOutcome::Failed { .. }
+        | RepairOutcome::NeedsAttention { .. } => true,
         RepairOutcome::Repaired | RepairOutcome::Enqueued | RepairOutcome::NothingToDo => false,
     });
     if left || !report.complete {
@@ -115,5 +118,9 @@ mod tests {
             Exit::Drift
         );
         assert_eq!(exit_of(&report(false, false, &[])), Exit::Drift);
+        let held_not = RepairOutcome::NeedsAttention {
+            reason: "re-read: links missing".into(),
+        };
+        assert_eq!(exit_of(&report(false, true, &[held_not])), Exit::Drift);
     }
 }

@@ -12,8 +12,11 @@ pub const MAX_KEY_CHARS: usize = 128;
 /// Values are 1–256 characters.
 pub const MAX_VALUE_CHARS: usize = 256;
 
-/// The keys govsync writes on a package.
+/// The keys govsync writes on a package (and on groups, as tags).
 pub mod keys {
+    /// A package's packed links: the governance model, model group and use case ids, the risk level
+    /// and the use case's name, in one entry (see `sync::registry::PackedLinks`).
+    pub const LINKS: &str = "govsync:links";
     pub const USE_CASE_ID: &str = "govsync:use-case-id";
     pub const MODEL_GROUP_ID: &str = "govsync:model-group-id";
     pub const MODEL_ID: &str = "govsync:model-id";

@@ -62,7 +62,7 @@ pub enum StageTarget {
 }
 
 impl StageTarget {
-    fn matches(&self, stage: &SageMakerName) -> bool {
+    pub fn matches(&self, stage: &SageMakerName) -> bool {
         match self {
             StageTarget::Unchanged => true,
             StageTarget::Set(target) => target == stage,

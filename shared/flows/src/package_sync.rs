@@ -44,6 +44,9 @@ use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
 
+/// The finding of a write-back SageMaker's limits refuse (links that cannot be stored at all).
+pub const WRITE_BACK_REFUSED: &str = "write_back_refused";
+
 /// What the handler decides with (the parts of `Config` that are not clients).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -366,9 +369,9 @@ where
             console: &self.settings.console,
             now,
         });
-        let findings = report_findings(&plan);
+        let mut findings = report_findings(&plan);
         let actions = plan.actions.len();
-        self.execute(client.as_ref(), plan).await?;
+        findings.extend(self.execute(client.as_ref(), plan).await?);
 
         if let Some(time) = package.last_modified_time {
             let described_revision = Revision::from_time(time).value();
@@ -446,7 +449,9 @@ where
         }
     }
 
-    async fn execute(&self, client: &R, plan: Plan) -> Result<(), MessageError> {
+    /// Carries out the plan; answers the findings only carrying it out can make.
+    async fn execute(&self, client: &R, plan: Plan) -> Result<Vec<&'static str>, MessageError> {
+        let mut findings = Vec::new();
         let mut created_group = None;
         let mut created_model = None;
         for action in plan.actions {
@@ -530,17 +535,19 @@ where
                         .await?;
                 }
                 Action::UpdatePackage(write) => {
-                    self.write_package(
-                        client,
-                        *write,
-                        created_group.as_ref(),
-                        created_model.as_ref(),
-                    )
-                    .await?;
+                    findings.extend(
+                        self.write_package(
+                            client,
+                            *write,
+                            created_group.as_ref(),
+                            created_model.as_ref(),
+                        )
+                        .await?,
+                    );
                 }
             }
         }
-        Ok(())
+        Ok(findings)
     }
 
     async fn write_package(
@@ -549,13 +556,15 @@ where
         write: PackageWrite,
         created_group: Option<&govsync_core::GovernanceId>,
         created_model: Option<&govsync_core::GovernanceId>,
-    ) -> Result<(), MessageError> {
+    ) -> Result<Option<&'static str>, MessageError> {
         let console = &self.settings.console;
+        let mut finding = None;
         let resolved = match write.resolve(created_group, created_model, console) {
             Ok(resolved) => resolved,
             Err(WriteBackError::Metadata(error)) => {
                 // The links do not fit SageMaker's limits: report it and still make the gate's revert.
-                tracing::warn!(finding = "write_back_refused", error = %error, "write-back left out");
+                tracing::warn!(finding = WRITE_BACK_REFUSED, error = %error, "write-back left out");
+                finding = Some(WRITE_BACK_REFUSED);
                 let revert_only = PackageWrite {
                     links: None,
                     ..write
@@ -567,7 +576,7 @@ where
             Err(error) => return Err(MessageError::WriteBack(error)),
         };
         let Some(resolved) = resolved else {
-            return Ok(());
+            return Ok(finding);
         };
         echo::record_before_registry_write(
             self.links.as_ref(),
@@ -578,10 +587,12 @@ where
         client.update_package(&resolved.update).await?;
         tracing::info!(
             keys = resolved.update.metadata_to_set.len(),
+            removed = resolved.update.metadata_to_remove.len(),
             reverted = resolved.update.approval_status.is_some(),
+            lifecycle_reverted = resolved.update.lifecycle.is_some(),
             "package written back"
         );
-        Ok(())
+        Ok(finding)
     }
 
     /// A model just created for a package whose deletion was already seen (a tombstone) is
@@ -661,6 +672,34 @@ fn report_findings(plan: &Plan) -> Vec<&'static str> {
                 finding = finding.code(),
                 status,
                 "governance model status not in the mapping"
+            ),
+            Finding::ShadowDeployment {
+                stage,
+                stage_status,
+                governance_status,
+                gate,
+            } => tracing::warn!(
+                finding = finding.code(),
+                stage,
+                stage_status,
+                governance_status = governance_status.as_deref().unwrap_or("none"),
+                gate = gate.as_str(),
+                "lifecycle claims deployment without a governance approval"
+            ),
+            Finding::RejectedInRegistry { governance_status } => tracing::warn!(
+                finding = finding.code(),
+                governance_status = governance_status.as_deref().unwrap_or("none"),
+                "rejected in SageMaker; the mapping lets only governance reject"
+            ),
+            Finding::WriteBackNoRoom { other_entries } => tracing::warn!(
+                finding = finding.code(),
+                other_entries,
+                "no room for govsync's links among the package's 50 metadata entries"
+            ),
+            Finding::WriteBackTrimmed { left_out } => tracing::info!(
+                finding = finding.code(),
+                left_out = left_out.join(","),
+                "write-back trimmed to the package's room"
             ),
         }
     }

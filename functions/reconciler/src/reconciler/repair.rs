@@ -2,6 +2,8 @@
 //! governance decision, a decommission request or the decommission itself), bounded by the limiter.
 
 use super::*;
+use govsync_core::reconcile::DriftKind;
+use govsync_core::sync::registry::WriteBackRoom;
 
 impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
 where
@@ -112,6 +114,78 @@ where
                     error: error.to_string(),
                 }
             }
+        }
+    }
+
+    /// Re-reads each package whose write-back or gate was repaired on the package itself, and
+    /// compares it again: a drift of the same kind still there did not hold, so it needs attention
+    /// (with the reason), never `repaired`. Other repairs change governance, which the run's
+    /// inventory no longer shows, so they are not compared again here.
+    pub(super) async fn verify_package_repairs(
+        &self,
+        registry: &Registry,
+        client: &R,
+        snapshot: &GroupSnapshot,
+        inventory: &GovernanceInventory,
+        records: &mut [DriftRecord],
+        limiter: &Limiter,
+    ) {
+        let checked = |record: &DriftRecord| {
+            matches!(
+                record.drift.kind,
+                DriftKind::DanglingLink | DriftKind::ShadowApproval
+            ) && matches!(record.drift.repair, Repair::SyncPackage { .. })
+                && matches!(
+                    record.outcome,
+                    RepairOutcome::Repaired | RepairOutcome::NothingToDo
+                )
+        };
+        for record in records.iter_mut().filter(|record| checked(record)) {
+            let Some(arn) = record.drift.package_arn.clone() else {
+                continue;
+            };
+            let reread = match limiter.call(|| client.describe_package(&arn)).await {
+                Ok(package) => package,
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => {
+                    record.outcome = RepairOutcome::Failed {
+                        code: ReconcileError::from(error).code().to_owned(),
+                        error: "the package could not be re-read after the repair".to_owned(),
+                    };
+                    continue;
+                }
+            };
+            let room = WriteBackRoom::of(&reread.customer_metadata);
+            let single = GroupSnapshot {
+                packages: vec![reread],
+                ..snapshot.clone()
+            };
+            let settings = CompareSettings {
+                mapping: &self.mapping,
+                gate: self.gate,
+            };
+            let left = compare_group(registry, &single, inventory, settings)
+                .into_iter()
+                .find(|drift| {
+                    drift.kind == record.drift.kind && drift.package_arn.as_ref() == Some(&arn)
+                });
+            let Some(left) = left else {
+                continue;
+            };
+            let reason = match (record.drift.kind, room) {
+                (DriftKind::DanglingLink, WriteBackRoom::NoRoom { other_entries }) => format!(
+                    "no room for govsync's links: the package holds {other_entries} metadata entries of its own (SageMaker allows 50); remove one"
+                ),
+                _ => format!("re-read after the repair: {}", left.detail),
+            };
+            tracing::warn!(
+                package_arn = arn.as_str(),
+                kind = record.drift.kind.as_str(),
+                reason,
+                "repair did not hold"
+            );
+            record.drift.detail = format!("{}; {reason}", record.drift.detail);
+            record.outcome = RepairOutcome::NeedsAttention { reason };
         }
     }
 

@@ -13,7 +13,9 @@ use crate::model_package::ApprovalStatus;
 use crate::ports::registry::ModelPackage;
 use crate::registry_map::Registry;
 use crate::sync::GateMode;
-use crate::sync::registry::use_case_tag;
+use crate::sync::registry::{
+    Rejection, WrittenLinks, lifecycle_claims_deployment, registry_rejection, use_case_tag,
+};
 
 /// What the comparison decides with.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +84,16 @@ fn registry_drives(package: &ModelPackage, model: &ModelEntry, mapping: &Mapping
         ),
         ReverseMapping::Governs(_)
     );
-    governs
+    let rejection_governs = matches!(
+        registry_rejection(
+            package.approval_status,
+            Some(lifecycle),
+            model.status.as_deref(),
+            mapping
+        ),
+        Rejection::Governs(_)
+    );
+    (governs || rejection_governs)
         && matches!(
             (package.last_modified_time, model.last_modified),
             (Some(registry), Some(governance)) if registry > governance
@@ -217,7 +228,7 @@ fn compare_package(
     let model = models.first();
     let status = model.and_then(|m| m.status.as_deref());
     let row = governance_row(arn, model, status, settings.mapping, drifts);
-    let shadow = shadow_approval(package, model, status, row, settings.gate, drifts);
+    let shadow = shadow_approval(package, model, status, row, settings, drifts);
     let Some(use_case) = use_case else {
         return;
     };
@@ -343,27 +354,43 @@ fn governance_row<'m>(
     }
 }
 
-/// Decides whether the package is a shadow approval (`Approved` in SageMaker while governance's row
-/// does not approve, the gate on): repaired through the gate with `enforce`, reported with `alert`.
+/// Decides whether the package is a shadow approval (`Approved` in SageMaker, or a lifecycle that
+/// claims deployment, while governance's row does not approve, the gate on): repaired through the
+/// gate with `enforce`, reported with `alert`.
 fn shadow_approval(
     package: &ModelPackage,
     model: Option<&ModelEntry>,
     status: Option<&str>,
     row: Option<&MappingRow>,
-    gate: GateMode,
+    settings: CompareSettings<'_>,
     drifts: &mut GroupDrifts<'_>,
 ) -> bool {
-    let shadow = approval_of(package) == ApprovalStatus::Approved
-        && row.is_none_or(|row| row.target.approval != ApprovalStatus::Approved)
-        && gate != GateMode::Off;
+    let gate = settings.gate;
+    let approves = row.is_some_and(|row| row.target.approval == ApprovalStatus::Approved);
+    let approved = approval_of(package) == ApprovalStatus::Approved;
+    let claim = package
+        .lifecycle
+        .as_ref()
+        .filter(|lifecycle| lifecycle_claims_deployment(lifecycle, settings.mapping));
+    let shadow = (approved || claim.is_some()) && !approves && gate != GateMode::Off;
     if shadow {
         let arn = &package.arn;
+        let what = match (approved, claim) {
+            (true, None) => "approved in SageMaker".to_owned(),
+            (_, Some(lifecycle)) => format!(
+                "lifecycle {}/{} ({}) claims deployment",
+                lifecycle.stage,
+                lifecycle.stage_status,
+                approval_of(package)
+            ),
+            (false, None) => String::new(),
+        };
         drifts.push(
             DriftKind::ShadowApproval,
             Some(arn),
             model.map(|m| &m.id),
             format!(
-                "approved in SageMaker while governance status is {}",
+                "{what} while governance status is {}",
                 status.unwrap_or("none")
             ),
             match gate {
@@ -404,6 +431,7 @@ fn status_drift(
         return;
     }
     let Some(row) = row else {
+        rejection_without_status(package, model, mapping, drifts);
         return;
     };
     let (stage, stage_status, approval) = expected_state(row, package);
@@ -436,6 +464,38 @@ fn status_drift(
     );
 }
 
+/// Decides a rejection made in SageMaker for a model governance gave no status: a `both` rejection
+/// row syncs it (F3); otherwise it is drift a person settles.
+fn rejection_without_status(
+    package: &ModelPackage,
+    model: &ModelEntry,
+    mapping: &MappingSpec,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let repair = match registry_rejection(
+        package.approval_status,
+        package.lifecycle.as_ref(),
+        None,
+        mapping,
+    ) {
+        Rejection::None => return,
+        Rejection::Governs(_) => sync_package(&package.arn),
+        Rejection::ToRegistryOnly | Rejection::Unmapped => report_only(
+            "no both row lets SageMaker reject: reject the model in governance, or undo the rejection in SageMaker",
+        ),
+    };
+    drifts.push(
+        DriftKind::StatusOutOfStep,
+        Some(&package.arn),
+        Some(&model.id),
+        format!(
+            "rejected in SageMaker ({}) while the model has no status",
+            state_label(package)
+        ),
+        repair,
+    );
+}
+
 /// Whether the package's lifecycle differs from the expected stage and stage status.
 fn lifecycle_differs(stage: Option<&str>, stage_status: &str, package: &ModelPackage) -> bool {
     match (stage, &package.lifecycle) {
@@ -457,28 +517,24 @@ fn write_back_drift(
     model_groups: &[GovernanceId],
     drifts: &mut GroupDrifts<'_>,
 ) {
-    let metadata = &package.customer_metadata;
+    let written = WrittenLinks::read(&package.customer_metadata);
     let mut wrong = Vec::new();
-    match metadata.get(keys::MODEL_ID) {
+    match written.model.as_deref() {
         Some(id) if id == model.id.as_str() => {}
-        Some(id) => wrong.push(format!("{} = {id} (model is {})", keys::MODEL_ID, model.id)),
-        None => wrong.push(format!("{} missing", keys::MODEL_ID)),
+        Some(id) => wrong.push(format!("model = {id} (model is {})", model.id)),
+        None => wrong.push("model link missing".to_owned()),
     }
-    match metadata.get(keys::USE_CASE_ID) {
+    match written.use_case.as_deref() {
         Some(id) if id == use_case.as_str() => {}
-        Some(id) => wrong.push(format!(
-            "{} = {id} (use case is {use_case})",
-            keys::USE_CASE_ID
-        )),
-        None => wrong.push(format!("{} missing", keys::USE_CASE_ID)),
+        Some(id) => wrong.push(format!("use case = {id} (use case is {use_case})")),
+        None => wrong.push("use case link missing".to_owned()),
     }
-    match metadata.get(keys::MODEL_GROUP_ID) {
+    match written.model_group.as_deref() {
         Some(id) if model_groups.iter().any(|g| g.as_str() == id) => {}
         Some(id) => wrong.push(format!(
-            "{} = {id}, which is not the group's model group",
-            keys::MODEL_GROUP_ID
+            "model group = {id}, which is not the group's model group"
         )),
-        None => wrong.push(format!("{} missing", keys::MODEL_GROUP_ID)),
+        None => wrong.push("model group link missing".to_owned()),
     }
     if !wrong.is_empty() {
         let arn = &package.arn;

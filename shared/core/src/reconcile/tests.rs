@@ -440,3 +440,99 @@ fn drifts_serialise_with_snake_case_kinds_and_tagged_repairs() {
     let back: Drift = serde_json::from_value(value).unwrap();
     assert_eq!(back, drift);
 }
+
+fn kinds_and_actions(drifts: &[Drift]) -> Vec<(DriftKind, &'static str)> {
+    drifts
+        .iter()
+        .map(|drift| (drift.kind, drift.repair.action()))
+        .collect()
+}
+
+#[test]
+fn a_lifecycle_that_claims_deployment_without_governance_approval_is_never_in_sync() {
+    let deployed = |approval| {
+        with(synced_package(1), |p| {
+            p.approval_status = Some(approval);
+            p.lifecycle = Some(ModelLifecycle::parse("PreProduction", "Deployed", None).unwrap());
+        })
+    };
+    // As the gate left it before issue 19: the approval reverted, the lifecycle not.
+    for (approval, status) in [
+        (ApprovalStatus::PendingManualApproval, None),
+        (ApprovalStatus::Approved, None),
+        (
+            ApprovalStatus::PendingManualApproval,
+            Some("Under Development"),
+        ),
+    ] {
+        for (gate, action) in [
+            (GateMode::Enforce, "sync_package"),
+            (GateMode::Alert, "report_only"),
+        ] {
+            let drifts = run(&Case {
+                name: "deployment claim",
+                tags: tagged(),
+                packages: vec![deployed(approval)],
+                models: vec![model(1, status)],
+                gate,
+                expected: vec![],
+            });
+            assert!(
+                kinds_and_actions(&drifts).contains(&(DriftKind::ShadowApproval, action)),
+                "{approval} {status:?} {gate:?}: {drifts:?}"
+            );
+        }
+    }
+    // Governance approves: a deployment on its `both` row is no shadow.
+    let drifts = run(&Case {
+        name: "approved",
+        tags: tagged(),
+        packages: vec![deployed(ApprovalStatus::Approved)],
+        models: vec![model(1, Some("Deployed for Validation"))],
+        gate: GateMode::Enforce,
+        expected: vec![],
+    });
+    assert!(drifts.is_empty(), "{drifts:?}");
+}
+
+#[test]
+fn a_rejection_in_sagemaker_of_a_model_without_status_is_reported() {
+    let drifts = run(&Case {
+        name: "rejected",
+        tags: tagged(),
+        packages: vec![with(synced_package(1), |p| {
+            p.approval_status = Some(ApprovalStatus::Rejected)
+        })],
+        models: vec![model(1, None)],
+        gate: GateMode::Enforce,
+        expected: vec![],
+    });
+    assert_eq!(
+        kinds_and_actions(&drifts),
+        [(DriftKind::StatusOutOfStep, "report_only")]
+    );
+}
+
+#[test]
+fn the_packed_write_back_is_read_and_checked() {
+    let packed = |value: &str| {
+        with(synced_package(1), |p| {
+            p.customer_metadata = BTreeMap::from([(keys::LINKS.into(), value.into())]);
+        })
+    };
+    let compare = |package| {
+        run(&Case {
+            name: "packed",
+            tags: tagged(),
+            packages: vec![package],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![],
+        })
+    };
+    assert!(compare(packed("model=101 model-group=10 use-case=1 name=Fraud")).is_empty());
+    assert_eq!(
+        kinds_and_actions(&compare(packed("model=999 model-group=10 use-case=1"))),
+        [(DriftKind::DanglingLink, "sync_package")]
+    );
+}

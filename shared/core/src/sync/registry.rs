@@ -12,6 +12,7 @@
 //! that, with the our-write ledger, is why bidirectional sync cannot ping-pong.
 
 mod decide;
+mod direction;
 mod triage;
 mod write_back;
 
@@ -19,10 +20,14 @@ pub use decide::{
     Action, Assignment, Finding, Found, ObjectRef, PackageSync, Plan, UseCaseView, console_url,
     decide,
 };
+pub use direction::{
+    Rejection, lifecycle_claims_deployment, registry_rejection, reverted_lifecycle, status_approves,
+};
 pub use triage::{IgnoreReason, Triage, is_stale, is_stale_described, triage};
 pub use write_back::{
-    LinksWriteBack, PACKAGE_STATE_FIELD, PackageWrite, ResolvedWrite, WriteBackError,
-    package_state_fingerprint, snapshot_write,
+    LinksWriteBack, PACKAGE_STATE_FIELD, PackageWrite, PackedLinks, ResolvedWrite, UNPACKED_KEYS,
+    WRITE_BACK_ORDER, WriteBackError, WriteBackRoom, WrittenLinks, package_state_fingerprint,
+    snapshot_write,
 };
 
 use crate::customer_metadata::keys;

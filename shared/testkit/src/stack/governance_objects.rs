@@ -60,5 +60,7 @@ pub async fn written_back_model_id(
         .await
         .unwrap()
         .customer_metadata_properties()
-        .and_then(|m| m.get(keys::MODEL_ID).cloned())
+        .and_then(|m| m.get(keys::LINKS))
+        .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
+        .map(|links| links.model.to_string())
 }

@@ -5,13 +5,16 @@ use chrono::{DateTime, Utc};
 
 use super::super::decommission::{DecommissionPolicy, archived_governance_status};
 use super::super::{ConsoleLinks, GateMode, fields};
-use super::{LinksWriteBack, PackageWrite, WriteBackError};
+use super::direction::{
+    Rejection, lifecycle_claims_deployment, registry_rejection, reverted_lifecycle, status_approves,
+};
+use super::{LinksWriteBack, PackageWrite, WriteBackError, WriteBackRoom};
 use crate::aws_identity::Region;
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
 use crate::mapping::{MappingSpec, ReverseMapping};
 use crate::model_package::{
-    ApprovalStatus, Description, ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName,
-    ModelVersion,
+    ApprovalStatus, Description, Lifecycle, ModelPackageArn, ModelPackageGroupArn,
+    ModelPackageGroupName, ModelVersion,
 };
 use crate::ports::{
     Field, FieldValue, GovernanceKind, GovernanceObject, NewGovernanceObject, OurWrite, WriteSide,
@@ -148,6 +151,28 @@ pub enum Finding {
     UnknownGovernanceStatus {
         status: String,
     },
+    /// A lifecycle that claims deployment (a row that approves describes it) while governance does
+    /// not approve: handled by the gate like a shadow approval.
+    ShadowDeployment {
+        stage: String,
+        stage_status: String,
+        governance_status: Option<String>,
+        gate: GateMode,
+    },
+    /// Rejected in SageMaker while governance does not reject, and no `both` row lets SageMaker
+    /// drive that: drift, reported.
+    RejectedInRegistry {
+        governance_status: Option<String>,
+    },
+    /// Not even the packed links fit beside the package's own entries (SageMaker allows 50): the
+    /// package carries no link to governance.
+    WriteBackNoRoom {
+        other_entries: usize,
+    },
+    /// Only the first entries of the write-back fit; these were left out.
+    WriteBackTrimmed {
+        left_out: Vec<&'static str>,
+    },
 }
 
 impl Finding {
@@ -158,6 +183,10 @@ impl Finding {
             Finding::Drift { .. } => "drift",
             Finding::UnmappedRegistryState { .. } => "unmapped_registry_state",
             Finding::UnknownGovernanceStatus { .. } => "unknown_governance_status",
+            Finding::ShadowDeployment { .. } => "shadow_deployment",
+            Finding::RejectedInRegistry { .. } => "rejected_in_registry",
+            Finding::WriteBackNoRoom { .. } => "write_back_no_room",
+            Finding::WriteBackTrimmed { .. } => "write_back_trimmed",
         }
     }
 }
@@ -272,17 +301,12 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
             plan.findings.push(Finding::Unassigned {
                 reason: reason.clone(),
             });
-            plan.actions
-                .extend(revert_only_write(input, gate.revert_approval));
+            plan.actions.extend(revert_only_write(input, gate));
             return plan;
         }
     };
-    let desired_status = desired_model_status(
-        input,
-        current_status.as_deref(),
-        gate.holds,
-        &mut plan.findings,
-    );
+    let desired_status =
+        desired_model_status(input, current_status.as_deref(), &gate, &mut plan.findings);
     let model_group = model_group(input, use_case, &mut plan.actions);
     let model = match input.model {
         None => create_model(input, &model_group, desired_status, &mut plan.actions),
@@ -294,54 +318,87 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
             &mut plan.actions,
         ),
     };
-    plan.actions.extend(write_back(
-        input,
-        use_case,
-        model_group,
-        model,
-        gate.revert_approval,
-    ));
+    room_findings(input.package, &mut plan.findings);
+    plan.actions
+        .extend(write_back(input, use_case, model_group, model, gate));
     plan
 }
 
-/// What the approval gate concluded about the package's approval.
-struct GateVerdict {
-    /// A shadow approval the gate acts on (`alert` or `enforce`): no lifecycle change moves governance
-    /// past it.
-    holds: bool,
-    /// With `enforce`: the `ApprovalDescription` of the revert to `PendingManualApproval`.
-    revert_approval: Option<Description>,
+/// Reports a write-back cut short by the package's own entries.
+fn room_findings(package: &ModelVersion, findings: &mut Vec<Finding>) {
+    match WriteBackRoom::of(&package.customer_metadata) {
+        WriteBackRoom::Full => {}
+        WriteBackRoom::NoRoom { other_entries } => {
+            findings.push(Finding::WriteBackNoRoom { other_entries })
+        }
+        room @ WriteBackRoom::Trimmed { .. } => findings.push(Finding::WriteBackTrimmed {
+            left_out: room.left_out().to_vec(),
+        }),
+    }
 }
 
-/// Decides the gate: does governance approve what SageMaker says is approved? A shadow approval is
-/// reported unless the gate is off, and reverted when it enforces.
+/// What the approval gate concluded about the package's approval and lifecycle.
+#[derive(Default)]
+struct GateVerdict {
+    /// A shadow approval or deployment claim the gate acts on (`alert` or `enforce`): no lifecycle
+    /// change moves governance past it.
+    holds: bool,
+    /// The lifecycle itself claims deployment: it says nothing governance may follow.
+    holds_lifecycle: bool,
+    /// With `enforce`: the `ApprovalDescription` of the revert to `PendingManualApproval`.
+    revert_approval: Option<Description>,
+    /// With `enforce`: the lifecycle a deployment claim is reverted to.
+    revert_lifecycle: Option<Lifecycle>,
+}
+
+/// Decides the gate: does governance approve what SageMaker says is approved, or deployed? A shadow
+/// approval, and a lifecycle that claims deployment, are reported unless the gate is off, and
+/// reverted when it enforces.
 fn approval_gate(
     input: &PackageSync<'_>,
     current_status: Option<&str>,
     findings: &mut Vec<Finding>,
 ) -> GateVerdict {
     let approves = governance_approves(current_status, input.mapping, findings);
-    let shadow = input.package.approval == Some(ApprovalStatus::Approved) && !approves;
-    if !shadow || input.gate == GateMode::Off {
-        return GateVerdict {
-            holds: false,
-            revert_approval: None,
-        };
+    let package = input.package;
+    let shadow = package.approval == Some(ApprovalStatus::Approved) && !approves;
+    let claim = package
+        .lifecycle
+        .as_ref()
+        .filter(|lifecycle| !approves && lifecycle_claims_deployment(lifecycle, input.mapping));
+    if (!shadow && claim.is_none()) || input.gate == GateMode::Off {
+        return GateVerdict::default();
     }
-    findings.push(Finding::ShadowApproval {
-        governance_status: current_status.map(str::to_owned),
-        gate: input.gate,
-    });
-    let revert_approval = (input.gate == GateMode::Enforce).then(|| {
-        Description::truncating(&format!(
-            "govsync: approved in SageMaker without a governance approval (model status: {}); reverted to PendingManualApproval until governance approves",
-            current_status.unwrap_or("none")
-        ))
-    });
-    GateVerdict {
+    let enforce = input.gate == GateMode::Enforce;
+    let mut verdict = GateVerdict {
         holds: true,
-        revert_approval,
+        ..GateVerdict::default()
+    };
+    if shadow {
+        findings.push(Finding::ShadowApproval {
+            governance_status: current_status.map(str::to_owned),
+            gate: input.gate,
+        });
+        verdict.revert_approval = enforce.then(|| {
+            Description::truncating(&format!(
+                "govsync: approved in SageMaker without a governance approval (model status: {}); reverted to PendingManualApproval until governance approves",
+                current_status.unwrap_or("none")
+            ))
+        });
     }
+    if let Some(lifecycle) = claim {
+        findings.push(Finding::ShadowDeployment {
+            stage: lifecycle.stage.to_string(),
+            stage_status: lifecycle.stage_status.to_string(),
+            governance_status: current_status.map(str::to_owned),
+            gate: input.gate,
+        });
+        verdict.holds_lifecycle = true;
+        verdict.revert_lifecycle = enforce
+            .then(|| reverted_lifecycle(lifecycle, current_status, input.mapping))
+            .flatten();
+    }
+    verdict
 }
 
 /// Decides whether the model's governance status maps to an approval. A status the mapping does not
@@ -358,7 +415,7 @@ fn governance_approves(
         .ok()
         .and_then(|status| mapping.registry_target(&status).ok())
     {
-        Some(row) => row.target.approval == ApprovalStatus::Approved,
+        Some(_) => status_approves(Some(status), mapping),
         None => {
             findings.push(Finding::UnknownGovernanceStatus {
                 status: status.to_owned(),
@@ -369,18 +426,17 @@ fn governance_approves(
 }
 
 /// Decides the write-back of an unassigned package: nothing to link, so only the gate's revert.
-fn revert_only_write(
-    input: &PackageSync<'_>,
-    revert_approval: Option<Description>,
-) -> Option<Action> {
-    revert_approval.map(|description| {
-        Action::UpdatePackage(Box::new(PackageWrite {
-            package: input.package.clone(),
-            links: None,
-            revert_approval: Some(description),
-            revision: revision_of(input.package, input.now),
-        }))
-    })
+fn revert_only_write(input: &PackageSync<'_>, gate: GateVerdict) -> Option<Action> {
+    if gate.revert_approval.is_none() && gate.revert_lifecycle.is_none() {
+        return None;
+    }
+    Some(Action::UpdatePackage(Box::new(PackageWrite {
+        package: input.package.clone(),
+        links: None,
+        revert_approval: gate.revert_approval,
+        revert_lifecycle: gate.revert_lifecycle,
+        revision: revision_of(input.package, input.now),
+    })))
 }
 
 /// Decides the model status the package's state asks for. An archived package decommissions its model
@@ -388,66 +444,83 @@ fn revert_only_write(
 fn desired_model_status(
     input: &PackageSync<'_>,
     current_status: Option<&str>,
-    gate_holds: bool,
+    gate: &GateVerdict,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
     let policy = DecommissionPolicy::from_mapping(input.mapping, None);
     if let Some(status) = archived_governance_status(&policy, input.package.lifecycle.as_ref()) {
         return Some(status.to_string());
     }
-    lifecycle_status(input, current_status, gate_holds, findings)
+    lifecycle_status(input, current_status, gate, findings)
 }
 
 /// Decides F3: a lifecycle change on a `both` row moves the governance status, never past the gate.
 /// A state that only `to_registry` rows describe is drift, unless governance already holds one of
-/// their statuses; a state no row describes is reported.
+/// their statuses; a state no row describes is reported. A rejection set without its row's stage
+/// status is judged by the rows that reject (see [`registry_rejection`]).
 fn lifecycle_status(
     input: &PackageSync<'_>,
     current_status: Option<&str>,
-    gate_holds: bool,
+    gate: &GateVerdict,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
+    if gate.holds_lifecycle {
+        return None;
+    }
     let package = input.package;
-    let lifecycle = package.lifecycle.as_ref()?;
     let approval = package
         .approval
         .unwrap_or(ApprovalStatus::PendingManualApproval);
-    let describe = || {
-        (
-            lifecycle.stage.to_string(),
-            lifecycle.stage_status.to_string(),
-            approval.to_string(),
-        )
-    };
-    match input
-        .mapping
-        .from_registry(&lifecycle.stage, &lifecycle.stage_status, approval)
-    {
-        ReverseMapping::Governs(row) if !gate_holds => {
-            return Some(row.governance_status.to_string());
+    let exact = package.lifecycle.as_ref().map(|lifecycle| {
+        input
+            .mapping
+            .from_registry(&lifecycle.stage, &lifecycle.stage_status, approval)
+    });
+    let unmapped = |findings: &mut Vec<Finding>| {
+        if let Some(lifecycle) = &package.lifecycle {
+            findings.push(Finding::UnmappedRegistryState {
+                stage: lifecycle.stage.to_string(),
+                stage_status: lifecycle.stage_status.to_string(),
+                approval: approval.to_string(),
+            });
         }
-        ReverseMapping::Governs(_) => {}
-        ReverseMapping::ToRegistryOnly(rows) => {
+    };
+    match exact {
+        Some(ReverseMapping::Governs(row)) => {
+            return (!gate.holds).then(|| row.governance_status.to_string());
+        }
+        Some(ReverseMapping::ToRegistryOnly(rows)) => {
             let already = rows
                 .iter()
                 .any(|row| current_status == Some(row.governance_status.as_str()));
-            if !already {
-                let (stage, stage_status, approval) = describe();
+            if !already && let Some(lifecycle) = &package.lifecycle {
                 findings.push(Finding::Drift {
-                    stage,
-                    stage_status,
-                    approval,
+                    stage: lifecycle.stage.to_string(),
+                    stage_status: lifecycle.stage_status.to_string(),
+                    approval: approval.to_string(),
                 });
             }
+            return None;
         }
-        ReverseMapping::Unmapped => {
-            let (stage, stage_status, approval) = describe();
-            findings.push(Finding::UnmappedRegistryState {
-                stage,
-                stage_status,
-                approval,
+        Some(ReverseMapping::Unmapped) | None => {}
+    }
+    match registry_rejection(
+        package.approval,
+        package.lifecycle.as_ref(),
+        current_status,
+        input.mapping,
+    ) {
+        Rejection::Governs(row) => return Some(row.governance_status.to_string()),
+        Rejection::ToRegistryOnly | Rejection::Unmapped => {
+            findings.push(Finding::RejectedInRegistry {
+                governance_status: current_status.map(str::to_owned),
             });
+            return None;
         }
+        Rejection::None => {}
+    }
+    if exact.is_some() {
+        unmapped(findings);
     }
     None
 }
@@ -572,7 +645,7 @@ fn write_back(
     use_case: &UseCaseView,
     model_group: ObjectRef,
     model: ObjectRef,
-    revert_approval: Option<Description>,
+    gate: GateVerdict,
 ) -> Option<Action> {
     let write = PackageWrite {
         package: input.package.clone(),
@@ -581,7 +654,8 @@ fn write_back(
             model_group,
             model,
         }),
-        revert_approval,
+        revert_approval: gate.revert_approval,
+        revert_lifecycle: gate.revert_lifecycle,
         revision: revision_of(input.package, input.now),
     };
     let needed = match write.resolve(None, None, input.console) {

@@ -6,7 +6,6 @@ use serde_json::json;
 use super::decide::technical_fields;
 use super::*;
 use crate::aws_identity::Region;
-use crate::customer_metadata::MetadataError;
 use crate::governance::Revision;
 use crate::mapping::MappingSpec;
 use crate::model_package::{
@@ -122,6 +121,7 @@ fn written_back(package: &ModelVersion) -> BTreeMap<String, String> {
             model: ObjectRef::Existing(id("1003")),
         }),
         revert_approval: None,
+        revert_lifecycle: None,
         revision: Revision::new(1),
     };
     let resolved = write.resolve(None, None, &console()).unwrap().unwrap();
@@ -192,11 +192,20 @@ fn shape(plan: &Plan) -> Vec<String> {
                 text
             }
             Action::LinkModel { id, .. } => format!("link model {id:?}"),
-            Action::UpdatePackage(write) => format!(
-                "update package links={} revert={}",
-                write.links.is_some(),
-                write.revert_approval.is_some()
-            ),
+            Action::UpdatePackage(write) => {
+                let mut text = format!(
+                    "update package links={} revert={}",
+                    write.links.is_some(),
+                    write.revert_approval.is_some()
+                );
+                if let Some(lifecycle) = &write.revert_lifecycle {
+                    text.push_str(&format!(
+                        " lifecycle {}/{}",
+                        lifecycle.stage, lifecycle.stage_status
+                    ));
+                }
+                text
+            }
         })
         .collect()
 }
@@ -220,6 +229,10 @@ fn decide_table() {
     };
     let approved = |mut package: ModelVersion| {
         package.approval = Some(ApprovalStatus::Approved);
+        package
+    };
+    let rejected = |mut package: ModelVersion| {
+        package.approval = Some(ApprovalStatus::Rejected);
         package
     };
     let with_lifecycle = |mut package: ModelVersion, stage: &str, status: &str| {
@@ -528,8 +541,98 @@ fn decide_table() {
                 model: Some((synced_model(&in_sync, Some("Under Development")), true)),
                 gate: GateMode::Enforce,
             },
-            vec!["update package links=true revert=true".into()],
-            vec!["shadow_approval"],
+            vec!["update package links=true revert=true lifecycle Development/InProgress".into()],
+            vec!["shadow_approval", "shadow_deployment"],
+        ),
+        (
+            Case {
+                name: "registered Approved and Deployed: both reverted, the lifecycle to where a version in development stands",
+                package: with_lifecycle(approved(package()), "PreProduction", "Deployed"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: None,
+                gate: GateMode::Enforce,
+            },
+            vec![
+                format!("create model under {}", existing("1002")),
+                "link model Created".into(),
+                "update package links=true revert=true lifecycle Development/InProgress".into(),
+            ],
+            vec!["shadow_approval", "shadow_deployment"],
+        ),
+        (
+            Case {
+                name: "a deployment claim left after an approval revert is still reverted, to governance's row",
+                package: with_lifecycle(in_sync.clone(), "PreProduction", "Deployed"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Development Complete")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec!["update package links=true revert=false lifecycle Development/Complete".into()],
+            vec!["shadow_deployment"],
+        ),
+        (
+            Case {
+                name: "with alert, a deployment claim is reported and moves nothing",
+                package: with_lifecycle(in_sync.clone(), "Production", "Deployed"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Alert,
+            },
+            vec![],
+            vec!["shadow_deployment"],
+        ),
+        (
+            Case {
+                name: "with the gate off, an approved `both` deployment drives governance",
+                package: with_lifecycle(approved(in_sync.clone()), "PreProduction", "Deployed"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Off,
+            },
+            vec![
+                "update model [\"MRG-Model:Status\", \"Integration:Last Update\"] ledger 1".into(),
+            ],
+            vec![],
+        ),
+        (
+            Case {
+                name: "a rejection in SageMaker on the default (to_registry) row is drift, reported",
+                package: rejected(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec!["rejected_in_registry"],
+        ),
+        (
+            Case {
+                name: "a rejection in SageMaker of a version without a lifecycle is reported too",
+                package: rejected(package()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&package(), None), true)),
+                gate: GateMode::Enforce,
+            },
+            vec!["update package links=true revert=false".into()],
+            vec!["rejected_in_registry"],
+        ),
+        (
+            Case {
+                name: "a rejection governance already holds is no finding",
+                package: rejected(in_sync.clone()),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Rejected")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
         ),
         (
             Case {
@@ -643,21 +746,19 @@ fn write_back_holds_ids_links_and_sanitised_names_within_limits() {
         .unwrap()
         .unwrap();
     let set = &resolved.update.metadata_to_set;
-    let expect = [
-        (keys::USE_CASE_ID, "1001"),
-        (keys::MODEL_GROUP_ID, "1002"),
-        (keys::MODEL_ID, "1003"),
+    let expect = BTreeMap::from([
         (
-            keys::MODEL_URL,
-            "https://grc.example.com/app/jspview/react/grc/task-view/1003",
+            keys::LINKS.to_owned(),
+            "model=1003 model-group=1002 use-case=1001 risk=High name=Fraud detection EU"
+                .to_owned(),
         ),
-        (keys::USE_CASE_NAME, "Fraud detection EU"),
-        (keys::RISK_LEVEL, "High"),
-        (keys::REVISION, "1767345504000"),
-    ];
-    for (key, value) in expect {
-        assert_eq!(set.get(key).map(String::as_str), Some(value), "{key}");
-    }
+        (
+            keys::MODEL_URL.to_owned(),
+            "https://grc.example.com/app/jspview/react/grc/task-view/1003".to_owned(),
+        ),
+        (keys::REVISION.to_owned(), "1767345504000".to_owned()),
+    ]);
+    assert_eq!(set, &expect, "three packed entries, nothing else");
     assert!(resolved.update.validate().is_ok());
     assert_eq!(resolved.update.approval_status, None);
     let token = resolved.update.client_token.clone().unwrap();
@@ -691,30 +792,144 @@ fn write_back_holds_ids_links_and_sanitised_names_within_limits() {
     assert_ne!(snapshot_write(&echoed), resolved.ledger);
 }
 
-#[test]
-fn write_back_that_would_break_the_entry_limit_is_refused() {
-    let mut crowded = package();
-    crowded.customer_metadata = (0..45).map(|i| (format!("k{i}"), "v".into())).collect();
-    let write = PackageWrite {
-        package: crowded,
+/// A write-back of the links to group 1002 and model 1003 onto `package`.
+fn links_write(package: ModelVersion) -> PackageWrite {
+    PackageWrite {
+        package,
         links: Some(LinksWriteBack {
             use_case: UseCaseView {
                 id: id("1001"),
                 name: "Fraud".into(),
-                risk_level: None,
+                risk_level: Some("Very High".into()),
             },
             model_group: ObjectRef::Existing(id("1002")),
             model: ObjectRef::Existing(id("1003")),
         }),
         revert_approval: None,
+        revert_lifecycle: None,
         revision: Revision::new(7),
-    };
-    assert!(matches!(
-        write.resolve(None, None, &console()),
-        Err(WriteBackError::Metadata(
-            MetadataError::TooManyEntries { .. }
-        ))
-    ));
+    }
+}
+
+fn own_keys(count: usize) -> BTreeMap<String, String> {
+    (0..count).map(|i| (format!("k{i}"), "v".into())).collect()
+}
+
+#[test]
+fn a_package_with_45_own_keys_gets_its_links_packed_within_the_limit() {
+    let mut crowded = package();
+    crowded.customer_metadata = own_keys(45);
+    let resolved = links_write(crowded.clone())
+        .resolve(None, None, &console())
+        .unwrap()
+        .unwrap();
+    assert!(resolved.update.validate().is_ok());
+    let set = &resolved.update.metadata_to_set;
+    assert_eq!(
+        set.keys().map(String::as_str).collect::<Vec<_>>(),
+        [keys::LINKS, keys::MODEL_URL, keys::REVISION]
+    );
+    let links = PackedLinks::parse(&set[keys::LINKS]).unwrap();
+    assert_eq!(
+        (
+            links.model.as_str(),
+            links.model_group.as_str(),
+            links.use_case.as_str()
+        ),
+        ("1003", "1002", "1001")
+    );
+    assert!(set[keys::LINKS].ends_with("risk=Very-High name=Fraud"));
+    let mut after = crowded.customer_metadata.clone();
+    after.extend(set.clone());
+    assert_eq!(after.len(), 48);
+    assert_eq!(
+        WrittenLinks::read(&after),
+        WrittenLinks {
+            model: Some("1003".into()),
+            model_group: Some("1002".into()),
+            use_case: Some("1001".into()),
+        }
+    );
+}
+
+#[test]
+fn a_package_with_little_room_keeps_the_links_first_then_the_revision_then_the_url() {
+    let cases: [(usize, &[&str]); 4] = [
+        (47, &[keys::LINKS, keys::MODEL_URL, keys::REVISION]),
+        (48, &[keys::LINKS, keys::REVISION]),
+        (49, &[keys::LINKS]),
+        (50, &[]),
+    ];
+    for (own, kept) in cases {
+        let mut crowded = package();
+        crowded.customer_metadata = own_keys(own);
+        let resolved = links_write(crowded)
+            .resolve(None, None, &console())
+            .unwrap();
+        let set: Vec<&str> = resolved
+            .as_ref()
+            .map(|r| {
+                r.update
+                    .metadata_to_set
+                    .keys()
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut expected = kept.to_vec();
+        expected.sort_unstable();
+        assert_eq!(set, expected, "{own} own keys");
+        if let Some(resolved) = resolved {
+            assert!(resolved.update.validate().is_ok(), "{own} own keys");
+        }
+    }
+}
+
+#[test]
+fn the_unpacked_entries_of_earlier_versions_are_removed_when_the_links_are_packed() {
+    let mut old = package();
+    old.customer_metadata = own_keys(41);
+    for key in UNPACKED_KEYS {
+        old.customer_metadata.insert(key.to_owned(), "1".into());
+    }
+    assert_eq!(old.customer_metadata.len(), 48);
+    let resolved = links_write(old)
+        .resolve(None, None, &console())
+        .unwrap()
+        .unwrap();
+    let mut removed = resolved.update.metadata_to_remove.clone();
+    removed.sort_unstable();
+    let mut unpacked = UNPACKED_KEYS.map(str::to_owned).to_vec();
+    unpacked.sort_unstable();
+    assert_eq!(removed, unpacked);
+    // All three packed entries fit once the old ones go.
+    assert_eq!(resolved.update.metadata_to_set.len(), 3);
+}
+
+#[test]
+fn a_package_with_no_room_for_the_links_is_reported_not_written() {
+    let mut full = package();
+    full.customer_metadata = own_keys(50);
+    let plan = run(&Case {
+        name: "no room",
+        package: full.clone(),
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: Some((synced_model(&full, None), true)),
+        gate: GateMode::Enforce,
+    });
+    assert!(
+        plan.findings
+            .contains(&Finding::WriteBackNoRoom { other_entries: 50 }),
+        "{plan:?}"
+    );
+    assert!(
+        !plan
+            .actions
+            .iter()
+            .any(|action| matches!(action, Action::UpdatePackage(_))),
+        "{plan:?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@ use super::super::ConsoleLinks;
 use super::{ObjectRef, UseCaseView};
 use crate::customer_metadata::{self, CustomerMetadata, MetadataError, keys};
 use crate::governance::{GovernanceId, Revision};
-use crate::model_package::{ApprovalStatus, Description, ModelVersion, TechnicalMetadata};
+use crate::model_package::{
+    ApprovalStatus, Description, Lifecycle, ModelVersion, TechnicalMetadata,
+};
 use crate::ports::registry::PackageUpdate;
 use crate::ports::{OurWrite, WriteSide};
 
@@ -78,6 +80,175 @@ pub fn snapshot_write(snapshot: &ModelVersion) -> OurWrite {
     )
 }
 
+/// The entries govsync keeps on a package, most needed first. A package whose own entries leave
+/// little room under SageMaker's limit of 50 keeps the first ones that fit: the packed links (which
+/// governance model, model group and use case, the risk level and the use case's name), the revision
+/// stamp, then the model's page in governance. Everything else lives in governance (and the Model
+/// Card).
+pub const WRITE_BACK_ORDER: [&str; 3] = [keys::LINKS, keys::REVISION, keys::MODEL_URL];
+
+/// The entries of the unpacked write-back of earlier versions, removed when the package is next
+/// written back.
+pub const UNPACKED_KEYS: [&str; 7] = [
+    keys::USE_CASE_ID,
+    keys::MODEL_GROUP_ID,
+    keys::MODEL_ID,
+    keys::USE_CASE_URL,
+    keys::MODEL_GROUP_URL,
+    keys::USE_CASE_NAME,
+    keys::RISK_LEVEL,
+];
+
+/// How much of the write-back ([`WRITE_BACK_ORDER`]) fits beside the package's other entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBackRoom {
+    /// Every entry fits.
+    Full,
+    /// Only the first `kept` entries fit.
+    Trimmed { kept: usize, other_entries: usize },
+    /// Not even the links fit: the package holds `other_entries` entries that are not govsync's.
+    NoRoom { other_entries: usize },
+}
+
+impl WriteBackRoom {
+    /// The room on a package holding `metadata`: its entries other than govsync's write-back (old or
+    /// packed) stay, the rest of the 50 is govsync's.
+    pub fn of(metadata: &BTreeMap<String, String>) -> Self {
+        let other_entries = metadata
+            .keys()
+            .filter(|key| {
+                !WRITE_BACK_ORDER.contains(&key.as_str()) && !UNPACKED_KEYS.contains(&key.as_str())
+            })
+            .count();
+        let room = customer_metadata::MAX_ENTRIES.saturating_sub(other_entries);
+        match room {
+            0 => WriteBackRoom::NoRoom { other_entries },
+            kept if kept < WRITE_BACK_ORDER.len() => WriteBackRoom::Trimmed {
+                kept,
+                other_entries,
+            },
+            _ => WriteBackRoom::Full,
+        }
+    }
+
+    /// How many entries of [`WRITE_BACK_ORDER`] are written.
+    pub fn kept(self) -> usize {
+        match self {
+            WriteBackRoom::Full => WRITE_BACK_ORDER.len(),
+            WriteBackRoom::Trimmed { kept, .. } => kept,
+            WriteBackRoom::NoRoom { .. } => 0,
+        }
+    }
+
+    /// The entries left out for want of room.
+    pub fn left_out(self) -> &'static [&'static str] {
+        &WRITE_BACK_ORDER[self.kept()..]
+    }
+
+    fn keeps(self, key: &str) -> bool {
+        WRITE_BACK_ORDER[..self.kept()].contains(&key)
+    }
+}
+
+/// `govsync:links`: the three governance ids, then the use case's risk level and name, in one
+/// entry: `model=1003 model-group=1002 use-case=1001 risk=High name=Fraud detection EU`. The name
+/// comes last and is cut to what fits in 256 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedLinks {
+    pub model: GovernanceId,
+    pub model_group: GovernanceId,
+    pub use_case: GovernanceId,
+}
+
+const MODEL_PREFIX: &str = "model=";
+const MODEL_GROUP_PREFIX: &str = "model-group=";
+const USE_CASE_PREFIX: &str = "use-case=";
+
+impl PackedLinks {
+    /// The entry's value. Ids holding a space could not be read back, so they are refused.
+    pub fn encode(
+        &self,
+        risk_level: Option<&str>,
+        use_case_name: &str,
+    ) -> Result<String, MetadataError> {
+        for id in [&self.model, &self.model_group, &self.use_case] {
+            if id.as_str().contains(' ') {
+                return Err(MetadataError::ValueCharacter {
+                    key: keys::LINKS.to_owned(),
+                    character: ' ',
+                });
+            }
+        }
+        let mut value = format!(
+            "{MODEL_PREFIX}{} {MODEL_GROUP_PREFIX}{} {USE_CASE_PREFIX}{}",
+            self.model, self.model_group, self.use_case
+        );
+        let mut append = |label: &str, text: &str| {
+            let room = customer_metadata::MAX_VALUE_CHARS
+                .saturating_sub(value.chars().count() + label.len() + 1);
+            let text = customer_metadata::sanitize(text, room);
+            if !text.is_empty() {
+                value.push(' ');
+                value.push_str(label);
+                value.push_str(&text);
+            }
+        };
+        if let Some(risk) = risk_level {
+            // One word, so the name after it stays apart.
+            append("risk=", &risk.replace(' ', "-"));
+        }
+        append("name=", use_case_name);
+        customer_metadata::validate_value(keys::LINKS, &value)?;
+        Ok(value)
+    }
+
+    /// Reads the ids back; `None` unless the value starts with the three of them.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut words = value.split(' ');
+        let mut id = |prefix: &str| {
+            words
+                .next()
+                .and_then(|word| word.strip_prefix(prefix))
+                .and_then(|id| GovernanceId::parse(id).ok())
+        };
+        Some(Self {
+            model: id(MODEL_PREFIX)?,
+            model_group: id(MODEL_GROUP_PREFIX)?,
+            use_case: id(USE_CASE_PREFIX)?,
+        })
+    }
+}
+
+/// The governance ids a package's write-back names, each `None` when absent: from `govsync:links`,
+/// else from the unpacked entries of earlier versions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WrittenLinks {
+    pub model: Option<String>,
+    pub model_group: Option<String>,
+    pub use_case: Option<String>,
+}
+
+impl WrittenLinks {
+    pub fn read(metadata: &BTreeMap<String, String>) -> Self {
+        if let Some(packed) = metadata.get(keys::LINKS) {
+            return match PackedLinks::parse(packed) {
+                Some(links) => Self {
+                    model: Some(links.model.to_string()),
+                    model_group: Some(links.model_group.to_string()),
+                    use_case: Some(links.use_case.to_string()),
+                },
+                None => Self::default(),
+            };
+        }
+        let get = |key: &str| metadata.get(key).cloned();
+        Self {
+            model: get(keys::MODEL_ID),
+            model_group: get(keys::MODEL_GROUP_ID),
+            use_case: get(keys::USE_CASE_ID),
+        }
+    }
+}
+
 /// The write-back of links and the use case's name and risk level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinksWriteBack {
@@ -94,6 +265,8 @@ pub struct PackageWrite {
     pub links: Option<LinksWriteBack>,
     /// Set when the gate reverts a shadow approval: the `ApprovalDescription` to write.
     pub revert_approval: Option<Description>,
+    /// Set when the gate reverts a lifecycle that claims deployment: the lifecycle to set.
+    pub revert_lifecycle: Option<Lifecycle>,
     /// `govsync:rev`: the registry revision this write was decided from.
     pub revision: Revision,
 }
@@ -115,40 +288,31 @@ pub enum WriteBackError {
 }
 
 impl PackageWrite {
-    /// The entries govsync maintains on the package (without `govsync:rev`).
+    /// The write-back entries (without `govsync:rev`) that fit in `room`.
     fn desired_entries(
-        &self,
         links: &LinksWriteBack,
         model_group_id: &GovernanceId,
         model_id: &GovernanceId,
         console: &ConsoleLinks,
-    ) -> Result<CustomerMetadata, MetadataError> {
-        let mut metadata = CustomerMetadata::new();
-        let use_case = &links.use_case;
-        metadata.insert(keys::USE_CASE_ID, use_case.id.as_str())?;
-        metadata.insert(keys::MODEL_GROUP_ID, model_group_id.as_str())?;
-        metadata.insert(keys::MODEL_ID, model_id.as_str())?;
-        for (key, id) in [
-            (keys::USE_CASE_URL, &use_case.id),
-            (keys::MODEL_GROUP_URL, model_group_id),
-            (keys::MODEL_URL, model_id),
-        ] {
-            if let Some(url) = console.object_url(id) {
-                metadata.insert(key, url.as_str())?;
-            }
+        room: WriteBackRoom,
+    ) -> Result<BTreeMap<String, String>, MetadataError> {
+        let mut entries = BTreeMap::new();
+        if room.keeps(keys::LINKS) {
+            let packed = PackedLinks {
+                model: model_id.clone(),
+                model_group: model_group_id.clone(),
+                use_case: links.use_case.id.clone(),
+            };
+            let value =
+                packed.encode(links.use_case.risk_level.as_deref(), &links.use_case.name)?;
+            entries.insert(keys::LINKS.to_owned(), value);
         }
-        // Free text is sanitised; text with nothing storable left is left out rather than failing.
-        match metadata.insert_sanitized(keys::USE_CASE_NAME, &use_case.name) {
-            Ok(()) | Err(MetadataError::EmptyAfterSanitising { .. }) => {}
-            Err(error) => return Err(error),
+        if room.keeps(keys::MODEL_URL)
+            && let Some(url) = console.object_url(model_id)
+        {
+            entries.insert(keys::MODEL_URL.to_owned(), url.as_str().to_owned());
         }
-        if let Some(risk) = &use_case.risk_level {
-            match metadata.insert_sanitized(keys::RISK_LEVEL, risk) {
-                Ok(()) | Err(MetadataError::EmptyAfterSanitising { .. }) => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(metadata)
+        Ok(entries)
     }
 
     /// The update to send, or `None` when the package already holds everything (no call, no echo).
@@ -160,7 +324,9 @@ impl PackageWrite {
         console: &ConsoleLinks,
     ) -> Result<Option<ResolvedWrite>, WriteBackError> {
         let current = &self.package.customer_metadata;
+        let room = WriteBackRoom::of(current);
         let mut to_set = BTreeMap::new();
+        let mut to_remove = Vec::new();
         if let Some(links) = &self.links {
             let group_id = links
                 .model_group
@@ -170,28 +336,36 @@ impl PackageWrite {
                 .model
                 .resolve(created_model)
                 .ok_or(WriteBackError::UnresolvedObject("model"))?;
-            let desired = self.desired_entries(links, group_id, model_id, console)?;
+            let desired = Self::desired_entries(links, group_id, model_id, console, room)?;
             to_set.extend(
                 desired
-                    .into_map()
                     .into_iter()
                     .filter(|(key, value)| current.get(key) != Some(value)),
             );
+            to_remove.extend(
+                UNPACKED_KEYS
+                    .iter()
+                    .filter(|key| current.contains_key(**key))
+                    .map(|key| (*key).to_owned()),
+            );
         }
-        if to_set.is_empty() && self.revert_approval.is_none() {
+        let reverts = self.revert_approval.is_some() || self.revert_lifecycle.is_some();
+        if to_set.is_empty() && to_remove.is_empty() && !reverts {
             return Ok(None);
         }
-        to_set.insert(keys::REVISION.to_owned(), self.revision.to_string());
+        if room.keeps(keys::REVISION) {
+            to_set.insert(keys::REVISION.to_owned(), self.revision.to_string());
+        }
         let to_set = CustomerMetadata::try_from(to_set)?;
-        let merged = to_set.merged_into(current, &[])?;
+        let merged = to_set.merged_into(current, &to_remove)?;
         let approval = match self.revert_approval {
             Some(_) => Some(ApprovalStatus::PendingManualApproval),
             None => self.package.approval,
         };
         let lifecycle = self
-            .package
-            .lifecycle
+            .revert_lifecycle
             .as_ref()
+            .or(self.package.lifecycle.as_ref())
             .map(|l| (l.stage.as_str(), l.stage_status.as_str()));
         let fingerprint =
             package_state_fingerprint(approval, lifecycle, &merged, &self.package.technical);
@@ -207,8 +381,8 @@ impl PackageWrite {
                 .as_ref()
                 .map(|description| description.as_str().to_owned()),
             metadata_to_set: to_set.into_map(),
-            metadata_to_remove: Vec::new(),
-            lifecycle: None,
+            metadata_to_remove: to_remove,
+            lifecycle: self.revert_lifecycle.clone(),
             client_token: Some(client_token(arn, &fingerprint)),
         };
         Ok(Some(ResolvedWrite {
