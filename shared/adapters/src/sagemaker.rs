@@ -110,14 +110,37 @@ fn approval_to_sdk(status: ApprovalStatus) -> ModelApprovalStatus {
     }
 }
 
+/// The creator as SageMaker records it: the Studio user profile first (with a shared execution role,
+/// the IAM identity names every Studio user alike), then the IAM identity.
 fn user_of(context: Option<&UserContext>) -> Option<String> {
     let context = context?;
     context
-        .iam_identity()
-        .and_then(|identity| identity.arn())
+        .user_profile_name()
+        .or(context.iam_identity().and_then(|identity| identity.arn()))
         .or(context.user_profile_arn())
-        .or(context.user_profile_name())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod creator_tests {
+    use aws_sdk_sagemaker::types::IamIdentity;
+
+    use super::*;
+
+    #[test]
+    fn the_studio_user_profile_names_the_creator_before_the_shared_role() {
+        let role = "arn:aws:sts::123456789012:assumed-role/SageMakerExecutionRole/SageMaker";
+        let studio = UserContext::builder()
+            .user_profile_name("alice")
+            .iam_identity(IamIdentity::builder().arn(role).build())
+            .build();
+        assert_eq!(user_of(Some(&studio)).as_deref(), Some("alice"));
+        let plain = UserContext::builder()
+            .iam_identity(IamIdentity::builder().arn(role).build())
+            .build();
+        assert_eq!(user_of(Some(&plain)).as_deref(), Some(role));
+        assert_eq!(user_of(None), None);
+    }
 }
 
 /// `ModelLifeCycle` as SageMaker answered it, in core's type: names it would not accept are an
