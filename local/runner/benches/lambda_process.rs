@@ -342,8 +342,8 @@ async fn seed_registry(registry_url: &str, packages: usize) -> BenchResult<()> {
             .map(str::to_owned)
             .or_else(|| entity["id"].as_u64().map(|id| id.to_string())),
         json!([
-            {"name": "MRG-AIFacts-ModelUseCase:Status", "value": "Approved for Development"},
-            {"name": "MRG-AIFacts-ModelUseCase:Risk Level", "value": "Medium"}
+            {"name": "MRG-AIFacts-ModelUseCase:Status", "value": {"name": "Approved for Development"}},
+            {"name": "MRG-AIFacts-ModelUseCase:Risk Level", "value": {"name": "Medium"}}
         ]),
     )
     .await?

@@ -194,7 +194,7 @@ async fn emulator_webhooks_through_serve_webhook_land_on_the_queue_in_object_ord
                 "name": "Webhook test use case",
                 "type_definition_id": "ModelUseCase",
                 "primary_parent_id": entity["id"],
-                "fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": "Proposed"}],
+                "fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": {"name": "Proposed"}}],
             })),
         )
         .await;
@@ -203,7 +203,7 @@ async fn emulator_webhooks_through_serve_webhook_land_on_the_queue_in_object_ord
         .call(
             reqwest::Method::PUT,
             &format!("/opgrc/api/v2/contents/{use_case_id}"),
-            Some(json!({"fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": "Approved for Development"}]})),
+            Some(json!({"fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": {"name": "Approved for Development"}}]})),
         )
         .await;
 
