@@ -1180,7 +1180,7 @@ mod tests {
                 .single()
                 .unwrap_or_default()
         };
-        let mut create = |store: &mut Store, type_id: &str, name: &str, parent, fields, n| {
+        let create = |store: &mut Store, type_id: &str, name: &str, parent, fields, n| {
             let new = NewObject {
                 name: name.into(),
                 title: None,

@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 
 #[derive(Clone, Copy)]
 enum Paging {
-    NumericNext,
-    LinkNext,
+    Numeric,
+    Link,
     /// No `next` at all: a full page is all the client knows.
-    NoNext,
+    Absent,
 }
 
 struct Stub {
@@ -46,12 +46,12 @@ async fn query(State(stub): State<Shared>, Json(body): Json<Value>) -> Json<Valu
     let next = offset + limit;
     if next < stub.rows {
         match stub.paging {
-            Paging::NumericNext => answer["next"] = json!(next),
-            Paging::LinkNext => {
+            Paging::Numeric => answer["next"] = json!(next),
+            Paging::Link => {
                 answer["next"] =
                     json!({"href": format!("/opgrc/api/v2/query?limit={limit}&offset={next}")})
             }
-            Paging::NoNext => {}
+            Paging::Absent => {}
         }
     }
     Json(answer)
@@ -148,9 +148,9 @@ fn requests(stub: &Stub, what: &str) -> Vec<Value> {
 #[tokio::test]
 async fn every_paging_form_reads_every_row() {
     for (paging, name) in [
-        (Paging::NumericNext, "a numeric next"),
-        (Paging::LinkNext, "a next link"),
-        (Paging::NoNext, "full pages without next"),
+        (Paging::Numeric, "a numeric next"),
+        (Paging::Link, "a next link"),
+        (Paging::Absent, "full pages without next"),
     ] {
         let (client, stub) = start(paging, 25).await;
         let rows = client
@@ -168,7 +168,7 @@ async fn every_paging_form_reads_every_row() {
 
 #[tokio::test]
 async fn a_full_last_page_without_next_ends_at_the_empty_page_after_it() {
-    let (client, stub) = start(Paging::NoNext, 20).await;
+    let (client, stub) = start(Paging::Absent, 20).await;
     assert_eq!(
         client.query(&all_models()).await.map(|r| r.len()).ok(),
         Some(20)
@@ -178,7 +178,7 @@ async fn a_full_last_page_without_next_ends_at_the_empty_page_after_it() {
 
 #[tokio::test]
 async fn query_requests_are_shaped_as_ibms_client_shapes_them() {
-    let (client, stub) = start(Paging::NumericNext, 1).await;
+    let (client, stub) = start(Paging::Numeric, 1).await;
     client.query(&all_models()).await.unwrap_or_default();
     let body = &requests(&stub, "query")[0];
     for member in [
@@ -199,7 +199,7 @@ async fn query_requests_are_shaped_as_ibms_client_shapes_them() {
 
 #[tokio::test]
 async fn roots_are_created_with_an_empty_parent_and_a_title() {
-    let (client, stub) = start(Paging::NumericNext, 0).await;
+    let (client, stub) = start(Paging::Numeric, 0).await;
     client
         .create_object(&NewGovernanceObject {
             kind: GovernanceKind::BusinessEntity,
@@ -217,7 +217,7 @@ async fn roots_are_created_with_an_empty_parent_and_a_title() {
 
 #[tokio::test]
 async fn associations_name_the_relation_and_removal_lists_ids_per_relation() {
-    let (client, stub) = start(Paging::NumericNext, 0).await;
+    let (client, stub) = start(Paging::Numeric, 0).await;
     let id = |text: &str| GovernanceId::parse(text).unwrap_or_else(|error| panic!("{error}"));
     let related = [
         Related {
