@@ -116,9 +116,22 @@ const REGISTRY_QUEUE_GROUP: &str = "registry-events";
 const DECOMMISSION_QUEUE_GROUP: &str = "decommission";
 
 /// Governance model statuses the users set, with the registry state the default mapping gives each
-/// (`shared/core/src/default_mapping.toml`; all `to_registry` rows, so the registry never drives them
-/// back): (status, stage, stage status, approval).
-const STATUSES: [(&str, &str, &str, ApprovalStatus); 5] = [
+/// (`shared/core/src/default_mapping.toml`): (status, stage, stage status, approval). The `both` rows
+/// (`Under Development`, `Development Complete`) come back from the registry as govsync's own writes,
+/// and an approver going A → B → A through them must be obeyed each time (issue 13).
+const STATUSES: [(&str, &str, &str, ApprovalStatus); 7] = [
+    (
+        "Under Development",
+        "Development",
+        "InProgress",
+        ApprovalStatus::PendingManualApproval,
+    ),
+    (
+        "Development Complete",
+        "Development",
+        "Complete",
+        ApprovalStatus::PendingManualApproval,
+    ),
     (
         "Model Definition",
         "Development",
@@ -1521,10 +1534,14 @@ fn check_final_state(sim: &Sim) -> Vec<String> {
             ));
             continue;
         };
-        if package.customer_metadata.get(keys::MODEL_ID) != Some(&model.id.to_string()) {
+        let written = package
+            .customer_metadata
+            .get(keys::LINKS)
+            .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
+            .map(|links| links.model);
+        if written.as_ref() != Some(&model.id) {
             problems.push(format!(
-                "{arn}: write-back names model {:?}, not {}",
-                package.customer_metadata.get(keys::MODEL_ID),
+                "{arn}: write-back names model {written:?}, not {}",
                 model.id
             ));
         }
