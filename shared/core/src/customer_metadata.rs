@@ -234,6 +234,11 @@ impl TryFrom<BTreeMap<String, String>> for CustomerMetadata {
     }
 }
 
+/// Whether `key` can be set on a package holding `entries` without passing SageMaker's limit.
+pub fn has_room_for(entries: &BTreeMap<String, String>, key: &str) -> bool {
+    entries.contains_key(key) || entries.len() < MAX_ENTRIES
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

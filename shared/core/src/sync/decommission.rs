@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::registry::{PACKAGE_STATE_FIELD, ResolvedWrite, package_state_fingerprint};
 use super::{WriterIdentities, fields};
 use crate::aws_identity::{AccountId, Region};
-use crate::customer_metadata::{CustomerMetadata, MetadataError, keys};
+use crate::customer_metadata::{self, CustomerMetadata, MetadataError, keys};
 use crate::decommission_request::{DecommissionRequest, DecommissionRequestError};
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
 use crate::mapping::{MappingSpec, StageTarget};
@@ -485,7 +485,10 @@ pub fn archive_write(
     }
     let description = Description::truncating(reason).as_str().to_owned();
     let mut to_set = CustomerMetadata::new();
-    to_set.insert(keys::REVISION, &revision.to_string())?;
+    // `govsync:rev` only where it fits: an archive must reach a package filled up to SageMaker's limit.
+    if customer_metadata::has_room_for(&package.customer_metadata, keys::REVISION) {
+        to_set.insert(keys::REVISION, &revision.to_string())?;
+    }
     let merged = to_set.merged_into(&package.customer_metadata, &[])?;
     let fingerprint = package_state_fingerprint(
         Some(target.approval),

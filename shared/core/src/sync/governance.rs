@@ -629,7 +629,11 @@ fn model_write(
 ) -> ModelWrite {
     let description = status_description(input.model, status.as_str());
     let mut metadata_to_set = BTreeMap::new();
-    metadata_to_set.insert(keys::REVISION.to_owned(), input.revision.to_string());
+    // `govsync:rev` only where it fits: a governance decision must reach a package whose entries the
+    // data scientist filled up to SageMaker's limit.
+    if customer_metadata::has_room_for(&package.customer_metadata, keys::REVISION) {
+        metadata_to_set.insert(keys::REVISION.to_owned(), input.revision.to_string());
+    }
     let mut merged = package.customer_metadata.clone();
     merged.extend(metadata_to_set.clone());
     let wanted_lifecycle = stage.map(|stage| (stage.as_str(), target.stage_status.as_str()));

@@ -505,3 +505,30 @@ fn status_echo_ledger_entry_matches_registry_events_write() {
         )
     );
 }
+
+/// A governance decision reaches a package whose data scientist filled its metadata to SageMaker's
+/// limit: `govsync:rev` is left out rather than the update refused.
+#[test]
+fn a_status_reaches_a_package_with_no_metadata_room_left() {
+    let mut full = package(ApprovalStatus::PendingManualApproval, None);
+    full.customer_metadata = (0..crate::customer_metadata::MAX_ENTRIES)
+        .map(|i| (format!("team:key-{i}"), "v".to_owned()))
+        .collect();
+    let ModelDecision::Update(write) =
+        decide_model_with(Some("Approved for Deployment"), Some(&full), None, false)
+    else {
+        panic!("update expected")
+    };
+    assert!(write.update.metadata_to_set.is_empty());
+    assert!(write.update.validate().is_ok());
+    assert_eq!(write.update.approval_status, Some(ApprovalStatus::Approved));
+
+    let mut roomy = full.clone();
+    roomy.customer_metadata.remove("team:key-0");
+    let ModelDecision::Update(write) =
+        decide_model_with(Some("Approved for Deployment"), Some(&roomy), None, false)
+    else {
+        panic!("update expected")
+    };
+    assert!(write.update.metadata_to_set.contains_key(keys::REVISION));
+}
