@@ -182,14 +182,19 @@ impl Local {
             .unwrap()
     }
 
+    /// Children of `parent`, an object of the kind one level up (metric → model, value → metric).
     async fn children(&self, kind: GovernanceKind, parent: &GovernanceId) -> Vec<QueryRow> {
+        let parent_kind = match kind {
+            GovernanceKind::MetricValue => GovernanceKind::Metric,
+            _ => GovernanceKind::Model,
+        };
         self.governance
             .query(&GovernanceQuery {
                 kind,
                 columns: vec!["Name".to_owned()],
-                condition: Some(QueryCondition::Equals {
-                    field: "Parent Id".to_owned(),
-                    value: parent.to_string(),
+                condition: Some(QueryCondition::ChildOf {
+                    parent_kind,
+                    parent_id: parent.clone(),
                 }),
             })
             .await
