@@ -126,7 +126,12 @@ class Governance:
         return None
 
     def children(self, type_id: str, parent_id: str) -> list[dict[str, Any]]:
-        statement = f"SELECT [Resource ID], [Name] FROM [{type_id}] WHERE [Parent Id] = {parent_id}"
+        # OpenPages has no parent column: join the child type on the parent (FROM parent JOIN child).
+        parent_type = self.get(parent_id)["type_definition_id"]
+        statement = (
+            f"SELECT [{type_id}].[Resource ID], [{type_id}].[Name] FROM [{parent_type}] "
+            f"JOIN [{type_id}] ON PARENT([{parent_type}]) WHERE [{parent_type}].[Resource ID] = {int(parent_id)}"
+        )
         rows = self.call("POST", "/query", {"statement": statement})["rows"]
         ids = [str(f["value"]) for row in rows for f in row["fields"] if f["name"] == "Resource ID"]
         return [self.get(object_id) for object_id in ids]

@@ -985,7 +985,7 @@ def test_approval_propagation_model_status_sample_reaches_the_package(
 ) -> None:
     """F4: the model-status-changed sample, about the model registry-events made for version 2, after that
     model is approved for deployment in governance."""
-    governance.call("PUT", f"/contents/{registered}", {"fields": [{"name": "MRG-Model:Status", "value": "Approved for Deployment"}]})
+    governance.call("PUT", f"/contents/{registered}", {"fields": [{"name": "MRG-Model:Status", "value": {"name": "Approved for Deployment"}}]})
     event = governance_event_batch("sqs-record-model-status-changed.json", registered)
     approval = functions["approval-propagation"]
     assert batch_failures(approval.invoke(event, "model approved")) == [], approval.logs()
@@ -1113,7 +1113,7 @@ def test_decommission_samples_are_answered_and_a_deleted_version_is_decommission
     governance.call(
         "PUT",
         f"/contents/{scene.use_case['id']}",
-        {"fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": "Decommissioned"}]},
+        {"fields": [{"name": "MRG-AIFacts-ModelUseCase:Status", "value": {"name": "Decommissioned"}}]},
     )
     body = json.loads(request)
     body["governance_id"] = scene.use_case["id"]
