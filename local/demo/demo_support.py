@@ -70,6 +70,22 @@ class Timeline:
         print(f"{self.count:2d}. [{side}] +{self.elapsed():6.2f}s  {text}", flush=True)
 
 
+# The enumeration fields of the catalog: OpenPages takes their values only as {"name": …}.
+ENUM_FIELDS = frozenset(
+    {
+        "MRG-AIFacts-ModelUseCase:Status",
+        "MRG-AIFacts-ModelUseCase:Risk Level",
+        "MRG-Model:Status",
+        "MRG-Metric-Shared:Breach Status",
+    }
+)
+
+
+def field_value(name: str, value: Any) -> Any:
+    """A field's value as OpenPages takes it: an enumeration's as {"name": …}."""
+    return {"name": value} if name in ENUM_FIELDS and isinstance(value, str) else value
+
+
 class Governance:
     """The governance emulator's OpenPages v2 API, with basic auth (as a governance user, not govsync)."""
 
@@ -99,7 +115,7 @@ class Governance:
         body: dict[str, Any] = {
             "name": name,
             "type_definition_id": type_id,
-            "fields": [{"name": key, "value": value} for key, value in fields.items()],
+            "fields": [{"name": key, "value": field_value(key, value)} for key, value in fields.items()],
         }
         if parent is not None:
             body["primary_parent_id"] = parent

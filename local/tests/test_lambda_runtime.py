@@ -504,6 +504,22 @@ def functions(runtime: Runtime | None, queues: PrivateQueues | None, cursors_tab
 # auth as its admin) and registry resources (boto3 on the registry emulator, as a data scientist).
 
 
+# The enumeration fields of the catalog: OpenPages takes their values only as {"name": …}.
+ENUM_FIELDS = frozenset(
+    {
+        "MRG-AIFacts-ModelUseCase:Status",
+        "MRG-AIFacts-ModelUseCase:Risk Level",
+        "MRG-Model:Status",
+        "MRG-Metric-Shared:Breach Status",
+    }
+)
+
+
+def field_value(name: str, value: Any) -> Any:
+    """A field's value as OpenPages takes it: an enumeration's as {"name": …}."""
+    return {"name": value} if name in ENUM_FIELDS and isinstance(value, str) else value
+
+
 class Governance:
     def __init__(self, url: str) -> None:
         self.api = url.rstrip("/") + "/opgrc/api/v2"
@@ -526,7 +542,7 @@ class Governance:
         if parent:
             body["primary_parent_id"] = parent
         if fields:
-            body["fields"] = [{"name": key, "value": value} for key, value in fields.items()]
+            body["fields"] = [{"name": key, "value": field_value(key, value)} for key, value in fields.items()]
         return self.call("POST", "/contents", body)
 
     def get(self, object_id: str) -> dict[str, Any]:

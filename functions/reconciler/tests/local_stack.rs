@@ -307,7 +307,10 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
     person
         .update_model_package()
         .model_package_arn(&arns[4])
-        .customer_metadata_properties(keys::MODEL_ID, "999999")
+        .customer_metadata_properties(
+            keys::LINKS,
+            "model=999999 model-group=999998 use-case=999997",
+        )
         .send()
         .await
         .unwrap();
@@ -391,8 +394,11 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         .unwrap();
     let model5 = model_of(&governance, &arns[4]).await;
     assert_eq!(
-        v5.customer_metadata.get(keys::MODEL_ID),
-        Some(&model5.id.to_string())
+        v5.customer_metadata
+            .get(keys::LINKS)
+            .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
+            .map(|links| links.model),
+        Some(model5.id.clone())
     );
     model_of(&governance, &arns[5]).await;
 

@@ -109,7 +109,7 @@ async fn registered_versions_appear_in_governance_written_back_and_gated() {
         describe()
             .await
             .customer_metadata_properties()
-            .is_some_and(|m| m.contains_key(keys::MODEL_ID))
+            .is_some_and(|m| m.contains_key(keys::LINKS))
     })
     .await;
 
@@ -138,19 +138,12 @@ async fn registered_versions_appear_in_governance_written_back_and_gated() {
 
     let described = describe().await;
     let metadata = described.customer_metadata_properties().unwrap();
-    assert_eq!(metadata.get(keys::MODEL_ID), Some(&model.id.to_string()));
-    assert_eq!(
-        metadata.get(keys::MODEL_GROUP_ID),
-        Some(&model_group.id.to_string())
-    );
-    assert_eq!(
-        metadata.get(keys::USE_CASE_ID),
-        Some(&use_case.id.to_string())
-    );
-    assert_eq!(
-        metadata.get(keys::RISK_LEVEL).map(String::as_str),
-        Some("High")
-    );
+    let links = metadata.get(keys::LINKS).expect("links written back");
+    let packed = govsync_core::sync::registry::PackedLinks::parse(links).expect("packed links");
+    assert_eq!(packed.model, model.id);
+    assert_eq!(packed.model_group, model_group.id);
+    assert_eq!(packed.use_case, use_case.id);
+    assert!(links.contains(" risk=High "), "{links}");
 
     // Out-of-band approval in SageMaker: the gate reverts it.
     person

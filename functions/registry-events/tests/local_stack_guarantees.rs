@@ -319,8 +319,10 @@ async fn state_changes_delivered_newest_first_leave_the_newest_state_and_the_old
     assert_eq!(
         package_before
             .customer_metadata_properties()
-            .and_then(|m| m.get(keys::MODEL_ID)),
-        Some(&model.id.to_string())
+            .and_then(|m| m.get(keys::LINKS))
+            .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
+            .map(|links| links.model),
+        Some(model.id.clone())
     );
 
     // Then the older ones, newer before older: no-ops.
