@@ -1146,7 +1146,7 @@ def test_decommission_samples_are_answered_and_a_deleted_version_is_decommission
 # reconciler (EventBridge Scheduler and on-demand invocations; the answer is the drift report)
 
 RECONCILE_REGION = "ap-south-2"
-REPORT_COUNTS = {"registries", "groups", "packages", "drifts", "repaired", "enqueued", "failed"}
+REPORT_COUNTS = {"registries", "groups", "packages", "drifts", "repaired", "enqueued", "failed", "needs_attention"}
 
 
 def test_reconciler_samples_report_a_missed_version_dry_then_repair_it(
