@@ -439,6 +439,22 @@ fn revert_only_write(input: &PackageSync<'_>, gate: GateVerdict) -> Option<Actio
     })))
 }
 
+/// Whether governance changed the model after the package last changed. Then the approver's decision
+/// stands (F4 carries it to the package) and the registry's older state never drives over it, even on
+/// a `both` row: an echo that was not recognised must not undo a later governance decision.
+fn governance_changed_last(input: &PackageSync<'_>) -> bool {
+    let Some(found) = &input.model else {
+        return false;
+    };
+    match (
+        crate::sync::governance::object_modified_at(found.object),
+        input.package.last_modified_time,
+    ) {
+        (Some(governance), Some(registry)) => governance > registry,
+        _ => false,
+    }
+}
+
 /// Decides the model status the package's state asks for. An archived package decommissions its model
 /// (F5: not drift, see `decommission`), which overrides whatever its lifecycle row would say.
 fn desired_model_status(
@@ -487,7 +503,8 @@ fn lifecycle_status(
     };
     match exact {
         Some(ReverseMapping::Governs(row)) => {
-            return (!gate.holds).then(|| row.governance_status.to_string());
+            return (!gate.holds && !governance_changed_last(input))
+                .then(|| row.governance_status.to_string());
         }
         Some(ReverseMapping::ToRegistryOnly(rows)) => {
             let already = rows
@@ -510,7 +527,9 @@ fn lifecycle_status(
         current_status,
         input.mapping,
     ) {
-        Rejection::Governs(row) => return Some(row.governance_status.to_string()),
+        Rejection::Governs(row) => {
+            return (!governance_changed_last(input)).then(|| row.governance_status.to_string());
+        }
         Rejection::ToRegistryOnly | Rejection::Unmapped => {
             findings.push(Finding::RejectedInRegistry {
                 governance_status: current_status.map(str::to_owned),

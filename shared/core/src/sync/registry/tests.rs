@@ -429,6 +429,29 @@ fn decide_table() {
         ),
         (
             Case {
+                name: "a `both`-row lifecycle older than governance's last change drives nothing",
+                package: with_lifecycle(in_sync.clone(), "Development", "Complete"),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((
+                    {
+                        let mut model = synced_model(&in_sync, Some("Validation In Progress"));
+                        // The approver decided after the package last changed.
+                        model.fields.push(Field::date(
+                            crate::sync::fields::LAST_MODIFICATION_DATE,
+                            in_sync.last_modified_time.unwrap() + chrono::Duration::seconds(5),
+                        ));
+                        model
+                    },
+                    true,
+                )),
+                gate: GateMode::Enforce,
+            },
+            vec![],
+            vec![],
+        ),
+        (
+            Case {
                 name: "lifecycle on a `to_registry` row set out of band is drift, not synced",
                 package: with_lifecycle(in_sync.clone(), "Validation", "InProgress"),
                 assignment: use_case(),
