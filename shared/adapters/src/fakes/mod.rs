@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use govsync_core::clock::Clock;
 use govsync_core::ports::registry::MAX_METADATA_ENTRIES;
 use govsync_core::ports::{
-    ApprovalStatus, CheckpointStore, CursorStore, EchoLedger, Email, ExternalIdLookup,
-    Field, FieldDefinition, FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind,
+    ApprovalStatus, CheckpointStore, CursorStore, EchoLedger, Email, ExternalIdLookup, Field,
+    FieldDefinition, FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind,
     GovernanceObject, GovernanceQuery, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
     LinkStore, ModelPackage, ModelRegistry, NewGovernanceObject, NewPackageGroup, Notifier,
     NotifyError, OurWrite, PackageGroupSummary, PackageSummary, PackageUpdate, Quarantine,
