@@ -4,7 +4,7 @@
 //! So the creation is claimed per External ID in the idempotency table, and the claim is completed
 //! with the new id the moment the object exists: whoever comes next reuses that id.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use govsync_core::IdempotencyKey;
 use govsync_core::ports::{
     Governance, GovernanceError, GovernanceId, GovernanceObject, IdempotencyStore,
@@ -14,9 +14,6 @@ use govsync_core::sync::fields;
 use serde_json::json;
 
 use crate::idempotency::{self, Claim};
-
-/// How long a claim holds off other invocations when its holder dies mid-creation.
-const CLAIM_SECONDS: i64 = 120;
 
 /// The object [`create_once`] made, or the one made before it.
 #[derive(Debug, Clone)]
@@ -47,11 +44,14 @@ pub enum CreationError {
 }
 
 /// Creates `object` unless the object of its External ID (`kind`: `model-group`, `model`) was created
-/// by another delivery; an object without an External ID is created as is.
+/// by another delivery; an object without an External ID is created as is. The claim lasts until the
+/// invocation's `deadline`, as every other claim: a holder killed mid-creation blocks the next delivery
+/// no longer than its own invocation could have run.
 pub async fn create_once<G: Governance, I: IdempotencyStore>(
     governance: &G,
     idempotency: &I,
     now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
     kind: &'static str,
     object: &NewGovernanceObject,
 ) -> Result<Creation, CreationError> {
@@ -64,8 +64,7 @@ pub async fn create_once<G: Governance, I: IdempotencyStore>(
         return Ok(Creation::Created(governance.create_object(object).await?));
     };
     let key = IdempotencyKey::for_creation(kind, &external_id);
-    let until = now + Duration::seconds(CLAIM_SECONDS);
-    match idempotency::claim(idempotency, &key, now, until).await? {
+    match idempotency::claim(idempotency, &key, now, deadline).await? {
         Claim::Owned => {}
         Claim::Duplicate(record) => {
             let id = record

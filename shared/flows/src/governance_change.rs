@@ -264,7 +264,7 @@ where
             Claim::Owned => {}
         }
         let result = match kind {
-            GovernanceKind::UseCase => self.use_case(&object, revision).await,
+            GovernanceKind::UseCase => self.use_case(&object, revision, deadline).await,
             _ => self.model(&object, revision).await,
         };
         let record = result.as_ref().ok().map(Outcome::record);
@@ -284,6 +284,7 @@ where
         &self,
         use_case: &GovernanceObject,
         revision: Revision,
+        deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
         let business_entity = self.business_entity(use_case).await?;
         let provisioned = self.provisioned(&use_case.id).await?;
@@ -313,7 +314,7 @@ where
                 tracing::info!(%group_arn, "use case already provisioned");
                 Ok(Outcome::AlreadyProvisioned)
             }
-            UseCaseDecision::Provision(plan) => self.provision(*plan, revision).await,
+            UseCaseDecision::Provision(plan) => self.provision(*plan, revision, deadline).await,
         }
     }
 
@@ -385,6 +386,7 @@ where
         &self,
         plan: Provisioning,
         revision: Revision,
+        deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
         let client = self.registry_client(&plan.registry.account, &plan.registry.region)?;
         let group_arn = match &plan.create_group {
@@ -444,6 +446,7 @@ where
                     self.governance.as_ref(),
                     self.idempotency.as_ref(),
                     self.clock.now(),
+                    deadline,
                     "model-group",
                     &model_group,
                 )

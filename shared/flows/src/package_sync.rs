@@ -47,6 +47,9 @@ use crate::registry_clients::RegistryClients;
 /// The finding of a write-back SageMaker's limits refuse (links that cannot be stored at all).
 pub const WRITE_BACK_REFUSED: &str = "write_back_refused";
 
+/// How long a repair's creation claims hold off others (a repair runs outside any SQS invocation).
+const REPAIR_CLAIM_SECONDS: i64 = 60;
+
 /// What the handler decides with (the parts of `Config` that are not clients).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -203,7 +206,10 @@ where
         registry: &Registry,
         arn: &ModelPackageArn,
     ) -> Result<Outcome, MessageError> {
-        self.sync(registry, arn, None, None, Judged::Repair).await
+        // A repair has no invocation deadline of its own: its creation claims hold one repair's time.
+        let deadline = self.clock.now() + chrono::Duration::seconds(REPAIR_CLAIM_SECONDS);
+        self.sync(registry, arn, None, None, Judged::Repair, deadline)
+            .await
     }
 
     /// Processes one registry event: triage, then the idempotent sync of its package.
@@ -264,7 +270,9 @@ where
             Some(_) => Judged::ByEvent,
             None => Judged::ByDescribedState,
         };
-        let result = self.sync(registry, arn, revision, snapshot, judged).await;
+        let result = self
+            .sync(registry, arn, revision, snapshot, judged, deadline)
+            .await;
         // A package not found yet keeps no record: the same state seen once it exists is synced.
         let record = result
             .as_ref()
@@ -288,6 +296,7 @@ where
         revision: Option<Revision>,
         snapshot: Option<&govsync_core::ModelVersion>,
         judged: Judged,
+        deadline: DateTime<Utc>,
     ) -> Result<Outcome, MessageError> {
         let now = self.clock.now();
         if let Some(snapshot) = snapshot
@@ -371,7 +380,7 @@ where
         });
         let mut findings = report_findings(&plan);
         let actions = plan.actions.len();
-        findings.extend(self.execute(client.as_ref(), plan).await?);
+        findings.extend(self.execute(client.as_ref(), plan, deadline).await?);
 
         if let Some(time) = package.last_modified_time {
             let described_revision = Revision::from_time(time).value();
@@ -450,7 +459,12 @@ where
     }
 
     /// Carries out the plan; answers the findings only carrying it out can make.
-    async fn execute(&self, client: &R, plan: Plan) -> Result<Vec<&'static str>, MessageError> {
+    async fn execute(
+        &self,
+        client: &R,
+        plan: Plan,
+        deadline: DateTime<Utc>,
+    ) -> Result<Vec<&'static str>, MessageError> {
         let mut findings = Vec::new();
         let mut created_group = None;
         let mut created_model = None;
@@ -461,6 +475,7 @@ where
                         self.governance.as_ref(),
                         self.idempotency.as_ref(),
                         self.clock.now(),
+                        deadline,
                         "model-group",
                         &object,
                     )
@@ -487,6 +502,7 @@ where
                         self.governance.as_ref(),
                         self.idempotency.as_ref(),
                         self.clock.now(),
+                        deadline,
                         "model",
                         &object,
                     )

@@ -93,11 +93,16 @@ impl Stack {
         })
     }
 
-    /// The function's configuration for one registry region, DLQ and governance API key secret.
     /// The function's configuration for one registry region, DLQ, governance API key secret and
     /// tables.
     pub fn config_for(&self, setup: &FunctionSetup) -> Config {
-        let vars: HashMap<&str, String> = HashMap::from([
+        let vars: HashMap<&str, String> = self.function_env(setup).into_iter().collect();
+        Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+    }
+
+    /// The environment variables behind [`Stack::config_for`], for a function run as its own process.
+    pub fn function_env(&self, setup: &FunctionSetup) -> Vec<(&'static str, String)> {
+        vec![
             ("GOVSYNC_GOVERNANCE_URL", self.governance_url.clone()),
             ("GOVSYNC_GOVERNANCE_AUTH_MODE", "mcsp".to_owned()),
             ("GOVSYNC_GOVERNANCE_TOKEN_URL", self.token_url()),
@@ -115,8 +120,7 @@ impl Stack {
             ("GOVSYNC_IDEMPOTENCY_TABLE", setup.idempotency_table.clone()),
             ("GOVSYNC_LINKS_TABLE", setup.links_table.clone()),
             ("GOVSYNC_DLQ_URL", setup.dlq_url.clone()),
-        ]);
-        Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+        ]
     }
 
     /// SDK config with the given access key (endpoints from the stack's environment).

@@ -219,16 +219,25 @@ impl Lane {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// The environment of a function on this lane run as its own process (see [`Lane::config`]).
+    pub fn function_env(&self, api_key_secret: &str) -> Vec<(&'static str, String)> {
+        self.stack.function_env(&self.setup(api_key_secret))
+    }
+
     /// A function's configuration on this lane: its registry region, its DLQ, and a governance API key
     /// secret.
     pub fn config(&self, api_key_secret: &str) -> Config {
-        self.stack.config_for(&FunctionSetup {
+        self.stack.config_for(&self.setup(api_key_secret))
+    }
+
+    fn setup(&self, api_key_secret: &str) -> FunctionSetup {
+        FunctionSetup {
             registry_region: self.region.clone(),
             dlq_url: self.quarantine_dlq.url.clone(),
             api_key_secret: api_key_secret.to_owned(),
             idempotency_table: self.table("govsync-idempotency"),
             links_table: self.table("govsync-links"),
-        })
+        }
     }
 
     /// The SDK configuration a function on this lane runs with (govsync's identity).
