@@ -19,8 +19,8 @@
 //!   at least once and in any order (each event 1–3 times, shuffled across and within objects); each
 //!   SQS FIFO queue hands out batches of ≤ 10 as Lambda's event source mapping does (a message group is
 //!   blocked while any of its messages is invisible; failures go back in place with their receive count
-//!   raised; `maxReceiveCount` 5 as in `local/wiring.json`, past which a message would be redriven to
-//!   the DLQ *without* a reason: counted as lost). Every write govsync makes comes back as the event
+//!   raised; each queue's `maxReceiveCount` as in `local/wiring.json`, past which SQS would redrive a
+//!   message to the DLQ *without* a reason: counted as lost). Every write govsync makes comes back as the event
 //!   the other side would emit (state change for a package, webhook for a governance object), so echo
 //!   loops would show as a run that never drains.
 //!
@@ -44,18 +44,22 @@
 //! [`VISIBILITY`] (longer, as AWS requires the visibility timeout to be at least the function timeout),
 //! and a message reported failed also comes back only after it.
 //!
-//! Bursts end: a burst lasts one batch (faults no call took are dropped after it), and no new fault or
-//! kill is armed while any message has already been received 3 times, so injected faults alone never
-//! push a message to `maxReceiveCount` (a longer outage *should* end in the DLQ by the redrive policy;
-//! that is not what this suite measures). Messages reported failed only because an earlier message of
-//! their group failed (`group_blocked`) count receives too, as in SQS.
+//! A burst lasts one batch (faults no call took are dropped after it). Faults and kills are armed
+//! whatever a message's receive count, so a message can fail on govsync's last allowed receive: it must
+//! then be quarantined with `retries_exhausted` and its last error (never redriven by SQS without a
+//! reason). After each drain the suite plays the operator: it redrives every `retries_exhausted`
+//! message from its DLQ to its queue (`govsync dlq redrive`) and drains again, so those changes must
+//! still end applied, in order. Messages reported failed only because an earlier message of their
+//! group failed (`group_blocked`) count receives too, as in SQS.
 //!
 //! # The expected state
 //!
 //! The generator keeps a small model of what the users did: per package its artifact URL and its
 //! description (the F3 metadata changes: a retrained artifact, a new description, or both), whether it
-//! was deleted, the last governance status set on its model (only `to_registry` rows
-//! of the default mapping, whose registry target is written out in [`STATUSES`]), shadow approvals; per
+//! was deleted, the last status set on it — in governance on most packages (`to_registry` and `both`
+//! rows of the default mapping, whose registry target is written out in [`STATUSES`]), in SageMaker
+//! on the others (lifecycles of the `both` rows, so A → B → A sequences flow to governance), never both
+//! on one package, since the design orders changes per object and side, not across sides —, shadow approvals; per
 //! use case whether it was approved (F1) or decommissioned (F6). Cross-object races the design does not
 //! order (a model's status against its use case's decommissioning) are kept apart: use cases are
 //! decommissioned in a second phase, after the first drained.
@@ -78,11 +82,13 @@ use govsync_adapters::governance::TypeIds;
 use govsync_core::customer_metadata::keys;
 use govsync_core::ports::{
     ApprovalStatus, Field, FieldValue, GovernanceError, GovernanceId, GovernanceKind,
-    GovernanceObject, ModelPackage, NewGovernanceObject, NotifyError, RegistryError, StoreError,
+    GovernanceObject, ModelLifecycle, ModelPackage, NewGovernanceObject, NotifyError,
+    RegistryError, StoreError,
 };
 use govsync_core::sync::decommission::{ArchiveTarget, DecommissionPolicy};
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{MappingSpec, RegistryMap};
+use govsync_lambda::sqs_batch::{MAX_RECEIVE_COUNT as LAST_RECEIVE, RETRIES_EXHAUSTED};
 use serde_json::{Value, json};
 
 const SEED_ENV: &str = "GOVSYNC_RELIABILITY_SEED";
@@ -95,10 +101,8 @@ const REGION: &str = "us-east-1";
 const ENTITY: &str = "Retail Banking";
 const PERSON: &str = "arn:aws:sts::123456789012:assumed-role/data-scientist/alice";
 const GOVSYNC_CALLER: &str = "arn:aws:sts::123456789012:assumed-role/govsync-sync/govsync";
-/// `max_receive_count` of every queue in `local/wiring.json`.
-const MAX_RECEIVE_COUNT: u32 = 5;
-/// No new fault is armed while a visible message has been received this many times.
-const BURST_END_RECEIVES: u32 = 3;
+/// Indices into [`STATUSES`] of the `both` rows a data scientist may set in SageMaker.
+const REGISTRY_DRIVEN_STATUSES: [usize; 2] = [0, 1];
 const BATCH_SIZE: usize = 10;
 /// The invocation deadline every claim is made until (Lambda's remaining time), scaled down from
 /// minutes so the run stays short.
@@ -216,6 +220,27 @@ impl QueueKind {
             QueueKind::Decommission => "decommission",
         }
     }
+
+    /// The queue's `maxReceiveCount` in `local/wiring.json` (its redrive policy: SQS's backstop past
+    /// govsync's own last receive).
+    fn redrive_max_receive_count(self) -> u32 {
+        let queue = match self {
+            QueueKind::Registry => "registry-events.fifo",
+            QueueKind::Governance => "governance-events.fifo",
+            QueueKind::Decommission => "decommission.fifo",
+        };
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../wiring.json");
+        let wiring: Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_else(|| panic!("{path} is readable JSON"));
+        wiring["queues"]
+            .as_array()
+            .and_then(|queues| queues.iter().find(|q| q["name"] == queue))
+            .and_then(|q| q["max_receive_count"].as_u64())
+            .and_then(|count| u32::try_from(count).ok())
+            .unwrap_or_else(|| panic!("{path} gives {queue} a max_receive_count"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -227,14 +252,22 @@ struct Message {
     visible_at: Instant,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SimQueue {
     messages: VecDeque<Message>,
+    max_receive_count: u32,
 }
 
 impl SimQueue {
+    fn new(kind: QueueKind) -> Self {
+        SimQueue {
+            messages: VecDeque::new(),
+            max_receive_count: kind.redrive_max_receive_count(),
+        }
+    }
+
     /// Up to 10 visible messages, skipping every group that has an invisible (in-flight) message, in
-    /// order; messages past `MAX_RECEIVE_COUNT` are redriven instead (returned apart).
+    /// order; messages past the redrive policy's `maxReceiveCount` are redriven instead (returned apart).
     fn receive(&mut self, now: Instant) -> (Vec<Message>, Vec<Message>) {
         let mut blocked: HashSet<String> = HashSet::new();
         let mut batch = Vec::new();
@@ -251,7 +284,7 @@ impl SimQueue {
                 index += 1;
                 continue;
             }
-            if message.receives >= MAX_RECEIVE_COUNT {
+            if message.receives >= self.max_receive_count {
                 if let Some(message) = self.messages.remove(index) {
                     redriven.push(message);
                 }
@@ -274,14 +307,6 @@ impl SimQueue {
                 message.visible_at = until;
             }
         }
-    }
-
-    fn max_receives(&self) -> u32 {
-        self.messages
-            .iter()
-            .map(|message| message.receives)
-            .max()
-            .unwrap_or(0)
     }
 
     fn next_visible_at(&self) -> Option<Instant> {
@@ -336,6 +361,8 @@ struct PackageModel {
     status: Option<usize>,
     /// Its model was given a status the mapping does not know: every event about it is permanent.
     poisoned_model: Option<GovernanceId>,
+    /// Its status is set in SageMaker (lifecycles of `both` rows), never in governance.
+    registry_driven: bool,
 }
 
 #[derive(Debug, Default)]
@@ -350,6 +377,10 @@ struct Counts {
     retries: usize,
     kills: usize,
     killed_messages: usize,
+    /// Messages quarantined with `retries_exhausted` and redriven by the operator.
+    exhausted_redriven: usize,
+    /// Lifecycle changes made in SageMaker on `both` rows (registry-driven status).
+    registry_status_changes: usize,
     /// Events an attacker or a confused source could send (issue 13): each must have no wrong effect.
     hostile: BTreeMap<&'static str, usize>,
     outcomes: BTreeMap<(QueueKind, &'static str), usize>,
@@ -625,11 +656,12 @@ impl Sim {
             approval_propagation,
             decommission,
             queues: [
-                (QueueKind::Registry, SimQueue::default()),
-                (QueueKind::Governance, SimQueue::default()),
-                (QueueKind::Decommission, SimQueue::default()),
+                QueueKind::Registry,
+                QueueKind::Governance,
+                QueueKind::Decommission,
             ]
             .into_iter()
+            .map(|kind| (kind, SimQueue::new(kind)))
             .collect(),
             pool: Vec::new(),
             redriven: Vec::new(),
@@ -894,12 +926,14 @@ impl Sim {
                         false,
                     );
                 }
+                let registry_driven = self.rng.chance(0.25);
                 self.packages.insert(
                     package.arn.to_string(),
                     PackageModel {
                         use_case,
                         model_data_url,
                         description,
+                        registry_driven,
                         ..PackageModel::default()
                     },
                 );
@@ -954,9 +988,44 @@ impl Sim {
                 });
                 self.observe_changes(true)
             }
+            // A lifecycle set in SageMaker on a `both` row: the status flows to governance, and a data
+            // scientist going A -> B -> A is followed each time.
+            55..=64 => {
+                let driven: Vec<String> = live
+                    .iter()
+                    .filter(|arn| self.packages.get(*arn).is_some_and(|p| p.registry_driven))
+                    .cloned()
+                    .collect();
+                if driven.is_empty() {
+                    return 0;
+                }
+                let arn = driven[self.rng.below(driven.len())].clone();
+                let index =
+                    REGISTRY_DRIVEN_STATUSES[self.rng.below(REGISTRY_DRIVEN_STATUSES.len())];
+                let (_, stage, stage_status, _) = STATUSES[index];
+                let Ok(lifecycle) = ModelLifecycle::parse(stage, stage_status, None) else {
+                    return 0;
+                };
+                if !self.change_package(&arn, |package| package.lifecycle = Some(lifecycle)) {
+                    return 0;
+                }
+                if let Some(entry) = self.packages.get_mut(&arn) {
+                    entry.status = Some(index);
+                }
+                self.counts.registry_status_changes += 1;
+                self.observe_changes(true)
+            }
             // A model status change in governance (F4), once the model exists there.
-            55..=84 if !live.is_empty() => {
-                let arn = live[self.rng.below(live.len())].clone();
+            65..=84 => {
+                let driven_in_governance: Vec<String> = live
+                    .iter()
+                    .filter(|arn| self.packages.get(*arn).is_some_and(|p| !p.registry_driven))
+                    .cloned()
+                    .collect();
+                if driven_in_governance.is_empty() {
+                    return 0;
+                }
+                let arn = driven_in_governance[self.rng.below(driven_in_governance.len())].clone();
                 let models = self.model_of(&arn);
                 let [model] = models.as_slice() else {
                     return 0;
@@ -1131,10 +1200,40 @@ impl Sim {
         self.forwarded_requests = requests.len();
     }
 
-    fn faults_allowed(&self) -> bool {
-        self.queues
-            .values()
-            .all(|queue| queue.max_receives() < BURST_END_RECEIVES)
+    /// The operator's redrive (`govsync dlq redrive`): every message quarantined with
+    /// `retries_exhausted` goes back to its queue, in its group, as a new message. Returns how many.
+    fn redrive_exhausted(&mut self) -> usize {
+        let mut redriven = 0;
+        let kinds: Vec<QueueKind> = self.dlq.keys().copied().collect();
+        for kind in kinds {
+            let taken =
+                self.dlq[&kind].take_where(|message| message.error_code == RETRIES_EXHAUSTED);
+            for message in taken {
+                let id = self.message_id();
+                self.history
+                    .entry(id.clone())
+                    .or_default()
+                    .push(format!("redriven from {}", message.source_message_id));
+                if let Some(kind_of) = self.must_quarantine.remove(&message.source_message_id) {
+                    self.must_quarantine.insert(id.clone(), kind_of);
+                }
+                self.delivered
+                    .insert(id.clone(), (kind, message.body.clone()));
+                self.counts.deliveries += 1;
+                if let Some(queue) = self.queues.get_mut(&kind) {
+                    queue.messages.push_back(Message {
+                        id,
+                        body: message.body,
+                        group: message.message_group_id,
+                        receives: 0,
+                        visible_at: Instant::now(),
+                    });
+                }
+                redriven += 1;
+            }
+        }
+        self.counts.exhausted_redriven += redriven;
+        redriven
     }
 
     /// Drops the armed faults no call took (a burst ends with its batch); returns how many. SES
@@ -1170,7 +1269,7 @@ impl Sim {
 
     /// Arms one seeded fault for the next batch (a burst of errors on one remote operation, or latency).
     fn arm_fault(&mut self, queue: QueueKind) -> Option<Duration> {
-        if !self.faults_allowed() || !self.rng.chance(0.25) {
+        if !self.rng.chance(0.25) {
             return None;
         }
         let governance_ops = [
@@ -1310,7 +1409,7 @@ impl Sim {
         self.counts.batches += 1;
         let records: Vec<SqsMessage> = batch.iter().map(|m| sqs_record(queue, m)).collect();
         let ids: HashSet<String> = batch.iter().map(|m| m.id.clone()).collect();
-        let kill = self.faults_allowed() && self.rng.chance(0.02);
+        let kill = self.rng.chance(0.02);
         self.armed = None;
         let latency = self.arm_fault(queue);
         if kill {
@@ -1435,6 +1534,17 @@ impl Sim {
                 self.counts.echo_events += self.observe_changes(true);
             }
         }
+    }
+
+    /// The operator redrives `retries_exhausted` messages until none is left, draining after each.
+    async fn drain_with_redrives(&mut self, started: Instant, budget: Duration) {
+        for _ in 0..50 {
+            if self.redrive_exhausted() == 0 {
+                return;
+            }
+            self.drain(started, budget).await;
+        }
+        panic!("messages kept exhausting their retries after 50 redrives");
     }
 
     fn idle(&self) -> bool {
@@ -1724,6 +1834,7 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
         );
     }
     sim.drain(started, budget).await;
+    sim.drain_with_redrives(started, budget).await;
 
     // Phase 2: use cases decommissioned in governance (F6), once the models under them are settled.
     for index in 0..DECOMMISSIONED_USE_CASES {
@@ -1736,6 +1847,7 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
         sim.counts.user_events += sim.observe_changes(true);
     }
     sim.drain(started, budget).await;
+    sim.drain_with_redrives(started, budget).await;
 
     // SES throttling never met by a send did not happen.
     let unmet = sim.ses_faults_pending();
@@ -1800,6 +1912,11 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
         sim.counts.killed_messages
     );
     println!(
+        "  retries exhausted (quarantined with retries_exhausted at govsync's receive {LAST_RECEIVE}, \
+         redriven by the operator): {}; SageMaker-driven status changes: {}",
+        sim.counts.exhausted_redriven, sim.counts.registry_status_changes
+    );
+    println!(
         "  hostile events: {} ({})",
         sim.counts.hostile.values().sum::<usize>(),
         sim.counts
@@ -1831,5 +1948,6 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
     );
     assert!(sim.counts.user_events >= 2_000);
     assert!(faults > 0 && sim.counts.kills > 0 && sim.counts.duplicates_delivered > 0);
+    assert!(sim.counts.registry_status_changes > 0);
     assert!(sim.counts.hostile.len() == 4, "{:?}", sim.counts.hostile);
 }

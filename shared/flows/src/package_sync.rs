@@ -25,7 +25,8 @@ use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::ports::{
     ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, RevisionOutcome,
+    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
+    RevisionOutcome, WriteSide,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
@@ -34,7 +35,7 @@ use govsync_core::sync::registry::{
     WriteBackError, decide, described_version, is_stale, is_stale_described, snapshot_write,
     triage, use_case_tag,
 };
-use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities};
+use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision};
 use serde_json::json;
 
@@ -508,6 +509,28 @@ where
                     )
                     .await?;
                     if let Creation::Created(model) = &created {
+                        // A status set at creation is govsync's write too: its notification is an
+                        // echo, never a governance decision to carry back to the package.
+                        if let Some(status) = object
+                            .fields
+                            .iter()
+                            .find(|field| field.name == fields::MODEL_STATUS)
+                            .and_then(|field| field.value.as_text())
+                        {
+                            let write = OurWrite::new(
+                                WriteSide::Governance,
+                                model.id.as_str(),
+                                fields::MODEL_STATUS,
+                                &status,
+                            );
+                            echo::record_after_governance_write(
+                                self.links.as_ref(),
+                                std::slice::from_ref(&write),
+                                model,
+                                self.clock.now(),
+                            )
+                            .await?;
+                        }
                         self.decommission_if_tombstoned(&object, model).await?;
                     }
                     created_model = Some(created.id().clone());

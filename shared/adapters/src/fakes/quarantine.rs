@@ -19,6 +19,19 @@ impl FakeQuarantine {
     pub fn messages(&self) -> Vec<QuarantinedMessage> {
         lock(&self.messages).clone()
     }
+
+    /// Removes and returns the messages `wanted` picks, as an operator's redrive takes them.
+    pub fn take_where(
+        &self,
+        wanted: impl Fn(&QuarantinedMessage) -> bool,
+    ) -> Vec<QuarantinedMessage> {
+        let mut messages = lock(&self.messages);
+        let (taken, kept) = std::mem::take(&mut *messages)
+            .into_iter()
+            .partition(|message| wanted(message));
+        *messages = kept;
+        taken
+    }
 }
 
 impl Quarantine for FakeQuarantine {

@@ -484,9 +484,16 @@ fn lifecycle_status(
         return None;
     }
     let package = input.package;
-    let approval = package
-        .approval
-        .unwrap_or(ApprovalStatus::PendingManualApproval);
+    // A shadow approval the gate reverts is judged as the package will be once reverted: the data
+    // scientist's lifecycle still counts, and is not left for govsync's own revert to hide.
+    let reverted = gate.revert_approval.is_some();
+    let approval = if reverted {
+        ApprovalStatus::PendingManualApproval
+    } else {
+        package
+            .approval
+            .unwrap_or(ApprovalStatus::PendingManualApproval)
+    };
     let exact = package.lifecycle.as_ref().map(|lifecycle| {
         input
             .mapping
@@ -503,7 +510,8 @@ fn lifecycle_status(
     };
     match exact {
         Some(ReverseMapping::Governs(row)) => {
-            return (!gate.holds && !governance_changed_last(input))
+            let held = gate.holds && !reverted;
+            return (!held && !governance_changed_last(input))
                 .then(|| row.governance_status.to_string());
         }
         Some(ReverseMapping::ToRegistryOnly(rows)) => {

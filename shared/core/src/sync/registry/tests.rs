@@ -502,6 +502,36 @@ fn decide_table() {
         ),
         (
             Case {
+                name: "shadow approval on a `both`-row lifecycle, enforce: the lifecycle drives governance as reverted",
+                package: approved(with_lifecycle(in_sync.clone(), "Development", "Complete")),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Enforce,
+            },
+            vec![
+                format!(
+                    "update model {:?} ledger 1",
+                    [fields::MODEL_STATUS, fields::LAST_UPDATE]
+                ),
+                "update package links=true revert=true".into(),
+            ],
+            vec!["shadow_approval"],
+        ),
+        (
+            Case {
+                name: "shadow approval on a `both`-row lifecycle, alert: the gate holds governance",
+                package: approved(with_lifecycle(in_sync.clone(), "Development", "Complete")),
+                assignment: use_case(),
+                group: Some(group()),
+                model: Some((synced_model(&in_sync, Some("Under Development")), true)),
+                gate: GateMode::Alert,
+            },
+            vec![],
+            vec!["shadow_approval", "unmapped_registry_state"],
+        ),
+        (
+            Case {
                 name: "shadow approval, alert: reported only",
                 package: approved(in_sync.clone()),
                 assignment: use_case(),
