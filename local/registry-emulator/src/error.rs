@@ -20,6 +20,9 @@ pub enum ApiError {
     UnknownOperation(String),
     #[error("{0}")]
     Serialization(String),
+    /// IAM refused the call (a cross-account call the group's resource policy does not allow).
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl ApiError {
@@ -31,6 +34,7 @@ impl ApiError {
             ApiError::ResourceNotFound(_) => "ResourceNotFound",
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::Serialization(_) => "SerializationException",
+            ApiError::AccessDenied(_) => "AccessDeniedException",
         }
     }
 

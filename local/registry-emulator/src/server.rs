@@ -18,6 +18,7 @@ use crate::events::Event;
 use crate::publisher::Publisher;
 use crate::registry::{CallContext, Operation, Registries};
 use crate::sigv4::credential_scope;
+use crate::sts::StsResolver;
 
 /// How many published events `GET /_emulator/events` remembers.
 const EVENT_LOG_CAPACITY: usize = 10_000;
@@ -28,11 +29,23 @@ pub struct AppState {
     /// Also serialises delivery, so events reach the bus in the order the changes happened.
     event_log: Mutex<VecDeque<Value>>,
     publisher: Option<Publisher>,
+    sts: Option<StsResolver>,
 }
 
 impl AppState {
     pub fn new(config: Config, publisher: Option<Publisher>) -> Self {
+        let sts = config
+            .sts_endpoint
+            .as_deref()
+            .and_then(|endpoint| match StsResolver::new(endpoint) {
+                Ok(resolver) => Some(resolver),
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot build the STS client; temporary keys fall back to the default account");
+                    None
+                }
+            });
         Self {
+            sts,
             config,
             registries: Mutex::new(Registries::default()),
             event_log: Mutex::new(VecDeque::new()),
@@ -51,7 +64,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn context(config: &Config, headers: &HeaderMap, request_id: String) -> CallContext {
+fn context(
+    config: &Config,
+    headers: &HeaderMap,
+    request_id: String,
+    resolved: Option<&str>,
+) -> CallContext {
     let header_text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -64,11 +82,17 @@ fn context(config: &Config, headers: &HeaderMap, request_id: String) -> CallCont
         None => ("anonymous".to_owned(), config.default_region.clone()),
     };
     CallContext {
-        caller: config.caller(&access_key_id),
+        caller: config.caller_resolved(&access_key_id, resolved),
         region,
         user_agent: header_text(header::USER_AGENT).unwrap_or_default(),
         request_id,
     }
+}
+
+/// The access key id and region of a signed request.
+fn access_key_of(headers: &HeaderMap) -> Option<(String, String)> {
+    let scope = credential_scope(headers.get(header::AUTHORIZATION)?.to_str().ok()?)?;
+    Some((scope.access_key_id, scope.region))
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -91,7 +115,18 @@ async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
             return with_request_id(error.into_response(), &request_id);
         }
     };
-    let ctx = context(&app.config, &headers, request_id.clone());
+    let resolved = match (&app.sts, access_key_of(&headers)) {
+        (Some(sts), Some((key, region))) if app.config.asks_sts(&key) => {
+            sts.caller_arn(&key, &region).await
+        }
+        _ => None,
+    };
+    let ctx = context(
+        &app.config,
+        &headers,
+        request_id.clone(),
+        resolved.as_deref(),
+    );
 
     let mut registries = app.registries.lock().await;
     let (result, events) = match registries.call(&ctx, operation, &body) {
@@ -234,7 +269,7 @@ mod tests {
             ),
         );
         headers.insert(header::USER_AGENT, HeaderValue::from_static("Boto3/1.44.8"));
-        let ctx = context(&config(), &headers, "r1".into());
+        let ctx = context(&config(), &headers, "r1".into(), None);
         assert_eq!(ctx.region, "eu-central-1");
         assert_eq!(
             ctx.caller.arn,
@@ -246,7 +281,7 @@ mod tests {
 
     #[test]
     fn unsigned_requests_use_the_default_region() {
-        let ctx = context(&config(), &HeaderMap::new(), "r1".into());
+        let ctx = context(&config(), &HeaderMap::new(), "r1".into(), None);
         assert_eq!(ctx.region, "us-east-1");
         assert_eq!(ctx.caller.arn, "arn:aws:iam::123456789012:user/anonymous");
     }
