@@ -23,6 +23,9 @@ pub enum ApiError {
     /// IAM refused the call (a cross-account call the group's resource policy does not allow).
     #[error("{0}")]
     AccessDenied(String),
+    /// An AWS RAM error (restJson1: the code travels in `x-amzn-ErrorType`).
+    #[error("{message}")]
+    Ram { code: &'static str, message: String },
 }
 
 impl ApiError {
@@ -35,6 +38,7 @@ impl ApiError {
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::Serialization(_) => "SerializationException",
             ApiError::AccessDenied(_) => "AccessDeniedException",
+            ApiError::Ram { code, .. } => code,
         }
     }
 

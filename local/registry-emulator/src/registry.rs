@@ -139,6 +139,8 @@ struct Group {
     created_by: Value,
     tags: Vec<Tag>,
     policy: Option<String>,
+    /// AWS RAM shares naming the group: share ARN → the principals it shares with.
+    ram_shares: BTreeMap<String, Vec<String>>,
     last_version: u32,
     managed_configuration: Option<Value>,
 }
@@ -545,11 +547,14 @@ fn time_window(
 pub struct Registries {
     registries: HashMap<(String, String), Registry>,
     last_change: Option<DateTime<Utc>>,
+    /// AWS RAM resource shares by ARN (see `ram`).
+    shares: BTreeMap<String, ram::Share>,
 }
 
 impl Registries {
     pub fn reset(&mut self) {
         self.registries.clear();
+        self.shares.clear();
     }
 
     /// Change times: milliseconds (what the wire carries), strictly increasing, so every change gets
@@ -646,19 +651,31 @@ impl Registries {
         let action = format!("sagemaker:{}", operation.name());
         let mut resources: Vec<&str> = package_arn.into_iter().collect();
         resources.push(&group_arn);
-        let allowed = group
-            .and_then(|group| group.policy.as_deref())
-            .is_some_and(|text| {
+        let request = policy::Request {
+            caller_arn: &ctx.caller.arn,
+            caller_account: &ctx.caller.account,
+            action: &action,
+            resources: &resources,
+        };
+        let allowed = group.is_some_and(|group| {
+            let by_policy = group
+                .policy
+                .as_deref()
+                .is_some_and(|text| policy::allows(text, &request));
+            // A RAM share is backed by a resource policy of its own ("Set up discoverability").
+            let by_share = group.ram_shares.values().any(|principals| {
+                let pattern = format!(
+                    "arn:aws:sagemaker:{}:{owner}:model-package/{}/*",
+                    ctx.region,
+                    group.name.to_ascii_lowercase()
+                );
                 policy::allows(
-                    text,
-                    &policy::Request {
-                        caller_arn: &ctx.caller.arn,
-                        caller_account: &ctx.caller.account,
-                        action: &action,
-                        resources: &resources,
-                    },
+                    &policy::ram_share_policy(&group.arn, &pattern, principals),
+                    &request,
                 )
             });
+            by_policy || by_share
+        });
         if allowed {
             return Ok(());
         }
@@ -781,6 +798,7 @@ impl Registries {
                 created_by: caller_context(&ctx.caller),
                 tags,
                 policy: None,
+                ram_shares: BTreeMap::new(),
                 last_version: 0,
                 managed_configuration: input.managed_configuration.map(Value::Object),
             },
@@ -1561,6 +1579,9 @@ fn api_call<'a>(
         request,
     }
 }
+
+mod ram;
+pub use ram::RamOperation;
 
 #[cfg(test)]
 mod tests;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{AMZ_JSON_1_1, ApiError};
 use crate::events::Event;
 use crate::publisher::Publisher;
-use crate::registry::{CallContext, Operation, Registries};
+use crate::registry::{CallContext, Operation, RamOperation, Registries};
 use crate::sigv4::credential_scope;
 use crate::sts::StsResolver;
 
@@ -57,6 +57,8 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(api))
+        .route("/createresourceshare", post(create_resource_share))
+        .route("/deleteresourceshare", delete(delete_resource_share))
         .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/events", get(list_events))
@@ -89,6 +91,78 @@ fn context(
     }
 }
 
+/// The call's context, its caller asked of STS when the key is a temporary one the table does not list.
+async fn resolved_context(app: &AppState, headers: &HeaderMap, request_id: String) -> CallContext {
+    let resolved = match (&app.sts, access_key_of(headers)) {
+        (Some(sts), Some((key, region))) if app.config.asks_sts(&key) => {
+            sts.caller_arn(&key, &region).await
+        }
+        _ => None,
+    };
+    context(&app.config, headers, request_id, resolved.as_deref())
+}
+
+async fn create_resource_share(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    ram(
+        &app,
+        &headers,
+        RamOperation::CreateResourceShare,
+        &body,
+        None,
+    )
+    .await
+}
+
+async fn delete_resource_share(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let share = query.get("resourceShareArn").map(String::as_str);
+    ram(
+        &app,
+        &headers,
+        RamOperation::DeleteResourceShare,
+        &[],
+        share,
+    )
+    .await
+}
+
+/// AWS RAM (restJson1): JSON answers, errors as the SageMaker API's (the code in `x-amzn-ErrorType`).
+async fn ram(
+    app: &AppState,
+    headers: &HeaderMap,
+    operation: RamOperation,
+    body: &[u8],
+    share: Option<&str>,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let ctx = resolved_context(app, headers, request_id.clone()).await;
+    let result = app
+        .registries
+        .lock()
+        .await
+        .ram_call(&ctx, operation, body, share);
+    tracing::info!(operation = ?operation, caller = %ctx.caller.arn, ok = result.is_ok(), "ram");
+    let response = match result {
+        Ok(outcome) => {
+            let mut answer = (StatusCode::OK, outcome.response.to_string()).into_response();
+            answer.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            answer
+        }
+        Err(error) => error.into_response(),
+    };
+    with_request_id(response, &request_id)
+}
+
 /// The access key id and region of a signed request.
 fn access_key_of(headers: &HeaderMap) -> Option<(String, String)> {
     let scope = credential_scope(headers.get(header::AUTHORIZATION)?.to_str().ok()?)?;
@@ -115,18 +189,7 @@ async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
             return with_request_id(error.into_response(), &request_id);
         }
     };
-    let resolved = match (&app.sts, access_key_of(&headers)) {
-        (Some(sts), Some((key, region))) if app.config.asks_sts(&key) => {
-            sts.caller_arn(&key, &region).await
-        }
-        _ => None,
-    };
-    let ctx = context(
-        &app.config,
-        &headers,
-        request_id.clone(),
-        resolved.as_deref(),
-    );
+    let ctx = resolved_context(&app, &headers, request_id.clone()).await;
 
     let mut registries = app.registries.lock().await;
     let (result, events) = match registries.call(&ctx, operation, &body) {

@@ -1316,3 +1316,61 @@ fn another_account_cannot_read_or_change_the_owners_policy() {
         Err(ApiError::Validation(m)) if m.contains("does not exist")
     ));
 }
+
+#[test]
+fn a_ram_shared_group_behaves_as_a_policy_shared_one() {
+    let mut registries = with_group("shared");
+    let created = registries
+        .ram_call(
+            &ctx(),
+            RamOperation::CreateResourceShare,
+            json!({"name": "central-registry", "resourceArns": [SHARED_GROUP], "principals": [DEV]})
+                .to_string()
+                .as_bytes(),
+            None,
+        )
+        .expect("the owner shares its group");
+    let share = created.response["resourceShare"]["resourceShareArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(share.starts_with("arn:aws:ram:us-east-1:123456789012:resource-share/"));
+    let registered = register_into_shared(&mut registries, DEV).expect("shared through RAM");
+    assert_eq!(registered.events[0].account, CENTRAL);
+    assert!(matches!(
+        register_into_shared(&mut registries, THIRD),
+        Err(ApiError::AccessDenied(_))
+    ));
+    // A share of a group the caller does not own is refused; only the owner deletes its share.
+    assert!(matches!(
+        registries.ram_call(
+            &as_account(DEV),
+            RamOperation::CreateResourceShare,
+            json!({"name": "x", "resourceArns": [SHARED_GROUP], "principals": [THIRD]})
+                .to_string()
+                .as_bytes(),
+            None,
+        ),
+        Err(ApiError::Ram {
+            code: "UnknownResourceException",
+            ..
+        })
+    ));
+    assert!(
+        registries
+            .ram_call(
+                &as_account(DEV),
+                RamOperation::DeleteResourceShare,
+                b"",
+                Some(&share)
+            )
+            .is_err()
+    );
+    registries
+        .ram_call(&ctx(), RamOperation::DeleteResourceShare, b"", Some(&share))
+        .expect("the owner deletes its share");
+    assert!(matches!(
+        register_into_shared(&mut registries, DEV),
+        Err(ApiError::AccessDenied(_))
+    ));
+}
