@@ -39,6 +39,52 @@ pub mod fields {
     pub const SAGEMAKER_PROVIDER: &str = "Amazon SageMaker";
 }
 
+/// Whose registry an event is about (design §4, "an event is a hint; the owning registry is the truth").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership<'a> {
+    /// The named package's owner, or for an event naming no package its own origin, is governed.
+    Governed(&'a crate::registry_map::Registry),
+    /// The event names a package whose owner (its ARN's account and region) is not in the map:
+    /// skipped with a reason, never quarantined for that alone (a record in one account about a
+    /// package another account owns is normal in a central registry), and nothing is written.
+    UnmappedOwner {
+        account: AccountId,
+        region: crate::aws_identity::Region,
+    },
+    /// The event names no package and comes from an account and region not in the map: quarantined.
+    UnknownOrigin {
+        account: AccountId,
+        region: crate::aws_identity::Region,
+    },
+}
+
+/// The one rule both registry triages follow: a named package's owner counts, wherever the record
+/// comes from; otherwise the record's origin. What is written is then read from that owner only.
+pub fn ownership<'a>(
+    event: &crate::registry_event::RegistryEvent,
+    registries: &'a crate::registry_map::RegistryMap,
+) -> Ownership<'a> {
+    match event.package_arn() {
+        Some(arn) => match registries.get(arn.account(), arn.region()) {
+            Some(owner) => Ownership::Governed(owner),
+            None => Ownership::UnmappedOwner {
+                account: arn.account().clone(),
+                region: arn.region().clone(),
+            },
+        },
+        None => {
+            let origin = event.origin();
+            match registries.get(&origin.account, &origin.region) {
+                Some(registry) => Ownership::Governed(registry),
+                None => Ownership::UnknownOrigin {
+                    account: origin.account.clone(),
+                    region: origin.region.clone(),
+                },
+            }
+        }
+    }
+}
+
 /// What to do with a shadow approval (`Approved` in SageMaker without a governance approval).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GateMode {
