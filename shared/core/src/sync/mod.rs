@@ -32,6 +32,9 @@ pub mod fields {
     pub const USE_CASE_RISK_LEVEL: &str = "MRG-AIFacts-ModelUseCase:Risk Level";
     /// The data-science team's email address(es) on a use case (govsync's choice of field).
     pub const USE_CASE_TEAM_EMAIL: &str = "MRG-ModelUseCase:Data Science Team Email";
+    /// The development accounts (12-digit ids, comma-separated) allowed to register into the use
+    /// case's group of a central registry (govsync's choice of field; empty = no group policy).
+    pub const USE_CASE_DEVELOPMENT_ACCOUNTS: &str = "MRG-ModelUseCase:Development Accounts";
     /// System fields every object carries.
     pub const LAST_MODIFICATION_DATE: &str = "Last Modification Date";
     pub const LAST_MODIFIED_BY: &str = "Last Modified By";
