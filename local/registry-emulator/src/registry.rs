@@ -1061,6 +1061,9 @@ impl Registries {
         if let Some(token) = input.client_token {
             registry.create_tokens.insert(token, arn.clone());
         }
+        // A registration from another account: CloudTrail records the call in the caller's account
+        // (`recipientAccountId`); which account gets the state change no AWS page states, and the
+        // emulator publishes it for the owner, whose resource the version is (contracts/sagemaker.md).
         let call = api_call(ctx, Operation::CreateModelPackage, time, raw);
         Ok(Outcome {
             response: json!({ "ModelPackageArn": arn }),
