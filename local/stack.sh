@@ -96,7 +96,8 @@ up() {
 
     pid=$(start registry-emulator env REGISTRY_EMULATOR_IDENTITIES="$govsync_access_key=$govsync_role_arn" \
         "$CARGO_TARGET_DIR/debug/govsync-registry-emulator" --host 127.0.0.1 --port "$registry_port" \
-        --account-id "$account_id" --default-region "$region" --events-endpoint "$moto_url")
+        --account-id "$account_id" --default-region "$region" --events-endpoint "$moto_url" \
+        --sts-endpoint "$moto_url")
     wait_for registry-emulator "$registry_url/_emulator/health" 30 "$pid"
     log "registry emulator listening on $registry_url"
 

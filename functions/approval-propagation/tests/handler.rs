@@ -222,6 +222,91 @@ async fn approved_use_case_gets_a_tagged_group_a_model_group_links_and_one_email
     assert!(sent[0].text_body.contains(&group_arn));
 }
 
+/// F1 for a central registry (issue 22): a use case naming development accounts gets its group shared
+/// with them by the group's resource policy, as SageMaker's cross-account registration needs.
+#[tokio::test]
+async fn a_use_case_naming_development_accounts_gets_a_group_policy_sharing_the_group_with_them() {
+    use govsync_core::ports::ModelRegistry as _;
+    let world = World::new();
+    let use_case = world.use_case(&world.entity.id, "Approved for Development");
+    world.governance.edit(
+        &use_case.id,
+        &[Field::text(
+            "MRG-ModelUseCase:Development Accounts",
+            "111111111111, 222222222222 111111111111",
+        )],
+    );
+    let outcomes = world.run(vec![record(&use_case.id, "d1")]).await;
+    assert!(
+        matches!(outcomes[0], Outcome::Provisioned { .. }),
+        "{outcomes:?}"
+    );
+    let group = format!("credit-risk-eu-{}", use_case.id);
+    let policy = world
+        .registry
+        .get_group_policy(&group)
+        .await
+        .unwrap()
+        .expect("the group carries a resource policy");
+    let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        json!([
+            "arn:aws:iam::111111111111:root",
+            "arn:aws:iam::222222222222:root"
+        ])
+    );
+    let actions: Vec<&str> = statement["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(actions.contains(&"sagemaker:CreateModelPackage"));
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.contains("Delete") || a.contains("Policy"))
+    );
+    assert_eq!(
+        statement["Resource"],
+        json!([
+            format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{group}"),
+            format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/*"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_use_case_naming_no_development_accounts_gets_no_group_policy_and_a_bad_entry_is_reported()
+ {
+    use govsync_core::ports::ModelRegistry as _;
+    let world = World::new();
+    let plain = world.use_case(&world.entity.id, "Approved for Development");
+    world.run(vec![record(&plain.id, "d1")]).await;
+    let group = format!("credit-risk-eu-{}", plain.id);
+    assert_eq!(world.registry.get_group_policy(&group).await.unwrap(), None);
+
+    let world = World::new();
+    let typo = world.use_case(&world.entity.id, "Approved for Development");
+    world.governance.edit(
+        &typo.id,
+        &[Field::text(
+            "MRG-ModelUseCase:Development Accounts",
+            "11111111111",
+        )],
+    );
+    let outcomes = world.run(vec![record(&typo.id, "d1")]).await;
+    assert!(
+        matches!(&outcomes[0], Outcome::Provisioned { findings, .. } if findings.contains(&"development_accounts_invalid")),
+        "{outcomes:?}"
+    );
+    let group = format!("credit-risk-eu-{}", typo.id);
+    assert_eq!(world.registry.get_group_policy(&group).await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn the_same_approval_three_times_makes_one_group_and_one_email() {
     let world = World::new();

@@ -17,6 +17,13 @@ pub fn metrics(outcomes: &[(Option<String>, Outcome)], sync_lags_ms: &[u64]) -> 
         Metric::count("ModelsDecommissioned", count(outcomes, "decommissioned")),
         Metric::count("PackagesArchived", count(outcomes, "archived")),
         Metric::count("Tombstoned", count(outcomes, "tombstoned")),
+        Metric::count(
+            "ForeignPackagesSkipped",
+            outcomes
+                .iter()
+                .filter(|(_, outcome)| matches!(outcome, Outcome::Ignored("unmapped_owner")))
+                .count(),
+        ),
     ]);
     metrics
 }

@@ -45,9 +45,18 @@ impl FunctionReport for BatchReport {
             Metric::count("PackagesMissing", self.count("package_missing")),
             Metric::count("Unassigned", self.findings("unassigned")),
             Metric::count("ShadowApprovals", self.findings("shadow_approval")),
+            Metric::count("ForeignPackagesSkipped", foreign_skipped(&self.outcomes)),
         ]);
         metrics
     }
+}
+
+/// Events about a package whose owner is not a governed registry: skipped, never quarantined.
+fn foreign_skipped(outcomes: &[(Option<String>, Outcome)]) -> usize {
+    outcomes
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Ignored("unmapped_owner")))
+        .count()
 }
 
 /// The `Function` dimension value of this function's metrics.
@@ -72,6 +81,7 @@ mod tests {
             (Some("m3".into()), Outcome::Echo),
             (Some("m4".into()), Outcome::Quarantined("decode")),
             (Some("m5".into()), Outcome::Failed("throttled")),
+            (Some("m6".into()), Outcome::Ignored("unmapped_owner")),
         ])
         .with_sync_lags(vec![1_500]);
         let line: Value = serde_json::from_str(&report.embedded_metrics("govsync")).unwrap();
@@ -82,7 +92,8 @@ mod tests {
             serde_json::json!([["Function"]])
         );
         for (name, value) in [
-            ("EventsProcessed", 5),
+            ("EventsProcessed", 6),
+            ("ForeignPackagesSkipped", 1),
             ("Duplicates", 1),
             ("EchoesDropped", 1),
             ("Quarantined", 1),

@@ -202,6 +202,7 @@ impl Catalog {
                         enumeration(USE_CASE_RISK_LEVEL, &RISK_LEVELS),
                         text("MRG-ModelUseCase:Owner"),
                         text("MRG-ModelUseCase:Data Science Team Email"),
+                        text("MRG-ModelUseCase:Development Accounts"),
                     ],
                     integration_fields(),
                 ]

@@ -21,6 +21,8 @@ Flags (environment fallback in brackets):
                              [REGISTRY_EMULATOR_EVENTS_ENDPOINT]
   --identity AKID=ARN        caller ARN for an access key id, repeatable
                              [REGISTRY_EMULATOR_IDENTITIES=AKID=ARN,AKID=ARN]
+  --sts-endpoint URL         STS endpoint (moto) that tells the caller behind temporary (ASIA…) keys
+                             not listed by --identity [REGISTRY_EMULATOR_STS_ENDPOINT]
   --record-failed-calls      also publish CloudTrail events (with errorCode) for failed mutating calls
                              [REGISTRY_EMULATOR_RECORD_FAILED_CALLS=1]
   --help                     print this text
@@ -36,6 +38,8 @@ pub struct Config {
     pub events_endpoint: Option<String>,
     /// Access key id → caller ARN.
     pub identities: HashMap<String, String>,
+    /// Where temporary keys' callers are looked up (`GetCallerIdentity`).
+    pub sts_endpoint: Option<String>,
     pub record_failed_calls: bool,
 }
 
@@ -49,7 +53,20 @@ impl Config {
     /// The caller behind an access key: a mapped ARN (whose account becomes the caller's account) or
     /// `arn:aws:iam::<account>:user/<akid>`.
     pub fn caller(&self, access_key_id: &str) -> Caller {
-        match self.identities.get(access_key_id) {
+        self.caller_resolved(access_key_id, None)
+    }
+
+    /// Whether the caller behind `access_key_id` is to be asked of STS: a temporary key (`ASIA…`, the
+    /// prefix AWS gives STS-issued keys) the identity table does not list, when an STS endpoint is set.
+    pub fn asks_sts(&self, access_key_id: &str) -> bool {
+        self.sts_endpoint.is_some()
+            && access_key_id.starts_with("ASIA")
+            && !self.identities.contains_key(access_key_id)
+    }
+
+    /// [`Config::caller`], with the ARN STS reported for the key when there is one.
+    pub fn caller_resolved(&self, access_key_id: &str, resolved: Option<&str>) -> Caller {
+        match resolved.or(self.identities.get(access_key_id).map(String::as_str)) {
             Some(arn) => {
                 let account = arn
                     .split(':')
@@ -57,7 +74,7 @@ impl Config {
                     .filter(|account| is_account_id(account))
                     .unwrap_or(&self.account_id);
                 Caller {
-                    arn: arn.clone(),
+                    arn: arn.to_owned(),
                     account: account.to_owned(),
                     access_key_id: access_key_id.to_owned(),
                 }
@@ -131,6 +148,7 @@ pub fn parse(
             "--event-bus" => "event-bus",
             "--events-endpoint" => "events-endpoint",
             "--identity" => "identity",
+            "--sts-endpoint" => "sts-endpoint",
             _ => return Err(ConfigError::UnknownFlag(arg)),
         };
         let value = match inline {
@@ -187,6 +205,16 @@ pub fn parse(
             "expected an http(s):// URL",
         ));
     }
+    let sts_endpoint = setting("sts-endpoint", "REGISTRY_EMULATOR_STS_ENDPOINT");
+    if let Some(endpoint) = &sts_endpoint
+        && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+    {
+        return Err(invalid(
+            "--sts-endpoint",
+            endpoint,
+            "expected an http(s):// URL",
+        ));
+    }
     if identities.is_empty()
         && let Some(list) = env("REGISTRY_EMULATOR_IDENTITIES")
     {
@@ -206,6 +234,7 @@ pub fn parse(
         event_bus,
         events_endpoint,
         identities: identities.into_iter().collect(),
+        sts_endpoint,
         record_failed_calls,
     }))
 }
@@ -289,9 +318,34 @@ mod tests {
         assert_eq!(govsync.account, "123456789012");
         let human = config.caller("HUMAN");
         assert_eq!(human.account, "210987654321");
+        assert!(!config.asks_sts("ASIAEXAMPLE"));
         let unknown = config.caller("testing");
         assert_eq!(unknown.arn, "arn:aws:iam::123456789012:user/testing");
         assert_eq!(unknown.account, "123456789012");
+    }
+
+    #[test]
+    fn temporary_keys_are_asked_of_sts_when_an_endpoint_is_set() {
+        let config = run(
+            &["--sts-endpoint", "http://127.0.0.1:5000"],
+            &[(
+                "REGISTRY_EMULATOR_IDENTITIES",
+                "ASIALISTED=arn:aws:iam::111111111111:user/a",
+            )],
+        )
+        .unwrap();
+        assert!(config.asks_sts("ASIAFROMMOTO"));
+        assert!(!config.asks_sts("ASIALISTED"));
+        assert!(!config.asks_sts("AKIALONGTERM"));
+        let caller = config.caller_resolved(
+            "ASIAFROMMOTO",
+            Some("arn:aws:sts::111111111111:assumed-role/govsync-registry-access/govsync"),
+        );
+        assert_eq!(caller.account, "111111111111");
+        assert!(matches!(
+            run(&["--sts-endpoint", "ftp://x"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
     }
 
     #[test]

@@ -20,6 +20,12 @@ pub enum ApiError {
     UnknownOperation(String),
     #[error("{0}")]
     Serialization(String),
+    /// IAM refused the call (a cross-account call the group's resource policy does not allow).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// An AWS RAM error (restJson1: the code travels in `x-amzn-ErrorType`).
+    #[error("{message}")]
+    Ram { code: &'static str, message: String },
 }
 
 impl ApiError {
@@ -31,6 +37,8 @@ impl ApiError {
             ApiError::ResourceNotFound(_) => "ResourceNotFound",
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::Serialization(_) => "SerializationException",
+            ApiError::AccessDenied(_) => "AccessDeniedException",
+            ApiError::Ram { code, .. } => code,
         }
     }
 

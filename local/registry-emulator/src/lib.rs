@@ -6,9 +6,11 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod policy;
 pub mod publisher;
 pub mod registry;
 pub mod server;
 pub mod sigv4;
+pub mod sts;
 pub mod validate;
 pub mod wire;

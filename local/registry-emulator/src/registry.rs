@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::events::{self, ApiCall, Caller, Event};
+use crate::policy;
 use crate::validate::{self, ModelCard, ModelLifeCycle, ModelLifeCycleInput, Tag};
 use crate::wire::{self, epoch_seconds, rfc3339_millis, sortable_millis};
 
@@ -138,6 +139,8 @@ struct Group {
     created_by: Value,
     tags: Vec<Tag>,
     policy: Option<String>,
+    /// AWS RAM shares naming the group: share ARN → the principals it shares with.
+    ram_shares: BTreeMap<String, Vec<String>>,
     last_version: u32,
     managed_configuration: Option<Value>,
 }
@@ -544,11 +547,14 @@ fn time_window(
 pub struct Registries {
     registries: HashMap<(String, String), Registry>,
     last_change: Option<DateTime<Utc>>,
+    /// AWS RAM resource shares by ARN (see `ram`).
+    shares: BTreeMap<String, ram::Share>,
 }
 
 impl Registries {
     pub fn reset(&mut self) {
         self.registries.clear();
+        self.shares.clear();
     }
 
     /// Change times: milliseconds (what the wire carries), strictly increasing, so every change gets
@@ -616,6 +622,67 @@ impl Registries {
             &call,
             Err((error.code(), error.to_string())),
         ))
+    }
+
+    /// A call into another account's registry is IAM cross-account access: it goes through only where the
+    /// group's resource policy allows the caller and the action (see `policy`). Within the caller's own
+    /// account identity policies decide, and the emulator models none (everything is allowed). A group
+    /// of another account that does not exist is refused the same way: IAM decides before SageMaker
+    /// looks the resource up, so a caller cannot probe another account's names.
+    fn authorize(
+        &self,
+        ctx: &CallContext,
+        owner: &str,
+        group_key: &str,
+        operation: Operation,
+        package_arn: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if owner == ctx.caller.account {
+            return Ok(());
+        }
+        let group = self
+            .registries
+            .get(&(owner.to_owned(), ctx.region.clone()))
+            .and_then(|registry| registry.groups.get(group_key));
+        let group_arn = group.map_or_else(
+            || group_arn(&ctx.region, owner, group_key),
+            |group| group.arn.clone(),
+        );
+        let action = format!("sagemaker:{}", operation.name());
+        let mut resources: Vec<&str> = package_arn.into_iter().collect();
+        resources.push(&group_arn);
+        let request = policy::Request {
+            caller_arn: &ctx.caller.arn,
+            caller_account: &ctx.caller.account,
+            action: &action,
+            resources: &resources,
+        };
+        let allowed = group.is_some_and(|group| {
+            let by_policy = group
+                .policy
+                .as_deref()
+                .is_some_and(|text| policy::allows(text, &request));
+            // A RAM share is backed by a resource policy of its own ("Set up discoverability").
+            let by_share = group.ram_shares.values().any(|principals| {
+                let pattern = format!(
+                    "arn:aws:sagemaker:{}:{owner}:model-package/{}/*",
+                    ctx.region,
+                    group.name.to_ascii_lowercase()
+                );
+                policy::allows(
+                    &policy::ram_share_policy(&group.arn, &pattern, principals),
+                    &request,
+                )
+            });
+            by_policy || by_share
+        });
+        if allowed {
+            return Ok(());
+        }
+        Err(ApiError::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {} because no resource-based policy allows the {action} action",
+            ctx.caller.arn, resources[0]
+        )))
     }
 
     fn resolve_group(
@@ -731,6 +798,7 @@ impl Registries {
                 created_by: caller_context(&ctx.caller),
                 tags,
                 policy: None,
+                ram_shares: BTreeMap::new(),
                 last_version: 0,
                 managed_configuration: input.managed_configuration.map(Value::Object),
             },
@@ -750,8 +818,10 @@ impl Registries {
         ctx: &CallContext,
         name: &str,
         field: &str,
+        operation: Operation,
     ) -> Result<&mut Group, ApiError> {
         let group = self.resolve_group(ctx, name, field)?;
+        self.authorize(ctx, &group.account, &group.key, operation, None)?;
         self.registry(&group.account, &ctx.region)
             .groups
             .get_mut(&group.key)
@@ -765,7 +835,12 @@ impl Registries {
     ) -> Result<Outcome, ApiError> {
         let input: GroupNameInput = parse_input(raw)?;
         let name = validate::required(input.model_package_group_name, "modelPackageGroupName")?;
-        let group = self.find_group(ctx, &name, "modelPackageGroupName")?;
+        let group = self.find_group(
+            ctx,
+            &name,
+            "modelPackageGroupName",
+            Operation::DescribeModelPackageGroup,
+        )?;
         Ok(Outcome::quiet(group.describe()))
     }
 
@@ -827,6 +902,13 @@ impl Registries {
         let input: GroupNameInput = parse_input(raw)?;
         let name = validate::required(input.model_package_group_name, "modelPackageGroupName")?;
         let group = self.resolve_group(ctx, &name, "modelPackageGroupName")?;
+        self.authorize(
+            ctx,
+            &group.account,
+            &group.key,
+            Operation::DeleteModelPackageGroup,
+            None,
+        )?;
         let time = self.tick();
         let registry = self.registry(&group.account, &ctx.region);
         if !registry.groups.contains_key(&group.key) {
@@ -916,6 +998,26 @@ impl Registries {
             .collect();
 
         let group_ref = self.resolve_group(ctx, &group_name, "modelPackageGroupName")?;
+        // The version this call would create, so a policy naming `model-package/<group>/*` applies.
+        let next_arn = self
+            .registries
+            .get(&(group_ref.account.clone(), ctx.region.clone()))
+            .and_then(|registry| registry.groups.get(&group_ref.key))
+            .map(|group| {
+                package_arn(
+                    &ctx.region,
+                    &group_ref.account,
+                    &group.name,
+                    group.last_version.saturating_add(1),
+                )
+            });
+        self.authorize(
+            ctx,
+            &group_ref.account,
+            &group_ref.key,
+            Operation::CreateModelPackage,
+            next_arn.as_deref(),
+        )?;
         let time = self.tick();
         let region = ctx.region.clone();
         let registry = self.registry(&group_ref.account, &region);
@@ -959,6 +1061,9 @@ impl Registries {
         if let Some(token) = input.client_token {
             registry.create_tokens.insert(token, arn.clone());
         }
+        // A registration from another account: CloudTrail records the call in the caller's account
+        // (`recipientAccountId`); which account gets the state change no AWS page states, and the
+        // emulator publishes it for the owner, whose resource the version is (contracts/sagemaker.md).
         let call = api_call(ctx, Operation::CreateModelPackage, time, raw);
         Ok(Outcome {
             response: json!({ "ModelPackageArn": arn }),
@@ -975,8 +1080,25 @@ impl Registries {
         name: &str,
         field: &str,
         arn_only: bool,
+        operation: Operation,
     ) -> Result<(PackageRef, &mut Package), ApiError> {
         let package = self.resolve_package(ctx, name, field, arn_only)?;
+        if package.account != ctx.caller.account {
+            let arn = self
+                .registries
+                .get(&(package.account.clone(), ctx.region.clone()))
+                .and_then(|registry| registry.groups.get(&package.group_key))
+                .map(|group| {
+                    package_arn(&ctx.region, &package.account, &group.name, package.version)
+                });
+            self.authorize(
+                ctx,
+                &package.account,
+                &package.group_key,
+                operation,
+                arn.as_deref(),
+            )?;
+        }
         let found = self
             .registry(&package.account, &ctx.region)
             .packages
@@ -992,7 +1114,13 @@ impl Registries {
     ) -> Result<Outcome, ApiError> {
         let input: PackageNameInput = parse_input(raw)?;
         let name = validate::required(input.model_package_name, "modelPackageName")?;
-        let (_, package) = self.find_package(ctx, &name, "modelPackageName", false)?;
+        let (_, package) = self.find_package(
+            ctx,
+            &name,
+            "modelPackageName",
+            false,
+            Operation::DescribeModelPackage,
+        )?;
         Ok(Outcome::quiet(package.describe()))
     }
 
@@ -1024,6 +1152,13 @@ impl Registries {
         let (account, group_key) = match &input.model_package_group_name {
             Some(group) => {
                 let group = self.resolve_group(ctx, group, "modelPackageGroupName")?;
+                self.authorize(
+                    ctx,
+                    &group.account,
+                    &group.key,
+                    Operation::ListModelPackages,
+                    None,
+                )?;
                 (group.account, Some(group.key))
             }
             None => (ctx.caller.account.clone(), None),
@@ -1145,7 +1280,13 @@ impl Registries {
             .unwrap_or_default();
 
         let time = self.tick();
-        let (_, package) = self.find_package(ctx, &arn, "modelPackageArn", true)?;
+        let (_, package) = self.find_package(
+            ctx,
+            &arn,
+            "modelPackageArn",
+            true,
+            Operation::UpdateModelPackage,
+        )?;
         if let Some(token) = &input.client_token
             && package.update_tokens.contains(token)
         {
@@ -1230,7 +1371,13 @@ impl Registries {
         let input: PackageNameInput = parse_input(raw)?;
         let name = validate::required(input.model_package_name, "modelPackageName")?;
         let time = self.tick();
-        let (package_ref, package) = self.find_package(ctx, &name, "modelPackageName", false)?;
+        let (package_ref, package) = self.find_package(
+            ctx,
+            &name,
+            "modelPackageName",
+            false,
+            Operation::DeleteModelPackage,
+        )?;
         let detail = package.event_detail("Deleting", time);
         let arn = package.arn.clone();
         self.registry(&package_ref.account, &ctx.region)
@@ -1257,7 +1404,12 @@ impl Registries {
         let policy = validate::required(input.resource_policy, "resourcePolicy")?;
         validate::resource_policy(&policy)?;
         let time = self.tick();
-        let group = self.find_group(ctx, &name, "modelPackageGroupName")?;
+        let group = self.find_group(
+            ctx,
+            &name,
+            "modelPackageGroupName",
+            Operation::PutModelPackageGroupPolicy,
+        )?;
         group.policy = Some(policy);
         let arn = group.arn.clone();
         let call = api_call(ctx, Operation::PutModelPackageGroupPolicy, time, raw);
@@ -1278,7 +1430,12 @@ impl Registries {
         let input: GroupNameInput = parse_input(raw)?;
         let name = validate::required(input.model_package_group_name, "modelPackageGroupName")?;
         validate::entity_name(&name, "modelPackageGroupName")?;
-        let group = self.find_group(ctx, &name, "modelPackageGroupName")?;
+        let group = self.find_group(
+            ctx,
+            &name,
+            "modelPackageGroupName",
+            Operation::GetModelPackageGroupPolicy,
+        )?;
         let policy = group.policy.clone().ok_or_else(|| no_policy(&name))?;
         Ok(Outcome::quiet(json!({ "ResourcePolicy": policy })))
     }
@@ -1292,7 +1449,12 @@ impl Registries {
         let name = validate::required(input.model_package_group_name, "modelPackageGroupName")?;
         validate::entity_name(&name, "modelPackageGroupName")?;
         let time = self.tick();
-        let group = self.find_group(ctx, &name, "modelPackageGroupName")?;
+        let group = self.find_group(
+            ctx,
+            &name,
+            "modelPackageGroupName",
+            Operation::DeleteModelPackageGroupPolicy,
+        )?;
         if group.policy.take().is_none() {
             return Err(no_policy(&name));
         }
@@ -1304,13 +1466,19 @@ impl Registries {
     }
 
     /// The tag list of a group or package ARN.
-    fn tags_of(&mut self, ctx: &CallContext, arn: &str) -> Result<&mut Vec<Tag>, ApiError> {
+    fn tags_of(
+        &mut self,
+        ctx: &CallContext,
+        arn: &str,
+        operation: Operation,
+    ) -> Result<&mut Vec<Tag>, ApiError> {
         let not_found = || ApiError::ResourceNotFound(format!("Resource {arn} not found."));
         let (_, _, resource) = split_sagemaker_arn(arn, "resourceArn")?;
         if resource.starts_with("model-package-group/") {
             let group = self
                 .resolve_group(ctx, arn, "resourceArn")
                 .map_err(|_| not_found())?;
+            self.authorize(ctx, &group.account, &group.key, operation, None)?;
             self.registry(&group.account, &ctx.region)
                 .groups
                 .get_mut(&group.key)
@@ -1320,6 +1488,13 @@ impl Registries {
             let package = self
                 .resolve_package(ctx, arn, "resourceArn", true)
                 .map_err(|_| not_found())?;
+            self.authorize(
+                ctx,
+                &package.account,
+                &package.group_key,
+                operation,
+                Some(arn),
+            )?;
             self.registry(&package.account, &ctx.region)
                 .packages
                 .get_mut(&(package.group_key, package.version))
@@ -1339,7 +1514,7 @@ impl Registries {
         let arn = validate::required(input.resource_arn, "resourceArn")?;
         let added = validate::required(input.tags, "tags")?;
         validate::tags(&added)?;
-        let tags = self.tags_of(ctx, &arn)?;
+        let tags = self.tags_of(ctx, &arn, Operation::AddTags)?;
         *tags = validate::merge_tags(tags, &added)?;
         Ok(Outcome::quiet(json!({ "Tags": added })))
     }
@@ -1353,7 +1528,7 @@ impl Registries {
         let arn = validate::required(input.resource_arn, "resourceArn")?;
         // A resource holds at most 50 tags and a page at least 50: everything fits on one page.
         wire::max_results(input.max_results, 50, i64::from(i32::MAX))?;
-        let tags = self.tags_of(ctx, &arn)?;
+        let tags = self.tags_of(ctx, &arn, Operation::ListTags)?;
         Ok(Outcome::quiet(json!({ "Tags": tags })))
     }
 
@@ -1370,7 +1545,7 @@ impl Registries {
                 "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length between 1 and 50".into(),
             ));
         }
-        let tags = self.tags_of(ctx, &arn)?;
+        let tags = self.tags_of(ctx, &arn, Operation::DeleteTags)?;
         tags.retain(|tag| !keys.contains(&tag.key));
         Ok(Outcome::quiet(json!({})))
     }
@@ -1407,6 +1582,9 @@ fn api_call<'a>(
         request,
     }
 }
+
+mod ram;
+pub use ram::RamOperation;
 
 #[cfg(test)]
 mod tests;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -16,8 +16,9 @@ use crate::config::Config;
 use crate::error::{AMZ_JSON_1_1, ApiError};
 use crate::events::Event;
 use crate::publisher::Publisher;
-use crate::registry::{CallContext, Operation, Registries};
+use crate::registry::{CallContext, Operation, RamOperation, Registries};
 use crate::sigv4::credential_scope;
+use crate::sts::StsResolver;
 
 /// How many published events `GET /_emulator/events` remembers.
 const EVENT_LOG_CAPACITY: usize = 10_000;
@@ -28,11 +29,23 @@ pub struct AppState {
     /// Also serialises delivery, so events reach the bus in the order the changes happened.
     event_log: Mutex<VecDeque<Value>>,
     publisher: Option<Publisher>,
+    sts: Option<StsResolver>,
 }
 
 impl AppState {
     pub fn new(config: Config, publisher: Option<Publisher>) -> Self {
+        let sts = config
+            .sts_endpoint
+            .as_deref()
+            .and_then(|endpoint| match StsResolver::new(endpoint) {
+                Ok(resolver) => Some(resolver),
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot build the STS client; temporary keys fall back to the default account");
+                    None
+                }
+            });
         Self {
+            sts,
             config,
             registries: Mutex::new(Registries::default()),
             event_log: Mutex::new(VecDeque::new()),
@@ -44,6 +57,8 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(api))
+        .route("/createresourceshare", post(create_resource_share))
+        .route("/deleteresourceshare", delete(delete_resource_share))
         .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/events", get(list_events))
@@ -51,7 +66,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn context(config: &Config, headers: &HeaderMap, request_id: String) -> CallContext {
+fn context(
+    config: &Config,
+    headers: &HeaderMap,
+    request_id: String,
+    resolved: Option<&str>,
+) -> CallContext {
     let header_text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -64,11 +84,89 @@ fn context(config: &Config, headers: &HeaderMap, request_id: String) -> CallCont
         None => ("anonymous".to_owned(), config.default_region.clone()),
     };
     CallContext {
-        caller: config.caller(&access_key_id),
+        caller: config.caller_resolved(&access_key_id, resolved),
         region,
         user_agent: header_text(header::USER_AGENT).unwrap_or_default(),
         request_id,
     }
+}
+
+/// The call's context, its caller asked of STS when the key is a temporary one the table does not list.
+async fn resolved_context(app: &AppState, headers: &HeaderMap, request_id: String) -> CallContext {
+    let resolved = match (&app.sts, access_key_of(headers)) {
+        (Some(sts), Some((key, region))) if app.config.asks_sts(&key) => {
+            sts.caller_arn(&key, &region).await
+        }
+        _ => None,
+    };
+    context(&app.config, headers, request_id, resolved.as_deref())
+}
+
+async fn create_resource_share(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    ram(
+        &app,
+        &headers,
+        RamOperation::CreateResourceShare,
+        &body,
+        None,
+    )
+    .await
+}
+
+async fn delete_resource_share(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let share = query.get("resourceShareArn").map(String::as_str);
+    ram(
+        &app,
+        &headers,
+        RamOperation::DeleteResourceShare,
+        &[],
+        share,
+    )
+    .await
+}
+
+/// AWS RAM (restJson1): JSON answers, errors as the SageMaker API's (the code in `x-amzn-ErrorType`).
+async fn ram(
+    app: &AppState,
+    headers: &HeaderMap,
+    operation: RamOperation,
+    body: &[u8],
+    share: Option<&str>,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let ctx = resolved_context(app, headers, request_id.clone()).await;
+    let result = app
+        .registries
+        .lock()
+        .await
+        .ram_call(&ctx, operation, body, share);
+    tracing::info!(operation = ?operation, caller = %ctx.caller.arn, ok = result.is_ok(), "ram");
+    let response = match result {
+        Ok(outcome) => {
+            let mut answer = (StatusCode::OK, outcome.response.to_string()).into_response();
+            answer.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            answer
+        }
+        Err(error) => error.into_response(),
+    };
+    with_request_id(response, &request_id)
+}
+
+/// The access key id and region of a signed request.
+fn access_key_of(headers: &HeaderMap) -> Option<(String, String)> {
+    let scope = credential_scope(headers.get(header::AUTHORIZATION)?.to_str().ok()?)?;
+    Some((scope.access_key_id, scope.region))
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -91,7 +189,7 @@ async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
             return with_request_id(error.into_response(), &request_id);
         }
     };
-    let ctx = context(&app.config, &headers, request_id.clone());
+    let ctx = resolved_context(&app, &headers, request_id.clone()).await;
 
     let mut registries = app.registries.lock().await;
     let (result, events) = match registries.call(&ctx, operation, &body) {
@@ -234,7 +332,7 @@ mod tests {
             ),
         );
         headers.insert(header::USER_AGENT, HeaderValue::from_static("Boto3/1.44.8"));
-        let ctx = context(&config(), &headers, "r1".into());
+        let ctx = context(&config(), &headers, "r1".into(), None);
         assert_eq!(ctx.region, "eu-central-1");
         assert_eq!(
             ctx.caller.arn,
@@ -246,7 +344,7 @@ mod tests {
 
     #[test]
     fn unsigned_requests_use_the_default_region() {
-        let ctx = context(&config(), &HeaderMap::new(), "r1".into());
+        let ctx = context(&config(), &HeaderMap::new(), "r1".into(), None);
         assert_eq!(ctx.region, "us-east-1");
         assert_eq!(ctx.caller.arn, "arn:aws:iam::123456789012:user/anonymous");
     }

@@ -17,7 +17,7 @@ use govsync_core::ports::{
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission::{
-    self, ArchiveTarget, DecommissionMessage, DecommissionPolicy, Deletion, Triage,
+    self, ArchiveTarget, DecommissionMessage, DecommissionPolicy, Deletion, IgnoreReason, Triage,
 };
 use govsync_core::sync::registry::described_version;
 use govsync_core::sync::{WriterIdentities, fields};
@@ -218,6 +218,16 @@ where
             Triage::Echo { caller } => {
                 tracing::info!(caller, "echo of govsync's own call dropped");
                 Ok(Outcome::Echo)
+            }
+            Triage::Ignore(IgnoreReason::UnmappedOwner { account, region }) => {
+                tracing::info!(
+                    reason = "unmapped_owner",
+                    kind = event.kind(),
+                    owner_account = %account,
+                    owner_region = %region,
+                    "skipped: the package's owner is not a governed registry, so nothing is read or written for it"
+                );
+                Ok(Outcome::Ignored("unmapped_owner"))
             }
             Triage::Ignore(reason) => {
                 tracing::info!(reason = reason.as_str(), kind = event.kind(), "ignored");

@@ -420,6 +420,13 @@ where
                     }
                     Err(error) => return Err(error.into()),
                 };
+                // Before the link: a failure retries the whole step, and a put replaces the policy.
+                if let Some(policy) = &plan.group_policy {
+                    client
+                        .put_group_policy(arn.group_name().as_str(), policy)
+                        .await?;
+                    tracing::info!(group_arn = %arn, "group shared with the use case's development accounts");
+                }
                 self.links
                     .put_link(&Link {
                         kind: LinkKind::UseCase,

@@ -31,9 +31,9 @@ use govsync_core::ports::{
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
 use govsync_core::sync::registry::{
-    Action, Assignment, Finding, Found, PackageSync, PackageWrite, Plan, Triage, UseCaseView,
-    WriteBackError, decide, described_version, is_stale, is_stale_described, snapshot_write,
-    triage, use_case_tag,
+    Action, Assignment, Finding, Found, IgnoreReason, PackageSync, PackageWrite, Plan, Triage,
+    UseCaseView, WriteBackError, decide, described_version, is_stale, is_stale_described,
+    snapshot_write, triage, use_case_tag,
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
 use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision};
@@ -227,6 +227,16 @@ where
             Triage::Echo { caller } => {
                 tracing::info!(caller, "echo of govsync's own call dropped");
                 Ok(Outcome::Echo)
+            }
+            Triage::Ignore(IgnoreReason::UnmappedOwner { account, region }) => {
+                tracing::info!(
+                    reason = "unmapped_owner",
+                    kind = event.kind(),
+                    owner_account = %account,
+                    owner_region = %region,
+                    "skipped: the package's owner is not a governed registry, so nothing is read or written for it"
+                );
+                Ok(Outcome::Ignored("unmapped_owner"))
             }
             Triage::Ignore(reason) => {
                 tracing::info!(reason = reason.as_str(), kind = event.kind(), "ignored");

@@ -1057,3 +1057,320 @@ fn arbitrary_bodies_never_panic() {
         }
     }
 }
+
+// Cross-account access (SageMaker Developer Guide, "Register a Model Version from a Different Account"
+// and "Set up discoverability"; IAM User Guide, "Cross-account policy evaluation logic"): another account
+// reaches a group only through the group's resource policy.
+
+const CENTRAL: &str = "123456789012";
+const DEV: &str = "111111111111";
+const THIRD: &str = "333333333333";
+const SHARED_GROUP: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/shared";
+
+fn as_account(account: &str) -> CallContext {
+    let mut context = ctx();
+    context.caller = Caller {
+        arn: format!("arn:aws:sts::{account}:assumed-role/data-science/dana"),
+        account: account.into(),
+        access_key_id: format!("AKID{account}"),
+    };
+    context
+}
+
+fn call_as(
+    registries: &mut Registries,
+    account: &str,
+    operation: Operation,
+    body: Value,
+) -> Result<Outcome, ApiError> {
+    registries.call(&as_account(account), operation, body.to_string().as_bytes())
+}
+
+fn sharing_policy(principal: &str) -> String {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DevelopmentAccountsRegister",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{principal}:root")},
+        "Action": [
+            "sagemaker:CreateModelPackage",
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:ListModelPackages",
+            "sagemaker:UpdateModelPackage",
+            "sagemaker:DescribeModelPackageGroup",
+        ],
+        "Resource": [SHARED_GROUP, "arn:aws:sagemaker:us-east-1:123456789012:model-package/shared/*"],
+    }]})
+    .to_string()
+}
+
+fn shared_with(principal: &str) -> Registries {
+    let mut registries = with_group("shared");
+    ok(
+        &mut registries,
+        Operation::PutModelPackageGroupPolicy,
+        json!({"ModelPackageGroupName": "shared", "ResourcePolicy": sharing_policy(principal)}),
+    );
+    registries
+}
+
+fn register_into_shared(registries: &mut Registries, account: &str) -> Result<Outcome, ApiError> {
+    call_as(
+        registries,
+        account,
+        Operation::CreateModelPackage,
+        json!({"ModelPackageGroupName": SHARED_GROUP}),
+    )
+}
+
+#[test]
+fn a_development_account_named_by_the_policy_registers_into_the_owners_group() {
+    let mut registries = shared_with(DEV);
+    let outcome = register_into_shared(&mut registries, DEV).expect("allowed by the policy");
+    let arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/shared/1";
+    assert_eq!(outcome.response["ModelPackageArn"], arn);
+    // The state change is the owner's; CloudTrail records the call in the caller's account.
+    let state = &outcome.events[0];
+    assert_eq!(state.detail_type, STATE_CHANGE);
+    assert_eq!(state.account, CENTRAL);
+    let trail = &outcome.events[1];
+    assert_eq!(trail.detail_type, CLOUDTRAIL);
+    assert_eq!(trail.account, DEV);
+    assert_eq!(trail.detail["recipientAccountId"], DEV);
+    assert_eq!(trail.detail["userIdentity"]["accountId"], DEV);
+    assert_eq!(trail.detail["responseElements"]["modelPackageArn"], arn);
+    // The version is the owner's resource, created by the development identity.
+    let described = describe(&mut registries, arn);
+    assert_eq!(
+        described["CreatedBy"]["IamIdentity"]["Arn"],
+        "arn:aws:sts::111111111111:assumed-role/data-science/dana"
+    );
+    for (operation, body) in [
+        (
+            Operation::DescribeModelPackage,
+            json!({"ModelPackageName": arn}),
+        ),
+        (
+            Operation::ListModelPackages,
+            json!({"ModelPackageGroupName": SHARED_GROUP}),
+        ),
+        (
+            Operation::UpdateModelPackage,
+            json!({"ModelPackageArn": arn, "ModelPackageDescription": "x", "CustomerMetadataProperties": {"team": "risk"}}),
+        ),
+        (
+            Operation::DescribeModelPackageGroup,
+            json!({"ModelPackageGroupName": SHARED_GROUP}),
+        ),
+    ] {
+        let result = call_as(&mut registries, DEV, operation, body);
+        assert!(result.is_ok(), "{}: {result:?}", operation.name());
+    }
+    // The policy grants no deletion.
+    assert!(matches!(
+        call_as(
+            &mut registries,
+            DEV,
+            Operation::DeleteModelPackage,
+            json!({"ModelPackageName": arn})
+        ),
+        Err(ApiError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn a_third_account_the_policy_does_not_name_is_refused_every_call() {
+    let mut registries = shared_with(DEV);
+    let arn = create_package(&mut registries, "shared", json!({}));
+    let denied = register_into_shared(&mut registries, THIRD);
+    assert!(
+        matches!(&denied, Err(ApiError::AccessDenied(m)) if m.contains("sagemaker:CreateModelPackage")),
+        "{denied:?}"
+    );
+    assert_eq!(
+        denied.err().map(|e| e.code()),
+        Some("AccessDeniedException")
+    );
+    for (operation, body) in [
+        (
+            Operation::DescribeModelPackage,
+            json!({"ModelPackageName": arn}),
+        ),
+        (
+            Operation::ListModelPackages,
+            json!({"ModelPackageGroupName": SHARED_GROUP}),
+        ),
+        (
+            Operation::UpdateModelPackage,
+            json!({"ModelPackageArn": arn, "ModelApprovalStatus": "Approved"}),
+        ),
+        (
+            Operation::DescribeModelPackageGroup,
+            json!({"ModelPackageGroupName": SHARED_GROUP}),
+        ),
+        (Operation::ListTags, json!({"ResourceArn": arn})),
+        (
+            Operation::DeleteModelPackageGroup,
+            json!({"ModelPackageGroupName": SHARED_GROUP}),
+        ),
+    ] {
+        let result = call_as(&mut registries, THIRD, operation, body);
+        assert!(
+            matches!(result, Err(ApiError::AccessDenied(_))),
+            "{}: {result:?}",
+            operation.name()
+        );
+    }
+    // Nothing changed: still one version, still pending.
+    assert_eq!(
+        describe(&mut registries, &arn)["ModelApprovalStatus"],
+        "PendingManualApproval"
+    );
+    let listed = ok(
+        &mut registries,
+        Operation::ListModelPackages,
+        json!({"ModelPackageGroupName": "shared"}),
+    );
+    assert_eq!(
+        listed.response["ModelPackageSummaryList"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_group_without_a_policy_refuses_other_accounts() {
+    let mut registries = with_group("shared");
+    assert!(matches!(
+        register_into_shared(&mut registries, DEV),
+        Err(ApiError::AccessDenied(_))
+    ));
+    // A group another account does not have is refused alike: no probing of names.
+    assert!(matches!(
+        call_as(
+            &mut registries,
+            DEV,
+            Operation::CreateModelPackage,
+            json!({"ModelPackageGroupName": "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/absent"})
+        ),
+        Err(ApiError::AccessDenied(_))
+    ));
+    // The owner itself needs no policy.
+    assert!(
+        registries
+            .call(
+                &ctx(),
+                Operation::CreateModelPackage,
+                json!({"ModelPackageGroupName": SHARED_GROUP})
+                    .to_string()
+                    .as_bytes()
+            )
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_deleted_policy_shares_nothing_any_more() {
+    let mut registries = shared_with(DEV);
+    assert!(register_into_shared(&mut registries, DEV).is_ok());
+    ok(
+        &mut registries,
+        Operation::DeleteModelPackageGroupPolicy,
+        json!({"ModelPackageGroupName": "shared"}),
+    );
+    assert!(matches!(
+        register_into_shared(&mut registries, DEV),
+        Err(ApiError::AccessDenied(_))
+    ));
+    assert!(matches!(
+        call_as(
+            &mut registries,
+            DEV,
+            Operation::DescribeModelPackage,
+            json!({"ModelPackageName": "arn:aws:sagemaker:us-east-1:123456789012:model-package/shared/1"})
+        ),
+        Err(ApiError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn another_account_cannot_read_or_change_the_owners_policy() {
+    let mut registries = shared_with(DEV);
+    // The policy calls take a name, which is always the caller's own account's group.
+    assert!(matches!(
+        call_as(
+            &mut registries,
+            DEV,
+            Operation::PutModelPackageGroupPolicy,
+            json!({"ModelPackageGroupName": SHARED_GROUP, "ResourcePolicy": sharing_policy(THIRD)})
+        ),
+        Err(ApiError::Validation(_))
+    ));
+    assert!(matches!(
+        call_as(
+            &mut registries,
+            DEV,
+            Operation::GetModelPackageGroupPolicy,
+            json!({"ModelPackageGroupName": "shared"})
+        ),
+        Err(ApiError::Validation(m)) if m.contains("does not exist")
+    ));
+}
+
+#[test]
+fn a_ram_shared_group_behaves_as_a_policy_shared_one() {
+    let mut registries = with_group("shared");
+    let created = registries
+        .ram_call(
+            &ctx(),
+            RamOperation::CreateResourceShare,
+            json!({"name": "central-registry", "resourceArns": [SHARED_GROUP], "principals": [DEV]})
+                .to_string()
+                .as_bytes(),
+            None,
+        )
+        .expect("the owner shares its group");
+    let share = created.response["resourceShare"]["resourceShareArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(share.starts_with("arn:aws:ram:us-east-1:123456789012:resource-share/"));
+    let registered = register_into_shared(&mut registries, DEV).expect("shared through RAM");
+    assert_eq!(registered.events[0].account, CENTRAL);
+    assert!(matches!(
+        register_into_shared(&mut registries, THIRD),
+        Err(ApiError::AccessDenied(_))
+    ));
+    // A share of a group the caller does not own is refused; only the owner deletes its share.
+    assert!(matches!(
+        registries.ram_call(
+            &as_account(DEV),
+            RamOperation::CreateResourceShare,
+            json!({"name": "x", "resourceArns": [SHARED_GROUP], "principals": [THIRD]})
+                .to_string()
+                .as_bytes(),
+            None,
+        ),
+        Err(ApiError::Ram {
+            code: "UnknownResourceException",
+            ..
+        })
+    ));
+    assert!(
+        registries
+            .ram_call(
+                &as_account(DEV),
+                RamOperation::DeleteResourceShare,
+                b"",
+                Some(&share)
+            )
+            .is_err()
+    );
+    registries
+        .ram_call(&ctx(), RamOperation::DeleteResourceShare, b"", Some(&share))
+        .expect("the owner deletes its share");
+    assert!(matches!(
+        register_into_shared(&mut registries, DEV),
+        Err(ApiError::AccessDenied(_))
+    ));
+}

@@ -211,25 +211,17 @@ pub fn triage<'a>(
     let origin = event.origin();
     // A deleted package is its owner's (the account and region in its ARN), wherever the record
     // comes from; a group deletion names the group of the record's own account.
-    let registry = match event.package_arn() {
-        Some(arn) => match registries.get(arn.account(), arn.region()) {
-            Some(owner) => owner,
-            None => {
-                return Ok(Triage::Ignore(IgnoreReason::UnmappedOwner {
-                    account: arn.account().clone(),
-                    region: arn.region().clone(),
-                }));
-            }
-        },
-        None => match registries.get(&origin.account, &origin.region) {
-            Some(registry) => registry,
-            None => {
-                return Ok(Triage::UnknownRegistry {
-                    account: origin.account.clone(),
-                    region: origin.region.clone(),
-                });
-            }
-        },
+    let registry = match super::ownership(event, registries) {
+        super::Ownership::Governed(registry) => registry,
+        super::Ownership::UnmappedOwner { account, region } => {
+            return Ok(Triage::Ignore(IgnoreReason::UnmappedOwner {
+                account,
+                region,
+            }));
+        }
+        super::Ownership::UnknownOrigin { account, region } => {
+            return Ok(Triage::UnknownRegistry { account, region });
+        }
     };
     if let Some(caller) = event
         .api_call()

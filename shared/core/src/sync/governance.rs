@@ -121,6 +121,9 @@ pub struct Provisioning {
     pub model_group: Option<NewGovernanceObject>,
     /// The email to send; `None` when it went out already or cannot be sent (see `findings`).
     pub email: Option<Email>,
+    /// The resource policy to put on the group when it is created, letting the use case's development
+    /// accounts register into it (`None`: the use case names none).
+    pub group_policy: Option<String>,
     /// Reported, never fatal (e.g. no team email on the use case).
     pub findings: Vec<&'static str>,
 }
@@ -229,10 +232,21 @@ fn provisioning(
         create_group: None,
         model_group: None,
         email: None,
+        group_policy: None,
         findings: Vec::new(),
     };
     if provisioned.group_arn.is_none() {
         provisioning.create_group = Some(new_package_group(&provisioning));
+        match development_accounts(use_case, &registry.account) {
+            Ok(accounts) if accounts.is_empty() => {}
+            Ok(accounts) => {
+                provisioning.group_policy = Some(development_accounts_policy(
+                    &provisioning.group_arn,
+                    &accounts,
+                ));
+            }
+            Err(_) => provisioning.findings.push("development_accounts_invalid"),
+        }
     }
     if !provisioned.model_group_linked {
         provisioning.model_group = Some(new_model_group(&provisioning));
@@ -679,6 +693,11 @@ pub fn status_write(model: &GovernanceId, status: &str) -> OurWrite {
         status,
     )
 }
+
+mod shared_group;
+pub use shared_group::{
+    DEVELOPMENT_ACCOUNT_ACTIONS, development_accounts, development_accounts_policy,
+};
 
 #[cfg(test)]
 mod tests;

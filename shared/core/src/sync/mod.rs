@@ -32,11 +32,60 @@ pub mod fields {
     pub const USE_CASE_RISK_LEVEL: &str = "MRG-AIFacts-ModelUseCase:Risk Level";
     /// The data-science team's email address(es) on a use case (govsync's choice of field).
     pub const USE_CASE_TEAM_EMAIL: &str = "MRG-ModelUseCase:Data Science Team Email";
+    /// The development accounts (12-digit ids, comma-separated) allowed to register into the use
+    /// case's group of a central registry (govsync's choice of field; empty = no group policy).
+    pub const USE_CASE_DEVELOPMENT_ACCOUNTS: &str = "MRG-ModelUseCase:Development Accounts";
     /// System fields every object carries.
     pub const LAST_MODIFICATION_DATE: &str = "Last Modification Date";
     pub const LAST_MODIFIED_BY: &str = "Last Modified By";
     /// The value of [`MODEL_PROVIDER`] on every model govsync creates.
     pub const SAGEMAKER_PROVIDER: &str = "Amazon SageMaker";
+}
+
+/// Whose registry an event is about (design §4, "an event is a hint; the owning registry is the truth").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership<'a> {
+    /// The named package's owner, or for an event naming no package its own origin, is governed.
+    Governed(&'a crate::registry_map::Registry),
+    /// The event names a package whose owner (its ARN's account and region) is not in the map:
+    /// skipped with a reason, never quarantined for that alone (a record in one account about a
+    /// package another account owns is normal in a central registry), and nothing is written.
+    UnmappedOwner {
+        account: AccountId,
+        region: crate::aws_identity::Region,
+    },
+    /// The event names no package and comes from an account and region not in the map: quarantined.
+    UnknownOrigin {
+        account: AccountId,
+        region: crate::aws_identity::Region,
+    },
+}
+
+/// The one rule both registry triages follow: a named package's owner counts, wherever the record
+/// comes from; otherwise the record's origin. What is written is then read from that owner only.
+pub fn ownership<'a>(
+    event: &crate::registry_event::RegistryEvent,
+    registries: &'a crate::registry_map::RegistryMap,
+) -> Ownership<'a> {
+    match event.package_arn() {
+        Some(arn) => match registries.get(arn.account(), arn.region()) {
+            Some(owner) => Ownership::Governed(owner),
+            None => Ownership::UnmappedOwner {
+                account: arn.account().clone(),
+                region: arn.region().clone(),
+            },
+        },
+        None => {
+            let origin = event.origin();
+            match registries.get(&origin.account, &origin.region) {
+                Some(registry) => Ownership::Governed(registry),
+                None => Ownership::UnknownOrigin {
+                    account: origin.account.clone(),
+                    region: origin.region.clone(),
+                },
+            }
+        }
+    }
 }
 
 /// What to do with a shadow approval (`Approved` in SageMaker without a governance approval).

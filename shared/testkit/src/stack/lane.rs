@@ -156,9 +156,15 @@ impl Lane {
             .unwrap()
             .entry("detail")
             .or_insert_with(|| json!({}));
+        // A registration from another account names the group by its ARN.
+        let group_arn_prefix = json!([{ "prefix": format!(
+            "arn:aws:sagemaker:{}:{}:model-package-group/{}",
+            self.region, self.stack.account, self.prefix
+        ) }]);
         detail["$or"] = json!([
             {"ModelPackageGroupName": prefix},
             {"requestParameters": {"modelPackageGroupName": prefix}},
+            {"requestParameters": {"modelPackageGroupName": group_arn_prefix}},
             {"requestParameters": {"modelPackageArn": arn_prefix}},
         ]);
         pattern

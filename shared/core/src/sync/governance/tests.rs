@@ -532,3 +532,55 @@ fn a_status_reaches_a_package_with_no_metadata_room_left() {
     };
     assert!(write.update.metadata_to_set.contains_key(keys::REVISION));
 }
+
+#[test]
+fn development_accounts_are_read_without_repeats_or_the_registrys_own_account() {
+    let own = crate::AccountId::parse("123456789012").unwrap();
+    let listed = object(
+        "4712",
+        "Shared",
+        vec![Field::text(
+            fields::USE_CASE_DEVELOPMENT_ACCOUNTS,
+            "111111111111, 123456789012;222222222222\n111111111111",
+        )],
+    );
+    let accounts: Vec<String> = development_accounts(&listed, &own)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(accounts, ["111111111111", "222222222222"]);
+    assert_eq!(
+        development_accounts(&use_case("Approved for Development"), &own),
+        Ok(vec![])
+    );
+    let typo = object(
+        "4713",
+        "Typo",
+        vec![Field::text(
+            fields::USE_CASE_DEVELOPMENT_ACCOUNTS,
+            "11111111111x",
+        )],
+    );
+    assert_eq!(
+        development_accounts(&typo, &own),
+        Err("11111111111x".to_owned())
+    );
+    let group = crate::ModelPackageGroupArn::parse(
+        "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package-group/shared",
+    )
+    .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&development_accounts_policy(
+        &group,
+        &[crate::AccountId::parse("111111111111").unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!(["arn:aws-us-gov:iam::111111111111:root"])
+    );
+    assert_eq!(
+        policy["Statement"][0]["Resource"][1],
+        "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package/shared/*"
+    );
+}

@@ -1,6 +1,6 @@
 //! Step 1: an event's origin, whether govsync made it, and which package (at which revision) it names.
 
-use super::super::WriterIdentities;
+use super::super::{Ownership, WriterIdentities};
 use crate::aws_identity::{AccountId, Region};
 use crate::governance::Revision;
 use crate::model_package::{ModelPackageArn, ModelVersion};
@@ -65,28 +65,14 @@ pub fn triage<'a>(
     registries: &'a RegistryMap,
     writers: &WriterIdentities,
 ) -> Triage<'a> {
-    let origin = event.origin();
-    // The owner of a named package is the registry that counts (design §4: the owning registry is the
-    // truth); an event naming no package counts only from a mapped origin.
-    let registry = match event.package_arn() {
-        Some(arn) => match registries.get(arn.account(), arn.region()) {
-            Some(owner) => owner,
-            None => {
-                return Triage::Ignore(IgnoreReason::UnmappedOwner {
-                    account: arn.account().clone(),
-                    region: arn.region().clone(),
-                });
-            }
-        },
-        None => match registries.get(&origin.account, &origin.region) {
-            Some(registry) => registry,
-            None => {
-                return Triage::UnknownRegistry {
-                    account: origin.account.clone(),
-                    region: origin.region.clone(),
-                };
-            }
-        },
+    let registry = match super::super::ownership(event, registries) {
+        Ownership::Governed(registry) => registry,
+        Ownership::UnmappedOwner { account, region } => {
+            return Triage::Ignore(IgnoreReason::UnmappedOwner { account, region });
+        }
+        Ownership::UnknownOrigin { account, region } => {
+            return Triage::UnknownRegistry { account, region };
+        }
     };
     if let Some(caller) = event
         .api_call()
