@@ -21,6 +21,8 @@ Flags (environment fallback in brackets):
                              [REGISTRY_EMULATOR_EVENTS_ENDPOINT]
   --identity AKID=ARN        caller ARN for an access key id, repeatable
                              [REGISTRY_EMULATOR_IDENTITIES=AKID=ARN,AKID=ARN]
+  (environment only)         the Studio user profile behind an access key's calls
+                             [REGISTRY_EMULATOR_STUDIO_USERS=AKID=DOMAIN_ID/PROFILE,…]
   --record-failed-calls      also publish CloudTrail events (with errorCode) for failed mutating calls
                              [REGISTRY_EMULATOR_RECORD_FAILED_CALLS=1]
   --help                     print this text
@@ -36,6 +38,8 @@ pub struct Config {
     pub events_endpoint: Option<String>,
     /// Access key id → caller ARN.
     pub identities: HashMap<String, String>,
+    /// Access key id → Studio user profile ([`crate::studio`]).
+    pub studio_users: HashMap<String, crate::studio::StudioUser>,
     pub record_failed_calls: bool,
 }
 
@@ -60,12 +64,14 @@ impl Config {
                     arn: arn.clone(),
                     account: account.to_owned(),
                     access_key_id: access_key_id.to_owned(),
+                    studio: self.studio_users.get(access_key_id).cloned(),
                 }
             }
             None => Caller {
                 arn: format!("arn:aws:iam::{}:user/{access_key_id}", self.account_id),
                 account: self.account_id.clone(),
                 access_key_id: access_key_id.to_owned(),
+                studio: self.studio_users.get(access_key_id).cloned(),
             },
         }
     }
@@ -206,6 +212,10 @@ pub fn parse(
         event_bus,
         events_endpoint,
         identities: identities.into_iter().collect(),
+        studio_users: crate::studio::parse_users(
+            "REGISTRY_EMULATOR_STUDIO_USERS",
+            &env("REGISTRY_EMULATOR_STUDIO_USERS").unwrap_or_default(),
+        )?,
         record_failed_calls,
     }))
 }

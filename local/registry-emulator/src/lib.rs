@@ -10,5 +10,6 @@ pub mod publisher;
 pub mod registry;
 pub mod server;
 pub mod sigv4;
+pub mod studio;
 pub mod validate;
 pub mod wire;

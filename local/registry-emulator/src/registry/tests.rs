@@ -13,6 +13,7 @@ fn ctx_in(region: &str) -> CallContext {
             arn: "arn:aws:sts::123456789012:assumed-role/ml-admin/alice".into(),
             account: "123456789012".into(),
             access_key_id: "AKIDEXAMPLE".into(),
+            studio: None,
         },
         region: region.into(),
         user_agent: "Boto3/1.44.8".into(),
