@@ -43,6 +43,8 @@ pub struct Config {
     pub record_failed_calls: bool,
 }
 
+// Parsed once at start.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(Config),

@@ -252,6 +252,9 @@ pub struct FailedCall {
 }
 
 /// One decoded registry event.
+// A state change carries the whole described version; events are decoded one at a time and moved
+// rarely, so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryEvent {
     PackageStateChange(PackageStateChange),
