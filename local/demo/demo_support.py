@@ -365,6 +365,12 @@ def register_version_with_sdk(registry_url: str, region: str, access_key: str, g
     """Registers a version as a data scientist does in a notebook: the SageMaker Python SDK's
     `Model.register()` (no upload: the model data is already in S3), with the facts governance maps."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # The SDK's defaults files: an empty one of the demo's own, never the machine's.
+    defaults = pathlib.Path(__file__).resolve().parents[2] / ".local" / "sagemaker-sdk-defaults.yaml"
+    defaults.parent.mkdir(parents=True, exist_ok=True)
+    defaults.touch()
+    for name in ("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", "SAGEMAKER_USER_CONFIG_OVERRIDE"):
+        os.environ.setdefault(name, str(defaults))
     import boto3
     from sagemaker.metadata_properties import MetadataProperties
     from sagemaker.model import Model

@@ -73,10 +73,19 @@ class World:
         # Nothing outside the repository and this test's directory: the SDK's and boto's config files.
         empty = tmp / "empty.yaml"
         empty.write_text("")
-        for name in ("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", "SAGEMAKER_USER_CONFIG_OVERRIDE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-            os.environ[name] = str(empty)
-        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-        os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
+        self.settings = {
+            **{
+                name: str(empty)
+                for name in (
+                    "SAGEMAKER_ADMIN_CONFIG_OVERRIDE",
+                    "SAGEMAKER_USER_CONFIG_OVERRIDE",
+                    "AWS_CONFIG_FILE",
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                )
+            },
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        }
 
     def session(self, access_key: str) -> Any:
         """A SageMaker SDK session as a data scientist's notebook holds one, on the registry emulator."""
@@ -109,6 +118,15 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("registration-paths")
     world = World(tmp)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in world.settings.items():
+            patch.setenv(name, value)
+        patch.setenv("GOVSYNC_MAPPING_FILE", str(tenant_mapping(tmp / "mapping.json")))
+        yield from provisioned(world, tmp)
+
+
+def provisioned(world: World, tmp: pathlib.Path) -> Iterator[World]:
+    """The use case and its group as F1 leaves them, and the runner, for the module's tests."""
     governance = world.governance
     rows = governance.call(
         "POST", "/query", {"statement": f"SELECT [Resource ID] FROM [SOXBusEntity] WHERE [Name] = '{BUSINESS_ENTITY}'"}
@@ -129,14 +147,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ModelPackageGroupName=world.group,
         Tags=[{"Key": "govsync:use-case-id", "Value": world.use_case_id}],
     )
-    os.environ["GOVSYNC_MAPPING_FILE"] = str(tenant_mapping(tmp / "mapping.json"))
     runner = Runner(str(TARGET / "debug" / "govsync-local-runner"), tmp / "runner.log", None)
     try:
         runner.start()
         yield world
     finally:
         runner.stop()
-        os.environ.pop("GOVSYNC_MAPPING_FILE", None)
 
 
 def register_full(world: World, access_key: str, extra_keys: dict[str, str] | None = None) -> str:
