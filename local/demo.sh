@@ -2,7 +2,7 @@
 # govsync's demo on the local stack, from a fresh clone: sets everything up, brings the stack up, and runs
 # the whole lifecycle of design.md (F1-F8) for ONE use case and ONE model as one narrated run
 # (local/demo/lifecycle.py): the use case proposed and approved in governance; its model package group
-# provisioned and the team emailed (F1); a version registered with boto3, synced into governance and linked
+# provisioned and the team emailed (F1); a version registered with the SageMaker Python SDK, synced into governance and linked
 # back (F2); monitoring metrics pushed (F7); the model approved for deployment in governance, then approved
 # and staged in SageMaker (F4); a shadow approval in SageMaker caught by the gate (F3); the version deleted in
 # SageMaker and decommissioned in governance (F5); the reconciler run with an empty report (F8). govsync's

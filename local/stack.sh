@@ -23,6 +23,10 @@ account_id="${GOVSYNC_ACCOUNT_ID:-123456789012}"
 # The identity govsync's own functions use against the registry; CloudTrail records it, so echoes can be recognised.
 govsync_access_key="AKIAGOVSYNCLOCAL0001"
 govsync_role_arn="arn:aws:sts::${account_id}:assumed-role/govsync-sync/govsync"
+# A data scientist in SageMaker Studio: the domain's shared execution role, told apart by user profile.
+studio_access_key="ASIASTUDIOALICE00001"
+studio_role_arn="arn:aws:sts::${account_id}:assumed-role/StudioExecutionRole/SageMaker"
+studio_user="d-local000001/alice"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
@@ -94,7 +98,8 @@ up() {
     wait_for moto "$moto_url/moto-api/" 30 "$pid"
     log "moto listening on $moto_url"
 
-    pid=$(start registry-emulator env REGISTRY_EMULATOR_IDENTITIES="$govsync_access_key=$govsync_role_arn" \
+    pid=$(start registry-emulator env REGISTRY_EMULATOR_IDENTITIES="$govsync_access_key=$govsync_role_arn,$studio_access_key=$studio_role_arn" \
+        REGISTRY_EMULATOR_STUDIO_USERS="$studio_access_key=$studio_user" \
         "$CARGO_TARGET_DIR/debug/govsync-registry-emulator" --host 127.0.0.1 --port "$registry_port" \
         --account-id "$account_id" --default-region "$region" --events-endpoint "$moto_url" \
         --sts-endpoint "$moto_url")
@@ -117,6 +122,7 @@ export GOVSYNC_GOVERNANCE_URL=$governance_url
 export GOVSYNC_ACCOUNT_ID=$account_id
 export GOVSYNC_ROLE_ARN=$govsync_role_arn
 export GOVSYNC_ACCESS_KEY_ID=$govsync_access_key
+export GOVSYNC_STUDIO_ACCESS_KEY_ID=$studio_access_key
 export AWS_ENDPOINT_URL=$moto_url
 export AWS_ENDPOINT_URL_SAGEMAKER=$registry_url
 export AWS_ACCESS_KEY_ID=testing

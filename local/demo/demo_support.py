@@ -361,6 +361,63 @@ def register_version(sagemaker: Any, group: str, version: int) -> str:
     return answer["ModelPackageArn"]
 
 
+def register_version_with_sdk(registry_url: str, region: str, access_key: str, group: str, version: int) -> str:
+    """Registers a version as a data scientist does in a notebook: the SageMaker Python SDK's
+    `Model.register()` (no upload: the model data is already in S3), with the facts governance maps."""
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # The SDK's defaults files: an empty one of the demo's own, never the machine's.
+    defaults = pathlib.Path(__file__).resolve().parents[2] / ".local" / "sagemaker-sdk-defaults.yaml"
+    defaults.parent.mkdir(parents=True, exist_ok=True)
+    defaults.touch()
+    for name in ("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", "SAGEMAKER_USER_CONFIG_OVERRIDE"):
+        os.environ.setdefault(name, str(defaults))
+    import boto3
+    from sagemaker.metadata_properties import MetadataProperties
+    from sagemaker.model import Model
+    from sagemaker.model_card import ModelPackageModelCard
+    from sagemaker.model_life_cycle import ModelLifeCycle
+    from sagemaker.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.session import Session
+
+    boto = boto3.Session(aws_access_key_id=access_key, aws_secret_access_key="testing", region_name=region)
+    session = Session(
+        boto_session=boto,
+        sagemaker_client=boto.client("sagemaker", endpoint_url=registry_url),
+        default_bucket="models-123456789012",
+    )
+    run = f"s3://models-123456789012/credit-risk/run-{version}"
+    model = Model(
+        image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/credit-risk:{version}.0",
+        model_data=f"{run}/model.tar.gz",
+        role="arn:aws:iam::123456789012:role/SageMakerExecution",
+        sagemaker_session=session,
+    )
+    package = model.register(
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        inference_instances=["ml.m5.large"],
+        transform_instances=["ml.m5.large"],
+        model_package_group_name=group,
+        approval_status="PendingManualApproval",
+        description=f"credit risk scorer, training run {version}",
+        model_metrics=ModelMetrics(
+            model_statistics=MetricsSource(content_type="application/json", s3_uri=f"{run}/evaluation.json")
+        ),
+        metadata_properties=MetadataProperties(
+            generated_by=f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/credit-risk/execution/run-{version}"
+        ),
+        domain="MACHINE_LEARNING",
+        task="CLASSIFICATION",
+        sample_payload_url=f"{run}/payload.tar.gz",
+        model_card=ModelPackageModelCard(
+            model_card_status="Draft",
+            model_card_content={"intended_uses": {"purpose_of_model": "score retail credit applications"}},
+        ),
+        model_life_cycle=ModelLifeCycle(stage="Development", stage_status="InProgress"),
+    )
+    return package.model_package_arn
+
+
 def metric_event(account: str, region: str, package_arn: str, metric: str, value: float, thresholds: dict[str, float]) -> dict[str, Any]:
     """A monitoring result as a metrics producer puts it on EventBridge (design F7)."""
     at = now_rfc3339()

@@ -10,7 +10,7 @@ OpenPages v2 API, a data scientist with boto3 on the registry emulator.
  1. a use case is proposed in governance and approved for development;
  2. govsync (webhook → approval-propagation, F1) creates its model package group and governance model
     group, and emails the data-science team (read back from moto's SES);
- 3. a data scientist registers model version 1 with boto3;
+ 3. a data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK;
  4. registry-events (F2) creates its Model under the use case and writes govsync's links onto the package;
  5. monitoring metrics are pushed (metrics-relay, F7) and show in governance with their breach status;
  6. an approver approves the model for deployment in governance;
@@ -60,6 +60,7 @@ from demo_support import (  # noqa: E402
     metric_event,
     reconciler_env,
     register_version,
+    register_version_with_sdk,
     require_stack_env,
     run_reconciler,
     sagemaker_client,
@@ -428,9 +429,14 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         step.saw(f'emailed {story.team} from {story.emails[0]["source"]}: "{story.emails[0]["subject"]}"')
 
     # 3. A data scientist registers version 1.
-    with narrator.step(3, "A data scientist registers model version 1 with boto3", "registry") as step:
-        story.packages[1] = register_version(scientist, story.group_name, 1)
-        step.did(f"registered {story.packages[1]} ({DATA_SCIENTIST_KEY}), PendingManualApproval")
+    with narrator.step(3, "A data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK", "registry") as step:
+        story.packages[1] = register_version_with_sdk(
+            env["GOVSYNC_REGISTRY_URL"], region, env["GOVSYNC_STUDIO_ACCESS_KEY_ID"], story.group_name, 1
+        )
+        step.did(
+            f"Model.register() -> {story.packages[1]} (Studio user profile alice), PendingManualApproval, "
+            "domain, task, lineage and a Model Card"
+        )
         package = scientist.describe_model_package(ModelPackageName=story.packages[1])
         step.check(
             "SageMaker holds version 1 PendingManualApproval",
@@ -457,6 +463,15 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             str(field(model, "MRG-Model:Model Version")) == "1"
             and bool(field(model, "MRG-Model:Inference Image"))
             and bool(field(model, "MRG-Model:Model Data URL")),
+        )
+        step.check(
+            "the Model names its creator by Studio user profile and carries what the SDK recorded",
+            field(model, "MRG-Model:Model Creator") == "alice"
+            and field(model, "MRG-Model:Domain") == "MACHINE_LEARNING"
+            and field(model, "MRG-Model:Task") == "CLASSIFICATION"
+            and str(field(model, "MRG-Model:Lineage") or "").startswith("GeneratedBy=")
+            and field(model, "MRG-Model:Model Card Summary") == "Draft: score retail credit applications",
+            f"creator {field(model, 'MRG-Model:Model Creator')!r}, domain {field(model, 'MRG-Model:Domain')!r}",
         )
 
         def write_back() -> dict[str, str] | None:
@@ -746,7 +761,7 @@ def main() -> int:
     outcome: dict[str, Any] = {}
     failure: str | None = None
     try:
-        require_stack_env("GOVSYNC_REGISTRY_URL", "GOVSYNC_GOVERNANCE_URL", "GOVSYNC_MOTO_URL", "GOVSYNC_ROLE_ARN", "GOVSYNC_ACCESS_KEY_ID")
+        require_stack_env("GOVSYNC_REGISTRY_URL", "GOVSYNC_GOVERNANCE_URL", "GOVSYNC_MOTO_URL", "GOVSYNC_ROLE_ARN", "GOVSYNC_ACCESS_KEY_ID", "GOVSYNC_STUDIO_ACCESS_KEY_ID")
         env = os.environ
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         governance = Governance(env["GOVSYNC_GOVERNANCE_URL"])

@@ -230,6 +230,14 @@ impl Catalog {
                         text("MRG-Model:Model Data URL"),
                         text("MRG-Model:Metrics URIs"),
                         text("MRG-Model:Model Creator"),
+                        // The rest of what the registry records (govsync's default field mapping).
+                        text("MRG-Model:Domain"),
+                        text("MRG-Model:Task"),
+                        text("MRG-Model:Sample Payload URL"),
+                        text("MRG-Model:Drift Baselines"),
+                        text("MRG-Model:Lineage"),
+                        text("MRG-Model:Model Card Summary"),
+                        text("MRG-Model:Registry Metadata"),
                         // Who retired the model and when (govsync choice, decommission F5).
                         text("MRG-Model:Decommission Note"),
                     ],

@@ -8,6 +8,7 @@ use chrono::Utc;
 use govsync_adapters::governance::{
     GovernanceAuth, GovernanceClient, GovernanceConfig, Related, Relation, cp4d_api_prefix,
 };
+use govsync_core::metrics::fields as metrics;
 use govsync_core::ports::{
     ExternalIdLookup, Field, FieldValue, Governance, GovernanceError, GovernanceId, GovernanceKind,
     GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition,
@@ -268,6 +269,72 @@ async fn every_request_the_adapter_sends_is_accepted_by_the_strict_emulator() {
             .await
             .is_empty()
     );
+
+    // Metrics as metrics-relay writes them: numbers as DECIMAL_TYPE, the breach status as an enum,
+    // a dated value under its metric, found again by joining on the metric.
+    let metric = create(
+        &client,
+        new_object(
+            GovernanceKind::Metric,
+            "accuracy",
+            Some(model),
+            vec![
+                Field::text("Integration:External ID", "arn:model/3#accuracy"),
+                Field::new(metrics::LOWER_THRESHOLD, FieldValue::Number(0.8)),
+                Field::new(metrics::UPPER_THRESHOLD, FieldValue::Number(1.0)),
+                Field::choice(metrics::BREACH_STATUS, "Green"),
+            ],
+        ),
+    )
+    .await;
+    let moved = client
+        .update_object(
+            &metric.id,
+            &[
+                Field::new(metrics::LOWER_THRESHOLD, FieldValue::Number(0.85)),
+                Field::choice(metrics::BREACH_STATUS, "Amber"),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.field(metrics::LOWER_THRESHOLD),
+        Some(&FieldValue::Number(0.85))
+    );
+    let value = create(
+        &client,
+        NewGovernanceObject {
+            description: None,
+            ..new_object(
+                GovernanceKind::MetricValue,
+                "accuracy @ now",
+                Some(&metric),
+                vec![
+                    Field::new(metrics::VALUE, FieldValue::Number(0.83)),
+                    Field::date(metrics::VALUE_DATE, Utc::now()),
+                    Field::choice(metrics::BREACH_STATUS, "Amber"),
+                ],
+            )
+        },
+    )
+    .await;
+    let values = client
+        .query(&GovernanceQuery {
+            kind: GovernanceKind::MetricValue,
+            columns: vec![metrics::VALUE_DATE.to_owned()],
+            condition: Some(QueryCondition::ChildOf {
+                parent_kind: GovernanceKind::Metric,
+                parent_id: metric.id.clone(),
+            }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&values), std::slice::from_ref(&value.id));
+    assert!(matches!(
+        values[0].field(metrics::VALUE_DATE),
+        Some(FieldValue::Text(_))
+    ));
 
     // Type metadata: enum values read at runtime.
     let definition = client.type_definition(GovernanceKind::Model).await.unwrap();

@@ -23,6 +23,8 @@ Flags (environment fallback in brackets):
                              [REGISTRY_EMULATOR_IDENTITIES=AKID=ARN,AKID=ARN]
   --sts-endpoint URL         STS endpoint (moto) that tells the caller behind temporary (ASIA…) keys
                              not listed by --identity [REGISTRY_EMULATOR_STS_ENDPOINT]
+  (environment only)         the Studio user profile behind an access key's calls
+                             [REGISTRY_EMULATOR_STUDIO_USERS=AKID=DOMAIN_ID/PROFILE,…]
   --record-failed-calls      also publish CloudTrail events (with errorCode) for failed mutating calls
                              [REGISTRY_EMULATOR_RECORD_FAILED_CALLS=1]
   --help                     print this text
@@ -40,9 +42,13 @@ pub struct Config {
     pub identities: HashMap<String, String>,
     /// Where temporary keys' callers are looked up (`GetCallerIdentity`).
     pub sts_endpoint: Option<String>,
+    /// Access key id → Studio user profile ([`crate::studio`]).
+    pub studio_users: HashMap<String, crate::studio::StudioUser>,
     pub record_failed_calls: bool,
 }
 
+// Parsed once at start.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(Config),
@@ -77,12 +83,14 @@ impl Config {
                     arn: arn.to_owned(),
                     account: account.to_owned(),
                     access_key_id: access_key_id.to_owned(),
+                    studio: self.studio_users.get(access_key_id).cloned(),
                 }
             }
             None => Caller {
                 arn: format!("arn:aws:iam::{}:user/{access_key_id}", self.account_id),
                 account: self.account_id.clone(),
                 access_key_id: access_key_id.to_owned(),
+                studio: self.studio_users.get(access_key_id).cloned(),
             },
         }
     }
@@ -235,6 +243,10 @@ pub fn parse(
         events_endpoint,
         identities: identities.into_iter().collect(),
         sts_endpoint,
+        studio_users: crate::studio::parse_users(
+            "REGISTRY_EMULATOR_STUDIO_USERS",
+            &env("REGISTRY_EMULATOR_STUDIO_USERS").unwrap_or_default(),
+        )?,
         record_failed_calls,
     }))
 }

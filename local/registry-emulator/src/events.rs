@@ -15,6 +15,8 @@ pub struct Caller {
     pub arn: String,
     pub account: String,
     pub access_key_id: String,
+    /// The Studio user profile behind the call, when it came from SageMaker Studio.
+    pub studio: Option<crate::studio::StudioUser>,
 }
 
 impl Caller {
@@ -171,6 +173,7 @@ mod tests {
             arn: arn.into(),
             account: "123456789012".into(),
             access_key_id: "AKIDEXAMPLE".into(),
+            studio: None,
         }
     }
 

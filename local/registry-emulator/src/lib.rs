@@ -12,5 +12,6 @@ pub mod registry;
 pub mod server;
 pub mod sigv4;
 pub mod sts;
+pub mod studio;
 pub mod validate;
 pub mod wire;

@@ -368,8 +368,8 @@ fn parse_version(text: &str) -> Option<u32> {
     text.parse().ok().filter(|v| *v >= 1)
 }
 
-fn caller_context(caller: &Caller) -> Value {
-    json!({"IamIdentity": {"Arn": caller.arn, "PrincipalId": caller.access_key_id}})
+fn caller_context(ctx: &CallContext) -> Value {
+    crate::studio::user_context(&ctx.caller, &ctx.region)
 }
 
 fn parse_input<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ApiError> {
@@ -795,7 +795,7 @@ impl Registries {
                 arn: arn.clone(),
                 description: input.model_package_group_description,
                 creation_time: time,
-                created_by: caller_context(&ctx.caller),
+                created_by: caller_context(ctx),
                 tags,
                 policy: None,
                 ram_shares: BTreeMap::new(),
@@ -1042,8 +1042,8 @@ impl Registries {
             description: input.model_package_description,
             creation_time: time,
             last_modified_time: time,
-            created_by: caller_context(&ctx.caller),
-            last_modified_by: caller_context(&ctx.caller),
+            created_by: caller_context(ctx),
+            last_modified_by: caller_context(ctx),
             approval_status,
             approval_description: None,
             inference_specification: input.inference_specification.map(Value::Object),
@@ -1346,7 +1346,7 @@ impl Registries {
                 .insert("ModelPackageRegistrationType".into(), json!(kind));
         }
         package.last_modified_time = time;
-        package.last_modified_by = caller_context(&ctx.caller);
+        package.last_modified_by = caller_context(ctx);
         if let Some(token) = input.client_token {
             package.update_tokens.insert(token);
         }

@@ -1,6 +1,7 @@
 //! The model-registry port on the SageMaker SDK: one instance per central registry.
 
 use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::types::{
     MetricsSource, ModelApprovalStatus, ModelLifeCycle as SdkLifecycle, Tag, UserContext,
 };
@@ -8,6 +9,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
+use govsync_core::model_package::{LINEAGE_KEYS, RegistryFacts, model_card_summary};
 use govsync_core::ports::registry::{MAX_GROUP_POLICY_CHARS, RegistryValidationError};
 use govsync_core::ports::{
     ApprovalStatus, MetricsReport, ModelLifecycle, ModelPackage, ModelRegistry, NewPackageGroup,
@@ -141,6 +143,75 @@ mod creator_tests {
         assert_eq!(user_of(Some(&plain)).as_deref(), Some(role));
         assert_eq!(user_of(None), None);
     }
+
+    #[test]
+    fn describe_reads_domain_task_payload_baselines_lineage_and_the_card() {
+        use aws_sdk_sagemaker::types::{
+            DriftCheckBaselines, DriftCheckModelQuality, MetadataProperties, ModelCardStatus,
+            ModelPackageModelCard,
+        };
+        let source = |uri: &str| {
+            MetricsSource::builder()
+                .content_type("application/json")
+                .s3_uri(uri)
+                .build()
+        };
+        let output = DescribeModelPackageOutput::builder()
+            .domain("MACHINE_LEARNING")
+            .task("CLASSIFICATION")
+            .sample_payload_url("s3://b/payload.tar.gz")
+            .drift_check_baselines(
+                DriftCheckBaselines::builder()
+                    .model_quality(
+                        DriftCheckModelQuality::builder()
+                            .statistics(source("s3://b/stats.json"))
+                            .constraints(source("s3://b/constraints.json"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .metadata_properties(
+                MetadataProperties::builder()
+                    .generated_by("arn:pipeline")
+                    .project_id("p-1")
+                    .build(),
+            )
+            .model_card(
+                ModelPackageModelCard::builder()
+                    .model_card_status(ModelCardStatus::Draft)
+                    .model_card_content(
+                        r#"{"intended_uses": {"purpose_of_model": "score credit"}}"#,
+                    )
+                    .build(),
+            )
+            .build();
+        let facts = registry_facts(&output);
+        assert_eq!(facts.domain.as_deref(), Some("MACHINE_LEARNING"));
+        assert_eq!(facts.task.as_deref(), Some("CLASSIFICATION"));
+        assert_eq!(
+            facts.sample_payload_url.as_deref(),
+            Some("s3://b/payload.tar.gz")
+        );
+        assert_eq!(
+            facts.drift_baseline_uris,
+            ["s3://b/stats.json", "s3://b/constraints.json"]
+        );
+        assert_eq!(
+            facts.lineage,
+            [
+                ("GeneratedBy".to_owned(), "arn:pipeline".to_owned()),
+                ("ProjectId".to_owned(), "p-1".to_owned()),
+            ]
+        );
+        assert_eq!(
+            facts.model_card_summary.as_deref(),
+            Some("Draft: score credit")
+        );
+        assert_eq!(
+            registry_facts(&DescribeModelPackageOutput::builder().build()),
+            RegistryFacts::default()
+        );
+    }
 }
 
 /// `ModelLifeCycle` as SageMaker answered it, in core's type: names it would not accept are an
@@ -229,6 +300,76 @@ fn metrics_of(metrics: Option<&aws_sdk_sagemaker::types::ModelMetrics>) -> Vec<M
         );
     }
     reports
+}
+
+/// The S3 URIs of `DriftCheckBaselines`, in the API's member order.
+fn drift_baseline_uris(
+    baselines: Option<&aws_sdk_sagemaker::types::DriftCheckBaselines>,
+) -> Vec<String> {
+    let Some(baselines) = baselines else {
+        return Vec::new();
+    };
+    fn metric(source: Option<&MetricsSource>) -> Option<&str> {
+        source.and_then(MetricsSource::s3_uri)
+    }
+    fn file(source: Option<&aws_sdk_sagemaker::types::FileSource>) -> Option<&str> {
+        source.and_then(aws_sdk_sagemaker::types::FileSource::s3_uri)
+    }
+    let mut uris = Vec::new();
+    if let Some(bias) = baselines.bias() {
+        uris.extend([
+            file(bias.config_file()),
+            metric(bias.pre_training_constraints()),
+            metric(bias.post_training_constraints()),
+        ]);
+    }
+    if let Some(explainability) = baselines.explainability() {
+        uris.extend([
+            metric(explainability.constraints()),
+            file(explainability.config_file()),
+        ]);
+    }
+    if let Some(quality) = baselines.model_quality() {
+        uris.extend([metric(quality.statistics()), metric(quality.constraints())]);
+    }
+    if let Some(quality) = baselines.model_data_quality() {
+        uris.extend([metric(quality.statistics()), metric(quality.constraints())]);
+    }
+    uris.into_iter().flatten().map(str::to_owned).collect()
+}
+
+/// What else `DescribeModelPackage` records, for the tenant's field mapping.
+fn registry_facts(output: &DescribeModelPackageOutput) -> RegistryFacts {
+    let text = |value: Option<&str>| value.filter(|v| !v.trim().is_empty()).map(str::to_owned);
+    let lineage = output
+        .metadata_properties()
+        .map(|properties| {
+            let values = [
+                properties.generated_by(),
+                properties.repository(),
+                properties.commit_id(),
+                properties.project_id(),
+            ];
+            LINEAGE_KEYS
+                .iter()
+                .zip(values)
+                .filter_map(|(key, value)| Some(((*key).to_owned(), value?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let card = output.model_card();
+    RegistryFacts {
+        domain: text(output.domain()),
+        task: text(output.task()),
+        sample_payload_url: text(output.sample_payload_url()),
+        drift_baseline_uris: drift_baseline_uris(output.drift_check_baselines()),
+        lineage,
+        model_card_summary: model_card_summary(
+            card.and_then(|c| c.model_card_content()),
+            card.and_then(|c| c.model_card_status())
+                .map(|status| status.as_str()),
+        ),
+    }
 }
 
 /// A value SageMaker answered with, in core's type; a value that does not parse is an unexpected
@@ -321,6 +462,7 @@ impl ModelRegistry for SageMakerRegistry {
             metrics: metrics_of(output.model_metrics()),
             created_by: user_of(output.created_by()),
             last_modified_by: user_of(output.last_modified_by()),
+            facts: registry_facts(&output),
         })
     }
 

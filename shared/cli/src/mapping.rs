@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use govsync_core::MappingSpec;
+use govsync_core::field_mapping::Fact;
 use govsync_core::mapping::{Direction, MappingRow, StageTarget, UNCHANGED_STAGE};
 use serde_json::{Value, json};
 
@@ -129,6 +130,10 @@ pub fn to_json(spec: &MappingSpec, source: &str) -> Value {
             "approval": row.target.approval.as_str(),
             "direction": row.direction.as_str(),
         })).collect::<Vec<_>>(),
+        "fields": Fact::ALL.iter().map(|fact| (fact.key().to_owned(), json!(spec.fields().field(*fact).unwrap_or("")))).chain([(
+            "user_metadata_keys".to_owned(),
+            json!(spec.fields().user_metadata_keys()),
+        )]).collect::<serde_json::Map<_, _>>(),
     })
 }
 
@@ -147,8 +152,21 @@ pub fn render(spec: &MappingSpec, source: &str) -> String {
             ]
         })
         .collect();
+    let fields: Vec<Vec<String>> = Fact::ALL
+        .iter()
+        .map(|fact| {
+            vec![
+                fact.key().to_owned(),
+                spec.fields()
+                    .field(*fact)
+                    .unwrap_or("(not sent)")
+                    .to_owned(),
+            ]
+        })
+        .collect();
+    let keys = spec.fields().user_metadata_keys();
     format!(
-        "status mapping ({source}, version {}):\n{}",
+        "status mapping ({source}, version {}):\n{}\nregistry facts → Model fields:\n{}data scientist's keys sent: {}\n",
         govsync_core::mapping::SPEC_VERSION,
         output::table(
             &[
@@ -160,7 +178,13 @@ pub fn render(spec: &MappingSpec, source: &str) -> String {
                 "direction"
             ],
             &rows
-        )
+        ),
+        output::table(&["fact", "governance field"], &fields),
+        if keys.is_empty() {
+            "none".to_owned()
+        } else {
+            keys.join(", ")
+        }
     )
 }
 
@@ -183,6 +207,10 @@ mod tests {
             Some(spec.rows().len())
         );
         assert_eq!(value["rows"][2]["direction"], "both");
+        assert_eq!(value["fields"]["domain"], "MRG-Model:Domain");
+        assert_eq!(value["fields"]["user_metadata_keys"], json!([]));
+        assert!(text.contains("lineage") && text.contains("MRG-Model:Lineage"));
+        assert!(text.ends_with("data scientist's keys sent: none\n"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub const MAX_VALUE_CHARS: usize = 256;
 
 /// The keys govsync writes on a package (and on groups, as tags).
 pub mod keys {
+    /// What every key govsync writes starts with.
+    pub const PREFIX: &str = "govsync:";
     /// A package's packed links: the governance model, model group and use case ids, the risk level
     /// and the use case's name, in one entry (see `sync::registry::PackedLinks`).
     pub const LINKS: &str = "govsync:links";

@@ -23,6 +23,7 @@ pub mod customer_metadata;
 pub mod decommission_request;
 pub mod emf;
 pub mod error;
+pub mod field_mapping;
 pub mod governance;
 pub mod governance_event;
 mod hex;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::field_mapping::{FieldMapping, FieldMappingError};
 use crate::governance::GovernanceStatus;
 use crate::model_package::{ApprovalStatus, SageMakerName};
 
@@ -159,6 +160,8 @@ pub enum MappingError {
     MissingRows,
     #[error("mapping spec has no rows")]
     NoRows,
+    #[error("mapping spec: {0}")]
+    Fields(FieldMappingError),
     #[error("mapping spec row {row} ({status}): {problem}")]
     Row {
         row: usize,
@@ -190,6 +193,8 @@ pub enum ReverseMapping<'a> {
 pub struct MappingSpec {
     rows: Vec<MappingRow>,
     by_status: BTreeMap<GovernanceStatus, usize>,
+    /// Which registry facts reach which Model fields (the spec's `[fields]` table).
+    fields: FieldMapping,
 }
 
 impl MappingSpec {
@@ -241,7 +246,10 @@ impl MappingSpec {
                 });
             }
         }
-        if let Some(field) = top.keys().find(|k| *k != "version" && *k != "rows") {
+        if let Some(field) = top
+            .keys()
+            .find(|k| !matches!(k.as_str(), "version" | "rows" | "fields"))
+        {
             return Err(MappingError::UnknownField {
                 field: field.clone(),
             });
@@ -257,7 +265,11 @@ impl MappingSpec {
             .enumerate()
             .map(|(index, raw)| parse_row(index + 1, raw))
             .collect::<Result<Vec<_>, _>>()?;
-        Self::new(rows)
+        let fields = match top.get("fields") {
+            None => FieldMapping::default(),
+            Some(table) => FieldMapping::from_value(table).map_err(MappingError::Fields)?,
+        };
+        Ok(Self::new(rows)?.with_fields(fields))
     }
 
     /// Validates rows built in code: no duplicate status, no two `both` rows sharing a registry state.
@@ -295,7 +307,22 @@ impl MappingSpec {
                 ));
             }
         }
-        Ok(Self { rows, by_status })
+        Ok(Self {
+            rows,
+            by_status,
+            fields: FieldMapping::default(),
+        })
+    }
+
+    /// The spec with `fields` as its field mapping.
+    pub fn with_fields(mut self, fields: FieldMapping) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// Which registry facts reach which governance Model fields.
+    pub fn fields(&self) -> &FieldMapping {
+        &self.fields
     }
 
     pub fn rows(&self) -> &[MappingRow] {

@@ -565,8 +565,62 @@ pub struct TechnicalMetadata {
     pub metrics_uris: Vec<String>,
     /// `MetadataProperties.GeneratedBy` (often a pipeline execution ARN).
     pub generated_by: Option<String>,
-    /// `CreatedBy.UserProfileName`, when SageMaker Studio recorded one.
+    /// The creator as SageMaker records it: the Studio user profile, else the IAM identity.
     pub created_by: Option<String>,
+    /// What else the registry knows, for the field mapping.
+    pub facts: RegistryFacts,
+}
+
+/// What SageMaker records about a version beyond its build, for the tenant's field mapping
+/// ([`crate::field_mapping`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegistryFacts {
+    /// `Domain` (e.g. `MACHINE_LEARNING`).
+    pub domain: Option<String>,
+    /// `Task` (e.g. `CLASSIFICATION`).
+    pub task: Option<String>,
+    pub sample_payload_url: Option<String>,
+    /// The S3 URIs under `DriftCheckBaselines`.
+    pub drift_baseline_uris: Vec<String>,
+    /// `MetadataProperties` (`GeneratedBy`, `Repository`, `CommitId`, `ProjectId`), in that order.
+    pub lineage: Vec<(String, String)>,
+    /// A short text of the package's Model Card ([`model_card_summary`]).
+    pub model_card_summary: Option<String>,
+}
+
+/// The `MetadataProperties` members, in the order lineage is reported.
+pub const LINEAGE_KEYS: [&str; 4] = ["GeneratedBy", "Repository", "CommitId", "ProjectId"];
+
+/// Longest Model Card summary sent to governance.
+pub const MAX_CARD_SUMMARY_CHARS: usize = 1000;
+
+/// A Model Card's summary: its status, then the first of the card's own descriptions that is
+/// filled (model description, purpose, intended uses, business problem). `None` without content.
+pub fn model_card_summary(content: Option<&str>, status: Option<&str>) -> Option<String> {
+    let card: serde_json::Value = content
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let paths: [(&str, &str); 4] = [
+        ("model_overview", "model_description"),
+        ("intended_uses", "purpose_of_model"),
+        ("intended_uses", "intended_uses"),
+        ("business_details", "business_problem"),
+    ];
+    let text = paths.iter().find_map(|(section, member)| {
+        card.get(section)
+            .and_then(|s| s.get(member))
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    });
+    let status = status.map(str::trim).filter(|s| !s.is_empty());
+    let summary = match (status, text) {
+        (None, None) => return None,
+        (Some(status), None) => status.to_owned(),
+        (None, Some(text)) => text.to_owned(),
+        (Some(status), Some(text)) => format!("{status}: {text}"),
+    };
+    Some(summary.chars().take(MAX_CARD_SUMMARY_CHARS).collect())
 }
 
 /// A model package version as the registry describes it (a state-change event or `DescribeModelPackage`).

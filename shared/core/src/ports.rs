@@ -19,9 +19,9 @@ pub mod registry;
 pub mod store;
 
 pub use governance::{
-    Association, ExternalIdLookup, Field, FieldDefinition, FieldValue, GovernanceError,
-    GovernanceId, GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject,
-    QueryCondition, QueryRow, TypeDefinition, TypeIds,
+    ExternalIdLookup, Field, FieldDefinition, FieldValue, GovernanceError, GovernanceId,
+    GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition,
+    QueryRow, TypeDefinition, TypeIds,
 };
 pub use notify::{Email, NotifyError};
 pub use quarantine::{QuarantineError, QuarantinedMessage};

@@ -15,8 +15,9 @@ use crate::error::ValidationError;
 use crate::idempotency::IdempotencyKey;
 use crate::json_access::{Fields, shorten};
 use crate::model_package::{
-    ApprovalStatus, Description, Lifecycle, ModelPackageArn, ModelPackageGroupArn,
-    ModelPackageGroupName, ModelPackageStatus, ModelVersion, SageMakerName, TechnicalMetadata,
+    ApprovalStatus, Description, LINEAGE_KEYS, Lifecycle, ModelPackageArn, ModelPackageGroupArn,
+    ModelPackageGroupName, ModelPackageStatus, ModelVersion, RegistryFacts, SageMakerName,
+    TechnicalMetadata, model_card_summary,
 };
 
 mod api_call;
@@ -251,6 +252,9 @@ pub struct FailedCall {
 }
 
 /// One decoded registry event.
+// A state change carries the whole described version; events are decoded one at a time and moved
+// rarely, so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryEvent {
     PackageStateChange(PackageStateChange),
@@ -625,11 +629,63 @@ fn technical_metadata(detail: &Fields<'_>) -> TechnicalMetadata {
             .and_then(|m| m.get("GeneratedBy"))
             .and_then(Value::as_str)
             .map(str::to_owned),
-        created_by: detail
-            .get("CreatedBy")
-            .and_then(|c| c.get("UserProfileName"))
+        created_by: detail.get("CreatedBy").and_then(creator),
+        facts: registry_facts(detail),
+    }
+}
+
+/// The creator in a `UserContext`: the Studio user profile first (Studio users share an execution
+/// role), then the IAM identity, then the profile's ARN.
+fn creator(context: &Value) -> Option<String> {
+    let text = |value: Option<&Value>| {
+        value
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    text(context.get("UserProfileName"))
+        .or_else(|| text(context.get("IamIdentity").and_then(|i| i.get("Arn"))))
+        .or_else(|| text(context.get("UserProfileArn")))
+}
+
+fn registry_facts(detail: &Fields<'_>) -> RegistryFacts {
+    let text = |key: &str| {
+        detail
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .filter(|text| !text.trim().is_empty())
+    };
+    let mut drift_baseline_uris = Vec::new();
+    if let Some(baselines) = detail.get("DriftCheckBaselines") {
+        collect_s3_uris(baselines, 0, &mut drift_baseline_uris);
+    }
+    let lineage = detail
+        .get("MetadataProperties")
+        .map(|properties| {
+            LINEAGE_KEYS
+                .iter()
+                .filter_map(|key| {
+                    let value = properties.get(*key).and_then(Value::as_str)?;
+                    Some(((*key).to_owned(), value.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let card = detail.get("ModelCard");
+    RegistryFacts {
+        domain: text("Domain"),
+        task: text("Task"),
+        sample_payload_url: text("SamplePayloadUrl"),
+        drift_baseline_uris,
+        lineage,
+        model_card_summary: model_card_summary(
+            card.and_then(|c| c.get("ModelCardContent"))
+                .and_then(Value::as_str),
+            card.and_then(|c| c.get("ModelCardStatus"))
+                .and_then(Value::as_str),
+        ),
     }
 }
 

@@ -886,3 +886,78 @@ fn a_state_change_naming_another_group_keeps_the_arns_group() {
         );
     }
 }
+
+fn technical_of(event: Value) -> govsync_core::model_package::TechnicalMetadata {
+    match decode(&event) {
+        Ok(RegistryEvent::PackageStateChange(event)) => event.package.technical,
+        other => panic!("not a state change: {other:?}"),
+    }
+}
+
+#[test]
+fn without_a_studio_profile_the_creator_is_the_iam_identity() {
+    let base = sample("model-package-state-change-lifecycle-epoch-millis.json");
+    let role = "arn:aws:sts::123456789012:assumed-role/ml-pipeline/ci";
+    let outside_studio = with(
+        base.clone(),
+        "/detail/CreatedBy",
+        Some(json!({"IamIdentity": {"Arn": role, "PrincipalId": "AROAEXAMPLE:ci"}})),
+    );
+    assert_eq!(
+        technical_of(outside_studio).created_by.as_deref(),
+        Some(role)
+    );
+    let studio = with(
+        base.clone(),
+        "/detail/CreatedBy",
+        Some(json!({"UserProfileName": "alice", "DomainId": "d-1",
+                    "IamIdentity": {"Arn": "arn:aws:sts::123456789012:assumed-role/Studio/SageMaker"}})),
+    );
+    assert_eq!(technical_of(studio).created_by.as_deref(), Some("alice"));
+    let nobody = with(base, "/detail/CreatedBy", None);
+    assert_eq!(technical_of(nobody).created_by, None);
+}
+
+#[test]
+fn the_facts_the_sdk_records_are_decoded_for_the_field_mapping() {
+    let mut event = sample("model-package-state-change-lifecycle-epoch-millis.json");
+    for (key, value) in [
+        ("Domain", json!("MACHINE_LEARNING")),
+        ("Task", json!("CLASSIFICATION")),
+        ("SamplePayloadUrl", json!("s3://b/payload.tar.gz")),
+        (
+            "DriftCheckBaselines",
+            json!({"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/baseline.json"}}}),
+        ),
+        (
+            "MetadataProperties",
+            json!({"GeneratedBy": "arn:pipeline", "Repository": "https://git.example/r", "CommitId": "abc"}),
+        ),
+        (
+            "ModelCard",
+            json!({"ModelCardStatus": "Draft", "ModelCardContent": "{\"intended_uses\": {\"purpose_of_model\": \"score credit\"}}"}),
+        ),
+    ] {
+        event = with(event, &format!("/detail/{key}"), Some(value));
+    }
+    let facts = technical_of(event).facts;
+    assert_eq!(facts.domain.as_deref(), Some("MACHINE_LEARNING"));
+    assert_eq!(facts.task.as_deref(), Some("CLASSIFICATION"));
+    assert_eq!(
+        facts.sample_payload_url.as_deref(),
+        Some("s3://b/payload.tar.gz")
+    );
+    assert_eq!(facts.drift_baseline_uris, ["s3://b/baseline.json"]);
+    assert_eq!(
+        facts.lineage,
+        [
+            ("GeneratedBy".to_owned(), "arn:pipeline".to_owned()),
+            ("Repository".to_owned(), "https://git.example/r".to_owned()),
+            ("CommitId".to_owned(), "abc".to_owned()),
+        ]
+    );
+    assert_eq!(
+        facts.model_card_summary.as_deref(),
+        Some("Draft: score credit")
+    );
+}

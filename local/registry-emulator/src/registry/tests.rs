@@ -13,6 +13,7 @@ fn ctx_in(region: &str) -> CallContext {
             arn: "arn:aws:sts::123456789012:assumed-role/ml-admin/alice".into(),
             account: "123456789012".into(),
             access_key_id: "AKIDEXAMPLE".into(),
+            studio: None,
         },
         region: region.into(),
         user_agent: "Boto3/1.44.8".into(),
@@ -1073,6 +1074,7 @@ fn as_account(account: &str) -> CallContext {
         arn: format!("arn:aws:sts::{account}:assumed-role/data-science/dana"),
         account: account.into(),
         access_key_id: format!("AKID{account}"),
+        studio: None,
     };
     context
 }

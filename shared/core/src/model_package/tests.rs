@@ -263,3 +263,26 @@ fn a_group_arn_built_for_a_registry_parses_back_to_itself() {
         assert_eq!(ModelPackageGroupArn::parse(arn.as_str()).unwrap(), arn);
     }
 }
+
+#[test]
+fn a_model_card_summary_is_its_status_and_first_filled_description() {
+    let card = r#"{"intended_uses": {"purpose_of_model": "  ", "intended_uses": "score retail credit"},
+                   "business_details": {"business_problem": "defaults"}}"#;
+    assert_eq!(
+        model_card_summary(Some(card), Some("Draft")).as_deref(),
+        Some("Draft: score retail credit")
+    );
+    assert_eq!(
+        model_card_summary(Some("not json"), Some("Approved")).as_deref(),
+        Some("Approved")
+    );
+    assert_eq!(model_card_summary(None, None), None);
+    let long = format!(
+        r#"{{"model_overview": {{"model_description": "{}"}}}}"#,
+        "x".repeat(5000)
+    );
+    assert_eq!(
+        model_card_summary(Some(&long), None).map(|s| s.chars().count()),
+        Some(MAX_CARD_SUMMARY_CHARS)
+    );
+}

@@ -167,13 +167,6 @@ impl QueryRow {
     }
 }
 
-/// A parent/child association to add to an object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Association {
-    pub id: GovernanceId,
-    pub kind: GovernanceKind,
-}
-
 /// Field definitions of a type, read at runtime because tenants customise enums.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TypeDefinition {

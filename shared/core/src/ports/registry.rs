@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::customer_metadata;
 
 pub use crate::model_package::ApprovalStatus;
+pub use crate::model_package::RegistryFacts;
 use crate::model_package::{
     ModelPackageArn, ModelPackageGroupArn, ModelPackageGroupName, ModelPackageStatus,
 };
@@ -44,6 +45,8 @@ pub struct ModelPackage {
     pub created_by: Option<String>,
     /// The IAM identity ARN or Studio user profile that changed the package last.
     pub last_modified_by: Option<String>,
+    /// Domain, task, sample payload, drift baselines, lineage, Model Card summary.
+    pub facts: RegistryFacts,
 }
 
 impl ModelPackage {
@@ -66,6 +69,7 @@ impl ModelPackage {
             metrics: Vec::new(),
             created_by: None,
             last_modified_by: None,
+            facts: RegistryFacts::default(),
         }
     }
 }

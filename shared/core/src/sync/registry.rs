@@ -57,8 +57,14 @@ pub fn described_version(package: &ModelPackage) -> Result<ModelVersion, Validat
             inference_images: package.inference_images.clone(),
             model_data_urls: package.model_data_urls.clone(),
             metrics_uris: package.metrics.iter().map(|m| m.s3_uri.clone()).collect(),
-            generated_by: None,
+            generated_by: package
+                .facts
+                .lineage
+                .iter()
+                .find(|(key, _)| key == "GeneratedBy")
+                .map(|(_, value)| value.clone()),
             created_by: package.created_by.clone(),
+            facts: package.facts.clone(),
         },
         creation_time: package.creation_time,
         last_modified_time: package.last_modified_time,

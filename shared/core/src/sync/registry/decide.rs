@@ -10,6 +10,7 @@ use super::direction::{
 };
 use super::{LinksWriteBack, PackageWrite, WriteBackError, WriteBackRoom};
 use crate::aws_identity::Region;
+use crate::field_mapping::{Fact, FieldMapping};
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
 use crate::mapping::{MappingSpec, ReverseMapping};
 use crate::model_package::{
@@ -234,8 +235,9 @@ fn new_model_group(
 }
 
 /// The model's technical metadata fields, as governance should hold them (`Integration:Last Update`
-/// is not compared: it changes with every registry write, govsync's own included).
-pub(super) fn technical_fields(package: &ModelVersion) -> Vec<Field> {
+/// is not compared: it changes with every registry write, govsync's own included). Facts beyond the
+/// contract's fields go where the tenant's field mapping sends them, or nowhere.
+pub(super) fn technical_fields(package: &ModelVersion, mapping: &FieldMapping) -> Vec<Field> {
     let technical = &package.technical;
     let mut out = vec![
         Field::text(fields::EXTERNAL_ID, package.arn.as_str()),
@@ -251,17 +253,22 @@ pub(super) fn technical_fields(package: &ModelVersion) -> Vec<Field> {
         ),
     ];
     let joined = [
-        (fields::INFERENCE_IMAGE, &technical.inference_images),
-        (fields::MODEL_DATA_URL, &technical.model_data_urls),
-        (fields::METRICS_URIS, &technical.metrics_uris),
+        (Fact::InferenceImages, &technical.inference_images),
+        (Fact::ModelDataUrls, &technical.model_data_urls),
+        (Fact::MetricsReports, &technical.metrics_uris),
     ];
-    for (name, values) in joined {
-        if !values.is_empty() {
+    for (fact, values) in joined {
+        if let Some(name) = mapping.field(fact)
+            && !values.is_empty()
+        {
             out.push(Field::text(name, values.join("\n")));
         }
     }
-    if let Some(creator) = &technical.created_by {
-        out.push(Field::text(fields::MODEL_CREATOR, creator.clone()));
+    if let (Some(name), Some(creator)) = (mapping.field(Fact::Creator), &technical.created_by) {
+        out.push(Field::text(name, creator.clone()));
+    }
+    for (name, text) in mapping.facts_text(&technical.facts, &package.customer_metadata) {
+        out.push(Field::text(name, text));
     }
     out
 }
@@ -594,7 +601,7 @@ fn create_model(
     actions: &mut Vec<Action>,
 ) -> ObjectRef {
     let package = input.package;
-    let mut wanted = technical_fields(package);
+    let mut wanted = technical_fields(package, input.mapping.fields());
     if let Some(status) = desired_status {
         wanted.push(Field::choice(fields::MODEL_STATUS, status));
     }
@@ -629,7 +636,7 @@ fn update_model(
 ) -> ObjectRef {
     let package = input.package;
     let id = found.object.id.clone();
-    let mut changed: Vec<Field> = technical_fields(package)
+    let mut changed: Vec<Field> = technical_fields(package, input.mapping.fields())
         .into_iter()
         .filter(|field| field_differs(found.object, field))
         .collect();

@@ -6,11 +6,12 @@ use serde_json::json;
 use super::decide::technical_fields;
 use super::*;
 use crate::aws_identity::Region;
+use crate::field_mapping::FieldMapping;
 use crate::governance::Revision;
 use crate::mapping::MappingSpec;
 use crate::model_package::{
     ApprovalStatus, Lifecycle, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
-    SageMakerName,
+    RegistryFacts, SageMakerName,
 };
 use crate::ports::{Field, FieldValue, GovernanceObject};
 use crate::registry_event::{RegistryEvent, decode_envelope};
@@ -60,6 +61,7 @@ fn package() -> ModelVersion {
             metrics_uris: vec!["s3://models/fraud/2/metrics.json".into()],
             generated_by: None,
             created_by: Some("arn:aws:iam::123456789012:user/alice".into()),
+            facts: Default::default(),
         },
         creation_time: Some(time(1_767_345_000_000)),
         last_modified_time: Some(time(1_767_345_504_000)),
@@ -99,7 +101,7 @@ fn object(object_id: &str, fields: Vec<Field>) -> GovernanceObject {
 
 /// The model as govsync would have created it for `package`, with `status`.
 fn synced_model(package: &ModelVersion, status: Option<&str>) -> GovernanceObject {
-    let mut fields = technical_fields(package);
+    let mut fields = technical_fields(package, &FieldMapping::default());
     if let Some(status) = status {
         fields.push(Field::choice(fields::MODEL_STATUS, status));
     }
@@ -769,6 +771,155 @@ fn a_new_model_carries_the_technical_metadata() {
         value(fields::THIRD_PARTY_LINK).is_some_and(|link| link.contains("fraud-4711/versions/2"))
     );
     assert!(value(fields::LAST_UPDATE).is_some());
+}
+
+/// A version as the SageMaker SDK registers it with everything filled in.
+fn fully_described() -> ModelVersion {
+    let mut package = with_both_row_lifecycle();
+    package.technical.facts = RegistryFacts {
+        domain: Some("MACHINE_LEARNING".into()),
+        task: Some("CLASSIFICATION".into()),
+        sample_payload_url: Some("s3://models/fraud/2/payload.tar.gz".into()),
+        drift_baseline_uris: vec![
+            "s3://models/fraud/2/baseline-stats.json".into(),
+            "s3://models/fraud/2/baseline-constraints.json".into(),
+        ],
+        lineage: vec![
+            (
+                "GeneratedBy".into(),
+                "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e".into(),
+            ),
+            ("Repository".into(), "https://git.example/fraud".into()),
+        ],
+        model_card_summary: Some("Draft: score card fraud".into()),
+    };
+    package.customer_metadata = [("team", "risk"), ("dataset-version", "7"), ("notes", "x")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    package
+}
+
+fn created_fields(plan: &Plan) -> Vec<Field> {
+    match plan.actions.first() {
+        Some(Action::CreateModel { object, .. }) => object.fields.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn what_the_registry_records_reaches_the_mapped_model_fields() {
+    let case = Case {
+        name: "full",
+        package: fully_described(),
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: None,
+        gate: GateMode::Enforce,
+    };
+    let fields = created_fields(&run(&case));
+    let value = |name: &str| {
+        crate::ports::governance::find_field(&fields, name).and_then(FieldValue::as_text)
+    };
+    assert_eq!(
+        value("MRG-Model:Domain").as_deref(),
+        Some("MACHINE_LEARNING")
+    );
+    assert_eq!(value("MRG-Model:Task").as_deref(), Some("CLASSIFICATION"));
+    assert_eq!(
+        value("MRG-Model:Sample Payload URL").as_deref(),
+        Some("s3://models/fraud/2/payload.tar.gz")
+    );
+    assert_eq!(
+        value("MRG-Model:Drift Baselines").as_deref(),
+        Some(
+            "s3://models/fraud/2/baseline-stats.json\ns3://models/fraud/2/baseline-constraints.json"
+        )
+    );
+    assert_eq!(
+        value("MRG-Model:Lineage").as_deref(),
+        Some(
+            "GeneratedBy=arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e\nRepository=https://git.example/fraud"
+        )
+    );
+    assert_eq!(
+        value("MRG-Model:Model Card Summary").as_deref(),
+        Some("Draft: score card fraud")
+    );
+    // The data scientist's own keys reach governance only when the tenant selects them.
+    assert_eq!(value("MRG-Model:Registry Metadata"), None);
+
+    // A tenant's mapping: its own field for the domain, no lineage, two of the scientist's keys.
+    let tenant = MappingSpec::builtin().unwrap().with_fields(
+        FieldMapping::from_value(&json!({
+            "domain": "Tenant:Business Domain",
+            "lineage": "",
+            "user_metadata_keys": ["team", "dataset-*"],
+        }))
+        .unwrap(),
+    );
+    let registries = registries();
+    let console = console();
+    let group = object("1002", vec![]);
+    let plan = decide(&PackageSync {
+        package: &case.package,
+        registry: &registries.registries()[0],
+        assignment: &case.assignment,
+        model_group: Some(Found {
+            object: &group,
+            linked: true,
+        }),
+        model: None,
+        mapping: &tenant,
+        gate: case.gate,
+        console: &console,
+        now: time(1_767_400_000_000),
+    });
+    let fields = created_fields(&plan);
+    let value = |name: &str| {
+        crate::ports::governance::find_field(&fields, name).and_then(FieldValue::as_text)
+    };
+    assert_eq!(
+        value("Tenant:Business Domain").as_deref(),
+        Some("MACHINE_LEARNING")
+    );
+    assert_eq!(value("MRG-Model:Domain"), None);
+    assert_eq!(value("MRG-Model:Lineage"), None);
+    assert_eq!(
+        value("MRG-Model:Registry Metadata").as_deref(),
+        Some("dataset-version=7\nteam=risk")
+    );
+}
+
+#[test]
+fn a_changed_model_card_or_task_updates_only_that_field() {
+    let package = fully_described();
+    let model = synced_model(&package, Some("Under Development"));
+    let mut changed = package.clone();
+    changed.technical.facts.model_card_summary = Some("Approved: score card fraud".into());
+    let plan = run(&Case {
+        name: "card",
+        package: changed,
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: Some((model, true)),
+        gate: GateMode::Enforce,
+    });
+    let updated: Vec<&str> = plan
+        .actions
+        .iter()
+        .find_map(|action| match action {
+            Action::UpdateModel { fields, .. } => {
+                Some(fields.iter().map(|f| f.name.as_str()).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        updated,
+        ["MRG-Model:Model Card Summary", fields::LAST_UPDATE],
+        "{plan:?}"
+    );
 }
 
 fn with_both_row_lifecycle() -> ModelVersion {
