@@ -10,9 +10,11 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use aws_sdk_sagemaker::types::{InferenceSpecification, ModelPackageContainerDefinition, Tag};
+use aws_sdk_sagemaker::types::{
+    InferenceSpecification, ModelLifeCycle, ModelPackageContainerDefinition, Tag,
+};
 use futures::StreamExt;
 use govsync_adapters::governance::GovernanceClient;
 use govsync_core::customer_metadata::keys;
@@ -20,7 +22,7 @@ use govsync_core::ports::{ExternalIdLookup, FieldValue, Governance, GovernanceKi
 use govsync_core::registry_event::decode_envelope;
 use govsync_core::sync::fields;
 use govsync_testkit::stack::{
-    Feed, LOAD_BUDGET, Lane, Received, TEST_BUDGET, approved_use_case, the_one,
+    Feed, LOAD_BUDGET, Lane, Received, TEST_BUDGET, approved_use_case, invoke, sqs_event, the_one,
     written_back_model_id,
 };
 use serde_json::{Value, json};
@@ -752,6 +754,212 @@ async fn a_stray_event_harms_no_later_version_and_a_lying_group_name_splits_noth
         &lane.group_arn(&group),
     )
     .await;
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+}
+
+/// Issue 13, 7: two changes people make within one second, seen only through CloudTrail (whole-second
+/// `eventTime`), are both synced. The first record is applied before the second change is made; the
+/// second carries the same second and is judged by the package's millisecond `LastModifiedTime`, not
+/// dropped as stale.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn two_changes_in_one_second_seen_only_through_cloudtrail_are_both_synced() {
+    let lane = Lane::open(Feed::Capture).await;
+    let function = registry_events(&lane, API_KEY_SECRET).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("onesecond");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let arn = register(&person, &group, "1").await;
+    let registered = lane
+        .captured(|e| is_state_change_of(e, &arn), 1)
+        .await
+        .into_iter()
+        .find(|m| is_state_change_of(&m.envelope(), &arn))
+        .unwrap()
+        .body;
+    lane.send(&registered, "registered").await;
+    lane.deliver(&function, TEST_BUDGET, || async { true })
+        .await;
+    let model = the_one(&governance, GovernanceKind::Model, &arn).await;
+
+    let role = lane.stack.role_arn.clone();
+    let persons_call = move |e: &Value| {
+        e["detail-type"] == "AWS API Call via CloudTrail"
+            && e["detail"]["eventName"] == "UpdateModelPackage"
+            && e["detail"]["userIdentity"]["arn"] != role.as_str()
+    };
+    let mut first_second: Option<Value> = None;
+    for (step, (stage_status, status)) in [
+        ("InProgress", "Under Development"),
+        ("Complete", "Development Complete"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        person
+            .update_model_package()
+            .model_package_arn(&arn)
+            .model_life_cycle(
+                ModelLifeCycle::builder()
+                    .stage("Development")
+                    .stage_status(stage_status)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let call = lane
+            .captured(&persons_call, 1)
+            .await
+            .into_iter()
+            .find(|m| persons_call(&m.envelope()))
+            .unwrap();
+        let mut record: Value = serde_json::from_str(&call.body).unwrap();
+        // Both calls in one second, as CloudTrail reports them: its times carry no fraction.
+        let second = first_second
+            .get_or_insert_with(|| record["detail"]["eventTime"].clone())
+            .clone();
+        record["detail"]["eventTime"] = second.clone();
+        record["time"] = second;
+        lane.send(&record.to_string(), &format!("call-{step}"))
+            .await;
+        lane.deliver(&function, TEST_BUDGET, || async { true })
+            .await;
+        let held = governance.get_object(&model.id).await.unwrap();
+        assert_eq!(
+            text(&held, fields::MODEL_STATUS).as_deref(),
+            Some(status),
+            "the change to {stage_status}, in the same second as the one before it, reached governance"
+        );
+    }
+    assert_nothing_lost(&lane).await;
+    lane.close().await;
+}
+
+/// Issue 13, 6: governance rotated the key before the secret was updated, so it refuses govsync: the
+/// message is held for retry, never dead-lettered; once the secret holds the new key, the running
+/// function re-reads it (at most every 30 s) and the version syncs.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_rotated_governance_key_holds_the_work_until_the_secret_has_it_then_it_syncs() {
+    let lane = Lane::open(Feed::Direct).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin = |path: &str| format!("{}/_emulator{path}", lane.stack.governance_url);
+    let subject = format!("govsync-{}", lane.prefix);
+    let old_key = format!("{}-key-1", lane.prefix);
+    let new_key = format!("{}-key-2", lane.prefix);
+    let response = http
+        .post(admin("/apikeys"))
+        .json(&json!({"apikey": old_key, "subject": subject}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let secret = format!("govsync/governance-api-key-{}", lane.prefix);
+    let secrets = aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await);
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(&old_key)
+        .send()
+        .await
+        .unwrap();
+    let function = registry_events(&lane, &secret).await;
+    let governance = lane.stack.governance();
+    let use_case = approved_use_case(&governance, &lane.prefix).await;
+    let person = lane.person().await;
+    let group = lane.group("rotation");
+    create_group(&person, &group, use_case.id.as_str()).await;
+    let first = register(&person, &group, "1").await;
+    lane.deliver(&function, TEST_BUDGET, || async {
+        written_back_model_id(&person, &first).await.is_some()
+    })
+    .await;
+
+    // Governance rotates: the new key works, the old one and every token issued to it do not; the
+    // secret still holds the old key.
+    let response = http
+        .post(admin("/apikeys"))
+        .json(&json!({"apikey": new_key, "subject": subject}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let response = http
+        .delete(admin(&format!("/apikeys/{old_key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let second = register(&person, &group, "2").await;
+    // EventBridge delivers in well under this; one receive then takes the whole group's messages.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = lane
+        .sqs
+        .receive_message()
+        .queue_url(&lane.work.url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .visibility_timeout(30)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    let failed = invoke(
+        &function,
+        sqs_event(&messages, &lane.region, Some(&lane.work.arn)),
+    )
+    .await;
+    let state_change = messages
+        .iter()
+        .find(|m| {
+            is_state_change_of(
+                &serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or(Value::Null),
+                &second,
+            )
+        })
+        .and_then(|m| m.message_id())
+        .unwrap()
+        .to_owned();
+    assert!(
+        failed.contains(&state_change),
+        "refused credentials hold the message for retry: {failed:?}"
+    );
+    let quarantined = lane.quarantined().await;
+    assert!(
+        quarantined.is_empty(),
+        "dead-lettered for refused credentials: {quarantined:?}"
+    );
+    for message in &messages {
+        lane.sqs
+            .change_message_visibility()
+            .queue_url(&lane.work.url)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // The operator puts the new key in the secret; the running function picks it up by itself.
+    secrets
+        .put_secret_value()
+        .secret_id(&secret)
+        .secret_string(&new_key)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    lane.deliver(&function, TEST_BUDGET, || async {
+        written_back_model_id(&person, &second).await.is_some()
+    })
+    .await;
+    the_one(&governance, GovernanceKind::Model, &second).await;
     assert_nothing_lost(&lane).await;
     lane.close().await;
 }

@@ -76,6 +76,11 @@ impl TokenBook {
     pub fn expire_all(&mut self) {
         self.tokens.clear();
     }
+
+    /// Withdraws every token issued to `subject`.
+    pub fn revoke_subject(&mut self, subject: &str) {
+        self.tokens.retain(|_, token| token.subject != subject);
+    }
 }
 
 /// The user of a valid `Basic` credential.

@@ -194,3 +194,22 @@ async fn bad_scopes_are_refused() {
     }
     assert_eq!(emulator.admin_get("/faults").await, json!({"faults": []}));
 }
+
+#[tokio::test]
+async fn a_revoked_api_key_and_its_tokens_stop_working_and_a_new_key_of_its_subject_works() {
+    let emulator = start().await;
+    let token = tenant_token(&emulator, "old-key", "tenant-r").await;
+    assert_eq!(emulator.get(&token, "/types").await.0, 200);
+    let revoke = |key: &str| {
+        emulator
+            .client
+            .delete(emulator.url(&format!("/_emulator/apikeys/{key}")))
+            .send()
+    };
+    assert_eq!(revoke("old-key").await.expect("revoke").status(), 204);
+    assert_eq!(revoke("old-key").await.expect("revoke").status(), 404);
+    assert_eq!(token_for(&emulator, "old-key").await.0, 401);
+    assert_eq!(emulator.get(&token, "/types").await.0, 401);
+    let token = tenant_token(&emulator, "new-key", "tenant-r").await;
+    assert_eq!(emulator.get(&token, "/types").await.0, 200);
+}

@@ -2,9 +2,9 @@
 //! delivery log. Not part of OpenPages; used by tests.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use govsync_core::webhook::WebhookSecret;
 use serde::Deserialize;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tokens/expire", post(expire_tokens))
         .route("/apikeys", post(add_api_key).get(list_api_keys))
+        .route("/apikeys/{apikey}", delete(revoke_api_key))
         .route("/stats", get(stats))
         .route("/reset", post(reset))
         .route("/state", get(dump_state))
@@ -148,6 +149,19 @@ async fn add_api_key(
         StatusCode::CREATED,
         Json(json!({ "subject": request.subject })),
     ))
+}
+
+/// Revokes an added API key and every token issued to its subject, as a key rotated out in the
+/// governance platform stops working at once (the configured key cannot be revoked).
+async fn revoke_api_key(State(state): State<AppState>, Path(apikey): Path<String>) -> StatusCode {
+    let mut data = state.lock();
+    match data.api_keys.remove(&apikey) {
+        Some(subject) => {
+            data.tokens.revoke_subject(&subject);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
 }
 
 /// The subjects of the added API keys (the keys themselves are not shown).
