@@ -6,6 +6,7 @@ use super::*;
 #[derive(Debug, Default)]
 pub struct FakeQuarantine {
     messages: Mutex<Vec<QuarantinedMessage>>,
+    delays: Mutex<Vec<(String, u32)>>,
     recorder: Recorder<QuarantineError>,
 }
 
@@ -19,6 +20,11 @@ impl FakeQuarantine {
     pub fn messages(&self) -> Vec<QuarantinedMessage> {
         lock(&self.messages).clone()
     }
+
+    /// The backoffs asked for: `(receipt handle, delay in seconds)`, in call order.
+    pub fn delays(&self) -> Vec<(String, u32)> {
+        lock(&self.delays).clone()
+    }
 }
 
 impl Quarantine for FakeQuarantine {
@@ -26,5 +32,15 @@ impl Quarantine for FakeQuarantine {
         self.recorder.enter("quarantine").await?;
         lock(&self.messages).push(message.clone());
         self.recorder.leave("quarantine")
+    }
+
+    async fn retry_later(
+        &self,
+        _queue_arn: &str,
+        receipt_handle: &str,
+        delay_seconds: u32,
+    ) -> Result<(), QuarantineError> {
+        lock(&self.delays).push((receipt_handle.to_owned(), delay_seconds));
+        Ok(())
     }
 }
