@@ -95,8 +95,8 @@ const REGION: &str = "us-east-1";
 const ENTITY: &str = "Retail Banking";
 const PERSON: &str = "arn:aws:sts::123456789012:assumed-role/data-scientist/alice";
 const GOVSYNC_CALLER: &str = "arn:aws:sts::123456789012:assumed-role/govsync-sync/govsync";
-/// `max_receive_count` of every queue in `local/wiring.json`.
-const MAX_RECEIVE_COUNT: u32 = 5;
+/// `max_receive_count` of every queue in `local/wiring.json` (a test keeps it the driver's).
+const MAX_RECEIVE_COUNT: u32 = govsync_lambda::sqs_batch::MAX_RECEIVE_COUNT;
 /// No new fault is armed while a visible message has been received this many times.
 const BURST_END_RECEIVES: u32 = 3;
 const BATCH_SIZE: usize = 10;
