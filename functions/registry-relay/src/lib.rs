@@ -28,7 +28,9 @@ pub const ROUTES_VARIABLE: &str = "GOVSYNC_RELAY_ROUTES";
 pub enum ConfigError {
     #[error("environment variable {ROUTES_VARIABLE} is not set")]
     MissingRoutes,
-    #[error("environment variable {ROUTES_VARIABLE}: {0:?} is not `ingest-queue-name=fifo-queue-url`")]
+    #[error(
+        "environment variable {ROUTES_VARIABLE}: {0:?} is not `ingest-queue-name=fifo-queue-url`"
+    )]
     BadRoute(String),
 }
 
@@ -59,9 +61,8 @@ pub struct Relay<Q> {
 impl Relay<SqsMessageQueue> {
     /// Builds the relay from the process environment and the default AWS configuration.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let routes = parse_routes(
-            &std::env::var(ROUTES_VARIABLE).map_err(|_| ConfigError::MissingRoutes)?,
-        )?;
+        let routes =
+            parse_routes(&std::env::var(ROUTES_VARIABLE).map_err(|_| ConfigError::MissingRoutes)?)?;
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         let client = govsync_adapters::aws::sqs_client(&sdk);
         Ok(Relay::new(
@@ -168,10 +169,7 @@ impl<Q: MessageQueue> Relay<Q> {
 }
 
 impl<Q: MessageQueue> govsync_lambda::SqsFunction for Relay<Q> {
-    async fn handle(
-        &self,
-        event: LambdaEvent<SqsEvent>,
-    ) -> Result<SqsBatchResponse, RuntimeError> {
+    async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, RuntimeError> {
         Relay::handle(self, event).await
     }
 }

@@ -353,7 +353,13 @@ async fn run(
     });
     let relay = match ingest_queue_of(function, &common.queue) {
         Some(ingest) => Some(
-            spawn_relay(ingest, source.queue().url.clone(), stop_rx.clone(), poll_wait).await?,
+            spawn_relay(
+                ingest,
+                source.queue().url.clone(),
+                stop_rx.clone(),
+                poll_wait,
+            )
+            .await?,
         ),
         None => None,
     };

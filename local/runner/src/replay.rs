@@ -267,13 +267,14 @@ pub async fn replay_event(request: &ReplayRequest) -> Result<ReplayReport, Runne
     let file = request.file.as_path();
     let (body, envelope) = read_event_file(file)?;
     let queue_name = request.queue.rsplit('/').next().unwrap_or(&request.queue);
-    let group = message_group_for(&envelope, queue_name, "replay").map_err(|error| match error {
-        RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
-            path: file.display().to_string(),
-            problem,
-        },
-        other => other,
-    })?;
+    let group =
+        message_group_for(&envelope, queue_name, "replay").map_err(|error| match error {
+            RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
+                path: file.display().to_string(),
+                problem,
+            },
+            other => other,
+        })?;
     let (package_arn, group_arn, decode_error) = event_subject(&envelope);
 
     let handler = registry_events_handler().await?;

@@ -83,7 +83,12 @@ async fn queue_pair(
     if fifo {
         dlq = dlq.attributes(QueueAttributeName::FifoQueue, "true");
     }
-    let dlq_url = dlq.send().await.expect("create DLQ").queue_url.unwrap_or_default();
+    let dlq_url = dlq
+        .send()
+        .await
+        .expect("create DLQ")
+        .queue_url
+        .unwrap_or_default();
     let redrive = json!({
         "deadLetterTargetArn": queue_arn(client, &dlq_url).await,
         "maxReceiveCount": MAX_RECEIVE_COUNT,
@@ -91,7 +96,10 @@ async fn queue_pair(
     let mut queue = client
         .create_queue()
         .queue_name(format!("{name}{suffix}"))
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility.to_string(),
+        )
         .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
     if fifo {
@@ -99,7 +107,12 @@ async fn queue_pair(
             .attributes(QueueAttributeName::FifoQueue, "true")
             .attributes(QueueAttributeName::ContentBasedDeduplication, "true");
     }
-    let url = queue.send().await.expect("create queue").queue_url.unwrap_or_default();
+    let url = queue
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap_or_default();
     (url, dlq_url)
 }
 
@@ -232,7 +245,10 @@ impl QueueFunction for DrillStep {
     async fn process(&self, change: &Change, _: DateTime<Utc>) -> Result<Done, StepError> {
         let status = self
             .http
-            .get(format!("{}/contents/{}", self.governance_url, change.object))
+            .get(format!(
+                "{}/contents/{}",
+                self.governance_url, change.object
+            ))
             .send()
             .await
             .map_err(|error| StepError::Transport(error.to_string()))?
@@ -321,7 +337,11 @@ async fn fault(http: &reqwest::Client, admin: &str, scope: &str) {
         .send()
         .await
         .expect("fault switch");
-    assert_eq!(response.status().as_u16(), 201, "the emulator took the fault");
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "the emulator took the fault"
+    );
 }
 
 async fn clear_faults(http: &reqwest::Client, admin: &str) {
@@ -361,13 +381,12 @@ async fn drill() {
     let name = format!("drill{run}");
 
     let (ingest_url, ingest_dlq) = queue_pair(&client, &format!("{name}-ingest"), false, 6).await;
-    let (registry_url, registry_dlq) = queue_pair(&client, &format!("{name}-registry"), true, 36).await;
+    let (registry_url, registry_dlq) =
+        queue_pair(&client, &format!("{name}-registry"), true, 36).await;
     let (governance_url, governance_dlq) =
         queue_pair(&client, &format!("{name}-governance"), true, 36).await;
-    let (quarantine_registry, quarantine_governance) = (
-        format!("{registry_dlq}"),
-        format!("{governance_dlq}"),
-    );
+    let (quarantine_registry, quarantine_governance) =
+        (format!("{registry_dlq}"), format!("{governance_dlq}"));
 
     let applied: Arc<Mutex<HashMap<String, Vec<u32>>>> = Arc::default();
     let step = |dlq: &str| {
@@ -382,7 +401,11 @@ async fn drill() {
     let mut pollers = Vec::new();
     for (queue, dlq, label) in [
         (&registry_url, &quarantine_registry, "drill-registry-events"),
-        (&governance_url, &quarantine_governance, "drill-approval-propagation"),
+        (
+            &governance_url,
+            &quarantine_governance,
+            "drill-approval-propagation",
+        ),
     ] {
         let function = step(dlq);
         for _ in 0..CONSUMERS {
@@ -390,10 +413,21 @@ async fn drill() {
             let handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
                 let function = function.clone();
                 Box::pin(async move {
-                    handle_event(&*function, event, None).await.map_err(Into::into)
+                    handle_event(&*function, event, None)
+                        .await
+                        .map_err(Into::into)
                 })
             };
-            pollers.push(poll(client.clone(), queue.clone(), label, handler, stop_rx.clone()).await);
+            pollers.push(
+                poll(
+                    client.clone(),
+                    queue.clone(),
+                    label,
+                    handler,
+                    stop_rx.clone(),
+                )
+                .await,
+            );
         }
     }
     let ingest_name = format!("{name}-ingest");
@@ -405,7 +439,16 @@ async fn drill() {
         let relay = relay.clone();
         Box::pin(async move { relay.handle(event).await.map_err(Into::into) })
     };
-    pollers.push(poll(client.clone(), ingest_url.clone(), "drill-relay", relay_handler, stop_rx.clone()).await);
+    pollers.push(
+        poll(
+            client.clone(),
+            ingest_url.clone(),
+            "drill-relay",
+            relay_handler,
+            stop_rx.clone(),
+        )
+        .await,
+    );
 
     // The outage starts; the events arrive during its first third, interleaved across objects.
     let scope = format!("/contents/{name}");
@@ -458,7 +501,10 @@ async fn drill() {
     loop {
         let done: usize = {
             let applied = applied.lock().unwrap();
-            applied.values().map(|seqs| seqs.iter().collect::<std::collections::BTreeSet<_>>().len()).sum()
+            applied
+                .values()
+                .map(|seqs| seqs.iter().collect::<std::collections::BTreeSet<_>>().len())
+                .sum()
         };
         if done != seen {
             seen = done;

@@ -59,7 +59,10 @@ fn fifo_id(value: &str) -> String {
 /// The URL of `queue_arn`'s queue, beside the DLQ (a redrive policy keeps both in one account and
 /// region, so only the last path segment differs; this holds for SQS and the local stack alike).
 fn sibling_queue_url(dlq_url: &str, queue_arn: &str) -> Option<String> {
-    let name = queue_arn.rsplit(':').next().filter(|name| !name.is_empty())?;
+    let name = queue_arn
+        .rsplit(':')
+        .next()
+        .filter(|name| !name.is_empty())?;
     let (base, _) = dlq_url.rsplit_once('/')?;
     Some(format!("{base}/{name}"))
 }
@@ -71,10 +74,11 @@ impl Quarantine for SqsQuarantine {
         receipt_handle: &str,
         delay_seconds: u32,
     ) -> Result<(), QuarantineError> {
-        let url =
-            sibling_queue_url(&self.queue_url, queue_arn).ok_or_else(|| QuarantineError::Invalid {
+        let url = sibling_queue_url(&self.queue_url, queue_arn).ok_or_else(|| {
+            QuarantineError::Invalid {
                 message: format!("no queue URL for {queue_arn:?}"),
-            })?;
+            }
+        })?;
         self.client
             .change_message_visibility()
             .queue_url(url)

@@ -157,6 +157,10 @@ mod tests {
         let safe = fifo_safe(&long);
         assert!(safe.len() <= MAX_GROUP_ID_CHARS && safe.starts_with("package#"));
         assert_eq!(safe, fifo_safe(&long));
-        assert!(fifo_safe("message:a b").bytes().all(|b| b.is_ascii_graphic()));
+        assert!(
+            fifo_safe("message:a b")
+                .bytes()
+                .all(|b| b.is_ascii_graphic())
+        );
     }
 }

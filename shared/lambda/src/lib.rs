@@ -10,8 +10,8 @@
 //!   settles, quarantines and answers Lambda;
 //! - [`RuntimeError`]: what reaches the Lambda runtime, as a `Diagnostic` with a stable error type.
 
-pub mod clients;
 pub mod backoff;
+pub mod clients;
 pub mod config;
 pub mod logging;
 pub mod sqs_batch;

@@ -35,9 +35,13 @@ pub struct Lane {
 
 /// Whether `rule` feeds registry-events.fifo (through the ingest queue the registry-relay empties).
 fn relays_to_registry_events(wiring: &Value, rule: &Value) -> bool {
-    wiring["ingest_queues"].as_array().into_iter().flatten().any(|queue| {
-        queue["name"] == rule["target_queue"] && queue["relay_to"] == "registry-events.fifo"
-    })
+    wiring["ingest_queues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|queue| {
+            queue["name"] == rule["target_queue"] && queue["relay_to"] == "registry-events.fifo"
+        })
 }
 
 fn wiring() -> Value {
