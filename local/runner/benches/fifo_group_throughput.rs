@@ -196,6 +196,7 @@ async fn measure(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
+    let receives = Arc::new(tokio::sync::Mutex::new(()));
     let mut pollers = Vec::new();
     for _ in 0..concurrency {
         let step = step.clone();
@@ -219,7 +220,8 @@ async fn measure(
             },
         )
         .await
-        .expect("event source");
+        .expect("event source")
+        .sharing_receives(receives.clone());
         let stop = stop_rx.clone();
         pollers.push(tokio::spawn(async move {
             source

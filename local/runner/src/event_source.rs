@@ -95,6 +95,7 @@ pub struct SqsEventSource {
     queue: QueueIdentity,
     function: FunctionIdentity,
     settings: PollSettings,
+    receive_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SqsEventSource {
@@ -124,7 +125,16 @@ impl SqsEventSource {
             queue,
             function,
             settings,
+            receive_lock: None,
         })
+    }
+
+    /// Several sources on one queue (Lambda's concurrent pollers) take turns to receive: SQS hands out
+    /// a FIFO group's messages atomically, moto's threads can split one group over two concurrent
+    /// receives, which SQS never does.
+    pub fn sharing_receives(mut self, lock: std::sync::Arc<tokio::sync::Mutex<()>>) -> Self {
+        self.receive_lock = Some(lock);
+        self
     }
 
     pub fn queue(&self) -> &QueueIdentity {
@@ -208,6 +218,10 @@ impl SqsEventSource {
 
     async fn receive(&self) -> Result<Vec<Message>, RunnerError> {
         let wait_secs = i32::try_from(self.settings.wait.as_secs()).unwrap_or(20);
+        let _turn = match &self.receive_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         let answer = self
             .client
             .receive_message()

@@ -33,8 +33,9 @@ const HOUR: Duration = Duration::from_secs(15);
 const OUTAGE: Duration = Duration::from_secs(6 * 15);
 const GROUPS_PER_DIRECTION: usize = 25;
 const EVENTS_PER_GROUP: u32 = 20;
-/// Concurrent batches per FIFO queue (Lambda's MaximumConcurrency in the templates).
-const CONSUMERS: usize = 5;
+/// Concurrent batches per FIFO queue (Lambda's MaximumConcurrency is 5; fewer keep moto, one Python
+/// process, responsive on a loaded machine). They take turns to receive (`sharing_receives`).
+const CONSUMERS: usize = 2;
 const DRAIN_BUDGET: Duration = Duration::from_secs(300);
 
 fn env(name: &str) -> String {
@@ -306,6 +307,7 @@ async fn poll<H>(
     name: &str,
     handler: H,
     stop: tokio::sync::watch::Receiver<bool>,
+    receives: Arc<tokio::sync::Mutex<()>>,
 ) -> tokio::task::JoinHandle<()>
 where
     H: Fn(LambdaEvent<SqsEvent>) -> HandlerFuture + Send + Sync + 'static,
@@ -321,7 +323,8 @@ where
         },
     )
     .await
-    .expect("event source");
+    .expect("event source")
+    .sharing_receives(receives);
     tokio::spawn(async move {
         source
             .run(&handler, stop, None, |_| {})
@@ -408,6 +411,7 @@ async fn drill() {
         ),
     ] {
         let function = step(dlq);
+        let receives = Arc::new(tokio::sync::Mutex::new(()));
         for _ in 0..CONSUMERS {
             let function = function.clone();
             let handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
@@ -425,6 +429,7 @@ async fn drill() {
                     label,
                     handler,
                     stop_rx.clone(),
+                    receives.clone(),
                 )
                 .await,
             );
@@ -446,6 +451,7 @@ async fn drill() {
             "drill-relay",
             relay_handler,
             stop_rx.clone(),
+            Arc::default(),
         )
         .await,
     );
@@ -464,26 +470,34 @@ async fn drill() {
         .collect();
     let spacing = OUTAGE / 3 / EVENTS_PER_GROUP;
     for seq in 1..=EVENTS_PER_GROUP {
-        for (registry, object) in &objects {
-            let sent = if *registry {
-                client
-                    .send_message()
-                    .queue_url(&ingest_url)
-                    .message_body(registry_event(object, seq))
-                    .send()
-                    .await
-                    .map(|_| ())
-            } else {
-                client
-                    .send_message()
-                    .queue_url(&governance_url)
-                    .message_body(json!({"object": object, "seq": seq}).to_string())
-                    .message_group_id(object)
-                    .send()
-                    .await
-                    .map(|_| ())
-            };
-            sent.expect("an event arrives");
+        let (registry, governance): (Vec<_>, Vec<_>) =
+            objects.iter().partition(|(registry, _)| *registry);
+        for chunk in registry.chunks(10) {
+            let mut batch = client.send_message_batch().queue_url(&ingest_url);
+            for (index, (_, object)) in chunk.iter().enumerate() {
+                batch = batch.entries(
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(registry_event(object, seq))
+                        .build()
+                        .expect("entry"),
+                );
+            }
+            batch.send().await.expect("registry events arrive");
+        }
+        for chunk in governance.chunks(10) {
+            let mut batch = client.send_message_batch().queue_url(&governance_url);
+            for (index, (_, object)) in chunk.iter().enumerate() {
+                batch = batch.entries(
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(json!({"object": object, "seq": seq}).to_string())
+                        .message_group_id(object)
+                        .build()
+                        .expect("entry"),
+                );
+            }
+            batch.send().await.expect("governance events arrive");
         }
         tokio::time::sleep(spacing).await;
     }
@@ -498,6 +512,7 @@ async fn drill() {
     let recovered = Instant::now();
     let mut last_change = recovered;
     let mut seen = 0;
+    let mut last_report = Instant::now();
     loop {
         let done: usize = {
             let applied = applied.lock().unwrap();
@@ -512,6 +527,16 @@ async fn drill() {
         }
         if done == total || recovered.elapsed() > DRAIN_BUDGET {
             break;
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            last_report = Instant::now();
+            eprintln!(
+                "outage drill: {done}/{total} applied {:.0} s after recovery; queued: ingest {}, registry {}, governance {}",
+                recovered.elapsed().as_secs_f64(),
+                depth(&client, &ingest_url).await,
+                depth(&client, &registry_url).await,
+                depth(&client, &governance_url).await,
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -528,6 +553,16 @@ async fn drill() {
         }
         dead
     };
+    for url in [
+        &ingest_url,
+        &ingest_dlq,
+        &registry_url,
+        &registry_dlq,
+        &governance_url,
+        &governance_dlq,
+    ] {
+        let _ = client.delete_queue().queue_url(url).send().await;
+    }
     let applied = applied.lock().unwrap().clone();
     println!(
         "outage drill: {total} events over {} objects, outage {:?} (6 h scaled), drained {seen}/{total} in {:.1} s after recovery (≈ {:.1} h of govsync time); dead-lettered {:?}",
