@@ -389,7 +389,7 @@ async fn drill() {
     let (governance_url, governance_dlq) =
         queue_pair(&client, &format!("{name}-governance"), true, 36).await;
     let (quarantine_registry, quarantine_governance) =
-        (format!("{registry_dlq}"), format!("{governance_dlq}"));
+        (registry_dlq.clone(), governance_dlq.clone());
 
     let applied: Arc<Mutex<HashMap<String, Vec<u32>>>> = Arc::default();
     let step = |dlq: &str| {
