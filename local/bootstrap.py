@@ -46,6 +46,32 @@ def create_queues(sqs, queues):
                 "FifoQueue": "true",
                 "ContentBasedDeduplication": str(queue["content_based_deduplication"]).lower(),
                 "VisibilityTimeout": str(queue["visibility_timeout_seconds"]),
+                "MessageRetentionPeriod": str(queue["message_retention_seconds"]),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created[queue["name"]] = {"url": url, "arn": arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
+    return created
+
+
+def create_ingest_queues(sqs, queues):
+    """Standard queues the rules feed; the registry-relay (locally: the runner) moves them on."""
+    created = {}
+    for queue in queues:
+        dlq_url = sqs.create_queue(
+            QueueName=queue["dead_letter_queue"],
+            Attributes={"MessageRetentionPeriod": str(queue["message_retention_seconds"])},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue["max_receive_count"])}
+        url = sqs.create_queue(
+            QueueName=queue["name"],
+            Attributes={
+                "VisibilityTimeout": str(queue["visibility_timeout_seconds"]),
+                "MessageRetentionPeriod": str(queue["message_retention_seconds"]),
                 "RedrivePolicy": json.dumps(redrive),
             },
         )["QueueUrl"]
@@ -66,13 +92,7 @@ def create_rules(events, rules, queues):
         target = queues[rule["target_queue"]]
         events.put_targets(
             Rule=rule["name"],
-            Targets=[
-                {
-                    "Id": rule["target_queue"].replace(".", "-"),
-                    "Arn": target["arn"],
-                    "SqsParameters": {"MessageGroupId": rule["message_group_id"]},
-                }
-            ],
+            Targets=[{"Id": rule["target_queue"].replace(".", "-"), "Arn": target["arn"]}],
         )
         created[rule["name"]] = rule["target_queue"]
     return created
@@ -148,9 +168,11 @@ def main():
         sys.exit(f"bootstrap: {args.wiring}: unsupported wiring version {wiring.get('version')!r}")
 
     queues = create_queues(client("sqs", args.endpoint, args.region), wiring["queues"])
+    ingest = create_ingest_queues(client("sqs", args.endpoint, args.region), wiring["ingest_queues"])
     summary = {
         "queues": queues,
-        "rules": create_rules(client("events", args.endpoint, args.region), wiring["rules"], queues),
+        "ingest_queues": ingest,
+        "rules": create_rules(client("events", args.endpoint, args.region), wiring["rules"], ingest),
         "tables": create_tables(client("dynamodb", args.endpoint, args.region), wiring["tables"]),
         "registries": put_registries(
             client("dynamodb", args.endpoint, args.region), wiring["registries_table"], wiring["registries"]

@@ -34,14 +34,16 @@ mkdir -p "$logs"
 # The reliability suite runs on its own afterwards, uncaptured, so its counts reach the output.
 reliability_suite=thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_implies
 reliability_moto_slice=registry_events_on_the_wire_with_dynamodb_throttling_loses_nothing_and_quarantines_only_poison
+outage_drill=a_six_hour_governance_outage_applies_every_change_in_order_and_dead_letters_nothing
 log "cargo test (unit and local-stack integration tests)"
 set +e
 cargo test --locked --workspace --no-fail-fast -- --include-ignored \
-    --skip "$reliability_suite" --skip "$reliability_moto_slice" 2>&1 | tee "$logs/cargo-test.log"
+    --skip "$reliability_suite" --skip "$reliability_moto_slice" --skip "$outage_drill" 2>&1 | tee "$logs/cargo-test.log"
 cargo_status=${PIPESTATUS[0]}
-log "reliability suite (seeded, randomised, with faults; its counts are printed)"
-cargo test --locked --workspace --no-fail-fast --test reliability_suite --test moto_slice -- --include-ignored \
-    --nocapture --test-threads 1 "$reliability_suite" "$reliability_moto_slice" 2>&1 | tee "$logs/reliability.log" | tee -a "$logs/cargo-test.log"
+log "reliability suite and outage drill (seeded, randomised, with faults; their counts and drain time are printed)"
+cargo test --locked --workspace --no-fail-fast --test reliability_suite --test moto_slice --test outage_drill -- \
+    --include-ignored --nocapture --test-threads 1 "$reliability_suite" "$reliability_moto_slice" "$outage_drill" 2>&1 |
+    tee "$logs/reliability.log" | tee -a "$logs/cargo-test.log"
 reliability_status=${PIPESTATUS[0]}
 ((reliability_status == 0)) || cargo_status=$reliability_status
 log "pytest (boto3 against the registry emulator, events through moto)"
@@ -62,7 +64,7 @@ last_pytest() { # the count before WORD on pytest's closing line
 }
 echo
 echo "reliability suite:"
-grep -E "^ *(reliability suite summary|moto slice summary|events:|packages:|duplicates delivered|faults injected|hostile events|retries|lost:)" \
+grep -E "^ *(reliability suite summary|moto slice summary|outage drill:|events:|packages:|duplicates delivered|faults injected|hostile events|retries|lost:)" \
     "$logs/reliability.log" || echo "  (no summary: see $logs/reliability.log)"
 echo "govsync: $(($(sum_cargo passed) + $(last_pytest passed))) passed," \
     "$(($(sum_cargo failed) + $(last_pytest failed) + $(last_pytest error))) failed"

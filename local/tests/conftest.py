@@ -2,7 +2,7 @@
 
 The tests run against a started local stack (`local/stack.sh up`, then `source .local/stack/stack.env`):
   GOVSYNC_REGISTRY_URL   the registry emulator
-  GOVSYNC_MOTO_URL       moto (SQS, EventBridge) with registry-events.fifo bootstrapped
+  GOVSYNC_MOTO_URL       moto (SQS, EventBridge) with govsync's queues bootstrapped
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (or AWS_DEFAULT_REGION)
 A test that needs the stack FAILS (never skips) when these are missing.
 
@@ -28,7 +28,8 @@ REQUIRED_ENV = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
 )
-REGISTRY_EVENTS_QUEUE = "registry-events.fifo"
+# Rules feed the ingest queue; the registry-relay (locally: the runner) moves events on to registry-events.fifo.
+REGISTRY_EVENTS_QUEUE = "registry-events-ingest"
 
 
 def missing_stack_env() -> list[str]:
@@ -119,7 +120,7 @@ def group_name(stack: Stack | None) -> str:
 
 
 class QueueDrain:
-    """Reads a FIFO queue on moto: receives and deletes messages, returning their EventBridge envelopes."""
+    """Reads a queue on moto: receives and deletes messages, returning their EventBridge envelopes."""
 
     def __init__(self, sqs_client: Any, queue_name: str) -> None:
         self._sqs = sqs_client
@@ -167,7 +168,7 @@ class QueueDrain:
 
 @pytest.fixture
 def registry_events(stack: Stack | None, sqs: Any) -> QueueDrain | None:
-    """The registry-events.fifo queue, emptied of earlier tests' events before the test starts."""
+    """The queue the registry rules feed (registry-events-ingest), emptied of earlier tests' events first."""
     if stack is None:
         return None
     drain = QueueDrain(sqs, REGISTRY_EVENTS_QUEUE)

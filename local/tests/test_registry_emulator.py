@@ -1,5 +1,5 @@
 """boto3 against the registry emulator: SageMaker Model Registry semantics govsync relies on
-(contracts/sagemaker.md), and the events a change puts on EventBridge arriving on registry-events.fifo.
+(contracts/sagemaker.md), and the events a change puts on EventBridge arriving on registry-events-ingest.
 
 Needs the local stack (see conftest.py); fails, never skips, without it.
 """
@@ -440,7 +440,7 @@ def test_admin_health_and_event_log(stack, sagemaker, group_name):
     assert mine[0]["delivery"] == "published"
 
 
-# --- events on EventBridge → registry-events.fifo -------------------------------------------------------
+# --- events on EventBridge → registry-events-ingest -------------------------------------------------------
 
 
 def test_registering_a_model_package_delivers_its_events_to_the_registry_queue(
@@ -459,7 +459,7 @@ def test_registering_a_model_package_delivers_its_events_to_the_registry_queue(
 
     events = registry_events.wait_for(about_group(group_name), count=3)
     kinds = [(e["detail-type"], e["detail"].get("eventName")) for e in events]
-    # FIFO keeps the order the changes happened in.
+    # In the order the changes happened in (the registry publishes them in that order).
     assert kinds == [
         ("AWS API Call via CloudTrail", "CreateModelPackageGroup"),
         ("SageMaker Model Package State Change", None),
@@ -472,7 +472,8 @@ def test_registering_a_model_package_delivers_its_events_to_the_registry_queue(
         # moto's default SQS delivery drops the envelope's `account` (real EventBridge keeps it); a target
         # InputTransformer with InputTemplate "<aws.events.event.json>" restores it.
         assert envelope.get("account", stack.account_id) == stack.account_id
-        assert envelope["_sqs_attributes"].get("MessageGroupId")
+        # The rule sets no group: the registry-relay gives each event its object's (issue 14).
+        assert "MessageGroupId" not in envelope["_sqs_attributes"]
 
     group_call, state_change, package_call = events
 
@@ -545,10 +546,10 @@ def test_updates_and_deletes_publish_state_changes(sagemaker, group_name, regist
 
     sagemaker.delete_model_package(ModelPackageName=arn)
     sagemaker.delete_model_package_group(ModelPackageGroupName=group_name)
-    # Where the deletions' CloudTrail records go is the bootstrap's choice (registry-events.fifo or
-    # decommission.fifo); they must reach one of govsync's queues.
+    # Where the deletions' CloudTrail records go is the bootstrap's choice (registry-events-ingest or
+    # decommission-ingest); they must reach one of govsync's queues.
     after_delete = registry_events.wait_for(about_group(group_name), count=3, timeout=2)
-    after_delete += drain_queue("decommission.fifo").wait_for(about_group(group_name), count=2, timeout=2)
+    after_delete += drain_queue("decommission-ingest").wait_for(about_group(group_name), count=2, timeout=2)
     deleting = [e for e in after_delete if e["detail-type"] == "SageMaker Model Package State Change"]
     assert len(deleting) == 1
     assert deleting[0]["detail"]["ModelPackageStatus"] == "Deleting"

@@ -123,6 +123,11 @@ def _queue_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list
                 f"queue {name}: VisibilityTimeout is {props.get('VisibilityTimeout')!r},"
                 f" wiring says {queue['visibility_timeout_seconds']}"
             )
+        if str(props.get("MessageRetentionPeriod")) != str(queue["message_retention_seconds"]):
+            differences.append(
+                f"queue {name}: MessageRetentionPeriod is {props.get('MessageRetentionPeriod')!r},"
+                f" wiring says {queue['message_retention_seconds']}"
+            )
         redrive = props.get("RedrivePolicy")
         if isinstance(redrive, str):
             redrive = json.loads(redrive)
@@ -143,6 +148,33 @@ def _queue_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list
         elif not _truthy(queues[by_name[dlq_name]].get("FifoQueue")):
             differences.append(f"queue {dlq_name}: not FIFO (a FIFO queue's DLQ must be FIFO)")
 
+    for queue in wiring.get("ingest_queues", []):
+        name, dlq_name = queue["name"], queue["dead_letter_queue"]
+        expected_names.update({name, dlq_name})
+        if name not in by_name:
+            differences.append(f"ingest queue {name}: missing from the template")
+            continue
+        props = queues[by_name[name]]
+        if _truthy(props.get("FifoQueue")):
+            differences.append(f"ingest queue {name}: FIFO (rules feed it without a group; the relay sets one)")
+        for wired, prop in (("visibility_timeout_seconds", "VisibilityTimeout"), ("message_retention_seconds", "MessageRetentionPeriod")):
+            if str(props.get(prop)) != str(queue[wired]):
+                differences.append(f"ingest queue {name}: {prop} is {props.get(prop)!r}, wiring says {queue[wired]}")
+        redrive = props.get("RedrivePolicy")
+        if isinstance(redrive, str):
+            redrive = json.loads(redrive)
+        target = _referenced_logical_id((redrive or {}).get("deadLetterTargetArn"))
+        if (name_of.get(target) if target else None) != dlq_name:
+            differences.append(f"ingest queue {name}: dead-letter queue is not {dlq_name}")
+        elif str(redrive.get("maxReceiveCount")) != str(queue["max_receive_count"]):
+            differences.append(
+                f"ingest queue {name}: maxReceiveCount is {redrive.get('maxReceiveCount')!r}, wiring says {queue['max_receive_count']}"
+            )
+        if dlq_name not in by_name:
+            differences.append(f"queue {dlq_name}: missing from the template (DLQ of {name})")
+        if queue["relay_to"] not in {fifo["name"] for fifo in wiring["queues"]}:
+            differences.append(f"ingest queue {name}: relays to {queue['relay_to']}, which wiring.json does not declare")
+
     for name, logical_id in sorted(by_name.items()):
         if name in expected_names:
             continue
@@ -157,7 +189,7 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
     queue_names = {
         logical_id: props.get("QueueName") for logical_id, props in _resources(template, "AWS::SQS::Queue").items()
     }
-    wired_queues = {queue["name"] for queue in wiring["queues"]}
+    wired_queues = {queue["name"] for queue in wiring["queues"] + wiring.get("ingest_queues", [])}
     rules = _resources(template, "AWS::Events::Rule")
     by_name = {props.get("Name"): props for props in rules.values()}
 
@@ -186,7 +218,8 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
                 f"rule {name}: event pattern {json.dumps(pattern, sort_keys=True)}"
                 f" differs from wiring's {json.dumps(rule['event_pattern'], sort_keys=True)}"
             )
-        expected_target = (rule["target_queue"], rule["message_group_id"])
+        # No fixed group: the relay sets each object's (wiring.json "ingest_queues").
+        expected_target = (rule["target_queue"], rule.get("message_group_id"))
         actual_targets = queue_targets(props)
         if actual_targets != [expected_target]:
             differences.append(
@@ -305,7 +338,7 @@ def test_changed_max_receive_count_is_reported():
     drifted, wiring = _drifted(), _wiring()
     _props(drifted, "RegistryEventsQueue")["RedrivePolicy"]["maxReceiveCount"] = 3
     assert wiring_differences(drifted, wiring) == [
-        "queue registry-events.fifo: maxReceiveCount is 3, wiring says 5"
+        "queue registry-events.fifo: maxReceiveCount is 3, wiring says 35"
     ]
 
 
@@ -358,22 +391,33 @@ def test_event_pattern_order_does_not_matter():
     assert wiring_differences(drifted, wiring) == []
 
 
-def test_changed_message_group_is_reported():
+def test_a_fixed_message_group_on_a_rule_is_reported():
+    """Issue 14: a rule with a fixed group would put every object of the deployment in one FIFO group."""
     drifted, wiring = _drifted(), _wiring()
-    _props(drifted, "DecommissionRule")["Targets"][0]["SqsParameters"]["MessageGroupId"] = "registry-events"
+    _props(drifted, "DecommissionRule")["Targets"][0]["SqsParameters"] = {"MessageGroupId": "decommission"}
     assert wiring_differences(drifted, wiring) == [
         "rule govsync-decommission: queue targets (queue, MessageGroupId) are"
-        " [('decommission.fifo', 'registry-events')], wiring says [('decommission.fifo', 'decommission')]"
+        " [('decommission-ingest', 'decommission')], wiring says [('decommission-ingest', None)]"
     ]
 
 
 def test_rule_targeting_the_wrong_queue_is_reported():
     drifted, wiring = _drifted(), _wiring()
-    _props(drifted, "DecommissionRule")["Targets"][0]["Arn"] = {"Fn::GetAtt": ["RegistryEventsQueue", "Arn"]}
+    _props(drifted, "DecommissionRule")["Targets"][0]["Arn"] = {"Fn::GetAtt": ["RegistryEventsIngestQueue", "Arn"]}
     differences = wiring_differences(drifted, wiring)
     assert differences == [
         "rule govsync-decommission: queue targets (queue, MessageGroupId) are"
-        " [('registry-events.fifo', 'decommission')], wiring says [('decommission.fifo', 'decommission')]"
+        " [('registry-events-ingest', None)], wiring says [('decommission-ingest', None)]"
+    ]
+
+
+def test_a_fifo_ingest_queue_and_short_retention_are_reported():
+    drifted, wiring = _drifted(), _wiring()
+    _props(drifted, "RegistryEventsIngestQueue")["FifoQueue"] = True
+    _props(drifted, "GovernanceEventsQueue")["MessageRetentionPeriod"] = 345600
+    assert wiring_differences(drifted, wiring) == [
+        "queue governance-events.fifo: MessageRetentionPeriod is 345600, wiring says 1209600",
+        "ingest queue registry-events-ingest: FIFO (rules feed it without a group; the relay sets one)",
     ]
 
 
@@ -383,7 +427,7 @@ def test_unwired_rule_feeding_a_queue_is_reported():
     extra["Properties"]["Name"] = "govsync-extra"
     drifted["Resources"]["ExtraRule"] = extra
     assert wiring_differences(drifted, wiring) == [
-        "rule govsync-extra: feeds decommission.fifo but is not in wiring.json"
+        "rule govsync-extra: feeds decommission-ingest but is not in wiring.json"
     ]
 
 
@@ -453,12 +497,20 @@ if __name__ == "__main__":
 
 
 def test_the_batch_driver_dead_letters_with_a_reason_before_the_redrive_policy_does():
-    """The driver quarantines with `retries_exhausted` on the receive the redrive policy would move a
-    message on without a reason (issue 14): its constant must be the queues' maxReceiveCount."""
+    """The driver quarantines with `retries_exhausted` on its last receive, before the redrive policy
+    would move a message on without a reason (issues 13, 14): the queues' maxReceiveCount is the
+    driver's REDRIVE_MAX_RECEIVE_COUNT, a few receives past its MAX_RECEIVE_COUNT, so a process killed
+    on its last receive still gets another chance to quarantine with a reason."""
     driver = (REPO / "shared" / "lambda" / "src" / "sqs_batch.rs").read_text()
     match = re.search(r"pub const MAX_RECEIVE_COUNT: u32 = (\d+);", driver)
     assert match, "MAX_RECEIVE_COUNT not found in the batch driver"
+    margin = re.search(r"pub const REDRIVE_MAX_RECEIVE_COUNT: u32 = MAX_RECEIVE_COUNT \+ (\d+);", driver)
+    assert margin and int(margin.group(1)) > 0, "REDRIVE_MAX_RECEIVE_COUNT is not past MAX_RECEIVE_COUNT"
     wiring = json.loads((REPO / "local" / "wiring.json").read_text())
-    counts = {queue["name"]: queue["max_receive_count"] for queue in wiring["queues"] if "max_receive_count" in queue}
+    counts = {
+        queue["name"]: queue["max_receive_count"]
+        for queue in wiring["queues"] + wiring["ingest_queues"]
+        if "max_receive_count" in queue
+    }
     assert counts, "no queue with a redrive policy in wiring.json"
-    assert set(counts.values()) == {int(match.group(1))}, counts
+    assert set(counts.values()) == {int(match.group(1)) + int(margin.group(1))}, counts

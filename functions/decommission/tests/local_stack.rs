@@ -67,6 +67,13 @@ async fn deliver_until<F, Fut>(
         if done().await {
             return;
         }
+        govsync_testkit::stack::relay_ingest(
+            sqs,
+            stack,
+            "decommission-ingest",
+            "decommission.fifo",
+        )
+        .await;
         let received = sqs
             .receive_message()
             .queue_url(&queue)

@@ -45,6 +45,7 @@ const FUNCTIONS = [
   'reconciler',
   'governance-poller',
   'metrics-relay',
+  'registry-relay',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -173,16 +174,41 @@ export class GovsyncStack extends Stack {
         fifo: true,
         contentBasedDeduplication: true,
         visibilityTimeout: Duration.seconds(360),
-        retentionPeriod: Duration.days(4),
+        retentionPeriod: Duration.days(14),
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 35 },
       });
       return { queue, dlq };
     };
     const registryEvents = fifoPair('registry-events', 'RegistryEvents');
     const governanceEvents = fifoPair('governance-events', 'GovernanceEvents');
     const decommission = fifoPair('decommission', 'Decommission');
+
+    // Ingest queues (local/wiring.json "ingest_queues"): rule targets can set only a fixed MessageGroupId, so
+    // rules put events here and registry-relay re-sends each under its object's group. Visibility = 6 x 10 s.
+    const ingestPair = (name: string, logicalPrefix: string) => {
+      const dlq = new sqs.Queue(this, `${logicalPrefix}IngestDlq`, {
+        queueName: `${name}-ingest-dlq`,
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      NagSuppressions.addResourceSuppressions(dlq, [
+        { id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter queue of ${name}-ingest.` },
+      ]);
+      const queue = new sqs.Queue(this, `${logicalPrefix}IngestQueue`, {
+        queueName: `${name}-ingest`,
+        visibilityTimeout: Duration.seconds(60),
+        retentionPeriod: Duration.days(14),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 35 },
+      });
+      return { queue, dlq };
+    };
+    const registryIngest = ingestPair('registry-events', 'RegistryEvents');
+    const decommissionIngest = ingestPair('decommission', 'Decommission');
 
     // Failed asynchronous invocations after Lambda's retries (Lambda cannot use a FIFO DLQ). Not in wiring.json.
     const asyncFailures = new sqs.Queue(this, 'AsyncFailuresQueue', {
@@ -196,16 +222,17 @@ export class GovsyncStack extends Stack {
     ]);
 
     // ------------------------------------------------------------ rules (local/wiring.json "rules")
-    const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue, messageGroupId: string) =>
+    // No fixed MessageGroupId: each rule feeds an ingest queue and registry-relay groups per object.
+    const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue) =>
       new events.Rule(this, logicalId, {
         ruleName,
         description,
         eventPattern,
-        targets: [new eventTargets.SqsQueue(queue, { messageGroupId })],
+        targets: [new eventTargets.SqsQueue(queue)],
       });
-    queueRule('RegistryStateChangeRule', 'govsync-registry-state-change', "SageMaker's own model package state-change event (F2, F3).", REGISTRY_STATE_CHANGE, registryEvents.queue, 'registry-events');
-    queueRule('RegistryApiCallsRule', 'govsync-registry-api-calls', 'CloudTrail records of registry changes that SageMaker emits no event for (F2, F3).', REGISTRY_API_CALLS, registryEvents.queue, 'registry-events');
-    queueRule('DecommissionRule', 'govsync-decommission', 'Deletions in the registry, which decommission in governance (F5).', DECOMMISSION, decommission.queue, 'decommission');
+    queueRule('RegistryStateChangeRule', 'govsync-registry-state-change', "SageMaker's own model package state-change event (F2, F3).", REGISTRY_STATE_CHANGE, registryIngest.queue);
+    queueRule('RegistryApiCallsRule', 'govsync-registry-api-calls', 'CloudTrail records of registry changes that SageMaker emits no event for (F2, F3).', REGISTRY_API_CALLS, registryIngest.queue);
+    queueRule('DecommissionRule', 'govsync-decommission', 'Deletions in the registry, which decommission in governance (F5).', DECOMMISSION, decommissionIngest.queue);
 
     const defaultBusArn = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
     // Only each listed spoke account's forwarding role (spoke.yaml ForwardRole, named per region) may put
@@ -414,6 +441,22 @@ export class GovsyncStack extends Stack {
       ],
     });
     registryEventsFn.addEventSource(new SqsEventSource(registryEvents.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+
+    // Decode + one SendMessage per event: 10 s; the ingest queues' visibility timeout is 6 x that.
+    const relayFn = makeFunction('registry-relay', 'RegistryRelay', {
+      description: 'Registry events from the ingest queues onto their FIFO queues, one message group per object.',
+      timeout: Duration.seconds(10),
+      memorySize: 128,
+      assumesSpokeRole: false,
+      environment: {
+        GOVSYNC_RELAY_ROUTES: `registry-events-ingest=${registryEvents.queue.queueUrl},decommission-ingest=${decommission.queue.queueUrl}`,
+      },
+      statements: [
+        new iam.PolicyStatement({ sid: 'Relay', actions: ['sqs:SendMessage'], resources: [registryEvents.queue.queueArn, decommission.queue.queueArn] }),
+      ],
+    });
+    relayFn.addEventSource(new SqsEventSource(registryIngest.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+    relayFn.addEventSource(new SqsEventSource(decommissionIngest.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
 
     // Verify + one conditional put + one SendMessage: 10 s, well under the HTTP API's 30 s integration limit.
     const webhookFn = makeFunction('governance-webhook', 'GovernanceWebhook', {
@@ -682,6 +725,22 @@ export class GovsyncStack extends Stack {
       { label: 'governance-events', id: 'GovernanceEvents', ...governanceEvents },
       { label: 'decommission', id: 'Decommission', ...decommission },
     ];
+    // The relay gave up on an event (SQS refused the send through every receive): inspect and redrive.
+    alarm('RegistryIngestDlqDepthAlarm', {
+      alarmName: 'govsync-ingest-dlq-depth',
+      alarmDescription: 'Events the registry-relay could not move onto their FIFO queue (redrive them).',
+      metric: new cloudwatch.MathExpression({
+        expression: 'registry + decommission',
+        usingMetrics: {
+          registry: registryIngest.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+          decommission: decommissionIngest.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        },
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
     for (const pair of pairs) {
       alarm(`${pair.id}DlqDepthAlarm`, {
         alarmName: `govsync-${pair.label}-dlq-depth`,
@@ -721,7 +780,7 @@ export class GovsyncStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
-    const functions = [registryEventsFn, webhookFn, approvalFn, decommissionFn, reconcilerFn, pollerFn, metricsFn];
+    const functions = [registryEventsFn, webhookFn, approvalFn, decommissionFn, reconcilerFn, pollerFn, metricsFn, relayFn];
     const sumOver = (label: string, metricOf: (fn: lambda.Function) => cloudwatch.IMetric) =>
       new cloudwatch.MathExpression({
         label,

@@ -95,6 +95,7 @@ pub struct SqsEventSource {
     queue: QueueIdentity,
     function: FunctionIdentity,
     settings: PollSettings,
+    receive_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SqsEventSource {
@@ -124,7 +125,16 @@ impl SqsEventSource {
             queue,
             function,
             settings,
+            receive_lock: None,
         })
+    }
+
+    /// Several sources on one queue (Lambda's concurrent pollers) take turns to receive: SQS hands out
+    /// a FIFO group's messages atomically, moto's threads can split one group over two concurrent
+    /// receives, which SQS never does.
+    pub fn sharing_receives(mut self, lock: std::sync::Arc<tokio::sync::Mutex<()>>) -> Self {
+        self.receive_lock = Some(lock);
+        self
     }
 
     pub fn queue(&self) -> &QueueIdentity {
@@ -207,7 +217,26 @@ impl SqsEventSource {
     }
 
     async fn receive(&self) -> Result<Vec<Message>, RunnerError> {
-        let wait_secs = i32::try_from(self.settings.wait.as_secs()).unwrap_or(20);
+        let Some(lock) = &self.receive_lock else {
+            return self.receive_waiting(self.settings.wait).await;
+        };
+        // Short polls in turn, the long poll's wait spent outside the turn: a source waiting for
+        // messages must not hold back another's receive.
+        let started = std::time::Instant::now();
+        loop {
+            let messages = {
+                let _turn = lock.lock().await;
+                self.receive_waiting(Duration::ZERO).await?
+            };
+            if !messages.is_empty() || started.elapsed() >= self.settings.wait {
+                return Ok(messages);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn receive_waiting(&self, wait: Duration) -> Result<Vec<Message>, RunnerError> {
+        let wait_secs = i32::try_from(wait.as_secs()).unwrap_or(20);
         let answer = self
             .client
             .receive_message()

@@ -49,6 +49,8 @@ const APPROVAL_PROPAGATION: &str = "approval-propagation";
 const APPROVAL_PROPAGATION_QUEUE: &str = "governance-events.fifo";
 const DECOMMISSION: &str = "decommission";
 const DECOMMISSION_QUEUE: &str = "decommission.fifo";
+/// The registry-relay's timeout (infra/template.yaml).
+const RELAY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The poller is fired on a timer, as EventBridge Scheduler would (default every 60 s locally).
 const GOVERNANCE_POLLER: &str = "governance-poller";
 const GOVERNANCE_POLLER_EVERY: Duration = Duration::from_secs(60);
@@ -349,6 +351,18 @@ async fn run(
         tracing::info!("stop requested; finishing the batch in flight");
         let _ = stop_tx.send(true);
     });
+    let relay = match ingest_queue_of(function, &common.queue) {
+        Some(ingest) => Some(
+            spawn_relay(
+                ingest,
+                source.queue().url.clone(),
+                stop_rx.clone(),
+                poll_wait,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     emit(format!(
         "govsync-local-runner ready: {function} consuming {}",
         source.queue().url
@@ -357,7 +371,12 @@ async fn run(
         .run(&handler, stop_rx, stop_when_idle, |report| {
             emit(report_json(report).to_string());
         })
-        .await?;
+        .await;
+    if let Some((relay, stop_relay)) = relay {
+        let _ = stop_relay.send(true);
+        let _ = relay.await;
+    }
+    let summary = summary?;
     tracing::info!(
         batches = summary.batches,
         delivered = summary.delivered,
@@ -367,6 +386,64 @@ async fn run(
         "runner stopped"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ingest queue the registry-relay empties into `queue` (wiring.json `ingest_queues`), when the
+/// function consumes the stack's own queue. moto has no relay: the runner plays it beside the consumer.
+fn ingest_queue_of(function: &str, queue: &str) -> Option<&'static str> {
+    match (function, queue) {
+        (REGISTRY_EVENTS, REGISTRY_EVENTS_QUEUE) => Some("registry-events-ingest"),
+        (DECOMMISSION, DECOMMISSION_QUEUE) => Some("decommission-ingest"),
+        _ => None,
+    }
+}
+
+/// Runs the registry-relay on `ingest` into `fifo_url` until the consumer stops (or a stop signal).
+async fn spawn_relay(
+    ingest: &'static str,
+    fifo_url: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    poll_wait: Duration,
+) -> Result<
+    (
+        tokio::task::JoinHandle<()>,
+        tokio::sync::watch::Sender<bool>,
+    ),
+    RunnerError,
+> {
+    let client = sqs_client().await;
+    let relay = std::sync::Arc::new(govsync_registry_relay::Relay::new(vec![(
+        ingest.to_owned(),
+        govsync_adapters::queue::SqsMessageQueue::new(client.clone(), fifo_url),
+    )]));
+    let handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
+        let relay = relay.clone();
+        Box::pin(async move { relay.handle(event).await.map_err(Into::into) })
+    };
+    let mut source = SqsEventSource::connect(
+        client,
+        ingest,
+        &region(),
+        function_identity("registry-relay", RELAY_TIMEOUT),
+        PollSettings {
+            wait: poll_wait,
+            ..PollSettings::default()
+        },
+    )
+    .await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let forward = stop_tx.clone();
+    tokio::spawn(async move {
+        if stop.changed().await.is_ok() && *stop.borrow() {
+            let _ = forward.send(true);
+        }
+    });
+    let task = tokio::spawn(async move {
+        if let Err(error) = source.run(&handler, stop_rx, None, |_| {}).await {
+            tracing::error!(error = %error, "the relay stopped");
+        }
+    });
+    Ok((task, stop_tx))
 }
 
 async fn wait_for_stop_signal() {

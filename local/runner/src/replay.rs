@@ -12,19 +12,31 @@ use crate::lambda_shape::QueueIdentity;
 /// govsync's messaging wiring, the same file the local bootstrap and the infra templates follow.
 const WIRING: &str = include_str!("../../wiring.json");
 
-/// The `MessageGroupId` the EventBridge rule that takes `envelope` to `queue_name` sets, per wiring.json.
-pub fn message_group_for(envelope: &Value, queue_name: &str) -> Result<String, RunnerError> {
+/// The `MessageGroupId` `envelope` reaches `queue_name` under, per wiring.json: a rule takes it to an
+/// ingest queue that relays to `queue_name`, and the registry-relay groups it by its object
+/// ([`govsync_core::relay::relay_group`]; `replay_message_id` names an event that names no object).
+pub fn message_group_for(
+    envelope: &Value,
+    queue_name: &str,
+    replay_message_id: &str,
+) -> Result<String, RunnerError> {
     let wiring: Value = serde_json::from_str(WIRING).map_err(|error| RunnerError::Setting {
         name: "local/wiring.json".into(),
         problem: format!("not JSON: {error}"),
     })?;
+    let relayed_to = |ingest: &Value| {
+        wiring["ingest_queues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|queue| queue["name"] == *ingest && queue["relay_to"] == queue_name)
+    };
     let rules = wiring["rules"].as_array().cloned().unwrap_or_default();
     rules
         .iter()
-        .filter(|rule| rule["target_queue"] == queue_name)
+        .filter(|rule| relayed_to(&rule["target_queue"]))
         .find(|rule| pattern_matches(&rule["event_pattern"], envelope))
-        .and_then(|rule| rule["message_group_id"].as_str())
-        .map(str::to_owned)
+        .map(|_| govsync_core::relay::relay_group(&envelope.to_string(), replay_message_id))
         .ok_or_else(|| RunnerError::EventFile {
             path: String::new(),
             problem: format!(
@@ -255,13 +267,14 @@ pub async fn replay_event(request: &ReplayRequest) -> Result<ReplayReport, Runne
     let file = request.file.as_path();
     let (body, envelope) = read_event_file(file)?;
     let queue_name = request.queue.rsplit('/').next().unwrap_or(&request.queue);
-    let group = message_group_for(&envelope, queue_name).map_err(|error| match error {
-        RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
-            path: file.display().to_string(),
-            problem,
-        },
-        other => other,
-    })?;
+    let group =
+        message_group_for(&envelope, queue_name, "replay").map_err(|error| match error {
+            RunnerError::EventFile { problem, .. } => RunnerError::EventFile {
+                path: file.display().to_string(),
+                problem,
+            },
+            other => other,
+        })?;
     let (package_arn, group_arn, decode_error) = event_subject(&envelope);
 
     let handler = registry_events_handler().await?;
@@ -415,10 +428,11 @@ mod tests {
             "detail": {}
         });
         assert_eq!(
-            message_group_for(&envelope, "registry-events.fifo")
+            message_group_for(&envelope, "registry-events.fifo", "r1")
                 .ok()
                 .as_deref(),
-            Some("registry-events")
+            Some("message:r1"),
+            "an event naming no group is its own group"
         );
     }
 
@@ -429,24 +443,24 @@ mod tests {
             "detail-type": "AWS API Call via CloudTrail",
             "detail": {"eventSource": "sagemaker.amazonaws.com", "eventName": "UpdateModelPackage"}
         });
-        assert!(message_group_for(&update, "registry-events.fifo").is_ok());
+        assert!(message_group_for(&update, "registry-events.fifo", "r1").is_ok());
         let delete = json!({
             "source": "aws.sagemaker",
             "detail-type": "AWS API Call via CloudTrail",
             "detail": {"eventSource": "sagemaker.amazonaws.com", "eventName": "DeleteModelPackage"}
         });
-        assert!(message_group_for(&delete, "registry-events.fifo").is_err());
+        assert!(message_group_for(&delete, "registry-events.fifo", "r1").is_err());
         assert_eq!(
-            message_group_for(&delete, "decommission.fifo")
+            message_group_for(&delete, "decommission.fifo", "r1")
                 .ok()
                 .as_deref(),
-            Some("decommission")
+            Some("message:r1")
         );
     }
 
     #[test]
     fn event_of_another_source_is_refused() {
         let envelope = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
-        assert!(message_group_for(&envelope, "registry-events.fifo").is_err());
+        assert!(message_group_for(&envelope, "registry-events.fifo", "r1").is_err());
     }
 }

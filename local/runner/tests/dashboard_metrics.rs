@@ -317,10 +317,23 @@ fn alarms(template: &Yaml) -> BTreeMap<String, BTreeSet<MetricId>> {
     alarms
 }
 
+/// Functions that emit no metric lines, with the reason.
+const SILENT_FUNCTIONS: &[(&str, &str)] = &[(
+    "registry-relay",
+    "it only re-sends events; Lambda's Errors/Throttles and the ingest DLQ alarm watch it",
+)];
+
 /// The `Function` dimension values the template's functions emit under: their binary names.
 fn template_functions(template: &Yaml) -> BTreeSet<String> {
     resources(template, "AWS::Serverless::Function")
         .into_iter()
+        .filter(|(logical_id, _)| {
+            let binary =
+                template["Resources"][*logical_id]["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap_or_default();
+            !SILENT_FUNCTIONS.iter().any(|(silent, _)| *silent == binary)
+        })
         .map(|(logical_id, _)| {
             template["Resources"][logical_id]["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()

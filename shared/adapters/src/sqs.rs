@@ -56,7 +56,47 @@ fn fifo_id(value: &str) -> String {
     }
 }
 
+/// The URL of `queue_arn`'s queue, beside the DLQ (a redrive policy keeps both in one account and
+/// region, so only the last path segment differs; this holds for SQS and the local stack alike).
+fn sibling_queue_url(dlq_url: &str, queue_arn: &str) -> Option<String> {
+    let name = queue_arn
+        .rsplit(':')
+        .next()
+        .filter(|name| !name.is_empty())?;
+    let (base, _) = dlq_url.rsplit_once('/')?;
+    Some(format!("{base}/{name}"))
+}
+
 impl Quarantine for SqsQuarantine {
+    async fn retry_later(
+        &self,
+        queue_arn: &str,
+        receipt_handle: &str,
+        delay_seconds: u32,
+    ) -> Result<(), QuarantineError> {
+        let url = sibling_queue_url(&self.queue_url, queue_arn).ok_or_else(|| {
+            QuarantineError::Invalid {
+                message: format!("no queue URL for {queue_arn:?}"),
+            }
+        })?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(delay_seconds).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                let failure = classify("ChangeMessageVisibility", &error);
+                QuarantineError::Send {
+                    code: failure.code,
+                    message: failure.message,
+                    retryable: true,
+                }
+            })
+    }
+
     async fn quarantine(&self, message: &QuarantinedMessage) -> Result<(), QuarantineError> {
         const OP: &str = "SendMessage";
         let reason: String = message.reason.chars().take(MAX_REASON_CHARS).collect();
@@ -112,6 +152,19 @@ impl Quarantine for SqsQuarantine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_queue_url_sits_beside_its_dlq() {
+        assert_eq!(
+            sibling_queue_url(
+                "http://127.0.0.1:4566/123456789012/registry-events-dlq.fifo",
+                "arn:aws:sqs:us-east-1:123456789012:registry-events.fifo"
+            )
+            .as_deref(),
+            Some("http://127.0.0.1:4566/123456789012/registry-events.fifo")
+        );
+        assert_eq!(sibling_queue_url("http://q/a/dlq.fifo", ""), None);
+    }
 
     #[test]
     fn fifo_ids_keep_allowed_characters_and_the_length_limit() {

@@ -12,6 +12,7 @@
 //! - [`mapping`]: the versioned status mapping spec and its built-in default.
 //! - [`metrics`]: monitoring results (F7): metrics events, breach status, metric objects.
 //! - [`registry_event`]: decoding registry events (native and CloudTrail; envelope, SQS record, SQS event).
+//! - [`relay`]: the FIFO message group a registry event is relayed under (order per object).
 //! - [`idempotency`]: business idempotency keys.
 //! - [`reconcile`]: F8 drift detection between a registry and the governance inventory, and repairs.
 //! - [`sync`]: sync decisions (registry changes into governance: triage, decide, write-back).
@@ -37,6 +38,7 @@ pub mod ports;
 pub mod reconcile;
 pub mod registry_event;
 pub mod registry_map;
+pub mod relay;
 pub mod secret;
 pub mod sync;
 pub mod webhook;

@@ -269,4 +269,16 @@ pub trait Quarantine: Send + Sync {
         &self,
         message: &QuarantinedMessage,
     ) -> impl Future<Output = Result<(), QuarantineError>> + Send;
+
+    /// Returns a message still in flight on its source queue (`queue_arn`) after `delay_seconds`
+    /// (`ChangeMessageVisibility`): the backoff of a retryable failure. The default leaves the queue's
+    /// own visibility timeout.
+    fn retry_later(
+        &self,
+        _queue_arn: &str,
+        _receipt_handle: &str,
+        _delay_seconds: u32,
+    ) -> impl Future<Output = Result<(), QuarantineError>> + Send {
+        async { Ok(()) }
+    }
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the configuration every function reads from the environment (governance, registries,
 //!   tables, gate, mapping), failing fast with the variable's name;
+//! - [`backoff`]: how long a message that failed waits before its next receive;
 //! - [`clients`]: the governance client and the per-registry SageMaker clients, built once;
 //! - [`logging`]: tracing under Lambda's log-level and log-format controls;
 //! - [`sqs_batch`]: the one SQS FIFO batch driver; a queue function implements
@@ -9,6 +10,7 @@
 //!   settles, quarantines and answers Lambda;
 //! - [`RuntimeError`]: what reaches the Lambda runtime, as a `Diagnostic` with a stable error type.
 
+pub mod backoff;
 pub mod clients;
 pub mod config;
 pub mod logging;

@@ -15,10 +15,14 @@
 //!   `GovernanceUnauthorized`: the messages returned to the queue because governance refused
 //!   govsync's credentials after a token refresh and a key re-read (an alarm's source: an operator
 //!   must rotate or restore the key; the messages wait, they are not dead-lettered for it);
-//! - no dead letter without a reason: on the last receive the queue's redrive policy allows
-//!   ([`MAX_RECEIVE_COUNT`]), a message that still fails, or is still held behind a failing message of
+//! - no dead letter without a reason: on govsync's last receive ([`MAX_RECEIVE_COUNT`], before the
+//!   queue's redrive policy's [`REDRIVE_MAX_RECEIVE_COUNT`]), a message that still fails, or is still held behind a failing message of
 //!   its group, is quarantined with `retries_exhausted` and the last error instead of being returned
-//!   for SQS to move without one.
+//!   for SQS to move without one;
+//! - backoff: a message returned for a retryable error stays invisible for [`Backoff::delay`] of its
+//!   receive count (`ChangeMessageVisibility` through the quarantine port), and a message held behind
+//!   it is made visible at once: SQS FIFO still delivers nothing of the group while the failed message
+//!   is in flight, so the held one comes back with it, charged one receive, never a failure of its own.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -35,13 +39,23 @@ use govsync_core::ports::{Quarantine, QuarantinedMessage};
 use lambda_runtime::LambdaEvent;
 use tracing::Instrument;
 
+use crate::backoff::Backoff;
+
+/// govsync's last receive of a message: one that still fails then, or is still held behind a failing
+/// message of its group, is quarantined with `retries_exhausted` and its last error. With
+/// [`Backoff::default`] the failed receives before it span more than a day (`Backoff::survives`).
+pub const MAX_RECEIVE_COUNT: u32 = 32;
+
 /// `maxReceiveCount` of the queues' redrive policies (`infra/template.yaml`, the CDK app,
-/// `local/wiring.json`; a test keeps them equal): the receive after which SQS moves a message to the
-/// DLQ by itself, without a reason.
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// `local/wiring.json`; a test keeps them equal): past govsync's last receive, so SQS moves a message
+/// to the DLQ without a reason only if govsync's process was killed on each receive from its last on.
+pub const REDRIVE_MAX_RECEIVE_COUNT: u32 = MAX_RECEIVE_COUNT + 3;
 
 /// The code of a message not processed because an earlier message of its group failed.
 const GROUP_BLOCKED: &str = "group_blocked";
+
+/// The code of a message held behind a failure of its group, returned with no backoff of its own.
+const HELD: &str = "held";
 
 /// The code of a message quarantined on its last allowed receive.
 pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
@@ -175,7 +189,9 @@ async fn run_batch_with_codes<F: QueueFunction>(
     for (message, (outcome, code)) in prepared.iter().zip(outcomes.iter_mut()) {
         if *code == Some(GROUP_BLOCKED) {
             *code = None;
-            if message.is_last_receive() {
+            if !message.is_last_receive() {
+                *code = Some(HELD);
+            } else {
                 let reason = format!(
                     "retries exhausted: held behind a failing message of its group through {} receives",
                     message.receive_count()
@@ -184,6 +200,7 @@ async fn run_batch_with_codes<F: QueueFunction>(
             }
         }
     }
+    back_off(function, &prepared, &outcomes, &Backoff::from_env()).await;
     let (outcomes, codes): (Vec<F::Outcome>, Vec<Option<&'static str>>) =
         outcomes.into_iter().unzip();
     let applied_at = Utc::now();
@@ -204,6 +221,42 @@ async fn run_batch_with_codes<F: QueueFunction>(
     )
     .with_sync_lags(sync_lags_ms);
     (report, codes)
+}
+
+/// Changes the visibility of the messages a batch returns: a retryable failure waits its backoff, a
+/// message held behind one is visible at once (still blocked in its group). A failed change leaves the
+/// queue's visibility timeout, which is safe, only slower.
+async fn back_off<F: QueueFunction>(
+    function: &F,
+    prepared: &[Prepared<'_, F::Message, F::Error>],
+    outcomes: &[(F::Outcome, Option<&'static str>)],
+    backoff: &Backoff,
+) {
+    let changes = prepared
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(message, (_, code))| {
+            let delay = match (*code)? {
+                HELD => 0,
+                _ => backoff.delay(message.receive_count(), rand::random::<f64>()),
+            };
+            let queue = message.record.event_source_arn.as_deref()?;
+            let receipt = message.record.receipt_handle.as_deref()?;
+            Some(async move {
+                if let Err(error) = function
+                    .quarantine_port()
+                    .retry_later(queue, receipt, delay)
+                    .await
+                {
+                    tracing::warn!(
+                        message_id = message.message_id(),
+                        error = %error,
+                        "backoff not set: the queue's visibility timeout applies"
+                    );
+                }
+            })
+        });
+    join_all(changes).await;
 }
 
 /// How many messages were returned to the queue because governance refused the credentials.
@@ -666,6 +719,43 @@ mod tests {
             batch_response(&report).unwrap().batch_item_failures.len(),
             2
         );
+    }
+
+    /// Issue 14, 3: a retryable failure waits a backoff that grows with its receives; the message held
+    /// behind it is made visible at once (its group stays blocked by the failed one), never delayed.
+    #[tokio::test]
+    async fn a_retryable_failure_backs_off_by_its_receive_count_and_a_held_message_does_not() {
+        let function = Numbers {
+            quarantine: FakeQuarantine::new(),
+        };
+        let with_receipt = |mut record: SqsMessage, receipt: &str| {
+            record.receipt_handle = Some(receipt.to_owned());
+            record.event_source_arn =
+                Some("arn:aws:sqs:us-east-1:123456789012:registry-events.fifo".to_owned());
+            record
+        };
+        let records = [
+            with_receipt(received(record("m1", "-11"), 1), "r1"),
+            with_receipt(received(record("m2", "12"), 1), "r2"),
+            with_receipt(received(record("m3", "-21"), 4), "r3"),
+            with_receipt(received(record("m4", "31"), 1), "r4"),
+        ];
+        run_batch(&function, &records, Utc::now()).await;
+        let delays = function.quarantine.delays();
+        let backoff = Backoff::from_env();
+        let delay_of = |receipt: &str| {
+            delays
+                .iter()
+                .find(|(handle, _)| handle == receipt)
+                .map(|(_, delay)| *delay)
+        };
+        let first = delay_of("r1").unwrap();
+        assert!((backoff.floor(1)..=backoff.delay(1, 1.0)).contains(&first));
+        assert_eq!(delay_of("r2"), Some(0), "held, not delayed");
+        let fourth = delay_of("r3").unwrap();
+        assert!((backoff.floor(4)..=backoff.delay(4, 1.0)).contains(&fourth));
+        assert!(fourth > first);
+        assert_eq!(delay_of("r4"), None, "a success keeps its visibility");
     }
 
     #[tokio::test]

@@ -170,7 +170,7 @@ mod governance_objects;
 mod lane;
 
 pub use delivery::{
-    Delivery, Queue, Received, deliver_until, drain, fifo_queue, invoke, sqs_event,
+    Delivery, Queue, Received, deliver_until, drain, fifo_queue, invoke, relay_ingest, sqs_event,
 };
 pub use governance_objects::{approved_use_case, the_one, written_back_model_id};
 pub use lane::{Feed, Lane};

@@ -6,6 +6,7 @@ use super::*;
 #[derive(Debug, Default)]
 pub struct FakeQuarantine {
     messages: Mutex<Vec<QuarantinedMessage>>,
+    delays: Mutex<Vec<(String, u32)>>,
     recorder: Recorder<QuarantineError>,
 }
 
@@ -32,6 +33,11 @@ impl FakeQuarantine {
         *messages = kept;
         taken
     }
+
+    /// The backoffs asked for: `(receipt handle, delay in seconds)`, in call order.
+    pub fn delays(&self) -> Vec<(String, u32)> {
+        lock(&self.delays).clone()
+    }
 }
 
 impl Quarantine for FakeQuarantine {
@@ -39,5 +45,15 @@ impl Quarantine for FakeQuarantine {
         self.recorder.enter("quarantine").await?;
         lock(&self.messages).push(message.clone());
         self.recorder.leave("quarantine")
+    }
+
+    async fn retry_later(
+        &self,
+        _queue_arn: &str,
+        receipt_handle: &str,
+        delay_seconds: u32,
+    ) -> Result<(), QuarantineError> {
+        lock(&self.delays).push((receipt_handle.to_owned(), delay_seconds));
+        Ok(())
     }
 }

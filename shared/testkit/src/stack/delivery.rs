@@ -2,8 +2,47 @@
 
 use super::*;
 
-/// Receives from registry-events.fifo and hands each batch to the function as Lambda would,
-/// deleting what succeeded, until `done` holds or the time is up.
+/// Moves what the rules put on `ingest` onto `fifo` as the registry-relay does: the body unchanged, in
+/// its object's message group ([`govsync_core::relay::relay_group`]).
+pub async fn relay_ingest(sqs: &aws_sdk_sqs::Client, stack: &Stack, ingest: &str, fifo: &str) {
+    let (ingest, fifo) = (stack.queue_url(ingest), stack.queue_url(fifo));
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&ingest)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        for message in messages {
+            let body = message.body().unwrap_or_default();
+            let id = message.message_id().unwrap_or_default();
+            sqs.send_message()
+                .queue_url(&fifo)
+                .message_body(body)
+                .message_group_id(govsync_core::relay::relay_group(body, id))
+                .message_deduplication_id(id)
+                .send()
+                .await
+                .unwrap();
+            sqs.delete_message()
+                .queue_url(&ingest)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Receives from registry-events.fifo (relaying its ingest queue first, as the registry-relay would)
+/// and hands each batch to the function as Lambda would, deleting what succeeded, until `done` holds
+/// or the time is up.
 pub async fn deliver_until<F, Fut>(
     stack: &Stack,
     function: &impl SqsFunction,
@@ -21,6 +60,7 @@ where
         if done().await {
             return handled;
         }
+        relay_ingest(sqs, stack, "registry-events-ingest", "registry-events.fifo").await;
         let received = sqs
             .receive_message()
             .queue_url(&queue)

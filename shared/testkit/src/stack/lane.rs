@@ -33,6 +33,17 @@ pub struct Lane {
     http: reqwest::Client,
 }
 
+/// Whether `rule` feeds registry-events.fifo (through the ingest queue the registry-relay empties).
+fn relays_to_registry_events(wiring: &Value, rule: &Value) -> bool {
+    wiring["ingest_queues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|queue| {
+            queue["name"] == rule["target_queue"] && queue["relay_to"] == "registry-events.fifo"
+        })
+}
+
 fn wiring() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../local/wiring.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -116,7 +127,7 @@ impl Lane {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|rule| rule["target_queue"] == "registry-events.fifo")
+            .filter(|rule| relays_to_registry_events(&wiring, rule))
             .cloned()
             .collect();
         assert!(!rules.is_empty(), "wiring.json has registry-events rules");
@@ -133,7 +144,9 @@ impl Lane {
                 json!({"Rule": name, "Targets": [{
                     "Id": "lane",
                     "Arn": target.arn,
-                    "SqsParameters": {"MessageGroupId": rule["message_group_id"]},
+                    // A lane feeds its consumer directly, in one group (the relay's grouping is
+                    // tested on its own); its queue has no relay in front.
+                    "SqsParameters": {"MessageGroupId": MESSAGE_GROUP},
                 }]}),
             )
             .await;

@@ -1,0 +1,291 @@
+//! Throughput of a FIFO queue function by message grouping (issue 14), run by hand on a running local
+//! stack: `source .local/stack/stack.env && cargo bench -p govsync-local-runner --bench
+//! fifo_group_throughput`.
+//!
+//! Events through a registry-events-like queue on moto, the real batch driver, each event one faked
+//! governance call of 100 ms, `GOVSYNC_BENCH_CONCURRENCY` concurrent batches (default 5, the templates'
+//! `MaximumConcurrency`). *Before*: every event in the one message group `registry-events` (the old rule
+//! targets); *after*: one message group per object (the relay's). With 1 object and with 50. Prints
+//! events/s and checks each object's order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::QueueAttributeName;
+use chrono::{DateTime, Utc};
+use govsync_adapters::sqs::SqsQuarantine;
+use govsync_core::batch_report::{BatchOutcome, Disposition, MessageFailure, MessageOutcome};
+use govsync_lambda::sqs_batch::{QueueFunction, handle_event};
+use govsync_local_runner::lambda_invoke::HandlerFuture;
+use govsync_local_runner::{FunctionIdentity, PollSettings, SqsEventSource};
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+
+const GOVERNANCE_CALL: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+enum Done {
+    Applied,
+    Failed,
+    Quarantined,
+}
+
+impl MessageOutcome for Done {
+    fn label(&self) -> &'static str {
+        match self {
+            Done::Applied => "applied",
+            Done::Failed => "failed",
+            Done::Quarantined => "quarantined",
+        }
+    }
+    fn disposition(&self) -> Disposition {
+        match self {
+            Done::Applied => Disposition::Done,
+            Done::Failed => Disposition::Failed,
+            Done::Quarantined => Disposition::Quarantined,
+        }
+    }
+}
+
+impl BatchOutcome for Done {
+    fn failed(_: &'static str) -> Self {
+        Done::Failed
+    }
+    fn quarantined(_: &'static str) -> Self {
+        Done::Quarantined
+    }
+    fn is_applied(&self) -> bool {
+        matches!(self, Done::Applied)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not a bench message")]
+struct Undecodable;
+
+impl MessageFailure for Undecodable {
+    fn is_retryable(&self) -> bool {
+        false
+    }
+    fn code(&self) -> &'static str {
+        "undecodable"
+    }
+}
+
+struct Step {
+    quarantine: SqsQuarantine,
+    applied: Arc<Mutex<HashMap<String, Vec<u32>>>>,
+}
+
+impl QueueFunction for Step {
+    type Message = (String, u32);
+    type Error = Undecodable;
+    type Outcome = Done;
+    type Quarantine = SqsQuarantine;
+
+    fn decode(&self, record: &SqsMessage) -> Result<(String, u32), Undecodable> {
+        let body: Value = serde_json::from_str(record.body.as_deref().unwrap_or_default())
+            .map_err(|_| Undecodable)?;
+        let object = body["object"].as_str().ok_or(Undecodable)?.to_owned();
+        let seq = body["seq"]
+            .as_u64()
+            .and_then(|seq| u32::try_from(seq).ok())
+            .ok_or(Undecodable)?;
+        Ok((object, seq))
+    }
+    fn order_key(&self, message: &(String, u32)) -> Option<String> {
+        Some(message.0.clone())
+    }
+    async fn process(
+        &self,
+        message: &(String, u32),
+        _: DateTime<Utc>,
+    ) -> Result<Done, Undecodable> {
+        tokio::time::sleep(GOVERNANCE_CALL).await;
+        self.applied
+            .lock()
+            .unwrap()
+            .entry(message.0.clone())
+            .or_default()
+            .push(message.1);
+        Ok(Done::Applied)
+    }
+    fn quarantine_port(&self) -> &SqsQuarantine {
+        &self.quarantine
+    }
+    fn source_time(&self, _: &(String, u32)) -> Option<DateTime<Utc>> {
+        None
+    }
+    fn function_name(&self) -> &'static str {
+        "bench"
+    }
+}
+
+async fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing", "testing", None, None, "bench",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+async fn fifo(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+        .attributes(QueueAttributeName::VisibilityTimeout, "360")
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap_or_default()
+}
+
+/// Events per second for `events` events over `objects` objects.
+async fn measure(
+    client: &aws_sdk_sqs::Client,
+    per_object_groups: bool,
+    objects: usize,
+    events: usize,
+    concurrency: usize,
+) -> f64 {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let queue = fifo(client, &format!("bench{run}.fifo")).await;
+    let dlq = fifo(client, &format!("bench{run}-dlq.fifo")).await;
+    let per_object = events / objects;
+    for seq in 1..=per_object {
+        let entries: Vec<(String, String)> = (0..objects)
+            .map(|index| {
+                let object = format!("object-{index:02}");
+                let group = if per_object_groups {
+                    object.clone()
+                } else {
+                    "registry-events".to_owned()
+                };
+                (group, json!({"object": object, "seq": seq}).to_string())
+            })
+            .collect();
+        for chunk in entries.chunks(10) {
+            let mut batch = client.send_message_batch().queue_url(&queue);
+            for (index, (group, body)) in chunk.iter().enumerate() {
+                batch = batch.entries(
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(body)
+                        .message_group_id(group)
+                        .build()
+                        .expect("entry"),
+                );
+            }
+            batch.send().await.expect("send");
+        }
+    }
+    let applied: Arc<Mutex<HashMap<String, Vec<u32>>>> = Arc::default();
+    let step = Arc::new(Step {
+        quarantine: SqsQuarantine::new(client.clone(), dlq),
+        applied: applied.clone(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let receives = Arc::new(tokio::sync::Mutex::new(()));
+    let mut pollers = Vec::new();
+    for _ in 0..concurrency {
+        let step = step.clone();
+        let handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
+            let step = step.clone();
+            Box::pin(async move { handle_event(&*step, event, None).await.map_err(Into::into) })
+        };
+        let mut source = SqsEventSource::connect(
+            client.clone(),
+            &queue,
+            "us-east-1",
+            FunctionIdentity::new(
+                "bench",
+                "123456789012",
+                "us-east-1",
+                Duration::from_secs(60),
+            ),
+            PollSettings {
+                batch_size: 10,
+                wait: Duration::from_secs(1),
+            },
+        )
+        .await
+        .expect("event source")
+        .sharing_receives(receives.clone());
+        let stop = stop_rx.clone();
+        pollers.push(tokio::spawn(async move {
+            source
+                .run(&handler, stop, None, |_| {})
+                .await
+                .expect("poller");
+        }));
+    }
+    let total = per_object * objects;
+    loop {
+        let done: usize = applied.lock().unwrap().values().map(Vec::len).sum();
+        if done >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop_tx.send(true);
+    for poller in pollers {
+        let _ = poller.await;
+    }
+    for (object, seqs) in applied.lock().unwrap().iter() {
+        assert_eq!(
+            seqs,
+            &(1..=per_object as u32).collect::<Vec<_>>(),
+            "{object} in order"
+        );
+    }
+    total as f64 / elapsed.as_secs_f64()
+}
+
+fn main() {
+    let Ok(endpoint) = std::env::var("GOVSYNC_MOTO_URL") else {
+        eprintln!(
+            "fifo_group_throughput: GOVSYNC_MOTO_URL is not set (start the local stack and source its stack.env); skipped"
+        );
+        return;
+    };
+    let concurrency: usize = std::env::var("GOVSYNC_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(5);
+    let events: usize = std::env::var("GOVSYNC_BENCH_EVENTS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(500);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let client = sqs(&endpoint).await;
+            println!("events through a FIFO queue, each one governance call faked at 100 ms, {concurrency} concurrent batches:");
+            let mut figures = HashMap::new();
+            for (label, per_object) in [("before (one group for all)", false), ("after (a group per object)", true)] {
+                for objects in [1, 50] {
+                    let rate = measure(&client, per_object, objects, events, concurrency).await;
+                    figures.insert((per_object, objects), rate);
+                    println!("  {label:28} {objects:>2} object(s): {rate:7.1} events/s (order kept)");
+                }
+            }
+            println!(
+                "  50 objects, after ÷ before: {:.1}×",
+                figures[&(true, 50)] / figures[&(false, 50)]
+            );
+        });
+}
