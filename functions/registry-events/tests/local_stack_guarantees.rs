@@ -457,27 +457,10 @@ async fn governance_throttling_and_server_errors_end_consistent_with_nothing_los
     let admin = |path: &str| format!("{}/_emulator{path}", lane.stack.governance_url);
 
     // A governance credential of this test's own, so its faults hit only this function's calls.
-    let subject = format!("govsync-{}", lane.prefix);
-    let api_key = format!("{}-api-key", lane.prefix);
-    let response = http
-        .post(admin("/apikeys"))
-        .json(&json!({"apikey": api_key, "subject": subject}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        201,
-        "the emulator accepts an added API key"
-    );
-    let secret = format!("govsync/governance-api-key-{}", lane.prefix);
-    aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await)
-        .create_secret()
-        .name(&secret)
-        .secret_string(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let subject = lane.governance_subject();
+    let secret = lane
+        .own_governance_key(&format!("{}-api-key", lane.prefix))
+        .await;
     let function = registry_events(&lane, &secret).await;
     let governance = lane.stack.governance();
     let person = lane.person().await;
@@ -848,25 +831,9 @@ async fn a_rotated_governance_key_holds_the_work_until_the_secret_has_it_then_it
     let lane = Lane::open(Feed::Direct).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let admin = |path: &str| format!("{}/_emulator{path}", lane.stack.governance_url);
-    let subject = format!("govsync-{}", lane.prefix);
     let old_key = format!("{}-key-1", lane.prefix);
     let new_key = format!("{}-key-2", lane.prefix);
-    let response = http
-        .post(admin("/apikeys"))
-        .json(&json!({"apikey": old_key, "subject": subject}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let secret = format!("govsync/governance-api-key-{}", lane.prefix);
-    let secrets = aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await);
-    secrets
-        .create_secret()
-        .name(&secret)
-        .secret_string(&old_key)
-        .send()
-        .await
-        .unwrap();
+    let secret = lane.own_governance_key(&old_key).await;
     let function = registry_events(&lane, &secret).await;
     let governance = lane.stack.governance();
     let use_case = approved_use_case(&governance, &lane.prefix).await;
@@ -881,13 +848,7 @@ async fn a_rotated_governance_key_holds_the_work_until_the_secret_has_it_then_it
 
     // Governance rotates: the new key works, the old one and every token issued to it do not; the
     // secret still holds the old key.
-    let response = http
-        .post(admin("/apikeys"))
-        .json(&json!({"apikey": new_key, "subject": subject}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    lane.add_governance_key(&new_key).await;
     let response = http
         .delete(admin(&format!("/apikeys/{old_key}")))
         .send()
@@ -947,7 +908,7 @@ async fn a_rotated_governance_key_holds_the_work_until_the_secret_has_it_then_it
     }
 
     // The operator puts the new key in the secret; the running function picks it up by itself.
-    secrets
+    aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await)
         .put_secret_value()
         .secret_id(&secret)
         .secret_string(&new_key)

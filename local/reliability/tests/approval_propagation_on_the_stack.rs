@@ -518,23 +518,11 @@ async fn governance_down_while_the_queue_holds_the_work_completes_once_it_return
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let admin = |path: &str| format!("{}/_emulator{path}", scene.lane.stack.governance_url);
     // A governance credential of this test's own, so its faults hit only this function's calls.
-    let subject = format!("govsync-{}", scene.lane.prefix);
-    let api_key = format!("{}-api-key", scene.lane.prefix);
-    let response = http
-        .post(admin("/apikeys"))
-        .json(&json!({"apikey": api_key, "subject": subject}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let secret = format!("govsync/governance-api-key-{}", scene.lane.prefix);
-    aws_sdk_secretsmanager::Client::new(&scene.lane.stack.sdk("testing").await)
-        .create_secret()
-        .name(&secret)
-        .secret_string(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let subject = scene.lane.governance_subject();
+    let secret = scene
+        .lane
+        .own_governance_key(&format!("{}-api-key", scene.lane.prefix))
+        .await;
     let approval = scene.function(&secret).await;
     let use_case = scene.approved_use_case().await;
 

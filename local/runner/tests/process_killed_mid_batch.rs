@@ -174,23 +174,10 @@ async fn a_function_process_killed_mid_batch_loses_nothing_and_creates_nothing_t
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let admin = |path: &str| format!("{}/_emulator{path}", lane.stack.governance_url);
     // A governance credential of this test's own, so its latency slows only this function's calls.
-    let subject = format!("govsync-{}", lane.prefix);
-    let api_key = format!("{}-api-key", lane.prefix);
-    let response = http
-        .post(admin("/apikeys"))
-        .json(&json!({"apikey": api_key, "subject": subject}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let secret = format!("govsync/governance-api-key-{}", lane.prefix);
-    aws_sdk_secretsmanager::Client::new(&lane.stack.sdk("testing").await)
-        .create_secret()
-        .name(&secret)
-        .secret_string(&api_key)
-        .send()
-        .await
-        .unwrap();
+    let subject = lane.governance_subject();
+    let secret = lane
+        .own_governance_key(&format!("{}-api-key", lane.prefix))
+        .await;
 
     let governance = lane.stack.governance();
     let use_case = approved_use_case(&governance, &lane.prefix).await;

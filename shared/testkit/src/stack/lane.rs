@@ -259,6 +259,43 @@ impl Lane {
         }
     }
 
+    /// The governance subject of the lane's own credentials: emulator faults scoped to it hit only the
+    /// calls of the lane's function.
+    pub fn governance_subject(&self) -> String {
+        format!("govsync-{}", self.prefix)
+    }
+
+    /// Adds `api_key` to the governance emulator under the lane's subject.
+    pub async fn add_governance_key(&self, api_key: &str) {
+        let response = self
+            .http
+            .post(format!("{}/_emulator/apikeys", self.stack.governance_url))
+            .json(&json!({"apikey": api_key, "subject": self.governance_subject()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            201,
+            "the emulator accepts an added API key"
+        );
+    }
+
+    /// A governance credential of the lane's own: `api_key` under the lane's subject, stored in a
+    /// secret of the lane; returns the secret's name (a function's governance API key secret).
+    pub async fn own_governance_key(&self, api_key: &str) -> String {
+        self.add_governance_key(api_key).await;
+        let secret = format!("govsync/governance-api-key-{}", self.prefix);
+        aws_sdk_secretsmanager::Client::new(&self.stack.sdk("testing").await)
+            .create_secret()
+            .name(&secret)
+            .secret_string(api_key)
+            .send()
+            .await
+            .unwrap();
+        secret
+    }
+
     /// The SDK configuration a function on this lane runs with (govsync's identity).
     pub async fn function_sdk(&self) -> aws_config::SdkConfig {
         self.stack.sdk(&self.stack.access_key).await
