@@ -450,9 +450,11 @@ export class GovsyncStack extends Stack {
       assumesSpokeRole: false,
       environment: {
         GOVSYNC_RELAY_ROUTES: `registry-events-ingest=${registryEvents.queue.queueUrl},decommission-ingest=${decommission.queue.queueUrl}`,
+        GOVSYNC_RELAY_DEAD_LETTER_QUEUES: `registry-events-ingest=${registryIngest.dlq.queueUrl},decommission-ingest=${decommissionIngest.dlq.queueUrl}`,
       },
       statements: [
         new iam.PolicyStatement({ sid: 'Relay', actions: ['sqs:SendMessage'], resources: [registryEvents.queue.queueArn, decommission.queue.queueArn] }),
+        new iam.PolicyStatement({ sid: 'DeadLetterWithReason', actions: ['sqs:SendMessage'], resources: [registryIngest.dlq.queueArn, decommissionIngest.dlq.queueArn] }),
       ],
     });
     relayFn.addEventSource(new SqsEventSource(registryIngest.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));

@@ -37,7 +37,7 @@ impl RunnerError {
         )
     }
 
-    pub(crate) fn sqs(
+    pub fn sqs(
         operation: &'static str,
         queue: &str,
         error: &(dyn std::error::Error + 'static),

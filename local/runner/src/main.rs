@@ -412,10 +412,26 @@ async fn spawn_relay(
     RunnerError,
 > {
     let client = sqs_client().await;
-    let relay = std::sync::Arc::new(govsync_registry_relay::Relay::new(vec![(
-        ingest.to_owned(),
-        govsync_adapters::queue::SqsMessageQueue::new(client.clone(), fifo_url),
-    )]));
+    // The ingest queue's DLQ, named as local/wiring.json and the templates name it.
+    let dead_letter_queue = format!("{ingest}-dlq");
+    let dead_letter_url = client
+        .get_queue_url()
+        .queue_name(&dead_letter_queue)
+        .send()
+        .await
+        .map_err(|error| RunnerError::sqs("GetQueueUrl", &dead_letter_queue, &error))?
+        .queue_url
+        .unwrap_or_default();
+    let relay = std::sync::Arc::new(govsync_registry_relay::Relay::new(vec![
+        govsync_registry_relay::Route {
+            ingest_queue: ingest.to_owned(),
+            fifo: govsync_adapters::queue::SqsMessageQueue::new(client.clone(), fifo_url),
+            dead_letters: govsync_adapters::sqs::SqsQuarantine::new(
+                client.clone(),
+                dead_letter_url,
+            ),
+        },
+    ]));
     let handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
         let relay = relay.clone();
         Box::pin(async move { relay.handle(event).await.map_err(Into::into) })

@@ -24,7 +24,7 @@ use govsync_core::batch_report::{
 use govsync_lambda::sqs_batch::{QueueFunction, REDRIVE_MAX_RECEIVE_COUNT, handle_event};
 use govsync_local_runner::lambda_invoke::HandlerFuture;
 use govsync_local_runner::{FunctionIdentity, PollSettings, SqsEventSource};
-use govsync_registry_relay::Relay;
+use govsync_registry_relay::{Relay, Route};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 
@@ -436,10 +436,11 @@ async fn drill() {
         }
     }
     let ingest_name = format!("{name}-ingest");
-    let relay = Arc::new(Relay::new(vec![(
-        ingest_name.clone(),
-        SqsMessageQueue::new(client.clone(), registry_url.clone()),
-    )]));
+    let relay = Arc::new(Relay::new(vec![Route {
+        ingest_queue: ingest_name.clone(),
+        fifo: SqsMessageQueue::new(client.clone(), registry_url.clone()),
+        dead_letters: SqsQuarantine::new(client.clone(), ingest_dlq.clone()),
+    }]));
     let relay_handler = move |event: LambdaEvent<SqsEvent>| -> HandlerFuture {
         let relay = relay.clone();
         Box::pin(async move { relay.handle(event).await.map_err(Into::into) })

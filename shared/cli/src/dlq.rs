@@ -33,11 +33,14 @@ use crate::exit::Exit;
 use crate::output::{self, or_dash, shorten};
 
 /// The functions' DLQs, as `infra/template.yaml` names them: registry-events, approval-propagation,
-/// decommission (FIFO), and the asynchronous-failure queue of the metrics relay, reconciler and poller.
-pub const FUNCTION_DLQS: [&str; 4] = [
+/// decommission (FIFO), the registry-relay's ingest queues' (standard), and the asynchronous-failure
+/// queue of the metrics relay, reconciler and poller.
+pub const FUNCTION_DLQS: [&str; 6] = [
     "registry-events-dlq.fifo",
     "governance-events-dlq.fifo",
     "decommission-dlq.fifo",
+    "registry-events-ingest-dlq",
+    "decommission-ingest-dlq",
     "govsync-async-failures",
 ];
 

@@ -33,7 +33,7 @@ use futures::future::join_all;
 pub use govsync_core::batch_report::{
     BatchOutcome, BatchReport, Disposition, MessageFailure, MessageOutcome,
 };
-use govsync_core::emf::Metric;
+use govsync_core::emf::{Metric, MetricValue};
 use govsync_core::ports::governance::GOVERNANCE_UNAUTHORIZED;
 use govsync_core::ports::{Quarantine, QuarantinedMessage};
 use lambda_runtime::LambdaEvent;
@@ -133,6 +133,10 @@ impl<M, E> Prepared<'_, M, E> {
 
 /// The metric of a batch's messages returned to the queue for refused governance credentials.
 pub const GOVERNANCE_UNAUTHORIZED_METRIC: &str = "GovernanceUnauthorized";
+
+/// The metric of a batch's messages returned only because an earlier message of their group failed
+/// (not counted in `Failures`).
+pub const HELD_BEHIND_FAILURE_METRIC: &str = "HeldBehindFailure";
 
 /// Processes one batch by the FIFO rules above; outcomes in batch order.
 pub async fn run_batch<F: QueueFunction>(
@@ -293,6 +297,16 @@ fn batch_metric_line<F: QueueFunction>(
     namespace: &str,
 ) -> String {
     let mut metrics = function.metrics(report);
+    // A message returned only because an earlier one of its group failed is not a failure of its own.
+    let held = codes.iter().filter(|code| **code == Some(HELD)).count();
+    for metric in &mut metrics {
+        if metric.name == govsync_core::emf::FAILURES
+            && let MetricValue::Count(failures) = &mut metric.value
+        {
+            *failures = failures.saturating_sub(held as u64);
+        }
+    }
+    metrics.push(Metric::count(HELD_BEHIND_FAILURE_METRIC, held));
     metrics.push(Metric::count(
         GOVERNANCE_UNAUTHORIZED_METRIC,
         governance_unauthorized(codes),
@@ -807,6 +821,32 @@ mod tests {
         anonymous.message_id = None;
         let report = run_batch(&function, &[anonymous], Utc::now()).await;
         assert!(batch_response(&report).is_err());
+    }
+
+    /// Issue 14, 3: a message returned only because its group's earlier message failed is counted
+    /// apart from `Failures`, so an alarm on failures sees failing messages, not the queue behind them.
+    #[tokio::test]
+    async fn the_metric_line_counts_held_messages_apart_from_failures() {
+        let function = Numbers {
+            quarantine: FakeQuarantine::new(),
+        };
+        let records = [
+            record("m1", "-11"),
+            record("m2", "12"),
+            record("m3", "13"),
+            record("m4", "31"),
+        ];
+        let (report, codes) = run_batch_with_codes(&function, &records, Utc::now()).await;
+        assert_eq!(
+            batch_response(&report).unwrap().batch_item_failures.len(),
+            3
+        );
+        let line: serde_json::Value =
+            serde_json::from_str(&batch_metric_line(&function, &report, &codes, "govsync"))
+                .unwrap();
+        assert_eq!(line["Failures"], 1, "{line}");
+        assert_eq!(line[HELD_BEHIND_FAILURE_METRIC], 2, "{line}");
+        assert_eq!(line["EventsProcessed"], 4, "{line}");
     }
 
     #[tokio::test]
