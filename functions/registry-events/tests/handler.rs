@@ -104,10 +104,22 @@ async fn a_registered_version_appears_under_its_use_case_and_is_written_back() {
             .iter()
             .any(|l| l.kind == LinkKind::Model && l.arn == package.arn)
     );
+    // Issue 13: created with the mapping's initial status, whose lifecycle the write-back carries.
+    assert_eq!(
+        field_text(model, fields::MODEL_STATUS).as_deref(),
+        Some("Under Development")
+    );
+    let staged = world.registry.package(&package.arn).unwrap().lifecycle;
+    assert_eq!(
+        staged
+            .as_ref()
+            .map(|l| (l.stage.as_str(), l.stage_status.as_str())),
+        Some(("Development", "InProgress"))
+    );
     assert_eq!(
         world.links.ledger_len(),
-        1,
-        "the write-back was recorded before it was made"
+        2,
+        "the write-back and the created Model's status were recorded before they were made"
     );
 }
 
@@ -428,8 +440,8 @@ async fn a_lifecycle_change_on_a_two_way_row_moves_the_governance_status() {
     );
     assert_eq!(
         world.links.ledger_len(),
-        2,
-        "write-back and status change both recorded"
+        3,
+        "the initial status, the write-back and the status change all recorded"
     );
 }
 

@@ -348,6 +348,13 @@ type Decommission = govsync_decommission::Handler<
     FakeLinkStore,
     FakeQuarantine,
 >;
+type MetricsRelay = govsync_metrics_relay::Relay<
+    FakeGovernance,
+    FakeRegistry,
+    FakeIdempotencyStore,
+    FakeLinkStore,
+    FakeQuarantine,
+>;
 
 #[derive(Debug, Default, Clone)]
 struct PackageModel {
@@ -398,6 +405,13 @@ struct Sim {
     registry_events: RegistryEvents,
     approval_propagation: ApprovalPropagation,
     decommission: Decommission,
+    /// metrics-relay (F7), invoked per event as EventBridge does; only hostile events reach it here.
+    metrics_relay: MetricsRelay,
+    metrics_dlq: Arc<FakeQuarantine>,
+    /// Metrics events from outside the package's registry, waiting for their invocation.
+    foreign_metrics: Vec<Value>,
+    /// What metrics-relay did with a foreign event other than refuse it.
+    metrics_problems: Vec<String>,
     queues: BTreeMap<QueueKind, SimQueue>,
     pool: Vec<Pending>,
     redriven: Vec<(QueueKind, Message)>,
@@ -627,6 +641,23 @@ impl Sim {
                 decommission: Arc::clone(&decommission_out),
             },
         );
+        // A Red value would move a model to the bundled breach status: a foreign one must not.
+        let metrics_dlq = Arc::new(FakeQuarantine::new());
+        let metrics_relay = govsync_metrics_relay::Relay::new(
+            govsync_metrics_relay::Settings {
+                registries: registries.clone(),
+                breach_status: Some(
+                    govsync_core::GovernanceStatus::parse("Under Review").expect("a status"),
+                ),
+                terminal_statuses: vec!["Decommissioned".into()],
+                amber_margin: 0.05,
+            },
+            Arc::clone(&governance),
+            vec![(entry.clone(), Arc::clone(&registry))],
+            Arc::clone(&idempotency),
+            Arc::clone(&links),
+            Arc::clone(&metrics_dlq),
+        );
         let policy = DecommissionPolicy::from_mapping(&mapping, None);
         let archive = ArchiveTarget::from_mapping(&mapping, &policy.status)
             .expect("an archive target in the built-in mapping");
@@ -655,6 +686,10 @@ impl Sim {
             registry_events,
             approval_propagation,
             decommission,
+            metrics_relay,
+            metrics_dlq,
+            foreign_metrics: Vec::new(),
+            metrics_problems: Vec::new(),
             queues: [
                 QueueKind::Registry,
                 QueueKind::Governance,
@@ -810,10 +845,28 @@ impl Sim {
 
     /// A variant of a real state change that must change nothing wrong: the same package in another
     /// account's envelope (a hint, read from the owner), a detail naming another group (the ARN's group
-    /// counts), or the same group and version in an account outside the map (skipped).
+    /// counts), the same group and version in an account outside the map (skipped), or a Red metric
+    /// about the package sent from another account or region (refused by metrics-relay).
     fn emit_hostile_variant(&mut self, package: &ModelPackage) {
         let event_id = format!("hostile-{}", self.message_id());
-        let (kind, body) = match self.rng.below(3) {
+        let (kind, body) = match self.rng.below(4) {
+            3 => {
+                let (account, region) = if self.rng.chance(0.5) {
+                    (UNKNOWN_ACCOUNT, REGION)
+                } else {
+                    (ACCOUNT, "eu-west-1")
+                };
+                self.foreign_metrics.push(json!({
+                    "version": "0", "id": event_id, "source": "govsync.metrics",
+                    "detail-type": "Model Metric Recorded", "account": account, "region": region,
+                    "time": rfc3339(Some(Utc::now())), "resources": [],
+                    "detail": {"model_package_arn": package.arn.as_str(), "metric": "auc",
+                               "value": 0.1, "timestamp": rfc3339(Some(Utc::now())),
+                               "thresholds": {"lower": 0.8}, "source": "nightly-evaluation"}
+                }));
+                *self.counts.hostile.entry("foreign metrics").or_default() += 1;
+                return;
+            }
             0 => (
                 "foreign envelope",
                 state_change(package, UNKNOWN_ACCOUNT, &event_id),
@@ -1519,7 +1572,22 @@ impl Sim {
     }
 
     /// One round of the functions: every queue's function once, then what their writes caused.
+    /// EventBridge invokes metrics-relay once per event: each foreign one must be refused.
+    async fn invoke_metrics_relay(&mut self) {
+        for event in std::mem::take(&mut self.foreign_metrics) {
+            let deadline = Utc::now() + chrono::Duration::seconds(60);
+            let id = event["id"].as_str().unwrap_or_default().to_owned();
+            match self.metrics_relay.handle(&event, &id, deadline).await {
+                Ok(govsync_metrics_relay::Outcome::Quarantined("foreign_metrics")) => {}
+                other => self.metrics_problems.push(format!(
+                    "foreign metrics event {id}: {other:?}, not refused"
+                )),
+            }
+        }
+    }
+
     async fn round(&mut self) {
+        self.invoke_metrics_relay().await;
         for queue in [
             QueueKind::Registry,
             QueueKind::Governance,
@@ -1750,6 +1818,38 @@ fn check_final_state(sim: &Sim) -> Vec<String> {
     problems
 }
 
+/// Foreign metrics (issue 13, 4): each refused with its reason in the DLQ, no metric recorded; that no
+/// model's status moved is [`check_final_state`]'s (each ends at the status its user last set).
+fn check_foreign_metrics(sim: &Sim) -> Vec<String> {
+    let mut problems = sim.metrics_problems.clone();
+    let sent = sim
+        .counts
+        .hostile
+        .get("foreign metrics")
+        .copied()
+        .unwrap_or(0);
+    let refused = sim.metrics_dlq.messages();
+    if refused.len() != sent
+        || refused
+            .iter()
+            .any(|m| m.error_code != "foreign_metrics" || m.reason.trim().is_empty())
+    {
+        problems.push(format!(
+            "{sent} foreign metrics events, {} in the DLQ: {refused:?}",
+            refused.len()
+        ));
+    }
+    for object in sim.governance.objects() {
+        if matches!(object.type_definition_id.as_str(), "Metric" | "MetricValue") {
+            problems.push(format!(
+                "governance {} {} recorded from a foreign metrics event",
+                object.type_definition_id, object.id
+            ));
+        }
+    }
+    problems
+}
+
 /// The DLQs hold every required permanent failure, each with its reason, and nothing but permanent
 /// failures (required ones, or events about a model whose status the mapping does not know).
 fn check_dlq(sim: &Sim, delivered: &HashMap<String, (QueueKind, String)>) -> Vec<String> {
@@ -1856,6 +1956,7 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
     }
     let mut problems = check_final_state(&sim);
     problems.extend(check_dlq(&sim, &sim.delivered));
+    problems.extend(check_foreign_metrics(&sim));
     let lost = sim.redriven.len();
     for (kind, message) in &sim.redriven {
         problems.push(format!(
@@ -1949,5 +2050,5 @@ async fn thousands_of_mixed_events_with_faults_end_in_the_state_the_last_event_i
     assert!(sim.counts.user_events >= 2_000);
     assert!(faults > 0 && sim.counts.kills > 0 && sim.counts.duplicates_delivered > 0);
     assert!(sim.counts.registry_status_changes > 0);
-    assert!(sim.counts.hostile.len() == 4, "{:?}", sim.counts.hostile);
+    assert!(sim.counts.hostile.len() == 5, "{:?}", sim.counts.hostile);
 }

@@ -162,6 +162,10 @@ pub enum MappingError {
     NoRows,
     #[error("mapping spec: {0}")]
     Fields(FieldMappingError),
+    #[error(
+        "mapping spec: `initial_status` {status:?} must name a row that does not approve (a new version is never approved by creation)"
+    )]
+    InitialStatus { status: String },
     #[error("mapping spec row {row} ({status}): {problem}")]
     Row {
         row: usize,
@@ -195,6 +199,8 @@ pub struct MappingSpec {
     by_status: BTreeMap<GovernanceStatus, usize>,
     /// Which registry facts reach which Model fields (the spec's `[fields]` table).
     fields: FieldMapping,
+    /// The row whose status a new Model is created with (the spec's `initial_status`).
+    initial: Option<usize>,
 }
 
 impl MappingSpec {
@@ -248,7 +254,7 @@ impl MappingSpec {
         }
         if let Some(field) = top
             .keys()
-            .find(|k| !matches!(k.as_str(), "version" | "rows" | "fields"))
+            .find(|k| !matches!(k.as_str(), "version" | "rows" | "fields" | "initial_status"))
         {
             return Err(MappingError::UnknownField {
                 field: field.clone(),
@@ -269,7 +275,14 @@ impl MappingSpec {
             None => FieldMapping::default(),
             Some(table) => FieldMapping::from_value(table).map_err(MappingError::Fields)?,
         };
-        Ok(Self::new(rows)?.with_fields(fields))
+        let spec = Self::new(rows)?.with_fields(fields);
+        match top.get("initial_status") {
+            None => Ok(spec),
+            Some(status) => {
+                let text = status.as_str().unwrap_or_default();
+                spec.with_initial_status(text)
+            }
+        }
     }
 
     /// Validates rows built in code: no duplicate status, no two `both` rows sharing a registry state.
@@ -311,7 +324,31 @@ impl MappingSpec {
             rows,
             by_status,
             fields: FieldMapping::default(),
+            initial: None,
         })
+    }
+
+    /// The spec with `status` as the one a new Model is created with: a row's, and not one that
+    /// approves.
+    pub fn with_initial_status(mut self, status: &str) -> Result<Self, MappingError> {
+        let refused = || MappingError::InitialStatus {
+            status: status.to_owned(),
+        };
+        let index = self
+            .rows
+            .iter()
+            .position(|row| row.governance_status.as_str() == status)
+            .ok_or_else(refused)?;
+        if self.rows[index].target.approval == ApprovalStatus::Approved {
+            return Err(refused());
+        }
+        self.initial = Some(index);
+        Ok(self)
+    }
+
+    /// The row a new Model's status comes from, when the spec names one.
+    pub fn initial_row(&self) -> Option<&MappingRow> {
+        self.initial.map(|index| &self.rows[index])
     }
 
     /// The spec with `fields` as its field mapping.

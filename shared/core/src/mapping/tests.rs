@@ -531,3 +531,50 @@ fn row_errors_name_row_number_and_status_in_their_message() {
     assert!(message.contains("Shipping"), "{message}");
     assert!(message.contains("Ship It"), "{message}");
 }
+
+/// Issue 13: a new Model is created with the contract's initial status, which the built-in spec names;
+/// a spec may name another row, but never one that approves or one it does not have.
+#[test]
+fn the_initial_status_is_the_contracts_and_never_an_approval() {
+    let builtin = MappingSpec::builtin().unwrap();
+    let initial = builtin.initial_row().expect("the built-in spec names one");
+    assert_eq!(initial.governance_status.as_str(), "Under Development");
+    assert_eq!(
+        initial.target.approval,
+        ApprovalStatus::PendingManualApproval
+    );
+
+    let rows = format!(
+        "version = 1\n{}{}",
+        row_toml(
+            "Drafted",
+            "Development",
+            "InProgress",
+            "PendingManualApproval",
+            "both"
+        ),
+        row_toml("Live", "Production", "Deployed", "Approved", "to_registry"),
+    );
+    assert!(
+        MappingSpec::from_toml_str(&rows)
+            .unwrap()
+            .initial_row()
+            .is_none()
+    );
+    let named = |status: &str| {
+        MappingSpec::from_toml_str(&format!("initial_status = \"{status}\"\n{rows}"))
+    };
+    assert_eq!(
+        named("Drafted")
+            .unwrap()
+            .initial_row()
+            .map(|r| r.governance_status.as_str()),
+        Some("Drafted")
+    );
+    for refused in ["Live", "Nowhere"] {
+        assert!(
+            matches!(named(refused), Err(MappingError::InitialStatus { .. })),
+            "{refused}"
+        );
+    }
+}

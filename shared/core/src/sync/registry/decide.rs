@@ -312,8 +312,15 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
             return plan;
         }
     };
-    let desired_status =
+    let mut desired_status =
         desired_model_status(input, current_status.as_deref(), &gate, &mut plan.findings);
+    let mut initial_lifecycle = None;
+    if input.model.is_none() && desired_status.is_none() {
+        if let Some((status, lifecycle)) = initial_status(input, &gate) {
+            desired_status = Some(status);
+            initial_lifecycle = Some(lifecycle);
+        }
+    }
     let model_group = model_group(input, use_case, &mut plan.actions);
     let model = match input.model {
         None => create_model(input, &model_group, desired_status, &mut plan.actions),
@@ -326,9 +333,43 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
         ),
     };
     room_findings(input.package, &mut plan.findings);
-    plan.actions
-        .extend(write_back(input, use_case, model_group, model, gate));
+    plan.actions.extend(write_back(
+        input,
+        use_case,
+        model_group,
+        model,
+        gate,
+        initial_lifecycle,
+    ));
     plan
+}
+
+/// A new version registered with no lifecycle and pending approval (once the gate's revert is
+/// made): the mapping's initial status for its Model, and that row's lifecycle for the package, so
+/// the two sides agree from creation on.
+fn initial_status(input: &PackageSync<'_>, gate: &GateVerdict) -> Option<(String, Lifecycle)> {
+    let package = input.package;
+    let pending = gate.revert_approval.is_some()
+        || package
+            .approval
+            .unwrap_or(ApprovalStatus::PendingManualApproval)
+            == ApprovalStatus::PendingManualApproval;
+    if package.lifecycle.is_some() || gate.revert_lifecycle.is_some() || !pending {
+        return None;
+    }
+    let row = input.mapping.initial_row()?;
+    if row.target.approval != ApprovalStatus::PendingManualApproval {
+        return None;
+    }
+    let lifecycle = Lifecycle {
+        stage: row.target.resolve_stage(None)?,
+        stage_status: row.target.stage_status.clone(),
+        stage_description: Some(Description::truncating(&format!(
+            "govsync: the governance model's initial status, {}",
+            row.governance_status
+        ))),
+    };
+    Some((row.governance_status.to_string(), lifecycle))
 }
 
 /// Reports a write-back cut short by the package's own entries.
@@ -441,7 +482,7 @@ fn revert_only_write(input: &PackageSync<'_>, gate: GateVerdict) -> Option<Actio
         package: input.package.clone(),
         links: None,
         revert_approval: gate.revert_approval,
-        revert_lifecycle: gate.revert_lifecycle,
+        lifecycle_to_set: gate.revert_lifecycle,
         revision: revision_of(input.package, input.now),
     })))
 }
@@ -680,6 +721,7 @@ fn write_back(
     model_group: ObjectRef,
     model: ObjectRef,
     gate: GateVerdict,
+    initial_lifecycle: Option<Lifecycle>,
 ) -> Option<Action> {
     let write = PackageWrite {
         package: input.package.clone(),
@@ -689,7 +731,7 @@ fn write_back(
             model,
         }),
         revert_approval: gate.revert_approval,
-        revert_lifecycle: gate.revert_lifecycle,
+        lifecycle_to_set: gate.revert_lifecycle.or(initial_lifecycle),
         revision: revision_of(input.package, input.now),
     };
     let needed = match write.resolve(None, None, input.console) {

@@ -123,7 +123,7 @@ fn written_back(package: &ModelVersion) -> BTreeMap<String, String> {
             model: ObjectRef::Existing(id("1003")),
         }),
         revert_approval: None,
-        revert_lifecycle: None,
+        lifecycle_to_set: None,
         revision: Revision::new(1),
     };
     let resolved = write.resolve(None, None, &console()).unwrap().unwrap();
@@ -200,7 +200,7 @@ fn shape(plan: &Plan) -> Vec<String> {
                     write.links.is_some(),
                     write.revert_approval.is_some()
                 );
-                if let Some(lifecycle) = &write.revert_lifecycle {
+                if let Some(lifecycle) = &write.lifecycle_to_set {
                     text.push_str(&format!(
                         " lifecycle {}/{}",
                         lifecycle.stage, lifecycle.stage_status
@@ -269,7 +269,7 @@ fn decide_table() {
                 "link group Created".into(),
                 "create model under Created".into(),
                 "link model Created".into(),
-                "update package links=true revert=false".into(),
+                "update package links=true revert=false lifecycle Development/InProgress".into(),
             ],
             vec![],
         ),
@@ -285,7 +285,7 @@ fn decide_table() {
             vec![
                 format!("create model under {}", existing("1002")),
                 "link model Created".into(),
-                "update package links=true revert=false".into(),
+                "update package links=true revert=false lifecycle Development/InProgress".into(),
             ],
             vec![],
         ),
@@ -583,7 +583,7 @@ fn decide_table() {
             vec![
                 format!("create model under {}", existing("1002")),
                 "link model Created".into(),
-                "update package links=true revert=true".into(),
+                "update package links=true revert=true lifecycle Development/InProgress".into(),
             ],
             vec!["shadow_approval"],
         ),
@@ -979,6 +979,16 @@ fn write_back_holds_ids_links_and_sanitised_names_within_limits() {
     // The ledger entry is what the write's echo will carry.
     let mut echoed = package();
     echoed.customer_metadata.extend(set.clone());
+    // The new version's initial status (the mapping's `initial_status`) went in the same call.
+    assert_eq!(
+        resolved
+            .update
+            .lifecycle
+            .as_ref()
+            .map(|l| (l.stage.as_str(), l.stage_status.as_str())),
+        Some(("Development", "InProgress"))
+    );
+    echoed.lifecycle = resolved.update.lifecycle.clone();
     echoed.last_modified_time = Some(time(1_767_345_600_000));
     assert_eq!(snapshot_write(&echoed), resolved.ledger);
     // The same lists in another order are the same state.
@@ -1010,7 +1020,7 @@ fn links_write(package: ModelVersion) -> PackageWrite {
             model: ObjectRef::Existing(id("1003")),
         }),
         revert_approval: None,
-        revert_lifecycle: None,
+        lifecycle_to_set: None,
         revision: Revision::new(7),
     }
 }
@@ -1362,4 +1372,49 @@ fn described_packages_become_model_versions() {
         )
         .is_err()
     );
+}
+
+/// Issue 13: a version registered with no lifecycle, pending approval, gets the mapping's initial
+/// status in governance and that row's lifecycle in the write-back (one call); a version whose
+/// lifecycle already says something keeps it and sets no initial status.
+#[test]
+fn a_new_version_without_a_lifecycle_starts_at_the_mappings_initial_status_on_both_sides() {
+    let case = |package: ModelVersion| Case {
+        name: "new",
+        package,
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: None,
+        gate: GateMode::Enforce,
+    };
+    let plan = run(&case(package()));
+    let status = |plan: &Plan| {
+        crate::ports::governance::find_field(&created_fields(plan), fields::MODEL_STATUS)
+            .and_then(FieldValue::as_text)
+    };
+    assert_eq!(status(&plan).as_deref(), Some("Under Development"));
+    let Some(Action::UpdatePackage(write)) = plan.actions.last() else {
+        panic!("{plan:?}")
+    };
+    let initial = write
+        .lifecycle_to_set
+        .as_ref()
+        .expect("the initial lifecycle");
+    assert_eq!(
+        (initial.stage.as_str(), initial.stage_status.as_str()),
+        ("Development", "InProgress")
+    );
+
+    let mut staged = package();
+    staged.lifecycle = lifecycle("Validation", "PendingApproval");
+    let plan = run(&case(staged));
+    assert_ne!(status(&plan).as_deref(), Some("Under Development"));
+    assert!(plan.actions.iter().all(|action| !matches!(
+        action,
+        Action::UpdatePackage(write) if write.lifecycle_to_set.is_some()
+    )));
+
+    let mut rejected = package();
+    rejected.approval = Some(ApprovalStatus::Rejected);
+    assert_eq!(status(&run(&case(rejected))), None);
 }

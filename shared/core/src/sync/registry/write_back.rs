@@ -265,8 +265,9 @@ pub struct PackageWrite {
     pub links: Option<LinksWriteBack>,
     /// Set when the gate reverts a shadow approval: the `ApprovalDescription` to write.
     pub revert_approval: Option<Description>,
-    /// Set when the gate reverts a lifecycle that claims deployment: the lifecycle to set.
-    pub revert_lifecycle: Option<Lifecycle>,
+    /// The lifecycle to set: the gate's revert of one that claims deployment, or a new version's
+    /// initial status (the mapping's `initial_status` row).
+    pub lifecycle_to_set: Option<Lifecycle>,
     /// `govsync:rev`: the registry revision this write was decided from.
     pub revision: Revision,
 }
@@ -349,7 +350,7 @@ impl PackageWrite {
                     .map(|key| (*key).to_owned()),
             );
         }
-        let reverts = self.revert_approval.is_some() || self.revert_lifecycle.is_some();
+        let reverts = self.revert_approval.is_some() || self.lifecycle_to_set.is_some();
         if to_set.is_empty() && to_remove.is_empty() && !reverts {
             return Ok(None);
         }
@@ -363,7 +364,7 @@ impl PackageWrite {
             None => self.package.approval,
         };
         let lifecycle = self
-            .revert_lifecycle
+            .lifecycle_to_set
             .as_ref()
             .or(self.package.lifecycle.as_ref())
             .map(|l| (l.stage.as_str(), l.stage_status.as_str()));
@@ -382,7 +383,7 @@ impl PackageWrite {
                 .map(|description| description.as_str().to_owned()),
             metadata_to_set: to_set.into_map(),
             metadata_to_remove: to_remove,
-            lifecycle: self.revert_lifecycle.clone(),
+            lifecycle: self.lifecycle_to_set.clone(),
             client_token: Some(client_token(arn, &fingerprint)),
         };
         Ok(Some(ResolvedWrite {
