@@ -315,11 +315,12 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
     let mut desired_status =
         desired_model_status(input, current_status.as_deref(), &gate, &mut plan.findings);
     let mut initial_lifecycle = None;
-    if input.model.is_none() && desired_status.is_none() {
-        if let Some((status, lifecycle)) = initial_status(input, &gate) {
-            desired_status = Some(status);
-            initial_lifecycle = Some(lifecycle);
-        }
+    if input.model.is_none()
+        && desired_status.is_none()
+        && let Some((status, lifecycle)) = initial_status(input, &gate)
+    {
+        desired_status = Some(status);
+        initial_lifecycle = Some(lifecycle);
     }
     let model_group = model_group(input, use_case, &mut plan.actions);
     let model = match input.model {
