@@ -1,12 +1,13 @@
-//! Throughput of a FIFO queue function by message grouping (issue 14), run by hand on a running local
-//! stack: `source .local/stack/stack.env && cargo bench -p govsync-local-runner --bench
-//! fifo_group_throughput`.
+//! Throughput of a FIFO queue function by message grouping (issue 14), run by hand:
+//! `cargo test -p govsync-local-runner --bench fifo_group_throughput` (with a started stack's
+//! `stack.env` sourced for the moto figures).
 //!
-//! Events through a registry-events-like queue on moto, the real batch driver, each event one faked
-//! governance call of 100 ms, `GOVSYNC_BENCH_CONCURRENCY` concurrent batches (default 5, the templates'
-//! `MaximumConcurrency`). *Before*: every event in the one message group `registry-events` (the old rule
-//! targets); *after*: one message group per object (the relay's). With 1 object and with 50. Prints
-//! events/s and checks each object's order.
+//! Events through a registry-events-like queue, the real batch driver, each event one faked governance
+//! call of 100 ms. *Before*: every event in the one message group `registry-events` (the old rule
+//! targets); *after*: one message group per object (the relay's). First in memory (SQS FIFO's group
+//! rule only) at several concurrencies, then on moto with `GOVSYNC_BENCH_CONCURRENCY` concurrent
+//! batches (default 5, the templates' `MaximumConcurrency`), with 1 object and with 50. Prints events/s
+//! and checks each object's order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
