@@ -94,6 +94,8 @@ check "functions and their variables (template.yaml vs functions/)" \
     "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$infra/template.yaml"
 check "least privilege (template.yaml)" \
     "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$infra/template.yaml"
+check "deployment review: rule targets keep undelivered events, alarms FILL their sums, one architecture (template.yaml, spoke.yaml)" \
+    "$venv/bin/python" "$repo/local/tests/test_deployment_review.py" "$infra/template.yaml" "$infra/spoke.yaml"
 check "guardrail policies are JSON" guardrails_are_json
 check "cdk synth with cdk-nag AwsSolutions" cdk_synth
 if [[ -f "$synthesized" ]]; then
@@ -107,6 +109,8 @@ if [[ -f "$synthesized" ]]; then
         "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$synthesized"
     check "least privilege (CDK template)" \
         "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$synthesized"
+    check "deployment review (CDK template)" \
+        "$venv/bin/python" "$repo/local/tests/test_deployment_review.py" "$synthesized"
     check "dashboard and alarm metrics (CDK template vs template.yaml)" \
         "$venv/bin/python" "$repo/local/tests/test_dashboard_matches_template.py" "$synthesized"
 else

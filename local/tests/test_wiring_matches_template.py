@@ -27,6 +27,7 @@ SAM_TEMPLATE_PATH = REPO / "infra" / "template.yaml"
 # Queues a template may declare beyond wiring.json, with the reason. Only standard (non-FIFO) queues qualify.
 EXTRA_QUEUES_ALLOWED = {
     "govsync-async-failures": "dead-letter queue for failed asynchronous invocations; Lambda cannot use a FIFO one",
+    "govsync-event-delivery-dlq": "dead-letter queue of the rules' targets: events EventBridge could not deliver",
 }
 
 
@@ -468,7 +469,19 @@ def test_spoke_forwards_every_wired_event_pattern_to_the_hub():
     rules = _resources(spoke, "AWS::Events::Rule").values()
     forwarded = [_canonical(props["EventPattern"]) for props in rules]
     assert [rule["name"] for rule in wiring["rules"] if _canonical(rule["event_pattern"]) not in forwarded] == []
-    assert all(props["Targets"] == [{"Id": "hub", "Arn": {"Ref": "HubEventBusArn"}, "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]}}] for props in rules)
+    assert all(
+        props["Targets"]
+        == [
+            {
+                "Id": "hub",
+                "Arn": {"Ref": "HubEventBusArn"},
+                "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]},
+                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ForwardDeadLetters", "Arn"]}},
+            }
+        ]
+        for props in rules
+    )
 
 
 def test_json_templates_from_cdk_synth_are_read(tmp_path):

@@ -221,6 +221,19 @@ export class GovsyncStack extends Stack {
       { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the asynchronously invoked functions.' },
     ]);
 
+    // Events a govsync rule could not deliver to its target after EventBridge's retries: kept with
+    // EventBridge's ERROR_CODE / ERROR_MESSAGE / RULE_ARN attributes instead of dropped (the targets add the
+    // queue policy admitting their rule). Not in wiring.json.
+    const eventDeliveryDlq = new sqs.Queue(this, 'EventDeliveryDlq', {
+      queueName: 'govsync-event-delivery-dlq',
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    NagSuppressions.addResourceSuppressions(eventDeliveryDlq, [
+      { id: 'AwsSolutions-SQS3', reason: "This queue is itself the dead-letter queue of govsync's rule targets." },
+    ]);
+
     // ------------------------------------------------------------ rules (local/wiring.json "rules")
     // No fixed MessageGroupId: each rule feeds an ingest queue and registry-relay groups per object.
     const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue) =>
@@ -228,7 +241,7 @@ export class GovsyncStack extends Stack {
         ruleName,
         description,
         eventPattern,
-        targets: [new eventTargets.SqsQueue(queue)],
+        targets: [new eventTargets.SqsQueue(queue, { deadLetterQueue: eventDeliveryDlq, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
       });
     queueRule('RegistryStateChangeRule', 'govsync-registry-state-change', "SageMaker's own model package state-change event (F2, F3).", REGISTRY_STATE_CHANGE, registryIngest.queue);
     queueRule('RegistryApiCallsRule', 'govsync-registry-api-calls', 'CloudTrail records of registry changes that SageMaker emits no event for (F2, F3).', REGISTRY_API_CALLS, registryIngest.queue);
@@ -582,7 +595,7 @@ export class GovsyncStack extends Stack {
         readApiKey,
       ],
     });
-    const toMetricsRelay = new eventTargets.LambdaFunction(metricsFn, { retryAttempts: 8, maxEventAge: Duration.hours(1) });
+    const toMetricsRelay = new eventTargets.LambdaFunction(metricsFn, { retryAttempts: 8, maxEventAge: Duration.hours(1), deadLetterQueue: eventDeliveryDlq });
     new events.Rule(this, 'MetricRecordedRule', {
       ruleName: 'govsync-metrics',
       eventPattern: { source: ['govsync.metrics'], detailType: ['Model Metric Recorded'] },
@@ -727,15 +740,17 @@ export class GovsyncStack extends Stack {
       { label: 'governance-events', id: 'GovernanceEvents', ...governanceEvents },
       { label: 'decommission', id: 'Decommission', ...decommission },
     ];
-    // The relay gave up on an event (SQS refused the send through every receive): inspect and redrive.
+    // The relay gave up on an event (SQS refused the send through every receive), or EventBridge could not
+    // deliver one to a govsync rule's target: inspect and redrive.
     alarm('RegistryIngestDlqDepthAlarm', {
       alarmName: 'govsync-ingest-dlq-depth',
-      alarmDescription: 'Events the registry-relay could not move onto their FIFO queue (redrive them).',
+      alarmDescription: "Events the registry-relay could not move onto their FIFO queue, or EventBridge could not deliver to a govsync rule's target (redrive them).",
       metric: new cloudwatch.MathExpression({
-        expression: 'registry + decommission',
+        expression: 'FILL(registry, 0) + FILL(decommission, 0) + FILL(undelivered, 0)',
         usingMetrics: {
           registry: registryIngest.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
           decommission: decommissionIngest.dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+          undelivered: eventDeliveryDlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
         },
         period: Duration.minutes(5),
       }),
@@ -787,7 +802,8 @@ export class GovsyncStack extends Stack {
       new cloudwatch.MathExpression({
         label,
         period: Duration.minutes(5),
-        expression: functions.map((_, index) => `m${index + 1}`).join(' + '),
+        // A function not invoked in a period publishes nothing: FILL makes it count 0, not empty the sum.
+        expression: functions.map((_, index) => `FILL(m${index + 1}, 0)`).join(' + '),
         usingMetrics: Object.fromEntries(functions.map((fn, index) => [`m${index + 1}`, metricOf(fn)])),
       });
     alarm('FunctionErrorsAlarm', {

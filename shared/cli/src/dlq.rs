@@ -33,16 +33,22 @@ use crate::exit::Exit;
 use crate::output::{self, or_dash, shorten};
 
 /// The functions' DLQs, as `infra/template.yaml` names them: registry-events, approval-propagation,
-/// decommission (FIFO), the registry-relay's ingest queues' (standard), and the asynchronous-failure
-/// queue of the metrics relay, reconciler and poller.
-pub const FUNCTION_DLQS: [&str; 6] = [
+/// decommission (FIFO), the registry-relay's ingest queues' (standard), the asynchronous-failure
+/// queue of the metrics relay, reconciler and poller, and the rules' undelivered events.
+pub const FUNCTION_DLQS: [&str; 7] = [
     "registry-events-dlq.fifo",
     "governance-events-dlq.fifo",
     "decommission-dlq.fifo",
     "registry-events-ingest-dlq",
     "decommission-ingest-dlq",
     "govsync-async-failures",
+    "govsync-event-delivery-dlq",
 ];
+
+/// The attributes EventBridge sets on an event it could not deliver to a rule's target.
+const EVENTBRIDGE_ERROR_CODE: &str = "ERROR_CODE";
+const EVENTBRIDGE_ERROR_MESSAGE: &str = "ERROR_MESSAGE";
+const EVENTBRIDGE_RULE_ARN: &str = "RULE_ARN";
 
 /// The `MessageGroupId` a message without one gets on a FIFO queue.
 const DEFAULT_GROUP: &str = "govsync-replay";
@@ -86,8 +92,17 @@ impl QuarantinedMessage {
                 .and_then(DateTime::from_timestamp_millis),
             receive_count: system(MessageSystemAttributeName::ApproximateReceiveCount)
                 .and_then(|count| count.parse().ok()),
-            reason: attribute(attributes::REASON),
-            error_code: attribute(attributes::ERROR_CODE),
+            // A rule target's DLQ holds EventBridge's own attributes instead of govsync's.
+            reason: attribute(attributes::REASON).or_else(|| {
+                attribute(EVENTBRIDGE_ERROR_MESSAGE).map(|message| {
+                    match attribute(EVENTBRIDGE_RULE_ARN) {
+                        Some(rule) => format!("{message} (rule {rule})"),
+                        None => message,
+                    }
+                })
+            }),
+            error_code: attribute(attributes::ERROR_CODE)
+                .or_else(|| attribute(EVENTBRIDGE_ERROR_CODE)),
             source_message_id: attribute(attributes::SOURCE_MESSAGE_ID),
             body: message.body().unwrap_or_default().to_owned(),
         }

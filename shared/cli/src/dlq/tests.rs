@@ -89,3 +89,32 @@ fn a_replay_exits_0_only_when_every_message_moved() {
         "q-dlq.fifo → q.fifo: 1 failed, 1 held for order, 2 moved\n"
     );
 }
+
+/// Issue 18, 2: an event EventBridge could not deliver to a rule's target carries EventBridge's own
+/// attributes, which the list shows as its reason.
+#[test]
+fn an_undelivered_event_shows_eventbridge_s_error_as_its_reason() {
+    use aws_sdk_sqs::types::{Message, MessageAttributeValue};
+    let text = |value: &str| {
+        MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .unwrap()
+    };
+    let message = Message::builder()
+        .message_id("m-1")
+        .body("{}")
+        .message_attributes("ERROR_CODE", text("SQSPermissionDenied"))
+        .message_attributes("ERROR_MESSAGE", text("Access denied to the target queue"))
+        .message_attributes(
+            "RULE_ARN",
+            text("arn:aws:events:us-east-1:111111111111:rule/govsync-decommission"),
+        )
+        .build();
+    let listed = QuarantinedMessage::from_sqs(&message);
+    assert_eq!(
+        listed.reason_line(),
+        "SQSPermissionDenied: Access denied to the target queue (rule arn:aws:events:us-east-1:111111111111:rule/govsync-decommission)"
+    );
+}

@@ -1,0 +1,160 @@
+"""What a review before a real deploy checks that the linters do not (issue 18): no EventBridge rule target can
+drop an event silently (each has a dead-letter queue and a retry policy), every alarm that sums metrics counts
+a silent source as 0 (FILL), and build and deploy cannot disagree on the Lambda architecture (a committed
+infra/samconfig.toml, with SAM's build output ignored by git).
+
+Run by pytest on infra/template.yaml, infra/spoke.yaml and, when `cdk synth` has written it, the CDK template;
+also runnable as `python test_deployment_review.py TEMPLATE...` (infra/validate.sh), exiting 1 naming every
+problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_wiring_matches_template import load_template  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SAM_TEMPLATE = REPO / "infra" / "template.yaml"
+SPOKE_TEMPLATE = REPO / "infra" / "spoke.yaml"
+CDK_TEMPLATE = REPO / "infra" / "cdk" / "cdk.out" / "Govsync.template.json"
+SAMCONFIG = REPO / "infra" / "samconfig.toml"
+GITIGNORE = REPO / ".gitignore"
+
+
+def _targets(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, target) for every rule target, SAM's function-event rules included."""
+    found = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Events::Rule":
+            for target in properties.get("Targets", []):
+                found.append((f"{logical_id} target {target.get('Id')}", target))
+        if resource.get("Type") == "AWS::Serverless::Function":
+            for name, event in properties.get("Events", {}).items():
+                if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent"):
+                    found.append((f"{logical_id} event {name}", event.get("Properties", {})))
+    return found
+
+
+def undeliverable_drops(template: dict[str, Any]) -> list[str]:
+    """Each rule target without a dead-letter queue or a retry policy: an event it cannot deliver vanishes."""
+    problems = []
+    for where, target in _targets(template):
+        if not target.get("DeadLetterConfig"):
+            problems.append(f"{where}: no DeadLetterConfig (an event it cannot deliver is dropped)")
+        if not target.get("RetryPolicy"):
+            problems.append(f"{where}: no RetryPolicy (EventBridge's defaults are implicit)")
+    return problems
+
+
+def unfilled_sums(template: dict[str, Any]) -> list[str]:
+    """Each alarm whose math expression adds a metric query not wrapped in FILL(id, 0): a source that published
+    nothing in a period empties the whole sum, and the alarm never fires."""
+    problems = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        metrics = resource.get("Properties", {}).get("Metrics", [])
+        query_ids = {m["Id"] for m in metrics if "MetricStat" in m}
+        for metric in metrics:
+            expression = metric.get("Expression")
+            if not isinstance(expression, str):
+                continue
+            filled = set(re.findall(r"FILL\(\s*(\w+)\s*,", expression))
+            for used in sorted(query_ids & set(re.findall(r"\b(\w+)\b", expression))):
+                if used not in filled:
+                    problems.append(f"{logical_id}: `{used}` is summed without FILL({used}, 0)")
+    return problems
+
+
+def problems(template: dict[str, Any]) -> list[str]:
+    return undeliverable_drops(template) + unfilled_sums(template)
+
+
+def architecture_problems(samconfig: Path = SAMCONFIG, gitignore: Path = GITIGNORE) -> list[str]:
+    """Build and deploy read one Architecture from the committed samconfig; SAM's output is not committed."""
+    if not samconfig.exists():
+        return [f"{samconfig.name} is missing: build and deploy may pick different architectures"]
+    config = tomllib.loads(samconfig.read_text(encoding="utf-8"))
+    found = []
+    architectures = {}
+    for command in ("build", "deploy"):
+        overrides = (
+            config.get("default", {}).get(command, {}).get("parameters", {}).get("parameter_overrides", "")
+        )
+        match = re.search(r"\bArchitecture=(\S+)", overrides if isinstance(overrides, str) else " ".join(overrides))
+        if not match:
+            found.append(f"{samconfig.name}: `sam {command}` does not set Architecture")
+        else:
+            architectures[command] = match.group(1).strip("\"'")
+    if len(set(architectures.values())) > 1:
+        found.append(f"{samconfig.name}: build and deploy set different architectures {architectures}")
+    ignored = gitignore.read_text(encoding="utf-8").split() if gitignore.exists() else []
+    if not any(line.strip("/") == ".aws-sam" for line in ignored):
+        found.append(".gitignore does not ignore .aws-sam/ (SAM's build output)")
+    return found
+
+
+def test_every_template_keeps_undeliverable_events_and_fills_its_sums() -> None:
+    for path in (SAM_TEMPLATE, SPOKE_TEMPLATE):
+        assert problems(load_template(path)) == [], path.name
+    if CDK_TEMPLATE.exists():
+        assert problems(load_template(CDK_TEMPLATE)) == []
+
+
+def test_build_and_deploy_share_one_architecture() -> None:
+    assert architecture_problems() == []
+
+
+def test_the_checks_find_what_the_review_found() -> None:
+    """Each check reports the templates as they were before issue 18."""
+    template = copy.deepcopy(load_template(SAM_TEMPLATE))
+    resources = template["Resources"]
+    for target in resources["DecommissionRule"]["Properties"]["Targets"]:
+        target.pop("DeadLetterConfig")
+        target.pop("RetryPolicy")
+    for metric in resources["FunctionErrorsAlarm"]["Properties"]["Metrics"]:
+        if "Expression" in metric:
+            metric["Expression"] = re.sub(r"FILL\((\w+), 0\)", r"\1", metric["Expression"])
+    found = problems(template)
+    assert sum("DecommissionRule" in problem for problem in found) == 2, found
+    assert sum("FunctionErrorsAlarm" in problem for problem in found) == 8, found
+    spoke = copy.deepcopy(load_template(SPOKE_TEMPLATE))
+    spoke["Resources"]["ForwardMetrics"]["Properties"]["Targets"][0].pop("DeadLetterConfig")
+    assert any("ForwardMetrics" in problem for problem in problems(spoke))
+
+
+def test_the_architecture_check_finds_a_mismatch(tmp_path: Path) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.build.parameters]\nparameter_overrides = "Architecture=arm64"\n'
+        '[default.deploy.parameters]\nparameter_overrides = "Architecture=x86_64"\n',
+        encoding="utf-8",
+    )
+    ignore = tmp_path / ".gitignore"
+    ignore.write_text("/target/\n", encoding="utf-8")
+    found = architecture_problems(config, ignore)
+    assert any("different architectures" in problem for problem in found), found
+    assert any(".aws-sam" in problem for problem in found), found
+    assert architecture_problems(tmp_path / "missing.toml", ignore)
+
+
+if __name__ == "__main__":
+    paths = [Path(arg) for arg in sys.argv[1:]] or [SAM_TEMPLATE, SPOKE_TEMPLATE]
+    failed = False
+    for template_path in paths:
+        for problem in problems(load_template(template_path)):
+            print(f"{template_path.name}: {problem}")
+            failed = True
+    if SAM_TEMPLATE in paths:
+        for problem in architecture_problems():
+            print(problem)
+            failed = True
+    sys.exit(1 if failed else 0)
