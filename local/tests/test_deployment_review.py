@@ -1,7 +1,9 @@
 """What a review before a real deploy checks that the linters do not (issue 18): no EventBridge rule target can
 drop an event silently (each has a dead-letter queue and a retry policy), every alarm that sums metrics counts
-a silent source as 0 (FILL), and build and deploy cannot disagree on the Lambda architecture (a committed
-infra/samconfig.toml, with SAM's build output ignored by git).
+a silent source as 0 (FILL), a spoke's named roles carry the region (one account, several regions), and build
+and deploy cannot disagree on the Lambda architecture, and the email sender is an address whose verified
+identity (domain or address) is its own parameter, the one SES is granted on (a committed infra/samconfig.toml, with SAM's build
+output ignored by git).
 
 Run by pytest on infra/template.yaml, infra/spoke.yaml and, when `cdk synth` has written it, the CDK template;
 also runnable as `python test_deployment_review.py TEMPLATE...` (infra/validate.sh), exiting 1 naming every
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_least_privilege_template import as_list, flatten, role_statements  # noqa: E402
 from test_wiring_matches_template import load_template  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,8 +77,67 @@ def unfilled_sums(template: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _flat(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return str(value["Fn::Sub"])
+    if isinstance(value, dict) and "Ref" in value:
+        return "${" + str(value["Ref"]) + "}"
+    return str(value)
+
+
+def account_wide_names(template: dict[str, Any]) -> list[str]:
+    """In a spoke (deployed once per account and region), each named IAM role without the region in its
+    name: the second region's stack would fail on the duplicate, account-wide name."""
+    if "HubAccountId" not in template.get("Parameters", {}):
+        return []
+    return [
+        f"{logical_id}: role name {_flat(resource['Properties']['RoleName'])!r} does not include the region"
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::IAM::Role"
+        and "RoleName" in resource.get("Properties", {})
+        and "${AWS::Region}" not in _flat(resource["Properties"]["RoleName"])
+    ]
+
+
+def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every role statement, each branch of a conditional (Fn::If) one included."""
+    found = []
+    for owner, statement in role_statements(template):
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            found.extend((owner, branch) for branch in statement["Fn::If"][1:] if isinstance(branch, dict))
+        else:
+            found.append((owner, statement))
+    return found
+
+
+def sender_problems(template: dict[str, Any]) -> list[str]:
+    """The email sender is an address (the function refuses anything else), and SES is granted on the verified
+    identity it belongs to, a separate parameter: never an identity ARN built from the address."""
+    parameters = template.get("Parameters", {})
+    if "NotificationSender" not in parameters:
+        return []
+    found = []
+    if "@" not in str(parameters["NotificationSender"].get("AllowedPattern", "")):
+        found.append("NotificationSender: not constrained to an email address")
+    if "NotificationSenderIdentity" not in parameters:
+        found.append("no NotificationSenderIdentity parameter: the SES grant cannot name a verified domain")
+    for owner, statement in _statements(template):
+        if "ses:SendEmail" not in as_list(statement.get("Action", [])):
+            continue
+        for resource in as_list(statement.get("Resource", [])):
+            text = flatten(resource)
+            if "${NotificationSenderIdentity}" not in text:
+                found.append(f"{owner}: ses:SendEmail on {text}, not the NotificationSenderIdentity identity")
+    return found
+
+
 def problems(template: dict[str, Any]) -> list[str]:
-    return undeliverable_drops(template) + unfilled_sums(template)
+    return (
+        undeliverable_drops(template)
+        + unfilled_sums(template)
+        + account_wide_names(template)
+        + sender_problems(template)
+    )
 
 
 def architecture_problems(samconfig: Path = SAMCONFIG, gitignore: Path = GITIGNORE) -> list[str]:
@@ -123,12 +185,26 @@ def test_the_checks_find_what_the_review_found() -> None:
     for metric in resources["FunctionErrorsAlarm"]["Properties"]["Metrics"]:
         if "Expression" in metric:
             metric["Expression"] = re.sub(r"FILL\((\w+), 0\)", r"\1", metric["Expression"])
+    parameters = template["Parameters"]
+    parameters["NotificationSender"].pop("AllowedPattern")
+    del parameters["NotificationSenderIdentity"]
+    for statement in resources["ApprovalPropagationRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement and statement["Fn::If"][1].get("Action") == "ses:SendEmail":
+            statement["Fn::If"][1]["Resource"] = {
+                "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${NotificationSender}"
+            }
     found = problems(template)
+    assert any("not constrained to an email address" in problem for problem in found), found
+    assert any("no NotificationSenderIdentity" in problem for problem in found), found
+    assert any("ses:SendEmail on" in problem for problem in found), found
     assert sum("DecommissionRule" in problem for problem in found) == 2, found
     assert sum("FunctionErrorsAlarm" in problem for problem in found) == 8, found
     spoke = copy.deepcopy(load_template(SPOKE_TEMPLATE))
     spoke["Resources"]["ForwardMetrics"]["Properties"]["Targets"][0].pop("DeadLetterConfig")
-    assert any("ForwardMetrics" in problem for problem in problems(spoke))
+    spoke["Resources"]["RegistryAccessRole"]["Properties"]["RoleName"] = {"Ref": "RoleName"}
+    found = problems(spoke)
+    assert any("ForwardMetrics" in problem for problem in found), found
+    assert any("RegistryAccessRole" in problem and "region" in problem for problem in found), found
 
 
 def test_the_architecture_check_finds_a_mismatch(tmp_path: Path) -> None:

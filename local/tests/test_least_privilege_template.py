@@ -8,6 +8,7 @@ Run by pytest on infra/template.yaml and, when `cdk synth` has written it, the C
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,10 @@ CDK_TEMPLATE = REPO / "infra" / "cdk" / "cdk.out" / "Govsync.template.json"
 SPOKE_TEMPLATE = REPO / "infra" / "spoke.yaml"
 IDEMPOTENCY_SOURCE = REPO / "shared" / "core" / "src" / "idempotency.rs"
 WEBHOOK_FUNCTION = "govsync-governance-webhook"
+# The spokes name their forwarding role per region (one account may forward from several regions); the hub's
+# bus admits the name in any region.
 FORWARDER_NAME = "govsync-event-forwarder-${AWS::Region}"
+HUB_ADMITS_FORWARDERS = "govsync-event-forwarder-*"
 
 
 def webhook_key_prefix() -> str:
@@ -115,7 +119,7 @@ def problems(template: dict[str, Any]) -> list[str]:
         if accounts != {"Ref": "SpokeAccountIds"}:
             found.append(f"{owner}: sts:AssumeRole is not pinned to SpokeAccountIds (aws:ResourceAccount {accounts!r})")
         for resource in as_list(statement["Resource"]):
-            if not flatten(resource).endswith(":role/govsync/${SpokeRoleName}"):
+            if not flatten(resource).endswith(":role/govsync/${SpokeRoleName}-*"):
                 found.append(f"{owner}: sts:AssumeRole on {flatten(resource)}, not the govsync spoke role")
 
     policies = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::EventBusPolicy"}
@@ -125,7 +129,7 @@ def problems(template: dict[str, Any]) -> list[str]:
             found.append(f"{logical_id}: admits any principal")
         for branch in branches(statement.get("Condition")):
             arn = flatten(branch.get("ArnLike", {}).get("aws:PrincipalArn"))
-            if not arn.endswith(f":role/govsync/{FORWARDER_NAME}"):
+            if not arn.endswith(f":role/govsync/{HUB_ADMITS_FORWARDERS}"):
                 found.append(f"{logical_id}: a branch admits principals other than the forwarding roles ({arn})")
     return found
 
@@ -148,6 +152,15 @@ def test_cdk_template_grants_least_privilege() -> None:
 
 def test_template_bus_admits_the_role_name_spoke_yaml_creates() -> None:
     assert spoke_forwarder_name() == f"/govsync/{FORWARDER_NAME}"
+    for region in ("us-east-1", "eu-west-1"):
+        assert fnmatch.fnmatchcase(FORWARDER_NAME.replace("${AWS::Region}", region), HUB_ADMITS_FORWARDERS)
+
+
+def test_the_hub_may_assume_the_spoke_role_of_every_region() -> None:
+    """Issue 18, 1: the spoke role is named per region, and the hub's grant covers each."""
+    spoke = load_template(SPOKE_TEMPLATE)
+    name = spoke["Resources"]["RegistryAccessRole"]["Properties"]["RoleName"]
+    assert flatten(name) == "${RoleName}-${AWS::Region}"
 
 
 def test_template_check_reports_todays_wide_grants() -> None:

@@ -4,7 +4,7 @@
 //!
 //! | Variable | Required | Meaning |
 //! |---|---|---|
-//! | `GOVSYNC_NOTIFICATION_SENDER` | no | verified SES sender of the data-science team's email (F1); empty = no email, reported |
+//! | `GOVSYNC_NOTIFICATION_SENDER` | no | the From address of the data-science team's email (F1), of a verified SES identity (the templates' `NotificationSenderIdentity`); empty = no email, reported |
 //! | `GOVSYNC_DECOMMISSION_QUEUE_URL` | yes | `decommission.fifo`, where governance decommissions (F6) are handed on |
 //!
 //! Anything that matters has no default: a missing or malformed variable fails the cold start with a

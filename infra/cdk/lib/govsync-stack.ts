@@ -8,6 +8,7 @@ import {
   CfnCondition,
   CfnOutput,
   CfnParameter,
+  CfnRule,
   Duration,
   Fn,
   RemovalPolicy,
@@ -134,7 +135,26 @@ export class GovsyncStack extends Stack {
     const webhookRateLimit = new CfnParameter(this, 'WebhookRateLimit', { type: 'Number', default: 20, minValue: 1 });
     const webhookBurstLimit = new CfnParameter(this, 'WebhookBurstLimit', { type: 'Number', default: 40, minValue: 1 });
     const architecture = new CfnParameter(this, 'Architecture', { default: 'arm64', allowedValues: ['arm64', 'x86_64'] });
-    const notificationSender = new CfnParameter(this, 'NotificationSender', { default: '' });
+    const notificationSender = new CfnParameter(this, 'NotificationSender', {
+      default: '',
+      allowedPattern: '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
+      constraintDescription: 'an email address (the From of the data-science emails), or empty for no email.',
+    });
+    // The send permission is granted on the verified identity the sender belongs to (a domain or the address).
+    const notificationSenderIdentity = new CfnParameter(this, 'NotificationSenderIdentity', {
+      default: '',
+      allowedPattern: '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$|^([a-zA-Z0-9-]+\\.)+[a-zA-Z]{2,}$',
+      constraintDescription: 'the verified SES identity the sender belongs to, a domain or an address.',
+    });
+    new CfnRule(this, 'SenderNeedsItsIdentity', {
+      ruleCondition: Fn.conditionNot(Fn.conditionEquals(notificationSender.valueAsString, '')),
+      assertions: [
+        {
+          assert: Fn.conditionNot(Fn.conditionEquals(notificationSenderIdentity.valueAsString, '')),
+          assertDescription: 'NotificationSender needs NotificationSenderIdentity, the verified SES domain or address it belongs to.',
+        },
+      ],
+    });
     const alarmEmail = new CfnParameter(this, 'AlarmEmail', { default: '' });
     const logRetentionDays = new CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -251,7 +271,7 @@ export class GovsyncStack extends Stack {
     // Only each listed spoke account's forwarding role (spoke.yaml ForwardRole, named per region) may put
     // events, not anyone in the account or the organisation; with SpokeOrganizationId set, the accounts must
     // also belong to it.
-    const forwarderArn = `arn:${Aws.PARTITION}:iam::*:role/govsync/govsync-event-forwarder-${Aws.REGION}`;
+    const forwarderArn = `arn:${Aws.PARTITION}:iam::*:role/govsync/govsync-event-forwarder-*`;
     const spokeAccountsPolicy = new events.CfnEventBusPolicy(this, 'SpokeAccountsBusPolicy', {
       eventBusName: 'default',
       statementId: 'govsync-spoke-accounts',
@@ -363,7 +383,7 @@ export class GovsyncStack extends Stack {
     const spokeAccess = new iam.PolicyStatement({
       sid: 'RegistryAccounts',
       actions: ['sts:AssumeRole'],
-      resources: [`arn:${Aws.PARTITION}:iam::*:role/govsync/${spokeRoleName.valueAsString}`],
+      resources: [`arn:${Aws.PARTITION}:iam::*:role/govsync/${spokeRoleName.valueAsString}-*`],
       conditions: { StringEquals: { 'aws:ResourceAccount': spokeAccountIds.valueAsList } },
     });
     // The adapters use GetItem/PutItem/UpdateItem/DeleteItem and TransactWriteItems (authorized per item action).
@@ -517,7 +537,7 @@ export class GovsyncStack extends Stack {
         new iam.PolicyStatement({
           sid: 'DataScienceEmail',
           actions: ['ses:SendEmail'],
-          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${notificationSender.valueAsString}`],
+          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${notificationSenderIdentity.valueAsString}`],
         }),
       ],
       roles: [approvalFn.role!],
@@ -573,7 +593,7 @@ export class GovsyncStack extends Stack {
       statements: [
         new iam.PolicyStatement({
           sid: 'Watermarks',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
           resources: [cursorsTable.tableArn],
         }),
         readApiKey,

@@ -58,10 +58,6 @@ pub enum RegistryLoadError {
         item: String,
         problem: String,
     },
-    #[error(
-        "registries table {table} holds no registry: put one item per registry (infra/DEPLOYMENT.md)"
-    )]
-    Empty { table: String },
 }
 
 impl RegistryLoadError {
@@ -202,9 +198,11 @@ impl RegistriesTable {
             }
         }
         if rows.is_empty() {
-            return Err(RegistryLoadError::Empty {
-                table: self.table.clone(),
-            });
+            // A first deploy: the functions start and skip registry events until a registry is added.
+            tracing::warn!(
+                table = self.table,
+                "the registries table holds no registry yet: registry events are skipped until one is added (infra/DEPLOYMENT.md)"
+            );
         }
         let names: Vec<String> = rows.iter().map(|(name, _)| name.clone()).collect();
         RegistryMap::new(rows.into_iter().map(|(_, registry)| registry).collect()).map_err(|error| {
@@ -454,13 +452,14 @@ mod tests {
         assert!(!error.is_retryable());
     }
 
+    /// Issue 18, 8: a first deploy, before any registry is added, starts with an empty map.
     #[tokio::test]
-    async fn an_empty_table_is_refused() {
-        assert_eq!(
-            load_pages(vec![page(vec![], None)]).await,
-            Err(RegistryLoadError::Empty {
-                table: "govsync-registries".into()
-            })
+    async fn an_empty_table_is_an_empty_map() {
+        assert!(
+            load_pages(vec![page(vec![], None)])
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 
@@ -548,9 +547,12 @@ mod tests {
         .unwrap();
         assert_eq!(map.len(), 1);
         assert_eq!(scan.num_calls(), 0);
-        assert!(matches!(
-            RegistrySource::Inline("[]".into()).load(&client).await,
-            Err(RegistryLoadError::Inline(RegistryMapError::Empty))
-        ));
+        assert!(
+            RegistrySource::Inline("[]".into())
+                .load(&client)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

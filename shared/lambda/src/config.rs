@@ -14,7 +14,7 @@
 //! | `GOVSYNC_GOVERNANCE_API_KEY_SECRET` | yes | Secrets Manager id (ARN or name) of the API key (basic: the password) |
 //! | `GOVSYNC_REGISTRIES_TABLE` | this or the map | DynamoDB table of the registries, one item each, read at cold start ([`process_env_with_registries`]; `govsync_adapters::registry_map`) |
 //! | `GOVSYNC_REGISTRY_MAP` | without the table | `[{"account","region","business_entity","role_arn"?}]` (or `{"registries":[…]}`): small or local setups |
-//! | `GOVSYNC_SPOKE_ROLE_NAME` | no | spoke role assumed in each registry account (`arn:…:iam::<account>:role/govsync/<name>`); empty = the function's own credentials |
+//! | `GOVSYNC_SPOKE_ROLE_NAME` | no | spoke role assumed for each registry (`arn:…:iam::<account>:role/govsync/<name>-<region>`); empty = the function's own credentials |
 //! | `GOVSYNC_SPOKE_EXTERNAL_ID` | with a spoke role | `sts:ExternalId` of the spoke roles |
 //! | `GOVSYNC_WRITER_ROLE_ARNS` | no | more identities govsync writes to registries as (comma-separated IAM role or STS assumed-role ARNs); the spoke roles are added automatically |
 //! | `GOVSYNC_GATE_MODE` | yes | `enforce`, `alert` or `off` |
@@ -215,7 +215,8 @@ impl Config {
                 writers.add_role(role);
             }
         }
-        if writers.is_empty() {
+        // With no registry yet there is no registry write to recognise.
+        if writers.is_empty() && !registries.is_empty() {
             return Err(ConfigError::Missing {
                 name: "GOVSYNC_WRITER_ROLE_ARNS",
                 meaning: "govsync's own registry identity, to recognise echoes (or set GOVSYNC_SPOKE_ROLE_NAME / role_arn in the registry map)",
@@ -291,7 +292,9 @@ pub async fn process_env_with_registries(
     })
 }
 
-/// The role govsync assumes for a registry: its own `role_arn`, else the spoke role in its account.
+/// The role govsync assumes for a registry: its own `role_arn`, else the spoke role of its account and
+/// region (`infra/spoke.yaml` names it `<name>-<region>`, so one account's spokes in several regions never
+/// collide on an account-wide role name).
 pub fn registry_role(
     registry: &govsync_core::Registry,
     spoke_role_name: Option<&str>,
@@ -311,7 +314,7 @@ pub fn registry_role(
         "aws"
     };
     RoleArn::parse(&format!(
-        "arn:{partition}:iam::{}:role/govsync/{name}",
+        "arn:{partition}:iam::{}:role/govsync/{name}-{region}",
         registry.account
     ))
     .map(Some)
@@ -463,16 +466,17 @@ mod tests {
         assert_eq!(config.mapping_source, "built-in");
         assert!(
             config.writers.is_writer(
-                "arn:aws:sts::111111111111:assumed-role/govsync-registry-access/govsync"
+                "arn:aws:sts::111111111111:assumed-role/govsync-registry-access-eu-west-1/govsync"
             ),
-            "the spoke role is a writer"
+            "the spoke role of the registry's region is a writer"
         );
         assert_eq!(
             registry_role(&config.registries.registries()[0], Some("r"))
                 .unwrap()
                 .unwrap()
                 .as_str(),
-            "arn:aws:iam::111111111111:role/govsync/r"
+            "arn:aws:iam::111111111111:role/govsync/r-eu-west-1",
+            "issue 18, 1: one spoke role per region of an account"
         );
     }
 
@@ -526,12 +530,12 @@ mod tests {
                 other => panic!("{name}={value}: {other:?}"),
             }
         }
+        // Issue 18, 8: no registry yet (a first deploy): the function starts, with no writer either.
         let mut vars = base();
         vars.insert("GOVSYNC_REGISTRY_MAP", "[]".into());
-        assert!(matches!(
-            load(&vars),
-            Err(ConfigError::RegistryMap(RegistryMapError::Empty))
-        ));
+        vars.remove("GOVSYNC_SPOKE_ROLE_NAME");
+        vars.remove("GOVSYNC_SPOKE_EXTERNAL_ID");
+        assert!(load(&vars).unwrap().registries.is_empty());
         let mut vars = base();
         vars.insert("GOVSYNC_MAPPING_FILE", "/nonexistent/mapping.toml".into());
         assert!(matches!(load(&vars), Err(ConfigError::MappingFile { .. })));

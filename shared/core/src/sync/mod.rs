@@ -79,6 +79,12 @@ pub fn ownership<'a>(
             let origin = event.origin();
             match registries.get(&origin.account, &origin.region) {
                 Some(registry) => Ownership::Governed(registry),
+                // A deployment whose first registry is not added yet: the hub account's own registry
+                // activity is skipped (and counted), not dead-lettered as if it came from a stranger.
+                None if registries.is_empty() => Ownership::UnmappedOwner {
+                    account: origin.account.clone(),
+                    region: origin.region.clone(),
+                },
                 None => Ownership::UnknownOrigin {
                     account: origin.account.clone(),
                     region: origin.region.clone(),

@@ -1243,7 +1243,7 @@ fn triage_table() {
         ),
         (
             "no package, from an unmapped origin",
-            group_policy_elsewhere,
+            group_policy_elsewhere.clone(),
             "unknown 123456789012 eu-west-1",
         ),
         (
@@ -1312,6 +1312,12 @@ fn triage_table() {
         };
         assert_eq!(got, expected, "{name}");
     }
+    // Issue 18, 8: before the first registry is added, nothing is from a stranger: skipped, counted.
+    let none = crate::RegistryMap::parse("[]").unwrap();
+    assert!(matches!(
+        triage(&group_policy_elsewhere, &none, &writers),
+        Triage::Ignore(IgnoreReason::UnmappedOwner { .. })
+    ));
 }
 
 #[test]
