@@ -1,6 +1,7 @@
 """What a review before a real deploy checks that the linters do not (issue 18): no EventBridge rule target can
 drop an event silently (each has a dead-letter queue and a retry policy), every alarm that sums metrics counts
-a silent source as 0 (FILL), a spoke's named roles carry the region (one account, several regions), and build
+a silent source as 0 (FILL), a spoke's named roles carry the region (one account, several regions) and it can create the CloudTrail trail
+govsync needs, and build
 and deploy cannot disagree on the Lambda architecture, and the email sender is an address whose verified
 identity (domain or address) is its own parameter, the one SES is granted on (a committed infra/samconfig.toml, with SAM's build
 output ignored by git).
@@ -131,12 +132,33 @@ def sender_problems(template: dict[str, Any]) -> list[str]:
     return found
 
 
+def trail_problems(template: dict[str, Any]) -> list[str]:
+    """A spoke can create the CloudTrail trail govsync needs (write management events) when asked."""
+    if "HubAccountId" not in template.get("Parameters", {}):
+        return []
+    if "CreateTrail" not in template["Parameters"]:
+        return ["no CreateTrail parameter: the CloudTrail govsync needs is left to a prerequisite line"]
+    trails = [r for r in template["Resources"].values() if r.get("Type") == "AWS::CloudTrail::Trail"]
+    if not trails:
+        return ["CreateTrail creates no trail"]
+    found = []
+    for trail in trails:
+        selectors = trail["Properties"].get("EventSelectors", [])
+        if not any(
+            sel.get("IncludeManagementEvents", True) and sel.get("ReadWriteType", "All") in ("All", "WriteOnly")
+            for sel in selectors
+        ):
+            found.append("the spoke's trail records no write management events")
+    return found
+
+
 def problems(template: dict[str, Any]) -> list[str]:
     return (
         undeliverable_drops(template)
         + unfilled_sums(template)
         + account_wide_names(template)
         + sender_problems(template)
+        + trail_problems(template)
     )
 
 
@@ -205,6 +227,8 @@ def test_the_checks_find_what_the_review_found() -> None:
     found = problems(spoke)
     assert any("ForwardMetrics" in problem for problem in found), found
     assert any("RegistryAccessRole" in problem and "region" in problem for problem in found), found
+    del spoke["Parameters"]["CreateTrail"]
+    assert any("CreateTrail" in problem for problem in problems(spoke))
 
 
 def test_the_architecture_check_finds_a_mismatch(tmp_path: Path) -> None:
