@@ -3,7 +3,8 @@ drop an event silently (each has a dead-letter queue and a retry policy), every 
 a silent source as 0 (FILL), a spoke's named roles carry the region (one account, several regions) and it can create the CloudTrail trail
 govsync needs, and build
 and deploy cannot disagree on the Lambda architecture, and the email sender is an address whose verified
-identity (domain or address) is its own parameter, the one SES is granted on (a committed infra/samconfig.toml, with SAM's build
+identity (domain or address) is its own parameter, the one SES is granted on, and a hub redeployed after
+`sam delete` reuses its retained, fixed-name tables and secrets (ReuseRetainedData) instead of failing on them (a committed infra/samconfig.toml, with SAM's build
 output ignored by git).
 
 Run by pytest on infra/template.yaml, infra/spoke.yaml and, when `cdk synth` has written it, the CDK template;
@@ -152,6 +153,61 @@ def trail_problems(template: dict[str, Any]) -> list[str]:
     return found
 
 
+def _references(value: Any) -> set[str]:
+    """Logical ids a template value refers to (Ref, Fn::GetAtt, ${Name} in Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found.update(name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", str(text)))
+                if isinstance(inner, list):
+                    found |= _references(inner[1])
+            else:
+                found |= _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _references(inner)
+    return found
+
+
+def redeploy_problems(template: dict[str, Any]) -> list[str]:
+    """A hub redeployed after `sam delete` (ReuseRetainedData=true) finds its retained, fixed-name tables and
+    secrets: each retained resource is created only when not reused, and nothing that always exists refers to
+    one of them (a reference would fail, or would need the resource the stack no longer creates)."""
+    resources = template.get("Resources", {})
+    retained = {
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("DeletionPolicy") == "Retain"
+        and resource.get("Type") in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret")
+    }
+    if not retained:
+        return []
+    found = []
+    if "ReuseRetainedData" not in template.get("Parameters", {}):
+        found.append("no ReuseRetainedData parameter: a redeploy after delete fails on the retained names")
+    for logical_id in sorted(retained):
+        if not resources[logical_id].get("Condition"):
+            found.append(f"{logical_id}: retained with a fixed name but created unconditionally")
+    for logical_id, resource in resources.items():
+        if logical_id in retained or resource.get("Condition"):
+            continue
+        for target in sorted(_references(resource) & retained):
+            found.append(f"{logical_id} refers to retained {target}: refer to it by its fixed name")
+    for target in sorted(_references(template.get("Globals", {})) & retained):
+        found.append(f"Globals refer to retained {target}: refer to it by its fixed name")
+    for name, output in template.get("Outputs", {}).items():
+        for target in sorted(_references(output) & retained):
+            found.append(f"output {name} refers to retained {target}: give its fixed name")
+    return found
+
+
 def problems(template: dict[str, Any]) -> list[str]:
     return (
         undeliverable_drops(template)
@@ -159,6 +215,7 @@ def problems(template: dict[str, Any]) -> list[str]:
         + account_wide_names(template)
         + sender_problems(template)
         + trail_problems(template)
+        + redeploy_problems(template)
     )
 
 
@@ -215,7 +272,13 @@ def test_the_checks_find_what_the_review_found() -> None:
             statement["Fn::If"][1]["Resource"] = {
                 "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${NotificationSender}"
             }
+    resources["IdempotencyTable"].pop("Condition")
+    resources["GovernanceWebhookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["LinksTable", "Arn"]}}
+    )
     found = problems(template)
+    assert any("IdempotencyTable: retained with a fixed name" in problem for problem in found), found
+    assert any("refers to retained LinksTable" in problem for problem in found), found
     assert any("not constrained to an email address" in problem for problem in found), found
     assert any("no NotificationSenderIdentity" in problem for problem in found), found
     assert any("ses:SendEmail on" in problem for problem in found), found

@@ -292,9 +292,22 @@ export class GovsyncStack extends Stack {
     });
     spokeAccountsPolicy.cfnOptions.condition = hasSpokeAccounts;
 
+    // Redeploying after deleting an earlier stack: its retained tables and secrets are used, not created.
+    const reuseRetainedData = new CfnParameter(this, 'ReuseRetainedData', {
+      default: 'false',
+      allowedValues: ['false', 'true'],
+      description:
+        'true when redeploying after deleting an earlier govsync stack here: its retained tables and secrets are used as they are instead of created (which would fail on the names).',
+    });
+    const createRetainedData = new CfnCondition(this, 'CreateRetainedData', {
+      expression: Fn.conditionEquals(reuseRetainedData.valueAsString, 'false'),
+    });
+
     // ------------------------------------------------------------ tables (local/wiring.json "tables")
-    const table = (logicalId: string, tableName: string, partitionKey: string, sortKey?: string, timeToLiveAttribute?: string) =>
-      new dynamodb.Table(this, logicalId, {
+    // Everything refers to a table or secret by its fixed name, never by reference, so the stack works the
+    // same whether it created them or found them retained.
+    const table = (logicalId: string, tableName: string, partitionKey: string, sortKey?: string, timeToLiveAttribute?: string) => {
+      const created = new dynamodb.Table(this, logicalId, {
         tableName,
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: sortKey ? { name: sortKey, type: dynamodb.AttributeType.STRING } : undefined,
@@ -304,6 +317,9 @@ export class GovsyncStack extends Stack {
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      (created.node.defaultChild as dynamodb.CfnTable).cfnOptions.condition = createRetainedData;
+      return dynamodb.Table.fromTableName(this, `${logicalId}ByName`, tableName);
+    };
     const idempotencyTable = table('IdempotencyTable', 'govsync-idempotency', 'id', undefined, 'expiration');
     const linksTable = table('LinksTable', 'govsync-links', 'pk', 'sk', 'expiration');
     const cursorsTable = table('CursorsTable', 'govsync-cursors', 'id');
@@ -335,6 +351,16 @@ export class GovsyncStack extends Stack {
     NagSuppressions.addResourceSuppressions(webhookSecrets, [
       { id: 'AwsSolutions-SMG4', reason: 'Rotation is two-phase with the governance platform (new current, old kept as previous) and done by the operator.' },
     ]);
+    for (const secret of [apiKeySecret, webhookSecrets]) {
+      (secret.node.defaultChild as secretsmanager.CfnSecret).cfnOptions.condition = createRetainedData;
+    }
+    // By name: the function reads it by name, the grant matches the real ARN's random suffix.
+    const secretByName = (name: string) => ({
+      name,
+      arn: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${name}-??????`,
+    });
+    const apiKey = secretByName('govsync/governance-api-key');
+    const signingSecrets = secretByName('govsync/webhook-signing-secrets');
 
     // ------------------------------------------------------------ functions and their roles
     // Functions not built locally come from S3 (<CodeBucket>/<CodePrefix><name>.zip); the parameters exist only then.
@@ -366,7 +392,7 @@ export class GovsyncStack extends Stack {
       GOVSYNC_GOVERNANCE_USERNAME: governanceUsername.valueAsString,
       GOVSYNC_GOVERNANCE_CP4D_INSTANCE: governanceCp4dInstance.valueAsString,
       GOVSYNC_GOVERNANCE_API_PREFIX: governanceApiPrefix.valueAsString,
-      GOVSYNC_GOVERNANCE_API_KEY_SECRET: apiKeySecret.secretArn,
+      GOVSYNC_GOVERNANCE_API_KEY_SECRET: apiKey.name,
       GOVSYNC_REGISTRIES_TABLE: registriesTable.tableName,
       GOVSYNC_WRITER_ROLE_ARNS: writerRoleArns.valueAsString,
       GOVSYNC_SPOKE_ROLE_NAME: spokeRoleName.valueAsString,
@@ -390,7 +416,7 @@ export class GovsyncStack extends Stack {
     const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
     // The governed registries, scanned once per cold start by every function that reaches registries.
     const readRegistries = new iam.PolicyStatement({ sid: 'Registries', actions: ['dynamodb:Scan'], resources: [registriesTable.tableArn] });
-    const readApiKey = new iam.PolicyStatement({ sid: 'GovernanceCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [apiKeySecret.secretArn] });
+    const readApiKey = new iam.PolicyStatement({ sid: 'GovernanceCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [apiKey.arn] });
 
     interface FunctionSpec {
       readonly description: string;
@@ -500,12 +526,12 @@ export class GovsyncStack extends Stack {
       memorySize: 256,
       assumesSpokeRole: false,
       environment: {
-        GOVSYNC_WEBHOOK_SECRETS_SECRET: webhookSecrets.secretArn,
+        GOVSYNC_WEBHOOK_SECRETS_SECRET: signingSecrets.name,
         GOVSYNC_GOVERNANCE_EVENTS_QUEUE_URL: governanceEvents.queue.queueUrl,
         GOVSYNC_WEBHOOK_OBJECT_ID_POINTER: webhookObjectIdPointer.valueAsString,
       },
       statements: [
-        new iam.PolicyStatement({ sid: 'SigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [webhookSecrets.secretArn] }),
+        new iam.PolicyStatement({ sid: 'SigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [signingSecrets.arn] }),
         new iam.PolicyStatement({
           sid: 'ReplayRejection',
           actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
