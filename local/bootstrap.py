@@ -80,21 +80,31 @@ def create_ingest_queues(sqs, queues):
     return created
 
 
-def create_rules(events, rules, queues):
+def create_rules(events, rules, queues, spoke_bus=None):
+    """Each rule on the default bus and, as the templates declare them, on the spokes' bus."""
+    buses = ["default"]
+    if spoke_bus:
+        existing = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+        if spoke_bus not in existing:
+            events.create_event_bus(Name=spoke_bus)
+        buses.append(spoke_bus)
     created = {}
-    for rule in rules:
-        events.put_rule(
-            Name=rule["name"],
-            EventPattern=json.dumps(rule["event_pattern"]),
-            State="ENABLED",
-            Description=rule["description"],
-        )
-        target = queues[rule["target_queue"]]
-        events.put_targets(
-            Rule=rule["name"],
-            Targets=[{"Id": rule["target_queue"].replace(".", "-"), "Arn": target["arn"]}],
-        )
-        created[rule["name"]] = rule["target_queue"]
+    for bus in buses:
+        for rule in rules:
+            events.put_rule(
+                Name=rule["name"],
+                EventBusName=bus,
+                EventPattern=json.dumps(rule["event_pattern"]),
+                State="ENABLED",
+                Description=rule["description"],
+            )
+            target = queues[rule["target_queue"]]
+            events.put_targets(
+                Rule=rule["name"],
+                EventBusName=bus,
+                Targets=[{"Id": rule["target_queue"].replace(".", "-"), "Arn": target["arn"]}],
+            )
+            created[f"{bus}/{rule['name']}"] = rule["target_queue"]
     return created
 
 
@@ -172,7 +182,9 @@ def main():
     summary = {
         "queues": queues,
         "ingest_queues": ingest,
-        "rules": create_rules(client("events", args.endpoint, args.region), wiring["rules"], ingest),
+        "rules": create_rules(
+            client("events", args.endpoint, args.region), wiring["rules"], ingest, wiring.get("spoke_bus")
+        ),
         "tables": create_tables(client("dynamodb", args.endpoint, args.region), wiring["tables"]),
         "registries": put_registries(
             client("dynamodb", args.endpoint, args.region), wiring["registries_table"], wiring["registries"]

@@ -1,6 +1,7 @@
 """Least privilege in the hub templates (issue 13): the webhook's role reaches only its own idempotency keys,
-sts:AssumeRole reaches only the listed spoke accounts, and the default bus admits only the spokes' forwarding
-roles (whose fixed name spoke.yaml gives them).
+sts:AssumeRole reaches only the listed spoke accounts, and govsync's own spoke bus (never the default one) admits
+only the spokes' forwarding roles (whose fixed name spoke.yaml gives them) and only the event types govsync's
+rules read (issue 18, 3).
 
 Run by pytest on infra/template.yaml and, when `cdk synth` has written it, the CDK template; also runnable as
 `python test_least_privilege_template.py TEMPLATE` (infra/validate.sh), exiting 1 naming every problem.
@@ -27,6 +28,16 @@ WEBHOOK_FUNCTION = "govsync-governance-webhook"
 # bus admits the name in any region.
 FORWARDER_NAME = "govsync-event-forwarder-${AWS::Region}"
 HUB_ADMITS_FORWARDERS = "govsync-event-forwarder-*"
+# What the hub's rules read (local/wiring.json's rules and the metrics rules): all a spoke may put.
+CONSUMED_EVENTS = {
+    "events:source": {"aws.sagemaker", "govsync.metrics"},
+    "events:detail-type": {
+        "SageMaker Model Package State Change",
+        "AWS API Call via CloudTrail",
+        "SageMaker Processing Job State Change",
+        "Model Metric Recorded",
+    },
+}
 
 
 def webhook_key_prefix() -> str:
@@ -127,10 +138,18 @@ def problems(template: dict[str, Any]) -> list[str]:
         statement = resource["Properties"]["Statement"]
         if statement.get("Principal") == "*" or statement.get("Principal", {}).get("AWS") == "*":
             found.append(f"{logical_id}: admits any principal")
+        bus = resource["Properties"].get("EventBusName")
+        if bus == "default":
+            found.append(f"{logical_id}: opens the default bus to the spokes, not govsync's own bus")
         for branch in branches(statement.get("Condition")):
             arn = flatten(branch.get("ArnLike", {}).get("aws:PrincipalArn"))
             if not arn.endswith(f":role/govsync/{HUB_ADMITS_FORWARDERS}"):
                 found.append(f"{logical_id}: a branch admits principals other than the forwarding roles ({arn})")
+            equals = branch.get("StringEquals", {})
+            for key, allowed in CONSUMED_EVENTS.items():
+                admitted = set(as_list(equals.get(key, [])))
+                if not admitted or not admitted <= allowed:
+                    found.append(f"{logical_id}: a branch admits {key} {sorted(admitted) or 'any'}, not only {sorted(allowed)}")
     return found
 
 
@@ -185,6 +204,9 @@ def test_template_check_reports_todays_wide_grants() -> None:
     assert sum("not pinned to SpokeAccountIds" in problem for problem in found) == 5, found
     assert any("admits any principal" in problem for problem in found), found
     assert any("other than the forwarding roles" in problem for problem in found), found
+    assert any("admits events:source any" in problem for problem in found), found
+    resources["SpokeAccountsBusPolicy"]["Properties"]["EventBusName"] = "default"
+    assert any("opens the default bus" in problem for problem in problems(template))
 
 
 if __name__ == "__main__":

@@ -192,7 +192,21 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
     }
     wired_queues = {queue["name"] for queue in wiring["queues"] + wiring.get("ingest_queues", [])}
     rules = _resources(template, "AWS::Events::Rule")
-    by_name = {props.get("Name"): props for props in rules.values()}
+    buses = {
+        logical_id: props.get("Name") for logical_id, props in _resources(template, "AWS::Events::EventBus").items()
+    }
+
+    def bus_of(props: dict[str, Any]) -> str:
+        bus = props.get("EventBusName", "default")
+        if isinstance(bus, dict):
+            return str(buses.get(_referenced_logical_id(bus), bus))
+        return str(bus)
+
+    # A rule is its name on its bus: every wired rule reads the default bus and the spoke bus.
+    by_name = {(bus_of(props), props.get("Name")): props for props in rules.values()}
+    spoke_bus = wiring.get("spoke_bus")
+    if spoke_bus and spoke_bus not in buses.values():
+        differences.append(f"event bus {spoke_bus}: missing from the template")
 
     def queue_targets(props: dict[str, Any]) -> list[tuple[str, Any]]:
         found = []
@@ -204,13 +218,14 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
         return found
 
     expected_rule_names = set()
-    for rule in wiring["rules"]:
+    wired = [(bus, rule) for rule in wiring["rules"] for bus in ["default", spoke_bus] if bus]
+    for bus, rule in wired:
         name = rule["name"]
-        expected_rule_names.add(name)
-        if name not in by_name:
-            differences.append(f"rule {name}: missing from the template")
+        expected_rule_names.add((bus, name))
+        if (bus, name) not in by_name:
+            differences.append(f"rule {name} on bus {bus}: missing from the template")
             continue
-        props = by_name[name]
+        props = by_name[(bus, name)]
         pattern = props.get("EventPattern")
         if isinstance(pattern, str):
             pattern = json.loads(pattern)
@@ -226,12 +241,12 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
             differences.append(
                 f"rule {name}: queue targets (queue, MessageGroupId) are {actual_targets}, wiring says [{expected_target}]"
             )
-    for name, props in sorted(by_name.items(), key=lambda item: str(item[0])):
-        if name in expected_rule_names:
+    for (bus, name), props in sorted(by_name.items(), key=lambda item: str(item[0])):
+        if (bus, name) in expected_rule_names:
             continue
         fed = sorted({queue for queue, _ in queue_targets(props) if queue in wired_queues})
         if fed:
-            differences.append(f"rule {name}: feeds {', '.join(fed)} but is not in wiring.json")
+            differences.append(f"rule {name} on bus {bus}: feeds {', '.join(fed)} but is not in wiring.json")
     return differences
 
 
@@ -428,7 +443,7 @@ def test_unwired_rule_feeding_a_queue_is_reported():
     extra["Properties"]["Name"] = "govsync-extra"
     drifted["Resources"]["ExtraRule"] = extra
     assert wiring_differences(drifted, wiring) == [
-        "rule govsync-extra: feeds decommission-ingest but is not in wiring.json"
+        "rule govsync-extra on bus default: feeds decommission-ingest but is not in wiring.json"
     ]
 
 

@@ -255,38 +255,53 @@ export class GovsyncStack extends Stack {
     ]);
 
     // ------------------------------------------------------------ rules (local/wiring.json "rules")
+    // Spokes forward onto a bus of govsync's own (local/wiring.json "spoke_bus"), whose policy admits only the
+    // listed accounts' forwarding roles and the event types govsync reads; each rule reads both buses.
+    const spokeBus = new events.EventBus(this, 'SpokeEventBus', { eventBusName: 'govsync-hub' });
     // No fixed MessageGroupId: each rule feeds an ingest queue and registry-relay groups per object.
-    const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue) =>
-      new events.Rule(this, logicalId, {
+    const queueRule = (logicalId: string, ruleName: string, description: string, eventPattern: events.EventPattern, queue: sqs.IQueue) => {
+      const target = new eventTargets.SqsQueue(queue, { deadLetterQueue: eventDeliveryDlq, retryAttempts: 185, maxEventAge: Duration.hours(24) });
+      new events.Rule(this, logicalId, { ruleName, description, eventPattern, targets: [target] });
+      new events.Rule(this, logicalId.replace(/Rule$/, 'FromSpokesRule'), {
         ruleName,
-        description,
+        description: `(from the spokes) ${description}`,
         eventPattern,
-        targets: [new eventTargets.SqsQueue(queue, { deadLetterQueue: eventDeliveryDlq, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+        eventBus: spokeBus,
+        targets: [target],
       });
+    };
     queueRule('RegistryStateChangeRule', 'govsync-registry-state-change', "SageMaker's own model package state-change event (F2, F3).", REGISTRY_STATE_CHANGE, registryIngest.queue);
     queueRule('RegistryApiCallsRule', 'govsync-registry-api-calls', 'CloudTrail records of registry changes that SageMaker emits no event for (F2, F3).', REGISTRY_API_CALLS, registryIngest.queue);
     queueRule('DecommissionRule', 'govsync-decommission', 'Deletions in the registry, which decommission in governance (F5).', DECOMMISSION, decommissionIngest.queue);
 
-    const defaultBusArn = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`;
     // Only each listed spoke account's forwarding role (spoke.yaml ForwardRole, named per region) may put
-    // events, not anyone in the account or the organisation; with SpokeOrganizationId set, the accounts must
-    // also belong to it.
+    // events, not anyone in the account or the organisation, and only the event types the rules read; with
+    // SpokeOrganizationId set, the accounts must also belong to it.
     const forwarderArn = `arn:${Aws.PARTITION}:iam::*:role/govsync/govsync-event-forwarder-*`;
+    const consumedEvents = {
+      'events:source': ['aws.sagemaker', 'govsync.metrics'],
+      'events:detail-type': [
+        'SageMaker Model Package State Change',
+        'AWS API Call via CloudTrail',
+        'SageMaker Processing Job State Change',
+        'Model Metric Recorded',
+      ],
+    };
     const spokeAccountsPolicy = new events.CfnEventBusPolicy(this, 'SpokeAccountsBusPolicy', {
-      eventBusName: 'default',
+      eventBusName: spokeBus.eventBusName,
       statementId: 'govsync-spoke-accounts',
       statement: {
         Effect: 'Allow',
         Principal: { AWS: spokeAccountIds.valueAsList },
         Action: 'events:PutEvents',
-        Resource: defaultBusArn,
+        Resource: spokeBus.eventBusArn,
         Condition: Fn.conditionIf(
           hasSpokeOrganization.logicalId,
           {
             ArnLike: { 'aws:PrincipalArn': forwarderArn },
-            StringEquals: { 'aws:PrincipalOrgID': spokeOrganizationId.valueAsString },
+            StringEquals: { 'aws:PrincipalOrgID': spokeOrganizationId.valueAsString, ...consumedEvents },
           },
-          { ArnLike: { 'aws:PrincipalArn': forwarderArn } },
+          { ArnLike: { 'aws:PrincipalArn': forwarderArn }, StringEquals: consumedEvents },
         ),
       },
     });
@@ -642,21 +657,17 @@ export class GovsyncStack extends Stack {
       ],
     });
     const toMetricsRelay = new eventTargets.LambdaFunction(metricsFn, { retryAttempts: 8, maxEventAge: Duration.hours(1), deadLetterQueue: eventDeliveryDlq });
-    new events.Rule(this, 'MetricRecordedRule', {
-      ruleName: 'govsync-metrics',
-      eventPattern: { source: ['govsync.metrics'], detailType: ['Model Metric Recorded'] },
-      targets: [toMetricsRelay],
-    });
     // Model Monitor and Clarify schedules run as processing jobs; a finished execution carries its schedule ARN.
-    new events.Rule(this, 'MonitoringResultRule', {
-      ruleName: 'govsync-monitoring-results',
-      eventPattern: {
-        source: ['aws.sagemaker'],
-        detailType: ['SageMaker Processing Job State Change'],
-        detail: { ProcessingJobStatus: ['Completed'], MonitoringScheduleArn: [{ exists: true }] },
-      },
-      targets: [toMetricsRelay],
-    });
+    const monitoringResult: events.EventPattern = {
+      source: ['aws.sagemaker'],
+      detailType: ['SageMaker Processing Job State Change'],
+      detail: { ProcessingJobStatus: ['Completed'], MonitoringScheduleArn: [{ exists: true }] },
+    };
+    const metricRecorded: events.EventPattern = { source: ['govsync.metrics'], detailType: ['Model Metric Recorded'] };
+    for (const [suffix, eventBus] of [['', undefined], ['FromSpokes', spokeBus]] as const) {
+      new events.Rule(this, `MetricRecorded${suffix}Rule`, { ruleName: 'govsync-metrics', eventPattern: metricRecorded, eventBus, targets: [toMetricsRelay] });
+      new events.Rule(this, `MonitoringResult${suffix}Rule`, { ruleName: 'govsync-monitoring-results', eventPattern: monitoringResult, eventBus, targets: [toMetricsRelay] });
+    }
 
     // ------------------------------------------------------------ schedules (EventBridge Scheduler)
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
@@ -1033,7 +1044,7 @@ export class GovsyncStack extends Stack {
       description: 'Put one item per governed registry here (infra/DEPLOYMENT.md, "Adding a registry").',
       value: registriesTable.tableName,
     });
-    new CfnOutput(this, 'HubEventBusArn', { description: 'Pass to infra/spoke.yaml as HubEventBusArn.', value: defaultBusArn });
+    new CfnOutput(this, 'HubEventBusArn', { description: 'Pass to infra/spoke.yaml as HubEventBusArn.', value: spokeBus.eventBusArn });
     new CfnOutput(this, 'HubAccountId', { description: 'Pass to infra/spoke.yaml as HubAccountId.', value: Aws.ACCOUNT_ID });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
