@@ -94,7 +94,7 @@ check "functions and their variables (template.yaml vs functions/)" \
     "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$infra/template.yaml"
 check "least privilege (template.yaml)" \
     "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$infra/template.yaml"
-check "deployment review: rule targets keep undelivered events, alarms FILL their sums, one architecture (template.yaml, spoke.yaml)" \
+check "deployment review: undelivered events kept, FILLed sums, per-region spoke names, sender identity, trail, redeploy, no unused grant, one architecture (template.yaml, spoke.yaml)" \
     "$venv/bin/python" "$repo/local/tests/test_deployment_review.py" "$infra/template.yaml" "$infra/spoke.yaml"
 check "guardrail policies are JSON" guardrails_are_json
 check "cdk synth with cdk-nag AwsSolutions" cdk_synth

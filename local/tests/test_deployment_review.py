@@ -3,7 +3,8 @@ drop an event silently (each has a dead-letter queue and a retry policy), every 
 a silent source as 0 (FILL), a spoke's named roles carry the region (one account, several regions) and it can create the CloudTrail trail
 govsync needs, and build
 and deploy cannot disagree on the Lambda architecture, and the email sender is an address whose verified
-identity (domain or address) is its own parameter, the one SES is granted on, and a hub redeployed after
+identity (domain or address) is its own parameter, the one SES is granted on, no role is granted an action
+no crate calls (save those AWS calls on its behalf, listed with their reason), and a hub redeployed after
 `sam delete` reuses its retained, fixed-name tables and secrets (ReuseRetainedData) instead of failing on them (a committed infra/samconfig.toml, with SAM's build
 output ignored by git).
 
@@ -30,6 +31,23 @@ SAM_TEMPLATE = REPO / "infra" / "template.yaml"
 SPOKE_TEMPLATE = REPO / "infra" / "spoke.yaml"
 CDK_TEMPLATE = REPO / "infra" / "cdk" / "cdk.out" / "Govsync.template.json"
 SAMCONFIG = REPO / "infra" / "samconfig.toml"
+CODE_ROOTS = [REPO / "shared", REPO / "functions"]
+
+# Actions a role needs that no govsync crate calls itself: AWS calls them on the role's behalf.
+CALLED_BY_AWS = {
+    "logs:CreateLogStream": "Lambda writes the function's log",
+    "logs:PutLogEvents": "Lambda writes the function's log",
+    "xray:PutTraceSegments": "Lambda's active tracing",
+    "xray:PutTelemetryRecords": "Lambda's active tracing",
+    "sqs:ReceiveMessage": "Lambda's SQS event source mapping",
+    "sqs:DeleteMessage": "Lambda's SQS event source mapping",
+    "sqs:GetQueueAttributes": "Lambda's SQS event source mapping",
+    "sqs:GetQueueUrl": "Lambda's SQS event source mapping (the CDK's consume grant)",
+    "events:PutEvents": "EventBridge forwarding a spoke's events with the forwarding role",
+    "lambda:InvokeFunction": "EventBridge Scheduler invoking a scheduled function",
+    "sagemaker:AddTags": "CreateModelPackageGroup with Tags is authorized as AddTags too",
+    "sts:AssumeRole": "the SDK's AssumeRoleProvider (aws_config::sts)",
+}
 GITIGNORE = REPO / ".gitignore"
 
 
@@ -208,6 +226,71 @@ def redeploy_problems(template: dict[str, Any]) -> list[str]:
     return found
 
 
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _called_operations() -> set[str]:
+    """Every `.operation()` call in the workspace's Rust code (the SDK's fluent builders)."""
+    called: set[str] = set()
+    for root in CODE_ROOTS:
+        for path in root.rglob("*.rs"):
+            called.update(re.findall(r"\.([a-z][a-z0-9_]*)\(\)", path.read_text(encoding="utf-8")))
+    return called
+
+
+# Each table's one adapter: a grant on tables is needed only for the calls their adapters make.
+TABLE_ADAPTERS = {
+    "govsync-idempotency": REPO / "shared" / "adapters" / "src" / "dynamodb" / "idempotency.rs",
+    "govsync-links": REPO / "shared" / "adapters" / "src" / "dynamodb" / "links.rs",
+    "govsync-cursors": REPO / "shared" / "adapters" / "src" / "dynamodb" / "cursors.rs",
+    "govsync-registries": REPO / "shared" / "adapters" / "src" / "registry_map.rs",
+}
+
+
+def _table_operations(resources: list[Any], template: dict[str, Any]) -> set[str] | None:
+    """The DynamoDB calls the adapters of the tables a statement names (by ARN or by reference) make; None if
+    it names no known table."""
+    by_id = {
+        logical_id: resource.get("Properties", {}).get("TableName")
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+    }
+    named = {by_id.get(target) for resource in resources for target in _references(resource)}
+    tables = [
+        name
+        for name in TABLE_ADAPTERS
+        if name in named or any(name in flatten(resource) for resource in resources)
+    ]
+    if not tables:
+        return None
+    operations: set[str] = set()
+    for name in tables:
+        operations.update(re.findall(r"\.([a-z][a-z0-9_]*)\(\)", TABLE_ADAPTERS[name].read_text(encoding="utf-8")))
+    return operations
+
+
+def unused_permissions(template: dict[str, Any], called: set[str] | None = None) -> list[str]:
+    """Each allowed action that no govsync crate calls and no AWS service calls on the role's behalf; for the
+    tables, that none of the named tables' adapters calls."""
+    called = _called_operations() if called is None else called
+    found = set()
+    for owner, statement in _statements(template):
+        if statement.get("Effect") != "Allow":
+            continue
+        table_calls = _table_operations(as_list(statement.get("Resource", [])), template)
+        for action in as_list(statement.get("Action", [])):
+            if not isinstance(action, str) or action in CALLED_BY_AWS or "*" in action:
+                continue
+            operation = _snake(action.split(":", 1)[1])
+            if action.startswith("dynamodb:") and table_calls is not None:
+                if operation not in table_calls:
+                    found.add(f"{owner}: {action} is granted on tables whose adapters never call {operation}")
+            elif operation not in called:
+                found.add(f"{owner}: {action} is granted but no crate calls {operation}")
+    return sorted(found)
+
+
 def problems(template: dict[str, Any]) -> list[str]:
     return (
         undeliverable_drops(template)
@@ -216,6 +299,7 @@ def problems(template: dict[str, Any]) -> list[str]:
         + sender_problems(template)
         + trail_problems(template)
         + redeploy_problems(template)
+        + unused_permissions(template)
     )
 
 
@@ -276,7 +360,11 @@ def test_the_checks_find_what_the_review_found() -> None:
     resources["GovernanceWebhookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["LinksTable", "Arn"]}}
     )
+    for statement in resources["GovernancePollerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if statement.get("Sid") == "Watermarks":
+            statement["Action"] = [*statement["Action"], "dynamodb:UpdateItem"]
     found = problems(template)
+    assert any("GovernancePollerRole: dynamodb:UpdateItem" in problem for problem in found), found
     assert any("IdempotencyTable: retained with a fixed name" in problem for problem in found), found
     assert any("refers to retained LinksTable" in problem for problem in found), found
     assert any("not constrained to an email address" in problem for problem in found), found
@@ -292,6 +380,12 @@ def test_the_checks_find_what_the_review_found() -> None:
     assert any("RegistryAccessRole" in problem and "region" in problem for problem in found), found
     del spoke["Parameters"]["CreateTrail"]
     assert any("CreateTrail" in problem for problem in problems(spoke))
+    # Item 9: the grants the review found unused are reported.
+    statements = spoke["Resources"]["RegistryAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Effect": "Allow", "Action": ["sagemaker:DescribeMonitoringSchedule", "s3:GetObject"], "Resource": "*"})
+    unused = unused_permissions(spoke)
+    assert any("DescribeMonitoringSchedule" in problem for problem in unused), unused
+    assert any("s3:GetObject" in problem for problem in unused), unused
 
 
 def test_the_architecture_check_finds_a_mismatch(tmp_path: Path) -> None:

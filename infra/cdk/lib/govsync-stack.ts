@@ -549,7 +549,7 @@ export class GovsyncStack extends Stack {
         new iam.PolicyStatement({ sid: 'SigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [signingSecrets.arn] }),
         new iam.PolicyStatement({
           sid: 'ReplayRejection',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
           resources: [idempotencyTable.tableArn],
           // Only its own records (IdempotencyKey::for_webhook_delivery), never another function's claims.
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['webhook:*'] } },
