@@ -455,6 +455,12 @@ async fn approved_use_case_under_an_unmapped_entity_is_reported_and_not_synced()
     );
     assert!(world.registry.group_names().is_empty());
     assert!(world.notifier.sent().is_empty());
+    // Issue 18, 11: it keeps no idempotency record, so the same revision delivered again (after the
+    // entity's registry is added) is judged again, not dropped as a duplicate.
+    assert_eq!(
+        world.run(vec![record(&use_case.id, "2")]).await,
+        [Outcome::Unmapped]
+    );
 }
 
 #[tokio::test]

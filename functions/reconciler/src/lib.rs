@@ -44,7 +44,9 @@ use serde_json::Value;
 pub use config::{Config, ConfigError};
 pub use error::{ReconcileError, Throttling};
 pub use reconciler::{NoObserver, Reconciler, RunObserver, RunOptions, Tuning};
-pub use report::{Checkpoint, Counts, DriftRecord, ReconcileReport, RepairOutcome, ResumePoint};
+pub use report::{
+    Checkpoint, Counts, DriftRecord, ReconcileReport, RegistryCounts, RepairOutcome, ResumePoint,
+};
 
 /// Drifts listed in the Lambda's response (the full report is in the logs, one table line each).
 pub const RESPONSE_DRIFTS: usize = 200;

@@ -152,6 +152,7 @@ mod tests {
         };
         let now = Utc::now();
         ReconcileReport {
+            registries: Vec::new(),
             dry_run: false,
             complete: true,
             started_at: now,

@@ -37,7 +37,9 @@ use govsync_flows::package_sync::{Outcome, RegistrySync, Settings};
 
 use crate::error::ReconcileError;
 use crate::limiter::Limiter;
-use crate::report::{Checkpoint, Counts, DriftRecord, ReconcileReport, RepairOutcome, ResumePoint};
+use crate::report::{
+    Checkpoint, Counts, DriftRecord, ReconcileReport, RegistryCounts, RepairOutcome, ResumePoint,
+};
 
 mod repair;
 
@@ -155,6 +157,7 @@ struct Progress {
     counts: Counts,
     carried: Counts,
     records: Vec<DriftRecord>,
+    per_registry: Vec<RegistryCounts>,
     last_saved: Instant,
 }
 
@@ -279,6 +282,7 @@ where
                 .map(|checkpoint| checkpoint.counts)
                 .unwrap_or_default(),
             records: Vec::new(),
+            per_registry: Vec::new(),
             last_saved: Instant::now(),
         };
 
@@ -292,6 +296,7 @@ where
                     run_started_at,
                 };
             }
+            let before = progress.counts;
             let result = self
                 .reconcile_registry(
                     index,
@@ -303,6 +308,19 @@ where
                     observer,
                 )
                 .await;
+            if let (Ok(end), Some((registry, _))) = (&result, self.registries.get(index)) {
+                let counted = progress.counts.since(&before);
+                progress.per_registry.push(RegistryCounts {
+                    registry: self.registry_label(index),
+                    business_entity: registry.business_entity.to_string(),
+                    complete: matches!(end, RegistryEnd::Done),
+                    groups: counted.groups,
+                    packages: counted.packages,
+                    drifts: counted.drifts,
+                    repaired: counted.repaired,
+                    failed: counted.failed,
+                });
+            }
             match result {
                 Ok(RegistryEnd::Done) => progress.counts.registries += 1,
                 Ok(RegistryEnd::OutOfTime) => {
@@ -340,6 +358,7 @@ where
         let finished_at = Utc::now();
         Ok(ReconcileReport {
             dry_run: options.dry_run,
+            registries: progress.per_registry,
             complete,
             started_at,
             finished_at,

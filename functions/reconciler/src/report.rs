@@ -83,6 +83,20 @@ impl Counts {
         self.needs_attention += other.needs_attention;
     }
 
+    /// What was counted since `before` (counts only grow during a run).
+    pub fn since(&self, before: &Counts) -> Counts {
+        Counts {
+            registries: self.registries - before.registries,
+            groups: self.groups - before.groups,
+            packages: self.packages - before.packages,
+            drifts: self.drifts - before.drifts,
+            repaired: self.repaired - before.repaired,
+            enqueued: self.enqueued - before.enqueued,
+            failed: self.failed - before.failed,
+            needs_attention: self.needs_attention - before.needs_attention,
+        }
+    }
+
     pub fn record(&mut self, outcome: &RepairOutcome) {
         self.drifts += 1;
         match outcome {
@@ -93,6 +107,21 @@ impl Counts {
             RepairOutcome::Planned | RepairOutcome::NothingToDo | RepairOutcome::Reported => {}
         }
     }
+}
+
+/// One registry's share of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryCounts {
+    /// `account/region`.
+    pub registry: String,
+    pub business_entity: String,
+    /// Every group of it was compared in this run (false: the deadline cut it short).
+    pub complete: bool,
+    pub groups: usize,
+    pub packages: usize,
+    pub drifts: usize,
+    pub repaired: usize,
+    pub failed: usize,
 }
 
 /// Where a run stopped (and the next resumes): the registry (index in the map) and the last group
@@ -142,6 +171,9 @@ impl Checkpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReconcileReport {
     pub dry_run: bool,
+    /// Per registry of the map compared in this run, in map order: what it held and what was found.
+    #[serde(default)]
+    pub registries: Vec<RegistryCounts>,
     /// Every registry was compared (false: cut off by the deadline; `stopped_at` says where).
     pub complete: bool,
     pub started_at: DateTime<Utc>,
@@ -210,6 +242,19 @@ impl ReconcileReport {
             self.calls.throttled,
             self.elapsed_ms,
         );
+        for registry in &self.registries {
+            out.push_str(&format!(
+                "  {} ({}){}: {} groups, {} packages, {} drifts ({} repaired, {} failed)\n",
+                registry.registry,
+                registry.business_entity,
+                if registry.complete { "" } else { " cut off" },
+                registry.groups,
+                registry.packages,
+                registry.drifts,
+                registry.repaired,
+                registry.failed,
+            ));
+        }
         if let Some(from) = &self.resumed_from {
             out.push_str(&format!(
                 "resumed from registry {} after group {}\n",

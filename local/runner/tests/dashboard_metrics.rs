@@ -124,6 +124,7 @@ fn emitted_lines() -> Vec<String> {
     ]);
     let counts = govsync_reconciler::Counts::default();
     let report = govsync_reconciler::ReconcileReport {
+        registries: Vec::new(),
         dry_run: false,
         complete: true,
         started_at: now,

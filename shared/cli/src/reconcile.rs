@@ -58,6 +58,7 @@ mod tests {
     fn report(dry_run: bool, complete: bool, outcomes: &[RepairOutcome]) -> ReconcileReport {
         let now = Utc::now();
         ReconcileReport {
+            registries: Vec::new(),
             dry_run,
             complete,
             started_at: now,

@@ -267,7 +267,13 @@ where
             GovernanceKind::UseCase => self.use_case(&object, revision, deadline).await,
             _ => self.model(&object, revision).await,
         };
-        let record = result.as_ref().ok().map(Outcome::record);
+        // An approved use case whose entity has no registry yet keeps no record: once the registry is
+        // added, the next delivery or the poller's next pass of that same revision provisions it.
+        let record = result
+            .as_ref()
+            .ok()
+            .filter(|outcome| !matches!(outcome, Outcome::Unmapped))
+            .map(Outcome::record);
         idempotency::settle_claim(
             self.idempotency.as_ref(),
             key,

@@ -53,11 +53,17 @@ fn wiring() -> Value {
 impl Lane {
     /// Makes the lane's queues and rules.
     pub async fn open(feed: Feed) -> Lane {
+        Self::open_in(feed, LANE_REGION).await
+    }
+
+    /// A lane whose registry is `region` (one no shared rule reads; a test that lists whole registries
+    /// uses a region of its own).
+    pub async fn open_in(feed: Feed, region: &str) -> Lane {
         govsync_lambda::logging::init();
         let stack = Stack::from_env();
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
         let prefix = format!("re{suffix}");
-        let region = LANE_REGION.to_owned();
+        let region = region.to_owned();
         let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", &region).await);
         let home_sqs = aws_sdk_sqs::Client::new(&stack.sdk("testing").await);
         let wiring = wiring();
