@@ -12,14 +12,15 @@
 //! account real EventBridge keeps: the CloudTrail record's `recipientAccountId`, the package owner's for a
 //! state change. `local/test.sh` runs this with the stack's environment; without it, it fails.
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::types::Tag;
 use govsync_core::customer_metadata::keys;
 use govsync_core::ports::{ExternalIdLookup, FieldValue, Governance, GovernanceKind};
 use govsync_core::sync::fields;
 use govsync_core::{RegistryMap, RoleArn};
-use govsync_testkit::stack::{Feed, Lane, Received, TEST_BUDGET, approved_use_case, the_one};
+use govsync_testkit::stack::{
+    Feed, Lane, Received, TEST_BUDGET, approved_use_case, source_account, the_one,
+};
 use serde_json::{Value, json};
 
 const API_KEY_SECRET: &str = "govsync/governance-api-key";
@@ -28,24 +29,6 @@ const DEV_B: &str = "222222222222";
 const THIRD: &str = "333333333333";
 /// The spoke role govsync assumes in account A (infra/spoke.yaml's name).
 const SPOKE_ROLE_A: &str = "arn:aws:iam::111111111111:role/govsync/govsync-registry-access";
-
-/// A data scientist's SageMaker client: the role `data-science` of `account`, assumed through STS.
-async fn data_scientist(lane: &Lane, account: &str, name: &str) -> aws_sdk_sagemaker::Client {
-    let sdk = lane.stack.sdk_in("testing", &lane.region).await;
-    let region = aws_config::Region::new(lane.region.clone());
-    let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/data-science"))
-        .session_name(name)
-        .region(region.clone())
-        .configure(&sdk)
-        .build()
-        .await;
-    aws_sdk_sagemaker::Client::from_conf(
-        aws_sdk_sagemaker::config::Builder::from(&sdk)
-            .region(region)
-            .credentials_provider(provider)
-            .build(),
-    )
-}
 
 fn sharing_policy(group_arn: &str, accounts: &[&str]) -> String {
     let principals: Vec<String> = accounts
@@ -87,19 +70,6 @@ async fn ram_share(lane: &Lane, group_arn: &str, accounts: &[&str]) {
         .await
         .unwrap();
     assert!(answer.status().is_success(), "{:?}", answer.text().await);
-}
-
-/// Who real EventBridge says sent an event: a CloudTrail record's account, a state change's owner.
-fn source_account(envelope: &Value) -> Option<String> {
-    if envelope["detail-type"] == "AWS API Call via CloudTrail" {
-        return envelope["detail"]["recipientAccountId"]
-            .as_str()
-            .map(str::to_owned);
-    }
-    envelope["resources"][0]
-        .as_str()
-        .and_then(|arn| arn.split(':').nth(4))
-        .map(str::to_owned)
 }
 
 fn text(object: &govsync_core::ports::GovernanceObject, name: &str) -> Option<String> {
@@ -160,9 +130,9 @@ async fn registrations_from_development_accounts_sync_once_each_and_a_third_acco
     ram_share(&lane, &ram_group_arn, &[DEV_A, DEV_B]).await;
 
     // Data scientists register by the group's ARN from A and B; C is refused.
-    let ana = data_scientist(&lane, DEV_A, "ana").await;
-    let ben = data_scientist(&lane, DEV_B, "ben").await;
-    let cy = data_scientist(&lane, THIRD, "cy").await;
+    let ana = lane.person_in(DEV_A, &lane.region, "ana").await;
+    let ben = lane.person_in(DEV_B, &lane.region, "ben").await;
+    let cy = lane.person_in(THIRD, &lane.region, "cy").await;
     let mut registered = Vec::new();
     for (person, who, group_arn) in [
         (&ana, DEV_A, &policy_group_arn),

@@ -19,18 +19,16 @@
 
 use std::process::{Command, Output};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{SecondsFormat, Utc};
 use govsync_adapters::registry_map::RegistrySource;
 use govsync_core::RegistryMap;
 use govsync_core::customer_metadata::keys;
-use govsync_core::ports::{
-    Field, Governance, GovernanceId, GovernanceKind, GovernanceObject, NewGovernanceObject,
-};
-use govsync_core::sync::fields;
+use govsync_core::ports::{Governance, GovernanceId, GovernanceKind, GovernanceObject};
 use govsync_lambda::config::Config;
-use govsync_testkit::stack::{Feed, Lane, Received, TEST_BUDGET, fifo_queue, the_one};
+use govsync_testkit::stack::{
+    Feed, Lane, Received, TEST_BUDGET, approved_use_case_under, fifo_queue, source_account, the_one,
+};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -51,56 +49,6 @@ struct Registry {
     use_case: GovernanceObject,
     /// The lane whose prefix its group carries (the lane of its region).
     prefix: String,
-}
-
-/// A data scientist's SageMaker client in `account`: the stack's own key for its account, the role
-/// `data-science` assumed through STS for another.
-async fn data_scientist(lane: &Lane, account: &str, region: &str) -> aws_sdk_sagemaker::Client {
-    let sdk = lane.stack.sdk_in("testing", region).await;
-    if account == lane.stack.account {
-        return aws_sdk_sagemaker::Client::new(&sdk);
-    }
-    let region = aws_config::Region::new(region.to_owned());
-    let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/data-science"))
-        .session_name("ds")
-        .region(region.clone())
-        .configure(&sdk)
-        .build()
-        .await;
-    aws_sdk_sagemaker::Client::from_conf(
-        aws_sdk_sagemaker::config::Builder::from(&sdk)
-            .region(region)
-            .credentials_provider(provider)
-            .build(),
-    )
-}
-
-async fn create_registries_table(dynamodb: &aws_sdk_dynamodb::Client, name: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let mut request = dynamodb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (attribute, key_type) in [("account", KeyType::Hash), ("region", KeyType::Range)] {
-        request = request
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(attribute)
-                    .key_type(key_type)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attribute)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            );
-    }
-    request.send().await.unwrap();
 }
 
 /// What DEPLOYMENT.md's "Add a registry" puts in the table.
@@ -214,19 +162,6 @@ async fn groups(person: &aws_sdk_sagemaker::Client, prefix: &str) -> Vec<String>
         .collect()
 }
 
-/// Who real EventBridge says sent an event: a CloudTrail record's account, a state change's owner.
-fn source_account(envelope: &Value) -> Option<String> {
-    if envelope["detail-type"] == "AWS API Call via CloudTrail" {
-        return envelope["detail"]["recipientAccountId"]
-            .as_str()
-            .map(str::to_owned);
-    }
-    envelope["resources"][0]
-        .as_str()
-        .and_then(|arn| arn.split(':').nth(4))
-        .map(str::to_owned)
-}
-
 /// Forwards what a region's lane captured about `arns` to the hub's work queue, as the spokes do.
 async fn forward(from: &Lane, hub: &Lane, arns: &[String], per_package: usize) {
     let about = |e: &Value| {
@@ -277,44 +212,13 @@ fn json_of(out: &Output) -> Value {
     })
 }
 
-async fn entity_and_use_case(
-    governance: &govsync_adapters::governance::GovernanceClient,
-    entity: &str,
-    use_case: &str,
-) -> GovernanceObject {
-    let entity = governance
-        .create_object(&NewGovernanceObject {
-            kind: GovernanceKind::BusinessEntity,
-            name: entity.to_owned(),
-            description: None,
-            parent_id: None,
-            fields: vec![],
-        })
-        .await
-        .unwrap();
-    governance
-        .create_object(&NewGovernanceObject {
-            kind: GovernanceKind::UseCase,
-            name: use_case.to_owned(),
-            description: None,
-            parent_id: Some(entity.id.clone()),
-            fields: vec![
-                Field::choice(fields::USE_CASE_STATUS, "Approved for Development"),
-                Field::choice(fields::USE_CASE_RISK_LEVEL, "Medium"),
-            ],
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 #[ignore = "needs the local stack: local/test.sh runs it"]
 async fn three_registries_in_two_accounts_and_two_regions_each_serve_only_their_business_entity() {
-    let hub = Lane::open_in(Feed::Capture, REGION_X).await;
+    let mut hub = Lane::open_in(Feed::Capture, REGION_X).await;
     let in_y = Lane::open_in(Feed::Capture, REGION_Y).await;
     let governance = hub.stack.governance();
-    let table = hub.table("govsync-registries");
-    create_registries_table(&hub.dynamodb, &table).await;
+    let table = hub.own_table("govsync-registries").await;
     let decommission = fifo_queue(
         &hub.home_sqs,
         &format!("{}-decommission.fifo", hub.prefix),
@@ -330,7 +234,7 @@ async fn three_registries_in_two_accounts_and_two_regions_each_serve_only_their_
     ] {
         let entity = format!("{name} {}", hub.prefix);
         let use_case =
-            entity_and_use_case(&governance, &entity, &format!("{} {name}", lane.prefix)).await;
+            approved_use_case_under(&governance, &entity, &format!("{} {name}", lane.prefix)).await;
         registries.push(Registry {
             account,
             region,
@@ -340,9 +244,12 @@ async fn three_registries_in_two_accounts_and_two_regions_each_serve_only_their_
         });
     }
     let people = [
-        data_scientist(&hub, &registries[0].account, REGION_X).await,
-        data_scientist(&hub, &registries[1].account, REGION_X).await,
-        data_scientist(&hub, &registries[2].account, REGION_Y).await,
+        hub.person_in(&registries[0].account, REGION_X, "rita")
+            .await,
+        hub.person_in(&registries[1].account, REGION_X, "ines")
+            .await,
+        hub.person_in(&registries[2].account, REGION_Y, "walt")
+            .await,
     ];
 
     // Deployed with two registries; the third entity has none yet.
@@ -632,6 +539,5 @@ async fn three_registries_in_two_accounts_and_two_regions_each_serve_only_their_
             .await;
     }
     in_y.close().await;
-    let _ = hub.dynamodb.delete_table().table_name(&table).send().await;
     hub.close().await;
 }

@@ -172,5 +172,7 @@ mod lane;
 pub use delivery::{
     Delivery, Queue, Received, deliver_until, drain, fifo_queue, invoke, relay_ingest, sqs_event,
 };
-pub use governance_objects::{approved_use_case, the_one, written_back_model_id};
+pub use governance_objects::{
+    approved_use_case, approved_use_case_under, source_account, the_one, written_back_model_id,
+};
 pub use lane::{Feed, Lane};

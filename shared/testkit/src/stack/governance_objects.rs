@@ -4,10 +4,25 @@ use super::*;
 
 /// A business entity and an approved, high-risk use case in governance; returns the use case.
 pub async fn approved_use_case(governance: &GovernanceClient, name: &str) -> GovernanceObject {
+    approved_use_case_under(
+        governance,
+        &format!("Retail Banking {name}"),
+        &format!("Use case {name}"),
+    )
+    .await
+}
+
+/// The business entity `entity` and an approved, high-risk use case `use_case` under it; returns the
+/// use case.
+pub async fn approved_use_case_under(
+    governance: &GovernanceClient,
+    entity: &str,
+    use_case: &str,
+) -> GovernanceObject {
     let entity = governance
         .create_object(&NewGovernanceObject {
             kind: GovernanceKind::BusinessEntity,
-            name: format!("Retail Banking {name}"),
+            name: entity.to_owned(),
             description: None,
             parent_id: None,
             fields: vec![],
@@ -17,7 +32,7 @@ pub async fn approved_use_case(governance: &GovernanceClient, name: &str) -> Gov
     governance
         .create_object(&NewGovernanceObject {
             kind: GovernanceKind::UseCase,
-            name: format!("Use case {name}"),
+            name: use_case.to_owned(),
             description: Some("Detect card fraud".into()),
             parent_id: Some(entity.id.clone()),
             fields: vec![
@@ -63,4 +78,18 @@ pub async fn written_back_model_id(
         .and_then(|m| m.get(keys::LINKS))
         .and_then(|links| govsync_core::sync::registry::PackedLinks::parse(links))
         .map(|links| links.model.to_string())
+}
+
+/// Who real EventBridge says sent a registry event, as a spoke forwards it: a CloudTrail record's
+/// recipient account, a state change's package owner.
+pub fn source_account(envelope: &Value) -> Option<String> {
+    if envelope["detail-type"] == "AWS API Call via CloudTrail" {
+        return envelope["detail"]["recipientAccountId"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    envelope["resources"][0]
+        .as_str()
+        .and_then(|arn| arn.split(':').nth(4))
+        .map(str::to_owned)
 }

@@ -318,6 +318,50 @@ impl Lane {
         format!("{}-{wiring_name}", self.prefix)
     }
 
+    /// Creates the lane's own copy of another wiring.json table (removed on close); returns its name.
+    pub async fn own_table(&mut self, wiring_name: &str) -> String {
+        let wiring = wiring();
+        let declared = wiring["tables"]
+            .as_array()
+            .and_then(|tables| tables.iter().find(|t| t["name"] == wiring_name))
+            .unwrap_or_else(|| panic!("wiring.json declares no table {wiring_name}"))
+            .clone();
+        let own = self.table(wiring_name);
+        create_table(&self.dynamodb, &own, &declared).await;
+        self.own_tables.push(own.clone());
+        own
+    }
+
+    /// A data scientist's SageMaker client in `account` and `region`: the stack's own key for the
+    /// stack's account, the role `data-science` assumed through the local STS for another (so the
+    /// registry emulator tells the accounts apart).
+    pub async fn person_in(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> aws_sdk_sagemaker::Client {
+        let sdk = self.stack.sdk_in("testing", region).await;
+        if account == self.stack.account {
+            return aws_sdk_sagemaker::Client::new(&sdk);
+        }
+        let region = aws_config::Region::new(region.to_owned());
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:aws:iam::{account}:role/data-science"
+        ))
+        .session_name(name)
+        .region(region.clone())
+        .configure(&sdk)
+        .build()
+        .await;
+        aws_sdk_sagemaker::Client::from_conf(
+            aws_sdk_sagemaker::config::Builder::from(&sdk)
+                .region(region)
+                .credentials_provider(provider)
+                .build(),
+        )
+    }
+
     /// A group name of this lane.
     pub fn group(&self, name: &str) -> String {
         format!("{}-{name}", self.prefix)
