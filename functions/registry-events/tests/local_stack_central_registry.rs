@@ -225,17 +225,7 @@ async fn registrations_from_development_accounts_sync_once_each_and_a_third_acco
     }
 
     // No dead letter and no quarantine for a legitimate cross-account registration.
-    let quarantined = lane.quarantined().await;
-    assert!(
-        quarantined.is_empty(),
-        "quarantined: {:?}",
-        quarantined
-            .iter()
-            .map(|m| &m.attributes)
-            .collect::<Vec<_>>()
-    );
-    let redriven = lane.redriven().await;
-    assert!(redriven.is_empty(), "redriven: {redriven:?}");
+    lane.assert_nothing_lost().await;
 
     // A hostile record in A's envelope naming a package of an account govsync does not govern has no
     // effect and is not quarantined either.

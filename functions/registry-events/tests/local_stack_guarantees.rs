@@ -127,21 +127,6 @@ fn text(object: &govsync_core::ports::GovernanceObject, name: &str) -> Option<St
     object.field(name).and_then(FieldValue::as_text)
 }
 
-/// Nothing in the function's DLQ, nothing redriven: every message was handled.
-async fn assert_nothing_lost(lane: &Lane) {
-    let quarantined = lane.quarantined().await;
-    assert!(
-        quarantined.is_empty(),
-        "quarantined: {:?}",
-        quarantined
-            .iter()
-            .map(|m| &m.attributes)
-            .collect::<Vec<_>>()
-    );
-    let redriven = lane.redriven().await;
-    assert!(redriven.is_empty(), "redriven to the DLQ: {redriven:?}");
-}
-
 /// One model per package, under the one model group of its group (itself under `use_case_id`),
 /// written back onto the package.
 async fn assert_synced(
@@ -251,7 +236,7 @@ async fn the_same_event_delivered_three_times_makes_one_governance_model() {
             .map(|d| d["outcome"].clone()),
         Some(json!("synced"))
     );
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
     eprintln!("same event three times: {:?}", started.elapsed());
 }
@@ -381,7 +366,7 @@ async fn state_changes_delivered_newest_first_leave_the_newest_state_and_the_old
         std::slice::from_ref(&arn),
     )
     .await;
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
     eprintln!("newest first: {:?}", started.elapsed());
 }
@@ -438,7 +423,7 @@ async fn a_hundred_versions_over_ten_groups_all_sync_under_their_groups_and_are_
     for ((group, use_case), arns) in use_cases.iter().zip(&packages) {
         assert_synced(&lane, &governance, &person, group, &use_case.id, arns).await;
     }
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
     eprintln!(
         "100 versions over 10 groups: synced in {synced_at:?} ({delivery:?}), checked in {:?}",
@@ -540,7 +525,7 @@ async fn governance_throttling_and_server_errors_end_consistent_with_nothing_los
         assert_eq!(arns.len(), VERSIONS);
         assert_synced(&lane, &governance, &person, group, &use_case.id, arns).await;
     }
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
     eprintln!(
         "429 bursts and 500s: {delivery:?}, {:?} in all",
@@ -737,7 +722,7 @@ async fn a_stray_event_harms_no_later_version_and_a_lying_group_name_splits_noth
         &lane.group_arn(&group),
     )
     .await;
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
 }
 
@@ -818,7 +803,7 @@ async fn two_changes_in_one_second_seen_only_through_cloudtrail_are_both_synced(
             "the change to {stage_status}, in the same second as the one before it, reached governance"
         );
     }
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
 }
 
@@ -921,7 +906,7 @@ async fn a_rotated_governance_key_holds_the_work_until_the_secret_has_it_then_it
     })
     .await;
     the_one(&governance, GovernanceKind::Model, &second).await;
-    assert_nothing_lost(&lane).await;
+    lane.assert_nothing_lost().await;
     lane.close().await;
 }
 

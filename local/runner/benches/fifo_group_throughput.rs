@@ -9,6 +9,9 @@
 //! batches (default 5, the templates' `MaximumConcurrency`), with 1 object and with 50. Prints events/s
 //! and checks each object's order.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,50 +20,15 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Utc};
 use govsync_adapters::sqs::SqsQuarantine;
-use govsync_core::batch_report::{BatchOutcome, Disposition, MessageFailure, MessageOutcome};
+use govsync_core::batch_report::MessageFailure;
 use govsync_lambda::sqs_batch::{QueueFunction, handle_event};
 use govsync_local_runner::lambda_invoke::HandlerFuture;
 use govsync_local_runner::{FunctionIdentity, PollSettings, SqsEventSource};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
+use support::Done;
 
 const GOVERNANCE_CALL: Duration = Duration::from_millis(100);
-
-#[derive(Debug)]
-enum Done {
-    Applied,
-    Failed,
-    Quarantined,
-}
-
-impl MessageOutcome for Done {
-    fn label(&self) -> &'static str {
-        match self {
-            Done::Applied => "applied",
-            Done::Failed => "failed",
-            Done::Quarantined => "quarantined",
-        }
-    }
-    fn disposition(&self) -> Disposition {
-        match self {
-            Done::Applied => Disposition::Done,
-            Done::Failed => Disposition::Failed,
-            Done::Quarantined => Disposition::Quarantined,
-        }
-    }
-}
-
-impl BatchOutcome for Done {
-    fn failed(_: &'static str) -> Self {
-        Done::Failed
-    }
-    fn quarantined(_: &'static str) -> Self {
-        Done::Quarantined
-    }
-    fn is_applied(&self) -> bool {
-        matches!(self, Done::Applied)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("not a bench message")]

@@ -9,6 +9,8 @@
 //! Scale: one hour is 15 s (backoff base 1 s, cap 15 s = govsync's 60 s and 1 h), so the outage lasts
 //! 90 s. The drill's own queues and fault scope have unique names: the stack's queues are untouched.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,15 +20,14 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Utc};
 use govsync_adapters::queue::SqsMessageQueue;
 use govsync_adapters::sqs::SqsQuarantine;
-use govsync_core::batch_report::{
-    BatchOutcome, BatchReport, Disposition, MessageFailure, MessageOutcome,
-};
+use govsync_core::batch_report::{BatchReport, MessageFailure};
 use govsync_lambda::sqs_batch::{QueueFunction, REDRIVE_MAX_RECEIVE_COUNT, handle_event};
 use govsync_local_runner::lambda_invoke::HandlerFuture;
 use govsync_local_runner::{FunctionIdentity, PollSettings, SqsEventSource};
 use govsync_registry_relay::{Relay, Route};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
+use support::Done;
 
 /// One hour of govsync's backoff, scaled.
 const HOUR: Duration = Duration::from_secs(15);
@@ -138,42 +139,6 @@ async fn depth(client: &aws_sdk_sqs::Client, url: &str) -> usize {
 }
 
 // ------------------------------------------------------------------------------------ the drill step
-
-#[derive(Debug)]
-enum Done {
-    Applied,
-    Failed,
-    Quarantined,
-}
-
-impl MessageOutcome for Done {
-    fn label(&self) -> &'static str {
-        match self {
-            Done::Applied => "applied",
-            Done::Failed => "failed",
-            Done::Quarantined => "quarantined",
-        }
-    }
-    fn disposition(&self) -> Disposition {
-        match self {
-            Done::Applied => Disposition::Done,
-            Done::Failed => Disposition::Failed,
-            Done::Quarantined => Disposition::Quarantined,
-        }
-    }
-}
-
-impl BatchOutcome for Done {
-    fn failed(_: &'static str) -> Self {
-        Done::Failed
-    }
-    fn quarantined(_: &'static str) -> Self {
-        Done::Quarantined
-    }
-    fn is_applied(&self) -> bool {
-        matches!(self, Done::Applied)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 enum StepError {

@@ -510,6 +510,21 @@ impl Lane {
         drain(&self.home_sqs, &self.quarantine_dlq.url).await
     }
 
+    /// Panics unless the function's DLQ and the redrive DLQ are both empty: every message was handled.
+    pub async fn assert_nothing_lost(&self) {
+        let quarantined = self.quarantined().await;
+        assert!(
+            quarantined.is_empty(),
+            "quarantined: {:?}",
+            quarantined
+                .iter()
+                .map(|m| &m.attributes)
+                .collect::<Vec<_>>()
+        );
+        let redriven = self.redriven().await;
+        assert!(redriven.is_empty(), "redriven to the DLQ: {redriven:?}");
+    }
+
     /// Everything the work queue's redrive policy moved to its DLQ.
     pub async fn redriven(&self) -> Vec<Received> {
         drain(&self.sqs, &self.redrive_dlq.url).await
