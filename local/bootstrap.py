@@ -1,4 +1,4 @@
-"""Create govsync's queues, rules, tables, registry items, secrets and email identity on the local moto server.
+"""Create govsync's queues, event buses, rules, tables, registry items, secrets and email identity on the local moto server.
 
 Everything comes from local/wiring.json, the same file the infra templates are checked against, so the
 local stack and a deployment cannot drift apart. Idempotent: running it twice changes nothing.
@@ -80,14 +80,19 @@ def create_ingest_queues(sqs, queues):
     return created
 
 
+def create_event_bus(events, name):
+    """A bus of govsync's own (the spokes' bus, the decision bus), unless it exists already."""
+    existing = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+    if name not in existing:
+        events.create_event_bus(Name=name)
+    return name
+
+
 def create_rules(events, rules, queues, spoke_bus=None):
     """Each rule on the default bus and, as the templates declare them, on the spokes' bus."""
     buses = ["default"]
     if spoke_bus:
-        existing = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
-        if spoke_bus not in existing:
-            events.create_event_bus(Name=spoke_bus)
-        buses.append(spoke_bus)
+        buses.append(create_event_bus(events, spoke_bus))
     created = {}
     for bus in buses:
         for rule in rules:
@@ -184,6 +189,12 @@ def main():
         "ingest_queues": ingest,
         "rules": create_rules(
             client("events", args.endpoint, args.region), wiring["rules"], ingest, wiring.get("spoke_bus")
+        ),
+        # approval-propagation's governance decision events (no rule of govsync's reads it).
+        "decision_bus": (
+            create_event_bus(client("events", args.endpoint, args.region), wiring["decision_bus"])
+            if wiring.get("decision_bus")
+            else None
         ),
         "tables": create_tables(client("dynamodb", args.endpoint, args.region), wiring["tables"]),
         "registries": put_registries(

@@ -7,6 +7,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="${GOVSYNC_VENV:-$repo/.venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/govsync-target}"
+# Each run builds a workspace crate once: incremental caches would only grow the shared target dir
+# (tens of GB over repeated runs on one machine).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -27,6 +27,9 @@ govsync_role_arn="arn:aws:sts::${account_id}:assumed-role/govsync-sync/govsync"
 studio_access_key="ASIASTUDIOALICE00001"
 studio_role_arn="arn:aws:sts::${account_id}:assumed-role/StudioExecutionRole/SageMaker"
 studio_user="d-local000001/alice"
+# The Studio domain's user profiles: alice, and the governance reviewer a Model's govsync link signs in as
+# (local/runner's local registry map names them).
+studio_domains="${account_id}:${region}:d-local000001/alice+governance-reviewer,${account_id}:ap-northeast-3:d-lane000001/governance-reviewer"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
@@ -100,6 +103,7 @@ up() {
 
     pid=$(start registry-emulator env REGISTRY_EMULATOR_IDENTITIES="$govsync_access_key=$govsync_role_arn,$studio_access_key=$studio_role_arn" \
         REGISTRY_EMULATOR_STUDIO_USERS="$studio_access_key=$studio_user" \
+        REGISTRY_EMULATOR_STUDIO_DOMAINS="$studio_domains" \
         "$CARGO_TARGET_DIR/debug/govsync-registry-emulator" --host 127.0.0.1 --port "$registry_port" \
         --account-id "$account_id" --default-region "$region" --events-endpoint "$moto_url" \
         --sts-endpoint "$moto_url")

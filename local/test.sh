@@ -8,6 +8,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/govsync-target}"
+# Each run builds a workspace crate once: incremental caches would only grow the shared target dir
+# (tens of GB over repeated runs on one machine).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # A private stack, on ports apart from the demo's, so tests never touch a stack someone is using.
 export GOVSYNC_STATE_DIR="$repo/.local/test-stack"
 export GOVSYNC_MOTO_PORT="${GOVSYNC_TEST_MOTO_PORT:-4576}"

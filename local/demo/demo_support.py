@@ -9,6 +9,7 @@ local/demo/reconcile.py. Nothing here starts or stops the stack.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import pathlib
@@ -201,6 +202,32 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The secret holding the keys Models' govsync links are signed with (local/wiring.json).
+MODEL_LINK_KEYS_SECRET = "govsync/model-link-keys"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def http_get_no_redirect(url: str) -> tuple[int, str, str]:
+    """GET without following redirects: (status, Location, body)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(url, timeout=15) as response:
+            return response.status, response.headers.get("Location", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read().decode()
+
+
+def model_card(sagemaker: Any, package_arn: str) -> tuple[dict[str, Any], str | None]:
+    """A package's Model Card: its content as JSON, and its status."""
+    card = sagemaker.describe_model_package(ModelPackageName=package_arn).get("ModelCard") or {}
+    content = card.get("ModelCardContent") or "{}"
+    return json.loads(content), card.get("ModelCardStatus")
+
+
 def http_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read().decode())
@@ -230,8 +257,11 @@ class Runner:
         log_path: pathlib.Path,
         pid_file: pathlib.Path | None,
         arguments: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.binary = binary
+        # Variables added to the runner's environment (e.g. where Models' govsync links point).
+        self.env = env or {}
         # The runner's command line after the binary.
         self.arguments = arguments or ["run", "registry-events", "--poll-wait", "1"]
         self.log_path = log_path
@@ -254,6 +284,7 @@ class Runner:
             stderr=log,
             text=True,
             start_new_session=True,
+            env={**os.environ, **self.env},
         )
         if self.pid_file is not None:
             self.pid_file.parent.mkdir(parents=True, exist_ok=True)
@@ -320,6 +351,47 @@ def sagemaker_client(registry_url: str, region: str, access_key: str) -> Any:
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+class DecisionListener:
+    """A deployment pipeline's subscription to govsync's decision bus (`govsync-decisions`): a rule
+    putting every governance decision event on a queue of the run's own, removed when the run ends."""
+
+    def __init__(self, moto_url: str, region: str, suffix: str) -> None:
+        import boto3
+
+        self.events = boto3.client(
+            "events", endpoint_url=moto_url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        self.sqs = sqs_client(moto_url, region)
+        self.rule = f"demo-pipeline-{suffix}"
+        self.queue_url = self.sqs.create_queue(QueueName=f"demo-pipeline-{suffix}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        pattern = {"source": ["govsync"], "detail-type": ["govsync Governance Decision Applied"]}
+        self.events.put_rule(Name=self.rule, EventBusName=DECISION_BUS, EventPattern=json.dumps(pattern))
+        self.events.put_targets(Rule=self.rule, EventBusName=DECISION_BUS, Targets=[{"Id": "pipeline", "Arn": arn}])
+
+    def received(self) -> list[dict[str, Any]]:
+        found = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.events.remove_targets(Rule=self.rule, EventBusName=DECISION_BUS, Ids=["pipeline"])
+            self.events.delete_rule(Name=self.rule, EventBusName=DECISION_BUS)
+            self.sqs.delete_queue(QueueUrl=self.queue_url)
+
+
+# govsync's bus for governance decision events (local/wiring.json `decision_bus`).
+DECISION_BUS = "govsync-decisions"
 
 
 def sqs_client(moto_url: str, region: str) -> Any:

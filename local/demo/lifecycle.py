@@ -10,15 +10,20 @@ OpenPages v2 API, a data scientist with boto3 on the registry emulator.
  1. a use case is proposed in governance and approved for development;
  2. govsync (webhook → approval-propagation, F1) creates its model package group and governance model
     group, and emails the data-science team (read back from moto's SES);
- 3. a data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK;
- 4. registry-events (F2) creates its Model under the use case and writes govsync's links onto the package;
- 5. monitoring metrics are pushed (metrics-relay, F7) and show in governance with their breach status;
- 6. an approver approves the model for deployment in governance;
- 7. approval-propagation (F4) approves the package with the mapped lifecycle stage; nothing echoes back;
- 8. version 2, approved in SageMaker behind governance's back, is reverted by the gate (F3, enforce);
- 9. the data scientist deletes version 1 in SageMaker;
-10. decommission (F5) marks its Model Decommissioned in governance (nothing is deleted there);
-11. the reconciler (F8) finds no drift on either side.
+ 3. a data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK, with a
+    Model Card of their own;
+ 4. registry-events (F2) creates its Model under the use case, writes govsync's links onto the package and
+    governance's facts into its Model Card (the data scientist's content kept);
+ 5. a governance user follows the Model's govsync link: model-link verifies it and redirects to a fresh
+    presigned SageMaker Studio URL on the version (an altered link is refused);
+ 6. monitoring metrics are pushed (metrics-relay, F7) and show in governance with their breach status;
+ 7. an approver approves the model for deployment in governance;
+ 8. approval-propagation (F4) approves the package with the mapped lifecycle stage and records the status
+    in its Model Card; nothing echoes back;
+ 9. version 2, approved in SageMaker behind governance's back, is reverted by the gate (F3, enforce);
+10. the data scientist deletes version 1 in SageMaker;
+11. decommission (F5) marks its Model Decommissioned in governance (nothing is deleted there);
+12. the reconciler (F8) finds no drift on either side (the Model Cards included).
 
 Each step prints a numbered timeline entry with what happened, both sides' state after it and the checks
 that held. The run ends with a one-screen summary and leaves a JSON report (--report-dir/report.json) and
@@ -45,6 +50,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from demo_support import (  # noqa: E402
     BUSINESS_ENTITY,
+    DecisionListener,
+    MODEL_LINK_KEYS_SECRET,
+    http_get_no_redirect,
+    model_card,
     DATA_SCIENTIST_KEY,
     WEBHOOK_SECRET,
     WRITE_BACK_KEYS,
@@ -98,6 +107,7 @@ class Story:
         self.packages: dict[int, str] = {}
         self.models: dict[int, str] = {}
         self.emails: list[dict[str, Any]] = []
+        self.model_link = ""
 
     def objects(self) -> dict[str, Any]:
         return {
@@ -334,8 +344,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
     pids = pathlib.Path(args.pid_dir) if args.pid_dir else None
     timeout = args.timeout
 
-    def runner(name: str, arguments: list[str]) -> Runner:
-        process = Runner(args.runner, logs / f"{name}.log", pids / name if pids else None, arguments)
+    def runner(name: str, arguments: list[str], extra_env: dict[str, str] | None = None) -> Runner:
+        process = Runner(args.runner, logs / f"{name}.log", pids / name if pids else None, arguments, extra_env)
         processes.append(process)
         process.start()
         return process
@@ -347,7 +357,10 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
     webhook = runner("runner-webhook", ["serve-webhook", "--port", str(port)])
     governance.admin("PUT", "/webhook", {"url": f"http://127.0.0.1:{port}/webhooks/governance", "secret": WEBHOOK_SECRET})
     approval = runner("runner-approval", ["run", "approval-propagation", "--poll-wait", "1"])
-    registry = runner("runner-registry", ["run", "registry-events", "--poll-wait", "1"])
+    # Models carry the signed govsync link to model-link, served beside the webhook as on the HTTP API.
+    link_base = f"http://127.0.0.1:{port}/models/link"
+    link_env = {"GOVSYNC_MODEL_LINK_URL": link_base, "GOVSYNC_MODEL_LINK_KEYS_SECRET": MODEL_LINK_KEYS_SECRET}
+    registry = runner("runner-registry", ["run", "registry-events", "--poll-wait", "1"], link_env)
     decommission = runner("runner-decommission", ["run", "decommission", "--poll-wait", "1"])
     functions = {
         "governance-webhook": webhook,
@@ -362,6 +375,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         f"(pids {', '.join(str(p.process.pid) for p in processes if p.process)}); logs in {logs}\n",
         flush=True,
     )
+    # A deployment pipeline's rule on govsync's decision bus.
+    pipeline = DecisionListener(env["GOVSYNC_MOTO_URL"], region, story.suffix)
     deliveries_before = len(governance.admin("GET", "/webhooks")["deliveries"])
     api_before = governance.admin("GET", "/stats")["api_requests"]
 
@@ -489,8 +504,52 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         links = sorted(key for key in metadata if key.startswith("govsync:"))
         step.saw(f"wrote {len(links)} govsync: entries onto the package, e.g. govsync:model-url={metadata['govsync:model-url']}")
 
-    # 5. F7: monitoring metrics.
-    with narrator.step(5, "Validation metrics pushed and shown in governance with their breach status", "F7") as step:
+        card_content, card_status = model_card(scientist, arn)
+        details = (card_content.get("additional_information") or {}).get("custom_details") or {}
+        step.check(
+            "the Model Card keeps the data scientist's purpose and status, and gains governance's facts",
+            (card_content.get("intended_uses") or {}).get("purpose_of_model") == "score retail credit applications"
+            and card_status == "Draft"
+            and details.get("govsync_use_case_name") == story.use_case_name
+            and details.get("govsync_model_id") == story.models[1]
+            and (card_content.get("intended_uses") or {}).get("risk_rating") == "High"
+            and (card_content.get("business_details") or {}).get("line_of_business") == BUSINESS_ENTITY,
+            json.dumps(card_content)[:800],
+        )
+        step.saw(
+            "merged into the Model Card: risk_rating High, line_of_business, stakeholders and "
+            f"{sum(1 for key in details if key.startswith('govsync_'))} govsync_* custom details"
+        )
+        story.model_link = str(field(model, "Integration:Third Party Link") or "")
+        step.check(
+            "the Model's Third Party Link is its signed govsync link",
+            story.model_link.startswith(link_base + "?v=1&package="),
+            story.model_link,
+        )
+
+    # 5. The Model's link, followed from governance into SageMaker Studio.
+    with narrator.step(5, "A governance user follows the Model's link into SageMaker Studio", "model-link") as step:
+        issued_url = env["GOVSYNC_REGISTRY_URL"].rstrip("/") + "/_emulator/studio/issued"
+        issued_before = len(http_json(issued_url)["issued"])
+        status, location, _ = http_get_no_redirect(story.model_link)
+        step.did(f"a reviewer opened Model {story.models[1]}'s link in governance ({story.model_link[:70]}…)")
+        step.check("model-link answers 302 to a presigned Studio URL", status == 302 and "/studio/auth?token=" in location, f"{status} {location}")
+        landing = f"studio::models/registered-models/{story.group_name}/versions/1"
+        page_status, _, page = http_get_no_redirect(location)
+        step.check(
+            "the presigned URL signs in to the domain and lands on version 1",
+            page_status == 200 and "governance-reviewer" in page and landing in page,
+            f"{page_status} {page[:300]}",
+        )
+        step.saw(f"redirected to a fresh presigned URL for governance-reviewer, landing on {landing}")
+        altered = story.model_link.replace("%2F1&", "%2F2&")
+        bad_status, _, bad_page = http_get_no_redirect(altered)
+        step.check("an altered link (another version) is refused with a 403 page", bad_status == 403 and "cannot be opened" in bad_page, str(bad_status))
+        issued = http_json(issued_url)["issued"][issued_before:]
+        step.check("exactly one presigned URL was issued, for the one valid opening", len(issued) == 1, repr(issued)[:400])
+
+    # 6. F7: monitoring metrics.
+    with narrator.step(6, "Validation metrics pushed and shown in governance with their breach status", "F7") as step:
         account = env.get("GOVSYNC_ACCOUNT_ID", "123456789012")
         status_before = field(governance.get(story.models[1]), MODEL_STATUS)
         for name, value, thresholds, _ in METRICS:
@@ -510,15 +569,15 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         status_after = field(governance.get(story.models[1]), MODEL_STATUS)
         step.check("no breach, so the Model's status is unchanged", status_after == status_before, f"{status_before} → {status_after}")
 
-    # 6. The approval, in governance.
-    with narrator.step(6, "The model approved for deployment in governance", "governance") as step:
+    # 7. The approval, in governance.
+    with narrator.step(7, "The model approved for deployment in governance", "governance") as step:
         governance.set_status(story.models[1], MODEL_STATUS, "Approved for Deployment")
         step.did(f"an approver set Model {story.models[1]} to Approved for Deployment (OpenPages API)")
         status = field(governance.get(story.models[1]), MODEL_STATUS)
         step.check("governance shows the Model Approved for Deployment", status == "Approved for Deployment", str(status))
 
-    # 7. F4: the approval reaches SageMaker, and nothing bounces back.
-    with narrator.step(7, "approval-propagation approves and stages the package in SageMaker", "F4") as step:
+    # 8. F4: the approval reaches SageMaker, and nothing bounces back.
+    with narrator.step(8, "approval-propagation approves and stages the package in SageMaker", "F4") as step:
         arn = story.packages[1]
 
         def approved() -> dict[str, Any] | None:
@@ -535,6 +594,31 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         by = (package.get("LastModifiedBy") or {}).get("IamIdentity", {}).get("Arn")
         step.check("the change was made by govsync's role", by == env["GOVSYNC_ROLE_ARN"], str(by))
         step.saw(f"approved version 1: {package.get('ApprovalDescription', '')}")
+        card_content, _ = model_card(scientist, arn)
+        card_status_entry = ((card_content.get("additional_information") or {}).get("custom_details") or {}).get(
+            "govsync_governance_status"
+        )
+        step.check(
+            "the Model Card records the governance status in the same write",
+            card_status_entry == "Approved for Deployment",
+            str(card_status_entry),
+        )
+        decisions = wait_until("no governance decision event reached the pipeline's rule", pipeline.received, timeout)
+        detail = decisions[0]["detail"]
+        step.check(
+            "one governance decision event on govsync-decisions, naming the package, the approval and who decided",
+            len(decisions) == 1
+            and detail["package_arn"] == arn
+            and detail["approval_status"] == "Approved"
+            and detail["governance"]["status"] == "Approved for Deployment"
+            and detail["use_case"]["id"] == story.use_case_id,
+            json.dumps(decisions)[:800],
+        )
+        step.saw(
+            f"published decision {detail['decision_id']} ({detail['approval_status']}, "
+            f"{detail['lifecycle']['stage']}/{detail['lifecycle']['stage_status']}, decided by "
+            f"{detail['governance']['decided_by']}) — the event a deployment pipeline's rule received"
+        )
 
         def both_sides() -> tuple[Any, Any]:
             return (
@@ -549,8 +633,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             + ", ".join(f"{name} {process.metric_total('EchoesDropped')}" for name, process in queue_functions.items())
         )
 
-    # 8. F3: a shadow approval of a second version.
-    with narrator.step(8, "Version 2, approved in SageMaker behind governance's back, is reverted by the gate", "F2, F3") as step:
+    # 9. F3: a shadow approval of a second version.
+    with narrator.step(9, "Version 2, approved in SageMaker behind governance's back, is reverted by the gate", "F2, F3") as step:
         story.packages[2] = register_version(scientist, story.group_name, 2)
         step.did(f"the data scientist registered version 2 ({story.packages[2]})")
         arn = story.packages[2]
@@ -580,8 +664,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         v1 = scientist.describe_model_package(ModelPackageName=story.packages[1])
         step.check("version 1 stays Approved", v1["ModelApprovalStatus"] == "Approved", v1["ModelApprovalStatus"])
 
-    # 9. The deletion, in SageMaker.
-    with narrator.step(9, "Version 1 deleted in SageMaker by the data scientist", "registry") as step:
+    # 10. The deletion, in SageMaker.
+    with narrator.step(10, "Version 1 deleted in SageMaker by the data scientist", "registry") as step:
         scientist.delete_model_package(ModelPackageName=story.packages[1])
         step.did(f"the data scientist deleted version 1 with boto3 ({DATA_SCIENTIST_KEY})")
         gone = False
@@ -591,8 +675,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             gone = error.response.get("Error", {}).get("Code") == "ValidationException"
         step.check("SageMaker no longer describes version 1", gone)
 
-    # 10. F5: decommissioned in governance.
-    with narrator.step(10, "decommission marks version 1's Model Decommissioned in governance", "F5") as step:
+    # 11. F5: decommissioned in governance.
+    with narrator.step(11, "decommission marks version 1's Model Decommissioned in governance", "F5") as step:
 
         def decommissioned() -> dict[str, Any] | None:
             model = governance.get(story.models[1])
@@ -610,8 +694,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         v2 = scientist.describe_model_package(ModelPackageName=story.packages[2])
         step.check("version 2 is untouched (PendingManualApproval)", v2["ModelApprovalStatus"] == "PendingManualApproval")
 
-    # 11. F8: the reconciler finds nothing to repair.
-    with narrator.step(11, "The reconciler compares both sides and reports no drift", "F8") as step:
+    # 12. F8: the reconciler finds nothing to repair.
+    with narrator.step(12, "The reconciler compares both sides and reports no drift", "F8") as step:
         sqs = sqs_client(env["GOVSYNC_MOTO_URL"], region)
 
         def queues_idle() -> bool:
@@ -626,7 +710,7 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             return True
 
         wait_until("govsync's queues did not drain", queues_idle, timeout, interval=0.5)
-        run_env = reconciler_env(env, region, BUSINESS_ENTITY)
+        run_env = {**reconciler_env(env, region, BUSINESS_ENTITY), **link_env}
         code, text = run_reconciler(args.reconciler, run_env, "--json")
         report = json.loads(text)
         counts = report.get("counts", {})
@@ -652,6 +736,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         failed = {name: len(process.failed_batches()) for name, process in functions.items() if process.batches}
         step.check("every queue batch succeeded", not any(failed.values()), repr(failed))
 
+    later_decisions = pipeline.received()
+    pipeline.close()
     deliveries = governance.admin("GET", "/webhooks")["deliveries"][deliveries_before:]
     events = http_json(env["GOVSYNC_REGISTRY_URL"].rstrip("/") + "/_emulator/events")["events"]
     return {
@@ -662,6 +748,8 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             "webhook_deliveries_failed": sum(1 for d in deliveries if not d.get("delivered")),
             "emails_to_team": len(story.emails),
             "metrics_relay_invocations": len(METRICS),
+            # Decision events after the approval's: a shadow approval, a deletion and the reconciler publish none.
+            "decision_events_after_the_approval": len(later_decisions),
             "governance_api_requests": governance.admin("GET", "/stats")["api_requests"] - api_before,
             "batches": {name: len(process.batches) for name, process in queue_functions.items()},
             "failed_batches": {name: len(process.failed_batches()) for name, process in queue_functions.items()},

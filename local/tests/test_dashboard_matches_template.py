@@ -167,11 +167,14 @@ def test_the_sam_dashboard_charts_the_shared_metrics_of_every_function():
         "governance-poller",
         "metrics-relay",
         "reconciler",
+        "model-link",
     }
     assert ("EventsProcessed", (("Function", "reconciler"),)) in charted
+    assert ("ModelLinkRefused", (("Function", "model-link"),)) in charted
     assert ("DriftsFound", (("DriftKind", "shadow_approval"), ("Function", "reconciler"))) in charted
     quarantined = alarm_metrics(_sam())["govsync-quarantined"]
     assert ("Quarantined", (("Function", "governance-webhook"),)) in quarantined
+    assert ("Quarantined", (("Function", "model-link"),)) in quarantined
 
 
 def test_the_sam_template_alarms_on_refused_credentials_and_foreign_metrics():

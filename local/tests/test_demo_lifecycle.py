@@ -37,7 +37,10 @@ STACK_VARIABLES = (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SAGEMAKER",
 )
-STEP_FLOWS = {1: "governance", 2: "F1", 3: "registry", 4: "F2", 5: "F7", 6: "governance", 7: "F4", 8: "F3", 9: "registry", 10: "F5", 11: "F8"}
+STEP_FLOWS = {
+    1: "governance", 2: "F1", 3: "registry", 4: "F2", 5: "model-link", 6: "F7", 7: "governance",
+    8: "F4", 9: "F3", 10: "registry", 11: "F5", 12: "F8",
+}
 
 
 def free_port() -> int:
@@ -104,7 +107,7 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     report = load_report(state_dir)
     assert report["ok"] is True and report["failure"] is None
     steps = report["steps"]
-    assert [step["number"] for step in steps] == list(range(1, 12)), [s["title"] for s in steps]
+    assert [step["number"] for step in steps] == list(range(1, 13)), [s["title"] for s in steps]
     for step in steps:
         assert step["passed"], step
         assert step["checks"] and all(check["passed"] for check in step["checks"]), step
@@ -121,14 +124,19 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     # F2: the links on version 1 name its Model.
     version_1 = steps[3]["sagemaker"]["packages"][0]
     assert version_1["links"]["govsync:links"].startswith(f'model={objects["models"]["1"]} ')
+    # The Model's govsync link opened a Studio sign-in; an altered one was refused (the step's checks).
+    assert [c["passed"] for c in steps[4]["checks"]] == [True] * 4, steps[4]["checks"]
     # F7: the metrics with their breach status.
-    metrics = {m["name"]: m["breach_status"] for m in steps[4]["governance"]["models"][0]["metrics"]}
+    metrics = {m["name"]: m["breach_status"] for m in steps[5]["governance"]["models"][0]["metrics"]}
     assert metrics == {"AUC": "Green", "Feature drift PSI": "Amber"}
     # F4: approved and staged in SageMaker.
-    version_1 = steps[6]["sagemaker"]["packages"][0]
+    version_1 = steps[7]["sagemaker"]["packages"][0]
     assert (version_1["approval"], version_1["lifecycle"]) == ("Approved", "PreProduction/Approved")
+    # The approval's decision event reached the pipeline's rule (the step's checks); nothing after it
+    # (the shadow approval, the deletion, the reconciler) published another.
+    assert report["counts"]["decision_events_after_the_approval"] == 0, report["counts"]
     # F3: version 2's shadow approval reverted.
-    assert steps[7]["sagemaker"]["packages"][1]["approval"] == "PendingManualApproval"
+    assert steps[8]["sagemaker"]["packages"][1]["approval"] == "PendingManualApproval"
     # Final states on both sides.
     final_governance, final_sagemaker = steps[-1]["governance"], steps[-1]["sagemaker"]
     assert final_governance["use_case"]["status"] == "Approved for Development"
@@ -146,7 +154,7 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     # The saved page and the printed summary.
     page = (state_dir / "demo" / "governance.html").read_text()
     assert objects["use_case"]["name"] in page and group_name in page and "Decommissioned" in page
-    assert "all 11 steps and their checks held" in result.stdout
+    assert "all 12 steps and their checks held" in result.stdout
     assert str(state_dir / "demo" / "report.json") in result.stdout
     assert str(state_dir / "demo" / "governance.html") in result.stdout
 

@@ -460,6 +460,16 @@ class Functions:
                 "GOVSYNC_RECONCILE_GROUP_CONCURRENCY": "8",
                 "GOVSYNC_RECONCILE_DEADLINE_MARGIN_SECONDS": "60",
             }
+        if function == "model-link":
+            # The stack's registry with its Studio domain and reviewer profile (local/stack.sh).
+            account = stack_var("GOVSYNC_ACCOUNT_ID", "123456789012")
+            region = os.environ.get("AWS_REGION") or stack_var("AWS_DEFAULT_REGION", "us-east-1")
+            registry = next(r for r in WIRING["registries"] if r["account"] == account)
+            registry_map = [{
+                "account": account, "region": region, "business_entity": registry["business_entity"],
+                "studio_domain_id": "d-local000001", "studio_user_profile": "governance-reviewer",
+            }]  # fmt: skip
+            return {"GOVSYNC_MODEL_LINK_KEYS_SECRET": "govsync/model-link-keys", "GOVSYNC_REGISTRY_MAP": json.dumps(registry_map)}
         raise AssertionError(f"unknown function {function}")
 
     def __getitem__(self, function: str) -> LambdaFunction:
@@ -929,6 +939,52 @@ def test_governance_webhook_answers_every_sample_and_queues_only_accepted_delive
     queued = [json.loads(body) for body in queues.bodies(functions.queue("governance-webhook", "governance-events"), 5)]
     assert sorted((event["delivery_id"], event["object_id"]) for event in queued) == sorted(accepted.items()), queued
     assert all(event["schema"] == "govsync.governance-event/v1" and event["source"] == "webhook" for event in queued)
+
+
+# ---------------------------------------------------------------------------------------------------
+# model-link (API Gateway HTTP API requests for GET /models/link)
+
+# The local stack's model link key (local/wiring.json), and each sample's answer as it is.
+MODEL_LINK_KEY = "local-model-link-key-0123456789abcdef0123456789abcdef"
+MODEL_LINK_ANSWERS = {
+    "valid-link.json": 410,
+    "altered-link.json": 403,
+    "other-deployment.json": 403,
+    "foreign-account.json": 403,
+    "missing-signature.json": 403,
+    "post-method.json": 403,
+}
+
+
+def model_link_query(package_arn: str) -> str:
+    """The link's query as govsync signs it (govsync_core::model_link), for `package_arn`."""
+    from urllib.parse import quote
+
+    key_id = hashlib.sha256(b"govsync-model-link-key-id\n" + MODEL_LINK_KEY.encode()).hexdigest()[:16]
+    mac = hmac.new(MODEL_LINK_KEY.encode(), f"govsync-model-link\nv1\n{key_id}\n{package_arn}".encode(), hashlib.sha256)
+    signature = base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    return f"v=1&package={quote(package_arn, safe='-_.~')}&kid={key_id}&sig={signature}"
+
+
+def test_model_link_answers_every_sample_and_opens_studio_for_a_synced_version(
+    functions: Functions, scene: Scene, registered: str
+) -> None:
+    assert sorted(MODEL_LINK_ANSWERS) == samples("model-link"), "a model-link sample without an expected answer"
+    link = functions["model-link"]
+    for name, status in MODEL_LINK_ANSWERS.items():
+        answer = link.invoke(sample("model-link", name), name)
+        assert answer["statusCode"] == status, (name, answer)
+        assert answer["headers"]["cache-control"] == "no-store", answer
+    request = json.loads(sample("model-link", "valid-link.json").read_text())
+    request["rawQueryString"] = model_link_query(scene.package_arns[1])
+    answer = link.invoke(request, "the link of the synced version 2")
+    assert answer["statusCode"] == 302, (answer, link.logs())
+    location = answer["headers"]["location"]
+    import urllib.request
+
+    with urllib.request.urlopen(location, timeout=10) as page:
+        text = page.read().decode()
+    assert f"studio::models/registered-models/{scene.group}/versions/2" in text, text
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """Least privilege in the hub templates (issue 13): the webhook's role reaches only its own idempotency keys,
 sts:AssumeRole reaches only the listed spoke accounts, and govsync's own spoke bus (never the default one) admits
 only the spokes' forwarding roles (whose fixed name spoke.yaml gives them) and only the event types govsync's
-rules read (issue 18, 3).
+rules read (issue 18, 3). The model-link role (issue 16) is granted exactly what opening a link needs (its log
+group, tracing, the link keys, GetItem on the links table, the registries scan and the spoke roles), and only
+the functions that sign or verify model links may read their keys. The approval-propagation role may put
+events only on govsync's governance decision bus (local/wiring.json "decision_bus"), only as source `govsync`
+(`events:PutEvents` with an `events:source` condition), and no other role may put events on that bus.
 
 Run by pytest on infra/template.yaml and, when `cdk synth` has written it, the CDK template; also runnable as
 `python test_least_privilege_template.py TEMPLATE` (infra/validate.sh), exiting 1 naming every problem.
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_wiring_matches_template import load_template  # noqa: E402
+from test_wiring_matches_template import load_template, load_wiring  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SAM_TEMPLATE = REPO / "infra" / "template.yaml"
@@ -24,6 +28,30 @@ CDK_TEMPLATE = REPO / "infra" / "cdk" / "cdk.out" / "Govsync.template.json"
 SPOKE_TEMPLATE = REPO / "infra" / "spoke.yaml"
 IDEMPOTENCY_SOURCE = REPO / "shared" / "core" / "src" / "idempotency.rs"
 WEBHOOK_FUNCTION = "govsync-governance-webhook"
+MODEL_LINK_FUNCTION = "govsync-model-link"
+_ARN = "arn:${AWS::Partition}"
+_REGIONAL = "${AWS::Region}:${AWS::AccountId}"
+MODEL_LINK_KEYS_ARN = f"{_ARN}:secretsmanager:{_REGIONAL}:secret:govsync/model-link-keys-??????"
+# What the model-link role may do, as (action, resource); "<log group>" is the function's own log group.
+MODEL_LINK_GRANTS = {
+    ("logs:CreateLogStream", "<log group>"),
+    ("logs:PutLogEvents", "<log group>"),
+    ("xray:PutTraceSegments", "*"),
+    ("xray:PutTelemetryRecords", "*"),
+    ("secretsmanager:GetSecretValue", MODEL_LINK_KEYS_ARN),
+    ("dynamodb:GetItem", f"{_ARN}:dynamodb:{_REGIONAL}:table/govsync-links"),
+    ("dynamodb:Scan", f"{_ARN}:dynamodb:{_REGIONAL}:table/govsync-registries"),
+    ("sts:AssumeRole", f"{_ARN}:iam::*:role/govsync/${{SpokeRoleName}}-*"),
+}
+# The functions that sign (registry-events, reconciler) or verify (model-link) model links: only their roles
+# may read the keys.
+MODEL_LINK_KEY_READERS = {"govsync-registry-events", "govsync-reconciler", MODEL_LINK_FUNCTION}
+# The one publisher of governance decision events, the bus it publishes on and the source it publishes as
+# (govsync_core::decision_event::SOURCE).
+DECISION_PUBLISHER = "govsync-approval-propagation"
+DECISION_BUS = load_wiring()["decision_bus"]
+DECISION_SOURCE = "govsync"
+PUT_EVENTS = "events:PutEvents"
 # The spokes name their forwarding role per region (one account may forward from several regions); the hub's
 # bus admits the name in any region.
 FORWARDER_NAME = "govsync-event-forwarder-${AWS::Region}"
@@ -93,12 +121,154 @@ def role_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, A
                     yield role.get("Ref", repr(role)), statement
 
 
-def webhook_role(template: dict[str, Any]) -> str:
+def function_role(template: dict[str, Any], function_name: str) -> str:
+    """The logical id of the role the function named `function_name` runs as."""
     for resource in template["Resources"].values():
         properties = resource.get("Properties", {})
-        if properties.get("FunctionName") == WEBHOOK_FUNCTION:
+        if properties.get("FunctionName") == function_name:
             return properties["Role"]["Fn::GetAtt"][0]
-    raise AssertionError(f"no function named {WEBHOOK_FUNCTION}")
+    raise AssertionError(f"no function named {function_name}")
+
+
+def webhook_role(template: dict[str, Any]) -> str:
+    return function_role(template, WEBHOOK_FUNCTION)
+
+
+def _log_group_of(template: dict[str, Any], function_name: str) -> str | None:
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if properties.get("FunctionName") == function_name:
+            group = (properties.get("LoggingConfig") or {}).get("LogGroup")
+            return group.get("Ref") if isinstance(group, dict) else None
+    return None
+
+
+def _grant_resource(resource: Any, log_group: str | None) -> str:
+    """A statement resource as MODEL_LINK_GRANTS writes it: the function's log group ARN as "<log group>"."""
+    if log_group is not None:
+        if isinstance(resource, dict) and resource.get("Fn::GetAtt") == [log_group, "Arn"]:
+            return "<log group>"
+        if flatten(resource) == f"${{{log_group}.Arn}}":
+            return "<log group>"
+    return flatten(resource)
+
+
+def role_grants(template: dict[str, Any], role: str, log_group: str | None = None) -> dict[tuple[str, str], list[Any]]:
+    """(action, resource) → the conditions of the statements granting it, for every Allow of `role`
+    (a conditional statement's branches included)."""
+    grants: dict[tuple[str, str], list[Any]] = {}
+    for owner, statement in role_statements(template):
+        if owner != role:
+            continue
+        branches_of = statement["Fn::If"][1:] if isinstance(statement, dict) and "Fn::If" in statement else [statement]
+        for branch in branches_of:
+            if not isinstance(branch, dict) or branch.get("Effect") != "Allow":
+                continue
+            for action in as_list(branch.get("Action", [])):
+                for resource in as_list(branch.get("Resource", [])):
+                    grants.setdefault((action, _grant_resource(resource, log_group)), []).append(branch.get("Condition"))
+    return grants
+
+
+def model_link_problems(template: dict[str, Any]) -> list[str]:
+    """The model-link role is granted exactly MODEL_LINK_GRANTS, with sts:AssumeRole pinned to the spoke
+    accounts; the model-link keys are readable only by MODEL_LINK_KEY_READERS' roles."""
+    found: list[str] = []
+    function_names = {
+        resource.get("Properties", {}).get("FunctionName")
+        for resource in template["Resources"].values()
+        if resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    }
+    if MODEL_LINK_FUNCTION not in function_names:
+        return [f"no function named {MODEL_LINK_FUNCTION}"]
+    role = function_role(template, MODEL_LINK_FUNCTION)
+    grants = role_grants(template, role, _log_group_of(template, MODEL_LINK_FUNCTION))
+    for action, resource in sorted(set(grants) - MODEL_LINK_GRANTS):
+        found.append(f"{role}: {action} on {resource} is more than opening a model link needs")
+    for action, resource in sorted(MODEL_LINK_GRANTS - set(grants)):
+        found.append(f"{role}: lacks {action} on {resource}, which opening a model link needs")
+    for (action, resource), conditions in sorted(grants.items()):
+        if action == "sts:AssumeRole":
+            for condition in conditions:
+                if (condition or {}).get("StringEquals", {}).get("aws:ResourceAccount") != {"Ref": "SpokeAccountIds"}:
+                    found.append(f"{role}: sts:AssumeRole on {resource} is not pinned to SpokeAccountIds")
+        elif any(condition for condition in conditions):
+            found.append(f"{role}: {action} on {resource} carries an unexpected condition")
+
+    readers = {
+        function_name
+        for function_name in function_names
+        if isinstance(function_name, str)
+        and ("secretsmanager:GetSecretValue", MODEL_LINK_KEYS_ARN) in role_grants(template, function_role(template, function_name))
+    }
+    for function_name in sorted(readers - MODEL_LINK_KEY_READERS):
+        found.append(f"{function_name}: may read the model-link keys, but neither signs nor verifies model links")
+    for function_name in sorted(MODEL_LINK_KEY_READERS - readers):
+        found.append(f"{function_name}: cannot read the model-link keys ({MODEL_LINK_KEYS_ARN})")
+    return found
+
+
+def _allows(action: Any, wanted: str) -> bool:
+    """Whether a statement's action (possibly a wildcard, `events:*`, `*`) allows `wanted`."""
+    return isinstance(action, str) and fnmatch.fnmatchcase(wanted.lower(), action.lower())
+
+
+def _is_decision_bus(template: dict[str, Any], resource: Any) -> bool:
+    """A statement resource naming the decision bus: Fn::GetAtt/Ref of the template's bus of that name, or
+    an ARN ending in event-bus/<name>."""
+    if isinstance(resource, dict) and ("Fn::GetAtt" in resource or "Ref" in resource):
+        target = resource.get("Fn::GetAtt", [resource.get("Ref")])
+        logical_id = target[0] if isinstance(target, list) else str(target).split(".", 1)[0]
+        bus = template["Resources"].get(logical_id, {})
+        return bus.get("Type") == "AWS::Events::EventBus" and bus.get("Properties", {}).get("Name") == DECISION_BUS
+    return flatten(resource).endswith(f":event-bus/{DECISION_BUS}")
+
+
+def decision_event_problems(template: dict[str, Any]) -> list[str]:
+    """The approval-propagation role has exactly one grant to put events: events:PutEvents alone, on the
+    decision bus alone, under StringEquals events:source govsync and no other condition; no other role may put
+    events on the decision bus (or on every bus)."""
+    found: list[str] = []
+    buses = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Events::EventBus" and resource.get("Properties", {}).get("Name") == DECISION_BUS
+    ]
+    if len(buses) != 1:
+        return [f"{len(buses)} event buses named {DECISION_BUS}, want one"]
+    publisher = function_role(template, DECISION_PUBLISHER)
+    granted = 0
+    for owner, statement in role_statements(template):
+        branches_of = statement["Fn::If"][1:] if isinstance(statement, dict) and "Fn::If" in statement else [statement]
+        for branch in branches_of:
+            if not isinstance(branch, dict) or branch.get("Effect") != "Allow":
+                continue
+            actions = as_list(branch.get("Action", []))
+            if not any(_allows(action, PUT_EVENTS) for action in actions):
+                continue
+            resources = as_list(branch.get("Resource", []))
+            on_decision_bus = any(resource == "*" or _is_decision_bus(template, resource) for resource in resources)
+            if owner != publisher:
+                if on_decision_bus:
+                    found.append(f"{owner}: may put events on {DECISION_BUS}, where only {DECISION_PUBLISHER} publishes")
+                continue
+            granted += 1
+            where = f"{owner} statement {branch.get('Sid', '(no Sid)')}"
+            if actions != [PUT_EVENTS]:
+                found.append(f"{where}: actions {actions}, not {PUT_EVENTS} alone")
+            if len(resources) != 1 or not _is_decision_bus(template, resources[0]):
+                found.append(f"{where}: {PUT_EVENTS} on {[flatten(r) for r in resources]}, not the {DECISION_BUS} bus alone")
+            condition = branch.get("Condition") or {}
+            source = (condition.get("StringEquals") or {}).get("events:source")
+            if as_list(source) != [DECISION_SOURCE] or set(condition) != {"StringEquals"} or set(condition["StringEquals"]) != {
+                "events:source"
+            }:
+                found.append(f"{where}: condition {condition!r}, not StringEquals events:source {DECISION_SOURCE} alone")
+    if granted == 0:
+        found.append(f"{publisher}: lacks {PUT_EVENTS} on the {DECISION_BUS} bus: no governance decision event can be published")
+    elif granted > 1:
+        found.append(f"{publisher}: {granted} statements allow {PUT_EVENTS}, want one")
+    return found
 
 
 def problems(template: dict[str, Any]) -> list[str]:
@@ -150,7 +320,7 @@ def problems(template: dict[str, Any]) -> list[str]:
                 admitted = set(as_list(equals.get(key, [])))
                 if not admitted or not admitted <= allowed:
                     found.append(f"{logical_id}: a branch admits {key} {sorted(admitted) or 'any'}, not only {sorted(allowed)}")
-    return found
+    return found + model_link_problems(template) + decision_event_problems(template)
 
 
 def spoke_forwarder_name() -> str:
@@ -201,12 +371,134 @@ def test_template_check_reports_todays_wide_grants() -> None:
     }
     found = problems(template)
     assert any("dynamodb:LeadingKeys" in problem for problem in found), found
-    assert sum("not pinned to SpokeAccountIds" in problem for problem in found) == 5, found
+    # The six roles that assume spoke roles, the model-link role's own check counting it once more.
+    assert sum("not pinned to SpokeAccountIds" in problem for problem in found) == 7, found
     assert any("admits any principal" in problem for problem in found), found
     assert any("other than the forwarding roles" in problem for problem in found), found
     assert any("admits events:source any" in problem for problem in found), found
     resources["SpokeAccountsBusPolicy"]["Properties"]["EventBusName"] = "default"
     assert any("opens the default bus" in problem for problem in problems(template))
+
+
+def _policy_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_model_link_role_is_granted_exactly_what_opening_a_link_needs() -> None:
+    template = load_template(SAM_TEMPLATE)
+    assert function_role(template, MODEL_LINK_FUNCTION) == "ModelLinkRole"
+    assert model_link_problems(template) == []
+    assert set(role_grants(template, "ModelLinkRole", "ModelLinkLogs")) == MODEL_LINK_GRANTS
+
+
+def test_model_link_check_reports_a_wider_or_narrower_grant() -> None:
+    """The check itself: a write on the links table, a lost grant and a key reader too many are each reported."""
+    template = load_template(SAM_TEMPLATE)
+    statements = _policy_statements(template, "ModelLinkRole")
+    for statement in statements:
+        if statement.get("Sid") == "Links":
+            statement["Action"] = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    template["Resources"]["ModelLinkRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"] = [
+        statement for statement in statements if statement.get("Sid") != "Registries"
+    ]
+    _policy_statements(template, "GovernancePollerRole").append(
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Fn::Sub": MODEL_LINK_KEYS_ARN},
+        }
+    )
+    _policy_statements(template, "ReconcilerRole")[:] = [
+        statement for statement in _policy_statements(template, "ReconcilerRole") if statement.get("Sid") != "ModelLinkKeys"
+    ]
+    found = model_link_problems(template)
+    assert any("dynamodb:PutItem" in problem and "more than" in problem for problem in found), found
+    assert any("lacks dynamodb:Scan" in problem for problem in found), found
+    assert any(problem.startswith("govsync-governance-poller: may read the model-link keys") for problem in found), found
+    assert any(problem.startswith("govsync-reconciler: cannot read the model-link keys") for problem in found), found
+
+
+def _decision_statement(template: dict[str, Any]) -> dict[str, Any]:
+    (statement,) = [s for s in _policy_statements(template, "ApprovalPropagationRole") if s.get("Sid") == "DecisionEvents"]
+    return statement
+
+
+def test_approval_propagation_puts_only_govsync_events_on_the_decision_bus() -> None:
+    template = load_template(SAM_TEMPLATE)
+    assert function_role(template, DECISION_PUBLISHER) == "ApprovalPropagationRole"
+    assert decision_event_problems(template) == []
+    assert _decision_statement(template) == {
+        "Sid": "DecisionEvents",
+        "Effect": "Allow",
+        "Action": PUT_EVENTS,
+        "Resource": {"Fn::GetAtt": ["DecisionBus", "Arn"]},
+        "Condition": {"StringEquals": {"events:source": DECISION_SOURCE}},
+    }
+    assert template["Resources"]["DecisionBus"]["Properties"]["Name"] == DECISION_BUS
+    # The function publishes on that bus.
+    variables = template["Resources"]["ApprovalPropagationFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["GOVSYNC_DECISION_BUS"] == {"Ref": "DecisionBus"}
+
+
+def test_cdk_approval_propagation_puts_only_govsync_events_on_the_decision_bus() -> None:
+    # Only once `cdk synth` has run (infra/validate.sh runs this file on its output in any case).
+    if not CDK_TEMPLATE.exists():
+        return
+    template = load_template(CDK_TEMPLATE)
+    assert decision_event_problems(template) == []
+    role = function_role(template, DECISION_PUBLISHER)
+    (bus,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Events::EventBus" and resource["Properties"].get("Name") == DECISION_BUS
+    ]
+    put = [
+        statement
+        for owner, statement in role_statements(template)
+        if owner == role and PUT_EVENTS in as_list(statement.get("Action", []))
+    ]
+    assert put == [
+        {
+            "Sid": "DecisionEvents",
+            "Effect": "Allow",
+            "Action": PUT_EVENTS,
+            "Resource": {"Fn::GetAtt": [bus, "Arn"]},
+            "Condition": {"StringEquals": {"events:source": DECISION_SOURCE}},
+        }
+    ]
+
+
+def test_decision_event_check_reports_a_wider_or_missing_grant() -> None:
+    """The check itself: no source condition, another bus or every bus, another action, another publisher and
+    a lost grant are each reported."""
+    template = load_template(SAM_TEMPLATE)
+    statement = _decision_statement(template)
+    statement.pop("Condition")
+    statement["Resource"] = [statement["Resource"], {"Fn::GetAtt": ["SpokeEventBus", "Arn"]}]
+    statement["Action"] = [PUT_EVENTS, "events:PutRule"]
+    _policy_statements(template, "ReconcilerRole").append(
+        {"Effect": "Allow", "Action": "events:*", "Resource": {"Fn::GetAtt": ["DecisionBus", "Arn"]}}
+    )
+    found = decision_event_problems(template)
+    assert any("not StringEquals events:source govsync" in problem for problem in found), found
+    assert any("not the govsync-decisions bus alone" in problem for problem in found), found
+    assert any("not events:PutEvents alone" in problem for problem in found), found
+    assert any(problem.startswith("ReconcilerRole: may put events on govsync-decisions") for problem in found), found
+
+    template = load_template(SAM_TEMPLATE)
+    _decision_statement(template)["Resource"] = "*"
+    _decision_statement(template)["Condition"] = {"StringEquals": {"events:source": ["govsync", "aws.sagemaker"]}}
+    found = decision_event_problems(template)
+    assert any("not the govsync-decisions bus alone" in problem for problem in found), found
+    assert any("not StringEquals events:source govsync" in problem for problem in found), found
+
+    template = load_template(SAM_TEMPLATE)
+    _policy_statements(template, "ApprovalPropagationRole")[:] = [
+        s for s in _policy_statements(template, "ApprovalPropagationRole") if s.get("Sid") != "DecisionEvents"
+    ]
+    assert decision_event_problems(template) == [
+        "ApprovalPropagationRole: lacks events:PutEvents on the govsync-decisions bus: no governance decision event can be published"
+    ]
 
 
 if __name__ == "__main__":

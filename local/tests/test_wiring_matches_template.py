@@ -1,8 +1,9 @@
 """The deployable templates declare exactly the wiring the local stack is built from (local/wiring.json).
 
 Checked: queues (names, FIFO DLQs, maxReceiveCount, content-based deduplication, visibility timeout), the
-EventBridge rules that feed them (event patterns, target queues, MessageGroupIds), tables (keys, TTL attribute)
-and secrets (names, and that no value is written into the template).
+EventBridge rules that feed them (event patterns, target queues, MessageGroupIds), govsync's own event buses
+(the spokes' bus and the governance decision bus, by name, and no other), tables (keys, TTL attribute) and
+secrets (names, and that no value is written into the template).
 
 Also a command: `python local/tests/test_wiring_matches_template.py TEMPLATE...` checks any CloudFormation
 template (YAML with short-form tags, or the JSON `cdk synth` writes) and exits 1 naming every difference.
@@ -205,8 +206,6 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
     # A rule is its name on its bus: every wired rule reads the default bus and the spoke bus.
     by_name = {(bus_of(props), props.get("Name")): props for props in rules.values()}
     spoke_bus = wiring.get("spoke_bus")
-    if spoke_bus and spoke_bus not in buses.values():
-        differences.append(f"event bus {spoke_bus}: missing from the template")
 
     def queue_targets(props: dict[str, Any]) -> list[tuple[str, Any]]:
         found = []
@@ -247,6 +246,21 @@ def _rule_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[
         fed = sorted({queue for queue, _ in queue_targets(props) if queue in wired_queues})
         if fed:
             differences.append(f"rule {name} on bus {bus}: feeds {', '.join(fed)} but is not in wiring.json")
+    return differences
+
+
+def _bus_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list[str]:
+    """govsync's own buses: the spokes' (`spoke_bus`, read by the rules) and the governance decision bus
+    (`decision_bus`, where approval-propagation publishes), each declared by its literal name, and no other."""
+    differences: list[str] = []
+    names = [props.get("Name") for props in _resources(template, "AWS::Events::EventBus").values()]
+    expected = {wiring[key]: key for key in ("spoke_bus", "decision_bus") if wiring.get(key)}
+    for name, key in expected.items():
+        if name not in names:
+            differences.append(f"event bus {name}: missing from the template (wiring.json {key})")
+    for name in names:
+        if name not in expected:
+            differences.append(f"event bus {name}: in the template but not in wiring.json")
     return differences
 
 
@@ -299,6 +313,7 @@ def wiring_differences(template: dict[str, Any], wiring: dict[str, Any]) -> list
     """Every way the template's wiring differs from wiring.json, one readable line each."""
     return (
         _queue_differences(template, wiring)
+        + _bus_differences(template, wiring)
         + _rule_differences(template, wiring)
         + _table_differences(template, wiring)
         + _secret_differences(template, wiring)
@@ -445,6 +460,32 @@ def test_unwired_rule_feeding_a_queue_is_reported():
     assert wiring_differences(drifted, wiring) == [
         "rule govsync-extra on bus default: feeds decommission-ingest but is not in wiring.json"
     ]
+
+
+def test_a_missing_decision_bus_is_reported():
+    drifted, wiring = _drifted(), _wiring()
+    del drifted["Resources"]["DecisionBus"]
+    assert wiring_differences(drifted, wiring) == [
+        "event bus govsync-decisions: missing from the template (wiring.json decision_bus)"
+    ]
+
+
+def test_a_renamed_spoke_bus_is_reported():
+    drifted, wiring = _drifted(), _wiring()
+    _props(drifted, "SpokeEventBus")["Name"] = "govsync-spokes"
+    differences = wiring_differences(drifted, wiring)
+    assert differences[:2] == [
+        "event bus govsync-hub: missing from the template (wiring.json spoke_bus)",
+        "event bus govsync-spokes: in the template but not in wiring.json",
+    ]
+    # The rules on it are then on another bus than wiring.json's.
+    assert "rule govsync-decommission on bus govsync-hub: missing from the template" in differences
+
+
+def test_an_undeclared_bus_is_reported():
+    drifted, wiring = _drifted(), _wiring()
+    drifted["Resources"]["StrayBus"] = {"Type": "AWS::Events::EventBus", "Properties": {"Name": "govsync-stray"}}
+    assert wiring_differences(drifted, wiring) == ["event bus govsync-stray: in the template but not in wiring.json"]
 
 
 def test_removed_ttl_is_reported():

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `GOVSYNC_NOTIFICATION_SENDER` | no | the From address of the data-science team's email (F1), of a verified SES identity (the templates' `NotificationSenderIdentity`); empty = no email, reported |
 //! | `GOVSYNC_DECOMMISSION_QUEUE_URL` | yes | `decommission.fifo`, where governance decommissions (F6) are handed on |
+//! | `GOVSYNC_DECISION_BUS` | no | govsync's EventBridge bus (name or ARN) where each applied governance decision is published (`govsync_core::decision_event`); empty = none published |
 //!
 //! Anything that matters has no default: a missing or malformed variable fails the cold start with a
 //! message naming it.
@@ -19,6 +20,7 @@ pub struct Config {
     pub base: BaseConfig,
     pub sender: Option<String>,
     pub decommission_queue_url: String,
+    pub decision_bus: Option<String>,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             base,
             sender,
             decommission_queue_url,
+            decision_bus: optional("GOVSYNC_DECISION_BUS"),
         })
     }
 }

@@ -66,6 +66,15 @@ where
         self.change.settings()
     }
 
+    /// The same handler publishing each governance decision it applies on `publisher`.
+    pub fn with_decision_publisher(
+        mut self,
+        publisher: Arc<dyn govsync_flows::governance_change::DynDecisionPublisher>,
+    ) -> Self {
+        self.change = self.change.with_decision_publisher(publisher);
+        self
+    }
+
     /// Processes one batch by the FIFO rules of [`govsync_lambda::sqs_batch`].
     pub async fn handle_batch(
         &self,

@@ -111,11 +111,21 @@ impl Function {
                 )),
             },
         );
+        let handler = match &config.decision_bus {
+            Some(bus) => handler.with_decision_publisher(Arc::new(
+                govsync_adapters::eventbridge::EventBridgePublisher::new(
+                    govsync_adapters::aws::eventbridge_client(sdk),
+                    bus.clone(),
+                ),
+            )),
+            None => handler,
+        };
         tracing::info!(
             registries = base.registries.len(),
             mapping = base.mapping_source,
             auth_mode = base.auth.mode(),
             email = config.sender.is_some(),
+            decision_bus = config.decision_bus.as_deref().unwrap_or("none"),
             "approval-propagation ready"
         );
         Ok(Function {

@@ -1,6 +1,7 @@
 //! approval-propagation on the adapters' in-memory fakes: F1 provisioning and its exactly-once email,
 //! F4 status propagation, stale/echo/unknown handling, the decommission hand-off, and batch semantics.
 
+use govsync_core::ports::DecisionOutbox as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ struct World {
     quarantine: Arc<FakeQuarantine>,
     notifier: Arc<FakeNotifier>,
     decommission: Arc<FakeMessageQueue>,
+    bus: Arc<govsync_adapters::fakes::FakeDecisionBus>,
     handler: FakeHandler,
     entity: GovernanceObject,
 }
@@ -86,7 +88,10 @@ impl World {
                 decommission: Arc::clone(&decommission),
             },
         );
+        let bus = Arc::new(govsync_adapters::fakes::FakeDecisionBus::new());
+        let handler = handler.with_decision_publisher(bus.clone());
         Self {
+            bus,
             governance,
             registry,
             links,
@@ -773,4 +778,138 @@ async fn the_lambda_response_reports_only_failed_messages() {
         .map(|f| f.item_identifier)
         .collect();
     assert_eq!(failed, ["m-1"]);
+}
+
+#[tokio::test]
+async fn an_applied_approval_publishes_one_decision_event_whatever_the_redeliveries() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Deployment").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    // Redelivered, replayed under another delivery id, and delivered again in one batch.
+    world.run(vec![record(&model.id, "1")]).await;
+    world
+        .run(vec![
+            record(&model.id, "replay-1"),
+            record(&model.id, "replay-2"),
+        ])
+        .await;
+    let published = world.bus.published();
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_schema_valid(&published);
+    let event = &published[0];
+    assert_eq!(event.package_arn, arn);
+    assert_eq!(event.approval_status, "Approved");
+    let lifecycle = event.lifecycle.as_ref().unwrap();
+    assert_eq!(
+        (lifecycle.stage.as_str(), lifecycle.stage_status.as_str()),
+        ("PreProduction", "Approved")
+    );
+    assert_eq!(event.governance.model_id, model.id.as_str());
+    assert_eq!(event.governance.status, "Approved for Deployment");
+    assert_eq!(
+        event.governance.decided_by.as_deref(),
+        Some("jane@example.com")
+    );
+    assert!(event.governance.decided_at.is_some());
+    assert_eq!(
+        event.governance.model_link.as_deref(),
+        Some(
+            format!(
+                "https://grc.example.com/app/jspview/react/grc/task-view/{}",
+                model.id
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        world
+            .links
+            .pending_decision(&model.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the outbox is empty once published"
+    );
+}
+
+#[tokio::test]
+async fn a_put_that_fails_after_the_write_is_published_by_the_next_delivery_once() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Deployment").await;
+    world.bus.fail_next(
+        "publish",
+        govsync_core::ports::PublishError {
+            decision_id: "any".into(),
+            message: "EventBridge unavailable".into(),
+        },
+    );
+    let first = world.run(vec![record(&model.id, "1")]).await;
+    assert!(
+        matches!(first.as_slice(), [Outcome::Failed(_)]),
+        "retried, not dead-lettered: {first:?}"
+    );
+    assert_eq!(
+        world.registry.package(&arn).unwrap().approval_status,
+        Some(ApprovalStatus::Approved),
+        "the write was made"
+    );
+    assert!(world.bus.published().is_empty());
+    let pending = world.links.pending_decision(&model.id).await.unwrap();
+    assert!(pending.is_some(), "kept in the outbox");
+    // SQS delivers the message again: the decision is published, the package is left as it is.
+    world.run(vec![record(&model.id, "1")]).await;
+    world.run(vec![record(&model.id, "1")]).await;
+    let published = world.bus.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].decision_id, pending.unwrap().decision_id);
+    assert_eq!(
+        world
+            .registry
+            .calls()
+            .iter()
+            .filter(|c| **c == "update_package")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_new_governance_decision_gets_another_id_and_an_echo_publishes_nothing() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Approved for Deployment").await;
+    world.run(vec![record(&model.id, "1")]).await;
+    world
+        .governance
+        .update_object(
+            &model.id,
+            &[Field::choice("MRG-Model:Status", "Approved for Production")],
+            None,
+        )
+        .await
+        .unwrap();
+    world.run(vec![record(&model.id, "2")]).await;
+    let published = world.bus.published();
+    assert_eq!(published.len(), 2, "{published:#?}");
+    assert_schema_valid(&published);
+    assert_ne!(published[0].decision_id, published[1].decision_id);
+    assert_eq!(published[1].governance.status, "Approved for Production");
+}
+
+/// Every published detail holds to the public schema (`shared/core/schemas/`).
+fn assert_schema_valid(published: &[govsync_core::decision_event::DecisionDetail]) {
+    let schema: serde_json::Value =
+        serde_json::from_str(govsync_core::decision_event::SCHEMA_V1).unwrap();
+    for detail in published {
+        let value = serde_json::to_value(detail).unwrap();
+        govsync_testkit::json_schema::check(&schema, &value)
+            .unwrap_or_else(|problem| panic!("{problem}: {value:#}"));
+        assert!(
+            detail.decision_id.starts_with("gd-") && detail.decision_id.len() == 35,
+            "{}",
+            detail.decision_id
+        );
+    }
 }

@@ -43,6 +43,8 @@ pub struct Config {
     pub cursors_table: String,
     pub decommission_queue_url: String,
     pub tuning: Tuning,
+    /// The signed govsync link the repairs write on Models (as registry-events does).
+    pub model_links: Option<govsync_lambda::model_links::ModelLinkSettings>,
 }
 
 impl Config {
@@ -95,7 +97,13 @@ impl Config {
             )?),
             ..defaults
         };
+        let model_links = govsync_lambda::model_links::ModelLinkSettings::from_lookup(
+            lookup,
+            "GOVSYNC_MODEL_LINK_URL",
+            "GOVSYNC_MODEL_LINK_KEYS_SECRET",
+        )?;
         Ok(Self {
+            model_links,
             base,
             cursors_table: required(
                 "GOVSYNC_CURSORS_TABLE",

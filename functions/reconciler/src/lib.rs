@@ -77,6 +77,10 @@ impl Function {
     }
 
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
+        let model_links = match &config.model_links {
+            Some(settings) => Some(settings.load(sdk).await?),
+            None => None,
+        };
         let base = &config.base;
         let governance = governance_client(base, sdk).await?;
         let registries = registry_clients(base, sdk).await?;
@@ -88,6 +92,7 @@ impl Function {
                 gate: base.gate,
                 mapping: base.mapping.clone(),
                 console: base.console.clone(),
+                model_links,
             },
             Arc::new(governance),
             registries,

@@ -135,6 +135,7 @@ pub struct Reconciler<G, R, I, L, C, M> {
     decommission_queue: Arc<M>,
     mapping: MappingSpec,
     gate: GateMode,
+    model_links: Option<govsync_core::model_link::ModelLinks>,
     policy: DecommissionPolicy,
     tuning: Tuning,
 }
@@ -195,6 +196,7 @@ where
             .collect();
         let mapping = settings.mapping.clone();
         let gate = settings.gate;
+        let model_links = settings.model_links.clone();
         let policy = DecommissionPolicy::from_mapping(&mapping, None);
         let sync = RegistrySync::new(
             settings,
@@ -212,6 +214,7 @@ where
             decommission_queue,
             mapping,
             gate,
+            model_links,
             policy,
             tuning,
         }
@@ -611,6 +614,7 @@ where
             CompareSettings {
                 mapping: &self.mapping,
                 gate: self.gate,
+                model_links: self.model_links.as_ref(),
             },
         );
         let mut records = self

@@ -27,7 +27,7 @@ use govsync_core::reconcile::DriftKind;
 use govsync_core::sync::decommission::{ArchiveTarget, archive_reason, archive_write};
 use govsync_core::sync::fields;
 use govsync_core::sync::registry::described_version;
-use govsync_core::{GovernanceStatus, MappingSpec};
+use govsync_core::{GovernanceId, GovernanceStatus, MappingSpec};
 use govsync_reconciler::{Config, Function, ReconcileReport, RepairOutcome, RunOptions};
 use govsync_testkit::stack::Stack;
 use serde_json::json;
@@ -231,7 +231,7 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
             .to_owned()
     };
     let mut arns = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..6 {
         arns.push(register().await);
     }
 
@@ -314,6 +314,21 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         .send()
         .await
         .unwrap();
+    // The data scientist rewrites version 6's Model Card, dropping what govsync wrote there.
+    person
+        .update_model_package()
+        .model_package_arn(&arns[5])
+        .model_card(
+            aws_sdk_sagemaker::types::ModelPackageModelCard::builder()
+                .model_card_content(
+                    json!({"intended_uses": {"purpose_of_model": "churn"}}).to_string(),
+                )
+                .model_card_status(aws_sdk_sagemaker::types::ModelCardStatus::Draft)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     arns.push(register().await);
     let expected = BTreeSet::from([
         (
@@ -334,8 +349,13 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         ),
         (DriftKind::DanglingLink, arns[4].clone(), "sync_package"),
         (
-            DriftKind::PackageNotInGovernance,
+            DriftKind::ModelCardOutOfStep,
             arns[5].clone(),
+            "sync_package",
+        ),
+        (
+            DriftKind::PackageNotInGovernance,
+            arns[6].clone(),
             "sync_package",
         ),
     ]);
@@ -400,7 +420,17 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
             .map(|links| links.model),
         Some(model5.id.clone())
     );
-    model_of(&governance, &arns[5]).await;
+    let card = v6_card(&person_registry, &arns[5]).await;
+    assert_eq!(
+        card["intended_uses"]["purpose_of_model"], "churn",
+        "theirs kept"
+    );
+    assert_eq!(
+        card["additional_information"]["custom_details"]["govsync_use_case_id"],
+        use_case.id.as_str(),
+        "governance's back"
+    );
+    model_of(&governance, &arns[6]).await;
 
     // The governance decommission went to the decommission queue; archive as the decommission
     // function does (F6, through core), with govsync's identity.
@@ -451,6 +481,83 @@ async fn seeded_drift_is_reported_by_a_dry_run_repaired_and_gone_on_the_next_run
         .unwrap();
 }
 
+/// A package's Model Card content, as JSON.
+async fn v6_card(registry: &SageMakerRegistry, arn: &str) -> serde_json::Value {
+    let package = registry
+        .describe_package(&govsync_core::ModelPackageArn::parse(arn).unwrap())
+        .await
+        .unwrap();
+    let content = package
+        .facts
+        .model_card
+        .and_then(|card| card.content)
+        .unwrap_or_default();
+    serde_json::from_str(&content).unwrap()
+}
+
+/// A business entity `entity` and a use case approved for development under it.
+async fn approved_use_case(
+    governance: &GovernanceClient,
+    entity: &str,
+    use_case: &str,
+) -> GovernanceObject {
+    let entity = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::BusinessEntity,
+            name: entity.to_owned(),
+            description: None,
+            parent_id: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::UseCase,
+            name: use_case.to_owned(),
+            description: None,
+            parent_id: Some(entity.id.clone()),
+            fields: vec![Field::choice(
+                fields::USE_CASE_STATUS,
+                "Approved for Development",
+            )],
+        })
+        .await
+        .unwrap()
+}
+
+/// A data scientist's group assigned to `use_case` with `versions` registered versions; their ARNs.
+async fn group_with_versions(
+    person: &aws_sdk_sagemaker::Client,
+    group: &str,
+    use_case: &GovernanceId,
+    versions: usize,
+) -> Vec<String> {
+    person
+        .create_model_package_group()
+        .model_package_group_name(group)
+        .tags(
+            Tag::builder()
+                .key(keys::USE_CASE_ID)
+                .value(use_case.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for _ in 0..versions {
+        let created = person
+            .create_model_package()
+            .model_package_group_name(group)
+            .send()
+            .await
+            .unwrap();
+        arns.push(created.model_package_arn().unwrap().to_owned());
+    }
+    arns
+}
+
 /// The checkpoint's region: its own registry, so its runs never meet the other test's.
 const CHECKPOINT_REGION: &str = "af-south-1";
 
@@ -461,51 +568,23 @@ async fn a_run_past_its_deadline_leaves_a_checkpoint_in_dynamodb_and_the_next_ru
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let governance = stack.governance();
     let person = aws_sdk_sagemaker::Client::new(&stack.sdk_in(PERSON_KEY, CHECKPOINT_REGION).await);
-    let entity = governance
-        .create_object(&NewGovernanceObject {
-            kind: GovernanceKind::BusinessEntity,
-            name: format!("Checkpointed {run_id}"),
-            description: None,
-            parent_id: None,
-            fields: vec![],
-        })
-        .await
-        .unwrap();
-    let use_case = governance
-        .create_object(&NewGovernanceObject {
-            kind: GovernanceKind::UseCase,
-            name: format!("Resume {run_id}"),
-            description: None,
-            parent_id: Some(entity.id.clone()),
-            fields: vec![Field::choice(
-                fields::USE_CASE_STATUS,
-                "Approved for Development",
-            )],
-        })
-        .await
-        .unwrap();
+    let use_case = approved_use_case(
+        &governance,
+        &format!("Checkpointed {run_id}"),
+        &format!("Resume {run_id}"),
+    )
+    .await;
     let mut arns = Vec::new();
     for group in ["a", "b"] {
-        let group = format!("resume-{group}-{run_id}");
-        person
-            .create_model_package_group()
-            .model_package_group_name(&group)
-            .tags(
-                Tag::builder()
-                    .key(keys::USE_CASE_ID)
-                    .value(use_case.id.as_str())
-                    .build(),
+        arns.extend(
+            group_with_versions(
+                &person,
+                &format!("resume-{group}-{run_id}"),
+                &use_case.id,
+                1,
             )
-            .send()
-            .await
-            .unwrap();
-        let created = person
-            .create_model_package()
-            .model_package_group_name(&group)
-            .send()
-            .await
-            .unwrap();
-        arns.push(created.model_package_arn().unwrap().to_owned());
+            .await,
+        );
     }
     let function = Function::new(
         stack.reconciler_config_in(CHECKPOINT_REGION, "http://127.0.0.1:1/unused"),
@@ -551,4 +630,114 @@ async fn model_absent(governance: &GovernanceClient, arn: &str) -> bool {
             .unwrap(),
         ExternalIdLookup::Absent
     )
+}
+
+/// The link rotation's region: its own registry, so its runs never meet the other tests'.
+const LINK_REGION: &str = "eu-south-1";
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn after_a_link_key_rotation_the_reconciler_rewrites_every_models_link() {
+    let stack = Stack::from_env();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let governance = stack.governance();
+    let person = aws_sdk_sagemaker::Client::new(&stack.sdk_in(PERSON_KEY, LINK_REGION).await);
+    let secrets = aws_sdk_secretsmanager::Client::new(&stack.sdk_in("testing", "us-east-1").await);
+    let old_key = format!("old-link-key-{run_id}-0123456789abcdef0123");
+    let new_key = format!("new-link-key-{run_id}-0123456789abcdef0123");
+    let (before_id, after_id) = (
+        format!("{run_id}/links-before"),
+        format!("{run_id}/links-after"),
+    );
+    for (name, value) in [
+        (&before_id, json!({"current": old_key})),
+        (
+            &after_id,
+            json!({"current": new_key, "previous": old_key, "previous_accepted_until": "2099-01-01T00:00:00Z"}),
+        ),
+    ] {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let use_case = approved_use_case(
+        &governance,
+        &format!("Linked {run_id}"),
+        &format!("Rotate {run_id}"),
+    )
+    .await;
+    let arns = group_with_versions(&person, &format!("rotate-{run_id}"), &use_case.id, 2).await;
+    let reconciler = |keys_secret: String| {
+        let stack = &stack;
+        async move {
+            let mut config = stack.reconciler_config_in(LINK_REGION, "http://127.0.0.1:1/unused");
+            config.model_links = Some(govsync_lambda::model_links::ModelLinkSettings {
+                url: "https://links.example.com/models/link".to_owned(),
+                keys_secret_id: keys_secret,
+            });
+            Function::new(config, &stack.sdk_in(&stack.access_key, "us-east-1").await)
+                .await
+                .unwrap()
+        }
+    };
+    let link_of = |model: &GovernanceObject| {
+        model
+            .field(fields::THIRD_PARTY_LINK)
+            .and_then(FieldValue::as_text)
+            .unwrap_or_default()
+    };
+
+    // Synced with the old key; a second run finds nothing.
+    let before = reconciler(before_id.clone()).await;
+    run(&before, false).await;
+    assert!(run(&before, false).await.drifts.is_empty());
+    for arn in &arns {
+        let link = link_of(&model_of(&governance, arn).await);
+        assert!(link.contains("kid="), "{link}");
+    }
+    let old_links: Vec<String> = {
+        let mut out = Vec::new();
+        for arn in &arns {
+            out.push(link_of(&model_of(&governance, arn).await));
+        }
+        out
+    };
+
+    // The key is rotated: every Model's link is reported, rewritten, and then in step.
+    let after = reconciler(after_id.clone()).await;
+    let dry = run(&after, true).await;
+    assert_eq!(
+        found(&dry),
+        arns.iter()
+            .map(|arn| (DriftKind::ModelLinkStale, arn.clone(), "sync_package"))
+            .collect(),
+        "{}",
+        dry.table()
+    );
+    let repaired = run(&after, false).await;
+    assert!(
+        repaired
+            .drifts
+            .iter()
+            .all(|r| r.outcome == RepairOutcome::Repaired),
+        "{}",
+        repaired.table()
+    );
+    for (arn, old) in arns.iter().zip(&old_links) {
+        let link = link_of(&model_of(&governance, arn).await);
+        assert_ne!(&link, old, "rewritten with the current key");
+    }
+    assert!(run(&after, false).await.drifts.is_empty());
+    for id in [before_id, after_id] {
+        let _ = secrets
+            .delete_secret()
+            .secret_id(id)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+    }
 }

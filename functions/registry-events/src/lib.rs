@@ -45,6 +45,11 @@ pub use govsync_lambda::sqs_batch::claim_until;
 pub use handler::Handler;
 pub use metrics::{BatchReport, FunctionReport};
 
+/// The model-link function's URL, where each Model's govsync link points.
+pub const MODEL_LINK_URL_VAR: &str = "GOVSYNC_MODEL_LINK_URL";
+/// The Secrets Manager id of the keys that sign the links.
+pub const MODEL_LINK_KEYS_VAR: &str = "GOVSYNC_MODEL_LINK_KEYS_SECRET";
+
 /// The handler on the real adapters.
 pub type LiveHandler = Handler<
     GovernanceClient,
@@ -66,12 +71,24 @@ impl Function {
         let sdk = govsync_adapters::aws::load_sdk_config().await;
         let config =
             Config::from_lookup(govsync_lambda::config::process_env_with_registries(&sdk).await?)?;
-        Self::new(config, &sdk).await
+        let model_links =
+            govsync_lambda::model_links::from_env(&sdk, MODEL_LINK_URL_VAR, MODEL_LINK_KEYS_VAR)
+                .await?;
+        Self::with_model_links(config, model_links, &sdk).await
     }
 
     /// Builds the function from an explicit configuration and SDK configuration (the local runner and
     /// tests use this to choose credentials and endpoints without touching the process environment).
     pub async fn new(config: Config, sdk: &SdkConfig) -> Result<Function, ConfigError> {
+        Self::with_model_links(config, None, sdk).await
+    }
+
+    /// [`Function::new`], writing the signed govsync link on each Model (`None`: the console link).
+    pub async fn with_model_links(
+        config: Config,
+        model_links: Option<govsync_core::model_link::ModelLinks>,
+        sdk: &SdkConfig,
+    ) -> Result<Function, ConfigError> {
         let governance = clients::governance_client(&config, sdk).await?;
         let registry_clients = clients::registry_clients(&config, sdk).await?;
         let dynamodb = dynamodb_client(sdk);
@@ -82,6 +99,7 @@ impl Function {
                 gate: config.gate,
                 mapping: config.mapping.clone(),
                 console: config.console.clone(),
+                model_links,
             },
             Arc::new(governance),
             registry_clients,

@@ -440,8 +440,20 @@ async fn a_lifecycle_change_on_a_two_way_row_moves_the_governance_status() {
     );
     assert_eq!(
         world.links.ledger_len(),
-        3,
-        "the initial status, the write-back and the status change all recorded"
+        4,
+        "the initial status, the write-back, the status change and the Model Card's new status all recorded"
+    );
+    let card = world
+        .registry
+        .package(&package.arn)
+        .unwrap()
+        .facts
+        .model_card
+        .and_then(|card| card.content)
+        .unwrap();
+    assert!(
+        card.contains(r#""govsync_governance_status":"Development Complete""#),
+        "{card}"
     );
 }
 

@@ -47,6 +47,7 @@ const FUNCTIONS = [
   'governance-poller',
   'metrics-relay',
   'registry-relay',
+  'model-link',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -134,6 +135,45 @@ export class GovsyncStack extends Stack {
     const pollState = new CfnParameter(this, 'PollState', { default: 'ENABLED', allowedValues: ['ENABLED', 'DISABLED'] });
     const webhookRateLimit = new CfnParameter(this, 'WebhookRateLimit', { type: 'Number', default: 20, minValue: 1 });
     const webhookBurstLimit = new CfnParameter(this, 'WebhookBurstLimit', { type: 'Number', default: 40, minValue: 1 });
+    // Optional: where the Models' links point (the organisation's front or custom domain) instead of the API's own route.
+    const modelLinkBaseUrl = new CfnParameter(this, 'ModelLinkBaseUrl', {
+      default: '',
+      maxLength: 512,
+      allowedPattern: '^(|https://[^?#\\s]+)$',
+      constraintDescription: "an https:// URL without a query or fragment (at most 512 characters), or empty for the API's own /models/link.",
+      description:
+        "Where the Models' links point: the organisation's front or custom domain, ending in the path that reaches GET /models/link (the link's query is appended and must reach the API unchanged). Empty = the API's own /models/link. registry-events and the reconciler both write links on this base.",
+    });
+    // Optional: GET /models/link then requires a JWT from the organisation's identity provider (both or neither).
+    const modelLinkJwtIssuer = new CfnParameter(this, 'ModelLinkJwtIssuer', {
+      default: '',
+      allowedPattern: '^(|https://[^\\s,]+)$',
+      constraintDescription: 'the https:// OIDC issuer URL (the iss of its tokens), or empty for no authorizer.',
+      description:
+        'Optional OIDC issuer (IBM Security Verify, Okta, Entra ID, Cognito, ...) whose JWT GET /models/link then requires (API Gateway JWT authorizer, Authorization header); with ModelLinkJwtAudience, both or neither. Empty = no authorizer, the signed link alone opens it (DEPLOYMENT.md, "Who can open a link").',
+    });
+    const modelLinkJwtAudience = new CfnParameter(this, 'ModelLinkJwtAudience', {
+      default: '',
+      allowedPattern: '^(|[^,\\s]+(,[^,\\s]+)*)$',
+      constraintDescription: 'comma-separated audiences without spaces, or empty.',
+      description: 'The audiences (aud, or client_id) a token for GET /models/link must carry, comma-separated; with ModelLinkJwtIssuer, both or neither.',
+    });
+    // An issuer without audiences (or the other way round) would silently leave the model-link route open.
+    for (const [given, needed] of [
+      ['ModelLinkJwtIssuer', 'ModelLinkJwtAudience'],
+      ['ModelLinkJwtAudience', 'ModelLinkJwtIssuer'],
+    ] as const) {
+      const value = { ModelLinkJwtIssuer: modelLinkJwtIssuer, ModelLinkJwtAudience: modelLinkJwtAudience };
+      new CfnRule(this, `${given}Needs${needed.replace('ModelLinkJwt', '')}`, {
+        ruleCondition: Fn.conditionNot(Fn.conditionEquals(value[given].valueAsString, '')),
+        assertions: [
+          {
+            assert: Fn.conditionNot(Fn.conditionEquals(value[needed].valueAsString, '')),
+            assertDescription: `${given} needs ${needed} (both or neither); with only one the model-link route has no authorizer.`,
+          },
+        ],
+      });
+    }
     const architecture = new CfnParameter(this, 'Architecture', { default: 'arm64', allowedValues: ['arm64', 'x86_64'] });
     const notificationSender = new CfnParameter(this, 'NotificationSender', {
       default: '',
@@ -173,6 +213,17 @@ export class GovsyncStack extends Stack {
     });
     const hasSpokeOrganization = new CfnCondition(this, 'HasSpokeOrganization', {
       expression: Fn.conditionNot(Fn.conditionEquals(spokeOrganizationId.valueAsString, '')),
+    });
+    // GET /models/link requires a JWT from the organisation's identity provider (both parameters given).
+    const hasModelLinkAuthorizer = new CfnCondition(this, 'HasModelLinkAuthorizer', {
+      expression: Fn.conditionAnd(
+        Fn.conditionNot(Fn.conditionEquals(modelLinkJwtIssuer.valueAsString, '')),
+        Fn.conditionNot(Fn.conditionEquals(modelLinkJwtAudience.valueAsString, '')),
+      ),
+    });
+    // The Models' links point at the organisation's front (ModelLinkBaseUrl) instead of the API's own URL.
+    const hasModelLinkBaseUrl = new CfnCondition(this, 'HasModelLinkBaseUrl', {
+      expression: Fn.conditionNot(Fn.conditionEquals(modelLinkBaseUrl.valueAsString, '')),
     });
 
     // ------------------------------------------------------------ queues (local/wiring.json "queues")
@@ -307,6 +358,132 @@ export class GovsyncStack extends Stack {
     });
     spokeAccountsPolicy.cfnOptions.condition = hasSpokeAccounts;
 
+    // Governance decision events (local/wiring.json "decision_bus"): approval-propagation puts one event per
+    // governance decision it applies to SageMaker (source govsync, detail-type "govsync Governance Decision
+    // Applied"); deployment pipelines subscribe with rules of their own on this bus (DEPLOYMENT.md).
+    const decisionBus = new events.EventBus(this, 'DecisionBus', { eventBusName: 'govsync-decisions' });
+
+    // Optional (DeploymentPipelineKind, off by default): an approval into DeploymentPipelineStage starts the
+    // deployment pipeline. A SageMaker Pipeline gets the package ARN as its ModelPackageArn parameter
+    // (EventBridge's dynamic path parameters); CodePipeline takes no input. Undelivered starts go to
+    // eventDeliveryDlq, whose policy admits this rule by its ARN.
+    const deploymentPipelineKind = new CfnParameter(this, 'DeploymentPipelineKind', {
+      default: 'none',
+      allowedValues: ['none', 'sagemaker-pipeline', 'codepipeline'],
+      description: 'Optional deployment pipeline govsync starts when governance approves a model package into DeploymentPipelineStage (DEPLOYMENT.md, "Starting a deployment pipeline"); none = no rule, no role.',
+    });
+    const deploymentPipelineArn = new CfnParameter(this, 'DeploymentPipelineArn', {
+      default: '',
+      allowedPattern:
+        '^$|^arn:aws[a-z-]*:(sagemaker:[a-z0-9-]+:[0-9]{12}:pipeline/[^/]+|codepipeline:[a-z0-9-]+:[0-9]{12}:[^:/]+)$',
+      constraintDescription:
+        'a SageMaker Pipeline ARN (arn:aws:sagemaker:<region>:<account>:pipeline/<name>) or a CodePipeline ARN, or empty.',
+      description: 'The pipeline DeploymentPipelineKind names; required unless DeploymentPipelineKind is none.',
+    });
+    const deploymentPipelineStage = new CfnParameter(this, 'DeploymentPipelineStage', {
+      default: 'PreProduction',
+      minLength: 1,
+      maxLength: 63,
+      description: 'The lifecycle stage (detail.lifecycle.stage of the decision event) whose approval starts the deployment pipeline.',
+    });
+    // A pipeline kind without its ARN would silently deploy no rule.
+    new CfnRule(this, 'DeploymentPipelineNeedsArn', {
+      ruleCondition: Fn.conditionNot(Fn.conditionEquals(deploymentPipelineKind.valueAsString, 'none')),
+      assertions: [
+        {
+          assert: Fn.conditionNot(Fn.conditionEquals(deploymentPipelineArn.valueAsString, '')),
+          assertDescription: 'DeploymentPipelineKind other than none needs DeploymentPipelineArn, the pipeline to start.',
+        },
+      ],
+    });
+    const hasSageMakerPipeline = new CfnCondition(this, 'HasSageMakerPipeline', {
+      expression: Fn.conditionAnd(
+        Fn.conditionEquals(deploymentPipelineKind.valueAsString, 'sagemaker-pipeline'),
+        Fn.conditionNot(Fn.conditionEquals(deploymentPipelineArn.valueAsString, '')),
+      ),
+    });
+    const hasCodePipeline = new CfnCondition(this, 'HasCodePipeline', {
+      expression: Fn.conditionAnd(
+        Fn.conditionEquals(deploymentPipelineKind.valueAsString, 'codepipeline'),
+        Fn.conditionNot(Fn.conditionEquals(deploymentPipelineArn.valueAsString, '')),
+      ),
+    });
+    const hasDeploymentPipeline = new CfnCondition(this, 'HasDeploymentPipeline', {
+      expression: Fn.conditionOr(hasSageMakerPipeline, hasCodePipeline),
+    });
+    const deploymentPipelineRuleRole = new iam.CfnRole(this, 'DeploymentPipelineRuleRole', {
+      roleName: 'govsync-deployment-pipeline-rule',
+      path: '/govsync/',
+      assumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+          },
+        ],
+      },
+      policies: [
+        {
+          policyName: 'deployment-pipeline-rule',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              Fn.conditionIf(
+                hasSageMakerPipeline.logicalId,
+                { Sid: 'StartPipeline', Effect: 'Allow', Action: 'sagemaker:StartPipelineExecution', Resource: deploymentPipelineArn.valueAsString },
+                { Sid: 'StartPipeline', Effect: 'Allow', Action: 'codepipeline:StartPipelineExecution', Resource: deploymentPipelineArn.valueAsString },
+              ),
+            ],
+          },
+        },
+      ],
+    });
+    deploymentPipelineRuleRole.cfnOptions.condition = hasDeploymentPipeline;
+    const deploymentPipelineRuleName = 'govsync-deployment-pipeline';
+    const deploymentPipelineRule = new events.CfnRule(this, 'DeploymentPipelineRule', {
+      eventBusName: decisionBus.eventBusName,
+      name: deploymentPipelineRuleName,
+      description: 'Starts the deployment pipeline when governance approves a model package into DeploymentPipelineStage.',
+      state: 'ENABLED',
+      eventPattern: {
+        source: ['govsync'],
+        'detail-type': ['govsync Governance Decision Applied'],
+        detail: { approval_status: ['Approved'], lifecycle: { stage: [deploymentPipelineStage.valueAsString] } },
+      },
+      targets: [
+        {
+          id: 'deployment-pipeline',
+          arn: deploymentPipelineArn.valueAsString,
+          roleArn: deploymentPipelineRuleRole.attrArn,
+          sageMakerPipelineParameters: Fn.conditionIf(
+            hasSageMakerPipeline.logicalId,
+            { PipelineParameterList: [{ Name: 'ModelPackageArn', Value: '$.detail.package_arn' }] },
+            Aws.NO_VALUE,
+          ),
+          retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+          deadLetterConfig: { arn: eventDeliveryDlq.queueArn },
+        },
+      ],
+    });
+    deploymentPipelineRule.cfnOptions.condition = hasDeploymentPipeline;
+    // By the rule's ARN, not a reference: the rule may not exist, the queue policy always does.
+    eventDeliveryDlq.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DeploymentPipelineRuleDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [eventDeliveryDlq.queueArn],
+        conditions: {
+          ArnEquals: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/govsync-decisions/${deploymentPipelineRuleName}`,
+          },
+        },
+      }),
+    );
+
     // Redeploying after deleting an earlier stack: its retained tables and secrets are used, not created.
     const reuseRetainedData = new CfnParameter(this, 'ReuseRetainedData', {
       default: 'false',
@@ -366,7 +543,29 @@ export class GovsyncStack extends Stack {
     NagSuppressions.addResourceSuppressions(webhookSecrets, [
       { id: 'AwsSolutions-SMG4', reason: 'Rotation is two-phase with the governance platform (new current, old kept as previous) and done by the operator.' },
     ]);
-    for (const secret of [apiKeySecret, webhookSecrets]) {
+    // The HMAC keys that sign the govsync model links written on governance Models (GET /models/link). Rotation
+    // keeps the old key as `previous` until `previous_accepted_until`; then its links are refused and the
+    // reconciler rewrites them with the current key.
+    const modelLinkKeysSecret = new secretsmanager.Secret(this, 'ModelLinkKeys', {
+      secretName: 'govsync/model-link-keys',
+      description:
+        'The HMAC keys that sign govsync model links, as JSON {"current", "previous", "previous_accepted_until"}; links signed by a retired key stop working.',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({}),
+        generateStringKey: 'current',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(modelLinkKeysSecret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotation keeps the old key as previous until previous_accepted_until so that links already written on governance Models keep working until the reconciler rewrites them; the operator does it, no rotation function can choose that window.',
+      },
+    ]);
+    for (const secret of [apiKeySecret, webhookSecrets, modelLinkKeysSecret]) {
       (secret.node.defaultChild as secretsmanager.CfnSecret).cfnOptions.condition = createRetainedData;
     }
     // By name: the function reads it by name, the grant matches the real ARN's random suffix.
@@ -376,6 +575,25 @@ export class GovsyncStack extends Stack {
     });
     const apiKey = secretByName('govsync/governance-api-key');
     const signingSecrets = secretByName('govsync/webhook-signing-secrets');
+    const modelLinkKeys = secretByName('govsync/model-link-keys');
+
+    // ------------------------------------------------------------ HTTP API (governance webhooks, model links)
+    // Declared before the functions: registry-events and the reconciler write links to its /models/link route.
+    const accessLogs = new logs.LogGroup(this, 'WebhookAccessLogs', {
+      logGroupName: '/govsync/webhook-api-access',
+      retention: logRetentionDays.valueAsNumber as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const api = new apigwv2.CfnApi(this, 'WebhookApi', {
+      name: 'govsync-webhooks',
+      protocolType: 'HTTP',
+      description:
+        'Receives governance-platform webhooks (verified by HMAC in the function, design section 4) and opens govsync model links (signature verified in the function).',
+    });
+    // The base of the link written on each Model: the organisation's front (ModelLinkBaseUrl), else the API's own
+    // route. One value for registry-events and the reconciler (each rewrites a link on another base).
+    const apiModelLinkUrl = `https://${api.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/models/link`;
+    const modelLinkUrl = Fn.conditionIf(hasModelLinkBaseUrl.logicalId, modelLinkBaseUrl.valueAsString, apiModelLinkUrl).toString();
 
     // ------------------------------------------------------------ functions and their roles
     // Functions not built locally come from S3 (<CodeBucket>/<CodePrefix><name>.zip); the parameters exist only then.
@@ -432,6 +650,9 @@ export class GovsyncStack extends Stack {
     // The governed registries, scanned once per cold start by every function that reaches registries.
     const readRegistries = new iam.PolicyStatement({ sid: 'Registries', actions: ['dynamodb:Scan'], resources: [registriesTable.tableArn] });
     const readApiKey = new iam.PolicyStatement({ sid: 'GovernanceCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [apiKey.arn] });
+    // Signs (registry-events, reconciler) or verifies (model-link) the govsync model link on each governance Model.
+    const readModelLinkKeys = new iam.PolicyStatement({ sid: 'ModelLinkKeys', actions: ['secretsmanager:GetSecretValue'], resources: [modelLinkKeys.arn] });
+    const modelLinkEnvironment = { GOVSYNC_MODEL_LINK_URL: modelLinkUrl, GOVSYNC_MODEL_LINK_KEYS_SECRET: modelLinkKeys.name };
 
     interface FunctionSpec {
       readonly description: string;
@@ -507,11 +728,12 @@ export class GovsyncStack extends Stack {
       timeout: Duration.seconds(60),
       memorySize: 256,
       assumesSpokeRole: true,
-      environment: { GOVSYNC_DLQ_URL: registryEvents.dlq.queueUrl },
+      environment: { GOVSYNC_DLQ_URL: registryEvents.dlq.queueUrl, ...modelLinkEnvironment },
       statements: [
         new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [registryEvents.dlq.queueArn] }),
         new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
         readApiKey,
+        readModelLinkKeys,
       ],
     });
     registryEventsFn.addEventSource(new SqsEventSource(registryEvents.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
@@ -558,15 +780,44 @@ export class GovsyncStack extends Stack {
       ],
     });
 
+    // Verify + one GetItem + one AssumeRole + one CreatePresignedDomainUrl: 10 s, well under the 30 s limit.
+    // Reads the link keys, the link's row and the registries, and presigns with the registry's spoke role.
+    const modelLinkFn = makeFunction('model-link', 'ModelLink', {
+      description: 'Opens a govsync model link (issue 16) - verifies its signature and redirects to SageMaker Studio or the console.',
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      assumesSpokeRole: true,
+      environment: { GOVSYNC_MODEL_LINK_KEYS_SECRET: modelLinkKeys.name },
+      statements: [
+        readModelLinkKeys,
+        // The links adapter's get only; model-link never writes.
+        new iam.PolicyStatement({ sid: 'Links', actions: ['dynamodb:GetItem'], resources: [linksTable.tableArn] }),
+      ],
+    });
+
     const approvalFn = makeFunction('approval-propagation', 'ApprovalPropagation', {
       description: 'Governance events (F1, F4) from governance-events.fifo.',
       timeout: Duration.seconds(60),
       memorySize: 256,
       assumesSpokeRole: true,
-      environment: { GOVSYNC_DLQ_URL: governanceEvents.dlq.queueUrl, GOVSYNC_NOTIFICATION_SENDER: notificationSender.valueAsString, GOVSYNC_DECOMMISSION_QUEUE_URL: decommission.queue.queueUrl },
+      environment: {
+        GOVSYNC_DLQ_URL: governanceEvents.dlq.queueUrl,
+        GOVSYNC_NOTIFICATION_SENDER: notificationSender.valueAsString,
+        GOVSYNC_DECOMMISSION_QUEUE_URL: decommission.queue.queueUrl,
+        // Where each applied governance decision is published (the bus's name).
+        GOVSYNC_DECISION_BUS: decisionBus.eventBusName,
+      },
       statements: [
         new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [governanceEvents.dlq.queueArn] }),
         new iam.PolicyStatement({ sid: 'DecommissionRequests', actions: ['sqs:SendMessage'], resources: [decommission.queue.queueArn] }),
+        // One event per applied governance decision, on govsync's decision bus only, as govsync (not grantPutEventsTo,
+        // which sets no source condition).
+        new iam.PolicyStatement({
+          sid: 'DecisionEvents',
+          actions: ['events:PutEvents'],
+          resources: [decisionBus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': 'govsync' } },
+        }),
         new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
         readApiKey,
       ],
@@ -611,6 +862,8 @@ export class GovsyncStack extends Stack {
         GOVSYNC_RECONCILE_CONCURRENCY: '16',
         GOVSYNC_RECONCILE_GROUP_CONCURRENCY: '8',
         GOVSYNC_RECONCILE_DEADLINE_MARGIN_SECONDS: '60',
+        // Written where missing, rewritten when signed by a key that is no longer current.
+        ...modelLinkEnvironment,
       },
       statements: [
         new iam.PolicyStatement({ sid: 'DecommissionRequests', actions: ['sqs:SendMessage'], resources: [decommission.queue.queueArn] }),
@@ -620,6 +873,7 @@ export class GovsyncStack extends Stack {
           resources: [idempotencyTable.tableArn, linksTable.tableArn, cursorsTable.tableArn],
         }),
         readApiKey,
+        readModelLinkKeys,
       ],
     });
 
@@ -707,17 +961,7 @@ export class GovsyncStack extends Stack {
       },
     });
 
-    // ------------------------------------------------------------ HTTP API (governance webhooks)
-    const accessLogs = new logs.LogGroup(this, 'WebhookAccessLogs', {
-      logGroupName: '/govsync/webhook-api-access',
-      retention: logRetentionDays.valueAsNumber as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const api = new apigwv2.CfnApi(this, 'WebhookApi', {
-      name: 'govsync-webhooks',
-      protocolType: 'HTTP',
-      description: 'Receives governance-platform webhooks (verified by HMAC in the function, design section 4).',
-    });
+    // ------------------------------------------------------------ HTTP API routes (the API is declared above)
     const integration = new apigwv2.CfnIntegration(this, 'WebhookIntegration', {
       apiId: api.ref,
       integrationType: 'AWS_PROXY',
@@ -736,13 +980,49 @@ export class GovsyncStack extends Stack {
         reason: 'The governance platform cannot sign requests with SigV4 or present a JWT; every delivery is authenticated in the function by its Standard-Webhooks HMAC signature, timestamp tolerance and delivery-id replay rejection.',
       },
     ]);
+    const modelLinkIntegration = new apigwv2.CfnIntegration(this, 'ModelLinkIntegration', {
+      apiId: api.ref,
+      integrationType: 'AWS_PROXY',
+      integrationUri: modelLinkFn.functionArn,
+      payloadFormatVersion: '2.0',
+    });
+    // Optional JWT authorizer (HasModelLinkAuthorizer): a token of the organisation's identity provider in the
+    // Authorization header, which a front before the API has to add (a browser sends none; DEPLOYMENT.md).
+    const modelLinkAuthorizer = new apigwv2.CfnAuthorizer(this, 'ModelLinkAuthorizer', {
+      apiId: api.ref,
+      // The name SAM's OpenAPI body gives it (its security scheme).
+      name: 'ModelLinkJwt',
+      authorizerType: 'JWT',
+      identitySource: ['$request.header.Authorization'],
+      jwtConfiguration: {
+        issuer: modelLinkJwtIssuer.valueAsString,
+        audience: Fn.split(',', modelLinkJwtAudience.valueAsString),
+      },
+    });
+    modelLinkAuthorizer.cfnOptions.condition = hasModelLinkAuthorizer;
+    const modelLinkRoute = new apigwv2.CfnRoute(this, 'ModelLinkRoute', {
+      apiId: api.ref,
+      routeKey: 'GET /models/link',
+      authorizationType: Fn.conditionIf(hasModelLinkAuthorizer.logicalId, 'JWT', 'NONE').toString(),
+      authorizerId: Fn.conditionIf(hasModelLinkAuthorizer.logicalId, modelLinkAuthorizer.ref, Aws.NO_VALUE).toString(),
+      target: `integrations/${modelLinkIntegration.ref}`,
+    });
+    NagSuppressions.addResourceSuppressions(modelLinkRoute, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          "The JWT authorizer is optional (ModelLinkJwtIssuer / ModelLinkJwtAudience): a model link is opened by a person's browser from the governance UI, which presents no token unless the organisation puts a login front before it; without it every link is authenticated in the function by its HMAC signature (keys in govsync/model-link-keys), and what it answers is a short-lived presigned Studio URL or a console link.",
+      },
+    ]);
     const stage = new apigwv2.CfnStage(this, 'WebhookStage', {
       apiId: api.ref,
       stageName: '$default',
       autoDeploy: true,
       defaultRouteSettings: { throttlingBurstLimit: webhookBurstLimit.valueAsNumber, throttlingRateLimit: webhookRateLimit.valueAsNumber },
+      // A raw JSON property, passed as written: CloudFormation's RouteSettings keys are PascalCase.
       routeSettings: {
-        'POST /webhooks/governance': { throttlingBurstLimit: webhookBurstLimit.valueAsNumber, throttlingRateLimit: webhookRateLimit.valueAsNumber },
+        'POST /webhooks/governance': { ThrottlingBurstLimit: webhookBurstLimit.valueAsNumber, ThrottlingRateLimit: webhookRateLimit.valueAsNumber },
+        'GET /models/link': { ThrottlingBurstLimit: webhookBurstLimit.valueAsNumber, ThrottlingRateLimit: webhookRateLimit.valueAsNumber },
       },
       accessLogSettings: {
         destinationArn: accessLogs.logGroupArn,
@@ -759,9 +1039,14 @@ export class GovsyncStack extends Stack {
       },
     });
     stage.addResourceDependency(route);
+    stage.addResourceDependency(modelLinkRoute);
     webhookFn.addPermission('WebhookApiInvoke', {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.ref}/*/POST/webhooks/governance`,
+    });
+    modelLinkFn.addPermission('ModelLinkApiInvoke', {
+      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${api.ref}/*/GET/models/link`,
     });
 
     // ------------------------------------------------------------ alarms and dashboard
@@ -854,7 +1139,7 @@ export class GovsyncStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
-    const functions = [registryEventsFn, webhookFn, approvalFn, decommissionFn, reconcilerFn, pollerFn, metricsFn, relayFn];
+    const functions = [registryEventsFn, webhookFn, approvalFn, decommissionFn, reconcilerFn, pollerFn, metricsFn, relayFn, modelLinkFn];
     const sumOver = (label: string, metricOf: (fn: lambda.Function) => cloudwatch.IMetric) =>
       new cloudwatch.MathExpression({
         label,
@@ -888,7 +1173,8 @@ export class GovsyncStack extends Stack {
     // template, and local/runner/tests/dashboard_metrics.rs that one with what the functions emit.
     const queueFunctions = ['registry-events', 'approval-propagation', 'decommission'];
     const eventFunctions = [...queueFunctions, 'governance-webhook', 'governance-poller', 'metrics-relay'];
-    const emfFunctions = [...eventFunctions, 'reconciler'];
+    // model-link counts requests (EventsProcessed), refused links (Quarantined) and failures, plus its own.
+    const emfFunctions = [...eventFunctions, 'reconciler', 'model-link'];
     const driftKinds = [
       'package_not_in_governance',
       'model_package_gone',
@@ -899,6 +1185,8 @@ export class GovsyncStack extends Stack {
       'duplicate_models',
       'duplicate_model_groups',
       'unknown_governance_status',
+      'model_card_out_of_step',
+      'model_link_stale',
     ];
     const perFunction = (metricName: string, statistic = 'Sum', fns: string[] = emfFunctions) =>
       fns.map(
@@ -932,13 +1220,13 @@ export class GovsyncStack extends Stack {
         usingMetrics: Object.fromEntries(metrics.map((metric, index) => [`${prefix}${index + 1}`, metric])),
         period: Duration.minutes(5),
       });
-    const quarantined = perFunction('Quarantined', 'Sum', eventFunctions);
+    const quarantined = perFunction('Quarantined', 'Sum', [...eventFunctions, 'model-link']);
     alarm(
       'QuarantinedAlarm',
       {
         alarmName: 'govsync-quarantined',
         alarmDescription:
-          "govsync quarantined a message as permanently failing (reason in the DLQ message attributes) or refused a delivery (reason in the function's log).",
+          "govsync quarantined a message as permanently failing (reason in the DLQ message attributes) or refused a delivery or a model link (reason in the function's log).",
         metric: filledSum('govsync quarantined', 'q', quarantined),
         threshold: 0,
         evaluationPeriods: 1,
@@ -1023,6 +1311,13 @@ export class GovsyncStack extends Stack {
           new cloudwatch.GraphWidget({ title: 'Reconciler: drift found per kind', width: 12, left: perDriftKind('DriftsFound') }),
           new cloudwatch.GraphWidget({ title: 'Reconciler: drift repaired per kind', width: 12, left: perDriftKind('DriftsRepaired') }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Model links opened and refused',
+            width: 12,
+            left: [...perFunction('ModelLinkOpened', 'Sum', ['model-link']), ...perFunction('ModelLinkRefused', 'Sum', ['model-link'])],
+          }),
+        ],
       ],
     });
 
@@ -1030,6 +1325,11 @@ export class GovsyncStack extends Stack {
     new CfnOutput(this, 'WebhookUrl', {
       description: "Configure this URL (POST) as the governance platform's webhook target.",
       value: `https://${api.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/webhooks/governance`,
+    });
+    new CfnOutput(this, 'ModelLinkUrl', {
+      description:
+        "Base URL of the signed govsync model links written on governance Models (ModelLinkBaseUrl, else the API's own GET /models/link; opens SageMaker Studio or the console).",
+      value: modelLinkUrl,
     });
     new CfnOutput(this, 'RegistryEventsQueueArn', { value: registryEvents.queue.queueArn });
     new CfnOutput(this, 'GovernanceEventsQueueArn', { value: governanceEvents.queue.queueArn });
@@ -1046,6 +1346,14 @@ export class GovsyncStack extends Stack {
     });
     new CfnOutput(this, 'HubEventBusArn', { description: 'Pass to infra/spoke.yaml as HubEventBusArn.', value: spokeBus.eventBusArn });
     new CfnOutput(this, 'HubAccountId', { description: 'Pass to infra/spoke.yaml as HubAccountId.', value: Aws.ACCOUNT_ID });
+    new CfnOutput(this, 'DecisionBusName', {
+      description: 'govsync\'s governance decision bus; deployment pipelines put their rules on it (DEPLOYMENT.md, "Governance decision events").',
+      value: decisionBus.eventBusName,
+    });
+    new CfnOutput(this, 'DecisionBusArn', {
+      description: "ARN of govsync's governance decision bus (one event per governance decision applied to SageMaker).",
+      value: decisionBus.eventBusArn,
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 }

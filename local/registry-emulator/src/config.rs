@@ -25,6 +25,8 @@ Flags (environment fallback in brackets):
                              not listed by --identity [REGISTRY_EMULATOR_STS_ENDPOINT]
   (environment only)         the Studio user profile behind an access key's calls
                              [REGISTRY_EMULATOR_STUDIO_USERS=AKID=DOMAIN_ID/PROFILE,…]
+  (environment only)         the Studio domains and user profiles CreatePresignedDomainUrl knows
+                             [REGISTRY_EMULATOR_STUDIO_DOMAINS=ACCOUNT:REGION:DOMAIN_ID/PROFILE+PROFILE,…]
   --record-failed-calls      also publish CloudTrail events (with errorCode) for failed mutating calls
                              [REGISTRY_EMULATOR_RECORD_FAILED_CALLS=1]
   --help                     print this text
@@ -44,6 +46,8 @@ pub struct Config {
     pub sts_endpoint: Option<String>,
     /// Access key id → Studio user profile ([`crate::studio`]).
     pub studio_users: HashMap<String, crate::studio::StudioUser>,
+    /// Studio domains and their user profiles, per account and region ([`crate::studio`]).
+    pub studio_domains: crate::studio::StudioDomains,
     pub record_failed_calls: bool,
 }
 
@@ -96,11 +100,11 @@ impl Config {
     }
 }
 
-fn is_account_id(value: &str) -> bool {
+pub(crate) fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_region(value: &str) -> bool {
+pub(crate) fn is_region(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {
@@ -247,6 +251,10 @@ pub fn parse(
             "REGISTRY_EMULATOR_STUDIO_USERS",
             &env("REGISTRY_EMULATOR_STUDIO_USERS").unwrap_or_default(),
         )?,
+        studio_domains: crate::studio::parse_domains(
+            "REGISTRY_EMULATOR_STUDIO_DOMAINS",
+            &env("REGISTRY_EMULATOR_STUDIO_DOMAINS").unwrap_or_default(),
+        )?,
         record_failed_calls,
     }))
 }
@@ -280,6 +288,7 @@ mod tests {
         assert_eq!(config.event_bus, "default");
         assert_eq!(config.events_endpoint, None);
         assert!(!config.record_failed_calls);
+        assert!(config.studio_domains.is_empty());
     }
 
     #[test]
@@ -388,6 +397,10 @@ mod tests {
         ));
         assert!(matches!(
             run(&["--host", "localhost"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        assert!(matches!(
+            run(&[], &[("REGISTRY_EMULATOR_STUDIO_DOMAINS", "d-x/alice")]),
             Err(ConfigError::InvalidValue { .. })
         ));
         assert_eq!(parse(args(&["--help"]), |_| None), Ok(Command::Help));

@@ -3,10 +3,12 @@
 //!
 //! The binary (`main.rs`) wires these modules; integration tests drive [`server::router`] in-process.
 
+pub mod card_schema;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod policy;
+pub mod presigned_url;
 pub mod publisher;
 pub mod registry;
 pub mod server;

@@ -372,7 +372,7 @@ fn caller_context(ctx: &CallContext) -> Value {
     crate::studio::user_context(&ctx.caller, &ctx.region)
 }
 
-fn parse_input<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ApiError> {
+pub(crate) fn parse_input<T: DeserializeOwned>(raw: &Map<String, Value>) -> Result<T, ApiError> {
     serde_json::from_value(Value::Object(raw.clone())).map_err(|error| {
         ApiError::Serialization(format!("Cannot deserialize the request: {error}"))
     })
@@ -1291,6 +1291,25 @@ impl Registries {
             && package.update_tokens.contains(token)
         {
             return Ok(Outcome::quiet(json!({ "ModelPackageArn": package.arn })));
+        }
+        // "Archived: ... No more updates can be made to the model card content" (API reference,
+        // ModelPackageModelCard, which gives the message; contracts/sagemaker.md). Sending content at all
+        // counts as an update, even unchanged; status-only updates still go through.
+        let archived = package
+            .model_card
+            .as_ref()
+            .and_then(|card| card.model_card_status.as_deref())
+            == Some("Archived");
+        if archived
+            && input
+                .model_card
+                .as_ref()
+                .is_some_and(|card| card.model_card_content.is_some())
+        {
+            return Err(ApiError::Validation(
+                "Model Card is in Archived state. The content of an archived model card cannot be modified."
+                    .into(),
+            ));
         }
         let mut merged = package.customer_metadata.clone();
         merged.extend(input.customer_metadata_properties.unwrap_or_default());

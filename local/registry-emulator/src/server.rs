@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use crate::config::Config;
 use crate::error::{AMZ_JSON_1_1, ApiError};
 use crate::events::Event;
+use crate::presigned_url::{self, IssuedUrls};
 use crate::publisher::Publisher;
 use crate::registry::{CallContext, Operation, RamOperation, Registries};
 use crate::sigv4::credential_scope;
@@ -30,6 +31,8 @@ pub struct AppState {
     event_log: Mutex<VecDeque<Value>>,
     publisher: Option<Publisher>,
     sts: Option<StsResolver>,
+    /// Links handed out by CreatePresignedDomainUrl.
+    issued_urls: Mutex<IssuedUrls>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             registries: Mutex::new(Registries::default()),
             event_log: Mutex::new(VecDeque::new()),
             publisher,
+            issued_urls: Mutex::new(IssuedUrls::default()),
         }
     }
 }
@@ -62,6 +66,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/events", get(list_events))
+        .route(presigned_url::AUTH_PATH, get(studio_auth))
+        .route("/_emulator/studio/issued", get(list_issued_urls))
         .fallback(not_found)
         .with_state(state)
 }
@@ -182,6 +188,10 @@ async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
+    // Not a registry call: it needs the Studio configuration and how the caller reached the emulator.
+    if target == presigned_url::TARGET {
+        return presign(&app, &headers, &body, request_id).await;
+    }
     let operation = match Operation::from_target(target) {
         Ok(operation) => operation,
         Err(error) => {
@@ -242,6 +252,80 @@ async fn api(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
     }
 }
 
+/// CreatePresignedDomainUrl (see `presigned_url`).
+async fn presign(app: &AppState, headers: &HeaderMap, body: &[u8], request_id: String) -> Response {
+    let ctx = resolved_context(app, headers, request_id.clone()).await;
+    let base_url = format!("http://{}", emulator_authority(&app.config, headers));
+    let result = app.issued_urls.lock().await.create(
+        &app.config.studio_domains,
+        &ctx,
+        &base_url,
+        body,
+        chrono::Utc::now(),
+    );
+    let response = match result {
+        Ok(answer) => {
+            tracing::info!(operation = "CreatePresignedDomainUrl", region = %ctx.region, caller = %ctx.caller.arn, "ok");
+            let mut answer = (StatusCode::OK, answer.to_string()).into_response();
+            answer
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(AMZ_JSON_1_1));
+            answer
+        }
+        Err(error) => {
+            tracing::info!(operation = "CreatePresignedDomainUrl", region = %ctx.region, error_type = error.code(), error = %error, "rejected");
+            error.into_response()
+        }
+    };
+    with_request_id(response, &request_id)
+}
+
+/// `host:port` as the caller reached the emulator (its `Host` header), so the link it gets back works
+/// from where it is; the bound address when the header is missing or holds anything unexpected.
+fn emulator_authority(config: &Config, headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .map_or_else(
+            || std::net::SocketAddr::new(config.host, config.port).to_string(),
+            str::to_owned,
+        )
+}
+
+/// The page an issued link opens: the emulator's stand-in for SageMaker Studio, not AWS's page.
+async fn studio_auth(
+    State(app): State<Arc<AppState>>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let page = app
+        .issued_urls
+        .lock()
+        .await
+        .auth_page(query.get("token").map(String::as_str), chrono::Utc::now());
+    let status = if page.signed_in {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    let mut response = (status, page.html).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+async fn list_issued_urls(State(app): State<Arc<AppState>>) -> Response {
+    let issued = app.issued_urls.lock().await.list(chrono::Utc::now());
+    axum::Json(issued).into_response()
+}
+
 async fn deliver(app: &AppState, log: &mut VecDeque<Value>, events: &[Event]) {
     if events.is_empty() {
         return;
@@ -287,6 +371,7 @@ async fn reset(State(app): State<Arc<AppState>>) -> Response {
     let mut log = app.event_log.lock().await;
     registries.reset();
     log.clear();
+    app.issued_urls.lock().await.clear();
     tracing::info!("state reset");
     axum::Json(json!({ "status": "reset" })).into_response()
 }
@@ -340,6 +425,19 @@ mod tests {
         );
         assert_eq!(ctx.caller.account, "210987654321");
         assert_eq!(ctx.user_agent, "Boto3/1.44.8");
+    }
+
+    #[test]
+    fn issued_links_name_the_host_the_caller_used() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:4567"));
+        assert_eq!(emulator_authority(&config(), &headers), "127.0.0.1:4567");
+        headers.insert(header::HOST, HeaderValue::from_static("evil\"><script>"));
+        assert_eq!(emulator_authority(&config(), &headers), "127.0.0.1:0");
+        assert_eq!(
+            emulator_authority(&config(), &HeaderMap::new()),
+            "127.0.0.1:0"
+        );
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! tells them apart; the emulator takes the profile of an access key from configuration
 //! (`REGISTRY_EMULATOR_STUDIO_USERS=AKID=DOMAIN_ID/PROFILE_NAME,…`), as a domain whose
 //! `ExecutionRoleIdentityConfig` is `USER_PROFILE_NAME` also sets the session's source identity.
+//!
+//! Also the Studio domains and user profiles that exist, per account and region
+//! (`REGISTRY_EMULATOR_STUDIO_DOMAINS`), which CreatePresignedDomainUrl ([`crate::presigned_url`]) checks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
@@ -54,6 +57,74 @@ pub fn parse_users(name: &str, list: &str) -> Result<HashMap<String, StudioUser>
         users.insert(key, user);
     }
     Ok(users)
+}
+
+/// Studio domains by (account, region, domain id), each with its user profiles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudioDomains {
+    domains: BTreeMap<(String, String, String), BTreeSet<String>>,
+}
+
+impl StudioDomains {
+    /// The user profiles of a domain in an account and region; `None` when there is no such domain.
+    pub fn profiles(
+        &self,
+        account: &str,
+        region: &str,
+        domain_id: &str,
+    ) -> Option<&BTreeSet<String>> {
+        self.domains
+            .get(&(account.to_owned(), region.to_owned(), domain_id.to_owned()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty()
+    }
+}
+
+/// `ACCOUNT:REGION:DOMAIN_ID/PROFILE+PROFILE` entries, comma-separated. Every part is checked as AWS
+/// would name it (12-digit account, region, `d-…` domain id, profile names), and a domain may be listed
+/// once only, so a typo cannot silently split or drop profiles.
+pub fn parse_domains(name: &str, list: &str) -> Result<StudioDomains, ConfigError> {
+    let refuse = |entry: &str, reason: &'static str| ConfigError::InvalidValue {
+        name: name.to_owned(),
+        value: entry.to_owned(),
+        reason,
+    };
+    let mut domains = BTreeMap::new();
+    for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
+        let parsed = (|| {
+            let mut parts = entry.trim().splitn(3, ':');
+            let (account, region, rest) = (parts.next()?, parts.next()?, parts.next()?);
+            let (domain_id, profiles) = rest.split_once('/')?;
+            let profiles: BTreeSet<String> = profiles
+                .split('+')
+                .map(|profile| crate::validate::is_entity_name(profile).then(|| profile.to_owned()))
+                .collect::<Option<_>>()?;
+            (crate::config::is_account_id(account)
+                && crate::config::is_region(region)
+                && crate::validate::is_domain_id(domain_id))
+            .then(|| {
+                (
+                    (account.to_owned(), region.to_owned(), domain_id.to_owned()),
+                    profiles,
+                )
+            })
+        })();
+        let Some((key, profiles)) = parsed else {
+            return Err(refuse(
+                entry,
+                "expected ACCOUNT_ID:REGION:DOMAIN_ID/PROFILE+PROFILE (12-digit account, a region such as us-east-1, a d-… domain id, profile names of letters, digits and inner hyphens)",
+            ));
+        };
+        if domains.insert(key, profiles).is_some() {
+            return Err(refuse(
+                entry,
+                "this domain is listed twice; list all of its profiles in one entry",
+            ));
+        }
+    }
+    Ok(StudioDomains { domains })
 }
 
 /// The `UserContext` SageMaker records for a call by `caller` in `region`.
@@ -117,6 +188,46 @@ mod tests {
             Some(vec!["IamIdentity".to_owned()])
         );
         assert!(plain["IamIdentity"].get("SourceIdentity").is_none());
+    }
+
+    #[test]
+    fn studio_domains_are_read_per_account_and_region_and_bad_entries_are_refused() {
+        let domains = parse_domains(
+            "X",
+            "123456789012:us-east-1:d-local000001/alice+bob, 111111111111:eu-west-1:d-dev1/carol",
+        )
+        .unwrap();
+        let profiles = domains
+            .profiles("123456789012", "us-east-1", "d-local000001")
+            .unwrap();
+        assert_eq!(
+            profiles.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["alice", "bob"]
+        );
+        assert!(
+            domains
+                .profiles("123456789012", "eu-west-1", "d-local000001")
+                .is_none()
+        );
+        assert!(
+            domains
+                .profiles("111111111111", "eu-west-1", "d-dev1")
+                .is_some()
+        );
+        assert!(parse_domains("X", "").unwrap().is_empty());
+        for bad in [
+            "123456789012:us-east-1:d-x",
+            "123456789012:us-east-1:d-x/",
+            "123456789012:us-east-1:d-x/alice+",
+            "123456789012:us-east-1:x-1/alice",
+            "1234:us-east-1:d-x/alice",
+            "123456789012:useast1:d-x/alice",
+            "123456789012:us-east-1:d-x/al_ice",
+            "us-east-1:d-x/alice",
+            "123456789012:us-east-1:d-x/alice,123456789012:us-east-1:d-x/bob",
+        ] {
+            assert!(parse_domains("X", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -73,6 +73,80 @@ pub fn entity_name(value: &str, field: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A Studio domain id, `d-(-*[a-z0-9]){1,61}` (botocore's SageMaker model, shape `DomainId`).
+pub fn is_domain_id(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("d-") else {
+        return false;
+    };
+    let alphanumerics = rest
+        .bytes()
+        .filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count();
+    rest.bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && rest
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && (1..=61).contains(&alphanumerics)
+}
+
+pub fn domain_id(value: &str, field: &str) -> Result<(), ApiError> {
+    max_len(value, field, 63)?;
+    if !is_domain_id(value) {
+        return Err(constraint(
+            value,
+            field,
+            "Member must satisfy regular expression pattern: d-(-*[a-z0-9]){1,61}",
+        ));
+    }
+    Ok(())
+}
+
+/// An integer member within `min..=max`, worded as SageMaker words range errors.
+pub fn in_range(value: i64, field: &str, min: i64, max: i64) -> Result<(), ApiError> {
+    let rule = if value < min {
+        format!("Member must have value greater than or equal to {min}")
+    } else if value > max {
+        format!("Member must have value less than or equal to {max}")
+    } else {
+        return Ok(());
+    };
+    Err(constraint(&value.to_string(), field, &rule))
+}
+
+/// The apps a `LandingUri` of the form `app:<App>:<path>` may name (API reference,
+/// CreatePresignedDomainUrl, `LandingUri`).
+pub const LANDING_APPS: &[&str] = &[
+    "JupyterServer",
+    "JupyterLab",
+    "RStudioServerPro",
+    "CodeEditor",
+    "Canvas",
+];
+
+/// `LandingUri` ≤ 1023 (botocore) in one of the documented forms, `studio::<relative/path>` or
+/// `app:<App>:<relative/path>`. The path itself is not specified further; it only may not hold control
+/// characters.
+pub fn landing_uri(value: &str) -> Result<(), ApiError> {
+    max_len(value, "landingUri", 1023)?;
+    let path = value.strip_prefix("studio::").or_else(|| {
+        let (app, path) = value.strip_prefix("app:")?.split_once(':')?;
+        LANDING_APPS.contains(&app).then_some(path)
+    });
+    match path {
+        Some(path) if !path.chars().any(char::is_control) => Ok(()),
+        _ => Err(constraint(
+            &abbreviate(value),
+            "landingUri",
+            &format!(
+                "Member must be studio::<relative path> or app:<{}>:<relative path>",
+                LANDING_APPS.join("|")
+            ),
+        )),
+    }
+}
+
 pub fn one_of(value: &str, field: &str, allowed: &[&str]) -> Result<(), ApiError> {
     if !allowed.contains(&value) {
         return Err(constraint(
@@ -263,6 +337,8 @@ pub struct ModelCard {
     pub model_card_status: Option<String>,
 }
 
+/// `ModelCardContent` ≤ 100 000 characters (API reference, `ModelPackageModelCard`) and a JSON object that
+/// follows the model package card schema ([`crate::card_schema`]); `ModelCardStatus` one of the four.
 pub fn model_card(card: &ModelCard) -> Result<(), ApiError> {
     if let Some(content) = &card.model_card_content {
         max_len(
@@ -270,6 +346,11 @@ pub fn model_card(card: &ModelCard) -> Result<(), ApiError> {
             "modelCard.modelCardContent",
             MAX_MODEL_CARD_CONTENT,
         )?;
+        crate::card_schema::check_content(content).map_err(|error| {
+            ApiError::Validation(format!(
+                "ModelCardContent does not follow the model package model card schema (version 0.1.0): {error}"
+            ))
+        })?;
     }
     if let Some(status) = &card.model_card_status {
         one_of(status, "modelCard.modelCardStatus", MODEL_CARD_STATUSES)?;
@@ -318,6 +399,53 @@ mod tests {
         assert!(!is_entity_name("a_b"));
         assert!(!is_entity_name(""));
         assert!(!is_entity_name("é"));
+    }
+
+    #[test]
+    fn domain_ids_follow_the_botocore_pattern() {
+        assert!(is_domain_id("d-abc123"));
+        assert!(is_domain_id("d-local000001"));
+        assert!(is_domain_id("d--a-b"));
+        assert!(!is_domain_id("d-"));
+        assert!(!is_domain_id("d-abc-"));
+        assert!(!is_domain_id("d-ABC"));
+        assert!(!is_domain_id("x-abc"));
+        assert!(!is_domain_id(&format!("d-{}", "a".repeat(62))));
+        assert!(domain_id(&format!("d-{}", "a".repeat(61)), "domainId").is_ok());
+    }
+
+    #[test]
+    fn ranges_and_landing_uris_name_the_member() {
+        assert!(in_range(5, "expiresInSeconds", 5, 300).is_ok());
+        assert!(
+            matches!(in_range(301, "expiresInSeconds", 5, 300), Err(ApiError::Validation(m)) if m.contains("'expiresInSeconds'") && m.contains("less than or equal to 300"))
+        );
+        assert!(
+            matches!(in_range(4, "expiresInSeconds", 5, 300), Err(ApiError::Validation(m)) if m.contains("greater than or equal to 5"))
+        );
+        for good in [
+            "studio::models/registered-models/fraud/versions",
+            "studio::",
+            "app:JupyterServer:lab/tree/work",
+            "app:Canvas:",
+            "app:CodeEditor:some/path?x=1",
+        ] {
+            assert!(landing_uri(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "studio:models",
+            "app:VSCode:path",
+            "app:JupyterLab",
+            "https://example.com/",
+            "studio::a\nb",
+        ] {
+            assert!(
+                matches!(landing_uri(bad), Err(ApiError::Validation(m)) if m.contains("'landingUri'")),
+                "{bad}"
+            );
+        }
+        assert!(landing_uri(&format!("studio::{}", "a".repeat(1016))).is_err());
     }
 
     #[test]

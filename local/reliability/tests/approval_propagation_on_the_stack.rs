@@ -91,6 +91,7 @@ impl Scene {
             base,
             sender: Some(SENDER.to_owned()),
             decommission_queue_url: self.decommission_queue.url.clone(),
+            decision_bus: None,
         }
     }
 
@@ -162,6 +163,14 @@ impl Scene {
                     .is_some_and(|to| to.iter().any(|a| a == self.recipient.as_str()))
             })
             .collect()
+    }
+
+    /// A person sets the governance Model's status.
+    async fn set_model_status(&self, model: &GovernanceId, status: &str) {
+        self.governance
+            .update_object(model, &[Field::choice(fields::MODEL_STATUS, status)], None)
+            .await
+            .unwrap();
     }
 
     /// Groups in the lane's registry carrying the scene's prefix.
@@ -317,17 +326,8 @@ async fn approval_reaches_sagemaker_and_does_not_come_back_as_a_governance_chang
 
     // F4: governance approves it for deployment.
     scene
-        .governance
-        .update_object(
-            &model.id,
-            &[Field::choice(
-                fields::MODEL_STATUS,
-                "Approved for Deployment",
-            )],
-            None,
-        )
-        .await
-        .unwrap();
+        .set_model_status(&model.id, "Approved for Deployment")
+        .await;
     assert!(
         invoke(&approval, event_for(&model.id, "m-1"))
             .await
@@ -819,4 +819,203 @@ async fn registry_events(lane: &Lane, api_key_secret: &str) -> govsync_registry_
     govsync_registry_events::Function::new(lane.config(api_key_secret), &lane.function_sdk().await)
         .await
         .unwrap()
+}
+
+/// A bus of the test's own on moto, with a rule putting govsync's decision events on an SQS queue.
+struct DecisionCapture {
+    events: aws_sdk_eventbridge::Client,
+    sqs: aws_sdk_sqs::Client,
+    bus: String,
+    rule: String,
+    queue_url: String,
+}
+
+impl DecisionCapture {
+    async fn open(scene: &Scene, bus: &str) -> DecisionCapture {
+        let sdk = scene.lane.stack.sdk("testing").await;
+        let events = aws_sdk_eventbridge::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        events.create_event_bus().name(bus).send().await.unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{bus}-capture"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let rule = format!("{bus}-pipeline");
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(bus)
+            .event_pattern(
+                json!({"source": ["govsync"], "detail-type": ["govsync Governance Decision Applied"]})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("capture")
+                    .arn(queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        DecisionCapture {
+            events,
+            sqs,
+            bus: bus.to_owned(),
+            rule,
+            queue_url,
+        }
+    }
+
+    /// The events the rule delivered so far (taken off the queue).
+    async fn received(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let messages = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for message in messages {
+                out.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn close(self) {
+        let _ = self
+            .events
+            .remove_targets()
+            .rule(&self.rule)
+            .event_bus_name(&self.bus)
+            .ids("capture")
+            .send()
+            .await;
+        let _ = self
+            .events
+            .delete_rule()
+            .name(&self.rule)
+            .event_bus_name(&self.bus)
+            .send()
+            .await;
+        let _ = self.events.delete_event_bus().name(&self.bus).send().await;
+        let _ = self
+            .sqs
+            .delete_queue()
+            .queue_url(&self.queue_url)
+            .send()
+            .await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn one_governance_approval_puts_one_schema_valid_decision_event_despite_a_lost_put_and_redeliveries()
+ {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+    let (person, package_arn, model) =
+        a_version_under_development(&scene, &approval, &registry_events).await;
+    // approval-propagation publishing on a bus that does not exist yet: the put after the SageMaker
+    // write fails, as if the process had died between the two.
+    let bus = format!("{}-decisions", scene.lane.prefix);
+    let publishing = Function::new(
+        Config {
+            decision_bus: Some(bus.clone()),
+            ..scene.config(API_KEY_SECRET)
+        },
+        &scene.lane.stack.sdk(&scene.lane.stack.access_key).await,
+    )
+    .await
+    .unwrap();
+    scene
+        .set_model_status(&model.id, "Approved for Deployment")
+        .await;
+    let failed = invoke(&publishing, event_for(&model.id, "decision-1")).await;
+    assert_eq!(
+        failed.len(),
+        1,
+        "the lost put leaves the message to be retried"
+    );
+    let described = person
+        .describe_model_package()
+        .model_package_name(&package_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.model_approval_status().map(|s| s.as_str()),
+        Some("Approved"),
+        "the SageMaker write was made"
+    );
+
+    // The bus is there now; SQS delivers the message again, a replay and a repeat follow, and
+    // registry-events takes the approval's echo.
+    let capture = DecisionCapture::open(&scene, &bus).await;
+    for delivery in ["decision-1", "decision-1", "decision-1-replay"] {
+        assert!(
+            invoke(&publishing, event_for(&model.id, delivery))
+                .await
+                .is_empty()
+        );
+    }
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async { true })
+        .await;
+    let events = capture.received().await;
+    assert_eq!(events.len(), 1, "exactly one decision event: {events:#?}");
+    let event = &events[0];
+    assert_eq!(event["source"], "govsync");
+    assert_eq!(event["detail-type"], "govsync Governance Decision Applied");
+    let schema: Value = serde_json::from_str(govsync_core::decision_event::SCHEMA_V1).unwrap();
+    govsync_testkit::json_schema::check(&schema, &event["detail"])
+        .unwrap_or_else(|problem| panic!("{problem}: {event:#}"));
+    let detail = &event["detail"];
+    assert_eq!(detail["package_arn"], package_arn.as_str());
+    assert_eq!(detail["approval_status"], "Approved");
+    assert_eq!(detail["governance"]["model_id"], model.id.as_str());
+    assert_eq!(detail["governance"]["status"], "Approved for Deployment");
+    assert!(detail["use_case"]["id"].is_string(), "{detail:#}");
+    capture.close().await;
+    scene.lane.close().await;
 }

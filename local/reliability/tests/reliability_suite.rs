@@ -616,6 +616,7 @@ impl Sim {
                 gate: GateMode::Enforce,
                 mapping: mapping.clone(),
                 console: console.clone(),
+                model_links: None,
             },
             Arc::clone(&governance),
             vec![(entry.clone(), Arc::clone(&registry))],

@@ -87,12 +87,7 @@ pub fn registry_events_env(
     let business_entity =
         lookup("GOVSYNC_LOCAL_BUSINESS_ENTITY").unwrap_or_else(|| LOCAL_BUSINESS_ENTITY.to_owned());
     let writer_role = require("GOVSYNC_ROLE_ARN")?;
-    let registry_map = serde_json::json!([{
-        "account": account,
-        "region": region,
-        "business_entity": business_entity,
-    }])
-    .to_string();
+    let registry_map = local_registry_map(&account, &region, &business_entity);
     let dlq_url = format!(
         "{}/{account}/registry-events-dlq.fifo",
         moto_url.trim_end_matches('/')
@@ -139,6 +134,14 @@ pub fn registry_events_env(
     if metrics {
         defaults.push(("GOVSYNC_METRICS_NAMESPACE", "govsync".to_owned()));
     }
+    // Models carry the signed govsync link when the model-link function's URL is given (the demo
+    // serves it beside the webhook); the keys are the stack's.
+    if lookup("GOVSYNC_MODEL_LINK_URL").is_some() {
+        defaults.push((
+            "GOVSYNC_MODEL_LINK_KEYS_SECRET",
+            MODEL_LINK_KEYS_SECRET.to_owned(),
+        ));
+    }
     let mut to_set: Vec<(String, String)> = Vec::new();
     // The stack's own variables first (GOVSYNC_ROLE_ARN and the like), then the function's defaults.
     for (name, value) in stack {
@@ -159,6 +162,26 @@ pub fn registry_events_env(
         None => {}
     }
     Ok(to_set)
+}
+
+/// The Studio domain and the governance reviewer's user profile of the local stack's registry
+/// (`local/stack.sh` configures the registry emulator with them), where a Model's govsync link signs in.
+pub const LOCAL_STUDIO_DOMAIN: &str = "d-local000001";
+pub const LOCAL_STUDIO_REVIEWER: &str = "governance-reviewer";
+/// The secret holding the model link keys (local/wiring.json).
+pub const MODEL_LINK_KEYS_SECRET: &str = "govsync/model-link-keys";
+
+/// The local stack's one registry, as `GOVSYNC_REGISTRY_MAP` holds it, with its Studio settings.
+pub fn local_registry_map(account: &str, region: &str, business_entity: &str) -> String {
+    serde_json::json!([{
+        "account": account,
+        "region": region,
+        "business_entity": business_entity,
+        "studio_domain_id": LOCAL_STUDIO_DOMAIN,
+        "studio_user_profile": LOCAL_STUDIO_REVIEWER,
+        "studio_url_expires_seconds": 60,
+    }])
+    .to_string()
 }
 
 /// The verified local SES identity's sender (local/wiring.json `email_identities`).
@@ -196,6 +219,8 @@ pub fn approval_propagation_env(
             "GOVSYNC_NOTIFICATION_SENDER",
             LOCAL_NOTIFICATION_SENDER.to_owned(),
         ),
+        // govsync's decision bus (local/wiring.json `decision_bus`), as the hub template sets it.
+        ("GOVSYNC_DECISION_BUS", "govsync-decisions".to_owned()),
         (
             "AWS_LAMBDA_FUNCTION_NAME",
             "govsync-approval-propagation".to_owned(),

@@ -113,7 +113,8 @@ pub fn webhook_env(
     let region = lookup("AWS_REGION")
         .or_else(|| lookup("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| local_env::DEFAULT_REGION.to_owned());
-    let defaults: Vec<(&str, String)> = vec![
+    let region_for_map = region.clone();
+    let mut defaults: Vec<(&str, String)> = vec![
         ("AWS_ENDPOINT_URL", moto_url.clone()),
         ("AWS_REGION", region.clone()),
         ("AWS_DEFAULT_REGION", region),
@@ -136,7 +137,25 @@ pub fn webhook_env(
             "govsync-idempotency".to_owned(),
         ),
         ("GOVSYNC_METRICS_NAMESPACE", "govsync".to_owned()),
+        // model-link, served beside the webhook on the same API.
+        ("GOVSYNC_LINKS_TABLE", "govsync-links".to_owned()),
+        (
+            "GOVSYNC_MODEL_LINK_KEYS_SECRET",
+            local_env::MODEL_LINK_KEYS_SECRET.to_owned(),
+        ),
+        (
+            "GOVSYNC_REGISTRY_MAP",
+            local_env::local_registry_map(
+                &account,
+                &region_for_map,
+                &lookup("GOVSYNC_LOCAL_BUSINESS_ENTITY")
+                    .unwrap_or_else(|| local_env::LOCAL_BUSINESS_ENTITY.to_owned()),
+            ),
+        ),
     ];
+    if let Some(registry_url) = lookup("GOVSYNC_REGISTRY_URL") {
+        defaults.push(("AWS_ENDPOINT_URL_SAGEMAKER", registry_url));
+    }
     let mut to_set: Vec<(String, String)> = Vec::new();
     for (name, value) in stack {
         if current(name).is_none() {
@@ -294,8 +313,15 @@ type Invoke = Arc<
 #[derive(Clone)]
 struct Gateway {
     invoke: Invoke,
+    /// model-link, on `GET /models/link`.
+    model_link: Option<Invoke>,
     host: String,
 }
+
+/// The model-link route of the deployed HTTP API (`ModelLinkFunction` event).
+pub const MODEL_LINK_PATH: &str = "/models/link";
+const MODEL_LINK_ROUTE_KEY: &str = "GET /models/link";
+const MODEL_LINK_FUNCTION_NAME: &str = "govsync-model-link";
 
 /// The HTTP front of a handler: routing, translation both ways, API Gateway's own answers.
 pub fn router<F, Fut>(invoke: F, host: String) -> Router
@@ -307,14 +333,46 @@ where
     Router::new()
         .fallback(gateway)
         .layer(DefaultBodyLimit::disable())
-        .with_state(Gateway { invoke, host })
+        .with_state(Gateway {
+            invoke,
+            model_link: None,
+            host,
+        })
+}
+
+/// [`router`] with model-link on `GET /models/link` as well.
+pub fn router_with_model_link<F, Fut, G, Gut>(invoke: F, model_link: G, host: String) -> Router
+where
+    F: Fn(lambda_runtime::LambdaEvent<ApiGatewayV2httpRequest>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiGatewayV2httpResponse> + Send + 'static,
+    G: Fn(lambda_runtime::LambdaEvent<ApiGatewayV2httpRequest>) -> Gut + Send + Sync + 'static,
+    Gut: Future<Output = ApiGatewayV2httpResponse> + Send + 'static,
+{
+    let invoke: Invoke = Arc::new(move |event| Box::pin(invoke(event)));
+    let model_link: Invoke = Arc::new(move |event| Box::pin(model_link(event)));
+    Router::new()
+        .fallback(gateway)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(Gateway {
+            invoke,
+            model_link: Some(model_link),
+            host,
+        })
 }
 
 async fn gateway(State(gateway): State<Gateway>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if parts.method != axum::http::Method::POST || parts.uri.path() != ROUTE_PATH {
-        return gateway_answer(StatusCode::NOT_FOUND, "Not Found");
-    }
+    let webhook = parts.method == axum::http::Method::POST && parts.uri.path() == ROUTE_PATH;
+    let link = parts.method == axum::http::Method::GET && parts.uri.path() == MODEL_LINK_PATH;
+    let (invoke, route_key, function_name) = match (&gateway.model_link, webhook, link) {
+        (_, true, _) => (gateway.invoke.clone(), ROUTE_KEY, FUNCTION_NAME),
+        (Some(model_link), _, true) => (
+            model_link.clone(),
+            MODEL_LINK_ROUTE_KEY,
+            MODEL_LINK_FUNCTION_NAME,
+        ),
+        _ => return gateway_answer(StatusCode::NOT_FOUND, "Not Found"),
+    };
     let bytes: Bytes = match axum::body::to_bytes(body, API_GATEWAY_MAX_PAYLOAD).await {
         Ok(bytes) => bytes,
         Err(_) => return gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
@@ -326,7 +384,7 @@ async fn gateway(State(gateway): State<Gateway>, request: Request) -> Response {
         .unwrap_or_else(|| "127.0.0.1".to_owned());
     let request_id = uuid::Uuid::new_v4().to_string();
     let received_at = Utc::now();
-    let event = to_api_gateway_event(&IncomingRequest {
+    let mut event = to_api_gateway_event(&IncomingRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query(),
@@ -337,6 +395,8 @@ async fn gateway(State(gateway): State<Gateway>, request: Request) -> Response {
         request_id: request_id.clone(),
         received_at,
     });
+    event["routeKey"] = json!(route_key);
+    event["requestContext"]["routeKey"] = json!(route_key);
     let payload: ApiGatewayV2httpRequest = match serde_json::from_value(event) {
         Ok(payload) => payload,
         Err(error) => {
@@ -352,12 +412,12 @@ async fn gateway(State(gateway): State<Gateway>, request: Request) -> Response {
     )
     .unwrap_or_default();
     context.invoked_function_arn = format!(
-        "arn:aws:lambda:{}:{}:function:{FUNCTION_NAME}",
+        "arn:aws:lambda:{}:{}:function:{function_name}",
         std::env::var("AWS_REGION").unwrap_or_else(|_| local_env::DEFAULT_REGION.to_owned()),
         std::env::var("GOVSYNC_ACCOUNT_ID")
             .unwrap_or_else(|_| local_env::DEFAULT_ACCOUNT_ID.to_owned()),
     );
-    let invocation = (gateway.invoke)(lambda_runtime::LambdaEvent::new(payload, context));
+    let invocation = invoke(lambda_runtime::LambdaEvent::new(payload, context));
     match tokio::time::timeout(FUNCTION_TIMEOUT, invocation).await {
         Ok(answer) => to_http_response(answer),
         // API Gateway answers 503 when the integration times out.
@@ -464,6 +524,13 @@ async fn run(port: u16) -> Result<(), RunnerError> {
             problem: error.to_string(),
         })?;
     let function = Arc::new(function);
+    let model_link = govsync_model_link::Function::from_env()
+        .await
+        .map_err(|error| RunnerError::Setting {
+            name: "model-link configuration".into(),
+            problem: error.to_string(),
+        })?;
+    let model_link = Arc::new(model_link);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|error| RunnerError::Setting {
@@ -476,7 +543,7 @@ async fn run(port: u16) -> Result<(), RunnerError> {
             name: "--port".into(),
             problem: error.to_string(),
         })?;
-    let router = router(
+    let router = router_with_model_link(
         move |event| {
             let function = function.clone();
             async move {
@@ -495,7 +562,14 @@ async fn run(port: u16) -> Result<(), RunnerError> {
                 }
             }
         },
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayV2httpRequest>| {
+            let model_link = model_link.clone();
+            async move { model_link.handle(event.payload).await }
+        },
         address.to_string(),
+    );
+    tracing::info!(
+        "model-link served on http://{address}{MODEL_LINK_PATH} (the Models' govsync links)"
     );
     {
         use std::io::Write;

@@ -122,6 +122,24 @@ fn emitted_lines() -> Vec<String> {
             now,
         ),
     ]);
+    let package = govsync_core::ModelPackageArn::parse(
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/1",
+    )
+    .unwrap();
+    for outcome in [
+        govsync_model_link::Outcome::Redirected {
+            package,
+            model: govsync_core::GovernanceId::parse("1042").unwrap(),
+            registry: "123456789012/us-east-1".into(),
+            location: "https://d-1.studio.us-east-1.sagemaker.aws/auth?token=t".into(),
+        },
+        govsync_model_link::Outcome::Refused {
+            reason: "bad_signature",
+            message: "altered".into(),
+        },
+    ] {
+        lines.extend(govsync_model_link::metrics::lines(ns, &outcome, now));
+    }
     let counts = govsync_reconciler::Counts::default();
     let report = govsync_reconciler::ReconcileReport {
         registries: Vec::new(),

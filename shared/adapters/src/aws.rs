@@ -63,3 +63,7 @@ pub fn sqs_client(base: &SdkConfig) -> aws_sdk_sqs::Client {
 pub fn secretsmanager_client(base: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(base)
 }
+
+pub fn eventbridge_client(base: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(base)
+}

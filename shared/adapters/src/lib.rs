@@ -9,6 +9,7 @@
 //! - [`sqs::SqsQuarantine`]: a function's dead-letter queue (permanent failures, with their reason).
 //! - [`queue::SqsMessageQueue`]: a FIFO queue govsync feeds itself (governance events, decommission requests).
 //! - [`secrets`]: secrets read from Secrets Manager at cold start.
+//! - [`eventbridge::EventBridgePublisher`]: governance decision events onto govsync's bus.
 //! - [`registry_map`]: the governed registries, from the `govsync-registries` table (or `GOVSYNC_REGISTRY_MAP`).
 //! - [`aws`]: SDK configuration from the environment, assume-role per registry.
 //!
@@ -16,6 +17,7 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod governance;
 pub mod queue;
 pub mod registry_map;

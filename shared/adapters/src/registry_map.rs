@@ -9,6 +9,10 @@
 //! | `region` | S, sort key | the registry's region |
 //! | `business_entity` | S | the governance business entity whose models live there |
 //! | `role_arn` | S, optional | a role to assume instead of the spoke role `…:role/govsync/<GOVSYNC_SPOKE_ROLE_NAME>` |
+//! | `studio_domain_id`, `studio_user_profile` | S, optional, together | the Studio domain and user profile a Model's govsync link signs in as |
+//! | `studio_space_name` | S, optional | the Studio space to open |
+//! | `studio_url_expires_seconds` | N, optional | the presigned URL's life, 5–300 (default 60) |
+//! | `studio_session_seconds` | N, optional | the Studio session's life, 1800–43200 (default 43200) |
 //!
 //! The external id is deployment-wide (`GOVSYNC_SPOKE_EXTERNAL_ID`); an item with any other attribute is
 //! refused, naming the item, so a typo never silently drops a setting. Without the table (small or local
@@ -32,7 +36,17 @@ pub const REGISTRY_MAP_VAR: &str = "GOVSYNC_REGISTRY_MAP";
 /// The table infra/ creates.
 pub const DEFAULT_REGISTRIES_TABLE: &str = "govsync-registries";
 
-const ATTRIBUTES: [&str; 4] = ["account", "region", "business_entity", "role_arn"];
+const ATTRIBUTES: [&str; 9] = [
+    "account",
+    "region",
+    "business_entity",
+    "role_arn",
+    "studio_domain_id",
+    "studio_user_profile",
+    "studio_space_name",
+    "studio_url_expires_seconds",
+    "studio_session_seconds",
+];
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -129,6 +143,27 @@ pub fn to_registry_map_json(map: &RegistryMap) -> String {
             });
             if let (Some(role), Some(object)) = (&registry.role_arn, row.as_object_mut()) {
                 object.insert("role_arn".to_owned(), role.as_str().into());
+            }
+            if let (Some(studio), Some(object)) = (&registry.studio, row.as_object_mut()) {
+                object.insert(
+                    "studio_domain_id".to_owned(),
+                    studio.domain_id.clone().into(),
+                );
+                object.insert(
+                    "studio_user_profile".to_owned(),
+                    studio.user_profile.clone().into(),
+                );
+                if let Some(space) = &studio.space_name {
+                    object.insert("studio_space_name".to_owned(), space.clone().into());
+                }
+                object.insert(
+                    "studio_url_expires_seconds".to_owned(),
+                    studio.url_expires_seconds.into(),
+                );
+                object.insert(
+                    "studio_session_seconds".to_owned(),
+                    studio.session_seconds.into(),
+                );
             }
             row
         })
@@ -261,6 +296,24 @@ fn registry_from_item(item: &Item) -> Result<Registry, String> {
         text(name)?.ok_or_else(|| format!("attribute `{name}` is missing"))
     };
     let field = |name: &str, error: govsync_core::ValidationError| format!("`{name}`: {error}");
+    let seconds = |name: &str| -> Result<Option<u32>, String> {
+        match item.get(name) {
+            Some(AttributeValue::N(value)) => value
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| format!("attribute `{name}` is not a whole number of seconds")),
+            Some(_) => Err(format!("attribute `{name}` is not a number (N)")),
+            None => Ok(None),
+        }
+    };
+    let studio = govsync_core::registry_map::studio_settings(
+        text("studio_domain_id")?,
+        text("studio_user_profile")?,
+        text("studio_space_name")?,
+        seconds("studio_url_expires_seconds")?,
+        seconds("studio_session_seconds")?,
+    )
+    .map_err(|e| field("studio", e))?;
     Ok(Registry {
         account: AccountId::parse(required("account")?).map_err(|e| field("account", e))?,
         region: Region::parse(required("region")?).map_err(|e| field("region", e))?,
@@ -270,6 +323,7 @@ fn registry_from_item(item: &Item) -> Result<Registry, String> {
             .map(RoleArn::parse)
             .transpose()
             .map_err(|e| field("role_arn", e))?,
+        studio,
     })
 }
 

@@ -369,6 +369,12 @@ fn registry_facts(output: &DescribeModelPackageOutput) -> RegistryFacts {
             card.and_then(|c| c.model_card_status())
                 .map(|status| status.as_str()),
         ),
+        model_card: card.map(|c| govsync_core::model_card::PackageCard {
+            content: c.model_card_content().map(str::to_owned),
+            status: c
+                .model_card_status()
+                .map(|status| status.as_str().to_owned()),
+        }),
     }
 }
 
@@ -383,6 +389,50 @@ fn decoded<T>(
         operation,
         message: format!("{what}: {error}"),
     })
+}
+
+impl govsync_core::ports::StudioSignIn for SageMakerRegistry {
+    async fn presigned_url(
+        &self,
+        request: &govsync_core::ports::registry::PresignedUrlRequest,
+    ) -> Result<String, RegistryError> {
+        const OP: &str = "CreatePresignedDomainUrl";
+        let output = self
+            .client
+            .create_presigned_domain_url()
+            .domain_id(&request.domain_id)
+            .user_profile_name(&request.user_profile)
+            .set_space_name(request.space_name.clone())
+            .expires_in_seconds(request.expires_in_seconds as i32)
+            .session_expiration_duration_in_seconds(request.session_seconds as i32)
+            .landing_uri(&request.landing_uri)
+            .send()
+            .await;
+        match output {
+            Ok(output) => {
+                output
+                    .authorized_url()
+                    .map(str::to_owned)
+                    .ok_or_else(|| RegistryError::Decode {
+                        operation: OP,
+                        message: "no AuthorizedUrl in the answer".to_owned(),
+                    })
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found()) =>
+            {
+                Err(RegistryError::NotFound {
+                    resource: format!(
+                        "Studio user profile {}/{}",
+                        request.domain_id, request.user_profile
+                    ),
+                })
+            }
+            Err(error) => Err(registry_error(OP, &error)),
+        }
+    }
 }
 
 impl ModelRegistry for SageMakerRegistry {
@@ -604,6 +654,16 @@ impl ModelRegistry for SageMakerRegistry {
                 )
                 .build();
             request = request.model_life_cycle(lifecycle);
+        }
+        if let Some(card) = &update.model_card {
+            request = request.model_card(
+                aws_sdk_sagemaker::types::ModelPackageModelCard::builder()
+                    .model_card_content(card.content.clone())
+                    .model_card_status(aws_sdk_sagemaker::types::ModelCardStatus::from(
+                        card.status.as_str(),
+                    ))
+                    .build(),
+            );
         }
         match request.send().await {
             Ok(_) => Ok(()),

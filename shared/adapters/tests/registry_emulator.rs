@@ -93,6 +93,10 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
                 ModelLifecycle::parse("Production", "Approved", Some("approved for production"))
                     .unwrap(),
             ),
+            model_card: Some(govsync_core::model_card::CardWrite {
+                content: r#"{"intended_uses":{"risk_rating":"High"},"additional_information":{"custom_details":{"govsync_use_case_id":"7"}}}"#.to_owned(),
+                status: "Draft".to_owned(),
+            }),
             client_token: Some("govsync-adapter-test-1".to_owned()),
         })
         .await
@@ -113,6 +117,9 @@ async fn package_lifecycle_through_the_adapter_keeps_sagemaker_semantics() {
         updated.lifecycle.map(|l| l.stage.to_string()),
         Some("Production".to_owned())
     );
+    let card = updated.facts.model_card.expect("the card is described");
+    assert_eq!(card.status.as_deref(), Some("Draft"));
+    assert!(card.content.unwrap().contains("govsync_use_case_id"));
     let listed = registry
         .list_packages(&ModelPackageGroupName::parse(&group).unwrap())
         .await

@@ -99,6 +99,7 @@ async fn approval_propagation(
         base: cold_start_config(lane, table).await,
         sender: None,
         decommission_queue_url: decommission_queue.to_owned(),
+        decision_bus: None,
     };
     govsync_approval_propagation::Function::new(config, &lane.function_sdk().await)
         .await

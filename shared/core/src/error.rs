@@ -37,6 +37,8 @@ pub enum ValidationError {
     Revision { value: String },
     #[error("idempotency key {value:?} must be 1-96 characters of letters, digits and - _ . : # /")]
     IdempotencyKey { value: String },
+    #[error("{what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
     #[error(transparent)]
     Arn(#[from] ArnError),
 }

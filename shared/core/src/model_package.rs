@@ -586,6 +586,8 @@ pub struct RegistryFacts {
     pub lineage: Vec<(String, String)>,
     /// A short text of the package's Model Card ([`model_card_summary`]).
     pub model_card_summary: Option<String>,
+    /// The package's Model Card itself, for govsync's merge ([`crate::model_card`]).
+    pub model_card: Option<crate::model_card::PackageCard>,
 }
 
 /// The `MetadataProperties` members, in the order lineage is reported.
@@ -595,7 +597,9 @@ pub const LINEAGE_KEYS: [&str; 4] = ["GeneratedBy", "Repository", "CommitId", "P
 pub const MAX_CARD_SUMMARY_CHARS: usize = 1000;
 
 /// A Model Card's summary: its status, then the first of the card's own descriptions that is
-/// filled (model description, purpose, intended uses, business problem). `None` without content.
+/// filled (model description, purpose, intended uses, business problem). `None` without such a
+/// description: a status alone says nothing to sync, and govsync's own card writes (which fill none
+/// of these) then never read as a change of the package.
 pub fn model_card_summary(content: Option<&str>, status: Option<&str>) -> Option<String> {
     let card: serde_json::Value = content
         .and_then(|text| serde_json::from_str(text).ok())
@@ -615,8 +619,7 @@ pub fn model_card_summary(content: Option<&str>, status: Option<&str>) -> Option
     });
     let status = status.map(str::trim).filter(|s| !s.is_empty());
     let summary = match (status, text) {
-        (None, None) => return None,
-        (Some(status), None) => status.to_owned(),
+        (_, None) => return None,
         (None, Some(text)) => text.to_owned(),
         (Some(status), Some(text)) => format!("{status}: {text}"),
     };

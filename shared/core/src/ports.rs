@@ -31,8 +31,8 @@ pub use registry::{
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
 };
 pub use store::{
-    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, RevisionOutcome, StoreError, Tombstone,
-    WriteSide,
+    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PendingDecision, RevisionOutcome,
+    StoreError, Tombstone, WriteSide,
 };
 
 /// The governance platform (OpenPages REST API v2).
@@ -125,6 +125,15 @@ pub trait ModelRegistry: Send + Sync {
     ) -> impl Future<Output = Result<(), RegistryError>> + Send;
 }
 
+/// SageMaker Studio sign-in (`CreatePresignedDomainUrl`), through the registry's role.
+pub trait StudioSignIn: Send + Sync {
+    /// The presigned URL (`AuthorizedUrl`); a missing domain or profile is `RegistryError::NotFound`.
+    fn presigned_url(
+        &self,
+        request: &registry::PresignedUrlRequest,
+    ) -> impl Future<Output = Result<String, RegistryError>> + Send;
+}
+
 /// The idempotency table (Powertools protocol).
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` until `in_progress_until` (the Lambda deadline), unless a live record exists.
@@ -213,11 +222,54 @@ pub trait TombstoneStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Tombstone>, StoreError>> + Send;
 }
 
-/// The links table as deployed: one DynamoDB table holds links, revisions, the ledger and tombstones.
-/// The flows take this; a component that needs one concern takes that trait alone.
-pub trait LinksTable: LinkStore + RevisionStore + EchoLedger + TombstoneStore {}
+/// Governance decisions applied to a package but not yet published (the outbox of
+/// [`crate::decision_event`]): one per Model, written before the SageMaker write, removed once the
+/// event is on the bus.
+pub trait DecisionOutbox: Send + Sync {
+    /// Records (or replaces) the Model's decision to publish.
+    fn save_decision(
+        &self,
+        decision: &PendingDecision,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-impl<T: LinkStore + RevisionStore + EchoLedger + TombstoneStore> LinksTable for T {}
+    /// The Model's decision not yet published, if any.
+    fn pending_decision(
+        &self,
+        model: &GovernanceId,
+    ) -> impl Future<Output = Result<Option<PendingDecision>, StoreError>> + Send;
+
+    /// Removes the Model's pending decision if it is still `decision_id` (a newer one stays).
+    fn decision_published(
+        &self,
+        model: &GovernanceId,
+        decision_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The links table as deployed: one DynamoDB table holds links, revisions, the ledger, tombstones and
+/// the decision outbox. The flows take this; a component that needs one concern takes that trait alone.
+pub trait LinksTable:
+    LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox
+{
+}
+
+impl<T: LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox> LinksTable for T {}
+
+/// Where decision events go (govsync's EventBridge bus).
+pub trait DecisionPublisher: Send + Sync {
+    fn publish(
+        &self,
+        detail: &crate::decision_event::DecisionDetail,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// Why a decision event was not put on the bus. Always retryable: the outbox keeps the decision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("publishing decision {decision_id}: {message}")]
+pub struct PublishError {
+    pub decision_id: String,
+    pub message: String,
+}
 
 /// Poll watermarks (e.g. the governance query's last-modification date).
 pub trait CursorStore: Send + Sync {

@@ -49,6 +49,7 @@ pub mod columns {
         fields::EXTERNAL_ID,
         fields::MODEL_STATUS,
         LAST_MODIFICATION_DATE,
+        fields::THIRD_PARTY_LINK,
     ];
 }
 

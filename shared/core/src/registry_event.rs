@@ -686,6 +686,16 @@ fn registry_facts(detail: &Fields<'_>) -> RegistryFacts {
             card.and_then(|c| c.get("ModelCardStatus"))
                 .and_then(Value::as_str),
         ),
+        model_card: card.map(|c| crate::model_card::PackageCard {
+            content: c
+                .get("ModelCardContent")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            status: c
+                .get("ModelCardStatus")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }),
     }
 }
 

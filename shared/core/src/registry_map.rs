@@ -7,6 +7,12 @@
 //! region = "us-east-1"
 //! business_entity = "Retail Banking"
 //! role_arn = "arn:aws:iam::123456789012:role/govsync-registry"   # optional: role to assume
+//! # optional: where a governance user lands from a Model's govsync link (model-link function)
+//! studio_domain_id = "d-abc123def456"
+//! studio_user_profile = "governance-reviewer"
+//! studio_space_name = "reviews"          # optional
+//! studio_url_expires_seconds = 60        # optional, 5–300 (default 60)
+//! studio_session_seconds = 43200         # optional, 1800–43200 (default 43200)
 //! ```
 //! The deployment's `RegistryMap` parameter (`GOVSYNC_REGISTRY_MAP`) is the bare JSON array, with
 //! `account` for `account_id`: `[{"account": "123456789012", "region": "us-east-1", "business_entity": "…"}]`.
@@ -44,6 +50,92 @@ pub struct Registry {
     pub business_entity: BusinessEntity,
     /// The role govsync assumes to reach the registry; `None` means govsync's own credentials.
     pub role_arn: Option<RoleArn>,
+    /// Where a Model's govsync link lands; `None`: the console link, with a note.
+    pub studio: Option<StudioSettings>,
+}
+
+/// The Studio domain and user profile a governance user is signed in as when following a Model's
+/// govsync link (`CreatePresignedDomainUrl`; constraints from SageMaker's API reference).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StudioSettings {
+    /// `d-…`, at most 63 characters.
+    pub domain_id: String,
+    pub user_profile: String,
+    pub space_name: Option<String>,
+    /// The presigned URL's life (`ExpiresInSeconds`, 5–300): it is used at once, so short.
+    pub url_expires_seconds: u32,
+    /// The Studio session's life (`SessionExpirationDurationInSeconds`, 1800–43200).
+    pub session_seconds: u32,
+}
+
+impl StudioSettings {
+    pub const DEFAULT_URL_EXPIRES_SECONDS: u32 = 60;
+    pub const DEFAULT_SESSION_SECONDS: u32 = 43_200;
+
+    pub fn new(
+        domain_id: &str,
+        user_profile: &str,
+        space_name: Option<&str>,
+        url_expires_seconds: Option<u32>,
+        session_seconds: Option<u32>,
+    ) -> Result<Self, ValidationError> {
+        let invalid = |reason: String| ValidationError::Invalid {
+            what: "studio settings",
+            reason,
+        };
+        let domain_ok = domain_id.len() <= 63
+            && domain_id.strip_prefix("d-").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !domain_ok {
+            return Err(invalid(format!(
+                "studio_domain_id {domain_id:?} is not a domain id (d- and up to 61 letters or digits)"
+            )));
+        }
+        for (what, name) in [
+            ("studio_user_profile", Some(user_profile)),
+            ("studio_space_name", space_name),
+        ] {
+            if let Some(name) = name
+                && !sagemaker_name(name)
+            {
+                return Err(invalid(format!(
+                    "{what} {name:?} must be 1-63 letters, digits and single hyphens inside"
+                )));
+            }
+        }
+        let url_expires_seconds = url_expires_seconds.unwrap_or(Self::DEFAULT_URL_EXPIRES_SECONDS);
+        if !(5..=300).contains(&url_expires_seconds) {
+            return Err(invalid(format!(
+                "studio_url_expires_seconds {url_expires_seconds} is outside 5-300"
+            )));
+        }
+        let session_seconds = session_seconds.unwrap_or(Self::DEFAULT_SESSION_SECONDS);
+        if !(1800..=43_200).contains(&session_seconds) {
+            return Err(invalid(format!(
+                "studio_session_seconds {session_seconds} is outside 1800-43200"
+            )));
+        }
+        Ok(Self {
+            domain_id: domain_id.to_owned(),
+            user_profile: user_profile.to_owned(),
+            space_name: space_name.map(str::to_owned),
+            url_expires_seconds,
+            session_seconds,
+        })
+    }
+}
+
+/// `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`: SageMaker's pattern for profile and space names.
+fn sagemaker_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
 }
 
 /// Why a registry map config is refused. Entries are numbered from 1 in file order.
@@ -95,6 +187,44 @@ struct RawRegistry {
     business_entity: String,
     #[serde(default)]
     role_arn: Option<String>,
+    #[serde(default)]
+    studio_domain_id: Option<String>,
+    #[serde(default)]
+    studio_user_profile: Option<String>,
+    #[serde(default)]
+    studio_space_name: Option<String>,
+    #[serde(default)]
+    studio_url_expires_seconds: Option<u32>,
+    #[serde(default)]
+    studio_session_seconds: Option<u32>,
+}
+
+/// Studio settings from an entry's optional members: none, or a domain with its user profile.
+pub fn studio_settings(
+    domain_id: Option<&str>,
+    user_profile: Option<&str>,
+    space_name: Option<&str>,
+    url_expires_seconds: Option<u32>,
+    session_seconds: Option<u32>,
+) -> Result<Option<StudioSettings>, ValidationError> {
+    fn blank(value: Option<&str>) -> Option<&str> {
+        value.map(str::trim).filter(|value| !value.is_empty())
+    }
+    match (blank(domain_id), blank(user_profile)) {
+        (None, None) => Ok(None),
+        (Some(domain_id), Some(user_profile)) => StudioSettings::new(
+            domain_id,
+            user_profile,
+            blank(space_name),
+            url_expires_seconds,
+            session_seconds,
+        )
+        .map(Some),
+        _ => Err(ValidationError::Invalid {
+            what: "studio settings",
+            reason: "studio_domain_id and studio_user_profile go together".to_owned(),
+        }),
+    }
 }
 
 /// Every central registry, looked up by (account, region). No fixed limit on their number.
@@ -196,6 +326,14 @@ impl RegistryMap {
                         .map(RoleArn::parse)
                         .transpose()
                         .map_err(invalid)?,
+                    studio: studio_settings(
+                        entry.studio_domain_id.as_deref(),
+                        entry.studio_user_profile.as_deref(),
+                        entry.studio_space_name.as_deref(),
+                        entry.studio_url_expires_seconds,
+                        entry.studio_session_seconds,
+                    )
+                    .map_err(invalid)?,
                 })
             })
             .collect::<Result<Vec<_>, RegistryMapError>>()?;

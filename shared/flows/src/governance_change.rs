@@ -16,16 +16,18 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
+use govsync_core::decision_event::DecisionDetail;
 use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::governance_event::GovernanceEvent;
+use govsync_core::ports::DecisionPublisher;
 use govsync_core::ports::{
     ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
     IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, MessageQueue, ModelRegistry, Notifier,
-    OutgoingMessage, TypeIds,
+    OutgoingMessage, PendingDecision, PublishError, TypeIds,
 };
 use govsync_core::sync::governance::{
     ModelChange, ModelDecision, Provisioned, Provisioning, UseCaseChange, UseCaseDecision,
-    decide_model, decide_use_case, object_revision, status_write,
+    decide_model, decide_use_case, decision_of, object_revision, status_write,
 };
 use govsync_core::sync::registry::{described_version, use_case_tag};
 use govsync_core::sync::{ConsoleLinks, fields};
@@ -159,6 +161,24 @@ impl BatchOutcome for Outcome {
     }
 }
 
+/// A [`DecisionPublisher`] behind a pointer: the flow holds one or none.
+pub trait DynDecisionPublisher: Send + Sync {
+    fn publish_boxed<'a>(
+        &'a self,
+        detail: &'a DecisionDetail,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PublishError>> + Send + 'a>>;
+}
+
+impl<T: DecisionPublisher> DynDecisionPublisher for T {
+    fn publish_boxed<'a>(
+        &'a self,
+        detail: &'a DecisionDetail,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PublishError>> + Send + 'a>>
+    {
+        Box::pin(self.publish(detail))
+    }
+}
+
 /// The governance-change flow over its ports.
 pub struct GovernanceChange<G, R, I, L, N, D> {
     settings: Settings,
@@ -169,6 +189,8 @@ pub struct GovernanceChange<G, R, I, L, N, D> {
     notifier: Arc<N>,
     decommission: Arc<D>,
     clock: Arc<dyn Clock>,
+    /// Where applied governance decisions are published; `None`: not published.
+    decisions: Option<Arc<dyn DynDecisionPublisher>>,
 }
 
 /// The ports a [`GovernanceChange`] is built from.
@@ -202,7 +224,39 @@ where
             links: ports.links,
             notifier: ports.notifier,
             decommission: ports.decommission,
+            decisions: None,
         }
+    }
+
+    /// The same flow publishing each governance decision it applies ([`govsync_core::decision_event`]).
+    pub fn with_decision_publisher(mut self, publisher: Arc<dyn DynDecisionPublisher>) -> Self {
+        self.decisions = Some(publisher);
+        self
+    }
+
+    /// Publishes the Model's decision left in the outbox (a crash or a failed put after the SageMaker
+    /// write), then clears it.
+    async fn flush_decision(&self, model: &govsync_core::GovernanceId) -> Result<(), MessageError> {
+        let Some(publisher) = &self.decisions else {
+            return Ok(());
+        };
+        let Some(pending) = self.links.pending_decision(model).await? else {
+            return Ok(());
+        };
+        let detail: DecisionDetail =
+            serde_json::from_str(&pending.detail_json).map_err(|error| PublishError {
+                decision_id: pending.decision_id.clone(),
+                message: format!("the outbox holds an unreadable detail: {error}"),
+            })?;
+        publisher.publish_boxed(&detail).await?;
+        self.links
+            .decision_published(model, &pending.decision_id)
+            .await?;
+        tracing::info!(
+            decision_id = pending.decision_id,
+            "governance decision published from the outbox"
+        );
+        Ok(())
     }
 
     /// The same flow reading `clock` instead of the system clock (tests move time with it).
@@ -566,6 +620,7 @@ where
         revision: Revision,
     ) -> Result<Outcome, MessageError> {
         let end = LinkEnd::Governance(model.id.clone());
+        self.flush_decision(&model.id).await?;
         let applied = self.links.applied_revision(&end).await?;
         if let Some(applied) = applied
             && revision.value() <= applied
@@ -650,6 +705,24 @@ where
                     self.clock.now(),
                 )
                 .await?;
+                // The decision goes to the outbox before the write, so a crash between the write and
+                // the put still publishes it (on the next delivery, `flush_decision`).
+                let decision = match (&self.decisions, &package) {
+                    (Some(_), Some(package)) => {
+                        let detail =
+                            decision_of(model, revision, package, &write, &self.settings.console);
+                        self.links
+                            .save_decision(&PendingDecision {
+                                model: model.id.clone(),
+                                decision_id: detail.decision_id.clone(),
+                                detail_json: serde_json::to_string(&detail)
+                                    .expect("a decision detail serializes"),
+                            })
+                            .await?;
+                        Some(detail)
+                    }
+                    _ => None,
+                };
                 client.update_package(&write.update).await?;
                 tracing::info!(
                     package_arn = write.update.arn.as_str(),
@@ -657,6 +730,16 @@ where
                     approval = write.update.approval_status.map(|a| a.as_str()).unwrap_or(""),
                     "package updated to the governance status"
                 );
+                if let (Some(publisher), Some(detail)) = (&self.decisions, decision) {
+                    publisher.publish_boxed(&detail).await?;
+                    self.links
+                        .decision_published(&model.id, &detail.decision_id)
+                        .await?;
+                    tracing::info!(
+                        decision_id = detail.decision_id,
+                        "governance decision published"
+                    );
+                }
                 Outcome::Updated
             }
         };

@@ -59,6 +59,8 @@ pub struct Settings {
     pub gate: GateMode,
     pub mapping: MappingSpec,
     pub console: ConsoleLinks,
+    /// Signs the govsync link written on each Model; `None`: the plain console link.
+    pub model_links: Option<govsync_core::model_link::ModelLinks>,
 }
 
 /// What became of one message.
@@ -387,6 +389,7 @@ where
             mapping: &self.settings.mapping,
             gate: self.settings.gate,
             console: &self.settings.console,
+            model_links: self.settings.model_links.as_ref(),
             now,
         });
         let mut findings = report_findings(&plan);
@@ -639,6 +642,7 @@ where
             removed = resolved.update.metadata_to_remove.len(),
             reverted = resolved.update.approval_status.is_some(),
             lifecycle_reverted = resolved.update.lifecycle.is_some(),
+            model_card = resolved.update.model_card.is_some(),
             "package written back"
         );
         Ok(finding)
@@ -749,6 +753,11 @@ fn report_findings(plan: &Plan) -> Vec<&'static str> {
                 finding = finding.code(),
                 left_out = left_out.join(","),
                 "write-back trimmed to the package's room"
+            ),
+            Finding::ModelCardSkipped { reason } => tracing::warn!(
+                finding = finding.code(),
+                reason,
+                "the package's Model Card is left as it is: governance's facts are not written to it"
             ),
         }
     }

@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod clients;
 pub mod config;
 pub mod logging;
+pub mod model_links;
 pub mod sqs_batch;
 
 use std::future::Future;

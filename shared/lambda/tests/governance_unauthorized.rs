@@ -179,6 +179,7 @@ async fn a_message_meeting_a_401_is_a_batch_item_failure_not_a_dead_letter() {
         mapping: MappingSpec::builtin().unwrap_or_else(|error| panic!("{error}")),
         console: ConsoleLinks::new("https://grc.example.com")
             .unwrap_or_else(|error| panic!("{error}")),
+        model_links: None,
     };
     let function = RegistryEvents {
         sync: RegistrySync::new(

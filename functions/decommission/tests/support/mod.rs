@@ -93,6 +93,7 @@ impl World {
                 gate: GateMode::Enforce,
                 mapping,
                 console: ConsoleLinks::new("https://grc.example.com").unwrap(),
+                model_links: None,
             },
             Arc::clone(&governance),
             vec![(registry_entry, Arc::clone(&registry))],

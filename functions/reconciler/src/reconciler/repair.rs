@@ -163,6 +163,7 @@ where
             let settings = CompareSettings {
                 mapping: &self.mapping,
                 gate: self.gate,
+                model_links: self.model_links.as_ref(),
             };
             let left = compare_group(registry, &single, inventory, settings)
                 .into_iter()

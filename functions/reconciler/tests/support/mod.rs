@@ -49,6 +49,7 @@ pub fn settings(registries: &[&FakeRegistryId], gate: GateMode) -> Settings {
         gate,
         mapping: MappingSpec::builtin().unwrap(),
         console: ConsoleLinks::new("https://grc.example.com").unwrap(),
+        model_links: None,
     }
 }
 

@@ -52,6 +52,7 @@ pub fn settings(gate: GateMode) -> Settings {
         gate,
         mapping: MappingSpec::builtin().unwrap(),
         console: ConsoleLinks::new("https://grc.example.com").unwrap(),
+        model_links: None,
     }
 }
 

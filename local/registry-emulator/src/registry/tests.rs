@@ -258,6 +258,107 @@ fn model_life_cycle_and_model_card_round_trip() {
 }
 
 #[test]
+fn model_card_content_must_follow_the_package_card_schema() {
+    let mut registries = with_group("g");
+    let card = |content: Value| json!({"ModelCardStatus": "Draft", "ModelCardContent": content.to_string()});
+    let error = err(
+        &mut registries,
+        Operation::CreateModelPackage,
+        json!({"ModelPackageGroupName": "g", "ModelCard": card(json!({"intended_uses": {"risk_rating": "Critical"}}))}),
+    );
+    assert!(
+        matches!(&error, ApiError::Validation(m) if m.contains("$.intended_uses.risk_rating") && m.contains("Critical")),
+        "{error:?}"
+    );
+    let arn = create_package(
+        &mut registries,
+        "g",
+        json!({"ModelCard": card(json!({"intended_uses": {"risk_rating": "Low"}}))}),
+    );
+    let before = describe(&mut registries, &arn);
+    for (content, path) in [
+        (
+            json!({"model_package_details": {}}),
+            "$.model_package_details",
+        ),
+        (
+            json!({"business_details": {"line_of_business": "x".repeat(2049)}}),
+            "$.business_details.line_of_business",
+        ),
+        (json!([]), "$"),
+    ] {
+        let error = err(
+            &mut registries,
+            Operation::UpdateModelPackage,
+            json!({"ModelPackageArn": arn, "ModelCard": card(content)}),
+        );
+        assert!(
+            matches!(&error, ApiError::Validation(m) if m.contains(path)),
+            "{error:?}"
+        );
+    }
+    let error = err(
+        &mut registries,
+        Operation::UpdateModelPackage,
+        json!({"ModelPackageArn": arn, "ModelCard": {"ModelCardContent": "not json"}}),
+    );
+    assert!(
+        matches!(&error, ApiError::Validation(m) if m.contains("not valid JSON")),
+        "{error:?}"
+    );
+    assert_eq!(describe(&mut registries, &arn), before);
+}
+
+#[test]
+fn an_archived_card_refuses_content_but_takes_status_changes() {
+    let mut registries = with_group("g");
+    let arn = create_package(
+        &mut registries,
+        "g",
+        json!({"ModelCard": {"ModelCardStatus": "Archived", "ModelCardContent": "{\"intended_uses\": {\"risk_rating\": \"Low\"}}"}}),
+    );
+    let before = describe(&mut registries, &arn);
+    for card in [
+        json!({"ModelCardContent": "{}"}),
+        json!({"ModelCardStatus": "Draft", "ModelCardContent": "{}"}),
+        // Unchanged content is still an attempt to update it.
+        json!({"ModelCardContent": "{\"intended_uses\": {\"risk_rating\": \"Low\"}}"}),
+    ] {
+        let error = err(
+            &mut registries,
+            Operation::UpdateModelPackage,
+            json!({"ModelPackageArn": arn, "ModelCard": card}),
+        );
+        assert!(
+            matches!(&error, ApiError::Validation(m) if m.starts_with("Model Card is in Archived state.")),
+            "{error:?}"
+        );
+    }
+    assert_eq!(describe(&mut registries, &arn), before);
+    // Other members and the status alone still change.
+    ok(
+        &mut registries,
+        Operation::UpdateModelPackage,
+        json!({"ModelPackageArn": arn, "ModelApprovalStatus": "Approved", "ModelCard": {"ModelCardStatus": "Draft"}}),
+    );
+    ok(
+        &mut registries,
+        Operation::UpdateModelPackage,
+        json!({"ModelPackageArn": arn, "ModelCard": {"ModelCardContent": "{}"}}),
+    );
+    assert_eq!(
+        describe(&mut registries, &arn)["ModelCard"],
+        json!({"ModelCardStatus": "Draft", "ModelCardContent": "{}"})
+    );
+    // Archiving and changing the content in one call: the card is not archived yet when it changes.
+    ok(
+        &mut registries,
+        Operation::UpdateModelPackage,
+        json!({"ModelPackageArn": arn, "ModelCard": {"ModelCardStatus": "Archived", "ModelCardContent": "{\"business_details\": {}}"}}),
+    );
+}
+
+#[test]
 fn client_token_makes_update_idempotent() {
     let mut registries = with_group("g");
     let arn = create_package(&mut registries, "g", json!({}));

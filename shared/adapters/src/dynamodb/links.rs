@@ -33,6 +33,8 @@ use super::{Item, n, number_attr, optional_number_attr, s, store_error, string_a
 const LINK_SK: &str = "link";
 const REVISION_SK: &str = "rev";
 const TOMBSTONE_SK: &str = "tombstone";
+/// The decision outbox item of a Model: `pk` its governance end, this `sk`.
+const DECISION_SK: &str = "decision";
 const ADVANCE_CONDITION: &str = "attribute_not_exists(#rev) OR #rev < :rev";
 
 fn end_pk(end: &LinkEnd) -> String {
@@ -367,6 +369,80 @@ impl TombstoneStore for DynamoLinkStore {
             deleted_at,
             note: string_attr(OP, &item, "note")?.to_owned(),
         }))
+    }
+}
+
+impl govsync_core::ports::DecisionOutbox for DynamoLinkStore {
+    async fn save_decision(
+        &self,
+        decision: &govsync_core::ports::PendingDecision,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                "pk",
+                s(end_pk(&LinkEnd::Governance(decision.model.clone()))),
+            )
+            .item("sk", s(DECISION_SK))
+            .item("decision_id", s(&decision.decision_id))
+            .item("detail", s(&decision.detail_json))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("save decision", &error))
+    }
+
+    async fn pending_decision(
+        &self,
+        model: &GovernanceId,
+    ) -> Result<Option<govsync_core::ports::PendingDecision>, StoreError> {
+        const OP: &str = "pending decision";
+        let Some(item) = self
+            .get(
+                OP,
+                end_pk(&LinkEnd::Governance(model.clone())),
+                DECISION_SK.to_owned(),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(govsync_core::ports::PendingDecision {
+            model: model.clone(),
+            decision_id: string_attr(OP, &item, "decision_id")?.to_owned(),
+            detail_json: string_attr(OP, &item, "detail")?.to_owned(),
+        }))
+    }
+
+    async fn decision_published(
+        &self,
+        model: &GovernanceId,
+        decision_id: &str,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "decision published";
+        let outcome = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(end_pk(&LinkEnd::Governance(model.clone()))))
+            .key("sk", s(DECISION_SK))
+            .condition_expression("decision_id = :id")
+            .expression_attribute_values(":id", s(decision_id))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            // A newer decision replaced it, or it was removed already: nothing of this one is left.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(store_error(OP, &error)),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ struct LinkState {
     revisions: HashMap<LinkEnd, u64>,
     ledger: HashMap<OurWrite, i64>,
     tombstones: HashMap<ModelPackageArn, Tombstone>,
+    decisions: HashMap<GovernanceId, govsync_core::ports::PendingDecision>,
 }
 
 /// Links, revisions and the our-write ledger in memory.
@@ -128,5 +129,44 @@ impl TombstoneStore for FakeLinkStore {
     async fn tombstone(&self, arn: &ModelPackageArn) -> Result<Option<Tombstone>, StoreError> {
         self.recorder.enter("tombstone").await?;
         Ok(lock(&self.state).tombstones.get(arn).cloned())
+    }
+}
+
+impl govsync_core::ports::DecisionOutbox for FakeLinkStore {
+    async fn save_decision(
+        &self,
+        decision: &govsync_core::ports::PendingDecision,
+    ) -> Result<(), StoreError> {
+        self.recorder.enter("save_decision").await?;
+        lock(&self.state)
+            .decisions
+            .insert(decision.model.clone(), decision.clone());
+        self.recorder.leave("save_decision")
+    }
+
+    async fn pending_decision(
+        &self,
+        model: &GovernanceId,
+    ) -> Result<Option<govsync_core::ports::PendingDecision>, StoreError> {
+        self.recorder.enter("pending_decision").await?;
+        Ok(lock(&self.state).decisions.get(model).cloned())
+    }
+
+    async fn decision_published(
+        &self,
+        model: &GovernanceId,
+        decision_id: &str,
+    ) -> Result<(), StoreError> {
+        self.recorder.enter("decision_published").await?;
+        let mut state = lock(&self.state);
+        if state
+            .decisions
+            .get(model)
+            .is_some_and(|pending| pending.decision_id == decision_id)
+        {
+            state.decisions.remove(model);
+        }
+        drop(state);
+        self.recorder.leave("decision_published")
     }
 }

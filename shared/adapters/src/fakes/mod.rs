@@ -171,6 +171,7 @@ macro_rules! paging_methods {
 
 mod clock;
 mod cursors;
+mod decisions;
 mod governance;
 mod idempotency;
 mod links;
@@ -181,6 +182,7 @@ mod registry;
 
 pub use clock::*;
 pub use cursors::*;
+pub use decisions::*;
 pub use governance::*;
 pub use idempotency::*;
 pub use links::*;

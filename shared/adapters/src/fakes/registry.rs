@@ -23,6 +23,9 @@ struct RegistryState {
     packages: BTreeMap<String, ModelPackage>,
     /// Tags of other resources (e.g. monitoring schedules), by ARN.
     resource_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Studio user profiles (`domain/profile`) that exist, and the sign-ins asked for.
+    studio_profiles: Vec<String>,
+    sign_ins: Vec<govsync_core::ports::registry::PresignedUrlRequest>,
 }
 
 /// An in-memory SageMaker Model Registry with SageMaker's update semantics (metadata merged,
@@ -127,6 +130,44 @@ impl FakeRegistry {
     }
 }
 
+impl FakeRegistry {
+    /// Makes a Studio user profile exist, so sign-ins to it succeed.
+    pub fn add_studio_profile(&self, domain_id: &str, user_profile: &str) {
+        lock(&self.state)
+            .studio_profiles
+            .push(format!("{domain_id}/{user_profile}"));
+    }
+
+    /// The sign-ins asked for, in order.
+    pub fn sign_ins(&self) -> Vec<govsync_core::ports::registry::PresignedUrlRequest> {
+        lock(&self.state).sign_ins.clone()
+    }
+}
+
+impl govsync_core::ports::StudioSignIn for FakeRegistry {
+    async fn presigned_url(
+        &self,
+        request: &govsync_core::ports::registry::PresignedUrlRequest,
+    ) -> Result<String, RegistryError> {
+        self.recorder.enter("presigned_url").await?;
+        let mut state = lock(&self.state);
+        let profile = format!("{}/{}", request.domain_id, request.user_profile);
+        if !state.studio_profiles.contains(&profile) {
+            return Err(RegistryError::NotFound {
+                resource: format!("Studio user profile {profile}"),
+            });
+        }
+        state.sign_ins.push(request.clone());
+        let count = state.sign_ins.len();
+        drop(state);
+        self.recorder.leave("presigned_url")?;
+        Ok(format!(
+            "https://{}.studio.{}.sagemaker.aws/auth?token=fake-{count}",
+            request.domain_id, self.region
+        ))
+    }
+}
+
 impl ModelRegistry for FakeRegistry {
     async fn describe_package(&self, arn: &ModelPackageArn) -> Result<ModelPackage, RegistryError> {
         self.recorder.enter("describe_package").await?;
@@ -210,6 +251,24 @@ impl ModelRegistry for FakeRegistry {
         }
         if let Some(lifecycle) = &update.lifecycle {
             package.lifecycle = Some(lifecycle.clone());
+        }
+        if let Some(card) = &update.model_card {
+            // SageMaker refuses content changes to an archived card.
+            if package
+                .facts
+                .model_card
+                .as_ref()
+                .is_some_and(|c| c.is_archived())
+            {
+                return Err(Self::rejected(
+                    "UpdateModelPackage",
+                    "an archived model card cannot be modified".to_owned(),
+                ));
+            }
+            package.facts.model_card = Some(govsync_core::model_card::PackageCard {
+                content: Some(card.content.clone()),
+                status: Some(card.status.clone()),
+            });
         }
         package.last_modified_time = Some(self.clock.now());
         self.recorder.leave("update_package")?;

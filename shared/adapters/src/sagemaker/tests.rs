@@ -99,6 +99,10 @@ fn full_update() -> PackageUpdate {
             ModelLifecycle::parse("Production", "Approved", Some("approved for production"))
                 .unwrap(),
         ),
+        model_card: Some(govsync_core::model_card::CardWrite {
+            content: r#"{"intended_uses":{"risk_rating":"High"}}"#.to_owned(),
+            status: "Draft".to_owned(),
+        }),
         client_token: Some("govsync-7f3a".to_owned()),
     }
 }
@@ -122,6 +126,10 @@ async fn update_sends_merge_remove_lifecycle_and_client_token() {
                     .model_life_cycle()
                     .and_then(|l| l.stage_description())
                     == Some("approved for production")
+                && request.model_card().and_then(|c| c.model_card_content())
+                    == Some(r#"{"intended_uses":{"risk_rating":"High"}}"#)
+                && request.model_card().and_then(|c| c.model_card_status())
+                    == Some(&aws_sdk_sagemaker::types::ModelCardStatus::Draft)
         })
         .then_output(|| {
             UpdateModelPackageOutput::builder()

@@ -274,7 +274,8 @@ fn a_model_card_summary_is_its_status_and_first_filled_description() {
     );
     assert_eq!(
         model_card_summary(Some("not json"), Some("Approved")).as_deref(),
-        Some("Approved")
+        None,
+        "a status alone says nothing"
     );
     assert_eq!(model_card_summary(None, None), None);
     let long = format!(

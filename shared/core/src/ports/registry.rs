@@ -93,6 +93,18 @@ pub struct PackageSummary {
     pub creation_time: Option<DateTime<Utc>>,
 }
 
+/// A `CreatePresignedDomainUrl` call: sign a person in to a Studio user profile, landing on a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUrlRequest {
+    pub domain_id: String,
+    pub user_profile: String,
+    pub space_name: Option<String>,
+    pub expires_in_seconds: u32,
+    pub session_seconds: u32,
+    /// `studio::<relative path>`.
+    pub landing_uri: String,
+}
+
 /// An `UpdateModelPackage` call. Metadata is merged by SageMaker: keys not named stay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackageUpdate {
@@ -102,6 +114,8 @@ pub struct PackageUpdate {
     pub metadata_to_set: BTreeMap<String, String>,
     pub metadata_to_remove: Vec<String>,
     pub lifecycle: Option<ModelLifecycle>,
+    /// `ModelCard {ModelCardContent, ModelCardStatus}`: the whole content, merged beforehand.
+    pub model_card: Option<crate::model_card::CardWrite>,
     /// Makes the call idempotent; derive it from the business key so a retry reuses it.
     pub client_token: Option<String>,
 }
@@ -116,6 +130,7 @@ impl PackageUpdate {
             metadata_to_set: BTreeMap::new(),
             metadata_to_remove: Vec::new(),
             lifecycle: None,
+            model_card: None,
             client_token: None,
         }
     }

@@ -227,3 +227,11 @@ mod tests {
         assert_eq!(LinkKind::parse("other"), None);
     }
 }
+
+/// A governance decision waiting in the outbox: its id and the event detail, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDecision {
+    pub model: GovernanceId,
+    pub decision_id: String,
+    pub detail_json: String,
+}

@@ -9,6 +9,7 @@ use super::{Drift, DriftKind, GovernanceInventory, GroupSnapshot, ModelEntry, Re
 use crate::customer_metadata::keys;
 use crate::governance::{GovernanceId, GovernanceStatus};
 use crate::mapping::{MappingRow, MappingSpec, ReverseMapping, StageTarget};
+use crate::model_card::{drifted_entries, entries};
 use crate::model_package::ApprovalStatus;
 use crate::ports::registry::ModelPackage;
 use crate::registry_map::Registry;
@@ -22,6 +23,9 @@ use crate::sync::registry::{
 pub struct CompareSettings<'a> {
     pub mapping: &'a MappingSpec,
     pub gate: GateMode,
+    /// The deployment's model links: a Model whose link is not the one the current key signs is
+    /// re-synced (after a key rotation, or a new link base). `None`: links are not checked.
+    pub model_links: Option<&'a crate::model_link::ModelLinks>,
 }
 
 fn registry_label(registry: &Registry) -> String {
@@ -118,6 +122,7 @@ pub fn compare_group(
     for package in &group.packages {
         compare_package(
             package,
+            registry.business_entity.as_str(),
             use_case.as_ref(),
             model_groups,
             inventory,
@@ -208,8 +213,10 @@ fn group_use_case(
 /// Compares one package of the group. A retired package only decommissions its models, and an
 /// unregistered one or one with duplicate models is compared no further; the gate applies to every
 /// other package, and one of an assigned group is then checked for its model, status and write-back.
+#[allow(clippy::too_many_arguments)]
 fn compare_package(
     package: &ModelPackage,
+    business_entity: &str,
     use_case: Option<&GovernanceId>,
     model_groups: &[GovernanceId],
     inventory: &GovernanceInventory,
@@ -227,6 +234,7 @@ fn compare_package(
     }
     let model = models.first();
     let status = model.and_then(|m| m.status.as_deref());
+    let before = drifts.found.len();
     let row = governance_row(arn, model, status, settings.mapping, drifts);
     let shadow = shadow_approval(package, model, status, row, settings, drifts);
     let Some(use_case) = use_case else {
@@ -243,7 +251,98 @@ fn compare_package(
         return;
     };
     status_drift(package, model, row, shadow, settings.mapping, drifts);
+    // The status repair writes the card's status entry too, and a status the mapping does not know
+    // needs a person first: either way a card behind it is not a second drift.
+    let status_out_of_step = drifts.found[before..].iter().any(|drift| {
+        matches!(
+            drift.kind,
+            DriftKind::StatusOutOfStep | DriftKind::UnknownGovernanceStatus
+        )
+    });
     write_back_drift(package, model, use_case, model_groups, drifts);
+    let status = (!status_out_of_step)
+        .then_some(model.status.as_deref())
+        .flatten();
+    card_drift(
+        package,
+        model,
+        use_case,
+        inventory,
+        business_entity,
+        status,
+        drifts,
+    );
+    link_drift(package, model, settings.model_links, drifts);
+}
+
+/// Decides whether the Model's link is the one govsync signs now: after a key rotation (or a new link
+/// base) every Model gets the current link before the retired key stops being accepted.
+fn link_drift(
+    package: &ModelPackage,
+    model: &ModelEntry,
+    links: Option<&crate::model_link::ModelLinks>,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let Some(links) = links else {
+        return;
+    };
+    let wanted = links.link_for(&package.arn);
+    if model.link.as_deref() == Some(wanted.as_str()) {
+        return;
+    }
+    drifts.push(
+        DriftKind::ModelLinkStale,
+        Some(&package.arn),
+        Some(&model.id),
+        "the Model's link is not the one the current link key signs".to_owned(),
+        sync_package(&package.arn),
+    );
+}
+
+/// Decides whether the package's Model Card holds what governance knows: the use case, the business
+/// entity, the Model and its status, as govsync's `custom_details` entries. A card SageMaker will not
+/// let govsync change (archived) is reported for a person; any other is re-synced.
+#[allow(clippy::too_many_arguments)]
+fn card_drift(
+    package: &ModelPackage,
+    model: &ModelEntry,
+    use_case: &GovernanceId,
+    inventory: &GovernanceInventory,
+    business_entity: &str,
+    governance_status: Option<&str>,
+    drifts: &mut GroupDrifts<'_>,
+) {
+    let card = package.facts.model_card.as_ref();
+    let wrong = drifted_entries(
+        card,
+        &[
+            (entries::USE_CASE_ID, Some(use_case.as_str())),
+            (entries::USE_CASE_NAME, inventory.use_case_name(use_case)),
+            (entries::BUSINESS_ENTITY, Some(business_entity)),
+            (entries::MODEL_ID, Some(model.id.as_str())),
+            (entries::GOVERNANCE_STATUS, governance_status),
+        ],
+    );
+    if wrong.is_empty() {
+        return;
+    }
+    let arn = &package.arn;
+    let archived = card.is_some_and(|card| card.is_archived());
+    let detail = format!("model card differs from governance: {}", wrong.join(", "));
+    let repair = if archived {
+        Repair::ReportOnly {
+            reason: "the model card is archived; SageMaker refuses changes to it".to_owned(),
+        }
+    } else {
+        sync_package(arn)
+    };
+    drifts.push(
+        DriftKind::ModelCardOutOfStep,
+        Some(arn),
+        Some(&model.id),
+        detail,
+        repair,
+    );
 }
 
 /// Decides the models of a package SageMaker let go of (deleting or archived): every one not yet

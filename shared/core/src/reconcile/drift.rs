@@ -20,10 +20,12 @@ pub enum DriftKind {
     DuplicateModels,
     DuplicateModelGroups,
     UnknownGovernanceStatus,
+    ModelCardOutOfStep,
+    ModelLinkStale,
 }
 
 impl DriftKind {
-    pub const ALL: [DriftKind; 9] = [
+    pub const ALL: [DriftKind; 11] = [
         DriftKind::PackageNotInGovernance,
         DriftKind::ModelPackageGone,
         DriftKind::StatusOutOfStep,
@@ -33,6 +35,8 @@ impl DriftKind {
         DriftKind::DuplicateModels,
         DriftKind::DuplicateModelGroups,
         DriftKind::UnknownGovernanceStatus,
+        DriftKind::ModelCardOutOfStep,
+        DriftKind::ModelLinkStale,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,8 @@ impl DriftKind {
             DriftKind::DuplicateModels => "duplicate_models",
             DriftKind::DuplicateModelGroups => "duplicate_model_groups",
             DriftKind::UnknownGovernanceStatus => "unknown_governance_status",
+            DriftKind::ModelCardOutOfStep => "model_card_out_of_step",
+            DriftKind::ModelLinkStale => "model_link_stale",
         }
     }
 }

@@ -21,6 +21,23 @@ pub struct ModelEntry {
     pub external_id: String,
     pub status: Option<String>,
     pub last_modified: Option<DateTime<Utc>>,
+    /// `Integration:Third Party Link`: the Model's govsync link (or console link).
+    pub link: Option<String>,
+}
+
+impl GovernanceInventory {
+    /// Sets the link of the Models carrying `external_id` (tests build inventories from rows).
+    #[cfg(test)]
+    pub(crate) fn set_model_link(&mut self, external_id: &str, link: &str) {
+        for model in self
+            .models_by_arn
+            .get_mut(external_id)
+            .into_iter()
+            .flatten()
+        {
+            model.link = Some(link.to_owned());
+        }
+    }
 }
 
 impl ModelEntry {
@@ -108,6 +125,7 @@ impl GovernanceInventory {
                     last_modified: text_of(row, LAST_MODIFICATION_DATE)
                         .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
                         .map(|time| time.with_timezone(&Utc)),
+                    link: text_of(row, fields::THIRD_PARTY_LINK),
                 });
         }
         inventory

@@ -6,6 +6,7 @@ use super::*;
 use crate::customer_metadata::keys;
 use crate::governance::GovernanceId;
 use crate::mapping::MappingSpec;
+use crate::model_card::{CardDecision, CardFacts, PackageCard};
 use crate::model_package::ApprovalStatus;
 use crate::model_package::{ModelPackageArn, ModelPackageGroupName, ModelPackageStatus};
 use crate::ports::registry::{ModelLifecycle, ModelPackage};
@@ -117,13 +118,54 @@ fn inventory(
     GovernanceInventory::from_rows(&use_cases, &groups, &models)
 }
 
+/// The Model Card govsync writes for a package whose model is `model_id` with `status`.
+fn synced_card(model_id: &str, status: Option<&str>) -> PackageCard {
+    let facts = CardFacts {
+        use_case_id: "1".into(),
+        use_case_name: "Fraud".into(),
+        business_entity: "Retail".into(),
+        governance_status: status.map(str::to_owned),
+        model_id: Some(model_id.into()),
+        ..CardFacts::default()
+    };
+    match crate::model_card::merge(None, &facts) {
+        CardDecision::Write(write) => PackageCard {
+            content: Some(write.content),
+            status: Some(write.status),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Runs a case whose packages without a card hold the one govsync would have written (the card's
+/// own drift is tested apart).
 fn run(case: &Case) -> Vec<Drift> {
+    let packages = case
+        .packages
+        .iter()
+        .cloned()
+        .map(|mut package| {
+            if package.facts.model_card.is_none()
+                && let Some((model_id, _, status, _)) = case
+                    .models
+                    .iter()
+                    .find(|(_, external, _, _)| external == package.arn.as_str())
+            {
+                package.facts.model_card = Some(synced_card(model_id, *status));
+            }
+            package
+        })
+        .collect();
+    run_exactly(case, packages)
+}
+
+fn run_exactly(case: &Case, packages: Vec<ModelPackage>) -> Vec<Drift> {
     let mapping = MappingSpec::builtin().unwrap();
     let group = GroupSnapshot {
         name: GROUP.into(),
         arn: GROUP_ARN.into(),
         tags: case.tags.clone(),
-        packages: case.packages.clone(),
+        packages,
     };
     compare_group(
         &registry(),
@@ -132,6 +174,7 @@ fn run(case: &Case) -> Vec<Drift> {
         CompareSettings {
             mapping: &mapping,
             gate: case.gate,
+            model_links: None,
         },
     )
 }
@@ -151,6 +194,16 @@ fn every_drift_kind_is_found_with_its_repair() {
             models: vec![model(1, Some("Under Development"))],
             gate: GateMode::Enforce,
             expected: vec![],
+        },
+        Case {
+            name: "model card out of step with governance",
+            tags: tagged(),
+            packages: vec![with(synced_package(1), |p| {
+                p.facts.model_card = Some(synced_card("101", Some("Approved for Development")))
+            })],
+            models: vec![model(1, Some("Under Development"))],
+            gate: GateMode::Enforce,
+            expected: vec![(DriftKind::ModelCardOutOfStep, "sync_package")],
         },
         Case {
             name: "package not in governance",
@@ -360,6 +413,7 @@ fn every_drift_kind_is_found_with_its_repair() {
         CompareSettings {
             mapping: &mapping,
             gate: GateMode::Enforce,
+            model_links: None,
         },
     );
     let found: Vec<(DriftKind, &str)> =
@@ -371,6 +425,12 @@ fn every_drift_kind_is_found_with_its_repair() {
     );
     assert!(drifts[0].detail.contains("10") && drifts[0].detail.contains("11"));
     kinds_seen.extend(found.iter().map(|(kind, _)| *kind));
+    kinds_seen.extend(
+        stale_link_drifts()
+            .iter()
+            .map(|(kind, _)| *kind)
+            .collect::<Vec<_>>(),
+    );
     assert_eq!(
         kinds_seen,
         DriftKind::ALL.into_iter().collect(),
@@ -535,4 +595,118 @@ fn the_packed_write_back_is_read_and_checked() {
         kinds_and_actions(&compare(packed("model=999 model-group=10 use-case=1"))),
         [(DriftKind::DanglingLink, "sync_package")]
     );
+}
+
+#[test]
+fn a_card_out_of_step_with_governance_is_resynced_unless_archived() {
+    let case = |packages: Vec<ModelPackage>| Case {
+        name: "card",
+        tags: tagged(),
+        packages,
+        models: vec![model(1, Some("Under Development"))],
+        gate: GateMode::Enforce,
+        expected: vec![],
+    };
+    let kinds = |drifts: Vec<Drift>| {
+        drifts
+            .into_iter()
+            .map(|d| (d.kind, d.repair.action(), d.detail))
+            .collect::<Vec<_>>()
+    };
+    let in_step = with(synced_package(1), |p| {
+        p.facts.model_card = Some(synced_card("101", Some("Under Development")))
+    });
+    let c = case(vec![in_step.clone()]);
+    assert_eq!(kinds(run_exactly(&c, c.packages.clone())), vec![]);
+    let stale = with(synced_package(1), |p| {
+        p.facts.model_card = Some(synced_card("101", Some("Approved for Development")))
+    });
+    let c = case(vec![stale]);
+    assert_eq!(
+        kinds(run_exactly(&c, c.packages.clone())),
+        vec![(
+            DriftKind::ModelCardOutOfStep,
+            "sync_package",
+            "model card differs from governance: govsync_governance_status".to_owned()
+        )]
+    );
+    let none = synced_package(1);
+    let c = case(vec![none]);
+    assert_eq!(
+        kinds(run_exactly(&c, c.packages.clone())),
+        vec![(
+            DriftKind::ModelCardOutOfStep,
+            "sync_package",
+            "model card differs from governance: all".to_owned()
+        )]
+    );
+    let archived = with(synced_package(1), |p| {
+        let mut card = synced_card("101", Some("Approved for Development"));
+        card.status = Some("Archived".into());
+        p.facts.model_card = Some(card);
+    });
+    let c = case(vec![archived]);
+    assert_eq!(
+        kinds(run_exactly(&c, c.packages.clone()))
+            .into_iter()
+            .map(|(kind, action, _)| (kind, action))
+            .collect::<Vec<_>>(),
+        vec![(DriftKind::ModelCardOutOfStep, "report_only")]
+    );
+}
+
+const LINK_KEY: &str = "model-link-key-0123456789abcdef0123456789abcdef";
+
+/// A synced package whose Model's link was signed with a key since rotated away.
+fn stale_link_drifts() -> Vec<(DriftKind, &'static str)> {
+    let links = crate::model_link::ModelLinks::new(
+        "https://api.example.com/models/link",
+        crate::model_link::LinkKeys::from_current(LINK_KEY).unwrap(),
+    )
+    .unwrap();
+    let old = crate::model_link::ModelLinks::new(
+        "https://api.example.com/models/link",
+        crate::model_link::LinkKeys::from_current("retired-key-0123456789abcdef0123456789abcd")
+            .unwrap(),
+    )
+    .unwrap();
+    let mapping = MappingSpec::builtin().unwrap();
+    let package = with(synced_package(1), |p| {
+        p.facts.model_card = Some(synced_card("101", Some("Under Development")))
+    });
+    let compare = |link: String| {
+        let mut inventory = inventory(&[model(1, Some("Under Development"))]);
+        inventory.set_model_link(&arn(1), &link);
+        compare_group(
+            &registry(),
+            &GroupSnapshot {
+                name: GROUP.into(),
+                arn: GROUP_ARN.into(),
+                tags: tagged(),
+                packages: vec![package.clone()],
+            },
+            &inventory,
+            CompareSettings {
+                mapping: &mapping,
+                gate: GateMode::Enforce,
+                model_links: Some(&links),
+            },
+        )
+        .iter()
+        .map(|d| (d.kind, d.repair.action()))
+        .collect::<Vec<_>>()
+    };
+    let arn_of = govsync_core_arn(1);
+    assert_eq!(
+        compare(links.link_for(&arn_of)),
+        vec![],
+        "the current link is in step"
+    );
+    let stale = compare(old.link_for(&arn_of));
+    assert_eq!(stale, vec![(DriftKind::ModelLinkStale, "sync_package")]);
+    stale
+}
+
+fn govsync_core_arn(version: u32) -> crate::model_package::ModelPackageArn {
+    crate::model_package::ModelPackageArn::parse(&arn(version)).unwrap()
 }

@@ -500,6 +500,7 @@ pub fn archive_write(
             stage_status: target.stage_status.clone(),
             stage_description: Some(Description::truncating(&description)),
         }),
+        model_card: None,
         client_token: Some(client_token(arn, &fingerprint)),
     };
     Ok(Some(ResolvedWrite {

@@ -7,6 +7,7 @@
 //! Decisions compare the wanted state with the current one, so a change already applied decides to
 //! nothing; with the our-write ledger (both directions) this is why bidirectional sync cannot ping-pong.
 
+use crate::model_card::{self, CardDecision};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -369,21 +370,6 @@ pub struct ApprovalEmail<'a> {
     pub console: &'a ConsoleLinks,
 }
 
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// The email to the data-science team (F1): subject, text and HTML bodies with the use case, its risk
 /// level, the group's name and ARN, a link back to the use case in governance, and how to register a
 /// model version into the group.
@@ -423,7 +409,7 @@ pub fn approval_email(email: &ApprovalEmail<'_>) -> Email {
         id = email.use_case_id,
         arn = email.group_arn,
     );
-    let e = html_escape;
+    let e = crate::html::escape;
     let html_body = format!(
         "<html><body>\
          <p>The governance use case <b>{name}</b> (id {id}) was approved for development.</p>\
@@ -670,6 +656,14 @@ fn model_write(
             stage_status: target.stage_status.clone(),
             stage_description: Some(Description::truncating(description.as_ref())),
         }),
+        // The card's governance status entry follows in the same call (a retry sends the same card).
+        model_card: match model_card::with_governance_status(
+            package.technical.facts.model_card.as_ref(),
+            status.as_str(),
+        ) {
+            CardDecision::Write(write) => Some(write),
+            CardDecision::Unchanged | CardDecision::Skip(_) => None,
+        },
         client_token: Some(governance_client_token(
             &input.model.id,
             input.revision,
@@ -701,3 +695,62 @@ pub use shared_group::{
 
 #[cfg(test)]
 mod tests;
+
+/// The decision event of a status write govsync is about to make (F4): what the package will hold,
+/// who decided and when as governance records it, and the use case as govsync last wrote it onto the
+/// package (its Model Card entries, else the packed links), so no governance read is added for it.
+pub fn decision_of(
+    model: &GovernanceObject,
+    revision: Revision,
+    package: &ModelVersion,
+    write: &ModelWrite,
+    console: &super::ConsoleLinks,
+) -> crate::decision_event::DecisionDetail {
+    let card = package
+        .technical
+        .facts
+        .model_card
+        .as_ref()
+        .and_then(|card| card.content.as_deref())
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|value| value.as_object().map(crate::model_card::govsync_entries))
+        .unwrap_or_default();
+    let use_case = match card.get(crate::model_card::entries::USE_CASE_ID) {
+        Some(id) => Some(crate::decision_event::UseCaseRef {
+            id: id.clone(),
+            name: card.get(crate::model_card::entries::USE_CASE_NAME).cloned(),
+            risk_level: card.get(crate::model_card::entries::RISK_LEVEL).cloned(),
+        }),
+        None => crate::sync::registry::WrittenLinks::read(&package.customer_metadata)
+            .use_case
+            .map(|id| crate::decision_event::UseCaseRef {
+                id,
+                name: None,
+                risk_level: None,
+            }),
+    };
+    let approval = write
+        .update
+        .approval_status
+        .or(package.approval)
+        .unwrap_or(ApprovalStatus::PendingManualApproval);
+    let lifecycle = write
+        .update
+        .lifecycle
+        .as_ref()
+        .or(package.lifecycle.as_ref());
+    crate::decision_event::Decision {
+        package: &package.arn,
+        approval,
+        lifecycle,
+        model: &model.id,
+        model_link: console.object_url(&model.id).map(|url| url.to_string()),
+        status: write.status.as_str(),
+        revision,
+        decided_by: text_field(model, fields::LAST_MODIFIED_BY),
+        decided_at: object_modified_at(model)
+            .map(|time| time.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        use_case,
+    }
+    .detail()
+}

@@ -30,6 +30,8 @@ pub mod fields {
     pub const LAST_UPDATE: &str = "Integration:Last Update";
     pub const USE_CASE_STATUS: &str = "MRG-AIFacts-ModelUseCase:Status";
     pub const USE_CASE_RISK_LEVEL: &str = "MRG-AIFacts-ModelUseCase:Risk Level";
+    /// The use case's owner(s), as governance records them.
+    pub const USE_CASE_OWNER: &str = "MRG-ModelUseCase:Owner";
     /// The data-science team's email address(es) on a use case (govsync's choice of field).
     pub const USE_CASE_TEAM_EMAIL: &str = "MRG-ModelUseCase:Data Science Team Email";
     /// The development accounts (12-digit ids, comma-separated) allowed to register into the use

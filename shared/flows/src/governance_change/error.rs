@@ -52,6 +52,8 @@ pub enum MessageError {
     Invalid(#[from] ValidationError),
     #[error("the email went out but its receipt could not be recorded: {0}")]
     EmailReceipt(StoreError),
+    #[error(transparent)]
+    Publish(#[from] govsync_core::ports::PublishError),
 }
 
 impl MessageError {
@@ -63,6 +65,8 @@ impl MessageError {
             MessageError::Store(error) | MessageError::EmailReceipt(error) => error.is_retryable(),
             MessageError::Notify(error) => error.is_retryable(),
             MessageError::Queue(error) => error.is_retryable(),
+            // The decision stays in the outbox: the next delivery publishes it.
+            MessageError::Publish(_) => true,
             MessageError::Decode(_)
             | MessageError::NoBody
             | MessageError::UnknownRegistry { .. }
@@ -92,6 +96,7 @@ impl MessageError {
             MessageError::AmbiguousExternalId { .. } => "ambiguous_external_id",
             MessageError::Invalid(_) => "invalid",
             MessageError::EmailReceipt(_) => "email_receipt",
+            MessageError::Publish(_) => "decision_publish",
         }
     }
 }

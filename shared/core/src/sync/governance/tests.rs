@@ -584,3 +584,52 @@ fn development_accounts_are_read_without_repeats_or_the_registrys_own_account() 
         "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package/shared/*"
     );
 }
+
+#[test]
+fn a_status_write_records_the_status_in_a_card_govsync_wrote_and_leaves_others_alone() {
+    let facts = crate::model_card::CardFacts {
+        use_case_id: "4000".into(),
+        use_case_name: "Fraud".into(),
+        business_entity: "Retail".into(),
+        governance_status: Some("Under Development".into()),
+        ..Default::default()
+    };
+    let crate::model_card::CardDecision::Write(ours) = crate::model_card::merge(None, &facts)
+    else {
+        panic!("a new card is written")
+    };
+    let mut with_ours = package(
+        ApprovalStatus::PendingManualApproval,
+        Some(("Development", "InProgress")),
+    );
+    with_ours.technical.facts.model_card = Some(crate::model_card::PackageCard {
+        content: Some(ours.content),
+        status: Some(ours.status),
+    });
+    let ModelDecision::Update(write) = decide_model_with(
+        Some("Approved for Deployment"),
+        Some(&with_ours),
+        None,
+        false,
+    ) else {
+        panic!("expected an update")
+    };
+    let card = write.update.model_card.expect("the card in the same write");
+    let content: serde_json::Value = serde_json::from_str(&card.content).unwrap();
+    assert_eq!(
+        content["additional_information"]["custom_details"]["govsync_governance_status"],
+        "Approved for Deployment"
+    );
+    // A card govsync never wrote to is left for the registry sync's full merge.
+    let mut theirs = with_ours.clone();
+    theirs.technical.facts.model_card = Some(crate::model_card::PackageCard {
+        content: Some(r#"{"intended_uses":{"purpose_of_model":"fraud"}}"#.into()),
+        status: Some("Draft".into()),
+    });
+    let ModelDecision::Update(write) =
+        decide_model_with(Some("Approved for Deployment"), Some(&theirs), None, false)
+    else {
+        panic!("expected an update")
+    };
+    assert_eq!(write.update.model_card, None);
+}

@@ -13,6 +13,8 @@ use crate::aws_identity::Region;
 use crate::field_mapping::{Fact, FieldMapping};
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
 use crate::mapping::{MappingSpec, ReverseMapping};
+use crate::model_card::{self, CardDecision, CardFacts};
+use crate::model_link::ModelLinks;
 use crate::model_package::{
     ApprovalStatus, Description, Lifecycle, ModelPackageArn, ModelPackageGroupArn,
     ModelPackageGroupName, ModelVersion,
@@ -29,6 +31,8 @@ pub struct UseCaseView {
     pub id: GovernanceId,
     pub name: String,
     pub risk_level: Option<String>,
+    /// `MRG-ModelUseCase:Owner`, for the Model Card's stakeholders.
+    pub owner: Option<String>,
 }
 
 impl UseCaseView {
@@ -38,6 +42,10 @@ impl UseCaseView {
             name: object.name.clone(),
             risk_level: object
                 .field(fields::USE_CASE_RISK_LEVEL)
+                .and_then(FieldValue::as_text)
+                .filter(|text| !text.trim().is_empty()),
+            owner: object
+                .field(fields::USE_CASE_OWNER)
                 .and_then(FieldValue::as_text)
                 .filter(|text| !text.trim().is_empty()),
         }
@@ -73,6 +81,8 @@ pub struct PackageSync<'a> {
     pub mapping: &'a MappingSpec,
     pub gate: GateMode,
     pub console: &'a ConsoleLinks,
+    /// Signs the Model's govsync link (model-link function); `None`: the plain console link.
+    pub model_links: Option<&'a ModelLinks>,
     pub now: DateTime<Utc>,
 }
 
@@ -174,6 +184,10 @@ pub enum Finding {
     WriteBackTrimmed {
         left_out: Vec<&'static str>,
     },
+    /// The package's Model Card cannot take governance's facts (archived, or not a JSON object).
+    ModelCardSkipped {
+        reason: &'static str,
+    },
 }
 
 impl Finding {
@@ -188,6 +202,7 @@ impl Finding {
             Finding::RejectedInRegistry { .. } => "rejected_in_registry",
             Finding::WriteBackNoRoom { .. } => "write_back_no_room",
             Finding::WriteBackTrimmed { .. } => "write_back_trimmed",
+            Finding::ModelCardSkipped { .. } => "model_card_skipped",
         }
     }
 }
@@ -237,20 +252,25 @@ fn new_model_group(
 /// The model's technical metadata fields, as governance should hold them (`Integration:Last Update`
 /// is not compared: it changes with every registry write, govsync's own included). Facts beyond the
 /// contract's fields go where the tenant's field mapping sends them, or nowhere.
-pub(super) fn technical_fields(package: &ModelVersion, mapping: &FieldMapping) -> Vec<Field> {
+pub(super) fn technical_fields(
+    package: &ModelVersion,
+    mapping: &FieldMapping,
+    model_links: Option<&ModelLinks>,
+) -> Vec<Field> {
     let technical = &package.technical;
+    let link = match model_links {
+        Some(links) => links.link_for(&package.arn),
+        None => console_url(
+            package.arn.region(),
+            &package.group_name,
+            Some(package.version()),
+        ),
+    };
     let mut out = vec![
         Field::text(fields::EXTERNAL_ID, package.arn.as_str()),
         Field::text(fields::MODEL_VERSION, package.version().to_string()),
         Field::text(fields::MODEL_PROVIDER, fields::SAGEMAKER_PROVIDER),
-        Field::text(
-            fields::THIRD_PARTY_LINK,
-            console_url(
-                package.arn.region(),
-                &package.group_name,
-                Some(package.version()),
-            ),
-        ),
+        Field::text(fields::THIRD_PARTY_LINK, link),
     ];
     let joined = [
         (Fact::InferenceImages, &technical.inference_images),
@@ -323,6 +343,7 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
         initial_lifecycle = Some(lifecycle);
     }
     let model_group = model_group(input, use_case, &mut plan.actions);
+    let governance_status = desired_status.clone().or_else(|| current_status.clone());
     let model = match input.model {
         None => create_model(input, &model_group, desired_status, &mut plan.actions),
         Some(found) => update_model(
@@ -334,6 +355,14 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
         ),
     };
     room_findings(input.package, &mut plan.findings);
+    let card = card_facts(input, use_case, governance_status.as_deref());
+    if let CardDecision::Skip(skip) =
+        model_card::merge(input.package.technical.facts.model_card.as_ref(), &card)
+    {
+        plan.findings.push(Finding::ModelCardSkipped {
+            reason: skip.reason(),
+        });
+    }
     plan.actions.extend(write_back(
         input,
         use_case,
@@ -341,8 +370,27 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
         model,
         gate,
         initial_lifecycle,
+        card,
     ));
     plan
+}
+
+/// What governance knows for the package's Model Card; the plan's ids and links are added when the
+/// write is resolved.
+fn card_facts(
+    input: &PackageSync<'_>,
+    use_case: &UseCaseView,
+    governance_status: Option<&str>,
+) -> CardFacts {
+    CardFacts {
+        use_case_id: use_case.id.to_string(),
+        use_case_name: use_case.name.clone(),
+        risk_level: use_case.risk_level.clone(),
+        business_entity: input.registry.business_entity.to_string(),
+        owners: use_case.owner.clone(),
+        governance_status: governance_status.map(str::to_owned),
+        ..CardFacts::default()
+    }
 }
 
 /// A new version registered with no lifecycle and pending approval (once the gate's revert is
@@ -482,6 +530,7 @@ fn revert_only_write(input: &PackageSync<'_>, gate: GateVerdict) -> Option<Actio
     Some(Action::UpdatePackage(Box::new(PackageWrite {
         package: input.package.clone(),
         links: None,
+        card: None,
         revert_approval: gate.revert_approval,
         lifecycle_to_set: gate.revert_lifecycle,
         revision: revision_of(input.package, input.now),
@@ -643,7 +692,7 @@ fn create_model(
     actions: &mut Vec<Action>,
 ) -> ObjectRef {
     let package = input.package;
-    let mut wanted = technical_fields(package, input.mapping.fields());
+    let mut wanted = technical_fields(package, input.mapping.fields(), input.model_links);
     if let Some(status) = desired_status {
         wanted.push(Field::choice(fields::MODEL_STATUS, status));
     }
@@ -678,10 +727,11 @@ fn update_model(
 ) -> ObjectRef {
     let package = input.package;
     let id = found.object.id.clone();
-    let mut changed: Vec<Field> = technical_fields(package, input.mapping.fields())
-        .into_iter()
-        .filter(|field| field_differs(found.object, field))
-        .collect();
+    let mut changed: Vec<Field> =
+        technical_fields(package, input.mapping.fields(), input.model_links)
+            .into_iter()
+            .filter(|field| field_differs(found.object, field))
+            .collect();
     let mut ledger = Vec::new();
     if let Some(status) = desired_status.filter(|s| current_status != Some(s.as_str())) {
         ledger.push(OurWrite::new(
@@ -723,8 +773,10 @@ fn write_back(
     model: ObjectRef,
     gate: GateVerdict,
     initial_lifecycle: Option<Lifecycle>,
+    card: CardFacts,
 ) -> Option<Action> {
     let write = PackageWrite {
+        card: Some(card),
         package: input.package.clone(),
         links: Some(LinksWriteBack {
             use_case: use_case.clone(),

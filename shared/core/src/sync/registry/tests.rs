@@ -9,6 +9,7 @@ use crate::aws_identity::Region;
 use crate::field_mapping::FieldMapping;
 use crate::governance::Revision;
 use crate::mapping::MappingSpec;
+use crate::model_card::{PackageCard, entries};
 use crate::model_package::{
     ApprovalStatus, Lifecycle, ModelPackageArn, ModelPackageGroupName, ModelPackageStatus,
     RegistryFacts, SageMakerName,
@@ -81,6 +82,7 @@ fn use_case() -> Assignment {
         id: id("1001"),
         name: "Fraud {detection}, EU".into(),
         risk_level: Some("High".into()),
+        owner: Some("Dana Ops".into()),
     })
 }
 
@@ -101,7 +103,7 @@ fn object(object_id: &str, fields: Vec<Field>) -> GovernanceObject {
 
 /// The model as govsync would have created it for `package`, with `status`.
 fn synced_model(package: &ModelVersion, status: Option<&str>) -> GovernanceObject {
-    let mut fields = technical_fields(package, &FieldMapping::default());
+    let mut fields = technical_fields(package, &FieldMapping::default(), None);
     if let Some(status) = status {
         fields.push(Field::choice(fields::MODEL_STATUS, status));
     }
@@ -122,6 +124,7 @@ fn written_back(package: &ModelVersion) -> BTreeMap<String, String> {
             model_group: ObjectRef::Existing(id("1002")),
             model: ObjectRef::Existing(id("1003")),
         }),
+        card: None,
         revert_approval: None,
         lifecycle_to_set: None,
         revision: Revision::new(1),
@@ -141,12 +144,35 @@ struct Case {
     gate: GateMode,
 }
 
+/// Decides a case whose package already holds the Model Card govsync would write, so the table's
+/// rows are about everything else (the card's own decisions are tested apart).
 fn run(case: &Case) -> Plan {
+    let first = decide_raw(case, &case.package);
+    let card = first.actions.iter().find_map(|action| match action {
+        Action::UpdatePackage(write) => write
+            .resolve(Some(&id("1002")), Some(&id("1003")), &console())
+            .ok()
+            .flatten()
+            .and_then(|resolved| resolved.update.model_card),
+        _ => None,
+    });
+    let Some(card) = card else {
+        return first;
+    };
+    let mut package = case.package.clone();
+    package.technical.facts.model_card = Some(PackageCard {
+        content: Some(card.content),
+        status: Some(card.status),
+    });
+    decide_raw(case, &package)
+}
+
+fn decide_raw(case: &Case, package: &ModelVersion) -> Plan {
     let mapping = MappingSpec::builtin().unwrap();
     let registries = registries();
     let console = console();
     decide(&PackageSync {
-        package: &case.package,
+        package,
         registry: &registries.registries()[0],
         assignment: &case.assignment,
         model_group: case.group.as_ref().map(|(object, linked)| Found {
@@ -160,6 +186,7 @@ fn run(case: &Case) -> Plan {
         mapping: &mapping,
         gate: case.gate,
         console: &console,
+        model_links: None,
         now: time(1_767_400_000_000),
     })
 }
@@ -792,6 +819,7 @@ fn fully_described() -> ModelVersion {
             ("Repository".into(), "https://git.example/fraud".into()),
         ],
         model_card_summary: Some("Draft: score card fraud".into()),
+        model_card: None,
     };
     package.customer_metadata = [("team", "risk"), ("dataset-version", "7"), ("notes", "x")]
         .into_iter()
@@ -873,6 +901,7 @@ fn what_the_registry_records_reaches_the_mapped_model_fields() {
         mapping: &tenant,
         gate: case.gate,
         console: &console,
+        model_links: None,
         now: time(1_767_400_000_000),
     });
     let fields = created_fields(&plan);
@@ -1015,10 +1044,12 @@ fn links_write(package: ModelVersion) -> PackageWrite {
                 id: id("1001"),
                 name: "Fraud".into(),
                 risk_level: Some("Very High".into()),
+                owner: None,
             },
             model_group: ObjectRef::Existing(id("1002")),
             model: ObjectRef::Existing(id("1003")),
         }),
+        card: None,
         revert_approval: None,
         lifecycle_to_set: None,
         revision: Revision::new(7),
@@ -1423,4 +1454,93 @@ fn a_new_version_without_a_lifecycle_starts_at_the_mappings_initial_status_on_bo
     let mut rejected = package();
     rejected.approval = Some(ApprovalStatus::Rejected);
     assert_eq!(status(&run(&case(rejected))), None);
+}
+
+fn in_sync_case(package: ModelVersion) -> Case {
+    let model = synced_model(&package, Some("Under Development"));
+    Case {
+        name: "card",
+        package,
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: Some((model, true)),
+        gate: GateMode::Enforce,
+    }
+}
+
+fn card_of(plan: &Plan) -> Option<crate::model_card::CardWrite> {
+    plan.actions.iter().find_map(|action| match action {
+        Action::UpdatePackage(write) => write
+            .resolve(None, None, &console())
+            .unwrap()
+            .and_then(|resolved| resolved.update.model_card),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_synced_package_without_a_card_gets_governances_facts_in_one_write_then_nothing() {
+    let mut package = package();
+    package.customer_metadata = written_back(&package);
+    let case = in_sync_case(package.clone());
+    let plan = decide_raw(&case, &package);
+    let card = card_of(&plan).expect("the card is written");
+    assert_eq!(card.status, "Draft");
+    let content: serde_json::Value = serde_json::from_str(&card.content).unwrap();
+    assert_eq!(content["intended_uses"]["risk_rating"], "High");
+    assert_eq!(content["business_details"]["line_of_business"], "Retail");
+    assert_eq!(
+        content["business_details"]["business_stakeholders"],
+        "Dana Ops"
+    );
+    let details = &content["additional_information"]["custom_details"];
+    assert_eq!(details[entries::USE_CASE_ID], "1001");
+    assert_eq!(details[entries::GOVERNANCE_STATUS], "Under Development");
+    assert_eq!(details[entries::MODEL_ID], "1003");
+    assert_eq!(
+        details[entries::MODEL_LINK],
+        "https://grc.example.com/app/jspview/react/grc/task-view/1003"
+    );
+    // Once the package holds that card, nothing is left to write.
+    package.technical.facts.model_card = Some(PackageCard {
+        content: Some(card.content),
+        status: Some(card.status),
+    });
+    assert_eq!(decide_raw(&case, &package).actions, vec![]);
+}
+
+#[test]
+fn an_archived_card_is_reported_and_left_as_it_is() {
+    let mut package = package();
+    package.customer_metadata = written_back(&package);
+    package.technical.facts.model_card = Some(PackageCard {
+        content: Some(r#"{"intended_uses":{"purpose_of_model":"fraud"}}"#.into()),
+        status: Some("Archived".into()),
+    });
+    let case = in_sync_case(package.clone());
+    let plan = decide_raw(&case, &package);
+    assert!(plan.findings.contains(&Finding::ModelCardSkipped {
+        reason: "model_card_archived"
+    }));
+    assert_eq!(card_of(&plan), None);
+    assert_eq!(plan.actions, vec![], "nothing else to write either");
+}
+
+#[test]
+fn a_model_link_signer_puts_the_signed_link_on_the_model() {
+    let package = package();
+    let keys = crate::model_link::LinkKeys::from_current(
+        "model-link-key-0123456789abcdef0123456789abcdef",
+    )
+    .unwrap();
+    let links =
+        crate::model_link::ModelLinks::new("https://api.example.com/models/link", keys).unwrap();
+    let fields = technical_fields(&package, &FieldMapping::default(), Some(&links));
+    let link = fields
+        .iter()
+        .find(|field| field.name == fields::THIRD_PARTY_LINK)
+        .and_then(|field| field.value.as_text())
+        .unwrap();
+    assert_eq!(link, links.link_for(&package.arn));
+    assert!(link.starts_with("https://api.example.com/models/link?v=1&package="));
 }

@@ -10,6 +10,7 @@ use super::super::ConsoleLinks;
 use super::{ObjectRef, UseCaseView};
 use crate::customer_metadata::{self, CustomerMetadata, MetadataError, keys};
 use crate::governance::{GovernanceId, Revision};
+use crate::model_card::{self, CardDecision, CardFacts, CardWrite};
 use crate::model_package::{
     ApprovalStatus, Description, Lifecycle, ModelVersion, TechnicalMetadata,
 };
@@ -263,6 +264,8 @@ pub struct LinksWriteBack {
 pub struct PackageWrite {
     pub package: ModelVersion,
     pub links: Option<LinksWriteBack>,
+    /// Governance's facts for the Model Card, merged when the write is resolved (with the links).
+    pub card: Option<CardFacts>,
     /// Set when the gate reverts a shadow approval: the `ApprovalDescription` to write.
     pub revert_approval: Option<Description>,
     /// The lifecycle to set: the gate's revert of one that claims deployment, or a new version's
@@ -316,6 +319,41 @@ impl PackageWrite {
         Ok(entries)
     }
 
+    /// The Model Card to write with the links, or `None` when it already holds governance's facts
+    /// (or cannot take them: [`CardDecision::Skip`], reported by `decide`).
+    fn card_write(
+        &self,
+        created_group: Option<&GovernanceId>,
+        created_model: Option<&GovernanceId>,
+        console: &ConsoleLinks,
+    ) -> Result<Option<CardWrite>, WriteBackError> {
+        let (Some(facts), Some(links)) = (&self.card, &self.links) else {
+            return Ok(None);
+        };
+        let group_id = links
+            .model_group
+            .resolve(created_group)
+            .ok_or(WriteBackError::UnresolvedObject("model group"))?;
+        let model_id = links
+            .model
+            .resolve(created_model)
+            .ok_or(WriteBackError::UnresolvedObject("model"))?;
+        let url = |id: &GovernanceId| console.object_url(id).map(|url| url.to_string());
+        let facts = CardFacts {
+            use_case_link: url(&links.use_case.id),
+            model_group_id: Some(group_id.to_string()),
+            model_id: Some(model_id.to_string()),
+            model_link: url(model_id),
+            ..facts.clone()
+        };
+        Ok(
+            match model_card::merge(self.package.technical.facts.model_card.as_ref(), &facts) {
+                CardDecision::Write(write) => Some(write),
+                CardDecision::Unchanged | CardDecision::Skip(_) => None,
+            },
+        )
+    }
+
     /// The update to send, or `None` when the package already holds everything (no call, no echo).
     /// `created_group` / `created_model` are the ids of objects the plan created.
     pub fn resolve(
@@ -350,8 +388,9 @@ impl PackageWrite {
                     .map(|key| (*key).to_owned()),
             );
         }
+        let card = self.card_write(created_group, created_model, console)?;
         let reverts = self.revert_approval.is_some() || self.lifecycle_to_set.is_some();
-        if to_set.is_empty() && to_remove.is_empty() && !reverts {
+        if to_set.is_empty() && to_remove.is_empty() && !reverts && card.is_none() {
             return Ok(None);
         }
         if room.keeps(keys::REVISION) {
@@ -384,7 +423,16 @@ impl PackageWrite {
             metadata_to_set: to_set.into_map(),
             metadata_to_remove: to_remove,
             lifecycle: self.lifecycle_to_set.clone(),
-            client_token: Some(client_token(arn, &fingerprint)),
+            // The card is not in the state fingerprint (its echo changes nothing govsync syncs), so
+            // the token also covers its content: another card is another write.
+            client_token: Some(client_token(
+                arn,
+                &match &card {
+                    Some(card) => format!("{fingerprint}\n{}", card.content),
+                    None => fingerprint.clone(),
+                },
+            )),
+            model_card: card,
         };
         Ok(Some(ResolvedWrite {
             ledger: OurWrite::new(WriteSide::Registry, arn, PACKAGE_STATE_FIELD, &fingerprint),
