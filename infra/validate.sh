@@ -4,6 +4,10 @@
 # functions check (every crate under functions/ declared with the variables it reads) on both the SAM
 # template and the synthesized CDK one, and the CDK template's dashboard and alarms reading the same govsync
 # metrics as the SAM one (which local/runner/tests/dashboard_metrics.rs checks against the functions' code).
+# Least privilege includes issue 21's reads: the spoke role holds exactly the artifact-fingerprint and
+# serving-report reads its parameters allow, and no role writes to SageMaker hosting, S3 or ECR; the
+# deployment review includes the optional deployment-pipeline rule (off by default, DLQ, retry policy, the
+# target the pipeline kind needs).
 # One PASS/FAIL line per check; exits 1 if any failed.
 #
 # Installs its own tools on first use (cheap when repeated): a Python venv from infra/requirements.txt at
@@ -92,9 +96,9 @@ check "wiring drift (template.yaml vs local/wiring.json)" \
     "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$infra/template.yaml"
 check "functions and their variables (template.yaml vs functions/)" \
     "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$infra/template.yaml"
-check "least privilege (template.yaml)" \
-    "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$infra/template.yaml"
-check "deployment review: undelivered events kept, FILLed sums, per-region spoke names, sender identity, trail, redeploy, no unused grant, one architecture (template.yaml, spoke.yaml)" \
+check "least privilege, exact artifact and serving reads, no hosting/S3/ECR write (template.yaml, spoke.yaml)" \
+    "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$infra/template.yaml" "$infra/spoke.yaml"
+check "deployment review: undelivered events kept, FILLed sums, per-region spoke names, sender identity, trail, redeploy, no unused grant, one architecture, deployment pipeline rule (template.yaml, spoke.yaml)" \
     "$venv/bin/python" "$repo/local/tests/test_deployment_review.py" "$infra/template.yaml" "$infra/spoke.yaml"
 check "guardrail policies are JSON" guardrails_are_json
 check "cdk synth with cdk-nag AwsSolutions" cdk_synth
@@ -107,9 +111,9 @@ if [[ -f "$synthesized" ]]; then
         "$venv/bin/python" "$repo/local/tests/test_wiring_matches_template.py" "$synthesized"
     check "functions and their variables (CDK template vs functions/)" \
         "$venv/bin/python" "$repo/local/tests/test_functions_match_template.py" "$synthesized"
-    check "least privilege (CDK template)" \
+    check "least privilege, no hosting/S3/ECR write (CDK template)" \
         "$venv/bin/python" "$repo/local/tests/test_least_privilege_template.py" "$synthesized"
-    check "deployment review (CDK template)" \
+    check "deployment review, deployment pipeline rule (CDK template)" \
         "$venv/bin/python" "$repo/local/tests/test_deployment_review.py" "$synthesized"
     check "dashboard and alarm metrics (CDK template vs template.yaml)" \
         "$venv/bin/python" "$repo/local/tests/test_dashboard_matches_template.py" "$synthesized"

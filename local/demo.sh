@@ -4,8 +4,11 @@
 # (local/demo/lifecycle.py): the use case proposed and approved in governance; its model package group
 # provisioned and the team emailed (F1); a version registered with the SageMaker Python SDK, synced into governance and linked
 # back (F2); monitoring metrics pushed (F7); the model approved for deployment in governance, then approved
-# and staged in SageMaker (F4); a shadow approval in SageMaker caught by the gate (F3); the version deleted in
-# SageMaker and decommissioned in governance (F5); the reconciler run with an empty report (F8). govsync's
+# and staged in SageMaker (F4), its decision event deploying it to pre-production through the stand-in
+# pipeline (local/pipeline/standin.py), then approved for production and deployed there, the reconciler
+# writing where it serves; a shadow approval in SageMaker caught by the gate (F3); the version deleted in
+# SageMaker and decommissioned in governance (F5) while still served, reported, then undeployed; the
+# reconciler run with an empty report (F8). govsync's
 # functions run in the local runner as Lambda would (the webhook served over HTTP, the queue consumers in
 # batches of <= 10). It prints a numbered timeline with both sides' state at each step and a one-screen
 # summary, and leaves $GOVSYNC_STATE_DIR/demo/report.json (every step, both sides, the checks) and

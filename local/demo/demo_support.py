@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import pathlib
@@ -354,8 +355,9 @@ def sagemaker_client(registry_url: str, region: str, access_key: str) -> Any:
 
 
 class DecisionListener:
-    """A deployment pipeline's subscription to govsync's decision bus (`govsync-decisions`): a rule
-    putting every governance decision event on a queue of the run's own, removed when the run ends."""
+    """An audit subscription to govsync's decision bus (`govsync-decisions`): a rule putting every
+    governance decision event (whatever its stage or status) on a queue of the run's own, removed when
+    the run ends. The stand-in deployment pipeline (local/pipeline/standin.py) has rules of its own."""
 
     def __init__(self, moto_url: str, region: str, suffix: str) -> None:
         import boto3
@@ -364,12 +366,12 @@ class DecisionListener:
             "events", endpoint_url=moto_url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
         self.sqs = sqs_client(moto_url, region)
-        self.rule = f"demo-pipeline-{suffix}"
-        self.queue_url = self.sqs.create_queue(QueueName=f"demo-pipeline-{suffix}")["QueueUrl"]
+        self.rule = f"demo-decisions-{suffix}"
+        self.queue_url = self.sqs.create_queue(QueueName=f"demo-decisions-{suffix}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         pattern = {"source": ["govsync"], "detail-type": ["govsync Governance Decision Applied"]}
         self.events.put_rule(Name=self.rule, EventBusName=DECISION_BUS, EventPattern=json.dumps(pattern))
-        self.events.put_targets(Rule=self.rule, EventBusName=DECISION_BUS, Targets=[{"Id": "pipeline", "Arn": arn}])
+        self.events.put_targets(Rule=self.rule, EventBusName=DECISION_BUS, Targets=[{"Id": "audit", "Arn": arn}])
 
     def received(self) -> list[dict[str, Any]]:
         found = []
@@ -385,7 +387,7 @@ class DecisionListener:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.events.remove_targets(Rule=self.rule, EventBusName=DECISION_BUS, Ids=["pipeline"])
+            self.events.remove_targets(Rule=self.rule, EventBusName=DECISION_BUS, Ids=["audit"])
             self.events.delete_rule(Name=self.rule, EventBusName=DECISION_BUS)
             self.sqs.delete_queue(QueueUrl=self.queue_url)
 
@@ -404,6 +406,53 @@ def sqs_client(moto_url: str, region: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+# Where the demo's training runs leave their artifacts (the URIs register_version* name).
+MODEL_BUCKET = "models-123456789012"
+IMAGE_REPOSITORY = "credit-risk"
+
+
+def stage_artifacts(moto_url: str, region: str, version: int, run_id: str) -> dict[str, str]:
+    """What training run `version` leaves behind, on moto: its model data in S3 (a versioned bucket) and
+    its image in ECR under the tag the package names, so govsync can fingerprint what governance
+    approves. `run_id` makes the bytes (and so the ETag and the image digest) the run's own."""
+    import boto3
+
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name=region, **credentials)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=MODEL_BUCKET)
+        else:
+            s3.create_bucket(Bucket=MODEL_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_versioning(Bucket=MODEL_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = f"credit-risk/run-{version}/model.tar.gz"
+    put = s3.put_object(Bucket=MODEL_BUCKET, Key=key, Body=f"credit risk scorer, run {version} ({run_id})".encode())
+
+    ecr = boto3.client("ecr", endpoint_url=moto_url, region_name=region, **credentials)
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=IMAGE_REPOSITORY)
+    layer = hashlib.sha256(f"{run_id}/{version}".encode()).hexdigest()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": f"sha256:{layer}"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": f"sha256:{layer}"}],
+    }
+    tag = f"{version}.0"
+    try:
+        image = ecr.put_image(repositoryName=IMAGE_REPOSITORY, imageManifest=json.dumps(manifest), imageTag=tag)["image"]
+        digest = image["imageId"]["imageDigest"]
+    except ecr.exceptions.ImageAlreadyExistsException:
+        digest = ecr.describe_images(repositoryName=IMAGE_REPOSITORY, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+    return {
+        "model_data": f"s3://{MODEL_BUCKET}/{key}",
+        "etag": put["ETag"].strip('"'),
+        "version_id": put.get("VersionId", ""),
+        "image": f"123456789012.dkr.ecr.{region}.amazonaws.com/{IMAGE_REPOSITORY}:{tag}",
+        "image_digest": digest,
+    }
 
 
 def register_version(sagemaker: Any, group: str, version: int) -> str:

@@ -9,21 +9,35 @@ OpenPages v2 API, a data scientist with boto3 on the registry emulator.
 
  1. a use case is proposed in governance and approved for development;
  2. govsync (webhook → approval-propagation, F1) creates its model package group and governance model
-    group, and emails the data-science team (read back from moto's SES);
+    group, and emails the data-science team (read back from moto's SES); the team's deployment pipeline
+    (the stand-in, local/pipeline/standin.py) puts its rules for the group on govsync-decisions;
  3. a data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK, with a
-    Model Card of their own;
+    Model Card of their own (its training run left the model data in moto's S3 and the image in its ECR);
  4. registry-events (F2) creates its Model under the use case, writes govsync's links onto the package and
     governance's facts into its Model Card (the data scientist's content kept);
  5. a governance user follows the Model's govsync link: model-link verifies it and redirects to a fresh
     presigned SageMaker Studio URL on the version (an altered link is refused);
  6. monitoring metrics are pushed (metrics-relay, F7) and show in governance with their breach status;
  7. an approver approves the model for deployment in governance;
- 8. approval-propagation (F4) approves the package with the mapped lifecycle stage and records the status
-    in its Model Card; nothing echoes back;
- 9. version 2, approved in SageMaker behind governance's back, is reverted by the gate (F3, enforce);
-10. the data scientist deletes version 1 in SageMaker;
-11. decommission (F5) marks its Model Decommissioned in governance (nothing is deleted there);
-12. the reconciler (F8) finds no drift on either side (the Model Cards included).
+ 8. approval-propagation (F4) approves the package with the mapped lifecycle stage, records the status in
+    its Model Card and publishes ONE governance decision event; nothing echoes back;
+ 9. the stand-in pipeline receives that event (printed) and deploys version 1 to pre-production (model,
+    endpoint config, endpoint tagged govsync:stage), then sets the lifecycle PreProduction/Deployed;
+10. registry-events (F3) carries the deployment into governance: "Deployed for Validation";
+11. after validation, an approver approves the model for production in governance;
+12. approval-propagation (F4) stages the package Production/Approved and publishes one more decision;
+13. the stand-in pipeline deploys version 1 to production (it leaves the lifecycle to governance);
+14. the reconciler's serving report (F8) writes onto the Model where the version serves;
+15. the governance user sets "In Production", which SageMaker shows as Production/Deployed (its decision
+    event matches none of the pipeline's rules);
+16. version 2, approved in SageMaker behind governance's back, is reverted by the gate (F3, enforce), and
+    never reaches the pipeline;
+17. the data scientist deletes version 1 in SageMaker while its endpoints still serve;
+18. decommission (F5) marks its Model Decommissioned in governance (nothing is deleted there; govsync
+    stops no endpoint);
+19. the reconciler (F8) reports each endpoint still serving the decommissioned version;
+20. the team takes version 1 out of service; the reconciler empties the Model's Deployments, and its next
+    run finds no drift (the Model Cards included).
 
 Each step prints a numbered timeline entry with what happened, both sides' state after it and the checks
 that held. The run ends with a one-screen summary and leaves a JSON report (--report-dir/report.json) and
@@ -47,6 +61,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "pipeline"))
+
+from standin import PIPELINE_ACCESS_KEY, STAGE_TAG, STAGES, StandinPipeline, not_found, resource_name  # noqa: E402
 
 from demo_support import (  # noqa: E402
     BUSINESS_ENTITY,
@@ -75,11 +92,14 @@ from demo_support import (  # noqa: E402
     sagemaker_client,
     sent_emails,
     sqs_client,
+    stage_artifacts,
     wait_until,
 )
 
 USE_CASE_STATUS = "MRG-AIFacts-ModelUseCase:Status"
 MODEL_STATUS = "MRG-Model:Status"
+# The field the reconciler's serving report writes on a Model (shared/core/src/default_mapping.toml).
+DEPLOYMENTS = "MRG-Model:Deployments"
 DLQS = ("registry-events-dlq.fifo", "governance-events-dlq.fifo", "decommission-dlq.fifo")
 # The monitoring results of step 5: (metric, value, thresholds, expected breach status).
 METRICS = (
@@ -106,6 +126,8 @@ class Story:
         self.model_group_id: str | None = None
         self.packages: dict[int, str] = {}
         self.models: dict[int, str] = {}
+        # What each version's training run left in S3 and ECR (stage_artifacts).
+        self.artifacts: dict[int, dict[str, str]] = {}
         self.emails: list[dict[str, Any]] = []
         self.model_link = ""
 
@@ -146,6 +168,8 @@ def governance_state(governance: Governance, story: Story) -> dict[str, Any]:
                 "version": version,
                 "id": model_id,
                 "status": field(model, MODEL_STATUS),
+                # Where the reconciler's serving report says the version is deployed.
+                "deployments": field(model, DEPLOYMENTS),
                 "metrics": metrics,
             }
         )
@@ -179,7 +203,33 @@ def sagemaker_state(sagemaker: Any, story: Story) -> dict[str, Any]:
                 "links": {key: value for key, value in sorted(metadata.items()) if key.startswith("govsync:")},
             }
         )
+    state["endpoints"] = endpoints_state(sagemaker, story)
     return state
+
+
+def endpoints_state(sagemaker: Any, story: Story) -> list[dict[str, Any]]:
+    """The endpoints the stand-in pipeline would name for the story's versions, as SageMaker describes them."""
+    found = []
+    for version, arn in sorted(story.packages.items()):
+        for stage in STAGES:
+            name = resource_name(arn, stage)
+            try:
+                endpoint = sagemaker.describe_endpoint(EndpointName=name)
+            except sagemaker.exceptions.ClientError as error:
+                if not_found(error):
+                    continue
+                raise
+            tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
+            found.append(
+                {
+                    "version": version,
+                    "name": name,
+                    "arn": endpoint["EndpointArn"],
+                    "status": endpoint.get("EndpointStatus"),
+                    "tags": {tag["Key"]: tag["Value"] for tag in tags},
+                }
+            )
+    return found
 
 
 def describe_governance(state: dict[str, Any]) -> str:
@@ -193,8 +243,19 @@ def describe_governance(state: dict[str, Any]) -> str:
         text = f"Model {model['id']} (v{model['version']}) {model['status'] or '(no status)'}"
         if model["metrics"]:
             text += " [" + ", ".join(f"{m['name']} {m['value']} {m['breach_status']}" for m in model["metrics"]) + "]"
+        if model.get("deployments"):
+            text += f" deployed at {deployed_at(model['deployments'])}"
         parts.append(text)
     return " · ".join(parts)
+
+
+def deployed_at(deployments: str) -> str:
+    """The endpoints a Deployments text names ("endpoint <name> (<stage>) in … since …" per line), on one line."""
+    names = []
+    for line in str(deployments).splitlines():
+        words = line.split(" ", 3)
+        names.append(f"{words[1]} {words[2]}" if len(words) > 2 and words[0] == "endpoint" else line.strip())
+    return ", ".join(name for name in names if name)
 
 
 def describe_sagemaker(state: dict[str, Any]) -> str:
@@ -211,6 +272,11 @@ def describe_sagemaker(state: dict[str, Any]) -> str:
         model_id = packed_links(links).get("model")
         link_text = f"{len(links)} govsync links (model {model_id})" if model_id else "no govsync links"
         parts.append(f"v{package['version']} {package['approval']}, lifecycle {package['lifecycle'] or '-'}, {link_text}")
+    for endpoint in state.get("endpoints", []):
+        parts.append(
+            f"endpoint {endpoint['name']} {endpoint['status']} (v{endpoint['version']}, "
+            f"{STAGE_TAG}={endpoint['tags'].get(STAGE_TAG)})"
+        )
     return " · ".join(parts)
 
 
@@ -226,6 +292,8 @@ class Step:
         self.actions: list[str] = []
         self.govsync: list[str] = []
         self.checks: list[str] = []
+        # Documents shown whole under the step (the event the stand-in pipeline received).
+        self.exhibits: list[dict[str, str]] = []
 
     def did(self, text: str) -> None:
         """What a person did in this step."""
@@ -234,6 +302,10 @@ class Step:
     def saw(self, text: str) -> None:
         """What govsync did in this step."""
         self.govsync.append(text)
+
+    def exhibit(self, label: str, text: str) -> None:
+        """A document shown whole under the step, e.g. an event as it was received."""
+        self.exhibits.append({"label": label, "text": text})
 
     def check(self, description: str, holds: bool, detail: str = "") -> None:
         if not holds:
@@ -282,6 +354,7 @@ class Narrator:
             "passed": passed,
             "actions": step.actions,
             "govsync": step.govsync,
+            "exhibits": step.exhibits,
             "governance": governance,
             "sagemaker": sagemaker,
             "checks": [{"check": check, "passed": True} for check in step.checks],
@@ -295,6 +368,11 @@ class Narrator:
             print(f"      who did     {text}", flush=True)
         for text in step.govsync:
             print(f"      govsync     {text}", flush=True)
+        for exhibit in step.exhibits:
+            lines = exhibit["text"].splitlines() or [""]
+            print(f"      {exhibit['label']:<11} {lines[0]}", flush=True)
+            for line in lines[1:]:
+                print(f"      {'':<11} {line}", flush=True)
         if "error" not in governance:
             print(f"      governance  {describe_governance(governance)}", flush=True)
             print(f"      SageMaker   {describe_sagemaker(sagemaker)}", flush=True)
@@ -334,7 +412,7 @@ def unchanged_for(seconds: float, read) -> tuple[bool, Any, Any]:
     return before == after, before, after
 
 
-def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runner]) -> dict[str, Any]:
+def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runner], closers: list[Any]) -> dict[str, Any]:
     env = os.environ
     story = narrator.story
     governance = narrator.governance
@@ -375,8 +453,16 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         f"(pids {', '.join(str(p.process.pid) for p in processes if p.process)}); logs in {logs}\n",
         flush=True,
     )
-    # A deployment pipeline's rule on govsync's decision bus.
-    pipeline = DecisionListener(env["GOVSYNC_MOTO_URL"], region, story.suffix)
+    # On govsync's decision bus: an audit rule taking every decision, and the stand-in deployment
+    # pipeline's rules (one per target stage, this run's group only) on a queue of its own.
+    decisions = DecisionListener(env["GOVSYNC_MOTO_URL"], region, story.suffix)
+    pipeline = StandinPipeline(
+        env["GOVSYNC_MOTO_URL"], env["GOVSYNC_REGISTRY_URL"], region, name=f"demo-standin-{story.suffix}"
+    )
+    closers.append(decisions.close)
+    closers.append(pipeline.remove_wiring)
+    # Every decision event the audit rule took, in order.
+    published_decisions: list[dict[str, Any]] = []
     deliveries_before = len(governance.admin("GET", "/webhooks")["deliveries"])
     api_before = governance.admin("GET", "/stats")["api_requests"]
 
@@ -442,9 +528,22 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             f"under the use case in governance"
         )
         step.saw(f'emailed {story.team} from {story.emails[0]["source"]}: "{story.emails[0]["subject"]}"')
+        # The team's deployment pipeline subscribes for its group's decisions (the stand-in).
+        pipeline.group = story.group_name
+        pipeline.ensure_wiring()
+        step.did(
+            f"the team's deployment pipeline (the stand-in, local/pipeline/standin.py) put rules "
+            f"{', '.join(pipeline.rule_name(stage) for stage in STAGES)} on govsync-decisions for group "
+            f"{story.group_name}: Approved decisions for PreProduction or Production, onto its queue"
+        )
 
     # 3. A data scientist registers version 1.
     with narrator.step(3, "A data scientist registers model version 1 from SageMaker Studio with the SageMaker Python SDK", "registry") as step:
+        staged = story.artifacts[1] = stage_artifacts(env["GOVSYNC_MOTO_URL"], region, 1, story.suffix)
+        step.did(
+            f"training run 1 left its model data at {staged['model_data']} (ETag {staged['etag']}, version "
+            f"{staged['version_id']}) and its image {staged['image']} ({staged['image_digest']})"
+        )
         story.packages[1] = register_version_with_sdk(
             env["GOVSYNC_REGISTRY_URL"], region, env["GOVSYNC_STUDIO_ACCESS_KEY_ID"], story.group_name, 1
         )
@@ -603,21 +702,37 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             card_status_entry == "Approved for Deployment",
             str(card_status_entry),
         )
-        decisions = wait_until("no governance decision event reached the pipeline's rule", pipeline.received, timeout)
-        detail = decisions[0]["detail"]
+        published = wait_until("no governance decision event reached the audit rule", decisions.received, timeout)
+        published_decisions.extend(published)
+        detail = published[0]["detail"]
         step.check(
             "one governance decision event on govsync-decisions, naming the package, the approval and who decided",
-            len(decisions) == 1
+            len(published) == 1
             and detail["package_arn"] == arn
             and detail["approval_status"] == "Approved"
             and detail["governance"]["status"] == "Approved for Deployment"
             and detail["use_case"]["id"] == story.use_case_id,
-            json.dumps(decisions)[:800],
+            json.dumps(published)[:800],
         )
         step.saw(
             f"published decision {detail['decision_id']} ({detail['approval_status']}, "
             f"{detail['lifecycle']['stage']}/{detail['lifecycle']['stage_status']}, decided by "
-            f"{detail['governance']['decided_by']}) — the event a deployment pipeline's rule received"
+            f"{detail['governance']['decided_by']}) on govsync-decisions"
+        )
+        artifact = detail.get("artifact") or {}
+        container = (artifact.get("containers") or [{}])[0]
+        staged = story.artifacts[1]
+        step.check(
+            "the decision binds the approval to the artifact read now: the model data's ETag and version, the image's digest",
+            artifact.get("verified") is True
+            and (container.get("model_data") or {}).get("etag") == staged["etag"]
+            and (container.get("model_data") or {}).get("version_id") == staged["version_id"]
+            and (container.get("image") or {}).get("digest") == staged["image_digest"],
+            json.dumps(artifact)[:800],
+        )
+        step.saw(
+            f"recorded the approved artifact: {staged['model_data']} ETag {staged['etag']}, image digest "
+            f"{staged['image_digest']}"
         )
 
         def both_sides() -> tuple[Any, Any]:
@@ -633,8 +748,234 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             + ", ".join(f"{name} {process.metric_total('EchoesDropped')}" for name, process in queue_functions.items())
         )
 
-    # 9. F3: a shadow approval of a second version.
-    with narrator.step(9, "Version 2, approved in SageMaker behind governance's back, is reverted by the gate", "F2, F3") as step:
+    # The pipeline's identity on the registry (the emulator names an unmapped key's caller so).
+    pipeline_caller = f"arn:aws:iam::{env.get('GOVSYNC_ACCOUNT_ID', '123456789012')}:user/{PIPELINE_ACCESS_KEY}"
+
+    def package_state(arn: str) -> tuple[str | None, str | None, str | None]:
+        """(lifecycle "Stage/StageStatus", approval, last modified by) of a package."""
+        package = scientist.describe_model_package(ModelPackageName=arn)
+        cycle = package.get("ModelLifeCycle") or {}
+        by = (package.get("LastModifiedBy") or {}).get("IamIdentity", {}).get("Arn")
+        stage = f"{cycle['Stage']}/{cycle['StageStatus']}" if cycle else None
+        return stage, package.get("ModelApprovalStatus"), by
+
+    def governance_status_becomes(model_id: str, status: str) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            model = governance.get(model_id)
+            return model if field(model, MODEL_STATUS) == status else None
+
+        return wait_until(f"governance did not show Model {model_id} {status}", reached, timeout)
+
+    def check_deployment(step: Step, outcome: Any, stage: str, decision: dict[str, Any]) -> dict[str, str]:
+        """The stand-in's deployment of version 1 at `stage`, as SageMaker describes it: its tags."""
+        step.check(
+            f"the stand-in received exactly one event, decision {decision['decision_id']} for {stage}",
+            outcome.decision_id == decision["decision_id"] and outcome.stage == stage,
+            f"{outcome.decision_id} {outcome.stage}",
+        )
+        step.exhibit("event", json.dumps(outcome.event, indent=2))
+        step.check(
+            f"it deployed: endpoint {resource_name(story.packages[1], stage)} InService",
+            outcome.action == "deployed"
+            and outcome.endpoint_name == resource_name(story.packages[1], stage)
+            and outcome.endpoint_status == "InService",
+            outcome.line(),
+        )
+        endpoint = scientist.describe_endpoint(EndpointName=outcome.endpoint_name)
+        tags = {t["Key"]: t["Value"] for t in scientist.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]}
+        step.check(
+            f"the endpoint is tagged {STAGE_TAG}={stage} with the decision it deployed",
+            tags.get(STAGE_TAG) == stage and tags.get("govsync:decision-id") == decision["decision_id"],
+            repr(tags),
+        )
+        step.did(
+            f"the stand-in pipeline created model, endpoint config and endpoint {outcome.endpoint_name} "
+            f"({endpoint['EndpointArn']}) from package {story.packages[1]}, config {endpoint['EndpointConfigName']}"
+        )
+        return tags
+
+    def no_decision(step: Step, what: str) -> None:
+        """Nothing on govsync-decisions for `--settle` seconds."""
+        late: list[dict[str, Any]] = []
+        deadline = time.monotonic() + args.settle
+        while time.monotonic() < deadline:
+            late.extend(decisions.received())
+        published_decisions.extend(late)
+        step.check(f"no decision event on govsync-decisions within {args.settle:.0f} s ({what})", late == [], json.dumps(late)[:600])
+
+    def nothing_for_the_pipeline(step: Step, what: str) -> None:
+        """The stand-in's rules took nothing: polled for `--settle` seconds."""
+        received = pipeline.wait_for(1, args.settle)
+        step.check(f"the stand-in pipeline received nothing ({what})", received == [], repr([o.line() for o in received]))
+
+    def reconcile(step: Step, run: str = "") -> dict[str, Any]:
+        """The reconciler once govsync's queues are idle: its JSON report."""
+        sqs = sqs_client(env["GOVSYNC_MOTO_URL"], region)
+
+        def queues_idle() -> bool:
+            for queue in ("registry-events.fifo", "governance-events.fifo", "decommission.fifo"):
+                url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+                attributes = sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                if any(int(value) for value in attributes.values()):
+                    return False
+            return True
+
+        wait_until("govsync's queues did not drain", queues_idle, timeout, interval=0.5)
+        run_env = {**reconciler_env(env, region, BUSINESS_ENTITY), **link_env}
+        code, text = run_reconciler(args.reconciler, run_env, "--json")
+        report = json.loads(text)
+        counts = report.get("counts", {})
+        step.did(f"the scheduled reconciler ran{run} (govsync-reconcile --json, registry {region} → {BUSINESS_ENTITY})")
+        step.saw(
+            f"compared {counts.get('groups')} group(s), {counts.get('packages')} package(s) and "
+            f"{report.get('governance_models')} governance models{run}: {len(report['drifts'])} drift(s)"
+        )
+        for drift in report["drifts"]:
+            step.saw(f"  {drift['kind']} ({drift['outcome']['status']}): {drift.get('detail', '')[:300]}")
+        step.check("the reconciler's run completed", code == 0 and report.get("complete", True), text[-800:])
+        return report
+
+    # The endpoints the stand-in names for version 1 (one per stage), known once it is registered.
+    v1_endpoints: list[str] = []
+
+    def drift_list(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(kind, package ARN or group, repair outcome) of every drift of a report, sorted."""
+        return sorted(
+            (d["kind"], d.get("package_arn") or d.get("group") or "", d["outcome"]["status"]) for d in report["drifts"]
+        )
+
+    def serving_drifts(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(kind, endpoint, repair outcome) of the endpoint_serving_* drifts, the endpoint as the detail
+        names it ("endpoint <name> (<stage>) …")."""
+        found = []
+        for drift in report["drifts"]:
+            if drift["kind"].startswith("endpoint_serving"):
+                named = drift.get("detail", "").removeprefix("endpoint ").split(" ", 1)[0]
+                found.append((drift["kind"], named, drift["outcome"]["status"]))
+        return sorted(found)
+
+    # 9. The stand-in deployment pipeline deploys to pre-production.
+    with narrator.step(9, "The stand-in pipeline receives the decision and deploys version 1 to pre-production", "pipeline") as step:
+        preprod = published_decisions[0]["detail"]
+        v1_endpoints.extend(resource_name(story.packages[1], stage) for stage in STAGES)
+        received = pipeline.wait_for(1, timeout)
+        step.check("the stand-in's PreProduction rule delivered one event", len(received) == 1, repr([o.line() for o in received]))
+        check_deployment(step, received[0], "PreProduction", preprod)
+        cycle, approval, by = package_state(story.packages[1])
+        step.check(
+            "the pipeline moved version 1's lifecycle to PreProduction/Deployed under its own identity (mapping row 12, both)",
+            (cycle, approval, by) == ("PreProduction/Deployed", "Approved", pipeline_caller),
+            f"{cycle} {approval} {by}",
+        )
+        step.did(f"the stand-in pipeline set version 1's lifecycle to {received[0].lifecycle_set}")
+
+    # 10. F3: the deployment reported by SageMaker moves governance.
+    with narrator.step(10, "registry-events syncs the deployment: governance shows Deployed for Validation", "F3") as step:
+        governance_status_becomes(story.models[1], "Deployed for Validation")
+        step.check("governance shows version 1's Model Deployed for Validation", True)
+        step.saw(f"set Model {story.models[1]} to Deployed for Validation (SageMaker lifecycle PreProduction/Deployed)")
+        cycle, approval, _ = package_state(story.packages[1])
+        step.check("version 1 stays Approved, PreProduction/Deployed (the gate let it be)", (cycle, approval) == ("PreProduction/Deployed", "Approved"), f"{cycle} {approval}")
+        no_decision(step, "a change SageMaker reported is no decision of governance's")
+
+    # 11. Governance approves for production.
+    with narrator.step(11, "After validation, the model approved for production in governance", "governance") as step:
+        governance.set_status(story.models[1], MODEL_STATUS, "Approved for Production")
+        step.did(f"an approver set Model {story.models[1]} to Approved for Production (OpenPages API)")
+        status = field(governance.get(story.models[1]), MODEL_STATUS)
+        step.check("governance shows the Model Approved for Production", status == "Approved for Production", str(status))
+
+    # 12. F4: applied to SageMaker, one more decision event.
+    with narrator.step(12, "approval-propagation stages the package for production and publishes the decision", "F4") as step:
+        wait_until(
+            "version 1 did not reach Production/Approved",
+            lambda: package_state(story.packages[1])[0] == "Production/Approved",
+            timeout,
+        )
+        cycle, approval, by = package_state(story.packages[1])
+        step.check(
+            "version 1 is Approved, Production/Approved (mapping row 13), by govsync's role",
+            (cycle, approval, by) == ("Production/Approved", "Approved", env["GOVSYNC_ROLE_ARN"]),
+            f"{cycle} {approval} {by}",
+        )
+        published = wait_until("no decision event for the production approval", decisions.received, timeout)
+        published_decisions.extend(published)
+        detail = published[0]["detail"]
+        step.check(
+            "exactly one more decision event, Approved for Production, with a decision id of its own",
+            len(published) == 1
+            and detail["governance"]["status"] == "Approved for Production"
+            and detail["lifecycle"] == {"stage": "Production", "stage_status": "Approved"}
+            and detail["decision_id"] != published_decisions[0]["detail"]["decision_id"],
+            json.dumps(published)[:800],
+        )
+        step.saw(f"applied Approved for Production to version 1 and published decision {detail['decision_id']}")
+
+    # 13. The production deployment.
+    with narrator.step(13, "The stand-in pipeline deploys version 1 to production", "pipeline") as step:
+        production = published_decisions[-1]["detail"]
+        received = pipeline.wait_for(1, timeout)
+        step.check("the stand-in's Production rule delivered one event", len(received) == 1, repr([o.line() for o in received]))
+        check_deployment(step, received[0], "Production", production)
+        cycle, _, by = package_state(story.packages[1])
+        step.check(
+            "the pipeline left the lifecycle at Production/Approved: In Production is governance's to set (row 14, to_registry)",
+            (cycle, by) == ("Production/Approved", env["GOVSYNC_ROLE_ARN"]) and received[0].lifecycle_set is None,
+            f"{cycle} {by}",
+        )
+        status = field(governance.get(story.models[1]), MODEL_STATUS)
+        step.check("governance still shows Approved for Production", status == "Approved for Production", str(status))
+
+    # 14. F8: the serving report.
+    with narrator.step(14, "The reconciler's serving report shows governance where version 1 is deployed", "F8") as step:
+        report = reconcile(step)
+        deployments = str(field(governance.get(story.models[1]), DEPLOYMENTS) or "")
+        step.check(
+            f"version 1's Model lists where it serves ({DEPLOYMENTS}): {', '.join(v1_endpoints)}",
+            all(name in deployments for name in v1_endpoints),
+            deployments,
+        )
+        step.saw(f"wrote onto Model {story.models[1]} {DEPLOYMENTS}: " + "; ".join(deployments.splitlines()))
+        step.check(
+            "exactly one drift: version 1's Deployments field, repaired by writing it (no endpoint serves "
+            "a version governance has not approved for its stage)",
+            drift_list(report) == [("deployments_out_of_step", story.packages[1].lower(), "repaired")],
+            json.dumps(report["drifts"])[:1500],
+        )
+
+    # 15. Governance records the version in production; F4 applies it.
+    with narrator.step(15, "The governance user sets In Production; SageMaker shows Production/Deployed", "governance, F4") as step:
+        governance.set_status(story.models[1], MODEL_STATUS, "In Production")
+        step.did(f"having seen the production endpoint, a governance user set Model {story.models[1]} to In Production")
+        wait_until(
+            "version 1 did not reach Production/Deployed",
+            lambda: package_state(story.packages[1])[0] == "Production/Deployed",
+            timeout,
+        )
+        cycle, approval, by = package_state(story.packages[1])
+        step.check(
+            "version 1 is Approved, Production/Deployed (mapping row 14), by govsync's role",
+            (cycle, approval, by) == ("Production/Deployed", "Approved", env["GOVSYNC_ROLE_ARN"]),
+            f"{cycle} {approval} {by}",
+        )
+        step.saw("applied In Production to version 1: lifecycle Production/Deployed")
+        published = wait_until("no decision event for In Production", decisions.received, timeout)
+        published_decisions.extend(published)
+        step.check(
+            "one decision event, In Production (Production/Deployed)",
+            len(published) == 1
+            and published[0]["detail"]["governance"]["status"] == "In Production"
+            and published[0]["detail"]["lifecycle"] == {"stage": "Production", "stage_status": "Deployed"},
+            json.dumps(published)[:800],
+        )
+        nothing_for_the_pipeline(step, "its rules take approvals for a stage, not Deployed")
+
+    # 16. F3: a shadow approval of a second version.
+    with narrator.step(16, "Version 2, approved in SageMaker behind governance's back, is reverted by the gate", "F2, F3") as step:
+        stage_artifacts(env["GOVSYNC_MOTO_URL"], region, 2, story.suffix)
         story.packages[2] = register_version(scientist, story.group_name, 2)
         step.did(f"the data scientist registered version 2 ({story.packages[2]})")
         arn = story.packages[2]
@@ -663,9 +1004,11 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         )
         v1 = scientist.describe_model_package(ModelPackageName=story.packages[1])
         step.check("version 1 stays Approved", v1["ModelApprovalStatus"] == "Approved", v1["ModelApprovalStatus"])
+        no_decision(step, "a shadow approval the gate reverted")
+        nothing_for_the_pipeline(step, "so version 2 is never deployed")
 
-    # 10. The deletion, in SageMaker.
-    with narrator.step(10, "Version 1 deleted in SageMaker by the data scientist", "registry") as step:
+    # 17. The deletion, in SageMaker, while version 1 still serves.
+    with narrator.step(17, "Version 1 deleted in SageMaker by the data scientist (its endpoints still serve)", "registry") as step:
         scientist.delete_model_package(ModelPackageName=story.packages[1])
         step.did(f"the data scientist deleted version 1 with boto3 ({DATA_SCIENTIST_KEY})")
         gone = False
@@ -675,14 +1018,9 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
             gone = error.response.get("Error", {}).get("Code") == "ValidationException"
         step.check("SageMaker no longer describes version 1", gone)
 
-    # 11. F5: decommissioned in governance.
-    with narrator.step(11, "decommission marks version 1's Model Decommissioned in governance", "F5") as step:
-
-        def decommissioned() -> dict[str, Any] | None:
-            model = governance.get(story.models[1])
-            return model if field(model, MODEL_STATUS) == "Decommissioned" else None
-
-        model = wait_until(f"Model {story.models[1]} was not decommissioned", decommissioned, timeout)
+    # 18. F5: decommissioned in governance.
+    with narrator.step(18, "decommission marks version 1's Model Decommissioned in governance", "F5") as step:
+        model = governance_status_becomes(story.models[1], "Decommissioned")
         step.check("the Model is Decommissioned", True)
         siblings = [str(m["id"]) for m in governance.children("Model", story.model_group_id)]
         step.check("the Model is still in governance (nothing deleted there)", story.models[1] in siblings, repr(siblings))
@@ -693,37 +1031,52 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         )
         v2 = scientist.describe_model_package(ModelPackageName=story.packages[2])
         step.check("version 2 is untouched (PendingManualApproval)", v2["ModelApprovalStatus"] == "PendingManualApproval")
+        serving = [e for e in endpoints_state(scientist, story) if e["version"] == 1]
+        step.check(
+            "version 1's two endpoints still serve: govsync never stops an endpoint",
+            sorted(e["name"] for e in serving) == sorted(v1_endpoints) and all(e["status"] == "InService" for e in serving),
+            repr(serving),
+        )
 
-    # 12. F8: the reconciler finds nothing to repair.
-    with narrator.step(12, "The reconciler compares both sides and reports no drift", "F8") as step:
-        sqs = sqs_client(env["GOVSYNC_MOTO_URL"], region)
-
-        def queues_idle() -> bool:
-            for queue in ("registry-events.fifo", "governance-events.fifo", "decommission.fifo"):
-                url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-                attributes = sqs.get_queue_attributes(
-                    QueueUrl=url,
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-                )["Attributes"]
-                if any(int(value) for value in attributes.values()):
-                    return False
-            return True
-
-        wait_until("govsync's queues did not drain", queues_idle, timeout, interval=0.5)
-        run_env = {**reconciler_env(env, region, BUSINESS_ENTITY), **link_env}
-        code, text = run_reconciler(args.reconciler, run_env, "--json")
-        report = json.loads(text)
-        counts = report.get("counts", {})
-        step.did(f"the scheduled reconciler ran (govsync-reconcile --json, registry {region} → {BUSINESS_ENTITY})")
-        step.saw(
-            f"compared {counts.get('groups')} group(s), {counts.get('packages')} package(s) and "
-            f"{report.get('governance_models')} governance models: {len(report['drifts'])} drifts, nothing to repair"
+    # 19. F8: the serving report finds the endpoints serving a decommissioned version.
+    with narrator.step(19, "The reconciler reports the endpoints still serving the decommissioned version", "F8") as step:
+        report = reconcile(step)
+        step.check(
+            "exactly: endpoint_serving_decommissioned for each of version 1's endpoints, reported only",
+            serving_drifts(report) == sorted(("endpoint_serving_decommissioned", name, "reported") for name in v1_endpoints)
+            and len(report["drifts"]) == len(v1_endpoints),
+            json.dumps(report["drifts"])[:1500],
         )
         step.check(
-            "the reconciler's report is empty (no drift, nothing repaired)",
-            code == 0 and report["drifts"] == [] and report.get("complete", True),
+            "the endpoints are left serving (govsync never stops an endpoint)",
+            all(e["status"] == "InService" for e in endpoints_state(scientist, story) if e["version"] == 1),
+        )
+
+    # 20. The team undeploys; F8 finds nothing.
+    with narrator.step(20, "The team takes version 1 out of service; the reconciler clears its Deployments, then finds no drift", "pipeline, F8") as step:
+        for stage in STAGES:
+            step.check(f"the pipeline deleted endpoint {resource_name(story.packages[1], stage)}", pipeline.undeploy(story.packages[1], stage))
+        step.did(f"the team's pipeline deleted endpoints {', '.join(v1_endpoints)} (DeleteEndpoint)")
+        wait_until(
+            "version 1's endpoints are still described",
+            lambda: not [e for e in endpoints_state(scientist, story) if e["version"] == 1],
+            timeout,
+        )
+        report = reconcile(step, " once the endpoints were gone")
+        step.check(
+            "exactly one drift: version 1's Deployments field, emptied (it serves nowhere now)",
+            drift_list(report) == [("deployments_out_of_step", story.packages[1].lower(), "repaired")],
+            json.dumps(report["drifts"])[:1500],
+        )
+        deployments = field(governance.get(story.models[1]), DEPLOYMENTS)
+        step.check("version 1's Model lists no deployment", not deployments, repr(deployments))
+        report = reconcile(step, " again")
+        step.check(
+            "the reconciler's next run reports nothing (no drift, nothing repaired)",
+            report["drifts"] == [],
             json.dumps(report.get("drifts"))[:1500],
         )
+        sqs = sqs_client(env["GOVSYNC_MOTO_URL"], region)
         dead = {}
         for queue in DLQS:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -736,20 +1089,40 @@ def lifecycle(args: argparse.Namespace, narrator: Narrator, processes: list[Runn
         failed = {name: len(process.failed_batches()) for name, process in functions.items() if process.batches}
         step.check("every queue batch succeeded", not any(failed.values()), repr(failed))
 
-    later_decisions = pipeline.received()
-    pipeline.close()
+    published_decisions.extend(decisions.received())
     deliveries = governance.admin("GET", "/webhooks")["deliveries"][deliveries_before:]
     events = http_json(env["GOVSYNC_REGISTRY_URL"].rstrip("/") + "/_emulator/events")["events"]
+    actions: dict[str, int] = {}
+    for outcome in pipeline.history:
+        actions[outcome.action] = actions.get(outcome.action, 0) + 1
     return {
         "reconciler": report,
+        "decisions": [
+            {
+                "decision_id": d["detail"]["decision_id"],
+                "status": d["detail"]["governance"]["status"],
+                "approval_status": d["detail"]["approval_status"],
+                "lifecycle": d["detail"]["lifecycle"],
+            }
+            for d in published_decisions
+        ],
+        "pipeline": {
+            "name": pipeline.name,
+            "received": [
+                {key: value for key, value in outcome.as_dict().items() if key != "event"} | {"event_id": outcome.event.get("id")}
+                for outcome in pipeline.history
+            ],
+        },
         "counts": {
             "registry_events_published": sum(1 for e in events if story.group_name and story.group_name in json.dumps(e)),
             "webhook_deliveries": len(deliveries),
             "webhook_deliveries_failed": sum(1 for d in deliveries if not d.get("delivered")),
             "emails_to_team": len(story.emails),
             "metrics_relay_invocations": len(METRICS),
-            # Decision events after the approval's: a shadow approval, a deletion and the reconciler publish none.
-            "decision_events_after_the_approval": len(later_decisions),
+            # Every decision event on govsync-decisions: one per governance decision applied to SageMaker.
+            "decision_events": len(published_decisions),
+            # What the stand-in pipeline's rules delivered, by what it did with them.
+            "pipeline_events": actions,
             "governance_api_requests": governance.admin("GET", "/stats")["api_requests"] - api_before,
             "batches": {name: len(process.batches) for name, process in queue_functions.items()},
             "failed_batches": {name: len(process.failed_batches()) for name, process in queue_functions.items()},
@@ -796,8 +1169,12 @@ def summary(narrator: Narrator, outcome: dict[str, Any], report_path: pathlib.Pa
             f"{model.get('status') or '(no status)'}" + (f"; metrics {metrics}" if metrics else "")
         )
     lines += [
-        "  flows         F1 group + email · F2 model + links · F7 metrics · F4 approved · F3 gate · F5 decommissioned"
-        " · F8 no drift",
+        "  flows         F1 group + email · F2 model + links · F7 metrics · F4 approved · pipeline deploys · F3 deployed"
+        " · F4 production · F8 serving · F3 gate · F5 decommissioned · F8 no drift",
+        f"  decisions     {len(outcome.get('decisions', []))} on govsync-decisions: "
+        + ", ".join(d["status"] for d in outcome.get("decisions", []))
+        + f"; the stand-in pipeline received {len(outcome.get('pipeline', {}).get('received', []))}: "
+        + ", ".join(f"{r['stage']} {r['action']} {r['endpoint_name']}" for r in outcome.get("pipeline", {}).get("received", [])),
         f"  traffic       {counts.get('registry_events_published')} registry events, "
         f"{counts.get('webhook_deliveries')} signed webhooks, {counts.get('emails_to_team')} email, "
         f"{counts.get('metrics_relay_invocations')} metrics-relay invocations, "
@@ -845,6 +1222,8 @@ def main() -> int:
         stale.unlink(missing_ok=True)
 
     processes: list[Runner] = []
+    # What the run put on the stack besides processes (rules, queues), removed on every exit path.
+    closers: list[Any] = []
     narrator: Narrator | None = None
     outcome: dict[str, Any] = {}
     failure: str | None = None
@@ -855,7 +1234,7 @@ def main() -> int:
         governance = Governance(env["GOVSYNC_GOVERNANCE_URL"])
         scientist = sagemaker_client(env["GOVSYNC_REGISTRY_URL"], region, DATA_SCIENTIST_KEY)
         narrator = Narrator(governance, scientist, Story(uuid.uuid4().hex[:6]))
-        outcome = lifecycle(args, narrator, processes)
+        outcome = lifecycle(args, narrator, processes, closers)
     except ExpectationFailed as error:
         failure = str(error)
     except Exception as error:  # noqa: BLE001 - e.g. the stack went away: still stop everything and report
@@ -863,6 +1242,9 @@ def main() -> int:
     finally:
         for process in reversed(processes):
             process.stop()
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                close()
         if os.environ.get("GOVSYNC_GOVERNANCE_URL") and processes:
             with contextlib.suppress(OSError):
                 Governance(os.environ["GOVSYNC_GOVERNANCE_URL"]).admin("PUT", "/webhook", {"url": None})

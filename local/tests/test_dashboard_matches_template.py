@@ -6,7 +6,7 @@ against what the functions' code emits. This check holds another template (the s
 the SAM one: per dashboard widget (by title) the same `govsync` metrics (name and dimensions), and per
 alarm (by name) the same `govsync` metrics, so the two deployments cannot chart different things. Each
 template must also alarm on governance refusing govsync's credentials and on refused foreign metrics
-(`SUMMED_ALARMS`).
+(`SUMMED_ALARMS`), and on an endpoint serving what governance did not approve (`SERVING_ALARM`, issue 21).
 
 Also a command: `python local/tests/test_dashboard_matches_template.py TEMPLATE...` exits 1 naming every
 difference (infra/validate.sh runs it on the synthesized CDK template).
@@ -115,23 +115,37 @@ SUMMED_ALARMS = {
     ),
     "govsync-foreign-metrics-refused": ("ForeignMetricsRefused", ("metrics-relay",)),
 }
+# govsync never stops an endpoint, so an endpoint serving what governance did not approve for its stage, has
+# decommissioned, or with another artifact is alarmed on (the reconciler's DriftsFound per DriftKind).
+SERVING_ALARM = "govsync-endpoint-serving-unapproved"
+SERVING_DRIFT_KINDS = ("endpoint_serving_unapproved", "endpoint_serving_decommissioned", "endpoint_serving_other_artifact")
+
+
+def _wanted_alarm_metrics() -> dict[str, set[MetricId]]:
+    wanted = {
+        name: {(metric, (("Function", function),)) for function in functions}
+        for name, (metric, functions) in SUMMED_ALARMS.items()
+    }
+    wanted[SERVING_ALARM] = {
+        ("DriftsFound", (("DriftKind", kind), ("Function", "reconciler"))) for kind in SERVING_DRIFT_KINDS
+    }
+    return wanted
 
 
 def summed_alarm_problems(template: dict[str, Any]) -> list[str]:
-    """Each of SUMMED_ALARMS missing, reading other metrics, not adding every query with FILL(id, 0), not
-    firing above 0, sitting in INSUFFICIENT_DATA when idle, or notifying no one."""
+    """Each of SUMMED_ALARMS and SERVING_ALARM missing, reading other metrics, not adding every query with
+    FILL(id, 0), not firing above 0, sitting in INSUFFICIENT_DATA when idle, or notifying no one."""
     by_name = {
         properties.get("AlarmName", logical_id): properties
         for logical_id, properties in _resources(template, "AWS::CloudWatch::Alarm").items()
     }
     read = alarm_metrics(template)
     problems: list[str] = []
-    for name, (metric, functions) in SUMMED_ALARMS.items():
+    for name, wanted in _wanted_alarm_metrics().items():
         properties = by_name.get(name)
         if properties is None:
             problems.append(f"{name}: missing")
             continue
-        wanted = {(metric, (("Function", function),)) for function in functions}
         if read.get(name) != wanted:
             problems.append(f"{name}: reads {sorted(read.get(name, set()))}, not {sorted(wanted)}")
         queries = properties.get("Metrics", [])
@@ -172,6 +186,17 @@ def test_the_sam_dashboard_charts_the_shared_metrics_of_every_function():
     assert ("EventsProcessed", (("Function", "reconciler"),)) in charted
     assert ("ModelLinkRefused", (("Function", "model-link"),)) in charted
     assert ("DriftsFound", (("DriftKind", "shadow_approval"), ("Function", "reconciler"))) in charted
+    # Issue 21's drift kinds, found and repaired.
+    for kind in (
+        "artifact_changed_since_approval",
+        "artifact_unverifiable",
+        "endpoint_serving_unapproved",
+        "endpoint_serving_decommissioned",
+        "endpoint_serving_other_artifact",
+        "deployments_out_of_step",
+    ):
+        for metric in ("DriftsFound", "DriftsRepaired"):
+            assert (metric, (("DriftKind", kind), ("Function", "reconciler"))) in charted, (metric, kind)
     quarantined = alarm_metrics(_sam())["govsync-quarantined"]
     assert ("Quarantined", (("Function", "governance-webhook"),)) in quarantined
     assert ("Quarantined", (("Function", "model-link"),)) in quarantined
@@ -185,6 +210,18 @@ def test_the_cdk_template_alarms_on_refused_credentials_and_foreign_metrics():
     # Only once `cdk synth` has run (infra/validate.sh compares its alarms with the SAM ones in any case).
     if CDK_TEMPLATE.exists():
         assert summed_alarm_problems(load_template(CDK_TEMPLATE)) == []
+
+
+def test_the_serving_alarm_check_names_a_missing_kind_or_alarm():
+    other = _sam()
+    alarm = other["Resources"]["EndpointServingUnapprovedAlarm"]["Properties"]
+    alarm["Metrics"] = [query for query in alarm["Metrics"] if query["Id"] != "s3"]
+    problems = summed_alarm_problems(other)
+    assert len(problems) == 1 and problems[0].startswith(f"{SERVING_ALARM}: reads "), problems
+    assert "endpoint_serving_other_artifact" in problems[0].partition(", not ")[2], problems
+    assert any("endpoint_serving_other_artifact" in d for d in metric_differences(_sam(), other))
+    del other["Resources"]["EndpointServingUnapprovedAlarm"]
+    assert summed_alarm_problems(other) == [f"{SERVING_ALARM}: missing"]
 
 
 def test_the_alarm_check_names_what_is_wrong():

@@ -5,7 +5,9 @@ and state directory.
 The path asserted: one use case and one model through F1–F8 — the governance emulator's signed webhooks →
 governance-webhook → governance-events.fifo → approval-propagation → registry emulator and SES; boto3 →
 registry emulator → moto EventBridge → registry-events.fifo / decommission.fifo → registry-events /
-decommission → governance emulator; metrics-relay invoked as EventBridge would; the reconciler's binary —
+decommission → governance emulator; govsync-decisions → the stand-in deployment pipeline's rules and queue →
+its deployments on the registry emulator's hosting API; metrics-relay invoked as EventBridge would; the
+reconciler's binary (its serving report included) —
 read back from the run's JSON report, its saved governance page, and what is left running afterwards. The
 runner runs only inside these tests (and is stopped by them), so it never consumes the queues of the shared
 test stack.
@@ -39,8 +41,10 @@ STACK_VARIABLES = (
 )
 STEP_FLOWS = {
     1: "governance", 2: "F1", 3: "registry", 4: "F2", 5: "model-link", 6: "F7", 7: "governance",
-    8: "F4", 9: "F3", 10: "registry", 11: "F5", 12: "F8",
+    8: "F4", 9: "pipeline", 10: "F3", 11: "governance", 12: "F4", 13: "pipeline", 14: "F8",
+    15: "governance", 16: "F3", 17: "registry", 18: "F5", 19: "F8", 20: "F8",
 }
+STEPS = len(STEP_FLOWS)
 
 
 def free_port() -> int:
@@ -107,7 +111,7 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     report = load_report(state_dir)
     assert report["ok"] is True and report["failure"] is None
     steps = report["steps"]
-    assert [step["number"] for step in steps] == list(range(1, 13)), [s["title"] for s in steps]
+    assert [step["number"] for step in steps] == list(range(1, STEPS + 1)), [s["title"] for s in steps]
     for step in steps:
         assert step["passed"], step
         assert step["checks"] and all(check["passed"] for check in step["checks"]), step
@@ -132,11 +136,59 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     # F4: approved and staged in SageMaker.
     version_1 = steps[7]["sagemaker"]["packages"][0]
     assert (version_1["approval"], version_1["lifecycle"]) == ("Approved", "PreProduction/Approved")
-    # The approval's decision event reached the pipeline's rule (the step's checks); nothing after it
-    # (the shadow approval, the deletion, the reconciler) published another.
-    assert report["counts"]["decision_events_after_the_approval"] == 0, report["counts"]
-    # F3: version 2's shadow approval reverted.
-    assert steps[8]["sagemaker"]["packages"][1]["approval"] == "PendingManualApproval"
+    # One decision event per governance decision applied to SageMaker, and none for what SageMaker
+    # reported (the pre-production deployment), the shadow approval, the deletion or the reconciler.
+    decisions = report["decisions"]
+    assert [d["status"] for d in decisions] == ["Approved for Deployment", "Approved for Production", "In Production"]
+    assert [d["lifecycle"] for d in decisions] == [
+        {"stage": "PreProduction", "stage_status": "Approved"},
+        {"stage": "Production", "stage_status": "Approved"},
+        {"stage": "Production", "stage_status": "Deployed"},
+    ]
+    assert len({d["decision_id"] for d in decisions}) == 3 and report["counts"]["decision_events"] == 3
+    # The stand-in pipeline received exactly one event per approval for a stage, and deployed each.
+    received = report["pipeline"]["received"]
+    assert [(r["stage"], r["action"], r["decision_id"]) for r in received] == [
+        ("PreProduction", "deployed", decisions[0]["decision_id"]),
+        ("Production", "deployed", decisions[1]["decision_id"]),
+    ], received
+    assert report["counts"]["pipeline_events"] == {"deployed": 2}
+    group = group_name.lower()
+    assert [r["endpoint_name"] for r in received] == [f"{group}-v1-preprod", f"{group}-v1-prod"]
+    # The event it received is printed whole under step 9 (and kept in the report).
+    exhibit = json.loads(steps[8]["exhibits"][0]["text"])
+    assert exhibit["detail"]["decision_id"] == decisions[0]["decision_id"] and exhibit["source"] == "govsync"
+    assert '"detail-type": "govsync Governance Decision Applied"' in result.stdout
+
+    def model_1(step: dict[str, Any]) -> dict[str, Any]:
+        return step["governance"]["models"][0]
+
+    def package_1(step: dict[str, Any]) -> dict[str, Any]:
+        return step["sagemaker"]["packages"][0]
+
+    def endpoints(step: dict[str, Any]) -> dict[str, str | None]:
+        return {e["name"]: e["tags"].get("govsync:stage") for e in step["sagemaker"]["endpoints"] if e["status"] == "InService"}
+
+    # Pre-production: deployed by the pipeline, which set the lifecycle (row 12); governance follows (F3).
+    assert endpoints(steps[8]) == {f"{group}-v1-preprod": "PreProduction"}
+    assert (package_1(steps[8])["approval"], package_1(steps[8])["lifecycle"]) == ("Approved", "PreProduction/Deployed")
+    assert model_1(steps[9])["status"] == "Deployed for Validation"
+    # Production: approved in governance, staged by govsync, deployed by the pipeline (lifecycle untouched).
+    assert [model_1(steps[n])["status"] for n in (10, 11, 12)] == ["Approved for Production"] * 3
+    assert [package_1(steps[n])["lifecycle"] for n in (11, 12)] == ["Production/Approved"] * 2
+    assert endpoints(steps[12]) == {f"{group}-v1-preprod": "PreProduction", f"{group}-v1-prod": "Production"}
+    # The serving report: governance sees where version 1 serves.
+    deployments = str(model_1(steps[13])["deployments"])
+    assert f"{group}-v1-preprod" in deployments and f"{group}-v1-prod" in deployments, deployments
+    # "In Production" is governance's; govsync applies it.
+    assert model_1(steps[14])["status"] == "In Production"
+    assert (package_1(steps[14])["approval"], package_1(steps[14])["lifecycle"]) == ("Approved", "Production/Deployed")
+    # F3: version 2's shadow approval reverted, and never deployed.
+    assert steps[15]["sagemaker"]["packages"][1]["approval"] == "PendingManualApproval"
+    assert not any(e["version"] == 2 for e in steps[15]["sagemaker"]["endpoints"])
+    # Deleted and decommissioned while serving: govsync reports it, stops nothing (steps 18 and 19).
+    assert set(endpoints(steps[18])) == {f"{group}-v1-preprod", f"{group}-v1-prod"}
+    assert steps[-1]["sagemaker"]["endpoints"] == []
     # Final states on both sides.
     final_governance, final_sagemaker = steps[-1]["governance"], steps[-1]["sagemaker"]
     assert final_governance["use_case"]["status"] == "Approved for Development"
@@ -154,7 +206,7 @@ def test_demo_runs_the_whole_lifecycle_and_leaves_its_report_page_and_no_process
     # The saved page and the printed summary.
     page = (state_dir / "demo" / "governance.html").read_text()
     assert objects["use_case"]["name"] in page and group_name in page and "Decommissioned" in page
-    assert "all 12 steps and their checks held" in result.stdout
+    assert f"all {STEPS} steps and their checks held" in result.stdout
     assert str(state_dir / "demo" / "report.json") in result.stdout
     assert str(state_dir / "demo" / "governance.html") in result.stdout
 

@@ -15,7 +15,9 @@ the Models' links (registry-events, the reconciler) build them on one base, Mode
 API's own GET /models/link otherwise (a link on another base is rewritten, so two bases would flap), and the
 optional deployment pipeline rule exists only when DeploymentPipelineKind and DeploymentPipelineArn are given,
 reads only govsync-decisions, targets only the pipeline (retry policy, govsync-event-delivery-dlq admitting it)
-and its role may only start that pipeline.
+and its role may only start that pipeline, and it is off by default and gives a SageMaker Pipeline the package
+ARN (ModelPackageArn) and a CodePipeline no parameters. A grant whose action is named otherwise than the call
+it authorizes (s3:GetObject for HeadObject, s3:ListBucket for ListObjectsV2) counts as used by that call.
 
 Run by pytest on infra/template.yaml, infra/spoke.yaml and, when `cdk synth` has written it, the CDK template;
 also runnable as `python test_deployment_review.py TEMPLATE...` (infra/validate.sh), exiting 1 naming every
@@ -59,6 +61,14 @@ CALLED_BY_AWS = {
     "sts:AssumeRole": "the SDK's AssumeRoleProvider (aws_config::sts)",
     "sagemaker:StartPipelineExecution": "EventBridge starting the deployment pipeline (DeploymentPipelineRule)",
     "codepipeline:StartPipelineExecution": "EventBridge starting the deployment pipeline (DeploymentPipelineRule)",
+}
+# Actions named otherwise than the calls they authorize: action → the SDK operations it lets a crate call
+# (S3 API Reference: HeadObject needs s3:GetObject, and s3:GetObjectVersion with a versionId; ListObjectsV2
+# needs s3:ListBucket).
+AUTHORIZES = {
+    "s3:GetObject": ("get_object", "head_object"),
+    "s3:GetObjectVersion": ("get_object", "head_object"),
+    "s3:ListBucket": ("list_objects_v2", "list_objects"),
 }
 GITIGNORE = REPO / ".gitignore"
 
@@ -366,6 +376,9 @@ def unused_permissions(template: dict[str, Any], called: set[str] | None = None)
             if action.startswith("dynamodb:") and table_calls is not None:
                 if operation not in table_calls:
                     found.add(f"{owner}: {action} is granted on tables whose adapters never call {operation}")
+            elif action in AUTHORIZES:
+                if not called & set(AUTHORIZES[action]):
+                    found.add(f"{owner}: {action} is granted but no crate calls {' or '.join(AUTHORIZES[action])}")
             elif operation not in called:
                 found.add(f"{owner}: {action} is granted but no crate calls {operation}")
     return sorted(found)
@@ -758,12 +771,31 @@ def _dlq_admits(template: dict[str, Any], queue: str, rule_id: str, rule_arn: st
     return False
 
 
+def _when_deployed(template: dict[str, Any], value: Any, parameters: dict[str, str]) -> Any:
+    """A value with each Fn::If on a template condition replaced by its branch for these parameters, and
+    AWS::NoValue dropped."""
+    if isinstance(value, dict):
+        if value == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
+        branches = value.get("Fn::If")
+        if len(value) == 1 and isinstance(branches, list) and len(branches) == 3 and branches[0] in template.get("Conditions", {}):
+            holds = _condition_value(template, {"Condition": branches[0]}, parameters) is True
+            return _when_deployed(template, branches[1] if holds else branches[2], parameters)
+        resolved = {key: _when_deployed(template, inner, parameters) for key, inner in value.items()}
+        return {key: inner for key, inner in resolved.items() if inner is not _NO_VALUE}
+    if isinstance(value, list):
+        return [inner for inner in (_when_deployed(template, item, parameters) for item in value) if inner is not _NO_VALUE]
+    return value
+
+
 def deployment_pipeline_problems(template: dict[str, Any]) -> list[str]:
     """The optional deployment pipeline rule: created only when DeploymentPipelineKind names a kind and
     DeploymentPipelineArn is given; on the govsync-decisions bus alone, for approvals into
-    DeploymentPipelineStage; one target, the pipeline, with a retry policy and govsync-event-delivery-dlq (whose
-    policy admits the rule); its role, under the same condition, assumable by EventBridge only and granted only
-    the kind's start action on the parameter's ARN."""
+    DeploymentPipelineStage; off by default (DeploymentPipelineKind none) and enabled when created; one target,
+    the pipeline, with a retry policy and govsync-event-delivery-dlq (whose policy admits the rule), started for
+    a SageMaker Pipeline with ModelPackageArn = the event's package ARN (SageMakerPipelineParameters) and for a
+    CodePipeline with no parameters; its role, under the same condition, assumable by EventBridge only and
+    granted only the kind's start action on the parameter's ARN."""
     if DEPLOYMENT_PIPELINE_ARN not in template.get("Parameters", {}):
         return []
     resources = template.get("Resources", {})
@@ -796,6 +828,24 @@ def deployment_pipeline_problems(template: dict[str, Any]) -> list[str]:
                         f"{where}: {'created' if not wanted else 'not created'} with {DEPLOYMENT_PIPELINE_KIND}={kind!r}"
                         f" and {DEPLOYMENT_PIPELINE_ARN}={arn!r}"
                     )
+    if template["Parameters"].get(DEPLOYMENT_PIPELINE_KIND, {}).get("Default") != "none":
+        found.append(f"{DEPLOYMENT_PIPELINE_KIND}: default {template['Parameters'].get(DEPLOYMENT_PIPELINE_KIND, {}).get('Default')!r}, not none (off by default)")
+    if properties.get("State", "ENABLED") != "ENABLED":
+        found.append(f"{rule_id}: State {properties.get('State')!r}: created only when asked for, then it must start the pipeline")
+    # Per kind (with an ARN), the target as deployed: a SageMaker Pipeline gets the package ARN as its
+    # ModelPackageArn parameter; a CodePipeline gets no pipeline parameters (EventBridge refuses them there).
+    for kind, wanted_parameters in (
+        ("sagemaker-pipeline", {"PipelineParameterList": [{"Name": "ModelPackageArn", "Value": "$.detail.package_arn"}]}),
+        ("codepipeline", None),
+    ):
+        given = {DEPLOYMENT_PIPELINE_KIND: kind, DEPLOYMENT_PIPELINE_ARN: _SOME_PIPELINE}
+        for target in _when_deployed(template, properties.get("Targets", []), given):
+            parameters = target.get("SageMakerPipelineParameters")
+            if parameters != wanted_parameters:
+                found.append(f"{rule_id} target {target.get('Id')}: SageMakerPipelineParameters {parameters!r} for {kind}, not {wanted_parameters!r}")
+            for key in ("Input", "InputPath", "InputTransformer"):
+                if key in target:
+                    found.append(f"{rule_id} target {target.get('Id')}: {key} for {kind}; the pipeline is started with the event's package ARN alone")
     bus = _named(template, properties.get("EventBusName", "default"), "AWS::Events::EventBus", "Name")
     if bus != DECISIONS_BUS_NAME:
         found.append(f"{rule_id}: reads bus {bus!r}, not {DECISIONS_BUS_NAME}")
@@ -945,21 +995,39 @@ def test_the_checks_find_what_the_review_found() -> None:
     assert any("CreateTrail" in problem for problem in problems(spoke))
     # Item 9: the grants the review found unused are reported.
     statements = spoke["Resources"]["RegistryAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    statements.append({"Effect": "Allow", "Action": ["sagemaker:DescribeMonitoringSchedule", "s3:GetObject"], "Resource": "*"})
+    statements.append({"Effect": "Allow", "Action": ["sagemaker:DescribeMonitoringSchedule", "s3:PutObject"], "Resource": "*"})
     unused = unused_permissions(spoke)
     assert any("DescribeMonitoringSchedule" in problem for problem in unused), unused
-    assert any("s3:GetObject" in problem for problem in unused), unused
+    assert any("s3:PutObject" in problem for problem in unused), unused
+    # An action that authorizes a differently named call counts as used only when a crate makes that call.
+    assert unused_permissions(spoke, called={"head_object"}) == unused_permissions(spoke, called={"get_object"})
+    assert any(
+        "s3:ListBucket is granted but no crate calls list_objects_v2 or list_objects" in problem
+        for problem in unused_permissions(_with_artifact_buckets(spoke), called=set())
+    )
+    assert not any("s3:ListBucket" in p for p in unused_permissions(_with_artifact_buckets(spoke), called={"list_objects_v2"}))
+
+
+def _with_artifact_buckets(spoke: dict[str, Any]) -> dict[str, Any]:
+    """The spoke with its conditional S3 statements made unconditional (as with ArtifactBuckets given)."""
+    spoke = copy.deepcopy(spoke)
+    statements = spoke["Resources"]["RegistryAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements[:] = [
+        s["Fn::If"][1] if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] == "HasArtifactBuckets" else s
+        for s in statements
+    ]
+    return spoke
 
 
 def _studio_statement(spoke: dict[str, Any]) -> list[Any]:
-    """The spoke role's policy statements (the Studio one is the conditional one)."""
+    """The spoke role's policy statements (the Studio one is the one conditional on HasStudio)."""
     return spoke["Resources"]["RegistryAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
 
 
 def test_the_spoke_grants_studio_only_under_has_studio_on_one_user_profile() -> None:
     spoke = load_template(SPOKE_TEMPLATE)
     assert studio_problems(spoke) == []
-    conditional = [s for s in _studio_statement(spoke) if isinstance(s, dict) and "Fn::If" in s]
+    conditional = [s for s in _studio_statement(spoke) if isinstance(s, dict) and "Fn::If" in s and _grants_studio(s["Fn::If"][1])]
     assert [s["Fn::If"][0] for s in conditional] == [STUDIO_CONDITION]
     name, granted, otherwise = conditional[0]["Fn::If"]
     assert granted["Action"] == STUDIO_ACTION and flatten(granted["Resource"]) == STUDIO_USER_PROFILE
@@ -973,7 +1041,7 @@ def test_the_spoke_grants_studio_only_under_has_studio_on_one_user_profile() -> 
 def test_the_studio_check_finds_a_wide_or_unconditional_grant() -> None:
     spoke = copy.deepcopy(load_template(SPOKE_TEMPLATE))
     statements = _studio_statement(spoke)
-    index = next(i for i, s in enumerate(statements) if isinstance(s, dict) and "Fn::If" in s)
+    index = next(i for i, s in enumerate(statements) if isinstance(s, dict) and "Fn::If" in s and _grants_studio(s["Fn::If"][1]))
     granted = statements[index]["Fn::If"][1]
 
     wide = copy.deepcopy(spoke)
@@ -1257,6 +1325,26 @@ def test_the_deployment_pipeline_check_finds_an_unconditional_rule_no_dlq_or_a_w
         other_bus = copy.deepcopy(template)
         other_bus["Resources"]["DeploymentPipelineRule"]["Properties"]["EventBusName"] = "default"
         assert any("reads bus 'default'" in p for p in deployment_pipeline_problems(other_bus))
+
+        off_by_default = copy.deepcopy(template)
+        off_by_default["Parameters"]["DeploymentPipelineKind"]["Default"] = "sagemaker-pipeline"
+        off_by_default["Resources"]["DeploymentPipelineRule"]["Properties"]["State"] = "DISABLED"
+        found = deployment_pipeline_problems(off_by_default)
+        assert any("default 'sagemaker-pipeline', not none" in p for p in found), found
+        assert any("State 'DISABLED'" in p for p in found), found
+
+        unconditional_parameters = copy.deepcopy(template)
+        target = unconditional_parameters["Resources"]["DeploymentPipelineRule"]["Properties"]["Targets"][0]
+        target["SageMakerPipelineParameters"] = target["SageMakerPipelineParameters"]["Fn::If"][1]
+        found = deployment_pipeline_problems(unconditional_parameters)
+        assert any("SageMakerPipelineParameters" in p and "for codepipeline, not None" in p for p in found), found
+
+        no_parameters = copy.deepcopy(template)
+        no_parameters["Resources"]["DeploymentPipelineRule"]["Properties"]["Targets"][0].pop("SageMakerPipelineParameters")
+        no_parameters["Resources"]["DeploymentPipelineRule"]["Properties"]["Targets"][0]["Input"] = "{}"
+        found = deployment_pipeline_problems(no_parameters)
+        assert any("SageMakerPipelineParameters None for sagemaker-pipeline" in p for p in found), found
+        assert any("Input for codepipeline" in p for p in found), found
 
         second_target = copy.deepcopy(template)
         targets = second_target["Resources"]["DeploymentPipelineRule"]["Properties"]["Targets"]

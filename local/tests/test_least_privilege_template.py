@@ -7,13 +7,25 @@ the functions that sign or verify model links may read their keys. The approval-
 events only on govsync's governance decision bus (local/wiring.json "decision_bus"), only as source `govsync`
 (`events:PutEvents` with an `events:source` condition), and no other role may put events on that bus.
 
-Run by pytest on infra/template.yaml and, when `cdk synth` has written it, the CDK template; also runnable as
-`python test_least_privilege_template.py TEMPLATE` (infra/validate.sh), exiting 1 naming every problem.
+Issue 21: the spoke role (infra/spoke.yaml) is granted exactly the reads that bind an approval to its artifact
+(`s3:GetObject`/`s3:GetObjectVersion` on the objects and `s3:ListBucket` on the buckets ArtifactBuckets names,
+none when it is empty; `ecr:DescribeImages` on this account's repositories ArtifactImageRepositories names)
+and that report what is serving (`sagemaker:ListEndpoints`, and `DescribeEndpoint`, `ListTags`,
+`DescribeEndpointConfig`, `DescribeModel` on their own resource types); the hub's roles hold none of these
+(they reach every registry through the spoke role), and no role of any template may write to SageMaker
+hosting (create, update, delete or stop an endpoint, its config or a model) or hold an S3 or ECR action
+beyond those reads.
+
+Run by pytest on infra/template.yaml, infra/spoke.yaml and, when `cdk synth` has written it, the CDK template;
+also runnable as `python test_least_privilege_template.py TEMPLATE...` (infra/validate.sh; a template with a
+HubAccountId parameter is checked as a spoke), exiting 1 naming every problem.
 """
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import json
 import re
 import sys
 from pathlib import Path
@@ -323,6 +335,254 @@ def problems(template: dict[str, Any]) -> list[str]:
     return found + model_link_problems(template) + decision_event_problems(template)
 
 
+# ------------------------------------------------------------------ issue 21: artifact and serving reads
+SPOKE_ROLE = "RegistryAccessRole"
+ARTIFACT_BUCKETS = "ArtifactBuckets"
+ARTIFACT_IMAGE_REPOSITORIES = "ArtifactImageRepositories"
+_SAGEMAKER = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+# What the serving report reads (the reconciler's deep pass), whatever the parameters: (action, resource).
+SERVING_READS = {
+    ("sagemaker:ListEndpoints", "*"),
+    ("sagemaker:DescribeEndpoint", f"{_SAGEMAKER}:endpoint/*"),
+    ("sagemaker:ListTags", f"{_SAGEMAKER}:endpoint/*"),
+    ("sagemaker:DescribeEndpointConfig", f"{_SAGEMAKER}:endpoint-config/*"),
+    ("sagemaker:DescribeModel", f"{_SAGEMAKER}:model/*"),
+}
+# The only S3 and ECR actions any govsync role may hold: HeadObject (with and without VersionId),
+# ListObjectsV2 and DescribeImages (S3 API Reference, HeadObject / ListObjectsV2 "Permissions"; ECR API
+# Reference, DescribeImages).
+ARTIFACT_READ_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "ecr:DescribeImages"}
+# SageMaker hosting writes govsync never makes (it reports what serves, never changes it); wildcard grants
+# are matched against these, other granted names against HOSTING_WRITE.
+HOSTING_WRITE_SAMPLES = (
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateModel",
+    "sagemaker:DeleteModel",
+)
+HOSTING_WRITE = re.compile(r"^sagemaker:((Create|Update|Delete|Stop)\w*Endpoint\w*|CreateModel|DeleteModel)$", re.IGNORECASE)
+_OMITTED = object()
+
+
+def _parameter_value(template: dict[str, Any], name: str, given: dict[str, Any]) -> Any:
+    """A parameter's value as deployed: given, else its default; a CommaDelimitedList as a list."""
+    if name in given:
+        value = given[name]
+    else:
+        value = template["Parameters"][name].get("Default", "")
+    if template["Parameters"][name].get("Type") == "CommaDelimitedList" and isinstance(value, str):
+        return value.split(",")
+    return value
+
+
+def condition_holds(template: dict[str, Any], name: str, given: dict[str, Any]) -> bool:
+    return deployed(template, template["Conditions"][name], given) is True
+
+
+def deployed(template: dict[str, Any], value: Any, given: dict[str, Any]) -> Any:
+    """A template value as CloudFormation deploys it with the `given` parameter values (others at their
+    defaults): Fn::If, Ref, Fn::Join, Fn::Split, Fn::Select, Fn::Sub and the condition functions evaluated,
+    AWS::NoValue dropped; pseudo parameters and attributes stay as `${Name}`."""
+    if isinstance(value, list):
+        items = [deployed(template, item, given) for item in value]
+        return [item for item in items if item is not _OMITTED]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        items = {key: deployed(template, item, given) for key, item in value.items()}
+        return {key: item for key, item in items.items() if item is not _OMITTED}
+    ((function, argument),) = value.items()
+    if function == "Ref":
+        if argument == "AWS::NoValue":
+            return _OMITTED
+        if argument in template.get("Parameters", {}):
+            return _parameter_value(template, argument, given)
+        return "${" + argument + "}"
+    if function == "Fn::GetAtt":
+        return "${" + ".".join(as_list(argument)) + "}"
+    if function in ("Condition", "Fn::Condition"):
+        return condition_holds(template, argument, given)
+    if function == "Fn::If":
+        name, when_true, when_false = argument
+        return deployed(template, when_true if condition_holds(template, name, given) else when_false, given)
+    if function in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"):
+        values = [deployed(template, item, given) for item in argument]
+        if function == "Fn::Equals":
+            return values[0] == values[1]
+        if function == "Fn::Not":
+            return values[0] is not True
+        return all(v is True for v in values) if function == "Fn::And" else any(v is True for v in values)
+    if function == "Fn::Join":
+        delimiter, items = argument
+        return delimiter.join(str(item) for item in as_list(deployed(template, items, given)))
+    if function == "Fn::Split":
+        delimiter, text = argument
+        return str(deployed(template, text, given)).split(delimiter)
+    if function == "Fn::Select":
+        index, items = argument
+        return as_list(deployed(template, items, given))[int(deployed(template, index, given))]
+    if function == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        values = {key: deployed(template, item, given) for key, item in variables.items()}
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in values:
+                return str(values[name])
+            if name in template.get("Parameters", {}):
+                return ",".join(as_list(_parameter_value(template, name, given)))
+            return match.group(0)
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    return {function: deployed(template, argument, given)}
+
+
+def deployed_grants(template: dict[str, Any], role: str, given: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(action, resource, condition as JSON) for every Allow of `role` as deployed with `given`."""
+    grants: set[tuple[str, str, str]] = set()
+    for owner, statement in role_statements(template):
+        if owner != role:
+            continue
+        statement = deployed(template, statement, given)
+        if statement is _OMITTED or not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        condition = json.dumps(statement.get("Condition") or {}, sort_keys=True)
+        for action in as_list(statement.get("Action", [])):
+            for resource in as_list(statement.get("Resource", [])):
+                grants.add((action, resource, condition))
+    return grants
+
+
+_OWN_ACCOUNT = json.dumps({"StringEquals": {"aws:ResourceAccount": "${AWS::AccountId}"}}, sort_keys=True)
+
+
+def _normalised(action: str, resource: str, condition: str) -> tuple[str, str, str]:
+    """One grant with this partition written `${AWS::Partition}` however the template wrote it (`*`, `aws*`: a
+    role's credentials reach no other partition), and an ARN's `*` account pinned to this account by
+    `aws:ResourceAccount` written as that account, the condition then dropped."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        if parts[1] in ("*", "aws*"):
+            parts[1] = "${AWS::Partition}"
+        if parts[4] == "*" and condition == _OWN_ACCOUNT:
+            parts[4], condition = "${AWS::AccountId}", "{}"
+        resource = ":".join(parts)
+    return action, resource, condition
+
+
+def _in_issue_21_scope(action: str, resource: str) -> bool:
+    """An S3 or ECR grant, a SageMaker hosting action, or any grant on a hosting resource."""
+    hosting = ":sagemaker:" in resource and re.search(r":(endpoint|endpoint-config|model)/[^:]*$", resource)
+    service = action.split(":", 1)[0]
+    serving = {read for read, _ in SERVING_READS} - {"sagemaker:ListTags"}
+    return fnmatch.fnmatchcase("s3", service) or fnmatch.fnmatchcase("ecr", service) or action in serving or bool(hosting)
+
+
+def expected_artifact_and_serving_grants(buckets: list[str], repositories: list[str]) -> set[tuple[str, str, str]]:
+    """What the spoke role must be granted of issue 21's reads, normalised, for these parameter values."""
+    wanted = {(action, resource, "{}") for action, resource in SERVING_READS}
+    for bucket in [b for b in buckets if b]:
+        wanted |= {
+            ("s3:GetObject", f"arn:${{AWS::Partition}}:s3:::{bucket}/*", "{}"),
+            ("s3:GetObjectVersion", f"arn:${{AWS::Partition}}:s3:::{bucket}/*", "{}"),
+            ("s3:ListBucket", f"arn:${{AWS::Partition}}:s3:::{bucket}", "{}"),
+        }
+    for repository in repositories:
+        wanted.add(("ecr:DescribeImages", f"arn:${{AWS::Partition}}:ecr:*:${{AWS::AccountId}}:repository/{repository}", "{}"))
+    return wanted
+
+
+# Parameter values the spoke is checked with: the defaults, and buckets and repositories named.
+SPOKE_SCENARIOS = (
+    {},
+    {ARTIFACT_BUCKETS: "models-a,models-b.eu-west-1", ARTIFACT_IMAGE_REPOSITORIES: "fraud-scorer,team-a/*"},
+    {ARTIFACT_BUCKETS: "models-a"},
+)
+
+
+def spoke_artifact_and_serving_problems(spoke: dict[str, Any]) -> list[str]:
+    """The spoke role's S3, ECR and SageMaker hosting grants are exactly issue 21's reads for each scenario:
+    none of S3 when ArtifactBuckets is empty, and the parameters typed and defaulted as documented."""
+    found: list[str] = []
+    parameters = spoke.get("Parameters", {})
+    for name, default in ((ARTIFACT_BUCKETS, ""), (ARTIFACT_IMAGE_REPOSITORIES, "*")):
+        parameter = parameters.get(name)
+        if parameter is None:
+            found.append(f"no {name} parameter")
+        elif parameter.get("Type") != "CommaDelimitedList" or parameter.get("Default") != default:
+            found.append(f"{name}: {parameter.get('Type')} defaulting to {parameter.get('Default')!r}, not a CommaDelimitedList defaulting to {default!r}")
+    if found:
+        return found
+    for given in SPOKE_SCENARIOS:
+        buckets = [b for b in _parameter_value(spoke, ARTIFACT_BUCKETS, given) if b]
+        repositories = _parameter_value(spoke, ARTIFACT_IMAGE_REPOSITORIES, given)
+        granted = {
+            _normalised(*grant) for grant in deployed_grants(spoke, SPOKE_ROLE, given) if _in_issue_21_scope(grant[0], grant[1])
+        }
+        wanted = expected_artifact_and_serving_grants(buckets, repositories)
+        where = f"{SPOKE_ROLE} with {given or 'the defaults'}"
+        for action, resource, condition in sorted(granted - wanted):
+            found.append(f"{where}: {action} on {resource} (condition {condition}) is more than the artifact and serving reads")
+        for action, resource, condition in sorted(wanted - granted):
+            found.append(f"{where}: lacks {action} on {resource}, which the artifact and serving reads need")
+    return found
+
+
+def _allow_branches(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for owner, statement in role_statements(template):
+        branches_of = statement["Fn::If"][1:] if isinstance(statement, dict) and "Fn::If" in statement else [statement]
+        for branch in branches_of:
+            if isinstance(branch, dict) and branch.get("Effect") == "Allow":
+                yield owner, branch
+
+
+def hosting_and_artifact_write_problems(template: dict[str, Any]) -> list[str]:
+    """No role may write to SageMaker hosting, hold an S3 or ECR action other than ARTIFACT_READ_ACTIONS, or
+    allow by NotAction (everything but a list)."""
+    found: set[str] = set()
+    for owner, branch in _allow_branches(template):
+        if "NotAction" in branch:
+            found.add(f"{owner}: allows by NotAction, which grants every action not listed")
+        for action in as_list(branch.get("Action", [])):
+            if not isinstance(action, str):
+                continue
+            service = action.split(":", 1)[0]
+            if (fnmatch.fnmatchcase("s3", service.lower()) or fnmatch.fnmatchcase("ecr", service.lower())) and action not in ARTIFACT_READ_ACTIONS:
+                found.add(f"{owner}: {action} reaches S3 or ECR beyond the artifact reads {sorted(ARTIFACT_READ_ACTIONS)}")
+            if HOSTING_WRITE.match(action) or any(_allows(action, write) for write in HOSTING_WRITE_SAMPLES):
+                found.add(f"{owner}: {action} writes to SageMaker hosting; govsync only reports what is serving")
+    return sorted(found)
+
+
+def hub_registry_read_problems(template: dict[str, Any]) -> list[str]:
+    """The hub's roles reach registries only through the spoke role: none holds an artifact or serving read
+    itself (it would go unused, and would reach the hub account's artifacts without the spoke's parameters)."""
+    serving = {action for action, _ in SERVING_READS}
+    found: set[str] = set()
+    for owner, branch in _allow_branches(template):
+        for action in as_list(branch.get("Action", [])):
+            if action in ARTIFACT_READ_ACTIONS or (action in serving and action != "sagemaker:ListTags"):
+                found.add(f"{owner}: {action} in the hub; artifact and serving reads belong to the spoke role")
+            if action == "sagemaker:ListTags":
+                found.add(f"{owner}: {action} in the hub; registry reads belong to the spoke role")
+    return sorted(found)
+
+
+def spoke_problems(spoke: dict[str, Any]) -> list[str]:
+    return spoke_artifact_and_serving_problems(spoke) + hosting_and_artifact_write_problems(spoke)
+
+
+def template_problems(template: dict[str, Any]) -> list[str]:
+    """Every problem of a hub template, or of a spoke (a template with a HubAccountId parameter)."""
+    if "HubAccountId" in template.get("Parameters", {}):
+        return spoke_problems(template)
+    return problems(template) + hosting_and_artifact_write_problems(template) + hub_registry_read_problems(template)
+
+
 def spoke_forwarder_name() -> str:
     spoke = load_template(SPOKE_TEMPLATE)
     role = spoke["Resources"]["ForwardRole"]["Properties"]
@@ -330,13 +590,17 @@ def spoke_forwarder_name() -> str:
 
 
 def test_sam_template_grants_least_privilege() -> None:
-    assert problems(load_template(SAM_TEMPLATE)) == []
+    assert template_problems(load_template(SAM_TEMPLATE)) == []
 
 
 def test_cdk_template_grants_least_privilege() -> None:
     # Only once `cdk synth` has run (infra/validate.sh runs this file on its output in any case).
     if CDK_TEMPLATE.exists():
-        assert problems(load_template(CDK_TEMPLATE)) == []
+        assert template_problems(load_template(CDK_TEMPLATE)) == []
+
+
+def test_spoke_template_grants_least_privilege() -> None:
+    assert template_problems(load_template(SPOKE_TEMPLATE)) == []
 
 
 def test_template_bus_admits_the_role_name_spoke_yaml_creates() -> None:
@@ -501,11 +765,118 @@ def test_decision_event_check_reports_a_wider_or_missing_grant() -> None:
     ]
 
 
+def _spoke_statements(spoke: dict[str, Any]) -> list[Any]:
+    return spoke["Resources"][SPOKE_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def _spoke_statement(spoke: dict[str, Any], sid: str) -> dict[str, Any]:
+    for statement in _spoke_statements(spoke):
+        branch = statement["Fn::If"][1] if "Fn::If" in statement else statement
+        if branch.get("Sid") == sid:
+            return branch
+    raise AssertionError(f"no statement {sid}")
+
+
+def test_the_deployed_value_of_a_list_parameter_prefixed_into_arns() -> None:
+    """The evaluator the spoke checks rely on: Fn::Split of Fn::Join over a CommaDelimitedList, Fn::If on a
+    condition of the template, AWS::NoValue dropped."""
+    spoke = load_template(SPOKE_TEMPLATE)
+    resource = _spoke_statement(spoke, "ListArtifactPrefixes")["Resource"]
+    assert deployed(spoke, resource, {ARTIFACT_BUCKETS: "a,b"}) == ["arn:*:s3:::a", "arn:*:s3:::b"]
+    assert condition_holds(spoke, "HasArtifactBuckets", {ARTIFACT_BUCKETS: "a"})
+    assert not condition_holds(spoke, "HasArtifactBuckets", {})
+    statements = deployed(spoke, _spoke_statements(spoke), {})
+    assert not any(statement.get("Sid") == "ReadArtifactObjects" for statement in statements)
+
+
+def test_the_spoke_role_is_granted_exactly_the_artifact_and_serving_reads() -> None:
+    spoke = load_template(SPOKE_TEMPLATE)
+    assert spoke_artifact_and_serving_problems(spoke) == []
+    assert hosting_and_artifact_write_problems(spoke) == []
+    # Empty ArtifactBuckets: no S3 grant at all (the artifacts are reported unverifiable).
+    by_default = deployed_grants(spoke, SPOKE_ROLE, {})
+    assert not [grant for grant in by_default if grant[0].startswith("s3:")]
+    own_account = json.dumps({"StringEquals": {"aws:ResourceAccount": "${AWS::AccountId}"}}, sort_keys=True)
+    assert ("ecr:DescribeImages", "arn:*:ecr:*:*:repository/*", own_account) in by_default
+    named = deployed_grants(spoke, SPOKE_ROLE, {ARTIFACT_BUCKETS: "models-a", ARTIFACT_IMAGE_REPOSITORIES: "fraud"})
+    assert {grant for grant in named if grant[0].startswith(("s3:", "ecr:"))} == {
+        ("s3:GetObject", "arn:*:s3:::models-a/*", "{}"),
+        ("s3:GetObjectVersion", "arn:*:s3:::models-a/*", "{}"),
+        ("s3:ListBucket", "arn:*:s3:::models-a", "{}"),
+        ("ecr:DescribeImages", "arn:*:ecr:*:*:repository/fraud", own_account),
+    }
+    # The functions that read artifacts and endpoints may assume the role.
+    trust = spoke["Resources"][SPOKE_ROLE]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    principals = {flatten(arn).rsplit("/", 1)[1] for arn in trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]}
+    assert {"govsync-approval-propagation", "govsync-registry-events", "govsync-reconciler"} <= principals
+
+
+def test_the_artifact_check_reports_a_wider_narrower_or_unpinned_grant() -> None:
+    """The check itself: an unconditional S3 grant, an ECR grant on every account, a hosting write, a lost
+    serving read and an S3 write are each reported."""
+    spoke = copy.deepcopy(load_template(SPOKE_TEMPLATE))
+    statements = _spoke_statements(spoke)
+    for index, statement in enumerate(statements):
+        if "Fn::If" in statement and statement["Fn::If"][1].get("Sid") == "ReadArtifactObjects":
+            statements[index] = statement["Fn::If"][1]
+            statements[index]["Action"] = [*statements[index]["Action"], "s3:PutObject"]
+    _spoke_statement(spoke, "ReadImageDigests").pop("Condition")
+    _spoke_statement(spoke, "ReadEndpoints")["Action"] = ["sagemaker:DescribeEndpoint", "sagemaker:ListTags", "sagemaker:UpdateEndpoint"]
+    statements[:] = [s for s in statements if s.get("Sid") != "ReadServedModels"]
+    found = spoke_artifact_and_serving_problems(spoke)
+    assert any("with the defaults: s3:GetObject on arn:${AWS::Partition}:s3:::/*" in p and "more than" in p for p in found), found
+    assert any("ecr:DescribeImages on arn:${AWS::Partition}:ecr:*:*:repository/*" in p and "more than" in p for p in found), found
+    assert any("sagemaker:UpdateEndpoint on" in p and "more than" in p for p in found), found
+    assert any("lacks sagemaker:DescribeModel" in p for p in found), found
+    writes = hosting_and_artifact_write_problems(spoke)
+    assert any("s3:PutObject reaches S3 or ECR beyond" in p for p in writes), writes
+    assert any("sagemaker:UpdateEndpoint writes to SageMaker hosting" in p for p in writes), writes
+
+    missing = copy.deepcopy(load_template(SPOKE_TEMPLATE))
+    del missing["Parameters"][ARTIFACT_BUCKETS]
+    missing["Parameters"][ARTIFACT_IMAGE_REPOSITORIES]["Default"] = ""
+    found = spoke_artifact_and_serving_problems(missing)
+    assert f"no {ARTIFACT_BUCKETS} parameter" in found, found
+    assert any(p.startswith(f"{ARTIFACT_IMAGE_REPOSITORIES}: ") for p in found), found
+
+
+def test_no_template_lets_govsync_write_to_hosting_s3_or_ecr() -> None:
+    templates = [load_template(SAM_TEMPLATE), load_template(SPOKE_TEMPLATE)]
+    if CDK_TEMPLATE.exists():
+        templates.append(load_template(CDK_TEMPLATE))
+    for template in templates:
+        assert hosting_and_artifact_write_problems(template) == []
+        assert "HubAccountId" in template["Parameters"] or hub_registry_read_problems(template) == []
+
+
+def test_the_write_check_reports_wildcards_and_hub_reads() -> None:
+    template = load_template(SAM_TEMPLATE)
+    _policy_statements(template, "ReconcilerRole").extend(
+        [
+            {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:Get*", "ecr:DescribeImages"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "sagemaker:DeleteEndpointConfig", "Resource": "*"},
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        ]
+    )
+    _policy_statements(template, "DecommissionRole").append(
+        {"Effect": "Allow", "Action": "sagemaker:ListEndpoints", "Resource": "*"}
+    )
+    found = hosting_and_artifact_write_problems(template)
+    assert "ReconcilerRole: sagemaker:* writes to SageMaker hosting; govsync only reports what is serving" in found, found
+    assert any(p.startswith("ReconcilerRole: s3:Get* reaches S3 or ECR") for p in found), found
+    assert any(p.startswith("ReconcilerRole: sagemaker:DeleteEndpointConfig writes") for p in found), found
+    assert any("NotAction" in p for p in found), found
+    hub = hub_registry_read_problems(template)
+    assert any(p.startswith("ReconcilerRole: ecr:DescribeImages in the hub") for p in hub), hub
+    assert any(p.startswith("DecommissionRole: sagemaker:ListEndpoints in the hub") for p in hub), hub
+
+
 if __name__ == "__main__":
     paths = [Path(arg) for arg in sys.argv[1:]] or [SAM_TEMPLATE]
     failed = False
     for template_path in paths:
-        for problem in problems(load_template(template_path)):
+        for problem in template_problems(load_template(template_path)):
             print(f"{template_path.name}: {problem}")
             failed = True
     sys.exit(1 if failed else 0)

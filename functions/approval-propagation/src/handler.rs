@@ -67,6 +67,15 @@ where
     }
 
     /// The same handler publishing each governance decision it applies on `publisher`.
+    /// The same handler binding each approval to the artifact's fingerprint.
+    pub fn with_artifact_readers(
+        mut self,
+        readers: govsync_flows::artifacts::ArtifactReaders,
+    ) -> Self {
+        self.change = self.change.with_artifact_readers(readers);
+        self
+    }
+
     pub fn with_decision_publisher(
         mut self,
         publisher: Arc<dyn govsync_flows::governance_change::DynDecisionPublisher>,

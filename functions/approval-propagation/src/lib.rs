@@ -111,6 +111,10 @@ impl Function {
                 )),
             },
         );
+        let artifacts = govsync_lambda::clients::artifact_clients(base, sdk).await?;
+        let handler = handler.with_artifact_readers(
+            govsync_flows::artifacts::ArtifactReaders::from_clients(artifacts),
+        );
         let handler = match &config.decision_bus {
             Some(bus) => handler.with_decision_publisher(Arc::new(
                 govsync_adapters::eventbridge::EventBridgePublisher::new(

@@ -1,6 +1,7 @@
 //! approval-propagation on the adapters' in-memory fakes: F1 provisioning and its exactly-once email,
 //! F4 status propagation, stale/echo/unknown handling, the decommission hand-off, and batch semantics.
 
+use govsync_core::ports::ApprovedArtifacts as _;
 use govsync_core::ports::DecisionOutbox as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ struct World {
     notifier: Arc<FakeNotifier>,
     decommission: Arc<FakeMessageQueue>,
     bus: Arc<govsync_adapters::fakes::FakeDecisionBus>,
+    artifacts: Arc<govsync_adapters::fakes::FakeArtifacts>,
     handler: FakeHandler,
     entity: GovernanceObject,
 }
@@ -89,9 +91,19 @@ impl World {
             },
         );
         let bus = Arc::new(govsync_adapters::fakes::FakeDecisionBus::new());
-        let handler = handler.with_decision_publisher(bus.clone());
+        let artifacts = Arc::new(govsync_adapters::fakes::FakeArtifacts::new());
+        let handler = handler
+            .with_decision_publisher(bus.clone())
+            .with_artifact_readers(govsync_flows::artifacts::ArtifactReaders::from_clients(
+                vec![(
+                    registries.registries()[0].clone(),
+                    Arc::clone(&artifacts),
+                    Arc::clone(&artifacts),
+                )],
+            ));
         Self {
             bus,
+            artifacts,
             governance,
             registry,
             links,
@@ -124,7 +136,15 @@ impl World {
     /// A registered package linked to a governance model with `status`.
     async fn linked_model(&self, status: &str) -> (GovernanceObject, String) {
         self.registry.add_group("credit-risk-9", BTreeMap::new());
-        let package = registered_package(&self.registry, "credit-risk-9", 1);
+        let mut package = registered_package(&self.registry, "credit-risk-9", 1);
+        package.containers = vec![govsync_core::artifact::ContainerArtifact {
+            image: Some(IMAGE.into()),
+            model_data: Some(govsync_core::artifact::ModelData::Object(MODEL_DATA.into())),
+            ..Default::default()
+        }];
+        self.artifacts.put_object(MODEL_DATA, "etag-reviewed");
+        self.artifacts
+            .tag_image("credit-risk/serve", "1.4", DIGEST_REVIEWED);
         self.registry.put_package(package.clone());
         let model = self.governance.insert(&NewGovernanceObject {
             kind: GovernanceKind::Model,
@@ -505,10 +525,11 @@ async fn approved_for_deployment_approves_the_package_with_ledger_token_and_desc
         .await
         .unwrap();
     assert!(applied.is_some());
-    // The same change again: nothing more.
+    // The same change again: nothing more. (govsync's write of the artifact fingerprint onto the
+    // Model made a newer revision, which finds the package in step.)
     assert_eq!(
         world.run(vec![record(&model.id, "2")]).await,
-        [Outcome::Duplicate]
+        [Outcome::InSync]
     );
     assert_eq!(
         world
@@ -727,7 +748,8 @@ async fn governance_unreachable_fails_the_message_and_a_later_delivery_completes
         ])
         .await;
     assert_eq!(outcomes[0], Outcome::Updated);
-    assert_eq!(outcomes[1], Outcome::Duplicate);
+    // The second reads the revision govsync's artifact field write made: in step, nothing written.
+    assert_eq!(outcomes[1], Outcome::InSync);
     assert!(matches!(outcomes[2], Outcome::Provisioned { .. }));
     assert_eq!(
         world.registry.package(&arn).unwrap().approval_status,
@@ -896,6 +918,94 @@ async fn a_new_governance_decision_gets_another_id_and_an_echo_publishes_nothing
     assert_schema_valid(&published);
     assert_ne!(published[0].decision_id, published[1].decision_id);
     assert_eq!(published[1].governance.status, "Approved for Production");
+}
+
+const MODEL_DATA: &str = "s3://credit-models/credit-risk-9/1/model.tar.gz";
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/credit-risk/serve:1.4";
+const DIGEST_REVIEWED: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+#[tokio::test]
+async fn an_applied_approval_is_bound_to_the_artifact_in_the_event_the_table_and_governance() {
+    let world = World::new();
+    let (model, arn) = world.linked_model("Approved for Deployment").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    let published = world.bus.published();
+    assert_eq!(published.len(), 1);
+    assert_schema_valid(&published);
+    let artifact = published[0]
+        .artifact
+        .as_ref()
+        .expect("the approval's fingerprint");
+    assert!(artifact.verified, "{artifact:#?}");
+    let container = &artifact.containers[0];
+    assert_eq!(
+        container.model_data,
+        Some(govsync_core::artifact::Part::S3Object {
+            uri: MODEL_DATA.into(),
+            etag: "etag-reviewed".into(),
+            version_id: Some("v1".into()),
+        })
+    );
+    assert_eq!(
+        container.image,
+        Some(govsync_core::artifact::Part::Image {
+            uri: IMAGE.into(),
+            digest: DIGEST_REVIEWED.into(),
+        })
+    );
+    let approved = world
+        .links
+        .approved_artifact(&govsync_core::ModelPackageArn::parse(&arn).unwrap())
+        .await
+        .unwrap()
+        .expect("the approved artifact is recorded");
+    assert_eq!(approved.decision_id, published[0].decision_id);
+    let model = world.governance.get_object(&model.id).await.unwrap();
+    let field = model
+        .field("MRG-Model:Artifact Fingerprint")
+        .and_then(|value| value.as_text())
+        .expect("the fingerprint is written onto the governance Model");
+    assert!(field.contains("ETag etag-reviewed, version v1"), "{field}");
+    assert!(field.contains(DIGEST_REVIEWED), "{field}");
+}
+
+#[tokio::test]
+async fn an_unreadable_artifact_is_approved_as_governance_decided_and_published_as_unverified() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Approved for Deployment").await;
+    world.artifacts.deny("credit-models");
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    let published = world.bus.published();
+    assert_schema_valid(&published);
+    let artifact = published[0].artifact.as_ref().unwrap();
+    assert!(!artifact.verified);
+    assert_eq!(artifact.unverifiable.len(), 1, "{artifact:#?}");
+    assert!(
+        artifact.unverifiable[0].contains("access denied"),
+        "{artifact:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_decision_that_does_not_approve_carries_no_artifact() {
+    let world = World::new();
+    let (model, _) = world.linked_model("Rejected").await;
+    assert_eq!(
+        world.run(vec![record(&model.id, "1")]).await,
+        [Outcome::Updated]
+    );
+    let published = world.bus.published();
+    assert_eq!(published.len(), 1);
+    assert_schema_valid(&published);
+    assert_eq!(published[0].approval_status, "Rejected");
+    assert!(published[0].artifact.is_none());
 }
 
 /// Every published detail holds to the public schema (`shared/core/schemas/`).

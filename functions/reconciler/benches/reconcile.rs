@@ -6,7 +6,8 @@
 //!
 //! 10 000 packages across 3 registries (34 groups of ~100 versions each per registry), already in
 //! governance, of which 1 % lost their event (missing from governance) and 1 % were approved behind
-//! governance's back; reconciled against the in-memory fakes with every remote call faked at a
+//! governance's back, and the first version of 20 groups per registry approved and served by an endpoint
+//! whose Model does not yet record it (`Deployments`); reconciled against the in-memory fakes with every remote call faked at a
 //! realistic latency (SageMaker 30 ms, governance 40 ms, DynamoDB / SQS 5 ms) and listings answered in
 //! pages of 100, as SageMaker and the query API page them. Prints wall time against Lambda's 15-minute
 //! limit, calls made per service, throttling, and peak RSS. `RECONCILE_BENCH_PACKAGES` and
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use govsync_core::customer_metadata::keys;
+use govsync_core::model_card::{self, CardDecision, CardFacts, PackageCard};
 use govsync_core::ports::{ApprovalStatus, Field, GovernanceKind, NewGovernanceObject};
 use govsync_core::reconcile::DriftKind;
 use govsync_core::sync::{GateMode, fields};
@@ -26,6 +28,8 @@ use support::World;
 
 const REGISTRIES: usize = 3;
 const GROUPS_PER_REGISTRY: usize = 34;
+/// Groups per registry whose first version an endpoint serves.
+const SERVED_GROUPS: usize = 20;
 const LAMBDA_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 fn peak_rss_kib() -> Option<u64> {
@@ -60,6 +64,7 @@ async fn main() {
     let mut seeded = 0;
     let mut missing = 0;
     let mut shadow = 0;
+    let mut served = 0;
     'seed: for (index, registry) in world.registries.iter().enumerate() {
         for group in 0..GROUPS_PER_REGISTRY {
             let name = format!("model-{index}-{group:03}");
@@ -82,6 +87,13 @@ async fn main() {
                     missing += 1;
                     continue;
                 }
+                // Approved for pre-production and serving there (not a shadow approval).
+                let serving = version == 1 && group < SERVED_GROUPS && seeded % 100 != 42;
+                let status = if serving {
+                    "Approved for Deployment"
+                } else {
+                    "Under Development"
+                };
                 let model = world.governance.insert(&NewGovernanceObject {
                     kind: GovernanceKind::Model,
                     name: format!("{name} version {version}"),
@@ -89,9 +101,27 @@ async fn main() {
                     parent_id: Some(model_group.id.clone()),
                     fields: vec![
                         Field::text(fields::EXTERNAL_ID, package.arn.clone()),
-                        Field::choice(fields::MODEL_STATUS, "Under Development"),
+                        Field::choice(fields::MODEL_STATUS, status),
                     ],
                 });
+                // The Model Card as govsync's sync leaves it, so the card is in step too.
+                if let CardDecision::Write(card) = model_card::merge(
+                    None,
+                    &CardFacts {
+                        use_case_id: world.use_case.id.to_string(),
+                        use_case_name: world.use_case.name.clone(),
+                        business_entity: format!("Entity {index}"),
+                        governance_status: Some(status.to_owned()),
+                        model_group_id: Some(model_group.id.to_string()),
+                        model_id: Some(model.id.to_string()),
+                        ..CardFacts::default()
+                    },
+                ) {
+                    package.facts.model_card = Some(PackageCard {
+                        content: Some(card.content),
+                        status: Some(card.status),
+                    });
+                }
                 package.customer_metadata = BTreeMap::from([
                     (keys::USE_CASE_ID.to_owned(), world.use_case.id.to_string()),
                     (keys::MODEL_GROUP_ID.to_owned(), model_group.id.to_string()),
@@ -101,6 +131,17 @@ async fn main() {
                     // Approved in SageMaker behind governance's back.
                     shadow += 1;
                     package.approval_status = Some(ApprovalStatus::Approved);
+                }
+                if serving {
+                    served += 1;
+                    package.approval_status = Some(ApprovalStatus::Approved);
+                    package.lifecycle = Some(support::lifecycle("PreProduction", "Approved"));
+                    registry.serve(
+                        &format!("{name}-pre"),
+                        package.arn.as_str(),
+                        Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/model@sha256:aaaa"),
+                        Some("PreProduction"),
+                    );
                 }
                 registry.put_package(package);
             }
@@ -146,7 +187,9 @@ async fn main() {
     println!(
         "latency: SageMaker 30 ms, governance 40 ms, DynamoDB/SQS 5 ms per call; listings in pages of 100; concurrency {concurrency}"
     );
-    println!("seeded drift: {missing} packages missing from governance, {shadow} shadow approvals");
+    println!(
+        "seeded drift: {missing} packages missing from governance, {shadow} shadow approvals, {served} served versions whose Model does not record the endpoint"
+    );
     println!(
         "run 1 (repair): wall {:.2?} = {:.1} % of the 15-minute Lambda limit; complete: {}",
         wall,
@@ -199,7 +242,20 @@ async fn main() {
         );
     }
     assert!(report.complete && second.complete);
-    assert_eq!(report.counts.drifts, missing + shadow, "{}", report.table());
+    assert_eq!(
+        report.counts.drifts,
+        missing + shadow + served,
+        "{}",
+        report.table()
+    );
+    assert_eq!(
+        report
+            .drifts
+            .iter()
+            .filter(|r| r.drift.kind == DriftKind::DeploymentsOutOfStep)
+            .count(),
+        served
+    );
     assert_eq!(second.counts.drifts, 0, "{}", second.table());
     assert!(wall < LAMBDA_LIMIT);
 }

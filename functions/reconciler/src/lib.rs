@@ -15,6 +15,11 @@
 //!   (`sync::decommission::decommission_model`), executed directly (F5);
 //! - unassigned groups, tags naming missing use cases, duplicate models, unknown statuses: reported only.
 //!
+//! Then what is really serving ([`reconciler`]'s serving step): each registry's endpoints, judged in core
+//! (`govsync_core::serving`): an endpoint serving a version governance has not approved for its
+//! `govsync:stage`, a decommissioned version, or another artifact than the approved one is reported (govsync
+//! never changes an endpoint); each Model's `Deployments` field is rewritten where it is out of step.
+//!
 //! `dry_run` changes nothing on either side. Remote calls go through an adaptive limiter (bounded
 //! concurrency, halved on throttling); a run that nears its deadline saves a checkpoint in the cursors
 //! table and stops, and the next run resumes there (`resumed_from` in its report).
@@ -43,9 +48,10 @@ use serde_json::Value;
 
 pub use config::{Config, ConfigError};
 pub use error::{ReconcileError, Throttling};
-pub use reconciler::{NoObserver, Reconciler, RunObserver, RunOptions, Tuning};
+pub use reconciler::{NoObserver, Reconciler, RegistryServing, RunObserver, RunOptions, Tuning};
 pub use report::{
     Checkpoint, Counts, DriftRecord, ReconcileReport, RegistryCounts, RepairOutcome, ResumePoint,
+    ServingRecord,
 };
 
 /// Drifts listed in the Lambda's response (the full report is in the logs, one table line each).
@@ -113,7 +119,10 @@ impl Function {
                 config.decommission_queue_url.clone(),
             )),
             config.tuning.clone(),
-        );
+        )
+        .with_artifact_readers(govsync_flows::artifacts::ArtifactReaders::from_clients(
+            govsync_lambda::clients::artifact_clients(base, sdk).await?,
+        ));
         tracing::info!(
             registries = base.registries.len(),
             gate = base.gate.as_str(),

@@ -6,42 +6,53 @@
 //!    by name, skip those up to the checkpoint's group, and compare `group_concurrency` groups at once:
 //!    tags, packages (paged) and a `DescribeModelPackage` per registered package, bounded by the limiter.
 //!    Compare in core; repair each drift (or, with `dry_run`, only plan it); record the group as done and
-//!    save the checkpoint every `checkpoint_every`. Then the models whose whole group is gone.
-//! 4. A run that reaches its deadline (minus the margin) starts no new group, saves the checkpoint and
+//!    save the checkpoint every `checkpoint_every`. Then what is really serving (the registry's
+//!    endpoints, judged against governance: [`serving`]) and the models whose whole group is gone.
+//! 4. After the last registry, every Model's `Deployments` field against the endpoints of every
+//!    registry (the serving step's reads; registries done by a run this one resumes are read again).
+//! 5. A run that reaches its deadline (minus the margin) starts no new group, saves the checkpoint and
 //!    returns a report with `complete = false` and `stopped_at`; the next run resumes there. A complete
 //!    run deletes the checkpoint.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use govsync_core::decommission_request::DecommissionRequest;
+use govsync_core::field_mapping::Fact;
 use govsync_core::governance::Revision;
+use govsync_core::ports::hosting::Hosting;
 use govsync_core::ports::{
     CheckpointStore, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
     IdempotencyStore, LinksTable, MessageQueue, ModelPackage, ModelRegistry, OutgoingMessage,
     PackageGroupSummary,
 };
 use govsync_core::reconcile::{
-    CompareSettings, Drift, GovernanceInventory, GroupSnapshot, Repair, columns, compare_group,
-    compare_missing_groups,
+    CompareSettings, Drift, DriftKind, GovernanceInventory, GroupSnapshot, Repair, columns,
+    compare_group, compare_missing_groups,
 };
+use govsync_core::serving::ServingEndpoint;
 use govsync_core::sync::GateMode;
 use govsync_core::sync::decommission::{DecommissionPolicy, Deletion, decommission_model};
 use govsync_core::sync::governance::{ModelChange, ModelDecision, decide_model, object_revision};
 use govsync_core::sync::registry::described_version;
 use govsync_core::{MappingSpec, ModelPackageArn, ModelPackageStatus, Registry};
+use govsync_flows::artifacts::{ArtifactCheckError, ArtifactReaders, check_approved_artifact};
 use govsync_flows::package_sync::{Outcome, RegistrySync, Settings};
 
 use crate::error::ReconcileError;
 use crate::limiter::Limiter;
 use crate::report::{
     Checkpoint, Counts, DriftRecord, ReconcileReport, RegistryCounts, RepairOutcome, ResumePoint,
+    ServingRecord,
 };
 
 mod repair;
+mod serving;
+
+pub use serving::RegistryServing;
 
 /// How long a ledger entry waits for the echo of the reconciler's write.
 const LEDGER_TTL_SECONDS: i64 = 3600;
@@ -116,6 +127,18 @@ pub trait RunObserver: Send + Sync {
     }
     /// A registry is done; `records` are the drifts of models whose whole group is gone.
     fn registry_done(&self, _registry: &Registry, _records: &[DriftRecord]) {}
+    /// A registry's endpoints were read (`serving`; with why some or all could not be) and judged:
+    /// `records` are the findings about them.
+    fn endpoints_judged(
+        &self,
+        _registry: &Registry,
+        _serving: &RegistryServing,
+        _records: &[ServingRecord],
+    ) {
+    }
+    /// Every Model's `Deployments` field was compared with the endpoints of every registry (at the end
+    /// of a complete run, when the mapping names the field): `records` are those out of step.
+    fn deployments_judged(&self, _records: &[DriftRecord]) {}
 }
 
 /// Observes nothing: the scheduled run.
@@ -138,6 +161,8 @@ pub struct Reconciler<G, R, I, L, C, M> {
     model_links: Option<govsync_core::model_link::ModelLinks>,
     policy: DecommissionPolicy,
     tuning: Tuning,
+    /// Reads approved packages' artifacts (the deep check against the approval); empty: not checked.
+    artifacts: ArtifactReaders,
 }
 
 /// What one group came to.
@@ -160,12 +185,14 @@ struct Progress {
     records: Vec<DriftRecord>,
     per_registry: Vec<RegistryCounts>,
     last_saved: Instant,
+    /// Each registry's endpoints as this run read them (by index in the map), for the `Deployments` step.
+    serving: BTreeMap<usize, RegistryServing>,
 }
 
 impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
 where
     G: Governance,
-    R: ModelRegistry,
+    R: ModelRegistry + Hosting,
     I: IdempotencyStore,
     L: LinksTable,
     C: CheckpointStore,
@@ -217,7 +244,16 @@ where
             model_links,
             policy,
             tuning,
+            artifacts: ArtifactReaders::default(),
         }
+    }
+
+    /// The same reconciler checking each approved package's artifact against what governance
+    /// approved, and its repairs going through the gate that revokes a changed one (#21).
+    pub fn with_artifact_readers(mut self, readers: ArtifactReaders) -> Self {
+        self.sync = self.sync.with_artifact_readers(readers.clone());
+        self.artifacts = readers;
+        self
     }
 
     pub fn tuning(&self) -> &Tuning {
@@ -287,6 +323,7 @@ where
             records: Vec::new(),
             per_registry: Vec::new(),
             last_saved: Instant::now(),
+            serving: BTreeMap::new(),
         };
 
         let mut complete = true;
@@ -313,6 +350,7 @@ where
                 .await;
             if let (Ok(end), Some((registry, _))) = (&result, self.registries.get(index)) {
                 let counted = progress.counts.since(&before);
+                let serving = progress.serving.get(&index);
                 progress.per_registry.push(RegistryCounts {
                     registry: self.registry_label(index),
                     business_entity: registry.business_entity.to_string(),
@@ -322,6 +360,8 @@ where
                     drifts: counted.drifts,
                     repaired: counted.repaired,
                     failed: counted.failed,
+                    endpoints: serving.map_or(0, |serving| serving.endpoints.len()),
+                    endpoints_unread: serving.and_then(|serving| serving.unread.clone()),
                 });
             }
             match result {
@@ -331,15 +371,29 @@ where
                     break;
                 }
                 Err(error) => {
-                    // Keep what is done: the next run resumes after the last completed group.
-                    if !checkpoints {
-                        return Err(error);
-                    }
-                    if let Err(save_error) = self.save_checkpoint(checkpoint_id, &progress).await {
-                        tracing::error!(error = %save_error, "could not save the checkpoint");
-                    }
-                    return Err(error);
+                    return Err(self
+                        .keep_progress(error, checkpoint_id, &progress, checkpoints)
+                        .await);
                 }
+            }
+        }
+        if complete {
+            if stop_at.is_some_and(|stop| Utc::now() >= stop) {
+                // The next run resumes in the last registry and ends with this step.
+                complete = false;
+            } else if let Err(error) = self
+                .deployments_step(
+                    &inventory,
+                    &limiter,
+                    options.dry_run,
+                    &mut progress,
+                    observer,
+                )
+                .await
+            {
+                return Err(self
+                    .keep_progress(error, checkpoint_id, &progress, checkpoints)
+                    .await);
             }
         }
         if !checkpoints {
@@ -374,6 +428,21 @@ where
             calls: limiter.stats(),
             drifts: progress.records,
         })
+    }
+
+    /// Keeps what is done when a run fails: the next run resumes after the last completed group.
+    async fn keep_progress(
+        &self,
+        error: ReconcileError,
+        checkpoint_id: &str,
+        progress: &Progress,
+        checkpoints: bool,
+    ) -> ReconcileError {
+        if checkpoints && let Err(save_error) = self.save_checkpoint(checkpoint_id, progress).await
+        {
+            tracing::error!(error = %save_error, "could not save the checkpoint");
+        }
+        error
     }
 
     /// The cursors-table id of this registry map's checkpoint.
@@ -450,17 +519,20 @@ where
         };
         let use_cases = query(GovernanceKind::UseCase, columns::USE_CASE);
         let model_groups = query(GovernanceKind::ModelGroup, columns::MODEL_GROUP);
-        let models = query(GovernanceKind::Model, columns::MODEL);
+        let mut models = query(GovernanceKind::Model, columns::MODEL);
+        // Where each version is deployed, when the tenant's mapping names a field for it.
+        let deployments = self.mapping.fields().field(Fact::Deployments);
+        models.columns.extend(deployments.map(str::to_owned));
         let (use_cases, model_groups, models) = futures::try_join!(
             limiter.call(|| self.governance.query(&use_cases)),
             limiter.call(|| self.governance.query(&model_groups)),
             limiter.call(|| self.governance.query(&models)),
         )?;
-        Ok(GovernanceInventory::from_rows(
-            &use_cases,
-            &model_groups,
-            &models,
-        ))
+        let mut inventory = GovernanceInventory::from_rows(&use_cases, &model_groups, &models);
+        if let Some(field) = deployments {
+            inventory.read_deployments(&models, field);
+        }
+        Ok(inventory)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -532,6 +604,10 @@ where
         if out_of_time() {
             return Ok(RegistryEnd::OutOfTime);
         }
+        self.serving_step(
+            index, registry, client, inventory, limiter, dry_run, progress, observer,
+        )
+        .await?;
         let drifts = compare_missing_groups(registry, &listed, inventory);
         let records = self
             .repair_all(registry, client.as_ref(), drifts, limiter, dry_run)
@@ -607,7 +683,7 @@ where
             tags,
             packages,
         };
-        let drifts = compare_group(
+        let mut drifts = compare_group(
             registry,
             &snapshot,
             inventory,
@@ -617,6 +693,10 @@ where
                 model_links: self.model_links.as_ref(),
             },
         );
+        let artifact_drifts = self
+            .artifact_drifts(registry, &snapshot, inventory, &drifts)
+            .await?;
+        drifts.extend(artifact_drifts);
         let mut records = self
             .repair_all(registry, client, drifts, limiter, dry_run)
             .await;
@@ -637,5 +717,108 @@ where
             packages: snapshot.packages.len(),
             records,
         })
+    }
+}
+
+impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
+where
+    G: Governance,
+    R: ModelRegistry + Hosting,
+    I: IdempotencyStore,
+    L: LinksTable,
+    C: CheckpointStore,
+    M: MessageQueue,
+{
+    /// The deep check of each approved package's artifact against the fingerprint recorded when
+    /// governance's approval was applied: a change is `artifact_changed_since_approval` (repaired by
+    /// the package sync, whose gate revokes it with `enforce`), an unreadable part
+    /// `artifact_unverifiable` (reported). A package another drift already re-syncs is left to that
+    /// repair; a throttled read is left to the next run.
+    async fn artifact_drifts(
+        &self,
+        registry: &Registry,
+        snapshot: &GroupSnapshot,
+        inventory: &GovernanceInventory,
+        drifts: &[Drift],
+    ) -> Result<Vec<Drift>, ReconcileError> {
+        if self
+            .artifacts
+            .get(&registry.account, &registry.region)
+            .is_none()
+        {
+            return Ok(Vec::new());
+        }
+        let resynced: BTreeSet<&str> = drifts
+            .iter()
+            .filter(|drift| matches!(drift.repair, Repair::SyncPackage { .. }))
+            .filter_map(|drift| drift.package_arn.as_ref().map(ModelPackageArn::as_str))
+            .collect();
+        let candidates = snapshot.packages.iter().filter(|package| {
+            package.approval_status == Some(govsync_core::ApprovalStatus::Approved)
+                && !resynced.contains(package.arn.as_str())
+        });
+        let checked: Vec<_> = stream::iter(candidates)
+            .map(|package| async move {
+                let check =
+                    check_approved_artifact(self.links.as_ref(), &self.artifacts, package).await;
+                (package, check)
+            })
+            .buffer_unordered(self.tuning.concurrency.max(1))
+            .collect()
+            .await;
+        let mut found = Vec::new();
+        for (package, check) in checked {
+            let check = match check {
+                Ok(Some((_, check))) => check,
+                Ok(None) => continue,
+                Err(ArtifactCheckError::Read(error)) => {
+                    tracing::warn!(
+                        package_arn = package.arn.as_str(),
+                        error = %error,
+                        "the artifact could not be read now: checked on the next run"
+                    );
+                    continue;
+                }
+                Err(ArtifactCheckError::Store(error)) => return Err(error.into()),
+            };
+            let model = inventory
+                .models_for(package.arn.as_str())
+                .first()
+                .map(|model| model.id.clone());
+            let drift = |kind, detail: String, repair| Drift {
+                kind,
+                registry: format!("{}/{}", registry.account, registry.region),
+                group: Some(snapshot.name.clone()),
+                package_arn: Some(package.arn.clone()),
+                governance_id: model.clone(),
+                detail,
+                repair,
+            };
+            if !check.changed.is_empty() {
+                let repair = match self.gate {
+                    GateMode::Enforce => Repair::SyncPackage {
+                        package_arn: package.arn.clone(),
+                    },
+                    GateMode::Alert | GateMode::Off => Repair::ReportOnly {
+                        reason: format!("gate mode is {}", self.gate.as_str()),
+                    },
+                };
+                found.push(drift(
+                    DriftKind::ArtifactChangedSinceApproval,
+                    check.changed.join("; "),
+                    repair,
+                ));
+            }
+            if !check.unverifiable.is_empty() {
+                found.push(drift(
+                    DriftKind::ArtifactUnverifiable,
+                    check.unverifiable.join("; "),
+                    Repair::ReportOnly {
+                        reason: "the artifact cannot be read: never taken as a match".to_owned(),
+                    },
+                ));
+            }
+        }
+        Ok(found)
     }
 }

@@ -122,6 +122,23 @@ pub struct RegistryCounts {
     pub drifts: usize,
     pub repaired: usize,
     pub failed: usize,
+    /// Endpoints read in this registry (the serving report).
+    #[serde(default)]
+    pub endpoints: usize,
+    /// Why its endpoints (all, or some) could not be read (e.g. `AccessDenied` on `ListEndpoints`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_unread: Option<String>,
+}
+
+/// One finding of the serving report: the endpoint it is about and its drift record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServingRecord {
+    pub endpoint: String,
+    pub endpoint_arn: String,
+    /// The endpoint's `govsync:stage` tag.
+    pub stage: Option<String>,
+    #[serde(flatten)]
+    pub record: DriftRecord,
 }
 
 /// Where a run stopped (and the next resumes): the registry (index in the map) and the last group
@@ -244,16 +261,20 @@ impl ReconcileReport {
         );
         for registry in &self.registries {
             out.push_str(&format!(
-                "  {} ({}){}: {} groups, {} packages, {} drifts ({} repaired, {} failed)\n",
+                "  {} ({}){}: {} groups, {} packages, {} endpoints, {} drifts ({} repaired, {} failed)\n",
                 registry.registry,
                 registry.business_entity,
                 if registry.complete { "" } else { " cut off" },
                 registry.groups,
                 registry.packages,
+                registry.endpoints,
                 registry.drifts,
                 registry.repaired,
                 registry.failed,
             ));
+            if let Some(reason) = &registry.endpoints_unread {
+                out.push_str(&format!("    endpoints not read (not judged): {reason}\n"));
+            }
         }
         if let Some(from) = &self.resumed_from {
             out.push_str(&format!(

@@ -45,6 +45,15 @@ where
         }
     }
 
+    /// The same handler checking approved packages' artifacts against the approval (#21).
+    pub fn with_artifact_readers(
+        mut self,
+        readers: govsync_flows::artifacts::ArtifactReaders,
+    ) -> Self {
+        self.sync = self.sync.with_artifact_readers(readers);
+        self
+    }
+
     pub fn settings(&self) -> &Settings {
         self.sync.settings()
     }

@@ -109,7 +109,10 @@ impl Function {
             )),
             Arc::new(DynamoLinkStore::new(dynamodb, config.links_table.clone())),
             Arc::new(SqsQuarantine::new(sqs_client(sdk), config.dlq_url.clone())),
-        );
+        )
+        .with_artifact_readers(govsync_flows::artifacts::ArtifactReaders::from_clients(
+            clients::artifact_clients(&config, sdk).await?,
+        ));
         tracing::info!(
             registries = config.registries.len(),
             gate = config.gate.as_str(),

@@ -45,6 +45,14 @@ impl FunctionReport for BatchReport {
             Metric::count("PackagesMissing", self.count("package_missing")),
             Metric::count("Unassigned", self.findings("unassigned")),
             Metric::count("ShadowApprovals", self.findings("shadow_approval")),
+            Metric::count(
+                "ArtifactChanges",
+                self.findings("artifact_changed_since_approval"),
+            ),
+            Metric::count(
+                "ArtifactsUnverifiable",
+                self.findings("artifact_unverifiable"),
+            ),
             Metric::count("ForeignPackagesSkipped", foreign_skipped(&self.outcomes)),
         ]);
         metrics

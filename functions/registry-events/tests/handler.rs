@@ -361,6 +361,192 @@ async fn a_package_of_an_unassigned_group_is_reported_not_dropped() {
     );
 }
 
+/// A version governance approved (and govsync bound to its artifact), then `change` done to the
+/// artifact, then a later event about the package (a metadata edit).
+async fn artifact_after_approval(
+    gate: GateMode,
+    change: impl FnOnce(&World),
+) -> (
+    World,
+    govsync_core::ports::ModelPackage,
+    govsync_core::batch_report::BatchReport<Outcome>,
+) {
+    use govsync_core::ports::{ApprovedArtifact, ApprovedArtifacts as _, Governance as _};
+    let world = World::new(gate);
+    world.add_assigned_group("fraud");
+    let mut package = world.register("fraud", 1);
+    let data = "s3://models/fraud/1/model.tar.gz";
+    let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:1";
+    package.containers = vec![govsync_core::artifact::ContainerArtifact {
+        image: Some(image.into()),
+        model_data: Some(govsync_core::artifact::ModelData::Object(data.into())),
+        ..Default::default()
+    }];
+    world.registry.put_package(package.clone());
+    world.artifacts.put_object(data, "etag-reviewed");
+    world.artifacts.tag_image("fraud", "1", DIGEST_REVIEWED);
+    world.run(vec![record("m1", &state_change(&package))]).await;
+    // Governance approves; approval-propagation applies it and binds it to the artifact.
+    let model = world.objects_of("Model").remove(0);
+    world
+        .governance
+        .update_object(
+            &model.id,
+            &[govsync_core::ports::Field::choice(
+                fields::MODEL_STATUS,
+                "Approved for Deployment",
+            )],
+            None,
+        )
+        .await
+        .unwrap();
+    let fingerprint = govsync_core::artifact::fingerprint(
+        &package.containers,
+        world.artifacts.as_ref(),
+        world.artifacts.as_ref(),
+    )
+    .await
+    .unwrap();
+    world
+        .links
+        .record_approved_artifact(&ApprovedArtifact {
+            package_arn: package.arn.clone(),
+            model: model.id.clone(),
+            decision_id: "gd-00000000000000000000000000000001".into(),
+            fingerprint,
+            approved_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let mut approved = world.registry.package(&package.arn).unwrap();
+    approved.approval_status = Some(ApprovalStatus::Approved);
+    approved.lifecycle = Some(ModelLifecycle::parse("PreProduction", "Approved", None).unwrap());
+    approved.last_modified_time = approved
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(5));
+    world.registry.put_package(approved.clone());
+    change(&world);
+    // Later: the data scientist edits a metadata entry.
+    let mut edited = world.registry.package(&package.arn).unwrap();
+    edited
+        .customer_metadata
+        .insert("team".into(), "fraud-ml".into());
+    edited.last_modified_time = edited
+        .last_modified_time
+        .map(|t| t + chrono::Duration::seconds(5));
+    world.registry.put_package(edited.clone());
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&edited))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    let now = world.registry.package(&package.arn).unwrap();
+    (world, now, report)
+}
+
+const DIGEST_REVIEWED: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const DIGEST_MOVED: &str =
+    "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+fn model_text(world: &World, name: &str) -> Option<String> {
+    field_text(&world.objects_of("Model")[0], name)
+}
+
+#[tokio::test]
+async fn an_object_overwritten_after_approval_is_found_and_the_approval_revoked_under_enforce() {
+    let (world, package, report) = artifact_after_approval(GateMode::Enforce, |world| {
+        world
+            .artifacts
+            .put_object("s3://models/fraud/1/model.tar.gz", "etag-overwritten")
+    })
+    .await;
+    assert_eq!(report.findings("artifact_changed_since_approval"), 1);
+    assert_eq!(
+        package.approval_status,
+        Some(ApprovalStatus::PendingManualApproval)
+    );
+    let reason = package.approval_description.unwrap_or_default();
+    assert!(
+        reason.contains("artifact changed since governance approved it"),
+        "{reason}"
+    );
+    assert!(reason.contains("etag-overwritten"), "{reason}");
+    let lifecycle = package.lifecycle.unwrap();
+    assert_eq!(
+        (lifecycle.stage.as_str(), lifecycle.stage_status.as_str()),
+        ("Validation", "PendingApproval")
+    );
+    // Governance: back to review, and the reason on the Model.
+    assert_eq!(
+        model_text(&world, fields::MODEL_STATUS).as_deref(),
+        Some("Candidate for Validation")
+    );
+    let note = model_text(&world, "MRG-Model:Artifact Fingerprint").unwrap_or_default();
+    assert!(note.contains("govsync revoked the approval"), "{note}");
+    assert!(note.contains("etag-overwritten"), "{note}");
+}
+
+#[tokio::test]
+async fn an_image_tag_moved_to_another_digest_is_found_and_the_approval_revoked_under_enforce() {
+    let (world, package, report) = artifact_after_approval(GateMode::Enforce, |world| {
+        world.artifacts.tag_image("fraud", "1", DIGEST_MOVED)
+    })
+    .await;
+    assert_eq!(report.findings("artifact_changed_since_approval"), 1);
+    assert_eq!(
+        package.approval_status,
+        Some(ApprovalStatus::PendingManualApproval)
+    );
+    assert!(
+        package
+            .approval_description
+            .unwrap_or_default()
+            .contains(DIGEST_MOVED)
+    );
+    let note = model_text(&world, "MRG-Model:Artifact Fingerprint").unwrap_or_default();
+    assert!(note.contains(DIGEST_MOVED), "{note}");
+}
+
+#[tokio::test]
+async fn a_changed_artifact_is_only_reported_under_alert() {
+    let (world, package, report) = artifact_after_approval(GateMode::Alert, |world| {
+        world
+            .artifacts
+            .put_object("s3://models/fraud/1/model.tar.gz", "etag-overwritten")
+    })
+    .await;
+    assert_eq!(report.findings("artifact_changed_since_approval"), 1);
+    assert_eq!(package.approval_status, Some(ApprovalStatus::Approved));
+    assert_eq!(
+        model_text(&world, fields::MODEL_STATUS).as_deref(),
+        Some("Approved for Deployment")
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_artifact_is_a_finding_not_a_match_and_revokes_nothing() {
+    let (world, package, report) =
+        artifact_after_approval(GateMode::Enforce, |world| world.artifacts.deny("models")).await;
+    assert_eq!(report.findings("artifact_unverifiable"), 1);
+    assert_eq!(report.findings("artifact_changed_since_approval"), 0);
+    assert_eq!(package.approval_status, Some(ApprovalStatus::Approved));
+    assert_eq!(
+        model_text(&world, fields::MODEL_STATUS).as_deref(),
+        Some("Approved for Deployment")
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_artifact_passes_without_a_finding() {
+    let (_, package, report) = artifact_after_approval(GateMode::Enforce, |_| {}).await;
+    assert_eq!(report.findings("artifact_changed_since_approval"), 0);
+    assert_eq!(report.findings("artifact_unverifiable"), 0);
+    assert_eq!(package.approval_status, Some(ApprovalStatus::Approved));
+}
+
 async fn shadow_approval(gate: GateMode) -> (World, ApprovalStatus, usize) {
     let world = World::new(gate);
     world.add_assigned_group("fraud");

@@ -370,7 +370,7 @@ export class GovsyncStack extends Stack {
     const deploymentPipelineKind = new CfnParameter(this, 'DeploymentPipelineKind', {
       default: 'none',
       allowedValues: ['none', 'sagemaker-pipeline', 'codepipeline'],
-      description: 'Optional deployment pipeline govsync starts when governance approves a model package into DeploymentPipelineStage (DEPLOYMENT.md, "Starting a deployment pipeline"); none = no rule, no role.',
+      description: 'Optional deployment pipeline govsync starts when governance approves a model package into DeploymentPipelineStage (DEPLOYMENT.md, "Driving a deployment pipeline"); none = no rule, no role.',
     });
     const deploymentPipelineArn = new CfnParameter(this, 'DeploymentPipelineArn', {
       default: '',
@@ -1187,6 +1187,12 @@ export class GovsyncStack extends Stack {
       'unknown_governance_status',
       'model_card_out_of_step',
       'model_link_stale',
+      'artifact_changed_since_approval',
+      'artifact_unverifiable',
+      'endpoint_serving_unapproved',
+      'endpoint_serving_decommissioned',
+      'endpoint_serving_other_artifact',
+      'deployments_out_of_step',
     ];
     const perFunction = (metricName: string, statistic = 'Sum', fns: string[] = emfFunctions) =>
       fns.map(
@@ -1200,8 +1206,8 @@ export class GovsyncStack extends Stack {
             period: Duration.minutes(5),
           }),
       );
-    const perDriftKind = (metricName: string) =>
-      driftKinds.map(
+    const perDriftKind = (metricName: string, kinds: string[] = driftKinds) =>
+      kinds.map(
         (kind) =>
           new cloudwatch.Metric({
             namespace: 'govsync',
@@ -1256,6 +1262,28 @@ export class GovsyncStack extends Stack {
         alarmDescription:
           "metrics-relay refused a metrics event from another account or region than its package's registry, or from an unmapped registry. Check the spokes' metrics producers.",
         metric: filledSum('govsync foreign metrics refused', 'f', perFunction('ForeignMetricsRefused', 'Sum', ['metrics-relay'])),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+      false,
+    );
+
+    // govsync never stops an endpoint: the reconciler's deep pass reports one serving a package governance has
+    // not approved for its stage, has decommissioned, or whose artifact is not the approved one, and this alarm
+    // is how a person hears of it (again at each run while it lasts).
+    const servingKinds = ['endpoint_serving_unapproved', 'endpoint_serving_decommissioned', 'endpoint_serving_other_artifact'];
+    alarm(
+      'EndpointServingUnapprovedAlarm',
+      {
+        alarmName: 'govsync-endpoint-serving-unapproved',
+        alarmDescription:
+          'An endpoint serves a model package governance has not approved for its stage, has decommissioned, or with another artifact than the approved one (govsync reconcile / govsync status name it). govsync does not stop endpoints.',
+        metric: filledSum(
+          'govsync endpoints serving unapproved',
+          's',
+          perDriftKind('DriftsFound', servingKinds),
+        ),
         threshold: 0,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -238,6 +238,9 @@ impl Catalog {
                         text("MRG-Model:Lineage"),
                         text("MRG-Model:Model Card Summary"),
                         text("MRG-Model:Registry Metadata"),
+                        // The approved artifact and where it serves (govsync choice, issue #21).
+                        text("MRG-Model:Artifact Fingerprint"),
+                        text("MRG-Model:Deployments"),
                         // Who retired the model and when (govsync choice, decommission F5).
                         text("MRG-Model:Decommission Note"),
                     ],

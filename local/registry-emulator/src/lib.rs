@@ -5,6 +5,7 @@
 
 pub mod card_schema;
 pub mod config;
+pub mod container;
 pub mod error;
 pub mod events;
 pub mod policy;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use crate::container;
 use crate::error::ApiError;
 use crate::events::{self, ApiCall, Caller, Event};
 use crate::policy;
@@ -32,10 +33,20 @@ pub enum Operation {
     AddTags,
     ListTags,
     DeleteTags,
+    CreateModel,
+    DescribeModel,
+    DeleteModel,
+    CreateEndpointConfig,
+    DescribeEndpointConfig,
+    DeleteEndpointConfig,
+    CreateEndpoint,
+    DescribeEndpoint,
+    DeleteEndpoint,
+    ListEndpoints,
 }
 
 impl Operation {
-    const ALL: [Operation; 15] = [
+    const ALL: [Operation; 25] = [
         Operation::CreateModelPackageGroup,
         Operation::DescribeModelPackageGroup,
         Operation::ListModelPackageGroups,
@@ -51,6 +62,16 @@ impl Operation {
         Operation::AddTags,
         Operation::ListTags,
         Operation::DeleteTags,
+        Operation::CreateModel,
+        Operation::DescribeModel,
+        Operation::DeleteModel,
+        Operation::CreateEndpointConfig,
+        Operation::DescribeEndpointConfig,
+        Operation::DeleteEndpointConfig,
+        Operation::CreateEndpoint,
+        Operation::DescribeEndpoint,
+        Operation::DeleteEndpoint,
+        Operation::ListEndpoints,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +91,16 @@ impl Operation {
             Operation::AddTags => "AddTags",
             Operation::ListTags => "ListTags",
             Operation::DeleteTags => "DeleteTags",
+            Operation::CreateModel => "CreateModel",
+            Operation::DescribeModel => "DescribeModel",
+            Operation::DeleteModel => "DeleteModel",
+            Operation::CreateEndpointConfig => "CreateEndpointConfig",
+            Operation::DescribeEndpointConfig => "DescribeEndpointConfig",
+            Operation::DeleteEndpointConfig => "DeleteEndpointConfig",
+            Operation::CreateEndpoint => "CreateEndpoint",
+            Operation::DescribeEndpoint => "DescribeEndpoint",
+            Operation::DeleteEndpoint => "DeleteEndpoint",
+            Operation::ListEndpoints => "ListEndpoints",
         }
     }
 
@@ -90,7 +121,8 @@ impl Operation {
             })
     }
 
-    /// The mutating calls CloudTrail reports to EventBridge (and govsync listens to).
+    /// The mutating calls CloudTrail reports to EventBridge (govsync listens to the registry's; the
+    /// hosting ones are recorded as CloudTrail records every management write).
     pub fn recorded_by_cloudtrail(self) -> bool {
         matches!(
             self,
@@ -101,6 +133,12 @@ impl Operation {
                 | Operation::DeleteModelPackage
                 | Operation::PutModelPackageGroupPolicy
                 | Operation::DeleteModelPackageGroupPolicy
+                | Operation::CreateModel
+                | Operation::DeleteModel
+                | Operation::CreateEndpointConfig
+                | Operation::DeleteEndpointConfig
+                | Operation::CreateEndpoint
+                | Operation::DeleteEndpoint
         )
     }
 }
@@ -304,6 +342,8 @@ struct Registry {
     groups: BTreeMap<String, Group>,
     packages: BTreeMap<(String, u32), Package>,
     create_tokens: HashMap<String, String>,
+    /// Models, endpoint configurations and endpoints (`hosting`).
+    hosting: hosting::Hosting,
 }
 
 /// A group named by name or ARN, resolved to the registry holding it.
@@ -601,6 +641,16 @@ impl Registries {
             Operation::AddTags => self.add_tags(ctx, &raw),
             Operation::ListTags => self.list_tags(ctx, &raw),
             Operation::DeleteTags => self.delete_tags(ctx, &raw),
+            Operation::CreateModel => self.create_model(ctx, &raw),
+            Operation::DescribeModel => self.describe_model(ctx, &raw),
+            Operation::DeleteModel => self.delete_model(ctx, &raw),
+            Operation::CreateEndpointConfig => self.create_endpoint_config(ctx, &raw),
+            Operation::DescribeEndpointConfig => self.describe_endpoint_config(ctx, &raw),
+            Operation::DeleteEndpointConfig => self.delete_endpoint_config(ctx, &raw),
+            Operation::CreateEndpoint => self.create_endpoint(ctx, &raw),
+            Operation::DescribeEndpoint => self.describe_endpoint(ctx, &raw),
+            Operation::DeleteEndpoint => self.delete_endpoint(ctx, &raw),
+            Operation::ListEndpoints => self.list_endpoints(ctx, &raw),
         }
     }
 
@@ -987,6 +1037,15 @@ impl Registries {
         if let Some(card) = &input.model_card {
             validate::model_card(card)?;
         }
+        if let Some(spec) = &input.inference_specification {
+            container::inference_specification(spec, "inferenceSpecification")?;
+        }
+        if let Some(specs) = container::list(raw, "AdditionalInferenceSpecifications", "")? {
+            container::additional_inference_specifications(
+                specs,
+                "additionalInferenceSpecifications",
+            )?;
+        }
         let tags = input.tags.unwrap_or_default();
         validate::tags(&tags)?;
         let passthrough: Map<String, Value> = PASSTHROUGH_MEMBERS
@@ -1275,9 +1334,16 @@ impl Registries {
         if let Some(card) = &input.model_card {
             validate::model_card(card)?;
         }
+        if let Some(spec) = &input.inference_specification {
+            container::inference_specification(spec, "inferenceSpecification")?;
+        }
         let added_specs = input
             .additional_inference_specifications_to_add
             .unwrap_or_default();
+        container::additional_inference_specifications(
+            &added_specs,
+            "additionalInferenceSpecificationsToAdd",
+        )?;
 
         let time = self.tick();
         let (_, package) = self.find_package(
@@ -1492,7 +1558,11 @@ impl Registries {
         operation: Operation,
     ) -> Result<&mut Vec<Tag>, ApiError> {
         let not_found = || ApiError::ResourceNotFound(format!("Resource {arn} not found."));
-        let (_, _, resource) = split_sagemaker_arn(arn, "resourceArn")?;
+        let (region, account, resource) = split_sagemaker_arn(arn, "resourceArn")?;
+        if let Some((kind, name)) = hosting::resource_of(resource) {
+            let (region, account) = (region.to_owned(), account.to_owned());
+            return self.hosting_tags(ctx, arn, &region, &account, kind, name, operation);
+        }
         if resource.starts_with("model-package-group/") {
             let group = self
                 .resolve_group(ctx, arn, "resourceArn")
@@ -1602,8 +1672,11 @@ fn api_call<'a>(
     }
 }
 
+mod hosting;
 mod ram;
 pub use ram::RamOperation;
 
+#[cfg(test)]
+mod package_container_tests;
 #[cfg(test)]
 mod tests;

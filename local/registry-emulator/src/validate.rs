@@ -16,7 +16,7 @@ pub const MAX_MODEL_CARD_CONTENT: usize = 100_000;
 pub const APPROVAL_STATUSES: &[&str] = &["Approved", "Rejected", "PendingManualApproval"];
 pub const MODEL_CARD_STATUSES: &[&str] = &["Draft", "PendingReview", "Approved", "Archived"];
 
-fn constraint(value: &str, field: &str, rule: &str) -> ApiError {
+pub(crate) fn constraint(value: &str, field: &str, rule: &str) -> ApiError {
     ApiError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
     ))
@@ -41,7 +41,7 @@ pub fn max_len(value: &str, field: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn abbreviate(value: &str) -> String {
+pub(crate) fn abbreviate(value: &str) -> String {
     if value.chars().count() > 80 {
         format!("{}…", value.chars().take(80).collect::<String>())
     } else {

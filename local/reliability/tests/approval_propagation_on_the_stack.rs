@@ -1019,3 +1019,296 @@ async fn one_governance_approval_puts_one_schema_valid_decision_event_despite_a_
     capture.close().await;
     scene.lane.close().await;
 }
+
+/// Moto's S3 and ECR as the lane's registry account sees them: a versioned bucket and a repository.
+struct Artifacts {
+    s3: aws_sdk_s3::Client,
+    ecr: aws_sdk_ecr::Client,
+    bucket: String,
+    repository: String,
+    account: String,
+    region: String,
+}
+
+impl Artifacts {
+    async fn open(scene: &Scene) -> Artifacts {
+        let sdk = scene.lane.stack.sdk_in("testing", &scene.lane.region).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        let ecr = aws_sdk_ecr::Client::new(&sdk);
+        let bucket = format!("{}-models", scene.lane.prefix.to_ascii_lowercase());
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        scene.lane.region.as_str(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let repository = format!("{}/serve", scene.lane.prefix.to_ascii_lowercase());
+        ecr.create_repository()
+            .repository_name(&repository)
+            .send()
+            .await
+            .unwrap();
+        Artifacts {
+            s3,
+            ecr,
+            bucket,
+            repository,
+            account: scene.lane.stack.account.clone(),
+            region: scene.lane.region.clone(),
+        }
+    }
+
+    async fn put_object(&self, key: &str, body: &str) -> String {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(
+                body.as_bytes().to_vec(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Pushes an image manifest (its layer named by `content`) under `tag`; returns the image URI.
+    async fn tag(&self, tag: &str, content: &str) -> String {
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                       "digest": format!("sha256:{}", "c".repeat(64))},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
+                        "digest": format!("sha256:{content}")}],
+        });
+        self.ecr
+            .put_image()
+            .repository_name(&self.repository)
+            .image_manifest(manifest.to_string())
+            .image_tag(tag)
+            .send()
+            .await
+            .unwrap();
+        format!(
+            "{}.dkr.ecr.{}.amazonaws.com/{}:{tag}",
+            self.account, self.region, self.repository
+        )
+    }
+}
+
+/// A version registered with these artifacts in the use case's group, synced, and approved by
+/// governance through approval-propagation.
+async fn an_approved_version(
+    scene: &Scene,
+    approval: &Function,
+    registry_events: &govsync_registry_events::Function,
+    group: &str,
+    model_data: &str,
+    image: &str,
+) -> (String, GovernanceObject) {
+    let person = scene.lane.person().await;
+    let package_arn = person
+        .create_model_package()
+        .model_package_group_name(group)
+        .inference_specification(
+            InferenceSpecification::builder()
+                .containers(
+                    ModelPackageContainerDefinition::builder()
+                        .image(image)
+                        .model_data_url(model_data)
+                        .build(),
+                )
+                .supported_content_types("text/csv")
+                .supported_response_mime_types("text/csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn()
+        .unwrap()
+        .to_owned();
+    scene
+        .lane
+        .deliver(registry_events, TEST_BUDGET, || async {
+            written_back_model_id(&person, &package_arn).await.is_some()
+        })
+        .await;
+    let model = the_one(&scene.governance, GovernanceKind::Model, &package_arn).await;
+    scene
+        .set_model_status(&model.id, "Approved for Deployment")
+        .await;
+    assert!(
+        invoke(
+            approval,
+            event_for(&model.id, &format!("approve-{}", model.id))
+        )
+        .await
+        .is_empty()
+    );
+    (package_arn, model)
+}
+
+async fn text_field(governance: &GovernanceClient, id: &GovernanceId, name: &str) -> String {
+    governance
+        .get_object(id)
+        .await
+        .unwrap()
+        .field(name)
+        .and_then(FieldValue::as_text)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn artifacts_changed_after_approval_are_revoked_with_the_reason_and_an_unreadable_one_is_only_reported()
+ {
+    const FIELD: &str = "MRG-Model:Artifact Fingerprint";
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+    let artifacts = Artifacts::open(&scene).await;
+    let use_case = scene.approved_use_case().await;
+    assert!(
+        invoke(&approval, event_for(&use_case.id, "uc"))
+            .await
+            .is_empty()
+    );
+    let group = scene.groups().await[0].clone();
+    let one = artifacts
+        .put_object("one/model.tar.gz", "weights one")
+        .await;
+    let two = artifacts
+        .put_object("two/model.tar.gz", "weights two")
+        .await;
+    let image_one = artifacts.tag("one", &"a".repeat(64)).await;
+    let image_two = artifacts.tag("two", &"b".repeat(64)).await;
+    let unreadable = format!("s3://{}-nowhere/model.tar.gz", artifacts.bucket);
+    let (overwritten, model_one) = an_approved_version(
+        &scene,
+        &approval,
+        &registry_events,
+        &group,
+        &one,
+        &image_one,
+    )
+    .await;
+    let (moved, model_two) = an_approved_version(
+        &scene,
+        &approval,
+        &registry_events,
+        &group,
+        &two,
+        &image_two,
+    )
+    .await;
+    let (unverifiable, model_three) = an_approved_version(
+        &scene,
+        &approval,
+        &registry_events,
+        &group,
+        &unreadable,
+        &image_one,
+    )
+    .await;
+    // The approvals were bound to what was read.
+    let bound = text_field(&scene.governance, &model_one.id, FIELD).await;
+    assert!(bound.contains(&format!("{one} = ETag ")), "{bound}");
+    assert!(bound.contains(", version "), "a versioned bucket: {bound}");
+    let bound = text_field(&scene.governance, &model_three.id, FIELD).await;
+    assert!(bound.contains("unverifiable: not found"), "{bound}");
+
+    // After approval: version one's object is overwritten, version two's tag moved.
+    artifacts
+        .put_object("one/model.tar.gz", "weights swapped")
+        .await;
+    artifacts.tag("two", &"d".repeat(64)).await;
+    // Later, a data scientist edits each version's metadata: the events that find it.
+    let person = scene.lane.person().await;
+    for arn in [&overwritten, &moved, &unverifiable] {
+        person
+            .update_model_package()
+            .model_package_arn(arn.as_str())
+            .customer_metadata_properties("team", "credit-risk")
+            .send()
+            .await
+            .unwrap();
+    }
+    let approval_of = |arn: String| {
+        let person = person.clone();
+        async move {
+            let described = person
+                .describe_model_package()
+                .model_package_name(arn)
+                .send()
+                .await
+                .unwrap();
+            (
+                described
+                    .model_approval_status()
+                    .map(|s| s.as_str().to_owned()),
+                described
+                    .approval_description()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+    };
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, || async {
+            approval_of(overwritten.clone()).await.0.as_deref() == Some("PendingManualApproval")
+                && approval_of(moved.clone()).await.0.as_deref() == Some("PendingManualApproval")
+        })
+        .await;
+    for (arn, model, what) in [
+        (&overwritten, &model_one, "one/model.tar.gz is now ETag"),
+        (&moved, &model_two, "serve:two is now sha256:"),
+    ] {
+        let (status, reason) = approval_of(arn.clone()).await;
+        assert_eq!(status.as_deref(), Some("PendingManualApproval"));
+        assert!(
+            reason.contains("artifact changed since governance approved it"),
+            "{reason}"
+        );
+        assert!(reason.contains(what), "{reason}");
+        assert_eq!(
+            model_status(&scene.governance, &model.id).await.as_deref(),
+            Some("Candidate for Validation")
+        );
+        let note = text_field(&scene.governance, &model.id, FIELD).await;
+        assert!(note.contains("govsync revoked the approval"), "{note}");
+        assert!(note.contains(what), "{note}");
+    }
+    // Unreadable at approval and now: a finding, never a match, and nothing revoked.
+    let (status, _) = approval_of(unverifiable.clone()).await;
+    assert_eq!(status.as_deref(), Some("Approved"));
+    assert_eq!(
+        model_status(&scene.governance, &model_three.id)
+            .await
+            .as_deref(),
+        Some("Approved for Deployment")
+    );
+    scene.lane.close().await;
+}

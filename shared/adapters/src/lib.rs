@@ -17,10 +17,12 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod ecr;
 pub mod eventbridge;
 pub mod governance;
 pub mod queue;
 pub mod registry_map;
+pub mod s3;
 pub mod sagemaker;
 mod sdk_error;
 pub mod secrets;

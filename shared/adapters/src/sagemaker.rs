@@ -9,6 +9,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
+use govsync_core::artifact::{ContainerArtifact, ModelData};
 use govsync_core::model_package::{LINEAGE_KEYS, RegistryFacts, model_card_summary};
 use govsync_core::ports::registry::{MAX_GROUP_POLICY_CHARS, RegistryValidationError};
 use govsync_core::ports::{
@@ -239,6 +240,35 @@ fn lifecycle_from_sdk(
         )?,
         stage_description: lifecycle.stage_description().map(Description::truncating),
     }))
+}
+
+/// A container as the artifact fingerprint reads it.
+fn container_artifact(
+    container: &aws_sdk_sagemaker::types::ModelPackageContainerDefinition,
+) -> ContainerArtifact {
+    let text = |value: Option<&str>| {
+        value
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let source = container
+        .model_data_source()
+        .and_then(|source| source.s3_data_source());
+    let model_data = match (text(container.model_data_url()), source) {
+        (Some(url), _) => Some(ModelData::Object(url)),
+        (None, Some(source)) => text(source.s3_uri()).map(|uri| match source.s3_data_type() {
+            Some(aws_sdk_sagemaker::types::S3ModelDataType::S3Object) => ModelData::Object(uri),
+            _ => ModelData::Prefix(uri),
+        }),
+        (None, None) => None,
+    };
+    ContainerArtifact {
+        image: text(container.image()),
+        image_digest: text(container.image_digest()),
+        model_data,
+        model_data_etag: text(container.model_data_e_tag()),
+    }
 }
 
 fn push_report(reports: &mut Vec<MetricsReport>, name: &str, source: Option<&MetricsSource>) {
@@ -509,6 +539,7 @@ impl ModelRegistry for SageMakerRegistry {
                 .iter()
                 .filter_map(|container| container.model_data_url().map(str::to_owned))
                 .collect(),
+            containers: containers.iter().map(container_artifact).collect(),
             metrics: metrics_of(output.model_metrics()),
             created_by: user_of(output.created_by()),
             last_modified_by: user_of(output.last_modified_by()),
@@ -809,6 +840,9 @@ impl SageMakerRegistry {
             .map_err(|error| registry_error("DeleteModelPackageGroup", &error))
     }
 }
+
+/// The hosting port (endpoints, read-only) on the same client.
+mod hosting;
 
 #[cfg(test)]
 mod tests;

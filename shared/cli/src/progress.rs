@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use govsync_core::Registry;
 use govsync_core::reconcile::{GovernanceInventory, GroupSnapshot};
-use govsync_reconciler::{DriftRecord, RunObserver};
+use govsync_reconciler::{DriftRecord, RegistryServing, RunObserver, ServingRecord};
 
 /// The line for a listed registry.
 pub fn registry_line(index: usize, registries: usize, registry: &str, groups: usize) -> String {
@@ -29,6 +29,20 @@ pub fn group_line(
         "[{done}/{total}] group {group}: {packages} package{} checked, {drifts} drift{}",
         if packages == 1 { "" } else { "s" },
         if drifts == 1 { "" } else { "s" }
+    )
+}
+
+/// The line for a registry's endpoints judged.
+pub fn serving_line(registry: &str, endpoints: usize, findings: usize, unread: bool) -> String {
+    format!(
+        "registry {registry}: {endpoints} endpoint{} judged, {findings} finding{}{}",
+        if endpoints == 1 { "" } else { "s" },
+        if findings == 1 { "" } else { "s" },
+        if unread {
+            " (some endpoints not read)"
+        } else {
+            ""
+        }
     )
 }
 
@@ -97,6 +111,29 @@ impl RunObserver for Progress {
             ));
         }
     }
+
+    fn endpoints_judged(
+        &self,
+        registry: &Registry,
+        serving: &RegistryServing,
+        records: &[ServingRecord],
+    ) {
+        let label = format!("{}/{}", registry.account, registry.region);
+        self.say(&serving_line(
+            &label,
+            serving.endpoints.len(),
+            records.len(),
+            serving.unread.is_some(),
+        ));
+    }
+
+    fn deployments_judged(&self, records: &[DriftRecord]) {
+        self.say(&format!(
+            "deployments: {} model{} out of step",
+            records.len(),
+            if records.len() == 1 { "" } else { "s" }
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +153,10 @@ mod tests {
         assert_eq!(
             registry_line(0, 2, "123456789012/us-east-1", 10),
             "registry 1/2 123456789012/us-east-1: 10 groups to compare"
+        );
+        assert_eq!(
+            serving_line("123456789012/us-east-1", 1, 2, true),
+            "registry 123456789012/us-east-1: 1 endpoint judged, 2 findings (some endpoints not read)"
         );
     }
 }

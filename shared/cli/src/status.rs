@@ -1,6 +1,9 @@
 //! `govsync status [--group NAME]`: per registry and use case, each model package group with its
 //! packages — SageMaker `ModelApprovalStatus` and `ModelLifeCycle` next to the governance Model's status,
-//! when govsync last synced it (the links table) and its drift.
+//! when govsync last synced it (the links table) and its drift; then what is really serving: per
+//! registry, the endpoints read and each finding about them (a version serving without governance's
+//! approval for the endpoint's stage, a decommissioned one, another artifact than the approved one), and
+//! the Models whose `Deployments` field is out of step.
 //!
 //! Nothing is compared here: the reconciler's own run, as a dry run that also keeps away from the
 //! checkpoints ([`govsync_reconciler::RunObserver::checkpoints`] = false, so nothing is written
@@ -17,7 +20,9 @@ use govsync_core::ports::LinkEnd;
 use govsync_core::reconcile::{GovernanceInventory, GroupSnapshot};
 use govsync_core::sync::registry::use_case_tag;
 use govsync_core::{ModelPackageArn, Registry};
-use govsync_reconciler::{Config, DriftRecord, Function, RunObserver, RunOptions};
+use govsync_reconciler::{
+    Config, DriftRecord, Function, RegistryServing, RunObserver, RunOptions, ServingRecord,
+};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
@@ -88,12 +93,52 @@ pub struct RegistryStatus {
     pub drifts: Vec<DriftLine>,
 }
 
+/// One finding about an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointFinding {
+    pub endpoint: String,
+    pub endpoint_arn: String,
+    /// The endpoint's `govsync:stage` tag.
+    pub stage: Option<String>,
+    /// The version served (`None`: a package that is no versioned package of a registry).
+    pub package_arn: Option<String>,
+    pub governance_model_id: Option<String>,
+    pub kind: String,
+    pub detail: String,
+    pub repair: String,
+}
+
+/// A Model whose `Deployments` field is not what the endpoints say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentsFinding {
+    pub governance_model_id: Option<String>,
+    pub package_arn: Option<String>,
+    pub detail: String,
+    pub repair: String,
+}
+
+/// What one registry's endpoints serve (read-only: govsync never changes an endpoint).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServingStatus {
+    /// `account/region`.
+    pub registry: String,
+    /// Endpoints read and judged.
+    pub endpoints: usize,
+    /// Why its endpoints, or some, could not be read (they are not judged).
+    pub unread: Option<String>,
+    pub findings: Vec<EndpointFinding>,
+    /// Models of this registry's versions whose `Deployments` field is out of step.
+    pub deployments: Vec<DeploymentsFinding>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
     pub generated_at: DateTime<Utc>,
     pub governance_models: usize,
     pub registries: Vec<RegistryStatus>,
-    /// Drifts shown (all of them, or those of `--group`).
+    /// What is really serving, per registry.
+    pub serving: Vec<ServingStatus>,
+    /// Drifts shown (all of them, or those of `--group`), serving findings included.
     pub drifts: usize,
 }
 
@@ -104,6 +149,8 @@ pub struct StatusCollector {
     registries: Mutex<Vec<Registry>>,
     groups: Mutex<Vec<(String, GroupSnapshot, Vec<DriftRecord>)>>,
     gone: Mutex<Vec<(String, Vec<DriftRecord>)>>,
+    serving: Mutex<Vec<(String, RegistryServing, Vec<ServingRecord>)>>,
+    deployments: Mutex<Vec<DriftRecord>>,
 }
 
 fn label(registry: &Registry) -> String {
@@ -118,6 +165,8 @@ impl StatusCollector {
             registries: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             gone: Mutex::new(Vec::new()),
+            serving: Mutex::new(Vec::new()),
+            deployments: Mutex::new(Vec::new()),
         }
     }
 
@@ -129,6 +178,8 @@ impl StatusCollector {
             registries: take(self.registries),
             groups: take(self.groups),
             gone: take(self.gone),
+            serving: take(self.serving),
+            deployments: take(self.deployments),
         }
     }
 }
@@ -170,6 +221,21 @@ impl RunObserver for StatusCollector {
         self.progress.registry_done(registry, records);
         lock(&self.gone).push((label(registry), records.to_vec()));
     }
+
+    fn endpoints_judged(
+        &self,
+        registry: &Registry,
+        serving: &RegistryServing,
+        records: &[ServingRecord],
+    ) {
+        self.progress.endpoints_judged(registry, serving, records);
+        lock(&self.serving).push((label(registry), serving.clone(), records.to_vec()));
+    }
+
+    fn deployments_judged(&self, records: &[DriftRecord]) {
+        self.progress.deployments_judged(records);
+        lock(&self.deployments).extend(records.iter().cloned());
+    }
 }
 
 /// What one survey read.
@@ -179,6 +245,10 @@ pub struct Collected {
     pub registries: Vec<Registry>,
     pub groups: Vec<(String, GroupSnapshot, Vec<DriftRecord>)>,
     pub gone: Vec<(String, Vec<DriftRecord>)>,
+    /// Per registry: its endpoints as read, and the findings about them.
+    pub serving: Vec<(String, RegistryServing, Vec<ServingRecord>)>,
+    /// Models whose `Deployments` field is out of step.
+    pub deployments: Vec<DriftRecord>,
 }
 
 impl Collected {
@@ -299,12 +369,146 @@ pub fn build(
             drifts: gone,
         });
     }
+    let serving = serving_status(collected, group_filter);
+    drift_total += serving
+        .iter()
+        .map(|registry| registry.findings.len() + registry.deployments.len())
+        .sum::<usize>();
     StatusReport {
         generated_at: now,
         governance_models: inventory.model_count(),
         registries,
+        serving,
         drifts: drift_total,
     }
+}
+
+/// Whether a drift is about a package of `group` (every drift when there is no filter).
+fn of_group(record: &DriftRecord, group_filter: Option<&str>) -> bool {
+    group_filter.is_none_or(|wanted| {
+        record
+            .drift
+            .group
+            .as_deref()
+            .is_some_and(|group| group.eq_ignore_ascii_case(wanted))
+    })
+}
+
+/// The serving section: per registry read, its endpoint findings and its Models' `Deployments` drift.
+fn serving_status(collected: &Collected, group_filter: Option<&str>) -> Vec<ServingStatus> {
+    collected
+        .serving
+        .iter()
+        .map(|(registry, serving, records)| ServingStatus {
+            registry: registry.clone(),
+            endpoints: serving.endpoints.len(),
+            unread: serving.unread.clone(),
+            findings: records
+                .iter()
+                .filter(|finding| of_group(&finding.record, group_filter))
+                .map(|finding| {
+                    let drift = &finding.record.drift;
+                    EndpointFinding {
+                        endpoint: finding.endpoint.clone(),
+                        endpoint_arn: finding.endpoint_arn.clone(),
+                        stage: finding.stage.clone(),
+                        package_arn: drift.package_arn.as_ref().map(ToString::to_string),
+                        governance_model_id: drift.governance_id.as_ref().map(ToString::to_string),
+                        kind: drift.kind.as_str().to_owned(),
+                        detail: drift.detail.clone(),
+                        repair: drift.repair.action().to_owned(),
+                    }
+                })
+                .collect(),
+            deployments: collected
+                .deployments
+                .iter()
+                .filter(|record| record.drift.registry == *registry)
+                .filter(|record| of_group(record, group_filter))
+                .map(|record| DeploymentsFinding {
+                    governance_model_id: record
+                        .drift
+                        .governance_id
+                        .as_ref()
+                        .map(ToString::to_string),
+                    package_arn: record.drift.package_arn.as_ref().map(ToString::to_string),
+                    detail: record.drift.detail.clone(),
+                    repair: record.drift.repair.action().to_owned(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `v3` for a versioned package ARN.
+fn version_label(arn: Option<&str>) -> String {
+    arn.and_then(|arn| arn.rsplit_once('/'))
+        .map(|(_, version)| format!("v{version}"))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// The serving section of the readable report.
+fn render_serving(serving: &[ServingStatus]) -> String {
+    let mut out = String::new();
+    if serving.is_empty() {
+        return out;
+    }
+    out.push_str("serving (read-only: govsync never stops or changes an endpoint)\n");
+    for registry in serving {
+        out.push_str(&format!(
+            "  registry {}: {} endpoint{} read",
+            registry.registry,
+            registry.endpoints,
+            if registry.endpoints == 1 { "" } else { "s" }
+        ));
+        match &registry.unread {
+            Some(reason) => out.push_str(&format!("; not read: {reason}\n")),
+            None => out.push('\n'),
+        }
+        if !registry.findings.is_empty() {
+            let rows: Vec<Vec<String>> = registry
+                .findings
+                .iter()
+                .map(|finding| {
+                    vec![
+                        finding.endpoint.clone(),
+                        or_dash(finding.stage.as_ref()),
+                        version_label(finding.package_arn.as_deref()),
+                        or_dash(finding.governance_model_id.as_ref()),
+                        finding.kind.clone(),
+                        finding.detail.clone(),
+                    ]
+                })
+                .collect();
+            let table = output::table(
+                &[
+                    "endpoint",
+                    "stage",
+                    "version",
+                    "governance model",
+                    "finding",
+                    "detail",
+                ],
+                &rows,
+            );
+            for line in table.lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        for deployments in &registry.deployments {
+            out.push_str(&format!(
+                "    deployments_out_of_step: model {} ({}) → {}: {}\n",
+                or_dash(deployments.governance_model_id.as_ref()),
+                version_label(deployments.package_arn.as_deref()),
+                deployments.repair,
+                deployments.detail
+            ));
+        }
+    }
+    out.push('\n');
+    out
 }
 
 fn drift_cell(drifts: &[DriftLine]) -> String {
@@ -397,13 +601,26 @@ pub fn render(report: &StatusReport) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&render_serving(&report.serving));
+    let about_endpoints: usize = report
+        .serving
+        .iter()
+        .map(|registry| registry.findings.len())
+        .sum();
     out.push_str(&format!(
-        "{} governance models; {}\n",
+        "{} governance models; {}{}\n",
         report.governance_models,
         match report.drifts {
             0 => "no drift".to_owned(),
-            1 => "1 drift (govsync reconcile repairs it)".to_owned(),
-            n => format!("{n} drifts (govsync reconcile repairs them)"),
+            1 if about_endpoints == 0 => "1 drift (govsync reconcile repairs it)".to_owned(),
+            n if about_endpoints == 0 => format!("{n} drifts (govsync reconcile repairs them)"),
+            1 => "1 drift".to_owned(),
+            n => format!("{n} drifts"),
+        },
+        match about_endpoints {
+            0 => String::new(),
+            1 => "; 1 is about an endpoint, which govsync only reports".to_owned(),
+            n => format!("; {n} are about endpoints, which govsync only reports"),
         }
     ));
     out
@@ -477,158 +694,4 @@ async fn last_sync_times(
 }
 
 #[cfg(test)]
-mod tests {
-    use govsync_core::RegistryMap;
-    use govsync_core::customer_metadata::keys;
-    use govsync_core::model_package::ApprovalStatus;
-    use govsync_core::ports::registry::{ModelLifecycle, ModelPackage};
-    use govsync_core::ports::{Field, FieldValue, QueryRow};
-    use govsync_core::reconcile::{Drift, DriftKind, Repair};
-    use govsync_core::sync::fields;
-    use govsync_reconciler::RepairOutcome;
-
-    use super::*;
-
-    const ARN_1: &str = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1";
-    const ARN_2: &str = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/2";
-
-    fn registry() -> Registry {
-        let map = RegistryMap::parse(
-            r#"[{"account":"111111111111","region":"eu-west-1","business_entity":"Retail"}]"#,
-        )
-        .expect("map");
-        map.registries()[0].clone()
-    }
-
-    fn id(text: &str) -> GovernanceId {
-        GovernanceId::parse(text).expect("id")
-    }
-
-    fn row(id_text: &str, fields: Vec<(&str, &str)>) -> QueryRow {
-        QueryRow {
-            id: Some(id(id_text)),
-            fields: fields
-                .into_iter()
-                .map(|(name, value)| Field {
-                    name: name.to_owned(),
-                    value: FieldValue::Text(value.to_owned()),
-                })
-                .collect(),
-        }
-    }
-
-    fn package(arn: &str, version: i32, approval: ApprovalStatus) -> ModelPackage {
-        ModelPackage {
-            version: Some(version),
-            status: Some(govsync_core::ModelPackageStatus::Completed),
-            approval_status: Some(approval),
-            lifecycle: Some(ModelLifecycle::parse("Development", "InProgress", None).unwrap()),
-            ..ModelPackage::new(govsync_core::ModelPackageArn::parse(&String::from(arn)).unwrap())
-        }
-    }
-
-    fn collected() -> Collected {
-        let inventory = GovernanceInventory::from_rows(
-            &[row("UC-7", vec![("Name", "Churn")])],
-            &[],
-            &[row(
-                "MOD-1",
-                vec![
-                    ("Name", "churn v1"),
-                    (fields::EXTERNAL_ID, ARN_1),
-                    (fields::MODEL_STATUS, "Under Development"),
-                ],
-            )],
-        );
-        let registry = registry();
-        let shadow = DriftRecord {
-            drift: Drift {
-                kind: DriftKind::PackageNotInGovernance,
-                registry: "111111111111/eu-west-1".to_owned(),
-                group: Some("churn".to_owned()),
-                package_arn: Some(govsync_core::ModelPackageArn::parse(ARN_2).unwrap()),
-                governance_id: None,
-                detail: "version 2 has no governance model".to_owned(),
-                repair: Repair::SyncPackage {
-                    package_arn: govsync_core::ModelPackageArn::parse(ARN_2).unwrap(),
-                },
-            },
-            outcome: RepairOutcome::Planned,
-        };
-        Collected {
-            inventory,
-            registries: vec![registry],
-            groups: vec![(
-                "111111111111/eu-west-1".to_owned(),
-                GroupSnapshot {
-                    name: "churn".to_owned(),
-                    arn: "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/churn"
-                        .to_owned(),
-                    tags: vec![(keys::USE_CASE_ID.to_owned(), "UC-7".to_owned())],
-                    packages: vec![
-                        package(ARN_1, 1, ApprovalStatus::PendingManualApproval),
-                        package(ARN_2, 2, ApprovalStatus::PendingManualApproval),
-                    ],
-                },
-                vec![shadow],
-            )],
-            gone: vec![],
-        }
-    }
-
-    #[test]
-    fn each_package_shows_both_sides_its_last_sync_and_its_drift() {
-        let collected = collected();
-        assert_eq!(
-            collected.packages(None),
-            vec![
-                (ModelPackageArn::parse(ARN_1).unwrap(), Some(id("MOD-1"))),
-                (ModelPackageArn::parse(ARN_2).unwrap(), None)
-            ]
-        );
-        let synced = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
-        let report = build(
-            &collected,
-            &BTreeMap::from([(ARN_1.to_owned(), synced)]),
-            None,
-            synced,
-        );
-        assert_eq!(report.drifts, 1);
-        let group = &report.registries[0].groups[0];
-        assert_eq!(group.use_case_id.as_deref(), Some("UC-7"));
-        assert_eq!(group.use_case.as_deref(), Some("Churn"));
-        let first = &group.packages[0];
-        assert_eq!(first.governance_model_id.as_deref(), Some("MOD-1"));
-        assert_eq!(
-            first.governance_status.as_deref(),
-            Some("Under Development")
-        );
-        assert_eq!(first.approval.as_deref(), Some("PendingManualApproval"));
-        assert_eq!(first.last_sync, Some(synced));
-        assert!(first.drifts.is_empty());
-        let second = &group.packages[1];
-        assert_eq!(second.governance_model_id, None);
-        assert_eq!(second.drifts[0].kind, "package_not_in_governance");
-        assert_eq!(second.drifts[0].repair, "sync_package");
-
-        let text = render(&report);
-        assert!(
-            text.starts_with("registry 111111111111/eu-west-1 (Retail): 1 group, 2 packages\n")
-        );
-        assert!(text.contains("use case UC-7 \"Churn\" · group churn"));
-        assert!(text.contains("Development/InProgress"));
-        assert!(text.contains("2023-11-14 22:13:20Z"));
-        assert!(text.contains("package_not_in_governance → sync_package"));
-        assert!(text.ends_with("1 drift (govsync reconcile repairs it)\n"));
-    }
-
-    #[test]
-    fn a_group_filter_keeps_only_that_group_and_its_drift() {
-        let collected = collected();
-        let report = build(&collected, &BTreeMap::new(), Some("other"), Utc::now());
-        assert!(report.registries[0].groups.is_empty());
-        assert_eq!(report.drifts, 0);
-        assert!(collected.packages(Some("other")).is_empty());
-        assert!(render(&report).ends_with("1 governance models; no drift\n"));
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@
 //! and use cases have unique names, decommission requests go to a queue the test creates, and the DLQ
 //! test uses its own source queue and DLQ.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::process::{Command, Output};
 
 use aws_sdk_sagemaker::types::{
@@ -529,4 +529,328 @@ async fn dlq_list_shows_the_quarantine_reason_and_replay_moves_the_message_back_
         &["dlq", "list", "--queue", &dlq, "--json"],
     );
     assert_eq!(json_of(&empty)["queues"][0]["messages"], json!([]));
+}
+
+/// A SageMaker model, endpoint configuration and endpoint serving `package_arn`, as a deployment
+/// pipeline creates them; the endpoint tagged `govsync:stage` = `stage` when given.
+async fn deploy(
+    person: &aws_sdk_sagemaker::Client,
+    account: &str,
+    name: &str,
+    package_arn: &str,
+    stage: Option<&str>,
+) {
+    use aws_sdk_sagemaker::types::{ContainerDefinition, ProductionVariant};
+    person
+        .create_model()
+        .model_name(name)
+        .execution_role_arn(format!("arn:aws:iam::{account}:role/sagemaker-execution"))
+        .primary_container(
+            ContainerDefinition::builder()
+                .model_package_name(package_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("model created");
+    person
+        .create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(name)
+                .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
+                .initial_instance_count(1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("endpoint configuration created");
+    let tags: Vec<Tag> = stage
+        .map(|stage| Tag::builder().key("govsync:stage").value(stage).build())
+        .into_iter()
+        .collect();
+    person
+        .create_endpoint()
+        .endpoint_name(name)
+        .endpoint_config_name(name)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+        .expect("endpoint created");
+}
+
+/// The endpoint findings of a reconcile report (kind, package ARN) whose detail names `endpoint`.
+fn serving_findings_of(report: &Value, endpoint: &str) -> Vec<(String, String)> {
+    report["drifts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|drift| {
+            drift["kind"]
+                .as_str()
+                .is_some_and(|kind| kind.starts_with("endpoint_serving_"))
+                && drift["detail"]
+                    .as_str()
+                    .is_some_and(|detail| detail.starts_with(&format!("endpoint {endpoint} ")))
+        })
+        .map(|drift| {
+            (
+                drift["kind"].as_str().unwrap_or_default().to_owned(),
+                drift["package_arn"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn reconcile_and_status_report_endpoints_serving_an_unapproved_or_decommissioned_version() {
+    const REGION: &str = "me-central-1";
+    let stack = Stack::from_env();
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", HUB_REGION).await);
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let queue = stack
+        .fifo_queue(&sqs, &format!("cli-serving-{run_id}.fifo"))
+        .await;
+    let (seeded, person) = seed(&stack, REGION, "Serving").await;
+    let unapproved = seeded.package_arn.clone();
+    let container = ModelPackageContainerDefinition::builder()
+        .image(format!(
+            "123456789012.dkr.ecr.{REGION}.amazonaws.com/xgboost:1"
+        ))
+        .build();
+    let retired = person
+        .create_model_package()
+        .model_package_group_name(&seeded.group)
+        .inference_specification(
+            InferenceSpecification::builder()
+                .containers(container)
+                .supported_content_types("text/csv")
+                .supported_response_mime_types("text/csv")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("second version")
+        .model_package_arn()
+        .expect("package ARN")
+        .to_owned();
+    // govsync brings both versions into governance (status "Under Development": not approved). What
+    // earlier runs on this stack left in the region is not this test's: assertions name its resources.
+    let first = stack.govsync(REGION, &queue, &["reconcile", "--json"]);
+    let report = json_of(&first);
+    for arn in [&unapproved, &retired] {
+        assert_eq!(
+            drift_kinds_of(&report, arn),
+            vec!["package_not_in_governance"],
+            "{report:#}"
+        );
+    }
+
+    // A pipeline deploys both, one endpoint tagged for production; then version 2 is archived in
+    // SageMaker (govsync decommissions its Model) while its endpoint keeps serving.
+    let production = format!("serving-prod-{run_id}");
+    let legacy = format!("serving-legacy-{run_id}");
+    deploy(
+        &person,
+        &stack.account,
+        &production,
+        &unapproved,
+        Some("Production"),
+    )
+    .await;
+    deploy(&person, &stack.account, &legacy, &retired, None).await;
+    person
+        .update_model_package()
+        .model_package_arn(&retired)
+        .model_life_cycle(
+            aws_sdk_sagemaker::types::ModelLifeCycle::builder()
+                .stage("Archived")
+                .stage_status("Retired")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("archived in SageMaker");
+
+    let repair = stack.govsync(REGION, &queue, &["reconcile", "--json"]);
+    assert_eq!(
+        repair.status.code(),
+        Some(3),
+        "findings are left: {}",
+        stderr(&repair)
+    );
+    let report = json_of(&repair);
+    assert_eq!(
+        serving_findings_of(&report, &production),
+        vec![("endpoint_serving_unapproved".to_owned(), unapproved.clone())],
+        "{report:#}"
+    );
+    assert_eq!(
+        serving_findings_of(&report, &legacy),
+        vec![(
+            "endpoint_serving_decommissioned".to_owned(),
+            retired.clone()
+        )],
+        "{report:#}"
+    );
+    assert!(
+        report["registries"][0]["endpoints"].as_u64() >= Some(2),
+        "{report:#}"
+    );
+
+    // Where each version serves is written onto its governance Model.
+    let governance = stack.governance();
+    let deployments = |arn: String| {
+        let governance = governance.clone();
+        async move {
+            let model = match governance
+                .find_by_external_id(GovernanceKind::Model, &arn)
+                .await
+                .expect("model lookup")
+            {
+                ExternalIdLookup::Found(model) => model,
+                other => panic!("no single model for {arn}: {other:?}"),
+            };
+            (
+                model
+                    .field(fields::MODEL_STATUS)
+                    .and_then(|value| value.as_text()),
+                model
+                    .field("MRG-Model:Deployments")
+                    .and_then(|value| value.as_text())
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let (status, text) = deployments(unapproved.clone()).await;
+    assert_eq!(status.as_deref(), Some("Under Development"));
+    assert!(
+        text.starts_with(&format!(
+            "endpoint {production} (Production) in {}/{REGION} since ",
+            stack.account
+        )) && text.lines().count() == 1,
+        "{text:?}"
+    );
+    let (status, text) = deployments(retired.clone()).await;
+    assert_eq!(status.as_deref(), Some("Decommissioned"));
+    assert!(
+        text.starts_with(&format!(
+            "endpoint {legacy} (no stage) in {}/{REGION} since ",
+            stack.account
+        )),
+        "{text:?}"
+    );
+
+    // status shows both findings in its serving section, and exits with the drift code.
+    let out = stack.govsync(REGION, &queue, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let status = json_of(&out);
+    let serving = &status["serving"][0];
+    assert_eq!(serving["registry"], format!("{}/{REGION}", stack.account));
+    assert!(serving["endpoints"].as_u64() >= Some(2), "{status:#}");
+    let findings: BTreeSet<(String, String, String)> = serving["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|finding| {
+            finding["endpoint"] == production.as_str() || finding["endpoint"] == legacy.as_str()
+        })
+        .map(|finding| {
+            (
+                finding["endpoint"].as_str().unwrap_or_default().to_owned(),
+                finding["kind"].as_str().unwrap_or_default().to_owned(),
+                finding["package_arn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        BTreeSet::from([
+            (
+                production.clone(),
+                "endpoint_serving_unapproved".to_owned(),
+                unapproved.clone()
+            ),
+            (
+                legacy.clone(),
+                "endpoint_serving_decommissioned".to_owned(),
+                retired.clone()
+            ),
+        ]),
+        "{status:#}"
+    );
+    assert_eq!(
+        serving["deployments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|drift| {
+                drift["package_arn"] == unapproved.as_str()
+                    || drift["package_arn"] == retired.as_str()
+            })
+            .count(),
+        0,
+        "the Deployments were written by the reconcile: {status:#}"
+    );
+    let table = stack.govsync(REGION, &queue, &["status", "--quiet"]);
+    let text = stdout(&table);
+    assert!(
+        text.contains("serving (read-only: govsync never stops or changes an endpoint)")
+            && text.contains(&production)
+            && text.contains(&legacy)
+            && text.contains("endpoint_serving_unapproved")
+            && text.contains("endpoint_serving_decommissioned"),
+        "{text}"
+    );
+
+    // Nothing else is left, and govsync changed no endpoint.
+    let again = stack.govsync(REGION, &queue, &["reconcile", "--dry-run", "--json"]);
+    let report = json_of(&again);
+    let kinds: BTreeSet<&str> = report["drifts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|drift| drift["group"] == seeded.group.as_str())
+        .filter_map(|drift| drift["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            "endpoint_serving_unapproved",
+            "endpoint_serving_decommissioned"
+        ]),
+        "{report:#}"
+    );
+    for endpoint in [&production, &legacy] {
+        let described = person
+            .describe_endpoint()
+            .endpoint_name(endpoint)
+            .send()
+            .await
+            .expect("the endpoint is still there");
+        assert_eq!(described.endpoint_config_name(), Some(endpoint.as_str()));
+    }
+
+    // The production endpoint taken down: its line leaves the Model.
+    person
+        .delete_endpoint()
+        .endpoint_name(&production)
+        .send()
+        .await
+        .expect("endpoint deleted");
+    let cleared = stack.govsync(REGION, &queue, &["reconcile", "--json"]);
+    let report = json_of(&cleared);
+    assert_eq!(
+        drift_kinds_of(&report, &unapproved),
+        vec!["deployments_out_of_step"],
+        "{report:#}"
+    );
+    let (_, text) = deployments(unapproved.clone()).await;
+    assert_eq!(text, "", "served nowhere now");
 }

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::artifact::{ArtifactFingerprint, ContainerFingerprint};
 use crate::governance::{GovernanceId, Revision};
 use crate::model_package::{ApprovalStatus, Lifecycle, ModelPackageArn};
 
@@ -82,6 +83,29 @@ pub struct DecisionDetail {
     pub lifecycle: Option<LifecycleRef>,
     pub governance: GovernanceRef,
     pub use_case: Option<UseCaseRef>,
+    /// The artifact the approval is bound to; `None` for other decisions or unread registries.
+    pub artifact: Option<ArtifactRef>,
+}
+
+/// The artifact fingerprint govsync recorded when it applied an approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    /// Every part read, and each matching what SageMaker recorded at registration.
+    pub verified: bool,
+    pub containers: Vec<ContainerFingerprint>,
+    pub unverifiable: Vec<String>,
+    pub registered_mismatches: Vec<String>,
+}
+
+impl ArtifactRef {
+    pub fn of(fingerprint: &ArtifactFingerprint) -> Self {
+        Self {
+            verified: fingerprint.is_verified(),
+            containers: fingerprint.containers.clone(),
+            unverifiable: fingerprint.unverifiable(),
+            registered_mismatches: fingerprint.registered_mismatches.clone(),
+        }
+    }
 }
 
 /// What the detail is built from.
@@ -97,6 +121,7 @@ pub struct Decision<'a> {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub use_case: Option<UseCaseRef>,
+    pub artifact: Option<&'a ArtifactFingerprint>,
 }
 
 impl Decision<'_> {
@@ -122,6 +147,7 @@ impl Decision<'_> {
                 decided_at: self.decided_at.clone(),
             },
             use_case: self.use_case.clone(),
+            artifact: self.artifact.map(ArtifactRef::of),
         }
     }
 }

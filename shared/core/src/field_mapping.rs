@@ -27,10 +27,14 @@ pub enum Fact {
     Lineage,
     ModelCardSummary,
     UserMetadata,
+    /// The artifact fingerprint of the approval govsync applied (approval-propagation).
+    ArtifactFingerprint,
+    /// Where the version is deployed (the reconciler's serving report).
+    Deployments,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 11] = [
+    pub const ALL: [Fact; 13] = [
         Fact::InferenceImages,
         Fact::ModelDataUrls,
         Fact::MetricsReports,
@@ -42,6 +46,8 @@ impl Fact {
         Fact::Lineage,
         Fact::ModelCardSummary,
         Fact::UserMetadata,
+        Fact::ArtifactFingerprint,
+        Fact::Deployments,
     ];
 
     /// The key naming this fact in the spec's `[fields]` table.
@@ -58,6 +64,8 @@ impl Fact {
             Fact::Lineage => "lineage",
             Fact::ModelCardSummary => "model_card_summary",
             Fact::UserMetadata => "user_metadata",
+            Fact::ArtifactFingerprint => "artifact_fingerprint",
+            Fact::Deployments => "deployments",
         }
     }
 
@@ -75,6 +83,8 @@ impl Fact {
             Fact::Lineage => "MRG-Model:Lineage",
             Fact::ModelCardSummary => "MRG-Model:Model Card Summary",
             Fact::UserMetadata => "MRG-Model:Registry Metadata",
+            Fact::ArtifactFingerprint => "MRG-Model:Artifact Fingerprint",
+            Fact::Deployments => "MRG-Model:Deployments",
         }
     }
 }

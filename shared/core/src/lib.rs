@@ -17,6 +17,7 @@
 //! - [`reconcile`]: F8 drift detection between a registry and the governance inventory, and repairs.
 //! - [`sync`]: sync decisions (registry changes into governance: triage, decide, write-back).
 
+pub mod artifact;
 pub mod aws_identity;
 pub mod batch_report;
 pub mod clock;
@@ -44,6 +45,7 @@ pub mod registry_event;
 pub mod registry_map;
 pub mod relay;
 pub mod secret;
+pub mod serving;
 pub mod sync;
 pub mod webhook;
 

@@ -11,13 +11,16 @@ use chrono::{DateTime, Utc};
 use crate::idempotency::IdempotencyKey;
 use crate::model_package::{ModelPackageArn, ModelPackageGroupName, RegistryArn};
 
+pub mod artifact;
 pub mod governance;
+pub mod hosting;
 pub mod notify;
 pub mod quarantine;
 pub mod queue;
 pub mod registry;
 pub mod store;
 
+pub use artifact::{ArtifactReadError, ImageRegistry, ObjectHead, ObjectListing, ObjectStore};
 pub use governance::{
     ExternalIdLookup, Field, FieldDefinition, FieldValue, GovernanceError, GovernanceId,
     GovernanceKind, GovernanceObject, GovernanceQuery, NewGovernanceObject, QueryCondition,
@@ -31,8 +34,8 @@ pub use registry::{
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
 };
 pub use store::{
-    IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PendingDecision, RevisionOutcome,
-    StoreError, Tombstone, WriteSide,
+    ApprovedArtifact, IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PendingDecision,
+    RevisionOutcome, StoreError, Tombstone, WriteSide,
 };
 
 /// The governance platform (OpenPages REST API v2).
@@ -246,14 +249,33 @@ pub trait DecisionOutbox: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The links table as deployed: one DynamoDB table holds links, revisions, the ledger, tombstones and
-/// the decision outbox. The flows take this; a component that needs one concern takes that trait alone.
+/// The artifact fingerprint recorded when govsync applied a governance approval to a package.
+pub trait ApprovedArtifacts: Send + Sync {
+    /// Records (or replaces, on a later approval) the package's approved artifact.
+    fn record_approved_artifact(
+        &self,
+        approved: &ApprovedArtifact,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn approved_artifact(
+        &self,
+        package: &ModelPackageArn,
+    ) -> impl Future<Output = Result<Option<ApprovedArtifact>, StoreError>> + Send;
+}
+
+/// The links table as deployed: one DynamoDB table holds links, revisions, the ledger, tombstones,
+/// the decision outbox and the approved artifacts. The flows take this; a component that needs one
+/// concern takes that trait alone.
 pub trait LinksTable:
-    LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox
+    LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox + ApprovedArtifacts
 {
 }
 
-impl<T: LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox> LinksTable for T {}
+impl<
+    T: LinkStore + RevisionStore + EchoLedger + TombstoneStore + DecisionOutbox + ApprovedArtifacts,
+> LinksTable for T
+{
+}
 
 /// Where decision events go (govsync's EventBridge bus).
 pub trait DecisionPublisher: Send + Sync {

@@ -19,6 +19,8 @@
 //! | `dangling_link` (group tag naming a use case that does not exist) | report only |
 //! | `unassigned_group` | report only (a person tags the group) |
 //! | `duplicate_models`, `duplicate_model_groups`, `unknown_governance_status` | report only (never guessed) |
+//! | `endpoint_serving_unapproved`, `endpoint_serving_decommissioned`, `endpoint_serving_other_artifact` | report only: govsync never changes an endpoint ([`crate::serving`]) |
+//! | `deployments_out_of_step` | `record_deployments`: the Model's `Deployments` field rewritten |
 //!
 //! Which side wins a status disagreement: the newer side (package `LastModifiedTime` against the model's
 //! `Last Modification Date`), but SageMaker only on a `both` row; ties, unknown times and every other row

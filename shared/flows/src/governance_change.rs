@@ -14,16 +14,18 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
+use govsync_core::artifact::ArtifactFingerprint;
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
-use govsync_core::decision_event::DecisionDetail;
+use govsync_core::decision_event::{ArtifactRef, DecisionDetail};
 use govsync_core::decommission_request::DecommissionRequest;
+use govsync_core::field_mapping::Fact;
 use govsync_core::governance_event::GovernanceEvent;
 use govsync_core::ports::DecisionPublisher;
 use govsync_core::ports::{
-    ExternalIdLookup, FieldValue, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, MessageQueue, ModelRegistry, Notifier,
-    OutgoingMessage, PendingDecision, PublishError, TypeIds,
+    ApprovedArtifact, ExternalIdLookup, Field, FieldValue, Governance, GovernanceError,
+    GovernanceKind, GovernanceObject, IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable,
+    MessageQueue, ModelRegistry, Notifier, OutgoingMessage, PendingDecision, PublishError, TypeIds,
 };
 use govsync_core::sync::governance::{
     ModelChange, ModelDecision, Provisioned, Provisioning, UseCaseChange, UseCaseDecision,
@@ -38,6 +40,7 @@ use govsync_core::{
 use serde_json::json;
 
 pub use self::error::MessageError;
+use crate::artifacts::ArtifactReaders;
 use crate::creation::create_once;
 use crate::echo;
 use crate::idempotency::{self, Claim};
@@ -179,6 +182,9 @@ impl<T: DecisionPublisher> DynDecisionPublisher for T {
     }
 }
 
+/// The longest fingerprint text written to the governance Model.
+const ARTIFACT_FIELD_MAX_CHARS: usize = 4000;
+
 /// The governance-change flow over its ports.
 pub struct GovernanceChange<G, R, I, L, N, D> {
     settings: Settings,
@@ -191,6 +197,8 @@ pub struct GovernanceChange<G, R, I, L, N, D> {
     clock: Arc<dyn Clock>,
     /// Where applied governance decisions are published; `None`: not published.
     decisions: Option<Arc<dyn DynDecisionPublisher>>,
+    /// Reads the artifact an approval is bound to; empty: approvals are not fingerprinted.
+    artifacts: ArtifactReaders,
 }
 
 /// The ports a [`GovernanceChange`] is built from.
@@ -225,7 +233,14 @@ where
             notifier: ports.notifier,
             decommission: ports.decommission,
             decisions: None,
+            artifacts: ArtifactReaders::default(),
         }
+    }
+
+    /// The same flow binding each approval it applies to the artifact's fingerprint (#21).
+    pub fn with_artifact_readers(mut self, readers: ArtifactReaders) -> Self {
+        self.artifacts = readers;
+        self
     }
 
     /// The same flow publishing each governance decision it applies ([`govsync_core::decision_event`]).
@@ -248,6 +263,8 @@ where
                 decision_id: pending.decision_id.clone(),
                 message: format!("the outbox holds an unreadable detail: {error}"),
             })?;
+        self.write_artifact_field(model, detail.artifact.as_ref())
+            .await?;
         publisher.publish_boxed(&detail).await?;
         self.links
             .decision_published(model, &pending.decision_id)
@@ -257,6 +274,67 @@ where
             "governance decision published from the outbox"
         );
         Ok(())
+    }
+
+    /// Writes the approved artifact's fingerprint onto the governance Model (field mapping
+    /// `artifact_fingerprint`; a tenant may turn it off). The change event it causes finds the
+    /// package in step (no decision, no event).
+    async fn write_artifact_field(
+        &self,
+        model: &govsync_core::GovernanceId,
+        artifact: Option<&ArtifactRef>,
+    ) -> Result<(), MessageError> {
+        let (Some(artifact), Some(field)) = (
+            artifact,
+            self.settings
+                .mapping
+                .fields()
+                .field(Fact::ArtifactFingerprint),
+        ) else {
+            return Ok(());
+        };
+        let fingerprint = ArtifactFingerprint {
+            containers: artifact.containers.clone(),
+            registered_mismatches: artifact.registered_mismatches.clone(),
+        };
+        let mut text = fingerprint.summary();
+        if text.len() > ARTIFACT_FIELD_MAX_CHARS {
+            let mut cut = ARTIFACT_FIELD_MAX_CHARS;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        self.governance
+            .update_object(model, &[Field::text(field, text)], None)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the artifact of a package governance's decision approves, and records it as the
+    /// approved artifact before the SageMaker write; `None` for other decisions or an unread registry.
+    async fn bind_approval(
+        &self,
+        write: &govsync_core::sync::governance::ModelWrite,
+        described: &govsync_core::ports::ModelPackage,
+    ) -> Result<Option<ArtifactFingerprint>, MessageError> {
+        let approval = write.update.approval_status.or(described.approval_status);
+        if approval != Some(govsync_core::ApprovalStatus::Approved) {
+            return Ok(None);
+        }
+        let Some(read) = self.artifacts.fingerprint(described).await else {
+            return Ok(None);
+        };
+        let fingerprint = read?;
+        if !fingerprint.is_verified() {
+            tracing::warn!(
+                finding = "artifact_unverified_at_approval",
+                unverifiable = fingerprint.unverifiable().join("; "),
+                registered_mismatches = fingerprint.registered_mismatches.join("; "),
+                "the approved artifact is not fully verified: recorded as read"
+            );
+        }
+        Ok(Some(fingerprint))
     }
 
     /// The same flow reading `clock` instead of the system clock (tests move time with it).
@@ -696,7 +774,7 @@ where
             }
             ModelDecision::InSync => Outcome::InSync,
             ModelDecision::Update(write) => {
-                let Some((client, _)) = &linked else {
+                let Some((client, described)) = &linked else {
                     return Ok(Outcome::Unlinked);
                 };
                 echo::record_before_registry_write(
@@ -705,12 +783,32 @@ where
                     self.clock.now(),
                 )
                 .await?;
+                let fingerprint = self.bind_approval(&write, described).await?;
+                let detail = package.as_ref().map(|package| {
+                    decision_of(
+                        model,
+                        revision,
+                        package,
+                        &write,
+                        &self.settings.console,
+                        fingerprint.as_ref(),
+                    )
+                });
+                if let (Some(fingerprint), Some(detail)) = (&fingerprint, &detail) {
+                    self.links
+                        .record_approved_artifact(&ApprovedArtifact {
+                            package_arn: write.update.arn.clone(),
+                            model: model.id.clone(),
+                            decision_id: detail.decision_id.clone(),
+                            fingerprint: fingerprint.clone(),
+                            approved_at: self.clock.now(),
+                        })
+                        .await?;
+                }
                 // The decision goes to the outbox before the write, so a crash between the write and
                 // the put still publishes it (on the next delivery, `flush_decision`).
-                let decision = match (&self.decisions, &package) {
-                    (Some(_), Some(package)) => {
-                        let detail =
-                            decision_of(model, revision, package, &write, &self.settings.console);
+                let decision = match (&self.decisions, detail) {
+                    (Some(_), Some(detail)) => {
                         self.links
                             .save_decision(&PendingDecision {
                                 model: model.id.clone(),
@@ -730,6 +828,10 @@ where
                     approval = write.update.approval_status.map(|a| a.as_str()).unwrap_or(""),
                     "package updated to the governance status"
                 );
+                if let Some(fingerprint) = &fingerprint {
+                    self.write_artifact_field(&model.id, Some(&ArtifactRef::of(fingerprint)))
+                        .await?;
+                }
                 if let (Some(publisher), Some(detail)) = (&self.decisions, decision) {
                     publisher.publish_boxed(&detail).await?;
                     self.links

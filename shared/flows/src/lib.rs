@@ -12,6 +12,7 @@
 //! [`idempotency`] is the claim/settle protocol the flows wrap their work in; [`echo`] records
 //! govsync's own writes so their change events are recognised once.
 
+pub mod artifacts;
 pub mod creation;
 pub mod decommission;
 pub mod echo;

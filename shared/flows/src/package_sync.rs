@@ -20,6 +20,7 @@ mod error;
 
 use std::sync::Arc;
 
+use crate::artifacts::{ArtifactReaders, check_approved_artifact};
 use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
@@ -163,6 +164,8 @@ pub struct RegistrySync<G, R, I, L> {
     idempotency: Arc<I>,
     links: Arc<L>,
     clock: Arc<dyn Clock>,
+    /// Reads approved packages' artifacts to check them against the approval; empty: not checked.
+    artifacts: ArtifactReaders,
 }
 
 impl<G, R, I, L> RegistrySync<G, R, I, L>
@@ -188,7 +191,14 @@ where
             registries,
             idempotency,
             links,
+            artifacts: ArtifactReaders::default(),
         }
+    }
+
+    /// The same flow checking approved packages' artifacts against what governance approved (#21).
+    pub fn with_artifact_readers(mut self, readers: ArtifactReaders) -> Self {
+        self.artifacts = readers;
+        self
     }
 
     /// The same flow reading `clock` instead of the system clock (tests move time with it).
@@ -355,6 +365,9 @@ where
             return Ok(Outcome::Stale);
         }
         let group_arn = package.arn.group_arn();
+        let artifact = check_approved_artifact(self.links.as_ref(), &self.artifacts, &described)
+            .await?
+            .map(|(_, check)| check);
 
         let assignment = self.assignment(client.as_ref(), group_arn.as_str()).await?;
         let (model_group, model) = match &assignment {
@@ -390,6 +403,7 @@ where
             gate: self.settings.gate,
             console: &self.settings.console,
             model_links: self.settings.model_links.as_ref(),
+            artifact: artifact.as_ref(),
             now,
         });
         let mut findings = report_findings(&plan);
@@ -758,6 +772,17 @@ fn report_findings(plan: &Plan) -> Vec<&'static str> {
                 finding = finding.code(),
                 reason,
                 "the package's Model Card is left as it is: governance's facts are not written to it"
+            ),
+            Finding::ArtifactChangedSinceApproval { changed, gate } => tracing::warn!(
+                finding = finding.code(),
+                changed = changed.join("; "),
+                gate = gate.as_str(),
+                "the approved artifact changed since governance approved it"
+            ),
+            Finding::ArtifactUnverifiable { reasons } => tracing::warn!(
+                finding = finding.code(),
+                reasons = reasons.join("; "),
+                "the approved artifact cannot be verified: not taken as a match"
             ),
         }
     }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use govsync_adapters::aws::{RegistryTarget, sagemaker_client, secretsmanager_client};
+use govsync_adapters::ecr::EcrImageRegistry;
 use govsync_adapters::governance::{
     ApiKeySource, GovernanceAuth, GovernanceClient, GovernanceConfig,
 };
+use govsync_adapters::s3::S3ObjectStore;
 use govsync_adapters::sagemaker::SageMakerRegistry;
 use govsync_adapters::secrets::{SecretsManagerKey, read_secret};
 use govsync_core::Registry;
@@ -84,6 +86,30 @@ pub fn governance_client_with_key_source(
     governance.api_prefix = api_prefix.to_owned();
     governance.key_source = key_source;
     Ok(GovernanceClient::new(governance)?)
+}
+
+/// The S3 and ECR readers of each registry's artifacts, through its role when it has one.
+pub async fn artifact_clients(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<Vec<(Registry, S3ObjectStore, EcrImageRegistry)>, ConfigError> {
+    let mut readers = Vec::with_capacity(config.registries.len());
+    for registry in config.registries.registries() {
+        let role = config::registry_role(registry, config.spoke_role_name.as_deref())?;
+        let target = RegistryTarget {
+            account_id: registry.account.to_string(),
+            region: registry.region.to_string(),
+            role_arn: role.map(|role| role.to_string()),
+            external_id: config.spoke_external_id.clone(),
+        };
+        let (s3, ecr) = govsync_adapters::aws::artifact_clients(sdk, &target).await;
+        readers.push((
+            registry.clone(),
+            S3ObjectStore::new(s3),
+            EcrImageRegistry::new(ecr),
+        ));
+    }
+    Ok(readers)
 }
 
 /// One SageMaker client per registry of the map, through its role when it has one.

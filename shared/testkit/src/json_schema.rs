@@ -1,6 +1,6 @@
 //! A JSON Schema check for the tests: the keywords govsync's published schemas use (`type`, with
 //! unions; `required`; `properties`; `additionalProperties: false`; `enum`; `minLength`,
-//! `maxLength`; `pattern` as an anchored literal-or-class check is NOT interpreted: patterns are
+//! `maxLength`; `minimum`; `items`; `$defs` with local `$ref`s `#/$defs/<name>`; `pattern` as an anchored literal-or-class check is NOT interpreted: patterns are
 //! left to the Python `jsonschema` check in `local/tests/`). Any other keyword fails the check, so a
 //! schema never silently gains a rule this does not test.
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// `Ok` when `value` holds to `schema`, else the first violation with its JSON path.
 pub fn check(schema: &Value, value: &Value) -> Result<(), String> {
-    check_at(schema, value, "$")
+    check_at(schema, schema, value, "$")
 }
 
 fn type_matches(name: &str, value: &Value) -> bool {
@@ -24,13 +24,35 @@ fn type_matches(name: &str, value: &Value) -> bool {
     }
 }
 
-fn check_at(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
+fn check_at(root: &Value, schema: &Value, value: &Value, path: &str) -> Result<(), String> {
     let Some(rules) = schema.as_object() else {
         return Err(format!("{path}: the schema is not an object"));
     };
     for (keyword, rule) in rules {
         match keyword.as_str() {
-            "$schema" | "$id" | "title" | "description" | "pattern" | "format" => {}
+            "$schema" | "$id" | "title" | "description" | "pattern" | "format" | "$defs" => {}
+            "$ref" => {
+                let target = rule
+                    .as_str()
+                    .and_then(|reference| reference.strip_prefix("#/$defs/"))
+                    .and_then(|name| root.get("$defs")?.get(name))
+                    .ok_or_else(|| format!("{path}: unresolved $ref {rule}"))?;
+                check_at(root, target, value, path)?;
+            }
+            "items" => {
+                if let Some(items) = value.as_array() {
+                    for (index, item) in items.iter().enumerate() {
+                        check_at(root, rule, item, &format!("{path}[{index}]"))?;
+                    }
+                }
+            }
+            "minimum" => {
+                if let (Some(number), Some(limit)) = (value.as_f64(), rule.as_f64())
+                    && number < limit
+                {
+                    return Err(format!("{path}: {number} is below the minimum {limit}"));
+                }
+            }
             "type" => {
                 let names: Vec<&str> = match rule {
                     Value::String(name) => vec![name.as_str()],
@@ -59,7 +81,7 @@ fn check_at(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
                 if let (Some(object), Some(properties)) = (value.as_object(), rule.as_object()) {
                     for (name, member) in object {
                         if let Some(member_schema) = properties.get(name) {
-                            check_at(member_schema, member, &format!("{path}.{name}"))?;
+                            check_at(root, member_schema, member, &format!("{path}.{name}"))?;
                         }
                     }
                 }

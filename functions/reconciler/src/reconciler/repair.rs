@@ -8,7 +8,7 @@ use govsync_core::sync::registry::WriteBackRoom;
 impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
 where
     G: Governance,
-    R: ModelRegistry,
+    R: ModelRegistry + Hosting,
     I: IdempotencyStore,
     L: LinksTable,
     C: CheckpointStore,
@@ -103,6 +103,9 @@ where
             } => {
                 self.decommission(client, model_id, package_arn, *archived, limiter)
                     .await
+            }
+            Repair::RecordDeployments { model_id, text } => {
+                self.record_deployments(model_id, text, limiter).await
             }
         };
         match result {
@@ -283,6 +286,31 @@ where
             | ModelDecision::Unlinked
             | ModelDecision::Echo
             | ModelDecision::Stale { .. } => Ok(RepairOutcome::NothingToDo),
+        }
+    }
+
+    /// Writes where the version serves onto its Model (the mapping's `Deployments` field). Only the
+    /// field changes, never the status, so approval-propagation finds the Model in step (no echo).
+    pub(super) async fn record_deployments(
+        &self,
+        model_id: &govsync_core::GovernanceId,
+        text: &str,
+        limiter: &Limiter,
+    ) -> Result<RepairOutcome, ReconcileError> {
+        let Some(field) = self.mapping.fields().field(Fact::Deployments) else {
+            return Ok(RepairOutcome::NothingToDo);
+        };
+        let fields = [govsync_core::ports::Field::text(field, text)];
+        match limiter
+            .call(|| self.governance.update_object(model_id, &fields, None))
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(model_id = %model_id, "deployments recorded on the model");
+                Ok(RepairOutcome::Repaired)
+            }
+            Err(GovernanceError::NotFound { .. }) => Ok(RepairOutcome::NothingToDo),
+            Err(error) => Err(error.into()),
         }
     }
 

@@ -53,6 +53,11 @@ pub fn settings(registries: &[&FakeRegistryId], gate: GateMode) -> Settings {
     }
 }
 
+/// The registry map's entry of a fake registry (its account and region).
+fn settings_registry(id: &FakeRegistryId) -> govsync_core::Registry {
+    settings(&[id], GateMode::Enforce).registries.registries()[0].clone()
+}
+
 pub struct FakeRegistryId {
     pub account: String,
     pub region: String,
@@ -67,6 +72,8 @@ pub struct World {
     pub queue: Arc<FakeMessageQueue>,
     pub reconciler: FakeReconciler,
     pub use_case: GovernanceObject,
+    /// S3 and ECR of the first registry's account (the artifact check).
+    pub artifacts: Arc<govsync_adapters::fakes::FakeArtifacts>,
 }
 
 impl World {
@@ -122,7 +129,16 @@ impl World {
             queue.clone(),
             tuning,
         );
+        let artifacts = Arc::new(govsync_adapters::fakes::FakeArtifacts::new());
+        let reconciler = reconciler.with_artifact_readers(
+            govsync_flows::artifacts::ArtifactReaders::from_clients(vec![(
+                settings_registry(&ids[0]),
+                Arc::clone(&artifacts),
+                Arc::clone(&artifacts),
+            )]),
+        );
         Self {
+            artifacts,
             governance,
             registries,
             links,

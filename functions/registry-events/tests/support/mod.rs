@@ -36,6 +36,8 @@ pub struct World {
     pub idempotency: Arc<FakeIdempotencyStore>,
     pub links: Arc<FakeLinkStore>,
     pub quarantine: Arc<FakeQuarantine>,
+    /// The registry account's S3 and ECR, for the approved artifact's check.
+    pub artifacts: Arc<govsync_adapters::fakes::FakeArtifacts>,
     pub handler: FakeHandler,
     pub use_case: GovernanceObject,
 }
@@ -88,12 +90,21 @@ impl World {
             Arc::clone(&links),
             Arc::clone(&quarantine),
         );
+        let artifacts = Arc::new(govsync_adapters::fakes::FakeArtifacts::new());
+        let handler = handler.with_artifact_readers(
+            govsync_flows::artifacts::ArtifactReaders::from_clients(vec![(
+                settings.registries.registries()[0].clone(),
+                Arc::clone(&artifacts),
+                Arc::clone(&artifacts),
+            )]),
+        );
         Self {
             governance,
             registry,
             idempotency,
             links,
             quarantine,
+            artifacts,
             handler,
             use_case,
         }

@@ -97,7 +97,25 @@ fn operations_parse_from_the_target_header() {
         .filter(|op| op.recorded_by_cloudtrail())
         .map(Operation::name)
         .collect();
-    assert_eq!(recorded.len(), 7);
+    // The registry's seven mutating calls and the hosting calls' six (reads are never recorded).
+    assert_eq!(
+        recorded,
+        [
+            "CreateModelPackageGroup",
+            "DeleteModelPackageGroup",
+            "CreateModelPackage",
+            "UpdateModelPackage",
+            "DeleteModelPackage",
+            "PutModelPackageGroupPolicy",
+            "DeleteModelPackageGroupPolicy",
+            "CreateModel",
+            "DeleteModel",
+            "CreateEndpointConfig",
+            "DeleteEndpointConfig",
+            "CreateEndpoint",
+            "DeleteEndpoint",
+        ]
+    );
 }
 
 #[test]

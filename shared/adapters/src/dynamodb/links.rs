@@ -35,6 +35,8 @@ const REVISION_SK: &str = "rev";
 const TOMBSTONE_SK: &str = "tombstone";
 /// The decision outbox item of a Model: `pk` its governance end, this `sk`.
 const DECISION_SK: &str = "decision";
+/// The approved artifact of a package: `pk` its registry end, this `sk`.
+const APPROVED_ARTIFACT_SK: &str = "approved-artifact";
 const ADVANCE_CONDITION: &str = "attribute_not_exists(#rev) OR #rev < :rev";
 
 fn end_pk(end: &LinkEnd) -> String {
@@ -443,6 +445,74 @@ impl govsync_core::ports::DecisionOutbox for DynamoLinkStore {
             }
             Err(error) => Err(store_error(OP, &error)),
         }
+    }
+}
+
+impl govsync_core::ports::ApprovedArtifacts for DynamoLinkStore {
+    async fn record_approved_artifact(
+        &self,
+        approved: &govsync_core::ports::ApprovedArtifact,
+    ) -> Result<(), StoreError> {
+        let fingerprint =
+            serde_json::to_string(&approved.fingerprint).map_err(|error| StoreError::Decode {
+                operation: "record approved artifact",
+                message: error.to_string(),
+            })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                "pk",
+                s(end_pk(&LinkEnd::Registry((&approved.package_arn).into()))),
+            )
+            .item("sk", s(APPROVED_ARTIFACT_SK))
+            .item("model_id", s(approved.model.as_str()))
+            .item("decision_id", s(&approved.decision_id))
+            .item("fingerprint", s(fingerprint))
+            .item(
+                "approved_at",
+                s(approved
+                    .approved_at
+                    .to_rfc3339_opts(SecondsFormat::Millis, true)),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| store_error("record approved artifact", &error))
+    }
+
+    async fn approved_artifact(
+        &self,
+        package: &ModelPackageArn,
+    ) -> Result<Option<govsync_core::ports::ApprovedArtifact>, StoreError> {
+        const OP: &str = "approved artifact";
+        let Some(item) = self
+            .get(
+                OP,
+                end_pk(&LinkEnd::Registry(package.into())),
+                APPROVED_ARTIFACT_SK.to_owned(),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let decode = |message: String| StoreError::Decode {
+            operation: OP,
+            message,
+        };
+        let fingerprint = serde_json::from_str(string_attr(OP, &item, "fingerprint")?)
+            .map_err(|error| decode(format!("fingerprint: {error}")))?;
+        let approved_at = DateTime::parse_from_rfc3339(string_attr(OP, &item, "approved_at")?)
+            .map_err(|error| decode(format!("approved_at: {error}")))?
+            .with_timezone(&Utc);
+        Ok(Some(govsync_core::ports::ApprovedArtifact {
+            package_arn: package.clone(),
+            model: GovernanceId::parse(string_attr(OP, &item, "model_id")?)
+                .map_err(|error| decode(format!("model_id: {error}")))?,
+            decision_id: string_attr(OP, &item, "decision_id")?.to_owned(),
+            fingerprint,
+            approved_at,
+        }))
     }
 }
 

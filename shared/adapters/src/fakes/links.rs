@@ -12,6 +12,7 @@ struct LinkState {
     ledger: HashMap<OurWrite, i64>,
     tombstones: HashMap<ModelPackageArn, Tombstone>,
     decisions: HashMap<GovernanceId, govsync_core::ports::PendingDecision>,
+    approved_artifacts: HashMap<ModelPackageArn, govsync_core::ports::ApprovedArtifact>,
 }
 
 /// Links, revisions and the our-write ledger in memory.
@@ -168,5 +169,26 @@ impl govsync_core::ports::DecisionOutbox for FakeLinkStore {
         }
         drop(state);
         self.recorder.leave("decision_published")
+    }
+}
+
+impl govsync_core::ports::ApprovedArtifacts for FakeLinkStore {
+    async fn record_approved_artifact(
+        &self,
+        approved: &govsync_core::ports::ApprovedArtifact,
+    ) -> Result<(), StoreError> {
+        self.recorder.enter("record_approved_artifact").await?;
+        lock(&self.state)
+            .approved_artifacts
+            .insert(approved.package_arn.clone(), approved.clone());
+        self.recorder.leave("record_approved_artifact")
+    }
+
+    async fn approved_artifact(
+        &self,
+        package: &ModelPackageArn,
+    ) -> Result<Option<govsync_core::ports::ApprovedArtifact>, StoreError> {
+        self.recorder.enter("approved_artifact").await?;
+        Ok(lock(&self.state).approved_artifacts.get(package).cloned())
     }
 }

@@ -169,10 +169,12 @@ macro_rules! paging_methods {
     };
 }
 
+mod artifacts;
 mod clock;
 mod cursors;
 mod decisions;
 mod governance;
+mod hosting;
 mod idempotency;
 mod links;
 mod notifier;
@@ -180,10 +182,12 @@ mod quarantine;
 mod queue;
 mod registry;
 
+pub use artifacts::*;
 pub use clock::*;
 pub use cursors::*;
 pub use decisions::*;
 pub use governance::*;
+pub use hosting::*;
 pub use idempotency::*;
 pub use links::*;
 pub use notifier::*;

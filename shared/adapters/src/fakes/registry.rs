@@ -32,12 +32,14 @@ struct RegistryState {
 /// omitted fields kept, `LastModifiedTime` advanced on every change).
 #[derive(Debug)]
 pub struct FakeRegistry {
-    account_id: String,
-    region: String,
+    pub(super) account_id: String,
+    pub(super) region: String,
     state: Mutex<RegistryState>,
-    recorder: Recorder<RegistryError>,
+    pub(super) recorder: Recorder<RegistryError>,
     page_size: Mutex<Option<usize>>,
-    clock: Arc<SteppingClock>,
+    pub(super) clock: Arc<SteppingClock>,
+    /// Endpoints, configurations and models (`fakes/hosting.rs`).
+    pub(super) hosting: Mutex<super::hosting::HostingState>,
 }
 
 impl FakeRegistry {
@@ -49,6 +51,7 @@ impl FakeRegistry {
             recorder: Recorder::default(),
             page_size: Mutex::new(None),
             clock: shared_clock(),
+            hosting: Mutex::default(),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct ModelPackage {
     pub lifecycle: Option<ModelLifecycle>,
     pub inference_images: Vec<String>,
     pub model_data_urls: Vec<String>,
+    /// `InferenceSpecification.Containers`, for the artifact fingerprint.
+    pub containers: Vec<crate::artifact::ContainerArtifact>,
     pub metrics: Vec<MetricsReport>,
     /// The IAM identity ARN or Studio user profile that registered the package.
     pub created_by: Option<String>,
@@ -66,6 +68,7 @@ impl ModelPackage {
             lifecycle: None,
             inference_images: Vec::new(),
             model_data_urls: Vec::new(),
+            containers: Vec::new(),
             metrics: Vec::new(),
             created_by: None,
             last_modified_by: None,

@@ -228,6 +228,17 @@ mod tests {
     }
 }
 
+/// The artifact a governance approval was applied to (links table: `pk` the package's registry end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedArtifact {
+    pub package_arn: ModelPackageArn,
+    pub model: GovernanceId,
+    /// The decision that approved it (the decision event's `decision_id`).
+    pub decision_id: String,
+    pub fingerprint: crate::artifact::ArtifactFingerprint,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A governance decision waiting in the outbox: its id and the event detail, as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingDecision {

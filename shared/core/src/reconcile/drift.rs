@@ -22,10 +22,16 @@ pub enum DriftKind {
     UnknownGovernanceStatus,
     ModelCardOutOfStep,
     ModelLinkStale,
+    ArtifactChangedSinceApproval,
+    ArtifactUnverifiable,
+    EndpointServingUnapproved,
+    EndpointServingDecommissioned,
+    EndpointServingOtherArtifact,
+    DeploymentsOutOfStep,
 }
 
 impl DriftKind {
-    pub const ALL: [DriftKind; 11] = [
+    pub const ALL: [DriftKind; 17] = [
         DriftKind::PackageNotInGovernance,
         DriftKind::ModelPackageGone,
         DriftKind::StatusOutOfStep,
@@ -37,6 +43,12 @@ impl DriftKind {
         DriftKind::UnknownGovernanceStatus,
         DriftKind::ModelCardOutOfStep,
         DriftKind::ModelLinkStale,
+        DriftKind::ArtifactChangedSinceApproval,
+        DriftKind::ArtifactUnverifiable,
+        DriftKind::EndpointServingUnapproved,
+        DriftKind::EndpointServingDecommissioned,
+        DriftKind::EndpointServingOtherArtifact,
+        DriftKind::DeploymentsOutOfStep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +64,12 @@ impl DriftKind {
             DriftKind::UnknownGovernanceStatus => "unknown_governance_status",
             DriftKind::ModelCardOutOfStep => "model_card_out_of_step",
             DriftKind::ModelLinkStale => "model_link_stale",
+            DriftKind::ArtifactChangedSinceApproval => "artifact_changed_since_approval",
+            DriftKind::ArtifactUnverifiable => "artifact_unverifiable",
+            DriftKind::EndpointServingUnapproved => "endpoint_serving_unapproved",
+            DriftKind::EndpointServingDecommissioned => "endpoint_serving_decommissioned",
+            DriftKind::EndpointServingOtherArtifact => "endpoint_serving_other_artifact",
+            DriftKind::DeploymentsOutOfStep => "deployments_out_of_step",
         }
     }
 }
@@ -79,6 +97,12 @@ pub enum Repair {
         model_id: GovernanceId,
         package_arn: ModelPackageArn,
     },
+    /// Write where the version is deployed onto its governance Model (the `Deployments` field of the
+    /// mapping's `[fields]`): `text` replaces the field's value.
+    RecordDeployments {
+        model_id: GovernanceId,
+        text: String,
+    },
     /// Needs a person; nothing is changed.
     ReportOnly { reason: String },
 }
@@ -90,6 +114,7 @@ impl Repair {
             Repair::PropagateStatus { .. } => "propagate_status",
             Repair::DecommissionModel { .. } => "decommission_model",
             Repair::ArchivePackage { .. } => "archive_package",
+            Repair::RecordDeployments { .. } => "record_deployments",
             Repair::ReportOnly { .. } => "report_only",
         }
     }

@@ -23,6 +23,9 @@ pub struct ModelEntry {
     pub last_modified: Option<DateTime<Utc>>,
     /// `Integration:Third Party Link`: the Model's govsync link (or console link).
     pub link: Option<String>,
+    /// The Model's `Deployments` field (where the version serves), when the inventory read it
+    /// ([`GovernanceInventory::read_deployments`]).
+    pub deployments: Option<String>,
 }
 
 impl GovernanceInventory {
@@ -126,9 +129,29 @@ impl GovernanceInventory {
                         .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
                         .map(|time| time.with_timezone(&Utc)),
                     link: text_of(row, fields::THIRD_PARTY_LINK),
+                    deployments: None,
                 });
         }
         inventory
+    }
+
+    /// Reads each Model's `field` (the mapping's `Deployments` field, queried as a column of the Model
+    /// query) from the same rows [`Self::from_rows`] was given.
+    pub fn read_deployments(&mut self, models: &[QueryRow], field: &str) {
+        let by_id: BTreeMap<&GovernanceId, Option<String>> = models
+            .iter()
+            .filter_map(|row| Some((row.id.as_ref()?, text_of(row, field))))
+            .collect();
+        for model in self.models_by_arn.values_mut().flatten() {
+            if let Some(text) = by_id.get(&model.id) {
+                model.deployments = text.clone();
+            }
+        }
+    }
+
+    /// Every Model that carries a package ARN, in ARN order.
+    pub fn models(&self) -> impl Iterator<Item = &ModelEntry> {
+        self.models_by_arn.values().flatten()
     }
 
     pub fn models_for(&self, package_arn: &str) -> &[ModelEntry] {

@@ -705,6 +705,7 @@ pub fn decision_of(
     package: &ModelVersion,
     write: &ModelWrite,
     console: &super::ConsoleLinks,
+    artifact: Option<&crate::artifact::ArtifactFingerprint>,
 ) -> crate::decision_event::DecisionDetail {
     let card = package
         .technical
@@ -751,6 +752,7 @@ pub fn decision_of(
         decided_at: object_modified_at(model)
             .map(|time| time.to_rfc3339_opts(SecondsFormat::Millis, true)),
         use_case,
+        artifact,
     }
     .detail()
 }

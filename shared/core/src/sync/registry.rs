@@ -17,8 +17,8 @@ mod triage;
 mod write_back;
 
 pub use decide::{
-    Action, Assignment, Finding, Found, ObjectRef, PackageSync, Plan, UseCaseView, console_url,
-    decide,
+    ARTIFACT_REVIEW_STATUS, Action, Assignment, Finding, Found, ObjectRef, PackageSync, Plan,
+    UseCaseView, console_url, decide,
 };
 pub use direction::{
     Rejection, lifecycle_claims_deployment, registry_rejection, reverted_lifecycle, status_approves,

@@ -54,6 +54,9 @@ pub enum MessageError {
     EmailReceipt(StoreError),
     #[error(transparent)]
     Publish(#[from] govsync_core::ports::PublishError),
+    /// A retryable S3 or ECR read of the artifact fingerprint (anything else is an unverifiable part).
+    #[error("reading the artifact: {0}")]
+    ArtifactRead(#[from] govsync_core::ports::ArtifactReadError),
 }
 
 impl MessageError {
@@ -67,6 +70,7 @@ impl MessageError {
             MessageError::Queue(error) => error.is_retryable(),
             // The decision stays in the outbox: the next delivery publishes it.
             MessageError::Publish(_) => true,
+            MessageError::ArtifactRead(error) => error.is_retryable(),
             MessageError::Decode(_)
             | MessageError::NoBody
             | MessageError::UnknownRegistry { .. }
@@ -87,6 +91,7 @@ impl MessageError {
             MessageError::Governance(error) => error.code(),
             MessageError::Registry(_) => "registry",
             MessageError::Store(_) => "store",
+            MessageError::ArtifactRead(_) => "artifact_read",
             MessageError::Notify(_) => "email",
             MessageError::Queue(_) => "decommission_queue",
             MessageError::UnknownRegistry { .. } => "unknown_registry",
@@ -116,6 +121,15 @@ impl From<crate::creation::CreationError> for MessageError {
             crate::creation::CreationError::Governance(error) => error.into(),
             crate::creation::CreationError::Store(error) => error.into(),
             crate::creation::CreationError::InProgress { key } => MessageError::InProgress { key },
+        }
+    }
+}
+
+impl From<crate::artifacts::ArtifactCheckError> for MessageError {
+    fn from(error: crate::artifacts::ArtifactCheckError) -> Self {
+        match error {
+            crate::artifacts::ArtifactCheckError::Store(error) => error.into(),
+            crate::artifacts::ArtifactCheckError::Read(error) => error.into(),
         }
     }
 }

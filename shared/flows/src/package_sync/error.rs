@@ -34,6 +34,9 @@ pub enum MessageError {
     },
     #[error("write-back: {0}")]
     WriteBack(WriteBackError),
+    /// A retryable S3 or ECR read of the artifact fingerprint (anything else is an unverifiable part).
+    #[error("reading the artifact: {0}")]
+    ArtifactRead(#[from] govsync_core::ports::ArtifactReadError),
 }
 
 impl MessageError {
@@ -43,6 +46,7 @@ impl MessageError {
             MessageError::Governance(error) => error.is_retryable(),
             MessageError::Registry(error) => error.is_retryable(),
             MessageError::Store(error) => error.is_retryable(),
+            MessageError::ArtifactRead(error) => error.is_retryable(),
             MessageError::Decode(_)
             | MessageError::NoBody
             | MessageError::UnknownRegistry { .. }
@@ -62,6 +66,7 @@ impl MessageError {
             MessageError::Governance(error) => error.code(),
             MessageError::Registry(_) => "registry",
             MessageError::Store(_) => "store",
+            MessageError::ArtifactRead(_) => "artifact_read",
             MessageError::Invalid(_) => "invalid_package",
             MessageError::AmbiguousExternalId { .. } => "ambiguous_external_id",
             MessageError::WriteBack(_) => "write_back",
@@ -84,6 +89,15 @@ impl From<crate::creation::CreationError> for MessageError {
             crate::creation::CreationError::Governance(error) => error.into(),
             crate::creation::CreationError::Store(error) => error.into(),
             crate::creation::CreationError::InProgress { key } => MessageError::InProgress { key },
+        }
+    }
+}
+
+impl From<crate::artifacts::ArtifactCheckError> for MessageError {
+    fn from(error: crate::artifacts::ArtifactCheckError) -> Self {
+        match error {
+            crate::artifacts::ArtifactCheckError::Store(error) => error.into(),
+            crate::artifacts::ArtifactCheckError::Read(error) => error.into(),
         }
     }
 }

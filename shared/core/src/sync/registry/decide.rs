@@ -9,6 +9,7 @@ use super::direction::{
     Rejection, lifecycle_claims_deployment, registry_rejection, reverted_lifecycle, status_approves,
 };
 use super::{LinksWriteBack, PackageWrite, WriteBackError, WriteBackRoom};
+use crate::artifact::ArtifactCheck;
 use crate::aws_identity::Region;
 use crate::field_mapping::{Fact, FieldMapping};
 use crate::governance::{GovernanceId, GovernanceStatus, Revision};
@@ -83,6 +84,9 @@ pub struct PackageSync<'a> {
     pub console: &'a ConsoleLinks,
     /// Signs the Model's govsync link (model-link function); `None`: the plain console link.
     pub model_links: Option<&'a ModelLinks>,
+    /// The approved package's artifact read now against what governance approved; `None`: not
+    /// checked (not approved, no approval recorded by govsync, or no reader for the registry).
+    pub artifact: Option<&'a ArtifactCheck>,
     pub now: DateTime<Utc>,
 }
 
@@ -188,6 +192,17 @@ pub enum Finding {
     ModelCardSkipped {
         reason: &'static str,
     },
+    /// The approved artifact's bytes are no longer those governance approved: handled by the gate
+    /// like a shadow approval.
+    ArtifactChangedSinceApproval {
+        changed: Vec<String>,
+        gate: GateMode,
+    },
+    /// Part of the approved artifact cannot be read now (or could not be when approved): reported,
+    /// never taken as a match.
+    ArtifactUnverifiable {
+        reasons: Vec<String>,
+    },
 }
 
 impl Finding {
@@ -203,6 +218,8 @@ impl Finding {
             Finding::WriteBackNoRoom { .. } => "write_back_no_room",
             Finding::WriteBackTrimmed { .. } => "write_back_trimmed",
             Finding::ModelCardSkipped { .. } => "model_card_skipped",
+            Finding::ArtifactChangedSinceApproval { .. } => "artifact_changed_since_approval",
+            Finding::ArtifactUnverifiable { .. } => "artifact_unverifiable",
         }
     }
 }
@@ -351,6 +368,7 @@ pub fn decide(input: &PackageSync<'_>) -> Plan {
             found,
             desired_status,
             current_status.as_deref(),
+            review_note_field(input, &gate),
             &mut plan.actions,
         ),
     };
@@ -446,6 +464,10 @@ struct GateVerdict {
     revert_approval: Option<Description>,
     /// With `enforce`: the lifecycle a deployment claim is reverted to.
     revert_lifecycle: Option<Lifecycle>,
+    /// With `enforce` on a changed artifact: the governance status the Model goes back to.
+    review_status: Option<String>,
+    /// With `enforce` on a changed artifact: why, for the Model's artifact field.
+    review_note: Option<String>,
 }
 
 /// Decides the gate: does governance approve what SageMaker says is approved, or deployed? A shadow
@@ -459,6 +481,19 @@ fn approval_gate(
     let approves = governance_approves(current_status, input.mapping, findings);
     let package = input.package;
     let shadow = package.approval == Some(ApprovalStatus::Approved) && !approves;
+    if !shadow
+        && package.approval == Some(ApprovalStatus::Approved)
+        && let Some(check) = input.artifact
+    {
+        if !check.unverifiable.is_empty() {
+            findings.push(Finding::ArtifactUnverifiable {
+                reasons: check.unverifiable.clone(),
+            });
+        }
+        if !check.changed.is_empty() && input.gate != GateMode::Off {
+            return artifact_gate(input, check, current_status, findings);
+        }
+    }
     let claim = package
         .lifecycle
         .as_ref()
@@ -496,6 +531,70 @@ fn approval_gate(
             .flatten();
     }
     verdict
+}
+
+/// The governance status a Model returns to when the artifact it approved has changed: the version
+/// needs a new review before it may be approved again.
+pub const ARTIFACT_REVIEW_STATUS: &str = "Candidate for Validation";
+
+/// Decides the gate for an approved artifact that changed: reported, and with `enforce` the
+/// approval revoked in SageMaker with the reason, and the Model sent back for review per the
+/// mapping's [`ARTIFACT_REVIEW_STATUS`] row (a mapping without it revokes only the approval).
+fn artifact_gate(
+    input: &PackageSync<'_>,
+    check: &ArtifactCheck,
+    current_status: Option<&str>,
+    findings: &mut Vec<Finding>,
+) -> GateVerdict {
+    findings.push(Finding::ArtifactChangedSinceApproval {
+        changed: check.changed.clone(),
+        gate: input.gate,
+    });
+    let mut verdict = GateVerdict {
+        holds: true,
+        holds_lifecycle: true,
+        ..GateVerdict::default()
+    };
+    if input.gate != GateMode::Enforce {
+        return verdict;
+    }
+    verdict.revert_approval = Some(Description::truncating(&format!(
+        "govsync: the artifact changed since governance approved it (model status: {}): {}; approval revoked until governance approves again",
+        current_status.unwrap_or("none"),
+        check.changed.join("; ")
+    )));
+    let review = GovernanceStatus::parse(ARTIFACT_REVIEW_STATUS)
+        .ok()
+        .and_then(|status| input.mapping.registry_target(&status).ok())
+        .map(|row| &row.target)
+        .filter(|target| target.approval != ApprovalStatus::Approved);
+    if let Some(target) = review {
+        let current_stage = input.package.lifecycle.as_ref().map(|l| &l.stage);
+        if let Some(stage) = target.resolve_stage(current_stage) {
+            verdict.revert_lifecycle = Some(Lifecycle {
+                stage,
+                stage_status: target.stage_status.clone(),
+                stage_description: Some(Description::truncating(
+                    "govsync: the approved artifact changed; back to review",
+                )),
+            });
+            verdict.review_status = Some(ARTIFACT_REVIEW_STATUS.to_owned());
+        }
+    }
+    verdict.review_note = Some(format!(
+        "govsync revoked the approval in SageMaker at {}: the artifact changed since governance approved it:\n{}",
+        input.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        check.changed.join("\n")
+    ));
+    verdict
+}
+
+/// The reason a changed artifact's approval was revoked, for the Model's artifact field (a tenant
+/// may turn that field off).
+fn review_note_field(input: &PackageSync<'_>, gate: &GateVerdict) -> Option<Field> {
+    let note = gate.review_note.as_ref()?;
+    let name = input.mapping.fields().field(Fact::ArtifactFingerprint)?;
+    Some(Field::text(name, note.clone()))
 }
 
 /// Decides whether the model's governance status maps to an approval. A status the mapping does not
@@ -564,6 +663,9 @@ fn desired_model_status(
     let policy = DecommissionPolicy::from_mapping(input.mapping, None);
     if let Some(status) = archived_governance_status(&policy, input.package.lifecycle.as_ref()) {
         return Some(status.to_string());
+    }
+    if let Some(status) = &gate.review_status {
+        return (current_status != Some(status.as_str())).then(|| status.clone());
     }
     lifecycle_status(input, current_status, gate, findings)
 }
@@ -723,6 +825,7 @@ fn update_model(
     found: Found<'_>,
     desired_status: Option<String>,
     current_status: Option<&str>,
+    note: Option<Field>,
     actions: &mut Vec<Action>,
 ) -> ObjectRef {
     let package = input.package;
@@ -730,6 +833,7 @@ fn update_model(
     let mut changed: Vec<Field> =
         technical_fields(package, input.mapping.fields(), input.model_links)
             .into_iter()
+            .chain(note)
             .filter(|field| field_differs(found.object, field))
             .collect();
     let mut ledger = Vec::new();

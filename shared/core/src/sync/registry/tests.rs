@@ -147,7 +147,11 @@ struct Case {
 /// Decides a case whose package already holds the Model Card govsync would write, so the table's
 /// rows are about everything else (the card's own decisions are tested apart).
 fn run(case: &Case) -> Plan {
-    let first = decide_raw(case, &case.package);
+    run_checked(case, None)
+}
+
+fn run_checked(case: &Case, artifact: Option<&crate::artifact::ArtifactCheck>) -> Plan {
+    let first = decide_checked(case, &case.package, artifact);
     let card = first.actions.iter().find_map(|action| match action {
         Action::UpdatePackage(write) => write
             .resolve(Some(&id("1002")), Some(&id("1003")), &console())
@@ -164,10 +168,18 @@ fn run(case: &Case) -> Plan {
         content: Some(card.content),
         status: Some(card.status),
     });
-    decide_raw(case, &package)
+    decide_checked(case, &package, artifact)
 }
 
 fn decide_raw(case: &Case, package: &ModelVersion) -> Plan {
+    decide_checked(case, package, None)
+}
+
+fn decide_checked(
+    case: &Case,
+    package: &ModelVersion,
+    artifact: Option<&crate::artifact::ArtifactCheck>,
+) -> Plan {
     let mapping = MappingSpec::builtin().unwrap();
     let registries = registries();
     let console = console();
@@ -187,6 +199,7 @@ fn decide_raw(case: &Case, package: &ModelVersion) -> Plan {
         gate: case.gate,
         console: &console,
         model_links: None,
+        artifact,
         now: time(1_767_400_000_000),
     })
 }
@@ -902,6 +915,7 @@ fn what_the_registry_records_reaches_the_mapped_model_fields() {
         gate: case.gate,
         console: &console,
         model_links: None,
+        artifact: None,
         now: time(1_767_400_000_000),
     });
     let fields = created_fields(&plan);
@@ -1543,4 +1557,106 @@ fn a_model_link_signer_puts_the_signed_link_on_the_model() {
         .unwrap();
     assert_eq!(link, links.link_for(&package.arn));
     assert!(link.starts_with("https://api.example.com/models/link?v=1&package="));
+}
+
+/// An approved version whose artifact changed after governance approved it (issue #21).
+fn artifact_case(gate: GateMode) -> (Case, ModelVersion) {
+    let mut package = package();
+    package.customer_metadata = written_back(&package);
+    package.approval = Some(ApprovalStatus::Approved);
+    package.lifecycle = lifecycle("PreProduction", "Approved");
+    let model = synced_model(&package, Some("Approved for Deployment"));
+    let case = Case {
+        name: "artifact changed since approval",
+        package: package.clone(),
+        assignment: use_case(),
+        group: Some((object("1002", vec![]), true)),
+        model: Some((model, true)),
+        gate,
+    };
+    (case, package)
+}
+
+fn changed() -> crate::artifact::ArtifactCheck {
+    crate::artifact::ArtifactCheck {
+        changed: vec![
+            "container 1: s3://models/fraud/2/model.tar.gz is now ETag e2 (approved: ETag e1)"
+                .into(),
+        ],
+        unverifiable: vec![],
+    }
+}
+
+#[test]
+fn a_changed_artifact_under_enforce_revokes_the_approval_and_sends_the_model_back_to_review() {
+    let (case, _) = artifact_case(GateMode::Enforce);
+    let check = changed();
+    let plan = run_checked(&case, Some(&check));
+    assert_eq!(codes(&plan), vec!["artifact_changed_since_approval"]);
+    assert_eq!(
+        shape(&plan),
+        vec![
+            format!(
+                "update model [\"MRG-Model:Artifact Fingerprint\", \"{}\", \"{}\"] ledger 1",
+                fields::MODEL_STATUS,
+                fields::LAST_UPDATE
+            ),
+            // The card's governance status changes with the Model's, so the write-back goes too.
+            "update package links=true revert=true lifecycle Validation/PendingApproval".to_owned(),
+        ],
+        "{plan:#?}"
+    );
+    let field = |name: &str| {
+        plan.actions.iter().find_map(|action| match action {
+            Action::UpdateModel { fields, .. } => fields
+                .iter()
+                .find(|field| field.name == name)
+                .and_then(|field| field.value.as_text()),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        field(fields::MODEL_STATUS).as_deref(),
+        Some(ARTIFACT_REVIEW_STATUS)
+    );
+    let note = field("MRG-Model:Artifact Fingerprint").unwrap();
+    assert!(note.contains("govsync revoked the approval"), "{note}");
+    assert!(note.contains("ETag e2"), "{note}");
+    let revert = plan.actions.iter().find_map(|action| match action {
+        Action::UpdatePackage(write) => write.revert_approval.clone(),
+        _ => None,
+    });
+    let reason = revert.unwrap().to_string();
+    assert!(
+        reason.contains("artifact changed since governance approved it"),
+        "{reason}"
+    );
+    assert!(reason.contains("ETag e2"), "{reason}");
+}
+
+#[test]
+fn a_changed_artifact_under_alert_is_reported_only_and_off_ignores_it() {
+    let (case, _) = artifact_case(GateMode::Alert);
+    let plan = run_checked(&case, Some(&changed()));
+    assert_eq!(codes(&plan), vec!["artifact_changed_since_approval"]);
+    assert!(shape(&plan).is_empty(), "{:?}", shape(&plan));
+    let (case, _) = artifact_case(GateMode::Off);
+    let plan = run_checked(&case, Some(&changed()));
+    assert!(codes(&plan).is_empty());
+    assert!(shape(&plan).is_empty());
+}
+
+#[test]
+fn an_unverifiable_artifact_is_a_finding_and_a_matching_one_is_none() {
+    let (case, _) = artifact_case(GateMode::Enforce);
+    let unverifiable = crate::artifact::ArtifactCheck {
+        changed: vec![],
+        unverifiable: vec!["container 1: s3://models/fraud/2/model.tar.gz: access denied".into()],
+    };
+    let plan = run_checked(&case, Some(&unverifiable));
+    assert_eq!(codes(&plan), vec!["artifact_unverifiable"]);
+    assert!(shape(&plan).is_empty());
+    let plan = run_checked(&case, Some(&crate::artifact::ArtifactCheck::default()));
+    assert!(codes(&plan).is_empty());
+    assert!(shape(&plan).is_empty());
 }
