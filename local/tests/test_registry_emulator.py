@@ -414,7 +414,7 @@ def test_region_comes_from_the_request_signature(stack, make_sagemaker, group_na
 
 def test_unsupported_operation_and_malformed_json(stack, sagemaker):
     with pytest.raises(ClientError) as raised:
-        sagemaker.list_endpoints()
+        sagemaker.list_training_jobs()
     assert error_code(raised.value) == "UnknownOperationException"
 
     request = urllib.request.Request(

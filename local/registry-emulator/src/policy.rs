@@ -185,6 +185,7 @@ pub fn ram_share_policy(group_arn: &str, package_pattern: &str, principals: &[St
 pub const RAM_SHARE_ACTIONS: &[&str] = &[
     "sagemaker:DescribeModelPackageGroup",
     "sagemaker:DescribeModelPackage",
+    "sagemaker:BatchDescribeModelPackage",
     "sagemaker:ListModelPackages",
     "sagemaker:CreateModelPackage",
     "sagemaker:UpdateModelPackage",

@@ -24,6 +24,7 @@ pub enum Operation {
     DeleteModelPackageGroup,
     CreateModelPackage,
     DescribeModelPackage,
+    BatchDescribeModelPackage,
     ListModelPackages,
     UpdateModelPackage,
     DeleteModelPackage,
@@ -46,13 +47,14 @@ pub enum Operation {
 }
 
 impl Operation {
-    const ALL: [Operation; 25] = [
+    const ALL: [Operation; 26] = [
         Operation::CreateModelPackageGroup,
         Operation::DescribeModelPackageGroup,
         Operation::ListModelPackageGroups,
         Operation::DeleteModelPackageGroup,
         Operation::CreateModelPackage,
         Operation::DescribeModelPackage,
+        Operation::BatchDescribeModelPackage,
         Operation::ListModelPackages,
         Operation::UpdateModelPackage,
         Operation::DeleteModelPackage,
@@ -82,6 +84,7 @@ impl Operation {
             Operation::DeleteModelPackageGroup => "DeleteModelPackageGroup",
             Operation::CreateModelPackage => "CreateModelPackage",
             Operation::DescribeModelPackage => "DescribeModelPackage",
+            Operation::BatchDescribeModelPackage => "BatchDescribeModelPackage",
             Operation::ListModelPackages => "ListModelPackages",
             Operation::UpdateModelPackage => "UpdateModelPackage",
             Operation::DeleteModelPackage => "DeleteModelPackage",
@@ -632,6 +635,7 @@ impl Registries {
             Operation::DeleteModelPackageGroup => self.delete_group(ctx, &raw),
             Operation::CreateModelPackage => self.create_package(ctx, &raw),
             Operation::DescribeModelPackage => self.describe_package(ctx, &raw),
+            Operation::BatchDescribeModelPackage => self.batch_describe_packages(ctx, &raw),
             Operation::ListModelPackages => self.list_packages(ctx, &raw),
             Operation::UpdateModelPackage => self.update_package(ctx, &raw),
             Operation::DeleteModelPackage => self.delete_package(ctx, &raw),
@@ -1672,6 +1676,7 @@ fn api_call<'a>(
     }
 }
 
+mod batch;
 mod hosting;
 mod ram;
 pub use ram::RamOperation;

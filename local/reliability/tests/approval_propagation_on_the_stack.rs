@@ -1312,3 +1312,61 @@ async fn artifacts_changed_after_approval_are_revoked_with_the_reason_and_an_unr
     );
     scene.lane.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_shadow_approval_the_gate_reverts_publishes_no_decision_event() {
+    let scene = Scene::open().await;
+    let approval = scene.function(API_KEY_SECRET).await;
+    let registry_events = registry_events(&scene.lane, API_KEY_SECRET).await;
+    let (person, package_arn, model) =
+        a_version_under_development(&scene, &approval, &registry_events).await;
+    let bus = format!("{}-decisions", scene.lane.prefix);
+    let capture = DecisionCapture::open(&scene, &bus).await;
+    let publishing = Function::new(
+        Config {
+            decision_bus: Some(bus.clone()),
+            ..scene.config(API_KEY_SECRET)
+        },
+        &scene.lane.stack.sdk(&scene.lane.stack.access_key).await,
+    )
+    .await
+    .unwrap();
+    // A person approves in SageMaker; governance has not approved.
+    person
+        .update_model_package()
+        .model_package_arn(&package_arn)
+        .model_approval_status(aws_sdk_sagemaker::types::ModelApprovalStatus::Approved)
+        .send()
+        .await
+        .unwrap();
+    let reverted = || async {
+        person
+            .describe_model_package()
+            .model_package_name(&package_arn)
+            .send()
+            .await
+            .unwrap()
+            .model_approval_status()
+            .map(|s| s.as_str().to_owned())
+            == Some("PendingManualApproval".to_owned())
+    };
+    scene
+        .lane
+        .deliver(&registry_events, TEST_BUDGET, reverted)
+        .await;
+    // Whatever governance event follows about the Model, nothing was decided there to publish.
+    assert!(
+        invoke(&publishing, event_for(&model.id, "after-shadow"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        model_status(&scene.governance, &model.id).await.as_deref(),
+        Some("Under Development")
+    );
+    let events = capture.received().await;
+    assert!(events.is_empty(), "no decision event: {events:#?}");
+    capture.close().await;
+    scene.lane.close().await;
+}

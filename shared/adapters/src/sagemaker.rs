@@ -844,5 +844,9 @@ impl SageMakerRegistry {
 /// The hosting port (endpoints, read-only) on the same client.
 mod hosting;
 
+/// BatchDescribeModelPackage, for the reconciler's fast pass (issue #17).
+mod batch;
+pub use batch::{BatchDescribeFailure, BatchDescribed, MAX_BATCH_ARNS, SummarizedPackage};
+
 #[cfg(test)]
 mod tests;

@@ -170,6 +170,7 @@ macro_rules! paging_methods {
 }
 
 mod artifacts;
+mod batch;
 mod clock;
 mod cursors;
 mod decisions;
