@@ -459,6 +459,10 @@ class Functions:
                 "GOVSYNC_RECONCILE_CONCURRENCY": "16",
                 "GOVSYNC_RECONCILE_GROUP_CONCURRENCY": "8",
                 "GOVSYNC_RECONCILE_DEADLINE_MARGIN_SECONDS": "60",
+                # The template's: batch summaries from the registry emulator, a 24th described in full.
+                "GOVSYNC_RECONCILE_DEEP_SLICES": "24",
+                "GOVSYNC_RECONCILE_REGISTRY_CONCURRENCY": "10",
+                "GOVSYNC_RECONCILE_DEEP_DESCRIBES_PER_SECOND": "5",
             }
         if function == "model-link":
             # The stack's registry with its Studio domain and reviewer profile (local/stack.sh).

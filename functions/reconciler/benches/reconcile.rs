@@ -53,8 +53,6 @@ use rate_limits::ports::{
 use rate_limits::{Buckets, Family, Limits};
 use support::World;
 
-const REGISTRIES: usize = 3;
-const GROUPS_PER_REGISTRY: usize = 34;
 /// Groups per registry whose first version an endpoint serves.
 const SERVED_GROUPS: usize = 20;
 const LAMBDA_LIMIT: Duration = Duration::from_secs(15 * 60);
@@ -226,13 +224,24 @@ fn against_lambda(wall: Duration, margin: Duration) -> String {
 async fn bench(clock: Clock) {
     rate_limits::self_check().await;
     let packages = env_number("RECONCILE_BENCH_PACKAGES", 10_000);
+    let registries = env_number("RECONCILE_BENCH_REGISTRIES", 3).max(1);
+    let groups_per_registry = env_number("RECONCILE_BENCH_GROUPS_PER_REGISTRY", 34).max(1);
     let concurrency = env_number("GOVSYNC_RECONCILE_CONCURRENCY", 16);
+    // The templates' settings by default; `GOVSYNC_RECONCILE_DEEP_SLICES=1` and
+    // `GOVSYNC_RECONCILE_REGISTRY_CONCURRENCY=1` are the old design (every package described every run,
+    // one registry after another).
     let tuning = govsync_reconciler::Tuning {
         concurrency,
+        registry_concurrency: env_number("GOVSYNC_RECONCILE_REGISTRY_CONCURRENCY", 10),
+        deep_slices: env_number("GOVSYNC_RECONCILE_DEEP_SLICES", 24) as u32,
+        deep_describes_per_second: env_number("GOVSYNC_RECONCILE_DEEP_DESCRIBES_PER_SECOND", 5)
+            as u32,
         ..govsync_reconciler::Tuning::default()
     };
+    let deep_slices = tuning.deep_slices.max(1);
+    let deep_rate = tuning.deep_describes_per_second;
     let limits = Limits::from_env();
-    let world = World::with(REGISTRIES, GateMode::Enforce, tuning.clone());
+    let world = World::with(registries, GateMode::Enforce, tuning.clone());
     let accounts: Vec<String> = registry_ids(&world)
         .into_iter()
         .map(|id| id.account)
@@ -240,7 +249,7 @@ async fn bench(clock: Clock) {
     let buckets = Buckets::new(&accounts, &limits);
     let margin = tuning.deadline_margin;
     let reconciler = limited_reconciler(&world, &buckets, tuning);
-    let per_group = packages.div_ceil(REGISTRIES * GROUPS_PER_REGISTRY);
+    let per_group = packages.div_ceil(registries * groups_per_registry);
 
     // Seed both sides in step, without calls: groups, packages, model groups, models, write-backs.
     let seeding = std::time::Instant::now();
@@ -249,7 +258,7 @@ async fn bench(clock: Clock) {
     let mut shadow = 0;
     let mut served = 0;
     'seed: for (index, registry) in world.registries.iter().enumerate() {
-        for group in 0..GROUPS_PER_REGISTRY {
+        for group in 0..groups_per_registry {
             let name = format!("model-{index}-{group:03}");
             let group_arn = world.add_assigned_group(index, &name);
             let model_group = world.governance.insert(&NewGovernanceObject {
@@ -362,11 +371,27 @@ async fn bench(clock: Clock) {
     let store_calls = count(world.links.calls());
 
     println!(
-        "reconcile benchmark: {seeded} packages, {REGISTRIES} registries, {} groups ({per_group} versions each), seeded in {seeding:.2?}",
-        REGISTRIES * GROUPS_PER_REGISTRY
+        "reconcile benchmark: {seeded} packages, {registries} registries, {} groups ({per_group} versions each), seeded in {seeding:.2?}",
+        registries * groups_per_registry
     );
     println!(
-        "latency: SageMaker 30 ms, governance 40 ms, DynamoDB/SQS 5 ms per call; listings in pages of {PAGE_SIZE}; concurrency {concurrency}"
+        "passes: {}",
+        if deep_slices <= 1 {
+            "one (the old design: every package described in full every run)".to_owned()
+        } else {
+            format!(
+                "fast (batch summaries) + deep slice 1/{deep_slices} a run, {} describes/s per account; every package deep-checked within {deep_slices} complete runs ({deep_slices} h at the hourly schedule)",
+                if deep_rate == 0 {
+                    "unpaced".to_owned()
+                } else {
+                    deep_rate.to_string()
+                }
+            )
+        }
+    );
+    println!(
+        "latency: SageMaker 30 ms, governance 40 ms, DynamoDB/SQS 5 ms per call; listings in pages of {PAGE_SIZE}; concurrency {concurrency}, registries at once {}",
+        reconciler.tuning().registry_concurrency
     );
     println!(
         "rate limits: {}",
@@ -393,6 +418,13 @@ async fn bench(clock: Clock) {
         real,
         against_lambda(wall, margin),
         report.complete
+    );
+    println!(
+        "  packages: {} in step by summary, {} described (fast), {} described (deep slice); drifts by pass (fast, deep): {:?}",
+        report.counts.summarized,
+        report.counts.described_fast,
+        report.counts.described_deep,
+        report.by_pass()
     );
     println!(
         "  drifts {} (not in governance {}, shadow approvals {}), repaired {}, failed {}",
@@ -442,6 +474,19 @@ async fn bench(clock: Clock) {
         real2,
         against_lambda(wall2, margin),
         second.counts.drifts
+    );
+    println!(
+        "  packages: {} in step by summary, {} described (fast), {} described (deep slice)",
+        second.counts.summarized, second.counts.described_fast, second.counts.described_deep
+    );
+    println!(
+        "  SageMaker calls per family: {}; governance calls {}",
+        Family::ALL
+            .iter()
+            .map(|family| format!("{} {}", family.name(), buckets.family_total(*family).calls))
+            .collect::<Vec<_>>()
+            .join(", "),
+        buckets.governance.stats().calls
     );
     println!("  token buckets:");
     print!("{}", buckets.table());

@@ -95,6 +95,21 @@ impl Config {
                 defaults.deadline_margin.as_secs(),
                 0..=600,
             )?),
+            registry_concurrency: number(
+                "GOVSYNC_RECONCILE_REGISTRY_CONCURRENCY",
+                defaults.registry_concurrency as u64,
+                1..=64,
+            )? as usize,
+            deep_slices: number(
+                "GOVSYNC_RECONCILE_DEEP_SLICES",
+                u64::from(defaults.deep_slices),
+                1..=10_000,
+            )? as u32,
+            deep_describes_per_second: number(
+                "GOVSYNC_RECONCILE_DEEP_DESCRIBES_PER_SECOND",
+                u64::from(defaults.deep_describes_per_second),
+                0..=1_000,
+            )? as u32,
             ..defaults
         };
         let model_links = govsync_lambda::model_links::ModelLinkSettings::from_lookup(

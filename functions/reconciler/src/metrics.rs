@@ -111,6 +111,7 @@ mod tests {
 
     fn record(kind: DriftKind, outcome: RepairOutcome) -> DriftRecord {
         DriftRecord {
+            pass: Default::default(),
             drift: Drift {
                 kind,
                 registry: "123456789012/us-east-1".into(),
@@ -149,9 +150,14 @@ mod tests {
             enqueued: 1,
             failed: 1,
             needs_attention: 0,
+            ..Counts::default()
         };
         let now = Utc::now();
         ReconcileReport {
+            deep: crate::report::DeepSlice {
+                slice: 0,
+                slices: 1,
+            },
             registries: Vec::new(),
             dry_run: false,
             complete: true,

@@ -23,6 +23,7 @@ use futures::stream::{self, StreamExt};
 use govsync_core::decommission_request::DecommissionRequest;
 use govsync_core::field_mapping::Fact;
 use govsync_core::governance::Revision;
+use govsync_core::ports::batch::MAX_BATCH_ARNS;
 use govsync_core::ports::hosting::Hosting;
 use govsync_core::ports::{
     CheckpointStore, Governance, GovernanceError, GovernanceKind, GovernanceQuery,
@@ -30,8 +31,9 @@ use govsync_core::ports::{
     PackageGroupSummary,
 };
 use govsync_core::reconcile::{
-    CompareSettings, Drift, DriftKind, GovernanceInventory, GroupSnapshot, Repair, columns,
-    compare_group, compare_missing_groups,
+    CompareSettings, Drift, DriftKind, GovernanceInventory, GroupSnapshot, Pass, Repair,
+    assigned_use_case, columns, compare_group, compare_missing_groups, deep_slice_of,
+    summary_suspect,
 };
 use govsync_core::serving::ServingEndpoint;
 use govsync_core::sync::GateMode;
@@ -45,8 +47,8 @@ use govsync_flows::package_sync::{Outcome, RegistrySync, Settings};
 use crate::error::ReconcileError;
 use crate::limiter::Limiter;
 use crate::report::{
-    Checkpoint, Counts, DriftRecord, ReconcileReport, RegistryCounts, RepairOutcome, ResumePoint,
-    ServingRecord,
+    Checkpoint, Counts, DeepCursor, DeepSlice, DriftRecord, ReconcileReport, RegistryCounts,
+    RegistryCursor, RepairOutcome, ResumePoint, ServingRecord,
 };
 
 mod repair;
@@ -64,8 +66,11 @@ pub const REQUEST_SOURCE: &str = "reconciler";
 pub struct Tuning {
     /// Remote calls in flight at most (lowered while throttled).
     pub concurrency: usize,
-    /// Groups compared at once.
+    /// Groups compared at once (in each registry).
     pub group_concurrency: usize,
+    /// Registries reconciled at once: SageMaker's rate limits are per account and Region, so each
+    /// registry's reads wait only for its own budget.
+    pub registry_concurrency: usize,
     /// Stop starting groups this long before the deadline.
     pub deadline_margin: Duration,
     /// Save the checkpoint at least this often.
@@ -73,6 +78,13 @@ pub struct Tuning {
     /// Retries of a call still throttled after the adapters' own retries.
     pub throttle_retries: u32,
     pub throttle_backoff: Duration,
+    /// The deep pass's slices: each complete run describes one slice of the packages in full, so
+    /// every package is deep-checked within this many runs; the rest are read from batch summaries
+    /// (the fast pass). 1: every package described every run, and no batch summaries.
+    pub deep_slices: u32,
+    /// Deep-pass describes a second per registry at most: its share of SageMaker's Describe rate,
+    /// the rest left to the fast pass and the event functions. 0: not paced.
+    pub deep_describes_per_second: u32,
 }
 
 impl Default for Tuning {
@@ -80,10 +92,13 @@ impl Default for Tuning {
         Self {
             concurrency: 16,
             group_concurrency: 8,
+            registry_concurrency: 1,
             deadline_margin: Duration::from_secs(60),
             checkpoint_every: Duration::from_secs(10),
             throttle_retries: 5,
             throttle_backoff: Duration::from_millis(200),
+            deep_slices: 1,
+            deep_describes_per_second: 0,
         }
     }
 }
@@ -165,11 +180,78 @@ pub struct Reconciler<G, R, I, L, C, M> {
     artifacts: ArtifactReaders,
 }
 
+/// What the registries of one run share.
+struct RegistryRun<'a> {
+    inventory: &'a GovernanceInventory,
+    limiter: &'a Limiter,
+    dry_run: bool,
+    stop_at: Option<DateTime<Utc>>,
+    deep: &'a DeepPass,
+    progress: &'a SharedProgress,
+    /// Held while a checkpoint is saved.
+    saving: &'a tokio::sync::Mutex<()>,
+    observer: &'a dyn RunObserver,
+}
+
 /// What one group came to.
 struct GroupDone {
     name: String,
     packages: usize,
     records: Vec<DriftRecord>,
+    reads: PackageReads,
+}
+
+/// How a group's packages were read.
+#[derive(Debug, Default, Clone, Copy)]
+struct PackageReads {
+    summarized: usize,
+    described_fast: usize,
+    described_deep: usize,
+}
+
+/// The deep pass of one run: the slice it describes in full, and its pace per registry.
+struct DeepPass {
+    slice: u32,
+    slices: u32,
+    pace: Option<Duration>,
+}
+
+impl DeepPass {
+    fn is_due(&self, arn: &ModelPackageArn) -> bool {
+        self.slices <= 1 || deep_slice_of(arn, self.slices) == self.slice
+    }
+}
+
+/// Spaces one registry's deep-pass describes `interval` apart (SageMaker's rate is per account).
+struct Pacer {
+    interval: Option<Duration>,
+    next: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    fn new(interval: Option<Duration>) -> Self {
+        Self {
+            interval,
+            next: std::sync::Mutex::new(None),
+        }
+    }
+
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let at = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = tokio::time::Instant::now();
+            let at = next.map_or(now, |next| next.max(now));
+            *next = Some(at + interval);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 enum RegistryEnd {
@@ -177,16 +259,58 @@ enum RegistryEnd {
     OutOfTime,
 }
 
-/// Progress of a run, for checkpoints and the report.
+/// Progress of a run, for checkpoints and the report; shared by the registries reconciled at once.
 struct Progress {
-    at: ResumePoint,
+    /// One per registry of the map: where it stands.
+    cursors: Vec<RegistryCursor>,
+    run_started_at: DateTime<Utc>,
     counts: Counts,
+    /// Per registry (by index in the map): this run's counts.
+    registry_counts: BTreeMap<usize, Counts>,
     carried: Counts,
     records: Vec<DriftRecord>,
-    per_registry: Vec<RegistryCounts>,
+    per_registry: Vec<(usize, RegistryCounts)>,
     last_saved: Instant,
     /// Each registry's endpoints as this run read them (by index in the map), for the `Deployments` step.
     serving: BTreeMap<usize, RegistryServing>,
+    deep_slice: u32,
+}
+
+impl Progress {
+    /// A drift of registry `index` recorded with its repair's outcome.
+    fn record(&mut self, index: usize, record: DriftRecord) {
+        self.counts.record(&record.outcome);
+        self.registry_counts
+            .entry(index)
+            .or_default()
+            .record(&record.outcome);
+        self.records.push(record);
+    }
+
+    /// Where the run stands, as one point: the first registry not done (or the last one, when every
+    /// registry is done and only the closing step is left).
+    fn resume_point(&self) -> ResumePoint {
+        let index = self
+            .cursors
+            .iter()
+            .position(|cursor| !cursor.done)
+            .unwrap_or(self.cursors.len().saturating_sub(1));
+        let cursor = self.cursors.get(index);
+        ResumePoint {
+            registry_index: index,
+            registry: cursor.map(|c| c.registry.clone()).unwrap_or_default(),
+            group_cursor: cursor.and_then(|c| c.group_cursor.clone()),
+            run_started_at: self.run_started_at,
+        }
+    }
+}
+
+type SharedProgress = std::sync::Mutex<Progress>;
+
+fn lock(progress: &SharedProgress) -> std::sync::MutexGuard<'_, Progress> {
+    progress
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
@@ -303,20 +427,29 @@ where
                     .unwrap_or(chrono::Duration::zero())
         });
 
+        let deep = self
+            .deep_pass(checkpoint_id, previous.as_ref(), &limiter)
+            .await?;
         let inventory = self.inventory(&limiter).await?;
         observer.inventory_read(&inventory);
-        let start_index = resumed_from
-            .as_ref()
-            .map(|from| from.registry_index)
-            .unwrap_or(0);
-        let mut progress = Progress {
-            at: resumed_from.clone().unwrap_or_else(|| ResumePoint {
-                registry_index: 0,
-                registry: self.registry_label(0),
-                group_cursor: None,
-                run_started_at,
-            }),
+        let cursors = match &previous {
+            Some(checkpoint) => checkpoint.registries.clone(),
+            None => (0..self.registries.len())
+                .map(|index| RegistryCursor {
+                    registry: self.registry_label(index),
+                    done: false,
+                    group_cursor: None,
+                })
+                .collect(),
+        };
+        let todo: Vec<usize> = (0..self.registries.len())
+            .filter(|index| cursors.get(*index).is_none_or(|cursor| !cursor.done))
+            .collect();
+        let progress = SharedProgress::new(Progress {
+            cursors,
+            run_started_at,
             counts: Counts::default(),
+            registry_counts: BTreeMap::new(),
             carried: previous
                 .map(|checkpoint| checkpoint.counts)
                 .unwrap_or_default(),
@@ -324,58 +457,72 @@ where
             per_registry: Vec::new(),
             last_saved: Instant::now(),
             serving: BTreeMap::new(),
+            deep_slice: deep.slice,
+        });
+        let saving = tokio::sync::Mutex::new(());
+        let run = RegistryRun {
+            inventory: &inventory,
+            limiter: &limiter,
+            dry_run: options.dry_run,
+            stop_at,
+            deep: &deep,
+            progress: &progress,
+            saving: &saving,
+            observer,
         };
-
+        let ends: Vec<(usize, Result<RegistryEnd, ReconcileError>)> = stream::iter(todo)
+            .map(|index| {
+                let run = &run;
+                async move { (index, self.reconcile_registry(index, run).await) }
+            })
+            .buffer_unordered(self.tuning.registry_concurrency.max(1))
+            .collect()
+            .await;
+        let mut progress = progress
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut complete = true;
-        for index in start_index..self.registries.len() {
-            if index != start_index {
-                progress.at = ResumePoint {
-                    registry_index: index,
-                    registry: self.registry_label(index),
-                    group_cursor: None,
-                    run_started_at,
-                };
-            }
-            let before = progress.counts;
-            let result = self
-                .reconcile_registry(
-                    index,
-                    &inventory,
-                    &limiter,
-                    options.dry_run,
-                    stop_at,
-                    &mut progress,
-                    observer,
-                )
-                .await;
-            if let (Ok(end), Some((registry, _))) = (&result, self.registries.get(index)) {
-                let counted = progress.counts.since(&before);
-                let serving = progress.serving.get(&index);
-                progress.per_registry.push(RegistryCounts {
-                    registry: self.registry_label(index),
-                    business_entity: registry.business_entity.to_string(),
-                    complete: matches!(end, RegistryEnd::Done),
-                    groups: counted.groups,
-                    packages: counted.packages,
-                    drifts: counted.drifts,
-                    repaired: counted.repaired,
-                    failed: counted.failed,
-                    endpoints: serving.map_or(0, |serving| serving.endpoints.len()),
-                    endpoints_unread: serving.and_then(|serving| serving.unread.clone()),
-                });
-            }
-            match result {
-                Ok(RegistryEnd::Done) => progress.counts.registries += 1,
-                Ok(RegistryEnd::OutOfTime) => {
-                    complete = false;
-                    break;
+        let mut failure = None;
+        for (index, end) in ends {
+            let Some((registry, _)) = self.registries.get(index) else {
+                continue;
+            };
+            match end {
+                Ok(end) => {
+                    let counted = progress
+                        .registry_counts
+                        .get(&index)
+                        .copied()
+                        .unwrap_or_default();
+                    let serving = progress.serving.get(&index);
+                    let counts = RegistryCounts {
+                        registry: self.registry_label(index),
+                        business_entity: registry.business_entity.to_string(),
+                        complete: matches!(end, RegistryEnd::Done),
+                        groups: counted.groups,
+                        packages: counted.packages,
+                        drifts: counted.drifts,
+                        repaired: counted.repaired,
+                        failed: counted.failed,
+                        endpoints: serving.map_or(0, |serving| serving.endpoints.len()),
+                        endpoints_unread: serving.and_then(|serving| serving.unread.clone()),
+                    };
+                    progress.per_registry.push((index, counts));
+                    match end {
+                        RegistryEnd::Done => progress.counts.registries += 1,
+                        RegistryEnd::OutOfTime => complete = false,
+                    }
                 }
                 Err(error) => {
-                    return Err(self
-                        .keep_progress(error, checkpoint_id, &progress, checkpoints)
-                        .await);
+                    failure.get_or_insert(error);
                 }
             }
+        }
+        progress.per_registry.sort_by_key(|(index, _)| *index);
+        if let Some(error) = failure {
+            return Err(self
+                .keep_progress(error, checkpoint_id, &progress, checkpoints)
+                .await);
         }
         if complete {
             if stop_at.is_some_and(|stop| Utc::now() >= stop) {
@@ -402,30 +549,42 @@ where
             limiter
                 .call(|| self.checkpoints.delete_checkpoint(checkpoint_id))
                 .await?;
+            self.advance_deep_pass(checkpoint_id, &deep, &limiter)
+                .await?;
         } else {
             self.save_checkpoint(checkpoint_id, &progress).await?;
+            let at = progress.resume_point();
             tracing::warn!(
-                registry = progress.at.registry,
-                group = progress.at.group_cursor.as_deref().unwrap_or(""),
+                registry = at.registry,
+                group = at.group_cursor.as_deref().unwrap_or(""),
                 "deadline near: stopped; the next run resumes here"
             );
         }
         let mut total = progress.carried;
         total.add(&progress.counts);
         let finished_at = Utc::now();
+        let stopped_at = (!complete).then(|| progress.resume_point());
         Ok(ReconcileReport {
             dry_run: options.dry_run,
-            registries: progress.per_registry,
+            registries: progress
+                .per_registry
+                .into_iter()
+                .map(|(_, counts)| counts)
+                .collect(),
             complete,
             started_at,
             finished_at,
             elapsed_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
             resumed_from,
-            stopped_at: (!complete).then(|| progress.at.clone()),
+            stopped_at,
             governance_models: inventory.model_count(),
             counts: progress.counts,
             total,
             calls: limiter.stats(),
+            deep: DeepSlice {
+                slice: deep.slice,
+                slices: deep.slices,
+            },
             drifts: progress.records,
         })
     }
@@ -471,9 +630,12 @@ where
         match serde_json::from_str::<Checkpoint>(&document) {
             Ok(checkpoint)
                 if checkpoint.version == Checkpoint::VERSION
-                    && checkpoint.at.registry_index < self.registries.len()
-                    && checkpoint.at.registry
-                        == self.registry_label(checkpoint.at.registry_index) =>
+                    && checkpoint.registries.len() == self.registries.len()
+                    && checkpoint
+                        .registries
+                        .iter()
+                        .enumerate()
+                        .all(|(index, cursor)| cursor.registry == self.registry_label(index)) =>
             {
                 Ok(Some(checkpoint))
             }
@@ -493,20 +655,96 @@ where
     /// Not through the limiter: it is awaited while the group stream is paused, and the stream's
     /// in-flight calls may hold every permit until the stream is polled again.
     async fn save_checkpoint(&self, id: &str, progress: &Progress) -> Result<(), ReconcileError> {
+        let document = self.checkpoint_document(progress)?;
+        self.checkpoints.put_checkpoint(id, &document).await?;
+        Ok(())
+    }
+
+    fn checkpoint_document(&self, progress: &Progress) -> Result<String, ReconcileError> {
         let mut counts = progress.carried;
         counts.add(&progress.counts);
         let checkpoint = Checkpoint {
             version: Checkpoint::VERSION,
-            at: progress.at.clone(),
+            at: progress.resume_point(),
+            registries: progress.cursors.clone(),
             counts,
             saved_at: Utc::now(),
+            deep_slice: Some(progress.deep_slice),
         };
-        let document =
-            serde_json::to_string(&checkpoint).map_err(|error| ReconcileError::Invalid {
-                what: "checkpoint",
-                reason: error.to_string(),
-            })?;
-        self.checkpoints.put_checkpoint(id, &document).await?;
+        serde_json::to_string(&checkpoint).map_err(|error| ReconcileError::Invalid {
+            what: "checkpoint",
+            reason: error.to_string(),
+        })
+    }
+
+    /// The deep pass of this run: a resumed run keeps its slice; a new one takes the slice the last
+    /// complete run left in the cursors table.
+    async fn deep_pass(
+        &self,
+        checkpoint_id: &str,
+        resumed: Option<&Checkpoint>,
+        limiter: &Limiter,
+    ) -> Result<DeepPass, ReconcileError> {
+        let slices = self.tuning.deep_slices.max(1);
+        let pace = (self.tuning.deep_describes_per_second > 0).then(|| {
+            Duration::from_secs_f64(1.0 / f64::from(self.tuning.deep_describes_per_second))
+        });
+        let slice = if slices == 1 {
+            0
+        } else if let Some(slice) = resumed.and_then(|checkpoint| checkpoint.deep_slice) {
+            slice % slices
+        } else {
+            let id = DeepCursor::id_for(checkpoint_id);
+            match limiter
+                .call(|| self.checkpoints.get_checkpoint(&id))
+                .await?
+            {
+                None => 0,
+                Some(document) => match serde_json::from_str::<DeepCursor>(&document) {
+                    Ok(cursor)
+                        if cursor.version == DeepCursor::VERSION && cursor.slices == slices =>
+                    {
+                        cursor.next_slice % slices
+                    }
+                    Ok(_) => 0,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "the deep-pass cursor cannot be read: starting at slice 0");
+                        0
+                    }
+                },
+            }
+        };
+        Ok(DeepPass {
+            slice,
+            slices,
+            pace,
+        })
+    }
+
+    /// After a complete run, the next run deep-checks the next slice.
+    async fn advance_deep_pass(
+        &self,
+        checkpoint_id: &str,
+        deep: &DeepPass,
+        limiter: &Limiter,
+    ) -> Result<(), ReconcileError> {
+        if deep.slices <= 1 {
+            return Ok(());
+        }
+        let cursor = DeepCursor {
+            version: DeepCursor::VERSION,
+            next_slice: (deep.slice + 1) % deep.slices,
+            slices: deep.slices,
+            saved_at: Utc::now(),
+        };
+        let document = serde_json::to_string(&cursor).map_err(|error| ReconcileError::Invalid {
+            what: "deep-pass cursor",
+            reason: error.to_string(),
+        })?;
+        let id = DeepCursor::id_for(checkpoint_id);
+        limiter
+            .call(|| self.checkpoints.put_checkpoint(&id, &document))
+            .await?;
         Ok(())
     }
 
@@ -535,25 +773,26 @@ where
         Ok(inventory)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Reconciles registry `index` from its cursor: its groups in name order, `group_concurrency` at
+    /// once, each recorded (and the checkpoint saved every `checkpoint_every`) as it completes; then
+    /// its endpoints and the models whose whole group is gone.
     async fn reconcile_registry(
         &self,
         index: usize,
-        inventory: &GovernanceInventory,
-        limiter: &Limiter,
-        dry_run: bool,
-        stop_at: Option<DateTime<Utc>>,
-        progress: &mut Progress,
-        observer: &dyn RunObserver,
+        run: &RegistryRun<'_>,
     ) -> Result<RegistryEnd, ReconcileError> {
         let Some((registry, client)) = self.registries.get(index) else {
             return Ok(RegistryEnd::Done);
         };
-        let out_of_time = || stop_at.is_some_and(|stop| Utc::now() >= stop);
+        let out_of_time = || run.stop_at.is_some_and(|stop| Utc::now() >= stop);
+        let limiter = run.limiter;
         let mut groups: Vec<PackageGroupSummary> = limiter.call(|| client.list_groups()).await?;
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         let listed: BTreeSet<String> = groups.iter().map(|group| group.name.to_string()).collect();
-        let cursor = progress.at.group_cursor.clone();
+        let cursor = lock(run.progress)
+            .cursors
+            .get(index)
+            .and_then(|cursor| cursor.group_cursor.clone());
         let todo: Vec<PackageGroupSummary> = groups
             .into_iter()
             .filter(|group| {
@@ -562,7 +801,9 @@ where
                     .is_none_or(|done| group.name.as_str() > done.as_str())
             })
             .collect();
-        observer.registry_listed(index, self.registries.len(), registry, todo.len());
+        run.observer
+            .registry_listed(index, self.registries.len(), registry, todo.len());
+        let pacer = &Pacer::new(run.deep.pace);
         let mut results = stream::iter(todo)
             .map(|group| async move {
                 if out_of_time() {
@@ -572,10 +813,11 @@ where
                     registry,
                     client.as_ref(),
                     group,
-                    inventory,
+                    run.inventory,
                     limiter,
-                    dry_run,
-                    observer,
+                    run.dry_run,
+                    (run.deep, pacer),
+                    run.observer,
                 )
                 .await
                 .map(Some)
@@ -585,39 +827,65 @@ where
             let Some(done) = result? else {
                 return Ok(RegistryEnd::OutOfTime);
             };
-            progress.counts.groups += 1;
-            progress.counts.packages += done.packages;
-            for record in &done.records {
-                progress.counts.record(&record.outcome);
-            }
-            progress.records.extend(done.records);
-            progress.at.group_cursor = Some(done.name);
-            if observer.checkpoints()
-                && progress.last_saved.elapsed() >= self.tuning.checkpoint_every
-            {
-                self.save_checkpoint(&self.checkpoint_id(dry_run), progress)
-                    .await?;
-                progress.last_saved = Instant::now();
+            let save = {
+                let mut guard = lock(run.progress);
+                let progress = &mut *guard;
+                for counts in [
+                    &mut progress.counts,
+                    progress.registry_counts.entry(index).or_default(),
+                ] {
+                    counts.groups += 1;
+                    counts.packages += done.packages;
+                    counts.summarized += done.reads.summarized;
+                    counts.described_fast += done.reads.described_fast;
+                    counts.described_deep += done.reads.described_deep;
+                }
+                for record in done.records {
+                    progress.record(index, record);
+                }
+                if let Some(cursor) = progress.cursors.get_mut(index) {
+                    cursor.group_cursor = Some(done.name);
+                }
+                run.observer.checkpoints()
+                    && progress.last_saved.elapsed() >= self.tuning.checkpoint_every
+            };
+            if save {
+                self.save_shared(run).await?;
             }
         }
         drop(results);
         if out_of_time() {
             return Ok(RegistryEnd::OutOfTime);
         }
-        self.serving_step(
-            index, registry, client, inventory, limiter, dry_run, progress, observer,
-        )
-        .await?;
-        let drifts = compare_missing_groups(registry, &listed, inventory);
+        self.serving_step(index, registry, client, run).await?;
+        let drifts = compare_missing_groups(registry, &listed, run.inventory);
         let records = self
-            .repair_all(registry, client.as_ref(), drifts, limiter, dry_run)
+            .repair_all(registry, client.as_ref(), drifts, limiter, run.dry_run)
             .await;
-        for record in &records {
-            progress.counts.record(&record.outcome);
+        run.observer.registry_done(registry, &records);
+        let mut progress = lock(run.progress);
+        for record in records {
+            progress.record(index, record);
         }
-        observer.registry_done(registry, &records);
-        progress.records.extend(records);
+        if let Some(cursor) = progress.cursors.get_mut(index) {
+            cursor.done = true;
+        }
         Ok(RegistryEnd::Done)
+    }
+
+    /// Saves the checkpoint of a run in progress, one save at a time, so an older state never
+    /// overwrites a newer one.
+    async fn save_shared(&self, run: &RegistryRun<'_>) -> Result<(), ReconcileError> {
+        let _one_at_a_time = run.saving.lock().await;
+        let document = {
+            let mut progress = lock(run.progress);
+            progress.last_saved = Instant::now();
+            self.checkpoint_document(&progress)?
+        };
+        self.checkpoints
+            .put_checkpoint(&self.checkpoint_id(run.dry_run), &document)
+            .await?;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -629,6 +897,7 @@ where
         inventory: &GovernanceInventory,
         limiter: &Limiter,
         dry_run: bool,
+        (deep, pacer): (&DeepPass, &Pacer),
         observer: &dyn RunObserver,
     ) -> Result<GroupDone, ReconcileError> {
         let tags = match limiter.call(|| client.list_tags(group.arn.as_str())).await {
@@ -642,64 +911,68 @@ where
                     name: group.name.to_string(),
                     packages: 0,
                     records: Vec::new(),
+                    reads: PackageReads::default(),
                 });
             }
             Err(error) => return Err(error.into()),
         };
         let summaries = limiter.call(|| client.list_packages(&group.name)).await?;
-        let described: Vec<Result<Option<ModelPackage>, ReconcileError>> = stream::iter(summaries)
-            // Packages still being registered (or failed) are not compared: describing them is waste.
+        // Packages still being registered (or failed) are not compared: reading them is waste.
+        let registered: Vec<ModelPackageArn> = summaries
+            .into_iter()
             .filter(|summary| {
-                let skip = matches!(
+                !matches!(
                     summary.status,
                     Some(
                         ModelPackageStatus::Pending
                             | ModelPackageStatus::InProgress
                             | ModelPackageStatus::Failed
                     )
-                );
-                async move { !skip }
+                )
             })
-            .map(|summary| async move {
-                match limiter.call(|| client.describe_package(&summary.arn)).await {
-                    Ok(package) => Ok(Some(package)),
-                    Err(error) if error.is_not_found() => Ok(None),
-                    Err(error) => Err(ReconcileError::from(error)),
-                }
-            })
-            .buffer_unordered(self.tuning.concurrency.max(1))
-            .collect()
-            .await;
-        let mut packages = Vec::with_capacity(described.len());
-        for package in described {
-            if let Some(package) = package? {
-                packages.push(package);
-            }
-        }
-        packages.sort_by_key(|package| package.version.unwrap_or_default());
+            .map(|summary| summary.arn)
+            .collect();
+        let settings = CompareSettings {
+            mapping: &self.mapping,
+            gate: self.gate,
+            model_links: self.model_links.as_ref(),
+        };
+        let read = self
+            .read_packages(
+                client,
+                registered,
+                &tags,
+                inventory,
+                settings,
+                limiter,
+                (deep, pacer),
+            )
+            .await?;
         let snapshot = GroupSnapshot {
             name: group.name.to_string(),
             arn: group.arn.to_string(),
             tags,
-            packages,
+            packages: read.packages,
+            summarized: read.summarized,
         };
-        let mut drifts = compare_group(
-            registry,
-            &snapshot,
-            inventory,
-            CompareSettings {
-                mapping: &self.mapping,
-                gate: self.gate,
-                model_links: self.model_links.as_ref(),
-            },
-        );
+        let mut drifts = compare_group(registry, &snapshot, inventory, settings);
         let artifact_drifts = self
-            .artifact_drifts(registry, &snapshot, inventory, &drifts)
+            .artifact_drifts(registry, &snapshot, inventory, &drifts, &read.deep)
             .await?;
         drifts.extend(artifact_drifts);
         let mut records = self
             .repair_all(registry, client, drifts, limiter, dry_run)
             .await;
+        for record in &mut records {
+            if record
+                .drift
+                .package_arn
+                .as_ref()
+                .is_some_and(|arn| read.deep.contains(arn))
+            {
+                record.pass = Pass::Deep;
+            }
+        }
         if !dry_run {
             self.verify_package_repairs(
                 registry,
@@ -716,8 +989,103 @@ where
             name: snapshot.name,
             packages: snapshot.packages.len(),
             records,
+            reads: read.reads,
         })
     }
+
+    /// Reads a group's registered packages: with one deep slice, each described in full; otherwise
+    /// batch summaries for all (the fast pass), then in full those whose summary calls for it and
+    /// those of this run's deep slice, the latter paced. An ARN the batch could not summarise
+    /// (other than a package gone) is described in full.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_packages(
+        &self,
+        client: &R,
+        registered: Vec<ModelPackageArn>,
+        tags: &[(String, String)],
+        inventory: &GovernanceInventory,
+        settings: CompareSettings<'_>,
+        limiter: &Limiter,
+        (deep, pacer): (&DeepPass, &Pacer),
+    ) -> Result<GroupRead, ReconcileError> {
+        let mut read = GroupRead::default();
+        // (arn, found by the deep slice rather than by its summary)
+        let mut to_describe: Vec<(ModelPackageArn, bool)> = Vec::new();
+        if deep.slices <= 1 {
+            to_describe = registered.into_iter().map(|arn| (arn, true)).collect();
+        } else {
+            let use_case = assigned_use_case(tags, inventory);
+            for chunk in registered.chunks(MAX_BATCH_ARNS) {
+                let answer = limiter
+                    .call(|| client.batch_describe_packages(chunk))
+                    .await?;
+                for summary in answer.packages {
+                    let package = summary.package;
+                    if summary_suspect(&package, use_case.as_ref(), inventory, settings).is_some() {
+                        to_describe.push((package.arn, false));
+                    } else if deep.is_due(&package.arn) {
+                        to_describe.push((package.arn, true));
+                    } else {
+                        read.summarized.insert(package.arn.clone());
+                        read.packages.push(package);
+                    }
+                }
+                for failure in answer.failures {
+                    if !failure.is_not_found() {
+                        tracing::warn!(
+                            package_arn = failure.arn.as_str(),
+                            code = failure.code,
+                            "no batch summary: described in full"
+                        );
+                        to_describe.push((failure.arn, false));
+                    }
+                }
+                to_describe.extend(answer.unanswered.into_iter().map(|arn| (arn, false)));
+            }
+        }
+        let described: Vec<Result<Option<(ModelPackage, bool)>, ReconcileError>> =
+            stream::iter(to_describe)
+                .map(|(arn, by_deep)| async move {
+                    if by_deep && deep.slices > 1 {
+                        pacer.wait().await;
+                    }
+                    match limiter.call(|| client.describe_package(&arn)).await {
+                        Ok(package) => Ok(Some((package, by_deep))),
+                        Err(error) if error.is_not_found() => Ok(None),
+                        Err(error) => Err(ReconcileError::from(error)),
+                    }
+                })
+                .buffer_unordered(self.tuning.concurrency.max(1))
+                .collect()
+                .await;
+        read.reads.summarized = read.packages.len();
+        for package in described {
+            let Some((package, by_deep)) = package? else {
+                continue;
+            };
+            if by_deep {
+                read.reads.described_deep += 1;
+                read.deep.insert(package.arn.clone());
+            } else {
+                read.reads.described_fast += 1;
+            }
+            read.packages.push(package);
+        }
+        read.packages
+            .sort_by_key(|package| package.version.unwrap_or_default());
+        Ok(read)
+    }
+}
+
+/// A group's packages as [`Reconciler::read_packages`] read them.
+#[derive(Default)]
+struct GroupRead {
+    packages: Vec<ModelPackage>,
+    /// Known by their summary only.
+    summarized: BTreeSet<ModelPackageArn>,
+    /// Described in full as the deep slice.
+    deep: BTreeSet<ModelPackageArn>,
+    reads: PackageReads,
 }
 
 impl<G, R, I, L, C, M> Reconciler<G, R, I, L, C, M>
@@ -729,7 +1097,7 @@ where
     C: CheckpointStore,
     M: MessageQueue,
 {
-    /// The deep check of each approved package's artifact against the fingerprint recorded when
+    /// The deep check of each approved package of the deep slice (`deep`): its artifact against the fingerprint recorded when
     /// governance's approval was applied: a change is `artifact_changed_since_approval` (repaired by
     /// the package sync, whose gate revokes it with `enforce`), an unreadable part
     /// `artifact_unverifiable` (reported). A package another drift already re-syncs is left to that
@@ -740,6 +1108,7 @@ where
         snapshot: &GroupSnapshot,
         inventory: &GovernanceInventory,
         drifts: &[Drift],
+        deep: &BTreeSet<ModelPackageArn>,
     ) -> Result<Vec<Drift>, ReconcileError> {
         if self
             .artifacts
@@ -755,6 +1124,7 @@ where
             .collect();
         let candidates = snapshot.packages.iter().filter(|package| {
             package.approval_status == Some(govsync_core::ApprovalStatus::Approved)
+                && deep.contains(&package.arn)
                 && !resynced.contains(package.arn.as_str())
         });
         let checked: Vec<_> = stream::iter(candidates)

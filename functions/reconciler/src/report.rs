@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use govsync_core::reconcile::{Drift, drift_table};
+use govsync_core::reconcile::{Drift, Pass, drift_table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -54,6 +54,9 @@ pub struct DriftRecord {
     #[serde(flatten)]
     pub drift: Drift,
     pub outcome: RepairOutcome,
+    /// Which pass found it (`fast` or `deep`).
+    #[serde(default)]
+    pub pass: Pass,
 }
 
 /// Counts of a run (carried across a resume).
@@ -69,6 +72,15 @@ pub struct Counts {
     /// Repairs that did not hold when re-read.
     #[serde(default)]
     pub needs_attention: usize,
+    /// Packages the fast pass found in step from their batch summary alone (not described).
+    #[serde(default)]
+    pub summarized: usize,
+    /// Packages described in full because their summary called for it (fast pass).
+    #[serde(default)]
+    pub described_fast: usize,
+    /// Packages described in full as the deep pass's slice (every package, with one slice).
+    #[serde(default)]
+    pub described_deep: usize,
 }
 
 impl Counts {
@@ -81,6 +93,9 @@ impl Counts {
         self.enqueued += other.enqueued;
         self.failed += other.failed;
         self.needs_attention += other.needs_attention;
+        self.summarized += other.summarized;
+        self.described_fast += other.described_fast;
+        self.described_deep += other.described_deep;
     }
 
     /// What was counted since `before` (counts only grow during a run).
@@ -94,6 +109,9 @@ impl Counts {
             enqueued: self.enqueued - before.enqueued,
             failed: self.failed - before.failed,
             needs_attention: self.needs_attention - before.needs_attention,
+            summarized: self.summarized - before.summarized,
+            described_fast: self.described_fast - before.described_fast,
+            described_deep: self.described_deep - before.described_deep,
         }
     }
 
@@ -152,14 +170,59 @@ pub struct ResumePoint {
     pub run_started_at: DateTime<Utc>,
 }
 
+/// Where one registry of the map stands in a run under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryCursor {
+    /// `account/region`.
+    pub registry: String,
+    /// Every group, its endpoints and its gone groups are done.
+    pub done: bool,
+    /// The last group completed (groups are compared in name order).
+    pub group_cursor: Option<String>,
+}
+
 /// The document saved in the cursors table while a run is under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub version: u32,
+    /// The first registry not done, for the report (`registries` is what a resumed run reads).
     pub at: ResumePoint,
+    /// One per registry of the map, in map order (registries are reconciled concurrently).
+    pub registries: Vec<RegistryCursor>,
     /// Counts of the runs so far (the resumed run adds its own).
     pub counts: Counts,
     pub saved_at: DateTime<Utc>,
+    /// The deep-pass slice of the run, kept by the run that resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deep_slice: Option<u32>,
+}
+
+/// The deep pass's place, kept in the cursors table across complete runs: the slice the next run
+/// describes in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeepCursor {
+    pub version: u32,
+    pub next_slice: u32,
+    /// The slice count it was counted in: another count starts over at slice 0.
+    pub slices: u32,
+    pub saved_at: DateTime<Utc>,
+}
+
+impl DeepCursor {
+    /// 2: a cursor per registry (issue 17's concurrent registries).
+    pub const VERSION: u32 = 2;
+
+    /// Its cursors-table id, beside the checkpoint's.
+    pub fn id_for(checkpoint_id: &str) -> String {
+        format!("{checkpoint_id}-deep-pass")
+    }
+}
+
+/// The deep pass of a run: which slice it described in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeepSlice {
+    pub slice: u32,
+    pub slices: u32,
 }
 
 impl Checkpoint {
@@ -204,10 +267,22 @@ pub struct ReconcileReport {
     /// Counts of the whole reconciliation, across resumed runs.
     pub total: Counts,
     pub calls: CallStats,
+    /// The deep pass's slice this run (every package is deep-checked within `slices` complete runs).
+    pub deep: DeepSlice,
     pub drifts: Vec<DriftRecord>,
 }
 
 impl ReconcileReport {
+    /// Drifts per pass that found them: (fast, deep).
+    pub fn by_pass(&self) -> (usize, usize) {
+        let deep = self
+            .drifts
+            .iter()
+            .filter(|record| record.pass == Pass::Deep)
+            .count();
+        (self.drifts.len() - deep, deep)
+    }
+
     /// Drifts per kind.
     pub fn by_kind(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();
@@ -221,6 +296,8 @@ impl ReconcileReport {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
         if let Value::Object(object) = &mut value {
             object.insert("by_kind".into(), json!(self.by_kind()));
+            let (fast, deep) = self.by_pass();
+            object.insert("by_pass".into(), json!({"fast": fast, "deep": deep}));
         }
         value
     }
@@ -276,6 +353,15 @@ impl ReconcileReport {
                 out.push_str(&format!("    endpoints not read (not judged): {reason}\n"));
             }
         }
+        let (fast, deep) = self.by_pass();
+        out.push_str(&format!(
+            "  fast pass: {} packages in step by their summary, {} described, {fast} drifts; deep pass: slice {} of {} ({} packages described), {deep} drifts\n",
+            self.counts.summarized,
+            self.counts.described_fast,
+            self.deep.slice + 1,
+            self.deep.slices,
+            self.counts.described_deep,
+        ));
         if let Some(from) = &self.resumed_from {
             out.push_str(&format!(
                 "resumed from registry {} after group {}\n",

@@ -741,3 +741,138 @@ async fn after_a_link_key_rotation_the_reconciler_rewrites_every_models_link() {
             .await;
     }
 }
+
+/// Issue 17's fast pass through the real adapter against the registry emulator: in-step versions come
+/// from `BatchDescribeModelPackage` summaries, only what a summary shows is described, and a shadow
+/// approval made with the SageMaker API is found and reverted by the fast pass.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn the_fast_pass_reads_batch_summaries_and_finds_an_approval_behind_governances_back() {
+    const FAST_REGION: &str = "il-central-1";
+    let stack = Stack::from_env();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let group = format!("fast-{run_id}");
+    let governance = stack.governance();
+    let person = aws_sdk_sagemaker::Client::new(&stack.sdk_in(PERSON_KEY, FAST_REGION).await);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk_in("testing", "us-east-1").await);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("reconcile-fast-{run_id}.fifo"))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let entity = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::BusinessEntity,
+            name: format!("Fast {run_id}"),
+            description: None,
+            parent_id: None,
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    let use_case = governance
+        .create_object(&NewGovernanceObject {
+            kind: GovernanceKind::UseCase,
+            name: format!("Fraud {run_id}"),
+            description: None,
+            parent_id: Some(entity.id.clone()),
+            fields: vec![
+                Field::choice(fields::USE_CASE_STATUS, "Approved for Development"),
+                Field::choice(fields::USE_CASE_RISK_LEVEL, "Medium"),
+            ],
+        })
+        .await
+        .unwrap();
+    person
+        .create_model_package_group()
+        .model_package_group_name(&group)
+        .tags(
+            Tag::builder()
+                .key(keys::USE_CASE_ID)
+                .value(use_case.id.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for _ in 0..12 {
+        let container = ModelPackageContainerDefinition::builder()
+            .image("123456789012.dkr.ecr.il-central-1.amazonaws.com/xgboost:1")
+            .build();
+        arns.push(
+            person
+                .create_model_package()
+                .model_package_group_name(&group)
+                .inference_specification(
+                    InferenceSpecification::builder()
+                        .containers(container)
+                        .supported_content_types("text/csv")
+                        .supported_response_mime_types("text/csv")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .model_package_arn()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut config = stack.reconciler_config_in(FAST_REGION, &queue_url);
+    config.tuning.deep_slices = 4;
+    let function = Function::new(config, &stack.sdk_in(&stack.access_key, "us-east-1").await)
+        .await
+        .unwrap();
+
+    let first = run(&function, false).await;
+    assert_eq!(first.counts.described_fast, 12, "{}", first.table());
+    // A full cycle of slices settles everything (each version deep-checked once).
+    let mut deep_checked = 0;
+    for _ in 0..4 {
+        let settled = run(&function, false).await;
+        assert!(settled.drifts.is_empty(), "{}", settled.table());
+        assert_eq!(settled.counts.described_fast, 0, "{}", settled.table());
+        assert_eq!(
+            settled.counts.summarized + settled.counts.described_deep,
+            12,
+            "{}",
+            settled.table()
+        );
+        deep_checked += settled.counts.described_deep;
+    }
+    assert_eq!(deep_checked, 12, "each version deep-checked once a cycle");
+
+    person
+        .update_model_package()
+        .model_package_arn(&arns[7])
+        .model_approval_status(ModelApprovalStatus::Approved)
+        .send()
+        .await
+        .unwrap();
+    let report = run(&function, false).await;
+    let shadow: Vec<_> = report
+        .drifts
+        .iter()
+        .filter(|record| record.drift.kind == DriftKind::ShadowApproval)
+        .collect();
+    assert_eq!(shadow.len(), 1, "{}", report.table());
+    assert_eq!(shadow[0].pass, govsync_core::reconcile::Pass::Fast);
+    assert_eq!(shadow[0].outcome, RepairOutcome::Repaired);
+    assert!(report.counts.described_fast >= 1, "{}", report.table());
+    let reverted = person
+        .describe_model_package()
+        .model_package_name(&arns[7])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        reverted.model_approval_status(),
+        Some(&ModelApprovalStatus::Approved),
+        "the gate reverted it"
+    );
+}

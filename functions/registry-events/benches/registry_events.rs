@@ -135,15 +135,52 @@ async fn calls_per_flow() {
     async fn measure(label: &str, world: &World, body: String) {
         let before_gov = world.governance.calls().len();
         let before_reg = world.registry.calls().len();
-        let before_store = world.idempotency.calls().len() + world.links.calls().len();
+        let before_idem = world.idempotency.calls().len();
+        let before_links = world.links.calls().len();
+        let before_quarantine = world.quarantine.calls().len();
         world
             .handler
             .handle_batch(&[record(label, &body)], deadline())
             .await;
         let governance = world.governance.calls()[before_gov..].join(",");
         let registry = world.registry.calls()[before_reg..].join(",");
-        let store = world.idempotency.calls().len() + world.links.calls().len() - before_store;
-        println!("  {label:<34} governance [{governance}]  registry [{registry}]  tables {store}");
+        // Table and queue calls by name, counted: idempotency table, links table, DLQ.
+        let mut by_name: Vec<(String, usize)> = Vec::new();
+        let (idem, links, queue) = (
+            world.idempotency.calls(),
+            world.links.calls(),
+            world.quarantine.calls(),
+        );
+        let named = idem[before_idem..]
+            .iter()
+            .map(|call| format!("idem.{call}"))
+            .chain(
+                links[before_links..]
+                    .iter()
+                    .map(|call| format!("links.{call}")),
+            )
+            .chain(
+                queue[before_quarantine..]
+                    .iter()
+                    .map(|call| format!("queue.{call}")),
+            );
+        for name in named {
+            match by_name.iter_mut().find(|(seen, _)| *seen == name) {
+                Some((_, count)) => *count += 1,
+                None => by_name.push((name, 1)),
+            }
+        }
+        let total: usize = by_name.iter().map(|(_, count)| count).sum();
+        let breakdown = by_name
+            .iter()
+            .map(|(name, count)| format!("{name}×{count}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        println!(
+            "  {label:<34} governance {} [{governance}]  registry {} [{registry}]  tables+queue {total} [{breakdown}]",
+            world.governance.calls().len() - before_gov,
+            world.registry.calls().len() - before_reg,
+        );
     }
     println!("remote calls per event by flow:");
     let world = World::new(GateMode::Enforce);
@@ -202,7 +239,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // `-- calls`: only the calls per flow (they do not depend on the build profile).
+    let calls_only = std::env::args().skip(1).any(|arg| arg == "calls");
     runtime.block_on(async {
+        if calls_only {
+            calls_per_flow().await;
+            return;
+        }
         cpu_per_event().await;
         for k in [1, 2, 5, 10] {
             batch_over_groups(k).await;

@@ -988,3 +988,213 @@ async fn a_description_change_updates_the_models_description_once() {
         Some("fraud model v1, retrained on 2026 data")
     );
 }
+
+/// Issue 17, 3: a new version in a known group takes the model group from its link without reading
+/// it (≤ 3 governance calls), and the group's link and tag stay what decides.
+#[tokio::test]
+async fn a_new_version_in_a_known_group_makes_three_governance_calls() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&first))]).await;
+    let second = world.register("fraud", 2);
+    let before = world.governance.calls().len();
+    let failures = world.run(vec![record("m2", &state_change(&second))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        world.governance.calls()[before..].to_vec(),
+        vec!["get_object", "find_by_external_id", "create_object"],
+        "the use case is read, the model group is not"
+    );
+    let groups = world.objects_of("ModelGroup");
+    assert_eq!(groups.len(), 1);
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 2);
+    assert!(
+        models
+            .iter()
+            .all(|model| model.primary_parent_id.as_ref() == Some(&groups[0].id))
+    );
+}
+
+/// The cached model group link is invalidated by its object's deletion: the creation under it is
+/// refused, the link is checked, the group is found again by its External ID and re-linked, and the
+/// new Model is created under it, once.
+#[tokio::test]
+async fn a_linked_model_group_that_is_gone_is_looked_up_again_not_written_under() {
+    let world = World::new(GateMode::Enforce);
+    let group_arn = world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&first))]).await;
+    let group = world.objects_of("ModelGroup").remove(0);
+    // The link now names an object governance no longer has.
+    let gone = govsync_core::ports::GovernanceId::parse("990001").unwrap();
+    assert!(world.governance.object(&gone).is_none());
+    futures_put_link(&world, &group_arn, &gone).await;
+
+    let second = world.register("fraud", 2);
+    let failures = world.run(vec![record("m2", &state_change(&second))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(world.quarantine.messages().is_empty());
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 2);
+    assert!(
+        models
+            .iter()
+            .all(|model| model.primary_parent_id.as_ref() == Some(&group.id)),
+        "no Model under the stale id"
+    );
+    assert_eq!(world.objects_of("ModelGroup").len(), 1);
+    assert!(
+        world
+            .links
+            .links()
+            .iter()
+            .any(|l| l.kind == LinkKind::ModelGroup && l.governance_id == group.id),
+        "re-linked to the group governance has"
+    );
+    let written = world
+        .registry
+        .package(&second.arn)
+        .unwrap()
+        .customer_metadata;
+    assert!(
+        written
+            .get(keys::LINKS)
+            .is_some_and(|links| links.contains(&format!("model-group={}", group.id))),
+        "{written:?}"
+    );
+    // The next version takes the repaired link on trust again.
+    let third = world.register("fraud", 3);
+    let before = world.governance.calls().len();
+    world.run(vec![record("m3", &state_change(&third))]).await;
+    assert_eq!(world.governance.calls().len() - before, 3);
+}
+
+async fn futures_put_link(world: &World, group_arn: &str, id: &govsync_core::ports::GovernanceId) {
+    use govsync_core::ports::LinkStore as _;
+    world
+        .links
+        .put_link(&govsync_core::ports::Link {
+            kind: LinkKind::ModelGroup,
+            arn: govsync_core::RegistryArn::parse(group_arn).unwrap(),
+            governance_id: id.clone(),
+        })
+        .await
+        .unwrap();
+}
+
+/// Nothing of the use case is cached: a group re-tagged to another use case has its next version
+/// written back with the new use case (name, risk) at once, never the old one.
+#[tokio::test]
+async fn a_group_retagged_to_another_use_case_writes_the_new_one_back() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&first))]).await;
+    let other = world
+        .governance
+        .insert(&govsync_core::ports::NewGovernanceObject {
+            kind: govsync_core::ports::GovernanceKind::UseCase,
+            name: "Credit scoring".into(),
+            description: None,
+            parent_id: None,
+            fields: vec![govsync_core::ports::Field::choice(
+                "MRG-AIFacts-ModelUseCase:Risk Level",
+                "Low",
+            )],
+        });
+    world.add_group(
+        "fraud",
+        std::collections::BTreeMap::from([(keys::USE_CASE_ID.to_owned(), other.id.to_string())]),
+    );
+    let second = world.register("fraud", 2);
+    let failures = world.run(vec![record("m2", &state_change(&second))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let written = world
+        .registry
+        .package(&second.arn)
+        .unwrap()
+        .customer_metadata;
+    let links = written.get(keys::LINKS).cloned().unwrap_or_default();
+    assert!(
+        links.contains(&format!("use-case={}", other.id))
+            && links.contains("risk=Low")
+            && links.contains("name=Credit scoring"),
+        "{links}"
+    );
+    assert!(!links.contains(&format!("use-case={} ", world.use_case.id)));
+}
+
+/// Two deliveries of a new version in a known group (the model group taken from its link) racing in
+/// two invocations still create one Model.
+#[tokio::test]
+async fn racing_deliveries_of_a_new_version_in_a_known_group_create_one_model() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&first))]).await;
+    let second = world.register("fraud", 2);
+    world.governance.set_latency(Duration::from_millis(20));
+    let honest = state_change(&second);
+    let mut later = second.clone();
+    later.last_modified_time = second
+        .last_modified_time
+        .map(|time| time + chrono::Duration::milliseconds(1));
+    let other_key = state_change(&later);
+    let deadline = chrono::Utc::now() + chrono::Duration::seconds(60);
+    let (batch_one, batch_two) = ([record("a", &honest)], [record("b", &other_key)]);
+    let (one, two) = tokio::join!(
+        world.handler.handle_batch(&batch_one, deadline),
+        world.handler.handle_batch(&batch_two, deadline),
+    );
+    for (report, body) in [(one, &honest), (two, &other_key)] {
+        if matches!(report.outcomes[0].1, Outcome::Failed(_)) {
+            let again = world
+                .handler
+                .handle_batch(&[record("c", body)], deadline)
+                .await;
+            assert!(
+                matches!(
+                    again.outcomes[0].1,
+                    Outcome::Synced { .. } | Outcome::Duplicate | Outcome::Stale
+                ),
+                "{:?}",
+                again.outcomes[0].1
+            );
+        }
+    }
+    assert_eq!(world.objects_of("ModelGroup").len(), 1);
+    assert_eq!(world.objects_of("Model").len(), 2);
+}
+
+/// A Model created in a known group whose creation reply was lost is not created again on retry.
+#[tokio::test]
+async fn a_model_created_whose_reply_was_lost_is_created_once() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m1", &state_change(&first))]).await;
+    let second = world.register("fraud", 2);
+    world.governance.lose_reply_next(
+        "create_object",
+        GovernanceError::Status {
+            operation: "create object",
+            status: 504,
+            body: String::new(),
+        },
+    );
+    let failures = world.run(vec![record("m2", &state_change(&second))]).await;
+    assert_eq!(failures, vec!["m2".to_owned()]);
+    let failures = world.run(vec![record("m2", &state_change(&second))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(world.objects_of("Model").len(), 2);
+    assert!(
+        world
+            .registry
+            .package(&second.arn)
+            .unwrap()
+            .customer_metadata
+            .contains_key(keys::LINKS)
+    );
+}

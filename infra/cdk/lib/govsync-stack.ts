@@ -862,6 +862,10 @@ export class GovsyncStack extends Stack {
         GOVSYNC_RECONCILE_CONCURRENCY: '16',
         GOVSYNC_RECONCILE_GROUP_CONCURRENCY: '8',
         GOVSYNC_RECONCILE_DEADLINE_MARGIN_SECONDS: '60',
+        // Issue 17: a 24th of the packages described in full each run, the rest from batch summaries.
+        GOVSYNC_RECONCILE_DEEP_SLICES: '24',
+        GOVSYNC_RECONCILE_REGISTRY_CONCURRENCY: '10',
+        GOVSYNC_RECONCILE_DEEP_DESCRIBES_PER_SECOND: '5',
         // Written where missing, rewritten when signed by a key that is no longer current.
         ...modelLinkEnvironment,
       },

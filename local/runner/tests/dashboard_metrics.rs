@@ -142,6 +142,10 @@ fn emitted_lines() -> Vec<String> {
     }
     let counts = govsync_reconciler::Counts::default();
     let report = govsync_reconciler::ReconcileReport {
+        deep: govsync_reconciler::report::DeepSlice {
+            slice: 0,
+            slices: 1,
+        },
         registries: Vec::new(),
         dry_run: false,
         complete: true,

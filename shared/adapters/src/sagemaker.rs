@@ -742,6 +742,13 @@ impl ModelRegistry for SageMakerRegistry {
             })
     }
 
+    async fn batch_describe_packages(
+        &self,
+        arns: &[ModelPackageArn],
+    ) -> Result<govsync_core::ports::batch::BatchDescribed, RegistryError> {
+        self.batch_describe(arns).await
+    }
+
     async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, RegistryError> {
         const OP: &str = "ListTags";
         let mut tags = Vec::new();

@@ -328,3 +328,68 @@ async fn cursor_watermark_round_trips() {
 fn gid(id: impl AsRef<str>) -> GovernanceId {
     GovernanceId::parse(id.as_ref()).unwrap_or_else(|error| panic!("{error}"))
 }
+
+/// Issue 17: the package sync's one `BatchGetItem` returns what the four single reads return.
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn package_state_reads_the_revision_both_links_and_the_approval_in_one_call() {
+    use govsync_core::ports::{ApprovedArtifacts as _, PackageState};
+    let store = DynamoLinkStore::new(client().await, DEFAULT_LINKS_TABLE);
+    let group = common::unique("group");
+    let package = govsync_core::ModelPackageArn::parse(&format!(
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/1"
+    ))
+    .unwrap();
+    assert_eq!(
+        store.package_state(&package).await.unwrap(),
+        PackageState::default()
+    );
+    let model = Link {
+        kind: LinkKind::Model,
+        arn: (&package).into(),
+        governance_id: gid(common::unique("model")),
+    };
+    let model_group = Link {
+        kind: LinkKind::ModelGroup,
+        arn: package.group_arn().into(),
+        governance_id: gid(common::unique("group")),
+    };
+    // The group's use-case link shares the group's partition and must not be taken for the model group.
+    store
+        .put_link(&Link {
+            kind: LinkKind::UseCase,
+            arn: package.group_arn().into(),
+            governance_id: gid(common::unique("usecase")),
+        })
+        .await
+        .unwrap();
+    store.put_link(&model).await.unwrap();
+    store.put_link(&model_group).await.unwrap();
+    store
+        .advance_applied_revision(&LinkEnd::Registry((&package).into()), 42)
+        .await
+        .unwrap();
+    let approved = govsync_core::ports::ApprovedArtifact {
+        package_arn: package.clone(),
+        model: model.governance_id.clone(),
+        decision_id: "decision-1".into(),
+        fingerprint: govsync_core::artifact::ArtifactFingerprint {
+            containers: Vec::new(),
+            registered_mismatches: vec!["none".into()],
+        },
+        approved_at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z")
+            .unwrap()
+            .to_utc(),
+    };
+    store.record_approved_artifact(&approved).await.unwrap();
+    let state = store.package_state(&package).await.unwrap();
+    assert_eq!(
+        state,
+        PackageState {
+            applied_revision: Some(42),
+            model: Some(model),
+            model_group: Some(model_group),
+            approved_artifact: Some(approved),
+        }
+    );
+}

@@ -58,6 +58,10 @@ mod tests {
     fn report(dry_run: bool, complete: bool, outcomes: &[RepairOutcome]) -> ReconcileReport {
         let now = Utc::now();
         ReconcileReport {
+            deep: govsync_reconciler::report::DeepSlice {
+                slice: 0,
+                slices: 1,
+            },
             registries: Vec::new(),
             dry_run,
             complete,
@@ -73,6 +77,7 @@ mod tests {
             drifts: outcomes
                 .iter()
                 .map(|outcome| DriftRecord {
+                    pass: Default::default(),
                     drift: Drift {
                         kind: DriftKind::UnassignedGroup,
                         registry: "111111111111/eu-west-1".into(),

@@ -12,6 +12,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::model_package::{ModelPackageArn, ModelPackageGroupName, RegistryArn};
 
 pub mod artifact;
+pub mod batch;
 pub mod governance;
 pub mod hosting;
 pub mod notify;
@@ -34,8 +35,8 @@ pub use registry::{
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
 };
 pub use store::{
-    ApprovedArtifact, IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PendingDecision,
-    RevisionOutcome, StoreError, Tombstone, WriteSide,
+    ApprovedArtifact, IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PackageState,
+    PendingDecision, RevisionOutcome, StoreError, Tombstone, WriteSide,
 };
 
 /// The governance platform (OpenPages REST API v2).
@@ -109,6 +110,13 @@ pub trait ModelRegistry: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Vec<(String, String)>, RegistryError>> + Send;
+
+    /// `BatchDescribeModelPackage`: summaries of `arns` in calls of at most 100 distinct ARNs; an ARN
+    /// SageMaker could not describe is a failure in the answer, a failed call fails the whole batch.
+    fn batch_describe_packages(
+        &self,
+        arns: &[ModelPackageArn],
+    ) -> impl Future<Output = Result<batch::BatchDescribed, RegistryError>> + Send;
 
     fn put_group_policy(
         &self,
@@ -189,6 +197,29 @@ pub trait RevisionStore: Send + Sync {
         &self,
         end: &LinkEnd,
     ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// The package's applied revision, its model and model-group links and its approved artifact,
+    /// each as strongly consistent as the single reads. The default makes the four reads; a store
+    /// that can read several items in one call overrides it.
+    fn package_state(
+        &self,
+        package: &ModelPackageArn,
+    ) -> impl Future<Output = Result<PackageState, StoreError>> + Send
+    where
+        Self: LinkStore + ApprovedArtifacts,
+    {
+        async move {
+            let group: RegistryArn = package.group_arn().into();
+            Ok(PackageState {
+                applied_revision: self
+                    .applied_revision(&LinkEnd::Registry(package.into()))
+                    .await?,
+                model: self.link_by_arn(LinkKind::Model, &package.into()).await?,
+                model_group: self.link_by_arn(LinkKind::ModelGroup, &group).await?,
+                approved_artifact: self.approved_artifact(package).await?,
+            })
+        }
+    }
 }
 
 /// The our-write ledger: writes govsync is about to make, so their echoes are recognised.

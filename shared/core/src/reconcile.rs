@@ -29,10 +29,12 @@
 mod compare;
 mod drift;
 mod inventory;
+mod passes;
 
 pub use compare::{CompareSettings, compare_group, compare_missing_groups};
 pub use drift::{Drift, DriftKind, Repair, drift_table};
 pub use inventory::{GovernanceInventory, GroupSnapshot, ModelEntry};
+pub use passes::{Pass, assigned_use_case, deep_slice_of, summary_suspect};
 
 use crate::sync::fields;
 

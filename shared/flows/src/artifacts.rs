@@ -122,3 +122,22 @@ pub async fn check_approved_artifact<L: ApprovedArtifacts + ?Sized>(
     let check = artifact::compare(&approved.fingerprint, &now?);
     Ok(Some((approved, check)))
 }
+
+/// [`check_approved_artifact`] with the approved artifact already read (`None`: none recorded).
+pub async fn check_known_artifact(
+    approved: Option<ApprovedArtifact>,
+    readers: &ArtifactReaders,
+    package: &ModelPackage,
+) -> Result<Option<(ApprovedArtifact, ArtifactCheck)>, ArtifactCheckError> {
+    if package.approval_status != Some(ApprovalStatus::Approved) {
+        return Ok(None);
+    }
+    let Some(approved) = approved else {
+        return Ok(None);
+    };
+    let Some(now) = readers.fingerprint(package).await else {
+        return Ok(None);
+    };
+    let check = artifact::compare(&approved.fingerprint, &now?);
+    Ok(Some((approved, check)))
+}

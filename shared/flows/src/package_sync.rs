@@ -20,14 +20,14 @@ mod error;
 
 use std::sync::Arc;
 
-use crate::artifacts::{ArtifactReaders, check_approved_artifact};
+use crate::artifacts::{ArtifactReaders, check_known_artifact};
 use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::ports::{
-    ExternalIdLookup, Governance, GovernanceError, GovernanceKind, GovernanceObject,
-    IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry, OurWrite,
-    RevisionOutcome, WriteSide,
+    ApprovalStatus, ExternalIdLookup, Governance, GovernanceError, GovernanceKind,
+    GovernanceObject, IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry,
+    OurWrite, PackageState, RevisionOutcome, WriteSide,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
@@ -154,6 +154,36 @@ enum Judged {
     ByDescribedState,
     /// Never: the reconciler repairs a package from its current state whatever was applied.
     Repair,
+}
+
+/// Whether a model group link may be taken without reading the object (see `model_group`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupLink {
+    Trusted,
+    /// Read it: the trusted one failed a creation.
+    Verified,
+}
+
+/// What one sync decides from, once the package is described and its use case known.
+struct Decided<'a> {
+    package: &'a govsync_core::ModelVersion,
+    registry: &'a Registry,
+    assignment: &'a Assignment,
+    artifact: Option<&'a govsync_core::artifact::ArtifactCheck>,
+    state: &'a PackageState,
+    now: DateTime<Utc>,
+}
+
+/// A linked object known by its id alone: `decide` reads nothing but a model group's id.
+fn linked_object(link: &Link) -> GovernanceObject {
+    GovernanceObject {
+        id: link.governance_id.clone(),
+        name: String::new(),
+        type_definition_id: String::new(),
+        primary_parent_id: None,
+        description: None,
+        fields: Vec::new(),
+    }
 }
 
 /// The package sync over its ports.
@@ -332,7 +362,9 @@ where
             return Ok(Outcome::Echo);
         }
         let end = LinkEnd::Registry(arn.into());
-        let applied = self.links.applied_revision(&end).await?;
+        // The revision, both links and the approved artifact in one read.
+        let state = self.links.package_state(arn).await?;
+        let applied = state.applied_revision;
         if is_stale(revision, applied) {
             tracing::info!(
                 revision = revision.map(Revision::value),
@@ -365,50 +397,48 @@ where
             return Ok(Outcome::Stale);
         }
         let group_arn = package.arn.group_arn();
-        let artifact = check_approved_artifact(self.links.as_ref(), &self.artifacts, &described)
+        let approved = match state.approved_artifact.clone() {
+            Some(approved) => Some(approved),
+            // Not there when read: read again now the package is described, since an approval
+            // applied between the two reads recorded it before its approval reached SageMaker.
+            None if described.approval_status == Some(ApprovalStatus::Approved)
+                && self
+                    .artifacts
+                    .get(described.arn.account(), described.arn.region())
+                    .is_some() =>
+            {
+                self.links.approved_artifact(&described.arn).await?
+            }
+            None => None,
+        };
+        let artifact = check_known_artifact(approved, &self.artifacts, &described)
             .await?
             .map(|(_, check)| check);
 
         let assignment = self.assignment(client.as_ref(), group_arn.as_str()).await?;
-        let (model_group, model) = match &assignment {
-            Assignment::UseCase(_) => (
-                self.find(
-                    LinkKind::ModelGroup,
-                    GovernanceKind::ModelGroup,
-                    &group_arn.into(),
-                )
-                .await?,
-                self.find(
-                    LinkKind::Model,
-                    GovernanceKind::Model,
-                    &(&package.arn).into(),
-                )
-                .await?,
-            ),
-            Assignment::Unassigned { .. } => (None, None),
-        };
-        let plan = decide(&PackageSync {
+        let context = Decided {
             package: &package,
             registry,
             assignment: &assignment,
-            model_group: model_group.as_ref().map(|(object, linked)| Found {
-                object,
-                linked: *linked,
-            }),
-            model: model.as_ref().map(|(object, linked)| Found {
-                object,
-                linked: *linked,
-            }),
-            mapping: &self.settings.mapping,
-            gate: self.settings.gate,
-            console: &self.settings.console,
-            model_links: self.settings.model_links.as_ref(),
             artifact: artifact.as_ref(),
+            state: &state,
             now,
-        });
-        let mut findings = report_findings(&plan);
-        let actions = plan.actions.len();
-        findings.extend(self.execute(client.as_ref(), plan, deadline).await?);
+        };
+        let (actions, findings) = match self
+            .decide_and_execute(client.as_ref(), &context, GroupLink::Trusted, deadline)
+            .await
+        {
+            Ok(done) => done,
+            // A deleted parent refuses the creation permanently; a retryable error is retried anyway.
+            Err(error @ MessageError::Governance(_))
+                if !error.is_retryable() && self.trusted_group_is_gone(&context).await? =>
+            {
+                tracing::warn!(error = %error, "the linked model group is gone; looking it up again");
+                self.decide_and_execute(client.as_ref(), &context, GroupLink::Verified, deadline)
+                    .await?
+            }
+            Err(error) => return Err(error),
+        };
 
         if let Some(time) = package.last_modified_time {
             let described_revision = Revision::from_time(time).value();
@@ -451,14 +481,114 @@ where
         }
     }
 
-    /// The governance object for a registry ARN: by the links table, else by external id.
+    /// Finds the governance side, decides and carries out the plan; answers (actions, findings).
+    async fn decide_and_execute(
+        &self,
+        client: &R,
+        context: &Decided<'_>,
+        group_link: GroupLink,
+        deadline: DateTime<Utc>,
+    ) -> Result<(usize, Vec<&'static str>), MessageError> {
+        let package = context.package;
+        let (model_group, model) = match context.assignment {
+            Assignment::UseCase(_) => {
+                let model = self
+                    .find(
+                        context.state.model.as_ref(),
+                        GovernanceKind::Model,
+                        &(&package.arn).into(),
+                    )
+                    .await?;
+                let group = self
+                    .model_group(context, model.as_ref(), group_link)
+                    .await?;
+                (group, model)
+            }
+            Assignment::Unassigned { .. } => (None, None),
+        };
+        let plan = decide(&PackageSync {
+            package,
+            registry: context.registry,
+            assignment: context.assignment,
+            model_group: model_group.as_ref().map(|(object, linked)| Found {
+                object,
+                linked: *linked,
+            }),
+            model: model.as_ref().map(|(object, linked)| Found {
+                object,
+                linked: *linked,
+            }),
+            mapping: &self.settings.mapping,
+            gate: self.settings.gate,
+            console: &self.settings.console,
+            model_links: self.settings.model_links.as_ref(),
+            artifact: context.artifact,
+            now: context.now,
+        });
+        let mut findings = report_findings(&plan);
+        let actions = plan.actions.len();
+        findings.extend(self.execute(client, plan, deadline).await?);
+        Ok((actions, findings))
+    }
+
+    /// The package group's model group. A linked one is taken from the links table without reading
+    /// it from governance when that is safe: the link names the object govsync created or found for
+    /// this group ARN (External ID), and a group's model group never changes while it exists. What
+    /// invalidates the link is the object's deletion in governance; it is caught where it matters:
+    /// - the package's model is known: its `primary_parent_id` must be the linked id (else read);
+    /// - a new model is created under the linked id: a deleted parent refuses the creation, and the
+    ///   flow then checks the link ([`Self::trusted_group_is_gone`]) and looks the group up again.
+    ///
+    /// The use case is never cached: the group's tag and the use case object are read per event, so
+    /// a group re-tagged to another use case writes the new one back at once.
+    async fn model_group(
+        &self,
+        context: &Decided<'_>,
+        model: Option<&(GovernanceObject, bool)>,
+        group_link: GroupLink,
+    ) -> Result<Option<(GovernanceObject, bool)>, MessageError> {
+        let link = context.state.model_group.as_ref();
+        if let Some(link) = link {
+            let parent_confirms = model.is_some_and(|(object, _)| {
+                object.primary_parent_id.as_ref() == Some(&link.governance_id)
+            });
+            let trusted = group_link == GroupLink::Trusted && model.is_none();
+            if parent_confirms || trusted {
+                return Ok(Some((linked_object(link), true)));
+            }
+        }
+        let group_arn: RegistryArn = context.package.arn.group_arn().into();
+        self.find(link, GovernanceKind::ModelGroup, &group_arn)
+            .await
+    }
+
+    /// After a failed plan that created a model under a model group taken on trust: whether that
+    /// group is gone from governance (then the plan is made again with the group looked up).
+    async fn trusted_group_is_gone(&self, context: &Decided<'_>) -> Result<bool, MessageError> {
+        let (Assignment::UseCase(_), None, Some(link)) = (
+            context.assignment,
+            context.state.model.as_ref(),
+            context.state.model_group.as_ref(),
+        ) else {
+            return Ok(false);
+        };
+        match self.governance.get_object(&link.governance_id).await {
+            Ok(_) => Ok(false),
+            Err(GovernanceError::NotFound { .. }) => Ok(true),
+            // The original error is the one to report; this check is best effort.
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// The governance object for a registry ARN: by its link (read from the links table), else by
+    /// external id.
     async fn find(
         &self,
-        link_kind: LinkKind,
+        link: Option<&Link>,
         kind: GovernanceKind,
         arn: &RegistryArn,
     ) -> Result<Option<(GovernanceObject, bool)>, MessageError> {
-        if let Some(link) = self.links.link_by_arn(link_kind, arn).await? {
+        if let Some(link) = link {
             match self.governance.get_object(&link.governance_id).await {
                 Ok(object) => return Ok(Some((object, true))),
                 Err(GovernanceError::NotFound { .. }) => {

@@ -2,5 +2,6 @@
 //! (moto, the registry emulator, the governance emulator) as one test sees it, with lanes that give
 //! each test its own registry region, rules and queues, so tests of every crate can run at once.
 
+pub mod cost;
 pub mod json_schema;
 pub mod stack;

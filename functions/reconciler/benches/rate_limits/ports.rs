@@ -63,11 +63,10 @@ impl LimitedRegistry {
     }
 }
 
-impl LimitedRegistry {
+impl ModelRegistry for LimitedRegistry {
     /// `BatchDescribeModelPackage` (Describe family): a token per call of up to 100 distinct ARNs,
-    /// as the fake makes them. No port has it yet; the reconciler's fast pass (#17) is its caller.
-    #[allow(dead_code)]
-    pub async fn batch_describe_packages(
+    /// as the fake makes them.
+    async fn batch_describe_packages(
         &self,
         arns: &[ModelPackageArn],
     ) -> Result<BatchDescribed, RegistryError> {
@@ -78,9 +77,7 @@ impl LimitedRegistry {
             .await;
         self.inner.batch_describe_packages(arns).await
     }
-}
 
-impl ModelRegistry for LimitedRegistry {
     async fn describe_package(&self, arn: &ModelPackageArn) -> Result<ModelPackage, RegistryError> {
         self.buckets.describe.take().await;
         self.inner.describe_package(arn).await

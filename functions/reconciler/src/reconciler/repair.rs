@@ -71,7 +71,11 @@ where
                     .find(|(repair, _)| *repair == drift.repair)
                     .map(|(_, outcome)| outcome.clone())
                     .unwrap_or(RepairOutcome::Reported);
-                DriftRecord { drift, outcome }
+                DriftRecord {
+                    drift,
+                    outcome,
+                    pass: Default::default(),
+                }
             })
             .collect()
     }
@@ -160,6 +164,7 @@ where
             };
             let room = WriteBackRoom::of(&reread.customer_metadata);
             let single = GroupSnapshot {
+                summarized: Default::default(),
                 packages: vec![reread],
                 ..snapshot.clone()
             };

@@ -64,18 +64,15 @@ where
     M: MessageQueue,
 {
     /// Reads registry `index`'s endpoints, judges them and records the findings (report only).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn serving_step(
         &self,
         index: usize,
         registry: &Registry,
         client: &R,
-        inventory: &GovernanceInventory,
-        limiter: &Limiter,
-        dry_run: bool,
-        progress: &mut Progress,
-        observer: &dyn RunObserver,
+        run: &RegistryRun<'_>,
     ) -> Result<(), ReconcileError> {
+        let (inventory, limiter, dry_run, observer) =
+            (run.inventory, run.limiter, run.dry_run, run.observer);
         let serving = self.read_endpoints(registry, client, limiter).await?;
         let facts = self.version_facts(&serving.endpoints, limiter).await?;
         let policy = ServingPolicy {
@@ -104,13 +101,11 @@ where
                 record,
             })
             .collect();
-        for record in &serving_records {
-            progress.counts.record(&record.record.outcome);
-        }
         observer.endpoints_judged(registry, &serving, &serving_records);
-        progress
-            .records
-            .extend(serving_records.into_iter().map(|record| record.record));
+        let mut progress = lock(run.progress);
+        for record in serving_records {
+            progress.record(index, record.record);
+        }
         progress.serving.insert(index, serving);
         Ok(())
     }

@@ -255,9 +255,13 @@ pub fn test_tuning() -> Tuning {
     Tuning {
         concurrency: 8,
         group_concurrency: 2,
+        registry_concurrency: 2,
         deadline_margin: Duration::ZERO,
         checkpoint_every: Duration::ZERO,
         throttle_retries: 5,
         throttle_backoff: Duration::from_millis(1),
+        // Every package described in full every run (the fast pass's own tests set more slices).
+        deep_slices: 1,
+        deep_describes_per_second: 0,
     }
 }

@@ -118,6 +118,11 @@ impl World {
         )
     }
 
+    /// Seeds (or re-tags) a group with `tags`.
+    pub fn add_group(&self, name: &str, tags: BTreeMap<String, String>) -> String {
+        self.registry.add_group(name, tags)
+    }
+
     /// Registers version `version` of `group` with technical metadata.
     pub fn register(&self, group: &str, version: i32) -> ModelPackage {
         let mut package = registered_package(&self.registry, group, version);

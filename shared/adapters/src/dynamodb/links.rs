@@ -18,7 +18,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use govsync_core::ports::{
@@ -97,6 +97,54 @@ impl DynamoLinkStore {
             .await
             .map(|output| output.item)
             .map_err(|error| store_error(operation, &error))
+    }
+
+    /// Strongly consistent `BatchGetItem` of `keys` (pk, sk) in this table: the items found, in any
+    /// order. Keys the service leaves unprocessed (throttling, size) are asked again a few times
+    /// ("BatchGetItem" in the DynamoDB API reference: retry `UnprocessedKeys`), then reported as
+    /// throttling.
+    async fn batch_get(
+        &self,
+        operation: &'static str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut pending: Vec<Item> = keys
+            .iter()
+            .map(|(pk, sk)| Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]))
+            .collect();
+        let mut found = Vec::new();
+        for _ in 0..3 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(|error| StoreError::Decode {
+                    operation,
+                    message: error.to_string(),
+                })?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|error| store_error(operation, &error))?;
+            if let Some(mut responses) = output.responses {
+                found.extend(responses.remove(&self.table).unwrap_or_default());
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(&self.table))
+                .map(|left| left.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StoreError::Throttled {
+            operation,
+            message: format!("{} keys left unprocessed", pending.len()),
+        })
     }
 
     fn link_put(
@@ -291,6 +339,50 @@ impl RevisionStore for DynamoLinkStore {
             .await?
             .map(|item| revision_from(OP, &item))
             .transpose()
+    }
+
+    /// One strongly consistent `BatchGetItem` of the four items (what the single reads return).
+    async fn package_state(
+        &self,
+        package: &ModelPackageArn,
+    ) -> Result<govsync_core::ports::PackageState, StoreError> {
+        const OP: &str = "package state";
+        let package_pk = end_pk(&LinkEnd::Registry(package.into()));
+        let group_pk = format!("arn#{}", package.group_arn().as_str());
+        let wanted = [
+            (package_pk.clone(), REVISION_SK.to_owned()),
+            (package_pk.clone(), arn_link_sk(LinkKind::Model)),
+            (group_pk.clone(), arn_link_sk(LinkKind::ModelGroup)),
+            (package_pk.clone(), APPROVED_ARTIFACT_SK.to_owned()),
+        ];
+        let items = self.batch_get(OP, &wanted).await?;
+        let find = |pk: &str, sk: &str| {
+            items.iter().find(|item| {
+                item.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some(pk)
+                    && item
+                        .get("sk")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                        == Some(sk)
+            })
+        };
+        Ok(govsync_core::ports::PackageState {
+            applied_revision: find(&package_pk, REVISION_SK)
+                .map(|item| revision_from(OP, item))
+                .transpose()?,
+            model: find(&package_pk, &arn_link_sk(LinkKind::Model))
+                .map(|item| decode_link(OP, item))
+                .transpose()?,
+            model_group: find(&group_pk, &arn_link_sk(LinkKind::ModelGroup))
+                .map(|item| decode_link(OP, item))
+                .transpose()?,
+            approved_artifact: find(&package_pk, APPROVED_ARTIFACT_SK)
+                .map(|item| decode_approved_artifact(OP, package, item))
+                .transpose()?,
+        })
     }
 }
 
@@ -496,24 +588,29 @@ impl govsync_core::ports::ApprovedArtifacts for DynamoLinkStore {
         else {
             return Ok(None);
         };
-        let decode = |message: String| StoreError::Decode {
-            operation: OP,
-            message,
-        };
-        let fingerprint = serde_json::from_str(string_attr(OP, &item, "fingerprint")?)
-            .map_err(|error| decode(format!("fingerprint: {error}")))?;
-        let approved_at = DateTime::parse_from_rfc3339(string_attr(OP, &item, "approved_at")?)
-            .map_err(|error| decode(format!("approved_at: {error}")))?
-            .with_timezone(&Utc);
-        Ok(Some(govsync_core::ports::ApprovedArtifact {
-            package_arn: package.clone(),
-            model: GovernanceId::parse(string_attr(OP, &item, "model_id")?)
-                .map_err(|error| decode(format!("model_id: {error}")))?,
-            decision_id: string_attr(OP, &item, "decision_id")?.to_owned(),
-            fingerprint,
-            approved_at,
-        }))
+        decode_approved_artifact(OP, package, &item).map(Some)
     }
+}
+
+fn decode_approved_artifact(
+    operation: &'static str,
+    package: &ModelPackageArn,
+    item: &Item,
+) -> Result<govsync_core::ports::ApprovedArtifact, StoreError> {
+    let decode = |message: String| StoreError::Decode { operation, message };
+    let fingerprint = serde_json::from_str(string_attr(operation, item, "fingerprint")?)
+        .map_err(|error| decode(format!("fingerprint: {error}")))?;
+    let approved_at = DateTime::parse_from_rfc3339(string_attr(operation, item, "approved_at")?)
+        .map_err(|error| decode(format!("approved_at: {error}")))?
+        .with_timezone(&Utc);
+    Ok(govsync_core::ports::ApprovedArtifact {
+        package_arn: package.clone(),
+        model: GovernanceId::parse(string_attr(operation, item, "model_id")?)
+            .map_err(|error| decode(format!("model_id: {error}")))?,
+        decision_id: string_attr(operation, item, "decision_id")?.to_owned(),
+        fingerprint,
+        approved_at,
+    })
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use super::*;
 use crate::sagemaker::{BatchDescribeFailure, BatchDescribed, MAX_BATCH_ARNS, SummarizedPackage};
 
 impl FakeRegistry {
-    /// As [`crate::sagemaker::SageMakerRegistry::batch_describe_packages`]: one recorded call
+    /// As the SageMaker adapter's `batch_describe_packages`: one recorded call
     /// (`batch_describe_packages`, with the fake's latency and injected failures) per 100 distinct ARNs;
     /// a package the fake does not hold is a `ValidationException` "… does not exist." failure.
-    pub async fn batch_describe_packages(
+    pub(super) async fn batch_describe(
         &self,
         arns: &[ModelPackageArn],
     ) -> Result<BatchDescribed, RegistryError> {

@@ -88,6 +88,26 @@ impl RevisionStore for FakeLinkStore {
         self.recorder.enter("applied_revision").await?;
         Ok(lock(&self.state).revisions.get(end).copied())
     }
+
+    /// One call, as the DynamoDB store's one `BatchGetItem`.
+    async fn package_state(
+        &self,
+        package: &ModelPackageArn,
+    ) -> Result<govsync_core::ports::PackageState, StoreError> {
+        self.recorder.enter("package_state").await?;
+        let state = lock(&self.state);
+        let arn: RegistryArn = package.into();
+        let group: RegistryArn = package.group_arn().into();
+        Ok(govsync_core::ports::PackageState {
+            applied_revision: state
+                .revisions
+                .get(&LinkEnd::Registry(arn.clone()))
+                .copied(),
+            model: state.by_arn.get(&(arn, LinkKind::Model)).cloned(),
+            model_group: state.by_arn.get(&(group, LinkKind::ModelGroup)).cloned(),
+            approved_artifact: state.approved_artifacts.get(package).cloned(),
+        })
+    }
 }
 
 impl EchoLedger for FakeLinkStore {

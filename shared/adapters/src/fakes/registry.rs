@@ -303,6 +303,13 @@ impl ModelRegistry for FakeRegistry {
         Ok(arn)
     }
 
+    async fn batch_describe_packages(
+        &self,
+        arns: &[ModelPackageArn],
+    ) -> Result<govsync_core::ports::batch::BatchDescribed, RegistryError> {
+        self.batch_describe(arns).await
+    }
+
     async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, RegistryError> {
         self.recorder.enter("list_tags").await?;
         let state = lock(&self.state);

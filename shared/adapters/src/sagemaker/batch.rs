@@ -15,6 +15,10 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_sagemaker::types::BatchDescribeModelPackageSummary;
+use govsync_core::ports::batch::distinct;
+pub use govsync_core::ports::batch::{
+    BatchDescribeFailure, BatchDescribed, MAX_BATCH_ARNS, SummarizedPackage,
+};
 use govsync_core::ports::{ModelPackage, RegistryError};
 use govsync_core::{ModelPackageArn, ModelPackageGroupName, ModelPackageStatus};
 
@@ -23,90 +27,6 @@ use super::{
 };
 
 const OP: &str = "BatchDescribeModelPackage";
-
-/// Most ARNs one call takes (`ModelPackageArnList`: 1–100 items).
-pub const MAX_BATCH_ARNS: usize = 100;
-
-/// A package as a batch summary describes it. `package` holds the summary's members; every other field
-/// of [`ModelPackage`] is empty because the summary does not carry it, not because the package has none
-/// (see the module documentation): never compare those fields with a full description.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummarizedPackage {
-    /// The ARN as it was asked for (the answer's key); `package.arn` is the one SageMaker wrote.
-    pub requested: ModelPackageArn,
-    pub package: ModelPackage,
-    /// `ModelPackageRegistrationType` (`Logged` or `Registered`), when SageMaker gave one.
-    pub registration_type: Option<String>,
-}
-
-impl SummarizedPackage {
-    /// What a batch summary would say of a fully described package: the members a summary lacks are
-    /// cleared (the fake registry answers batches this way).
-    pub fn of_description(package: &ModelPackage) -> Self {
-        let summary = ModelPackage {
-            group_name: package.group_name.clone(),
-            version: package.version,
-            description: package.description.clone(),
-            status: package.status,
-            approval_status: package.approval_status,
-            creation_time: package.creation_time,
-            inference_images: package.inference_images.clone(),
-            model_data_urls: package.model_data_urls.clone(),
-            containers: package.containers.clone(),
-            ..ModelPackage::new(package.arn.clone())
-        };
-        Self {
-            requested: package.arn.clone(),
-            package: summary,
-            registration_type: None,
-        }
-    }
-}
-
-/// An ARN SageMaker answered in `BatchDescribeModelPackageErrorMap`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchDescribeFailure {
-    pub arn: ModelPackageArn,
-    /// `ErrorCode`, e.g. `ValidationException` or `AccessDeniedException`.
-    pub code: String,
-    /// `ErrorResponse`.
-    pub message: String,
-}
-
-impl BatchDescribeFailure {
-    /// The version does not exist (SageMaker answers a missing version with `ValidationException`
-    /// "… does not exist.", as DescribeModelPackage does).
-    pub fn is_not_found(&self) -> bool {
-        self.code == "ResourceNotFound"
-            || (self.code == "ValidationException" && self.message.contains("does not exist"))
-    }
-
-    /// The caller may not read it (another account's group whose policy does not allow the batch read).
-    pub fn is_access_denied(&self) -> bool {
-        self.code == "AccessDeniedException" || self.code == "AccessDenied"
-    }
-}
-
-/// The answer to [`SageMakerRegistry::batch_describe_packages`], over every call it took.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BatchDescribed {
-    /// One per ARN SageMaker summarised, in the order asked.
-    pub packages: Vec<SummarizedPackage>,
-    /// One per ARN in the error map, in the order asked.
-    pub failures: Vec<BatchDescribeFailure>,
-    /// ARNs in neither map (not expected from SageMaker; a caller describes them one by one).
-    pub unanswered: Vec<ModelPackageArn>,
-    /// `BatchDescribeModelPackage` calls made (each ≤ 100 ARNs), for rate accounting.
-    pub calls: usize,
-}
-
-/// `arns` without repeats, in first-seen order (the answer is keyed by ARN, so a repeat adds nothing).
-pub(crate) fn distinct(arns: &[ModelPackageArn]) -> Vec<&ModelPackageArn> {
-    let mut seen = HashSet::new();
-    arns.iter()
-        .filter(|arn| seen.insert(arn.as_str()))
-        .collect()
-}
 
 /// A key SageMaker answered that was not asked as such (not expected: keys are the ARNs sent).
 fn unasked_key(key: &str) -> Result<ModelPackageArn, RegistryError> {
@@ -175,7 +95,7 @@ impl SageMakerRegistry {
     /// one after the other (the caller paces them). No ARN: no call. A failed call fails the whole batch
     /// (throttling is [`RegistryError::Throttled`], retryable); an ARN SageMaker could not describe is
     /// a [`BatchDescribeFailure`].
-    pub async fn batch_describe_packages(
+    pub(super) async fn batch_describe(
         &self,
         arns: &[ModelPackageArn],
     ) -> Result<BatchDescribed, RegistryError> {

@@ -62,6 +62,7 @@ fn collected() -> Collected {
     );
     let registry = registry();
     let shadow = DriftRecord {
+        pass: Default::default(),
         drift: Drift {
             kind: DriftKind::PackageNotInGovernance,
             registry: "111111111111/eu-west-1".to_owned(),
@@ -81,6 +82,7 @@ fn collected() -> Collected {
         groups: vec![(
             "111111111111/eu-west-1".to_owned(),
             GroupSnapshot {
+                summarized: Default::default(),
                 name: "churn".to_owned(),
                 arn: "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/churn"
                     .to_owned(),
@@ -158,6 +160,7 @@ fn serving() -> (RegistryServing, Vec<ServingRecord>) {
         endpoint_arn: endpoint.arn.clone(),
         stage: endpoint.stage.clone(),
         record: DriftRecord {
+            pass: Default::default(),
             drift: Drift {
                 kind: DriftKind::EndpointServingUnapproved,
                 registry: "111111111111/eu-west-1".to_owned(),
@@ -191,6 +194,7 @@ fn the_serving_section_lists_each_endpoint_finding_and_counts_it_as_drift() {
         .serving
         .push(("111111111111/eu-west-1".to_owned(), serving, findings));
     collected.deployments.push(DriftRecord {
+        pass: Default::default(),
         drift: Drift {
             kind: DriftKind::DeploymentsOutOfStep,
             registry: "111111111111/eu-west-1".to_owned(),

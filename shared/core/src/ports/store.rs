@@ -68,6 +68,20 @@ pub enum LinkEnd {
     ApprovalEmailSent(GovernanceId),
 }
 
+/// What the package sync reads about one package from the links table before deciding, in one
+/// read where the store can (one round trip instead of four).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackageState {
+    /// The package's applied registry revision.
+    pub applied_revision: Option<u64>,
+    /// Package ARN → governance model.
+    pub model: Option<Link>,
+    /// The package's group ARN → governance model group.
+    pub model_group: Option<Link>,
+    /// What governance approved for the package, if govsync applied an approval.
+    pub approved_artifact: Option<ApprovedArtifact>,
+}
+
 /// The result of trying to advance the applied revision of a link end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevisionOutcome {

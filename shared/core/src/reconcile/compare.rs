@@ -119,7 +119,11 @@ pub fn compare_group(
     let use_case = group_use_case(group, inventory, &mut drifts);
     let model_groups = inventory.model_groups_for(&group.arn);
     duplicate_model_groups(model_groups, &mut drifts);
-    for package in &group.packages {
+    for package in group
+        .packages
+        .iter()
+        .filter(|package| !group.summarized.contains(&package.arn))
+    {
         compare_package(
             package,
             registry.business_entity.as_str(),

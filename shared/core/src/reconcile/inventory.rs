@@ -219,4 +219,7 @@ pub struct GroupSnapshot {
     pub arn: String,
     pub tags: Vec<(String, String)>,
     pub packages: Vec<ModelPackage>,
+    /// Packages known only by their batch summary, found in step by the fast pass: listed (so their
+    /// models are not gone) but not compared, since a summary lacks what the comparison reads.
+    pub summarized: BTreeSet<ModelPackageArn>,
 }

@@ -162,6 +162,7 @@ fn run(case: &Case) -> Vec<Drift> {
 fn run_exactly(case: &Case, packages: Vec<ModelPackage>) -> Vec<Drift> {
     let mapping = MappingSpec::builtin().unwrap();
     let group = GroupSnapshot {
+        summarized: Default::default(),
         name: GROUP.into(),
         arn: GROUP_ARN.into(),
         tags: case.tags.clone(),
@@ -404,6 +405,7 @@ fn every_drift_kind_is_found_with_its_repair() {
     let drifts = compare_group(
         &registry(),
         &GroupSnapshot {
+            summarized: Default::default(),
             name: GROUP.into(),
             arn: GROUP_ARN.into(),
             tags: tagged(),
@@ -693,6 +695,7 @@ fn stale_link_drifts() -> Vec<(DriftKind, &'static str)> {
         compare_group(
             &registry(),
             &GroupSnapshot {
+                summarized: Default::default(),
                 name: GROUP.into(),
                 arn: GROUP_ARN.into(),
                 tags: tagged(),
@@ -722,4 +725,148 @@ fn stale_link_drifts() -> Vec<(DriftKind, &'static str)> {
 
 fn govsync_core_arn(version: u32) -> crate::model_package::ModelPackageArn {
     crate::model_package::ModelPackageArn::parse(&arn(version)).unwrap()
+}
+
+/// What the fast pass asks of a package known by its batch summary alone.
+fn suspect_of(
+    package: &ModelPackage,
+    models: &[(String, String, Option<&'static str>, DateTime<Utc>)],
+    tags: &[(String, String)],
+) -> Option<&'static str> {
+    let mapping = MappingSpec::builtin().unwrap();
+    let inventory = inventory(models);
+    let summary = crate::ports::batch::SummarizedPackage::of_description(package).package;
+    summary_suspect(
+        &summary,
+        assigned_use_case(tags, &inventory).as_ref(),
+        &inventory,
+        CompareSettings {
+            mapping: &mapping,
+            gate: GateMode::Enforce,
+            model_links: None,
+        },
+    )
+}
+
+#[test]
+fn the_fast_pass_clears_in_step_summaries_and_suspects_what_a_summary_shows() {
+    let synced = synced_package(1);
+    let in_step = [model(1, Some("Under Development"))];
+    assert_eq!(suspect_of(&synced, &in_step, &tagged()), None);
+    // New: no governance model in an assigned group; in an unassigned one only an approval matters.
+    assert!(suspect_of(&synced, &[], &tagged()).is_some());
+    assert_eq!(suspect_of(&synced, &[], &[]), None);
+    let approved = with(synced.clone(), |p| {
+        p.approval_status = Some(ApprovalStatus::Approved)
+    });
+    assert!(suspect_of(&approved, &[], &[]).is_some());
+    // Approval changed on either side, and the shadow approval.
+    assert!(suspect_of(&approved, &in_step, &tagged()).is_some());
+    assert!(
+        suspect_of(
+            &synced,
+            &[model(1, Some("Approved for Deployment"))],
+            &tagged()
+        )
+        .is_some()
+    );
+    // Deleted in SageMaker while its model lives; once decommissioned, nothing to do.
+    let deleting = with(synced.clone(), |p| {
+        p.status = Some(ModelPackageStatus::Deleting)
+    });
+    assert!(suspect_of(&deleting, &in_step, &tagged()).is_some());
+    assert_eq!(
+        suspect_of(
+            &deleting,
+            &[model(1, Some(DECOMMISSIONED_STATUS))],
+            &tagged()
+        ),
+        None
+    );
+    // Several models, and a status the mapping does not know.
+    let duplicate = [
+        model(1, Some("Under Development")),
+        ("999".into(), arn(1), Some("Under Development"), t0()),
+    ];
+    assert!(suspect_of(&synced, &duplicate, &tagged()).is_some());
+    assert!(suspect_of(&synced, &[model(1, Some("Frozen"))], &tagged()).is_some());
+    // Still registering: never compared.
+    let pending = with(synced.clone(), |p| {
+        p.status = Some(ModelPackageStatus::InProgress)
+    });
+    assert_eq!(suspect_of(&pending, &[], &tagged()), None);
+}
+
+#[test]
+fn drift_a_summary_cannot_show_is_left_to_the_deep_pass() {
+    let in_step = [model(1, Some("Under Development"))];
+    // A write-back gone, a card out of step, a lifecycle changed: all in step as far as the summary
+    // shows, and all found by the full comparison.
+    let carded = with(synced_package(1), |p| {
+        p.facts.model_card = Some(synced_card("101", Some("Under Development")))
+    });
+    let unlinked = with(carded.clone(), |p| p.customer_metadata.clear());
+    let staged = with(carded.clone(), |p| {
+        p.lifecycle = Some(ModelLifecycle::parse("Production", "Approved", None).unwrap())
+    });
+    let carded = with(carded, |p| p.facts.model_card = None);
+    for package in [unlinked, carded, staged] {
+        assert_eq!(suspect_of(&package, &in_step, &tagged()), None);
+        let case = Case {
+            name: "deep only",
+            tags: tagged(),
+            models: in_step.to_vec(),
+            packages: vec![package.clone()],
+            gate: GateMode::Enforce,
+            expected: Vec::new(),
+        };
+        assert!(
+            !run_exactly(&case, vec![package.clone()]).is_empty(),
+            "{package:?}"
+        );
+        // Summarized, the package is listed (its model is not gone) but not compared.
+        let mapping = MappingSpec::builtin().unwrap();
+        let summarized = compare_group(
+            &registry(),
+            &GroupSnapshot {
+                name: GROUP.into(),
+                arn: GROUP_ARN.into(),
+                tags: tagged(),
+                summarized: BTreeSet::from([package.arn.clone()]),
+                packages: vec![package],
+            },
+            &inventory(&in_step),
+            CompareSettings {
+                mapping: &mapping,
+                gate: GateMode::Enforce,
+                model_links: None,
+            },
+        );
+        assert!(summarized.is_empty(), "{summarized:?}");
+    }
+}
+
+#[test]
+fn deep_slices_are_stable_and_even() {
+    let slices = 24;
+    let mut counts = vec![0usize; slices as usize];
+    for version in 1..=24_000u32 {
+        let package = ModelPackageArn::parse(&arn(version)).unwrap();
+        let slice = deep_slice_of(&package, slices);
+        assert_eq!(slice, deep_slice_of(&package, slices));
+        counts[slice as usize] += 1;
+    }
+    // 1 000 a slice on average; every slice within a fifth of it.
+    assert!(
+        counts.iter().all(|count| (800..=1200).contains(count)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        deep_slice_of(&ModelPackageArn::parse(&arn(1)).unwrap(), 1),
+        0
+    );
+    assert_eq!(
+        deep_slice_of(&ModelPackageArn::parse(&arn(1)).unwrap(), 0),
+        0
+    );
 }

@@ -11,7 +11,7 @@ use aws_sdk_sagemaker::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
-use govsync_core::ports::ApprovalStatus;
+use govsync_core::ports::{ApprovalStatus, ModelRegistry};
 
 use super::*;
 
