@@ -1206,7 +1206,11 @@ def test_decommission_samples_are_answered_and_a_deleted_version_is_decommission
 # reconciler (EventBridge Scheduler and on-demand invocations; the answer is the drift report)
 
 RECONCILE_REGION = "ap-south-2"
-REPORT_COUNTS = {"registries", "groups", "packages", "drifts", "repaired", "enqueued", "failed", "needs_attention"}
+REPORT_COUNTS = {
+    "registries", "groups", "packages", "drifts", "repaired", "enqueued", "failed", "needs_attention",
+    # Issue 17: how the packages were read (batch summaries, fast-pass describes, the deep slice).
+    "summarized", "described_fast", "described_deep",
+}
 
 
 def test_reconciler_samples_report_a_missed_version_dry_then_repair_it(
@@ -1246,6 +1250,13 @@ def test_reconciler_samples_report_a_missed_version_dry_then_repair_it(
         assert sum(report["by_kind"].values()) == report["counts"]["drifts"] >= 1, report
     assert dry["counts"]["repaired"] == 0 and dry["counts"]["enqueued"] == 0, dry
     assert repair["counts"]["repaired"] >= 1, repair
+    # The template's two passes ran on the emulator's BatchDescribeModelPackage: every registered version
+    # read once, the missed one described by the fast pass, the deep slice one of 24.
+    for report in (dry, repair):
+        counts = report["counts"]
+        assert counts["summarized"] + counts["described_fast"] + counts["described_deep"] == counts["packages"], report
+        assert counts["described_fast"] >= 1 and report["deep"]["slices"] == 24, report
+        assert report["by_pass"]["fast"] >= 1, report
 
     # The report lists at most 200 drifts; on a busy stack this one may be among those left out.
     def drift_of(report: dict[str, Any]) -> dict[str, Any] | None:

@@ -880,3 +880,16 @@ if __name__ == "__main__":
             print(f"{template_path.name}: {problem}")
             failed = True
     sys.exit(1 if failed else 0)
+
+
+def test_the_spoke_role_may_batch_describe_exactly_the_versions_it_may_describe() -> None:
+    # Issue 17: the reconciler's fast pass reads summaries with BatchDescribeModelPackage; the spoke grants it
+    # on the same versions as DescribeModelPackage, in its own account and Region only.
+    spoke = load_template(SPOKE_TEMPLATE)
+    grants = deployed_grants(spoke, SPOKE_ROLE, {})
+    resources = lambda action: {resource for granted, resource, _ in grants if granted == action}  # noqa: E731
+    batch = resources("sagemaker:BatchDescribeModelPackage")
+    assert batch, "the spoke role does not grant sagemaker:BatchDescribeModelPackage"
+    assert batch == resources("sagemaker:DescribeModelPackage")
+    assert all(":model-package/" in resource or ":model-package-group/" in resource for resource in batch), batch
+    assert not any(resource.endswith(":*") or resource == "*" for resource in batch), batch

@@ -14,6 +14,7 @@
 //! is the idempotency, links and queue calls together; every port call here is one AWS request
 //! (`put_link` is one `TransactWriteItems` of two items).
 
+use govsync_testkit::cost::{self, Usage};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -282,7 +283,7 @@ impl World {
     }
 
     /// Runs one record through the handler as the function does and prints what it called.
-    async fn measure(&self, label: &str, message: SqsMessage, expected: &str) {
+    async fn measure(&self, label: &str, message: SqsMessage, expected: &str) -> Usage {
         let before = self.snapshot();
         let deadline = Utc::now() + chrono::Duration::seconds(60);
         let report = self.handler.handle_batch(&[message], deadline).await;
@@ -336,8 +337,32 @@ impl World {
             outbox.len(),
             by_name(&outbox),
         );
+        // The cost model's view of this message (issue 17): the function at its template memory for
+        // the calls' faked latencies one after the other, its share of the FIFO queue (receive and
+        // delete: the send is the webhook's), the table units, the decommission request and the
+        // decision event.
+        let table_calls: Vec<&str> = idempotency.iter().chain(&links).copied().collect();
+        let (read_units, write_units) = cost::table_units(&table_calls);
+        let latency = governance.len() as f64 * GOVERNANCE_SECONDS
+            + (registry.len() + artifacts.len()) as f64 * AWS_API_SECONDS
+            + (tables_and_queue + puts) as f64 * TABLE_SECONDS;
+        Usage {
+            read_units,
+            write_units,
+            sqs_fifo_requests: 2.0 + decommission.len() as f64 * cost::queued_message_requests(1.0),
+            eventbridge_events: puts as f64,
+            ..Usage::lambda(FUNCTION_MEMORY_MB, latency)
+        }
     }
 }
+
+/// approval-propagation's memory in both templates (MB).
+const FUNCTION_MEMORY_MB: u32 = 256;
+/// The latencies the reconcile benchmark fakes: governance 40 ms, SageMaker (and S3/ECR) 30 ms,
+/// DynamoDB/SQS/EventBridge 5 ms a call.
+const GOVERNANCE_SECONDS: f64 = 0.040;
+const AWS_API_SECONDS: f64 = 0.030;
+const TABLE_SECONDS: f64 = 0.005;
 
 /// `a×2,b×1` in first-call order.
 fn by_name<S: AsRef<str>>(calls: &[S]) -> String {
@@ -391,7 +416,7 @@ async fn calls_per_change() {
     // Model, which makes a newer revision (case d).
     world.set_status(id, "Candidate for Validation");
     let stage_only = record(id, "webhook", "wh-stage", &[STATUS]);
-    world
+    let stage = world
         .measure(
             "(b) stage only: Candidate for Validation",
             stage_only.clone(),
@@ -414,14 +439,14 @@ async fn calls_per_change() {
         .await;
 
     world.set_status(id, "Approved for Deployment");
-    world
+    let approval = world
         .measure(
             "(a) approved: Approved for Deployment",
             record(id, "webhook", "wh-approve", &[STATUS]),
             "updated",
         )
         .await;
-    world
+    let fingerprint_echo = world
         .measure(
             "(d) echo: govsync's fingerprint write",
             record(
@@ -464,7 +489,7 @@ async fn calls_per_change() {
         .await;
 
     world.set_status(id, "Decommissioned");
-    world
+    let decommission = world
         .measure(
             "(e) decommissioned",
             record(id, "webhook", "wh-decommission", &[STATUS]),
@@ -481,6 +506,20 @@ async fn calls_per_change() {
             "provisioned",
         )
         .await;
+
+    let rows = [
+        (
+            "an approval (with its fingerprint echo), per million".to_owned(),
+            approval.plus(fingerprint_echo),
+        ),
+        ("a stage-only change, per million".to_owned(), stage),
+        ("a decommission, per million".to_owned(), decommission),
+    ]
+    .map(|(label, usage)| (label, usage.times(1e6)));
+    println!(
+        "{}(approval-propagation's share: the function, its queue's receives and deletes, tables, requests and decision events; the webhook's share is printed by governance-webhook's calls_per_request)",
+        cost::table(&cost::US_EAST_1, &rows)
+    );
 }
 
 fn main() {

@@ -13,6 +13,7 @@
 mod support;
 
 use govsync_governance_webhook::handle_with;
+use govsync_testkit::cost::{self, Usage};
 use lambda_runtime::{Context, LambdaEvent};
 use support::*;
 
@@ -63,7 +64,7 @@ impl Instance {
         label: &str,
         request: aws_lambda_events::apigw::ApiGatewayV2httpRequest,
         expected: i64,
-    ) {
+    ) -> Usage {
         let (store_before, queue_before, reads_before) = (
             self.store.calls().len(),
             self.queue.calls().len(),
@@ -91,6 +92,16 @@ impl Instance {
             self.source.reads() - reads_before,
             table.len() + sends.len(),
         );
+        // The cost model (issue 17): the HTTP API request, the function at its template memory for
+        // its calls' faked latencies (DynamoDB/SQS 5 ms each), the table units and the FIFO send.
+        let (read_units, write_units) = cost::table_units(&table);
+        Usage {
+            read_units,
+            write_units,
+            sqs_fifo_requests: sends.len() as f64,
+            http_api_requests: 1.0,
+            ..Usage::lambda(256, (table.len() + sends.len()) as f64 * 0.005)
+        }
     }
 }
 
@@ -100,14 +111,14 @@ async fn calls_per_request() {
     );
     let instance = Instance::new();
     let id = unique_id();
-    instance
+    let accepted = instance
         .measure(
             "accepted: object.updated",
             signed(CURRENT, &id, now(), UPDATED_BODY),
             202,
         )
         .await;
-    instance
+    let retried = instance
         .measure(
             "the same delivery again (sender's retry)",
             signed(CURRENT, &id, now(), UPDATED_BODY),
@@ -155,6 +166,22 @@ async fn calls_per_request() {
             202,
         )
         .await;
+    print!(
+        "{}",
+        cost::table(
+            &cost::US_EAST_1,
+            &[
+                (
+                    "accepted webhook requests, per million".to_owned(),
+                    accepted.times(1e6)
+                ),
+                (
+                    "redelivered webhook requests, per million".to_owned(),
+                    retried.times(1e6)
+                ),
+            ]
+        )
+    );
 }
 
 fn main() {

@@ -46,6 +46,7 @@ use govsync_core::ports::{ApprovalStatus, Field, GovernanceKind, NewGovernanceOb
 use govsync_core::reconcile::DriftKind;
 use govsync_core::sync::{GateMode, fields};
 use govsync_reconciler::{ReconcileReport, Reconciler, RunOptions};
+use govsync_testkit::cost::{self, Usage};
 use rate_limits::ports::{
     LimitedCursors, LimitedGovernance, LimitedIdempotency, LimitedLinks, LimitedQueue,
     LimitedRegistry,
@@ -203,13 +204,14 @@ async fn timed_run(reconciler: &LimitedReconciler) -> (ReconcileReport, Duration
 }
 
 /// Against Lambda's limit: the share of 15 minutes, and how many runs (each stopping `margin` before
-/// its deadline and resuming from the checkpoint) the same work would take.
+/// its deadline and resuming from the checkpoint) the same work would take; one run fits only within
+/// the limit less the margin.
 fn against_lambda(wall: Duration, margin: Duration) -> String {
     let per_run = LAMBDA_LIMIT.saturating_sub(margin).as_secs_f64().max(1.0);
     format!(
         "{:.1} % of the 15-minute Lambda limit; {}",
         wall.as_secs_f64() * 100.0 / LAMBDA_LIMIT.as_secs_f64(),
-        if wall < LAMBDA_LIMIT {
+        if wall.as_secs_f64() <= per_run {
             "fits one run".to_owned()
         } else {
             format!(
@@ -219,6 +221,46 @@ fn against_lambda(wall: Duration, margin: Duration) -> String {
             )
         }
     )
+}
+
+/// The reconciler's memory in both templates (MB).
+const RECONCILER_MEMORY_MB: u32 = 1024;
+
+/// What one reconcile costs (issue 17's cost model): the reconciler at its template memory for the
+/// modeled wall time, an invocation and a schedule per Lambda run the work takes, and the table and
+/// queue calls the buckets counted (an item of govsync's tables is under 1 KB: a call is one unit).
+/// SageMaker and governance calls have no per-call price.
+fn run_usage(buckets: &Buckets, wall: Duration, margin: Duration) -> Usage {
+    let per_run = LAMBDA_LIMIT.saturating_sub(margin).as_secs_f64().max(1.0);
+    let runs = (wall.as_secs_f64() / per_run).ceil().max(1.0);
+    let tables = [&buckets.links, &buckets.idempotency, &buckets.cursors];
+    let decommissions = buckets.queue.stats().calls as f64;
+    Usage {
+        lambda_invocations: runs,
+        scheduler_invocations: runs,
+        read_units: tables.iter().map(|t| t.read.stats().calls as f64).sum(),
+        write_units: tables.iter().map(|t| t.write.stats().calls as f64).sum(),
+        sqs_fifo_requests: decommissions * cost::queued_message_requests(1.0),
+        ..Usage::lambda(RECONCILER_MEMORY_MB, wall.as_secs_f64())
+    }
+}
+
+fn print_cost(label: &str, usage: Usage) {
+    let cost = usage.cost(&cost::US_EAST_1);
+    println!(
+        "  cost of {label} ({}, on-demand, read {}): ${:.4} = Lambda ${:.4} ({:.0} GB-s, {} invocations), DynamoDB ${:.4} ({} read, {} write units), SQS ${:.4}, EventBridge Scheduler ${:.6}",
+        cost::US_EAST_1.region,
+        cost::US_EAST_1.read_on,
+        cost.total(),
+        cost.lambda,
+        usage.lambda_gb_seconds,
+        usage.lambda_invocations,
+        cost.dynamodb,
+        usage.read_units,
+        usage.write_units,
+        cost.sqs,
+        cost.eventbridge
+    );
 }
 
 async fn bench(clock: Clock) {
@@ -462,6 +504,7 @@ async fn bench(clock: Clock) {
     println!("  limiter: {:?}", report.calls);
     println!("  token buckets (waited: summed over calls; concurrent waits add up):");
     print!("{}", buckets.table());
+    print_cost("run 1", run_usage(&buckets, wall, margin));
     if let Some(rss) = rss_after_repair {
         println!("  peak RSS so far: {:.1} MiB", rss as f64 / 1024.0);
     }
@@ -490,6 +533,12 @@ async fn bench(clock: Clock) {
     );
     println!("  token buckets:");
     print!("{}", buckets.table());
+    let steady = run_usage(&buckets, wall2, margin);
+    print_cost("run 2", steady);
+    println!(
+        "  a month of hourly runs like run 2 (720): ${:.2}",
+        steady.times(720.0).cost(&cost::US_EAST_1).total()
+    );
     if let Some(rss) = peak_rss_kib() {
         println!(
             "peak RSS (whole process, seeding included): {:.1} MiB",

@@ -395,6 +395,15 @@ where
         options: &RunOptions,
         observer: &dyn RunObserver,
     ) -> Result<ReconcileReport, ReconcileError> {
+        // Boxed: the run's future (registries, groups, repairs) is too large for a thread's stack.
+        Box::pin(self.run_on_heap(options, observer)).await
+    }
+
+    async fn run_on_heap(
+        &self,
+        options: &RunOptions,
+        observer: &dyn RunObserver,
+    ) -> Result<ReconcileReport, ReconcileError> {
         let checkpoints = observer.checkpoints();
         let started_at = Utc::now();
         let clock = Instant::now();
@@ -430,7 +439,7 @@ where
         let deep = self
             .deep_pass(checkpoint_id, previous.as_ref(), &limiter)
             .await?;
-        let inventory = self.inventory(&limiter).await?;
+        let inventory = Box::pin(self.inventory(&limiter)).await?;
         observer.inventory_read(&inventory);
         let cursors = match &previous {
             Some(checkpoint) => checkpoint.registries.clone(),
@@ -473,7 +482,8 @@ where
         let ends: Vec<(usize, Result<RegistryEnd, ReconcileError>)> = stream::iter(todo)
             .map(|index| {
                 let run = &run;
-                async move { (index, self.reconcile_registry(index, run).await) }
+                // Boxed: a registry's future holds its groups' futures, too large for a test thread's stack.
+                async move { (index, Box::pin(self.reconcile_registry(index, run)).await) }
             })
             .buffer_unordered(self.tuning.registry_concurrency.max(1))
             .collect()
@@ -809,7 +819,7 @@ where
                 if out_of_time() {
                     return Ok(None);
                 }
-                self.reconcile_group(
+                Box::pin(self.reconcile_group(
                     registry,
                     client.as_ref(),
                     group,
@@ -818,7 +828,7 @@ where
                     run.dry_run,
                     (run.deep, pacer),
                     run.observer,
-                )
+                ))
                 .await
                 .map(Some)
             })

@@ -829,23 +829,47 @@ async fn the_fast_pass_reads_batch_summaries_and_finds_an_approval_behind_govern
         .await
         .unwrap();
 
+    // The region is this test's alone, but a stack it ran on before keeps that run's versions: counts
+    // are over the region, drifts are filtered to this run's versions.
+    let mine = |report: &ReconcileReport| -> Vec<String> {
+        report
+            .drifts
+            .iter()
+            .filter(|record| {
+                record
+                    .drift
+                    .package_arn
+                    .as_ref()
+                    .is_some_and(|arn| arns.contains(&arn.to_string()))
+            })
+            .map(|record| record.drift.kind.as_str().to_owned())
+            .collect()
+    };
     let first = run(&function, false).await;
-    assert_eq!(first.counts.described_fast, 12, "{}", first.table());
-    // A full cycle of slices settles everything (each version deep-checked once).
+    assert!(first.counts.described_fast >= 12, "{}", first.table());
+    assert_eq!(mine(&first).len(), 12, "{}", first.table());
+    // A full cycle of slices: every version read once a run, deep-checked once a cycle.
     let mut deep_checked = 0;
+    let mut packages = 0;
     for _ in 0..4 {
         let settled = run(&function, false).await;
-        assert!(settled.drifts.is_empty(), "{}", settled.table());
-        assert_eq!(settled.counts.described_fast, 0, "{}", settled.table());
+        assert!(mine(&settled).is_empty(), "{}", settled.table());
         assert_eq!(
-            settled.counts.summarized + settled.counts.described_deep,
-            12,
+            settled.counts.summarized
+                + settled.counts.described_deep
+                + settled.counts.described_fast,
+            settled.counts.packages,
             "{}",
             settled.table()
         );
+        packages = settled.counts.packages;
         deep_checked += settled.counts.described_deep;
     }
-    assert_eq!(deep_checked, 12, "each version deep-checked once a cycle");
+    assert!(packages >= 12);
+    assert_eq!(
+        deep_checked, packages,
+        "each version deep-checked once a cycle"
+    );
 
     person
         .update_model_package()

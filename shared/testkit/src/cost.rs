@@ -139,6 +139,58 @@ pub fn queued_message_requests(batch: f64) -> f64 {
     1.0 + 2.0 / batch.max(1.0)
 }
 
+/// DynamoDB request units of one call of govsync's store ports, by the name the in-memory fakes record
+/// it under: (read units, write units). Every item is under 1 KB (a write unit) and 4 KB (a strongly
+/// consistent read unit); a transaction costs two units an item. `None`: a call this model does not
+/// know, which a benchmark must refuse rather than price at nothing.
+pub fn table_call_units(call: &str) -> Option<(f64, f64)> {
+    let units = match call {
+        // Reads: one item (or one query page of a few small items).
+        "applied_revision"
+        | "approved_artifact"
+        | "link_by_arn"
+        | "link_by_governance_id"
+        | "pending_decision"
+        | "tombstone"
+        | "get_checkpoint"
+        | "get_watermark" => (1.0, 0.0),
+        // `BatchGetItem` of the applied revision, both links and the approved artifact.
+        "package_state" => (4.0, 0.0),
+        // Conditional puts, updates and deletes of one item (a refused condition is charged too).
+        "begin"
+        | "complete"
+        | "release"
+        | "consume_our_write"
+        | "record_our_write"
+        | "record_approved_artifact"
+        | "advance_applied_revision"
+        | "save_decision"
+        | "decision_published"
+        | "put_tombstone"
+        | "put_checkpoint"
+        | "delete_checkpoint"
+        | "put_watermark" => (0.0, 1.0),
+        // One `TransactWriteItems` of the link and its reverse item.
+        "put_link" => (0.0, 4.0),
+        _ => return None,
+    };
+    Some(units)
+}
+
+/// The read and write units of `calls` (names as the fakes record them); panics on a call
+/// [`table_call_units`] does not know, so a new store call cannot slip out of the cost model.
+pub fn table_units<S: AsRef<str>>(calls: &[S]) -> (f64, f64) {
+    calls.iter().fold((0.0, 0.0), |(reads, writes), call| {
+        let (r, w) = table_call_units(call.as_ref()).unwrap_or_else(|| {
+            panic!(
+                "the cost model does not know table call {:?}",
+                call.as_ref()
+            )
+        });
+        (reads + r, writes + w)
+    })
+}
+
 /// The cost table: one row per `(label, usage)`, in dollars, under a header naming the prices.
 pub fn table(prices: &Prices, rows: &[(String, Usage)]) -> String {
     let mut out = format!(
@@ -191,6 +243,16 @@ mod tests {
         let usage = Usage::lambda(256, 0.5).plus(Usage::lambda(128, 0.0));
         assert_eq!(usage.lambda_invocations, 2.0);
         assert!((usage.lambda_gb_seconds - (0.125 + 0.125 * 0.001)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn table_calls_are_priced_by_name_and_an_unknown_one_is_refused() {
+        assert_eq!(
+            table_units(&["begin", "package_state", "put_link"]),
+            (4.0, 5.0)
+        );
+        assert!(table_call_units("scan_everything").is_none());
+        assert!(std::panic::catch_unwind(|| table_units(&["scan_everything"])).is_err());
     }
 
     #[test]

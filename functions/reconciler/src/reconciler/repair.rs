@@ -54,7 +54,7 @@ where
                             _ => RepairOutcome::Planned,
                         }
                     } else {
-                        self.repair(registry, client, &repair, limiter).await
+                        Box::pin(self.repair(registry, client, &repair, limiter)).await
                     };
                     out.push((repair, outcome));
                 }
