@@ -356,7 +356,11 @@ def _table_operations(resources: list[Any], template: dict[str, Any]) -> set[str
         return None
     operations: set[str] = set()
     for name in tables:
-        operations.update(re.findall(r"\.([a-z][a-z0-9_]*)\(\)", TABLE_ADAPTERS[name].read_text(encoding="utf-8")))
+        source = TABLE_ADAPTERS[name].read_text(encoding="utf-8")
+        operations.update(re.findall(r"\.([a-z][a-z0-9_]*)\(\)", source))
+        # A transaction's condition check is authorized as its own action, ConditionCheckItem.
+        if "transact_write_items" in operations and "ConditionCheck::builder()" in source:
+            operations.add("condition_check_item")
     return operations
 
 
@@ -1364,3 +1368,48 @@ if __name__ == "__main__":
             print(problem)
             failed = True
     sys.exit(1 if failed else 0)
+
+
+# Issue 17: the package sync reads a package's state with BatchGetItem and commits its writes in one
+# TransactWriteItems (items authorized as Put/Update/Delete/ConditionCheckItem). Each role that runs the
+# package sync must be granted every one of them on the tables, or F2 fails with AccessDenied.
+PACKAGE_SYNC_ROLES = ("RegistryEventsRole", "ReconcilerRole")
+PACKAGE_SYNC_TABLE_ACTIONS = {
+    "RegistryEventsRole": {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem",
+    },
+    # The reconciler's package sync commits call by call (no idempotency table on its link store).
+    "ReconcilerRole": {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem",
+    },
+}
+
+
+def package_sync_grant_problems(template: dict[str, Any]) -> list[str]:
+    """Each package-sync role missing a DynamoDB action it needs on govsync-links."""
+    granted: dict[str, set[str]] = {}
+    for owner, statement in _statements(template):
+        if statement.get("Effect") != "Allow" or "govsync-links" not in flatten(statement.get("Resource", [])) and not any(
+            "LinksTable" in flatten(resource) or "Links" in flatten(resource) for resource in as_list(statement.get("Resource", []))
+        ):
+            continue
+        granted.setdefault(owner, set()).update(a for a in as_list(statement.get("Action", [])) if isinstance(a, str))
+    found = []
+    for owner, needed in PACKAGE_SYNC_TABLE_ACTIONS.items():
+        roles = [role for role in granted if role == owner or role.startswith(owner.removesuffix("Role"))]
+        actions = set().union(*(granted[role] for role in roles)) if roles else set()
+        for action in sorted(needed - actions):
+            found.append(f"{owner}: {action} is not granted on govsync-links")
+    return found
+
+
+def test_the_package_sync_roles_may_make_every_table_call_it_makes() -> None:
+    assert package_sync_grant_problems(load_template(SAM_TEMPLATE)) == []
+    if CDK_TEMPLATE.exists():
+        assert package_sync_grant_problems(load_template(CDK_TEMPLATE)) == []
+    narrowed = copy.deepcopy(load_template(SAM_TEMPLATE))
+    for statement in narrowed["Resources"]["RegistryEventsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if statement.get("Sid") == "Tables":
+            statement["Action"] = [a for a in statement["Action"] if a != "dynamodb:BatchGetItem"]
+    assert package_sync_grant_problems(narrowed) == ["RegistryEventsRole: dynamodb:BatchGetItem is not granted on govsync-links"]

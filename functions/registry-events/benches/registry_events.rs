@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use govsync_core::sync::GateMode;
+use govsync_testkit::cost::{self, Usage};
 use support::*;
 
 const LATENCY: Duration = Duration::from_millis(20);
@@ -132,7 +133,8 @@ async fn batch_over_groups(k: usize) {
 }
 
 async fn calls_per_flow() {
-    async fn measure(label: &str, world: &World, body: String) {
+    async fn measure(label: &str, world: &World, body: String) -> Usage {
+        let before_items = world.links.transaction_items();
         let before_gov = world.governance.calls().len();
         let before_reg = world.registry.calls().len();
         let before_idem = world.idempotency.calls().len();
@@ -176,25 +178,48 @@ async fn calls_per_flow() {
             .map(|(name, count)| format!("{name}×{count}"))
             .collect::<Vec<_>>()
             .join(",");
+        let governance_calls = world.governance.calls().len() - before_gov;
+        let registry_calls = world.registry.calls().len() - before_reg;
         println!(
-            "  {label:<34} governance {} [{governance}]  registry {} [{registry}]  tables+queue {total} [{breakdown}]",
-            world.governance.calls().len() - before_gov,
-            world.registry.calls().len() - before_reg,
+            "  {label:<34} governance {governance_calls} [{governance}]  registry {registry_calls} [{registry}]  tables+queue {total} [{breakdown}]",
         );
+        // The cost model (issue 17): the table units (a transaction's items at two units each), the
+        // function at its template memory for the calls' faked latencies one after the other
+        // (governance 40 ms, SageMaker 30 ms, DynamoDB/SQS 5 ms), and the event's way in: the spoke's
+        // rule delivering it to the hub's bus (a cross-account event), the ingest queue and the relay
+        // (128 MB, one send), registry-events.fifo; queues polled one message a batch.
+        let table_calls: Vec<&str> = idem[before_idem..]
+            .iter()
+            .chain(&links[before_links..])
+            .copied()
+            .collect();
+        let (read_units, write_units) = cost::table_units(&table_calls);
+        let transaction_units = 2.0 * (world.links.transaction_items() - before_items) as f64;
+        let seconds =
+            governance_calls as f64 * 0.040 + registry_calls as f64 * 0.030 + total as f64 * 0.005;
+        Usage {
+            read_units,
+            write_units: write_units + transaction_units,
+            sqs_standard_requests: cost::queued_message_requests(1.0),
+            sqs_fifo_requests: cost::queued_message_requests(1.0),
+            eventbridge_events: 1.0,
+            ..Usage::lambda(256, seconds)
+        }
+        .plus(Usage::lambda(128, 0.005))
     }
     println!("remote calls per event by flow:");
     let world = World::new(GateMode::Enforce);
     world.add_assigned_group("fraud");
     let first = world.register("fraud", 1);
-    measure("F2 new version, new group", &world, state_change(&first)).await;
+    let new_group = measure("F2 new version, new group", &world, state_change(&first)).await;
     let second = world.register("fraud", 2);
-    measure("F2 new version, known group", &world, state_change(&second)).await;
-    measure("duplicate delivery", &world, state_change(&second)).await;
+    let known_group = measure("F2 new version, known group", &world, state_change(&second)).await;
+    let duplicate = measure("duplicate delivery", &world, state_change(&second)).await;
     let echoed = world
         .registry
         .package(&second.arn)
         .unwrap_or(second.clone());
-    measure(
+    let echo = measure(
         "echo of the write-back (ledger)",
         &world,
         state_change(&echoed),
@@ -212,7 +237,7 @@ async fn calls_per_flow() {
         .last_modified_time
         .map(|t| t + chrono::Duration::seconds(5));
     world.registry.put_package(changed.clone());
-    measure("F3 metadata change", &world, state_change(&changed)).await;
+    let metadata = measure("F3 metadata change", &world, state_change(&changed)).await;
     measure("stale (older revision)", &world, state_change(&first)).await;
     let mut approved = world.registry.package(&changed.arn).unwrap_or(changed);
     approved.approval_status = Some(govsync_core::ports::ApprovalStatus::Approved);
@@ -220,12 +245,24 @@ async fn calls_per_flow() {
         .last_modified_time
         .map(|t| t + chrono::Duration::seconds(5));
     world.registry.put_package(approved.clone());
-    measure(
+    let shadow = measure(
         "F3 shadow approval (enforce)",
         &world,
         state_change(&approved),
     )
     .await;
+    let rows: Vec<(String, Usage)> = [
+        ("F2 new version, known group", known_group),
+        ("F2 new version, new group", new_group),
+        ("F3 metadata change", metadata),
+        ("F3 shadow approval reverted", shadow),
+        ("echo of govsync's write-back", echo),
+        ("duplicate delivery", duplicate),
+    ]
+    .into_iter()
+    .map(|(label, usage)| (format!("{label}, per million"), usage.times(1e6)))
+    .collect();
+    print!("{}", cost::table(&cost::US_EAST_1, &rows));
 }
 
 fn main() {

@@ -107,7 +107,14 @@ impl Function {
                 dynamodb.clone(),
                 config.idempotency_table.clone(),
             )),
-            Arc::new(DynamoLinkStore::new(dynamodb, config.links_table.clone())),
+            // Completes claims in the same transactions as the links they record (one table
+            // client, one account and Region).
+            Arc::new(
+                DynamoLinkStore::new(dynamodb, config.links_table.clone()).with_idempotency_table(
+                    config.idempotency_table.clone(),
+                    govsync_adapters::dynamodb::DEFAULT_RECORD_TTL,
+                ),
+            ),
             Arc::new(SqsQuarantine::new(sqs_client(sdk), config.dlq_url.clone())),
         )
         .with_artifact_readers(govsync_flows::artifacts::ArtifactReaders::from_clients(

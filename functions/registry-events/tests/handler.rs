@@ -1198,3 +1198,119 @@ async fn a_model_created_whose_reply_was_lost_is_created_once() {
             .contains_key(keys::LINKS)
     );
 }
+
+fn store_throttled() -> govsync_core::ports::StoreError {
+    govsync_core::ports::StoreError::Throttled {
+        operation: "injected",
+        message: "ProvisionedThroughputExceededException (injected)".into(),
+    }
+}
+
+/// F5: a version whose deletion record was seen before its creation event (a tombstone) gets its
+/// model decommissioned at once: the commit that records the new model finds the tombstone, records
+/// it all the same and the model is decommissioned.
+#[tokio::test]
+async fn a_model_created_for_a_deleted_version_is_decommissioned_at_once() {
+    use govsync_core::ports::TombstoneStore as _;
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let package = world.register("fraud", 1);
+    world
+        .links
+        .put_tombstone(&govsync_core::ports::Tombstone {
+            arn: package.arn.clone(),
+            deleted_at: chrono::Utc::now(),
+            note: "deleted by a person (test)".into(),
+        })
+        .await
+        .unwrap();
+
+    let failures = world.run(vec![record("m1", &state_change(&package))]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let models = world.objects_of("Model");
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        field_text(&models[0], fields::MODEL_STATUS).as_deref(),
+        Some("Decommissioned")
+    );
+    assert!(
+        world
+            .links
+            .links()
+            .iter()
+            .any(|link| link.kind == LinkKind::Model && link.governance_id == models[0].id),
+        "the model's link is recorded all the same"
+    );
+    let report = world
+        .handler
+        .handle_batch(
+            &[record("m2", &state_change(&package))],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        )
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Duplicate);
+}
+
+/// The event's claim is completed in the last commit, with the applied revision: a commit that fails
+/// after the model was created leaves the claim open, and the redelivery finishes the work without a
+/// second model; once it succeeds the event is a duplicate.
+#[tokio::test]
+async fn a_failed_commit_leaves_the_claim_open_and_the_retry_creates_nothing_twice() {
+    let world = World::new(GateMode::Enforce);
+    world.add_assigned_group("fraud");
+    let first = world.register("fraud", 1);
+    world.run(vec![record("m0", &state_change(&first))]).await;
+    let second = world.register("fraud", 2);
+    let body = state_change(&second);
+    let deadline = || chrono::Utc::now() + chrono::Duration::seconds(60);
+
+    // The commit recording the new model (and its claim, links, ledger) fails.
+    world.links.fail_next("commit", store_throttled());
+    let report = world
+        .handler
+        .handle_batch(&[record("m1", &body)], deadline())
+        .await;
+    assert!(
+        matches!(report.outcomes[0].1, Outcome::Failed(_)),
+        "{:?}",
+        report.outcomes[0].1
+    );
+    assert_eq!(world.objects_of("Model").len(), 2, "the model was created");
+
+    // The last commit is applied but its reply is lost: the event is retried, not lost.
+    world.links.lose_reply_next("commit", store_throttled());
+    let report = world
+        .handler
+        .handle_batch(&[record("m2", &body)], deadline())
+        .await;
+    assert!(
+        matches!(report.outcomes[0].1, Outcome::Failed(_)),
+        "{:?}",
+        report.outcomes[0].1
+    );
+    let report = world
+        .handler
+        .handle_batch(&[record("m3", &body)], deadline())
+        .await;
+    assert!(
+        matches!(
+            report.outcomes[0].1,
+            Outcome::Synced { .. } | Outcome::Stale
+        ),
+        "{:?}",
+        report.outcomes[0].1
+    );
+    assert_eq!(world.objects_of("Model").len(), 2, "no second model");
+    assert!(
+        world
+            .registry
+            .package(&second.arn)
+            .is_some_and(|package| package.customer_metadata.contains_key(keys::LINKS)),
+        "written back"
+    );
+    let report = world
+        .handler
+        .handle_batch(&[record("m4", &body)], deadline())
+        .await;
+    assert_eq!(report.outcomes[0].1, Outcome::Duplicate);
+}

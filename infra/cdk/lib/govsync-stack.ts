@@ -731,7 +731,12 @@ export class GovsyncStack extends Stack {
       environment: { GOVSYNC_DLQ_URL: registryEvents.dlq.queueUrl, ...modelLinkEnvironment },
       statements: [
         new iam.PolicyStatement({ sid: 'Quarantine', actions: ['sqs:SendMessage'], resources: [registryEvents.dlq.queueArn] }),
-        new iam.PolicyStatement({ sid: 'Tables', actions: tableActions, resources: [idempotencyTable.tableArn, linksTable.tableArn] }),
+        // Issue 17: a package's state in one BatchGetItem, its writes in one transaction with a condition check.
+        new iam.PolicyStatement({
+          sid: 'Tables',
+          actions: [...tableActions, 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem'],
+          resources: [idempotencyTable.tableArn, linksTable.tableArn],
+        }),
         readApiKey,
         readModelLinkKeys,
       ],
@@ -873,7 +878,7 @@ export class GovsyncStack extends Stack {
         new iam.PolicyStatement({ sid: 'DecommissionRequests', actions: ['sqs:SendMessage'], resources: [decommission.queue.queueArn] }),
         new iam.PolicyStatement({
           sid: 'Tables',
-          actions: tableActions,
+          actions: [...tableActions, 'dynamodb:BatchGetItem'],
           resources: [idempotencyTable.tableArn, linksTable.tableArn, cursorsTable.tableArn],
         }),
         readApiKey,

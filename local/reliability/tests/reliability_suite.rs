@@ -594,7 +594,8 @@ impl Sim {
         let governance = Arc::new(FakeGovernance::new());
         let registry = Arc::new(FakeRegistry::new(ACCOUNT, REGION));
         let idempotency = Arc::new(FakeIdempotencyStore::new());
-        let links = Arc::new(FakeLinkStore::new());
+        // As deployed: registry-events' commits write claims and links in one transaction.
+        let links = Arc::new(FakeLinkStore::new().with_idempotency(Arc::clone(&idempotency)));
         let notifier = Arc::new(FakeNotifier::new());
         let decommission_out = Arc::new(FakeMessageQueue::new());
         let dlq: BTreeMap<QueueKind, Arc<FakeQuarantine>> = [
@@ -1382,6 +1383,8 @@ impl Sim {
                     "record_our_write",
                     "consume_our_write",
                     "tombstone",
+                    "package_state",
+                    "commit",
                 ];
                 let op = ops[self.rng.below(ops.len())];
                 self.links.fail_next(op, throttled_store("links"));
@@ -1415,6 +1418,7 @@ impl Sim {
                             "record_our_write",
                             "consume_our_write",
                             "put_tombstone",
+                            "commit",
                         ];
                         let op = ops[self.rng.below(ops.len())];
                         self.links.lose_reply_next(op, throttled_store("links"));

@@ -12,15 +12,16 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use govsync_adapters::dynamodb::{
-    DEFAULT_CURSORS_TABLE, DEFAULT_IDEMPOTENCY_TABLE, DEFAULT_LINKS_TABLE, DynamoCursorStore,
-    DynamoIdempotencyStore, DynamoLinkStore,
+    DEFAULT_CURSORS_TABLE, DEFAULT_IDEMPOTENCY_TABLE, DEFAULT_LINKS_TABLE, DEFAULT_RECORD_TTL,
+    DynamoCursorStore, DynamoIdempotencyStore, DynamoLinkStore,
 };
 use govsync_core::IdempotencyKey;
+use govsync_core::ports::{CommitOutcome, EchoCheck, StoreWrite, Tombstone};
 use govsync_core::ports::{
     CursorStore, GovernanceId, IdempotencyBegin, IdempotencyStore, Link, LinkEnd, LinkKind,
     LinkStore, OurWrite, RevisionOutcome, WriteSide,
 };
-use govsync_core::ports::{EchoLedger as _, RevisionStore as _};
+use govsync_core::ports::{EchoLedger as _, RevisionStore as _, TombstoneStore as _};
 use serde_json::json;
 
 /// Creates a table the bootstrap would have created, when it is missing (bare moto).
@@ -391,5 +392,293 @@ async fn package_state_reads_the_revision_both_links_and_the_approval_in_one_cal
             model_group: Some(model_group),
             approved_artifact: Some(approved),
         }
+    );
+}
+
+/// The links store committing claims with links in one transaction (as registry-events builds it).
+async fn transactional_stores() -> (DynamoLinkStore, DynamoIdempotencyStore) {
+    let client = client().await;
+    let links = DynamoLinkStore::new(client.clone(), DEFAULT_LINKS_TABLE)
+        .with_idempotency_table(DEFAULT_IDEMPOTENCY_TABLE, DEFAULT_RECORD_TTL);
+    (
+        links,
+        DynamoIdempotencyStore::new(client, DEFAULT_IDEMPOTENCY_TABLE),
+    )
+}
+
+fn package_arn(label: &str) -> govsync_core::ModelPackageArn {
+    govsync_core::ModelPackageArn::parse(&format!(
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/{}/1",
+        common::unique(label)
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_commit_writes_the_claim_the_links_and_the_ledger_together() {
+    let (links, idempotency) = transactional_stores().await;
+    let package = package_arn("commit");
+    let now = Utc::now();
+    let key = IdempotencyKey::for_creation("model", package.as_str());
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    let link = Link {
+        kind: LinkKind::Model,
+        arn: (&package).into(),
+        governance_id: gid(common::unique("gov")),
+    };
+    let write = OurWrite::new(
+        WriteSide::Registry,
+        package.as_str(),
+        "ModelApprovalStatus",
+        "Approved",
+    );
+    let outcome = links
+        .commit(
+            &idempotency,
+            &[
+                StoreWrite::CompleteClaim {
+                    key: key.clone(),
+                    result: json!({"id": link.governance_id.as_str()}),
+                    now,
+                },
+                StoreWrite::RecordOurWrite {
+                    write: write.clone(),
+                    expires_at: later(now, 3600),
+                },
+                StoreWrite::PutLink(link.clone()),
+                StoreWrite::NoTombstone(package.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::AlreadyCompleted(json!({"id": link.governance_id.as_str()}))
+    );
+    assert_eq!(
+        links
+            .link_by_governance_id(&link.governance_id)
+            .await
+            .unwrap(),
+        Some(link.clone())
+    );
+    // The ledger entry is read with the state, not consumed by the read.
+    for _ in 0..2 {
+        match links
+            .package_state_unless_echo(&package, &write, now)
+            .await
+            .unwrap()
+        {
+            EchoCheck::Live(state) => assert_eq!(state.model, Some(link.clone())),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_tombstone_cancels_the_commit_and_nothing_of_it_is_written() {
+    let (links, idempotency) = transactional_stores().await;
+    let package = package_arn("tombstoned");
+    let now = Utc::now();
+    links
+        .put_tombstone(&Tombstone {
+            arn: package.clone(),
+            deleted_at: now,
+            note: "deleted (test)".into(),
+        })
+        .await
+        .unwrap();
+    let key = IdempotencyKey::for_creation("model", package.as_str());
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    let link = Link {
+        kind: LinkKind::Model,
+        arn: (&package).into(),
+        governance_id: gid(common::unique("gov")),
+    };
+    let writes = [
+        StoreWrite::CompleteClaim {
+            key: key.clone(),
+            result: json!({"id": link.governance_id.as_str()}),
+            now,
+        },
+        StoreWrite::PutLink(link.clone()),
+        StoreWrite::NoTombstone(package.clone()),
+    ];
+    assert_eq!(
+        links.commit(&idempotency, &writes).await.unwrap(),
+        CommitOutcome::Tombstoned
+    );
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::InProgress,
+        "the claim is still the creator's, not completed"
+    );
+    assert_eq!(
+        links
+            .link_by_arn(LinkKind::Model, &(&package).into())
+            .await
+            .unwrap(),
+        None
+    );
+    // Without the check (what the flow commits next), all of it is written.
+    assert_eq!(
+        links.commit(&idempotency, &writes[..2]).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        links
+            .link_by_arn(LinkKind::Model, &(&package).into())
+            .await
+            .unwrap(),
+        Some(link)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn a_stale_revision_cancels_the_last_commit_and_leaves_the_claim_open() {
+    let (links, idempotency) = transactional_stores().await;
+    let package = package_arn("stale-commit");
+    let end = LinkEnd::Registry((&package).into());
+    let now = Utc::now();
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("event"));
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    assert_eq!(
+        links.advance_applied_revision(&end, 10).await.unwrap(),
+        RevisionOutcome::Advanced
+    );
+    let last = |revision| {
+        [
+            StoreWrite::AdvanceRevision {
+                end: end.clone(),
+                revision,
+            },
+            StoreWrite::CompleteClaim {
+                key: key.clone(),
+                result: json!({"outcome": "synced"}),
+                now,
+            },
+        ]
+    };
+    match links.commit(&idempotency, &last(7)).await.unwrap() {
+        // The old item comes back where the service returns it (ReturnValuesOnConditionCheckFailure).
+        CommitOutcome::RevisionStale { applied } => assert!(matches!(applied, None | Some(10))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::InProgress
+    );
+    assert_eq!(links.applied_revision(&end).await.unwrap(), Some(10));
+    assert_eq!(
+        links.commit(&idempotency, &last(11)).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(links.applied_revision(&end).await.unwrap(), Some(11));
+    assert_eq!(
+        idempotency.begin(&key, now, later(now, 30)).await.unwrap(),
+        IdempotencyBegin::AlreadyCompleted(json!({"outcome": "synced"}))
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: local/test.sh runs it"]
+async fn an_echo_entry_is_consumed_with_the_claim_by_one_change_only() {
+    let (links, idempotency) = transactional_stores().await;
+    let package = package_arn("echo-commit");
+    let now = Utc::now();
+    let write = OurWrite::new(
+        WriteSide::Registry,
+        package.as_str(),
+        "state",
+        "fingerprint",
+    );
+    assert!(matches!(
+        links
+            .package_state_unless_echo(&package, &write, now)
+            .await
+            .unwrap(),
+        EchoCheck::NotEcho(_)
+    ));
+    links
+        .record_our_write(&write, later(now, 3600))
+        .await
+        .unwrap();
+    assert!(matches!(
+        links
+            .package_state_unless_echo(&package, &write, now)
+            .await
+            .unwrap(),
+        EchoCheck::Live(_)
+    ));
+    let key = IdempotencyKey::for_cloudtrail_event(&common::unique("echo"));
+    let consume = |key: &IdempotencyKey| {
+        [
+            StoreWrite::ConsumeOurWrite {
+                write: write.clone(),
+                now,
+            },
+            StoreWrite::CompleteClaim {
+                key: key.clone(),
+                result: json!({"outcome": "echo"}),
+                now,
+            },
+        ]
+    };
+    assert_eq!(
+        links.commit(&idempotency, &consume(&key)).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let other = IdempotencyKey::for_cloudtrail_event(&common::unique("echo-other"));
+    assert_eq!(
+        links.commit(&idempotency, &consume(&other)).await.unwrap(),
+        CommitOutcome::EchoGone,
+        "one write excuses one change"
+    );
+    assert_eq!(
+        idempotency
+            .begin(&other, now, later(now, 30))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Started,
+        "the cancelled commit completed no claim"
+    );
+    assert!(matches!(
+        links
+            .package_state_unless_echo(&package, &write, now)
+            .await
+            .unwrap(),
+        EchoCheck::NotEcho(_)
+    ));
+    // An expired entry is not live, even while TTL has not removed it.
+    let expired = OurWrite::new(WriteSide::Registry, package.as_str(), "state", "old");
+    links
+        .record_our_write(&expired, later(now, -10))
+        .await
+        .unwrap();
+    assert_eq!(
+        links
+            .commit(
+                &idempotency,
+                &[StoreWrite::ConsumeOurWrite {
+                    write: expired,
+                    now
+                }]
+            )
+            .await
+            .unwrap(),
+        CommitOutcome::EchoGone
     );
 }

@@ -35,8 +35,9 @@ pub use registry::{
     PackageGroupSummary, PackageSummary, PackageUpdate, RegistryError, RegistryValidationError,
 };
 pub use store::{
-    ApprovedArtifact, IdempotencyBegin, Link, LinkEnd, LinkKind, OurWrite, PackageState,
-    PendingDecision, RevisionOutcome, StoreError, Tombstone, WriteSide,
+    ApprovedArtifact, CommitOutcome, EchoCheck, IdempotencyBegin, Link, LinkEnd, LinkKind,
+    OurWrite, PackageState, PendingDecision, RevisionOutcome, StoreError, StoreWrite, Tombstone,
+    WriteSide,
 };
 
 /// The governance platform (OpenPages REST API v2).
@@ -220,6 +221,73 @@ pub trait RevisionStore: Send + Sync {
             })
         }
     }
+
+    /// Applies `writes` (links table and, for [`StoreWrite::CompleteClaim`], `idempotency`) all or
+    /// nothing where the store can: one DynamoDB transaction. The default makes the separate calls
+    /// ([`commit_separately`]): checks first, so a failed check writes nothing; meant for at most one
+    /// conditional write per call, which is how the flows use it.
+    fn commit<I: IdempotencyStore>(
+        &self,
+        idempotency: &I,
+        writes: &[StoreWrite],
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send
+    where
+        Self: LinkStore + EchoLedger + TombstoneStore,
+    {
+        commit_separately(self, idempotency, writes)
+    }
+}
+
+/// [`RevisionStore::commit`] as separate calls: the checks (tombstone, ledger entry, revision), then
+/// the plain writes in order.
+pub async fn commit_separately<S, I>(
+    store: &S,
+    idempotency: &I,
+    writes: &[StoreWrite],
+) -> Result<CommitOutcome, StoreError>
+where
+    S: LinkStore + RevisionStore + EchoLedger + TombstoneStore + ?Sized,
+    I: IdempotencyStore,
+{
+    for write in writes {
+        let failed = match write {
+            StoreWrite::NoTombstone(arn) => store
+                .tombstone(arn)
+                .await?
+                .map(|_| CommitOutcome::Tombstoned),
+            StoreWrite::ConsumeOurWrite { write, now } => {
+                let consumed = store.consume_our_write(write, *now).await?;
+                (!consumed).then_some(CommitOutcome::EchoGone)
+            }
+            StoreWrite::AdvanceRevision { end, revision } => {
+                match store.advance_applied_revision(end, *revision).await? {
+                    RevisionOutcome::Stale { applied } => Some(CommitOutcome::RevisionStale {
+                        applied: Some(applied),
+                    }),
+                    RevisionOutcome::Advanced => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(outcome) = failed {
+            return Ok(outcome);
+        }
+    }
+    for write in writes {
+        match write {
+            StoreWrite::CompleteClaim { key, result, now } => {
+                idempotency.complete(key, result, *now).await?;
+            }
+            StoreWrite::RecordOurWrite { write, expires_at } => {
+                store.record_our_write(write, *expires_at).await?;
+            }
+            StoreWrite::PutLink(link) => store.put_link(link).await?,
+            StoreWrite::NoTombstone(_)
+            | StoreWrite::ConsumeOurWrite { .. }
+            | StoreWrite::AdvanceRevision { .. } => {}
+        }
+    }
+    Ok(CommitOutcome::Committed)
 }
 
 /// The our-write ledger: writes govsync is about to make, so their echoes are recognised.
@@ -239,6 +307,26 @@ pub trait EchoLedger: Send + Sync {
         write: &OurWrite,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The package's state (as `package_state`) and whether `write`'s ledger entry is live. The
+    /// default consumes the entry first (then nothing else is read); a store that reads the entry
+    /// with the state in one call answers [`EchoCheck::Live`] and leaves it for the commit.
+    fn package_state_unless_echo(
+        &self,
+        package: &ModelPackageArn,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<EchoCheck, StoreError>> + Send
+    where
+        Self: RevisionStore + LinkStore + ApprovedArtifacts,
+    {
+        async move {
+            if self.consume_our_write(write, now).await? {
+                return Ok(EchoCheck::Consumed);
+            }
+            Ok(EchoCheck::NotEcho(self.package_state(package).await?))
+        }
+    }
 }
 
 /// Deletions seen before governance had an object for the resource (F5).

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use govsync_core::IdempotencyKey;
 use govsync_core::ports::{
     Governance, GovernanceError, GovernanceId, GovernanceObject, IdempotencyStore,
-    NewGovernanceObject, StoreError,
+    NewGovernanceObject, StoreError, StoreWrite,
 };
 use govsync_core::sync::fields;
 use serde_json::json;
@@ -55,13 +55,36 @@ pub async fn create_once<G: Governance, I: IdempotencyStore>(
     kind: &'static str,
     object: &NewGovernanceObject,
 ) -> Result<Creation, CreationError> {
+    let (creation, completion) =
+        create_once_deferred(governance, idempotency, now, deadline, kind, object).await?;
+    if let Some(StoreWrite::CompleteClaim { key, result, now }) = completion {
+        idempotency::settle_claim(idempotency, &key, Some(&result), now).await;
+    }
+    Ok(creation)
+}
+
+/// [`create_once`] leaving the completion of a claim it created under to the caller: the
+/// [`StoreWrite::CompleteClaim`] to commit with the writes that record the new object (one
+/// transaction). Until it is committed, the claim holds others off until `deadline`, and they then
+/// find the object by its External ID. A failed creation releases the claim at once.
+pub async fn create_once_deferred<G: Governance, I: IdempotencyStore>(
+    governance: &G,
+    idempotency: &I,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    kind: &'static str,
+    object: &NewGovernanceObject,
+) -> Result<(Creation, Option<StoreWrite>), CreationError> {
     let Some(external_id) = object
         .fields
         .iter()
         .find(|field| field.name == fields::EXTERNAL_ID)
         .and_then(|field| field.value.as_text())
     else {
-        return Ok(Creation::Created(governance.create_object(object).await?));
+        return Ok((
+            Creation::Created(governance.create_object(object).await?),
+            None,
+        ));
     };
     let key = IdempotencyKey::for_creation(kind, &external_id);
     match idempotency::claim(idempotency, &key, now, deadline).await? {
@@ -74,7 +97,7 @@ pub async fn create_once<G: Governance, I: IdempotencyStore>(
             return match id {
                 Some(id) => {
                     tracing::info!(%id, kind, "created by an earlier or concurrent delivery: reused");
-                    Ok(Creation::Existing(id))
+                    Ok((Creation::Existing(id), None))
                 }
                 None => Err(CreationError::InProgress {
                     key: key.to_string(),
@@ -90,9 +113,12 @@ pub async fn create_once<G: Governance, I: IdempotencyStore>(
     match governance.create_object(object).await {
         Ok(created) => {
             tracing::info!(id = %created.id, kind, "created");
-            let record = json!({"id": created.id.as_str()});
-            idempotency::settle_claim(idempotency, &key, Some(&record), now).await;
-            Ok(Creation::Created(created))
+            let completion = StoreWrite::CompleteClaim {
+                key,
+                result: json!({"id": created.id.as_str()}),
+                now,
+            };
+            Ok((Creation::Created(created), Some(completion)))
         }
         Err(error) => {
             idempotency::settle_claim(idempotency, &key, None, now).await;

@@ -7,7 +7,7 @@
 //! entry is consumed by the one change it excuses.
 
 use chrono::{DateTime, Duration, Utc};
-use govsync_core::ports::{EchoLedger, GovernanceObject, OurWrite, StoreError};
+use govsync_core::ports::{EchoLedger, GovernanceObject, OurWrite, StoreError, StoreWrite};
 use govsync_core::sync::governance::object_revision;
 
 /// How long an entry waits for its echo: far longer than any delivery delay, short enough that a
@@ -52,4 +52,37 @@ pub async fn record_after_governance_write<L: EchoLedger>(
             .await?;
     }
     Ok(())
+}
+
+/// [`record_before_registry_write`] as writes of a store transaction.
+pub fn registry_entries(writes: &[OurWrite], now: DateTime<Utc>) -> Vec<StoreWrite> {
+    writes
+        .iter()
+        .map(|write| StoreWrite::RecordOurWrite {
+            write: write.clone(),
+            expires_at: expiry(now),
+        })
+        .collect()
+}
+
+/// [`record_after_governance_write`] as writes of a store transaction (none without a revision).
+pub fn governance_entries(
+    writes: &[OurWrite],
+    updated: &GovernanceObject,
+    now: DateTime<Utc>,
+) -> Vec<StoreWrite> {
+    let Some(revision) = object_revision(updated) else {
+        tracing::warn!(
+            id = %updated.id,
+            "the governance reply carries no Last Modification Date: the write's notification will be applied as a change"
+        );
+        return Vec::new();
+    };
+    writes
+        .iter()
+        .map(|write| StoreWrite::RecordOurWrite {
+            write: write.clone().produced(revision.value()),
+            expires_at: expiry(now),
+        })
+        .collect()
 }

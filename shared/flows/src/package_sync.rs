@@ -25,9 +25,9 @@ use chrono::{DateTime, Utc};
 use govsync_core::batch_report::{BatchOutcome, Disposition, MessageOutcome};
 use govsync_core::clock::{Clock, SystemClock};
 use govsync_core::ports::{
-    ApprovalStatus, ExternalIdLookup, Governance, GovernanceError, GovernanceKind,
-    GovernanceObject, IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable, ModelRegistry,
-    OurWrite, PackageState, RevisionOutcome, WriteSide,
+    ApprovalStatus, CommitOutcome, EchoCheck, ExternalIdLookup, Governance, GovernanceError,
+    GovernanceKind, GovernanceObject, IdempotencyStore, Link, LinkEnd, LinkKind, LinksTable,
+    ModelRegistry, OurWrite, PackageState, StoreWrite, WriteSide,
 };
 use govsync_core::registry_event::RegistryEvent;
 use govsync_core::sync::decommission;
@@ -37,11 +37,13 @@ use govsync_core::sync::registry::{
     snapshot_write, triage, use_case_tag,
 };
 use govsync_core::sync::{ConsoleLinks, GateMode, WriterIdentities, fields};
-use govsync_core::{MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision};
+use govsync_core::{
+    IdempotencyKey, MappingSpec, ModelPackageArn, Registry, RegistryArn, RegistryMap, Revision,
+};
 use serde_json::json;
 
 pub use self::error::MessageError;
-use crate::creation::{Creation, create_once};
+use crate::creation::{Creation, create_once_deferred};
 use crate::echo;
 use crate::idempotency::{self, Claim};
 use crate::registry_clients::RegistryClients;
@@ -251,8 +253,9 @@ where
     ) -> Result<Outcome, MessageError> {
         // A repair has no invocation deadline of its own: its creation claims hold one repair's time.
         let deadline = self.clock.now() + chrono::Duration::seconds(REPAIR_CLAIM_SECONDS);
-        self.sync(registry, arn, None, None, Judged::Repair, deadline)
+        self.sync(registry, arn, None, None, Judged::Repair, deadline, None)
             .await
+            .map(|(outcome, _)| outcome)
     }
 
     /// Processes one registry event: triage, then the idempotent sync of its package.
@@ -324,8 +327,22 @@ where
             None => Judged::ByDescribedState,
         };
         let result = self
-            .sync(registry, arn, revision, snapshot, judged, deadline)
+            .sync(
+                registry,
+                arn,
+                revision,
+                snapshot,
+                judged,
+                deadline,
+                Some(key),
+            )
             .await;
+        let result = match result {
+            // Completed with the sync's last writes, in one transaction.
+            Ok((outcome, true)) => return Ok(outcome),
+            Ok((outcome, false)) => Ok(outcome),
+            Err(error) => Err(error),
+        };
         // A package not found yet keeps no record: the same state seen once it exists is synced.
         let record = result
             .as_ref()
@@ -342,6 +359,9 @@ where
         result
     }
 
+    /// Syncs the package; with the event's `claim`, answers also whether the claim was completed
+    /// (in one transaction with the sync's last writes: never before every effect is stored).
+    #[allow(clippy::too_many_arguments)]
     async fn sync(
         &self,
         registry: &Registry,
@@ -350,20 +370,54 @@ where
         snapshot: Option<&govsync_core::ModelVersion>,
         judged: Judged,
         deadline: DateTime<Utc>,
-    ) -> Result<Outcome, MessageError> {
+        claim: Option<&IdempotencyKey>,
+    ) -> Result<(Outcome, bool), MessageError> {
         let now = self.clock.now();
-        if let Some(snapshot) = snapshot
-            && self
-                .links
-                .consume_our_write(&snapshot_write(snapshot), now)
-                .await?
-        {
-            tracing::info!("echo of govsync's own write dropped (ledger)");
-            return Ok(Outcome::Echo);
-        }
         let end = LinkEnd::Registry(arn.into());
-        // The revision, both links and the approved artifact in one read.
-        let state = self.links.package_state(arn).await?;
+        // The revision, both links, the approved artifact (and the ledger entry) in one read.
+        let state = match snapshot {
+            None => self.links.package_state(arn).await?,
+            Some(snapshot) => {
+                let write = snapshot_write(snapshot);
+                match self
+                    .links
+                    .package_state_unless_echo(arn, &write, now)
+                    .await?
+                {
+                    EchoCheck::Consumed => {
+                        tracing::info!("echo of govsync's own write dropped (ledger)");
+                        return Ok((Outcome::Echo, false));
+                    }
+                    EchoCheck::NotEcho(state) => state,
+                    EchoCheck::Live(state) => {
+                        // One change consumes the entry: with the claim, so an echo is one write.
+                        let mut writes = vec![StoreWrite::ConsumeOurWrite { write, now }];
+                        writes.extend(claim.map(|key| StoreWrite::CompleteClaim {
+                            key: key.clone(),
+                            result: Outcome::Echo.record(),
+                            now,
+                        }));
+                        match self
+                            .links
+                            .commit(self.idempotency.as_ref(), &writes)
+                            .await?
+                        {
+                            CommitOutcome::Committed => {
+                                tracing::info!("echo of govsync's own write dropped (ledger)");
+                                return Ok((Outcome::Echo, claim.is_some()));
+                            }
+                            outcome => {
+                                tracing::info!(
+                                    ?outcome,
+                                    "the ledger entry was consumed meanwhile: not an echo"
+                                );
+                                state
+                            }
+                        }
+                    }
+                }
+            }
+        };
         let applied = state.applied_revision;
         if is_stale(revision, applied) {
             tracing::info!(
@@ -371,7 +425,7 @@ where
                 applied,
                 "stale: a newer revision is already applied"
             );
-            return Ok(Outcome::Stale);
+            return Ok((Outcome::Stale, false));
         }
         let Some(client) = self.registries.get(&registry.account, &registry.region) else {
             return Err(MessageError::UnknownRegistry {
@@ -385,7 +439,7 @@ where
                 // Not a deletion: only a delete record says that (the decommission function's F5).
                 // An event may precede its package's registration, or name one that never existed.
                 tracing::warn!("the package does not exist (now): nothing is synced");
-                return Ok(Outcome::PackageMissing);
+                return Ok((Outcome::PackageMissing, false));
             }
             Err(error) => return Err(error.into()),
         };
@@ -394,7 +448,7 @@ where
             && is_stale_described(package.last_modified_time.map(Revision::from_time), applied)
         {
             tracing::info!(applied, "stale: the described state is already applied");
-            return Ok(Outcome::Stale);
+            return Ok((Outcome::Stale, false));
         }
         let group_arn = package.arn.group_arn();
         let approved = match state.approved_artifact.clone() {
@@ -440,21 +494,45 @@ where
             Err(error) => return Err(error),
         };
 
-        if let Some(time) = package.last_modified_time {
-            let described_revision = Revision::from_time(time).value();
-            if let RevisionOutcome::Stale { applied } = self
-                .links
-                .advance_applied_revision(&end, described_revision)
-                .await?
-            {
+        // The applied revision and the event's claim last, in one transaction: the claim is
+        // completed only once every effect is stored.
+        let outcome = Outcome::Synced { actions, findings };
+        let described_revision = package
+            .last_modified_time
+            .map(|time| Revision::from_time(time).value());
+        let mut writes: Vec<StoreWrite> = described_revision
+            .map(|revision| StoreWrite::AdvanceRevision {
+                end: end.clone(),
+                revision,
+            })
+            .into_iter()
+            .collect();
+        writes.extend(claim.map(|key| StoreWrite::CompleteClaim {
+            key: key.clone(),
+            result: outcome.record(),
+            now: self.clock.now(),
+        }));
+        if writes.is_empty() {
+            return Ok((outcome, false));
+        }
+        let settled = match self
+            .links
+            .commit(self.idempotency.as_ref(), &writes)
+            .await?
+        {
+            CommitOutcome::Committed => claim.is_some(),
+            CommitOutcome::RevisionStale { applied } => {
+                // Nothing written: the claim is completed on its own.
                 tracing::info!(
                     applied,
                     described_revision,
                     "a revision at least as new was applied meanwhile"
                 );
+                false
             }
-        }
-        Ok(Outcome::Synced { actions, findings })
+            other => return Err(unexpected_commit(other)),
+        };
+        Ok((outcome, settled))
     }
 
     /// The use case named by the group's `govsync:use-case-id` tag, or why there is none.
@@ -623,13 +701,75 @@ where
         plan: Plan,
         deadline: DateTime<Utc>,
     ) -> Result<Vec<&'static str>, MessageError> {
+        let mut pending = Pending::default();
+        let done = self
+            .execute_actions(client, plan, deadline, &mut pending)
+            .await;
+        // Whatever happened, what was done is recorded (a created object's claim above all).
+        let flushed = self.flush(&mut pending).await;
+        let findings = done?;
+        flushed?;
+        Ok(findings)
+    }
+
+    /// Commits the writes held back in `pending` in one transaction: before any other remote
+    /// write, and at the end. A tombstone found by the commit decommissions the models just created
+    /// (F5) once the rest is recorded.
+    async fn flush(&self, pending: &mut Pending) -> Result<(), MessageError> {
+        if pending.writes.is_empty() {
+            return Ok(());
+        }
+        // A transaction may name an item once only ("TransactWriteItems": no two actions on one item).
+        let mut writes: Vec<StoreWrite> = Vec::new();
+        for write in std::mem::take(&mut pending.writes) {
+            if !writes.contains(&write) {
+                writes.push(write);
+            }
+        }
+        let created = std::mem::take(&mut pending.created);
+        match self
+            .links
+            .commit(self.idempotency.as_ref(), &writes)
+            .await?
+        {
+            CommitOutcome::Committed => Ok(()),
+            CommitOutcome::Tombstoned => {
+                let unchecked: Vec<StoreWrite> = writes
+                    .into_iter()
+                    .filter(|write| !matches!(write, StoreWrite::NoTombstone(_)))
+                    .collect();
+                match self
+                    .links
+                    .commit(self.idempotency.as_ref(), &unchecked)
+                    .await?
+                {
+                    CommitOutcome::Committed => {}
+                    other => return Err(unexpected_commit(other)),
+                }
+                for (object, model) in &created {
+                    self.decommission_if_tombstoned(object, model).await?;
+                }
+                Ok(())
+            }
+            other => Err(unexpected_commit(other)),
+        }
+    }
+
+    async fn execute_actions(
+        &self,
+        client: &R,
+        plan: Plan,
+        deadline: DateTime<Utc>,
+        pending: &mut Pending,
+    ) -> Result<Vec<&'static str>, MessageError> {
         let mut findings = Vec::new();
         let mut created_group = None;
         let mut created_model = None;
         for action in plan.actions {
             match action {
                 Action::CreateModelGroup(object) => {
-                    let created = create_once(
+                    self.flush(pending).await?;
+                    let (created, completion) = create_once_deferred(
                         self.governance.as_ref(),
                         self.idempotency.as_ref(),
                         self.clock.now(),
@@ -638,6 +778,7 @@ where
                         &object,
                     )
                     .await?;
+                    pending.writes.extend(completion);
                     created_group = Some(created.id().clone());
                 }
                 Action::LinkModelGroup { group_arn, id } => {
@@ -646,17 +787,16 @@ where
                         .ok_or(MessageError::WriteBack(WriteBackError::UnresolvedObject(
                             "model group",
                         )))?;
-                    self.links
-                        .put_link(&Link {
-                            kind: LinkKind::ModelGroup,
-                            arn: group_arn.into(),
-                            governance_id: id.clone(),
-                        })
-                        .await?;
+                    pending.writes.push(StoreWrite::PutLink(Link {
+                        kind: LinkKind::ModelGroup,
+                        arn: group_arn.into(),
+                        governance_id: id.clone(),
+                    }));
                 }
                 Action::CreateModel { parent, mut object } => {
                     object.parent_id = parent.resolve(created_group.as_ref()).cloned();
-                    let created = create_once(
+                    self.flush(pending).await?;
+                    let (created, completion) = create_once_deferred(
                         self.governance.as_ref(),
                         self.idempotency.as_ref(),
                         self.clock.now(),
@@ -665,6 +805,7 @@ where
                         &object,
                     )
                     .await?;
+                    pending.writes.extend(completion);
                     if let Creation::Created(model) = &created {
                         // A status set at creation is govsync's write too: its notification is an
                         // echo, never a governance decision to carry back to the package.
@@ -680,15 +821,17 @@ where
                                 fields::MODEL_STATUS,
                                 &status,
                             );
-                            echo::record_after_governance_write(
-                                self.links.as_ref(),
+                            pending.writes.extend(echo::governance_entries(
                                 std::slice::from_ref(&write),
                                 model,
                                 self.clock.now(),
-                            )
-                            .await?;
+                            ));
                         }
-                        self.decommission_if_tombstoned(&object, model).await?;
+                        // Checked as the model's records are committed (`flush`).
+                        if let Some(arn) = external_package_arn(&object) {
+                            pending.writes.push(StoreWrite::NoTombstone(arn));
+                            pending.created.push((object.clone(), model.clone()));
+                        }
                     }
                     created_model = Some(created.id().clone());
                 }
@@ -698,17 +841,16 @@ where
                     description,
                     ledger,
                 } => {
+                    self.flush(pending).await?;
                     let updated = self
                         .governance
                         .update_object(&id, &fields, description.as_deref())
                         .await?;
-                    echo::record_after_governance_write(
-                        self.links.as_ref(),
+                    pending.writes.extend(echo::governance_entries(
                         &ledger,
                         &updated,
                         self.clock.now(),
-                    )
-                    .await?;
+                    ));
                     tracing::info!(
                         %id,
                         fields = fields.len(),
@@ -722,13 +864,11 @@ where
                         .ok_or(MessageError::WriteBack(WriteBackError::UnresolvedObject(
                             "model",
                         )))?;
-                    self.links
-                        .put_link(&Link {
-                            kind: LinkKind::Model,
-                            arn: package_arn.into(),
-                            governance_id: id.clone(),
-                        })
-                        .await?;
+                    pending.writes.push(StoreWrite::PutLink(Link {
+                        kind: LinkKind::Model,
+                        arn: package_arn.into(),
+                        governance_id: id.clone(),
+                    }));
                 }
                 Action::UpdatePackage(write) => {
                     findings.extend(
@@ -737,6 +877,7 @@ where
                             *write,
                             created_group.as_ref(),
                             created_model.as_ref(),
+                            pending,
                         )
                         .await?,
                     );
@@ -752,6 +893,7 @@ where
         write: PackageWrite,
         created_group: Option<&govsync_core::GovernanceId>,
         created_model: Option<&govsync_core::GovernanceId>,
+        pending: &mut Pending,
     ) -> Result<Option<&'static str>, MessageError> {
         let console = &self.settings.console;
         let mut finding = None;
@@ -774,12 +916,13 @@ where
         let Some(resolved) = resolved else {
             return Ok(finding);
         };
-        echo::record_before_registry_write(
-            self.links.as_ref(),
+        // The ledger entry before the call (its echo may arrive before the reply), with the
+        // records held back so far.
+        pending.writes.extend(echo::registry_entries(
             std::slice::from_ref(&resolved.ledger),
             self.clock.now(),
-        )
-        .await?;
+        ));
+        self.flush(pending).await?;
         client.update_package(&resolved.update).await?;
         tracing::info!(
             keys = resolved.update.metadata_to_set.len(),
@@ -799,13 +942,7 @@ where
         object: &govsync_core::ports::NewGovernanceObject,
         created: &GovernanceObject,
     ) -> Result<(), MessageError> {
-        let Some(arn) = object
-            .fields
-            .iter()
-            .find(|field| field.name == govsync_core::sync::fields::EXTERNAL_ID)
-            .and_then(|field| field.value.as_text())
-            .and_then(|text| ModelPackageArn::parse(&text).ok())
-        else {
+        let Some(arn) = external_package_arn(object) else {
             return Ok(());
         };
         let Some(tombstone) = self.links.tombstone(&arn).await? else {
@@ -828,6 +965,36 @@ where
         }
         Ok(())
     }
+}
+
+/// Store writes held back to be committed together ([`RegistrySync::flush`]), and the models created
+/// whose tombstone check is among them.
+#[derive(Default)]
+struct Pending {
+    writes: Vec<StoreWrite>,
+    created: Vec<(govsync_core::ports::NewGovernanceObject, GovernanceObject)>,
+}
+
+/// The package ARN a new object's External ID names, if it names one.
+fn external_package_arn(
+    object: &govsync_core::ports::NewGovernanceObject,
+) -> Option<ModelPackageArn> {
+    object
+        .fields
+        .iter()
+        .find(|field| field.name == govsync_core::sync::fields::EXTERNAL_ID)
+        .and_then(|field| field.value.as_text())
+        .and_then(|text| ModelPackageArn::parse(&text).ok())
+}
+
+/// A commit outcome a transaction without that kind of check cannot give.
+fn unexpected_commit(outcome: CommitOutcome) -> MessageError {
+    MessageError::Store(govsync_core::ports::StoreError::Service {
+        operation: "commit",
+        code: "UnexpectedOutcome".to_owned(),
+        message: format!("{outcome:?} from a transaction without that check"),
+        retryable: true,
+    })
 }
 
 fn report_findings(plan: &Plan) -> Vec<&'static str> {

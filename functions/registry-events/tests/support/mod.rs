@@ -63,7 +63,8 @@ impl World {
         let governance = Arc::new(FakeGovernance::new());
         let registry = Arc::new(FakeRegistry::new(ACCOUNT, REGION));
         let idempotency = Arc::new(FakeIdempotencyStore::new());
-        let links = Arc::new(FakeLinkStore::new());
+        // As deployed: the links store commits claims with the links (one transaction).
+        let links = Arc::new(FakeLinkStore::new().with_idempotency(Arc::clone(&idempotency)));
         let quarantine = Arc::new(FakeQuarantine::new());
         let settings = settings(gate);
         let use_case = governance.insert(&NewGovernanceObject {

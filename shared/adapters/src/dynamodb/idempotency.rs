@@ -112,6 +112,25 @@ impl DynamoIdempotencyStore {
     }
 }
 
+/// The completed record of `key` (what `complete` puts, and a links-store transaction with it).
+pub(super) fn completed_item(
+    key: &IdempotencyKey,
+    result: &serde_json::Value,
+    now: DateTime<Utc>,
+    record_ttl: Duration,
+) -> Item {
+    let ttl = i64::try_from(record_ttl.as_secs()).unwrap_or(i64::MAX);
+    Item::from([
+        ("id".to_owned(), s(key.as_str())),
+        ("status".to_owned(), s(STATUS_COMPLETED)),
+        (
+            "expiration".to_owned(),
+            n(now.timestamp().saturating_add(ttl)),
+        ),
+        ("data".to_owned(), s(result.to_string())),
+    ])
+}
+
 /// What an existing record means at `now`.
 #[derive(Debug, PartialEq)]
 enum RecordState {
@@ -190,10 +209,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("id", s(key.as_str()))
-            .item("status", s(STATUS_COMPLETED))
-            .item("expiration", n(self.expiration_at(now)))
-            .item("data", s(result.to_string()))
+            .set_item(Some(completed_item(key, result, now, self.record_ttl)))
             .send()
             .await
             .map(|_| ())

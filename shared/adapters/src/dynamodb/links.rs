@@ -16,14 +16,16 @@
 //! revision applied, a governance change with the last governance revision applied.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use govsync_core::ports::{
-    EchoLedger, GovernanceId, Link, LinkEnd, LinkKind, LinkStore, OurWrite, RevisionOutcome,
-    RevisionStore, StoreError, Tombstone, TombstoneStore,
+    CommitOutcome, EchoCheck, EchoLedger, GovernanceId, Link, LinkEnd, LinkKind, LinkStore,
+    OurWrite, RevisionOutcome, RevisionStore, StoreError, StoreWrite, Tombstone, TombstoneStore,
 };
 use govsync_core::sync::governance::approval_email_receipt;
 use govsync_core::{ModelPackageArn, RegistryArn};
@@ -71,6 +73,9 @@ fn timestamp(now: DateTime<Utc>) -> String {
 pub struct DynamoLinkStore {
     client: Client,
     table: String,
+    /// The idempotency table and its record life, for transactions that complete a claim with the
+    /// links they record; `None`: `commit` makes the separate calls.
+    idempotency: Option<(String, std::time::Duration)>,
 }
 
 impl DynamoLinkStore {
@@ -78,7 +83,21 @@ impl DynamoLinkStore {
         Self {
             client,
             table: table.into(),
+            idempotency: None,
         }
+    }
+
+    /// The same store writing `commit`s as one `TransactWriteItems` over this table and the
+    /// idempotency table `table` (same account and Region, as a transaction requires), whose
+    /// records live `record_ttl` (as the idempotency store's). The idempotency store passed to
+    /// `commit` is then not called: its table must be this one.
+    pub fn with_idempotency_table(
+        mut self,
+        table: impl Into<String>,
+        record_ttl: std::time::Duration,
+    ) -> Self {
+        self.idempotency = Some((table.into(), record_ttl));
+        self
     }
 
     async fn get(
@@ -346,15 +365,42 @@ impl RevisionStore for DynamoLinkStore {
         &self,
         package: &ModelPackageArn,
     ) -> Result<govsync_core::ports::PackageState, StoreError> {
+        Ok(self.read_package_state(package, None).await?.0)
+    }
+
+    /// One `TransactWriteItems` when the idempotency table is known; else the separate calls.
+    async fn commit<I: govsync_core::ports::IdempotencyStore>(
+        &self,
+        idempotency: &I,
+        writes: &[StoreWrite],
+    ) -> Result<CommitOutcome, StoreError> {
+        match &self.idempotency {
+            Some((table, ttl)) => self.transact(table, *ttl, writes).await,
+            None => govsync_core::ports::commit_separately(self, idempotency, writes).await,
+        }
+    }
+}
+
+impl DynamoLinkStore {
+    /// The package state and, when `echo` is given, whether its ledger entry is live: one
+    /// strongly consistent `BatchGetItem`.
+    async fn read_package_state(
+        &self,
+        package: &ModelPackageArn,
+        echo: Option<(&OurWrite, DateTime<Utc>)>,
+    ) -> Result<(govsync_core::ports::PackageState, bool), StoreError> {
         const OP: &str = "package state";
         let package_pk = end_pk(&LinkEnd::Registry(package.into()));
         let group_pk = format!("arn#{}", package.group_arn().as_str());
-        let wanted = [
+        let mut wanted = vec![
             (package_pk.clone(), REVISION_SK.to_owned()),
             (package_pk.clone(), arn_link_sk(LinkKind::Model)),
             (group_pk.clone(), arn_link_sk(LinkKind::ModelGroup)),
             (package_pk.clone(), APPROVED_ARTIFACT_SK.to_owned()),
         ];
+        if let Some((write, _)) = echo {
+            wanted.push((ledger_pk(write), ledger_sk(write)));
+        }
         let items = self.batch_get(OP, &wanted).await?;
         let find = |pk: &str, sk: &str| {
             items.iter().find(|item| {
@@ -369,7 +415,14 @@ impl RevisionStore for DynamoLinkStore {
                         == Some(sk)
             })
         };
-        Ok(govsync_core::ports::PackageState {
+        let live = match echo {
+            Some((write, now)) => match find(&ledger_pk(write), &ledger_sk(write)) {
+                Some(item) => ledger_entry_live(OP, item, now)?,
+                None => false,
+            },
+            None => false,
+        };
+        let state = govsync_core::ports::PackageState {
             applied_revision: find(&package_pk, REVISION_SK)
                 .map(|item| revision_from(OP, item))
                 .transpose()?,
@@ -382,6 +435,171 @@ impl RevisionStore for DynamoLinkStore {
             approved_artifact: find(&package_pk, APPROVED_ARTIFACT_SK)
                 .map(|item| decode_approved_artifact(OP, package, item))
                 .transpose()?,
+        };
+        Ok((state, live))
+    }
+
+    /// `writes` as one `TransactWriteItems` (all or nothing; at most 100 items, each item once).
+    /// A cancellation whose reasons name a failed condition is that write's typed outcome
+    /// ("TransactWriteItems", DynamoDB API reference: `CancellationReasons` are in request order,
+    /// `None` for the items that did not cause it).
+    async fn transact(
+        &self,
+        idempotency_table: &str,
+        record_ttl: std::time::Duration,
+        writes: &[StoreWrite],
+    ) -> Result<CommitOutcome, StoreError> {
+        const OP: &str = "commit";
+        let now = timestamp(Utc::now());
+        let built = |error: aws_sdk_dynamodb::error::BuildError| StoreError::Decode {
+            operation: OP,
+            message: error.to_string(),
+        };
+        let mut items = Vec::new();
+        // The write each transaction item came from (a link is two items).
+        let mut origin = Vec::new();
+        for (index, write) in writes.iter().enumerate() {
+            match write {
+                StoreWrite::CompleteClaim { key, result, now } => {
+                    let put = Put::builder()
+                        .table_name(idempotency_table)
+                        .set_item(Some(super::idempotency::completed_item(
+                            key, result, *now, record_ttl,
+                        )))
+                        .build()
+                        .map_err(built)?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                    origin.push(index);
+                }
+                StoreWrite::RecordOurWrite { write, expires_at } => {
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .item("pk", s(ledger_pk(write)))
+                        .item("sk", s(ledger_sk(write)))
+                        .item("expiration", n(expires_at.timestamp()))
+                        .build()
+                        .map_err(built)?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                    origin.push(index);
+                }
+                StoreWrite::PutLink(link) => {
+                    items.push(self.link_put(
+                        link,
+                        format!("arn#{}", link.arn),
+                        arn_link_sk(link.kind),
+                        &now,
+                    )?);
+                    items.push(self.link_put(
+                        link,
+                        format!("gov#{}", link.governance_id),
+                        LINK_SK.to_owned(),
+                        &now,
+                    )?);
+                    origin.extend([index, index]);
+                }
+                StoreWrite::AdvanceRevision { end, revision } => {
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(end_pk(end)))
+                        .key("sk", s(REVISION_SK))
+                        .update_expression("SET #rev = :rev, #updated_at = :now")
+                        .condition_expression(ADVANCE_CONDITION)
+                        .expression_attribute_names("#rev", "applied_rev")
+                        .expression_attribute_names("#updated_at", "updated_at")
+                        .expression_attribute_values(":rev", n(revision))
+                        .expression_attribute_values(":now", s(&now))
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .build()
+                        .map_err(built)?;
+                    items.push(TransactWriteItem::builder().update(update).build());
+                    origin.push(index);
+                }
+                StoreWrite::NoTombstone(arn) => {
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(format!("arn#{arn}")))
+                        .key("sk", s(TOMBSTONE_SK))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(built)?;
+                    items.push(TransactWriteItem::builder().condition_check(check).build());
+                    origin.push(index);
+                }
+                StoreWrite::ConsumeOurWrite { write, now } => {
+                    // TTL deletion is lazy: an expired entry still stored is not live.
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(ledger_pk(write)))
+                        .key("sk", s(ledger_sk(write)))
+                        .condition_expression("attribute_exists(pk) AND #expiration >= :now")
+                        .expression_attribute_names("#expiration", "expiration")
+                        .expression_attribute_values(":now", n(now.timestamp()))
+                        .build()
+                        .map_err(built)?;
+                    items.push(TransactWriteItem::builder().delete(delete).build());
+                    origin.push(index);
+                }
+            }
+        }
+        if items.is_empty() {
+            return Ok(CommitOutcome::Committed);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(CommitOutcome::Committed),
+            Err(error) => error,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        else {
+            return Err(store_error(OP, &error));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        for (position, reason) in reasons.iter().enumerate() {
+            if reason.code() != Some("ConditionalCheckFailed") {
+                continue;
+            }
+            match origin.get(position).and_then(|index| writes.get(*index)) {
+                Some(StoreWrite::NoTombstone(_)) => return Ok(CommitOutcome::Tombstoned),
+                Some(StoreWrite::ConsumeOurWrite { .. }) => return Ok(CommitOutcome::EchoGone),
+                Some(StoreWrite::AdvanceRevision { .. }) => {
+                    let applied = reason
+                        .item()
+                        .map(|item| revision_from(OP, item))
+                        .transpose()?;
+                    return Ok(CommitOutcome::RevisionStale { applied });
+                }
+                _ => {}
+            }
+        }
+        // Cancelled for another reason (a conflicting transaction, throttling): retry it whole.
+        let codes = reasons
+            .iter()
+            .map(|reason| reason.code().unwrap_or("None"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let message = format!("transaction cancelled [{codes}]");
+        if reasons
+            .iter()
+            .any(|reason| reason.code() == Some("ThrottlingError"))
+        {
+            return Err(StoreError::Throttled {
+                operation: OP,
+                message,
+            });
+        }
+        Err(StoreError::Service {
+            operation: OP,
+            code: "TransactionCanceledException".to_owned(),
+            message,
+            retryable: true,
         })
     }
 }
@@ -402,6 +620,28 @@ impl EchoLedger for DynamoLinkStore {
             .await
             .map(|_| ())
             .map_err(|error| store_error("record our write", &error))
+    }
+
+    /// With the idempotency table known: the entry is read with the package state (one
+    /// `BatchGetItem`) and consumed only on an echo, with the claim (`commit`).
+    async fn package_state_unless_echo(
+        &self,
+        package: &ModelPackageArn,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> Result<EchoCheck, StoreError> {
+        if self.idempotency.is_none() {
+            if self.consume_our_write(write, now).await? {
+                return Ok(EchoCheck::Consumed);
+            }
+            return Ok(EchoCheck::NotEcho(self.package_state(package).await?));
+        }
+        let (state, live) = self.read_package_state(package, Some((write, now))).await?;
+        Ok(if live {
+            EchoCheck::Live(state)
+        } else {
+            EchoCheck::NotEcho(state)
+        })
     }
 
     async fn consume_our_write(

@@ -61,6 +61,22 @@ impl FakeIdempotencyStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// `complete` as one write of a links-store transaction (recorded there, not here).
+    pub(crate) fn complete_in_transaction(
+        &self,
+        key: &IdempotencyKey,
+        result: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) {
+        lock(&self.records).insert(
+            key.to_string(),
+            FakeRecord::Completed {
+                expiration: self.expiration_at(now),
+                data: result.clone(),
+            },
+        );
+    }
 }
 
 impl IdempotencyStore for FakeIdempotencyStore {

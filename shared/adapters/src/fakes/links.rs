@@ -1,5 +1,6 @@
 //! The links table in memory: links, applied revisions, the our-write ledger, tombstones.
 
+use govsync_core::ports::{CommitOutcome, EchoCheck, StoreWrite};
 use govsync_core::{ModelPackageArn, RegistryArn};
 
 use super::*;
@@ -20,6 +21,11 @@ struct LinkState {
 pub struct FakeLinkStore {
     state: Mutex<LinkState>,
     recorder: Recorder<StoreError>,
+    /// The idempotency table its transactions write claims to (as the DynamoDB store's
+    /// `with_idempotency_table`); `None`: `commit` makes the separate calls.
+    idempotency: Option<std::sync::Arc<super::FakeIdempotencyStore>>,
+    /// Items written by the transactions so far (a link is two items), for the cost model.
+    transaction_items: std::sync::atomic::AtomicUsize,
 }
 
 impl FakeLinkStore {
@@ -35,6 +41,41 @@ impl FakeLinkStore {
 
     pub fn ledger_len(&self) -> usize {
         lock(&self.state).ledger.len()
+    }
+
+    /// The same store committing with `idempotency` in one call (`commit`), and reading the ledger
+    /// entry with the package state (`package_state_unless_echo`), as the DynamoDB store does once
+    /// it knows the idempotency table.
+    /// Items the transactions (`commit` calls) have written or checked so far: DynamoDB charges two
+    /// write units an item of a transaction.
+    pub fn transaction_items(&self) -> usize {
+        self.transaction_items
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn with_idempotency(
+        mut self,
+        idempotency: std::sync::Arc<super::FakeIdempotencyStore>,
+    ) -> Self {
+        self.idempotency = Some(idempotency);
+        self
+    }
+}
+
+fn package_state_of(
+    state: &LinkState,
+    package: &ModelPackageArn,
+) -> govsync_core::ports::PackageState {
+    let arn: RegistryArn = package.into();
+    let group: RegistryArn = package.group_arn().into();
+    govsync_core::ports::PackageState {
+        applied_revision: state
+            .revisions
+            .get(&LinkEnd::Registry(arn.clone()))
+            .copied(),
+        model: state.by_arn.get(&(arn, LinkKind::Model)).cloned(),
+        model_group: state.by_arn.get(&(group, LinkKind::ModelGroup)).cloned(),
+        approved_artifact: state.approved_artifacts.get(package).cloned(),
     }
 }
 
@@ -95,18 +136,82 @@ impl RevisionStore for FakeLinkStore {
         package: &ModelPackageArn,
     ) -> Result<govsync_core::ports::PackageState, StoreError> {
         self.recorder.enter("package_state").await?;
-        let state = lock(&self.state);
-        let arn: RegistryArn = package.into();
-        let group: RegistryArn = package.group_arn().into();
-        Ok(govsync_core::ports::PackageState {
-            applied_revision: state
-                .revisions
-                .get(&LinkEnd::Registry(arn.clone()))
-                .copied(),
-            model: state.by_arn.get(&(arn, LinkKind::Model)).cloned(),
-            model_group: state.by_arn.get(&(group, LinkKind::ModelGroup)).cloned(),
-            approved_artifact: state.approved_artifacts.get(package).cloned(),
-        })
+        Ok(package_state_of(&lock(&self.state), package))
+    }
+
+    /// One call when an idempotency store is attached, all or nothing as a DynamoDB transaction.
+    async fn commit<I: IdempotencyStore>(
+        &self,
+        idempotency: &I,
+        writes: &[StoreWrite],
+    ) -> Result<CommitOutcome, StoreError> {
+        let Some(claims) = self.idempotency.as_ref() else {
+            return govsync_core::ports::commit_separately(self, idempotency, writes).await;
+        };
+        self.recorder.enter("commit").await?;
+        let items: usize = writes
+            .iter()
+            .map(|write| match write {
+                StoreWrite::PutLink(_) => 2,
+                _ => 1,
+            })
+            .sum();
+        self.transaction_items
+            .fetch_add(items, std::sync::atomic::Ordering::Relaxed);
+        let mut state = lock(&self.state);
+        for write in writes {
+            match write {
+                StoreWrite::NoTombstone(arn) if state.tombstones.contains_key(arn) => {
+                    return Ok(CommitOutcome::Tombstoned);
+                }
+                StoreWrite::ConsumeOurWrite { write, now }
+                    if state
+                        .ledger
+                        .get(write)
+                        .is_none_or(|expiration| *expiration < now.timestamp()) =>
+                {
+                    return Ok(CommitOutcome::EchoGone);
+                }
+                StoreWrite::AdvanceRevision { end, revision } => {
+                    if let Some(applied) = state
+                        .revisions
+                        .get(end)
+                        .filter(|applied| **applied >= *revision)
+                    {
+                        return Ok(CommitOutcome::RevisionStale {
+                            applied: Some(*applied),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for write in writes {
+            match write {
+                StoreWrite::CompleteClaim { key, result, now } => {
+                    claims.complete_in_transaction(key, result, *now);
+                }
+                StoreWrite::RecordOurWrite { write, expires_at } => {
+                    state.ledger.insert(write.clone(), expires_at.timestamp());
+                }
+                StoreWrite::PutLink(link) => {
+                    state
+                        .by_arn
+                        .insert((link.arn.clone(), link.kind), link.clone());
+                    state.by_id.insert(link.governance_id.clone(), link.clone());
+                }
+                StoreWrite::AdvanceRevision { end, revision } => {
+                    state.revisions.insert(end.clone(), *revision);
+                }
+                StoreWrite::ConsumeOurWrite { write, .. } => {
+                    state.ledger.remove(write);
+                }
+                StoreWrite::NoTombstone(_) => {}
+            }
+        }
+        drop(state);
+        self.recorder.leave("commit")?;
+        Ok(CommitOutcome::Committed)
     }
 }
 
@@ -135,6 +240,33 @@ impl EchoLedger for FakeLinkStore {
             .is_some_and(|expiration| expiration >= now.timestamp());
         self.recorder.leave("consume_our_write")?;
         Ok(matched)
+    }
+
+    /// With an idempotency store attached: one call reading the ledger entry with the state.
+    async fn package_state_unless_echo(
+        &self,
+        package: &ModelPackageArn,
+        write: &OurWrite,
+        now: DateTime<Utc>,
+    ) -> Result<EchoCheck, StoreError> {
+        if self.idempotency.is_none() {
+            if self.consume_our_write(write, now).await? {
+                return Ok(EchoCheck::Consumed);
+            }
+            return Ok(EchoCheck::NotEcho(self.package_state(package).await?));
+        }
+        self.recorder.enter("package_state").await?;
+        let state = lock(&self.state);
+        let live = state
+            .ledger
+            .get(write)
+            .is_some_and(|expiration| *expiration >= now.timestamp());
+        let package_state = package_state_of(&state, package);
+        Ok(if live {
+            EchoCheck::Live(package_state)
+        } else {
+            EchoCheck::NotEcho(package_state)
+        })
     }
 }
 

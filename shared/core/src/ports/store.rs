@@ -82,6 +82,59 @@ pub struct PackageState {
     pub approved_artifact: Option<ApprovedArtifact>,
 }
 
+/// What [`crate::ports::EchoLedger::package_state_unless_echo`] found for a change that may be govsync's own write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EchoCheck {
+    /// A live ledger entry matched and is consumed already: the change is an echo.
+    Consumed,
+    /// A live ledger entry matches and is still stored: consume it with [`StoreWrite::ConsumeOurWrite`]
+    /// (an echo only if that succeeds). The package's state, for when it does not.
+    Live(PackageState),
+    /// No live entry: not an echo.
+    NotEcho(PackageState),
+}
+
+/// One write of a store transaction ([`crate::ports::RevisionStore::commit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreWrite {
+    /// Completes an idempotency claim with its result (the idempotency table).
+    CompleteClaim {
+        key: crate::idempotency::IdempotencyKey,
+        result: serde_json::Value,
+        now: chrono::DateTime<chrono::Utc>,
+    },
+    /// Records an our-write ledger entry.
+    RecordOurWrite {
+        write: OurWrite,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Records a link both ways.
+    PutLink(Link),
+    /// Advances the applied revision; a revision at least as new cancels the transaction.
+    AdvanceRevision { end: LinkEnd, revision: u64 },
+    /// Holds only while the package has no tombstone; one cancels the transaction.
+    NoTombstone(ModelPackageArn),
+    /// Removes a live ledger entry; a missing or expired one cancels the transaction.
+    ConsumeOurWrite {
+        write: OurWrite,
+        now: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+/// What became of a store transaction. Anything but `Committed` wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// A [`StoreWrite::NoTombstone`] found the tombstone.
+    Tombstoned,
+    /// A [`StoreWrite::AdvanceRevision`] found a revision at least as new (`None`: not reported).
+    RevisionStale {
+        applied: Option<u64>,
+    },
+    /// A [`StoreWrite::ConsumeOurWrite`] found no live entry (another change consumed it).
+    EchoGone,
+}
+
 /// The result of trying to advance the applied revision of a link end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevisionOutcome {
