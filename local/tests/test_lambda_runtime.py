@@ -1000,10 +1000,12 @@ def moto_emails_to(recipient: str) -> list[dict[str, Any]]:
 
     for _ in range(10):
         try:
-            with urllib.request.urlopen(f"{stack_var('GOVSYNC_MOTO_URL')}/moto-api/data.json", timeout=10) as answer:
+            # The dump holds every service's state: after the whole cargo suite has used this moto it can take
+            # well over 10 s to write, so it gets a minute.
+            with urllib.request.urlopen(f"{stack_var('GOVSYNC_MOTO_URL')}/moto-api/data.json", timeout=60) as answer:
                 data = json.loads(answer.read())
             break
-        except ValueError:  # moto's state dump can fail while others write: try again
+        except (ValueError, TimeoutError):  # a dump that failed while others wrote, or timed out: try again
             time.sleep(0.2)
     else:
         pytest.fail("moto's /moto-api/data.json never answered JSON", pytrace=False)
