@@ -119,7 +119,7 @@ pub fn event_for_row(row: &QueryRow, type_id: &str) -> Option<GovernanceEvent> {
         id.as_str().to_owned()
     } else {
         // Ids SQS would refuse in a deduplication id: a stable digest instead.
-        format!("{:016x}", fnv1a(id.as_str()))
+        format!("{:016x}", govsync_core::stable_hash::fnv1a64(id.as_str()))
     };
     let delivery = format!("poll-{id_part}-{}", modified.timestamp_millis());
     Some(GovernanceEvent {
@@ -130,12 +130,6 @@ pub fn event_for_row(row: &QueryRow, type_id: &str) -> Option<GovernanceEvent> {
         object_type: Some(type_id.to_owned()),
         occurred_at: modified,
         changed_fields: Vec::new(),
-    })
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 

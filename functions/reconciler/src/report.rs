@@ -232,12 +232,7 @@ impl Checkpoint {
     /// labels in map order): one per map, so reconcilers of different maps never resume each other's
     /// runs, and dry runs keep theirs apart from repair runs.
     pub fn id_for(registries: &[String], dry_run: bool) -> String {
-        // FNV-1a, 64 bits: stable across builds and platforms.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in registries.join(",").bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        let hash = govsync_core::stable_hash::fnv1a64(&registries.join(","));
         let kind = if dry_run {
             "reconciler-dry-run"
         } else {

@@ -46,6 +46,7 @@ pub mod registry_map;
 pub mod relay;
 pub mod secret;
 pub mod serving;
+pub mod stable_hash;
 pub mod sync;
 pub mod webhook;
 

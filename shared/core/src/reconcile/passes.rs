@@ -42,16 +42,8 @@ impl Pass {
 /// The deep-pass slice of a package, `0..slices`: FNV-1a of its ARN (stable across runs, processes
 /// and versions of govsync, so a package keeps its slice), spread evenly over large registries.
 pub fn deep_slice_of(arn: &ModelPackageArn, slices: u32) -> u32 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let slices = u64::from(slices.max(1));
-    let hash = arn
-        .as_str()
-        .to_ascii_lowercase()
-        .bytes()
-        .fold(OFFSET, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-        });
+    let hash = crate::stable_hash::fnv1a64(&arn.as_str().to_ascii_lowercase());
     // The remainder is below `slices`, itself a u32.
     u32::try_from(hash % slices).unwrap_or(0)
 }
